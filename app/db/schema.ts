@@ -1,0 +1,171 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import type { PromptSource, SessionStatus } from "../protocol/events.js";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+export const installations = pgTable("installations", {
+  id: bigint("id", { mode: "number" }).primaryKey(),
+  accountLogin: text("account_login").notNull(),
+  createdAt: createdAt(),
+});
+
+export const repositories = pgTable(
+  "repositories",
+  {
+    id: serial("id").primaryKey(),
+    githubId: bigint("github_id", { mode: "number" }),
+    owner: text("owner").notNull(),
+    name: text("name").notNull(),
+    fullName: text("full_name").notNull(),
+    installationId: bigint("installation_id", { mode: "number" }),
+    defaultBranch: text("default_branch").notNull().default("main"),
+    private: boolean("private").notNull().default(true),
+    /** Set for local-mode repositories (a path on this machine). */
+    localPath: text("local_path"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("repositories_full_name").on(t.fullName)],
+);
+
+export const users = pgTable(
+  "users",
+  {
+    id: serial("id").primaryKey(),
+    githubId: bigint("github_id", { mode: "number" }),
+    login: text("login").notNull(),
+    name: text("name"),
+    avatarUrl: text("avatar_url"),
+    /** The user's OAuth token, encrypted with the app secret; set when they sign in. */
+    oauthToken: text("oauth_token"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("users_login").on(t.login)],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    repositoryId: integer("repository_id")
+      .notNull()
+      .references(() => repositories.id),
+    /** issue | pull_request | web | local */
+    threadKind: text("thread_kind").notNull(),
+    threadNumber: integer("thread_number"),
+    title: text("title").notNull(),
+    status: text("status").$type<SessionStatus>().notNull().default("queued"),
+    statusReason: text("status_reason"),
+    baseBranch: text("base_branch").notNull(),
+    headBranch: text("head_branch").notNull(),
+    headExists: boolean("head_exists").notNull().default(false),
+    model: text("model"),
+    createdByUserId: integer("created_by_user_id").references(() => users.id),
+    prNumber: integer("pr_number"),
+    prUrl: text("pr_url"),
+    checkRunId: bigint("check_run_id", { mode: "number" }),
+    statusCommentId: bigint("status_comment_id", { mode: "number" }),
+    headSha: text("head_sha"),
+    lastSeq: integer("last_seq").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("sessions_thread").on(t.repositoryId, t.threadKind, t.threadNumber),
+    index("sessions_status").on(t.status),
+    index("sessions_created").on(t.createdAt),
+  ],
+);
+
+/** One runner job for a session: dispatched, claimed, heartbeating, ended. */
+export const runs = pgTable(
+  "runs",
+  {
+    id: serial("id").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id),
+    /** sha256 of the token the runner uses after claiming. */
+    tokenHash: text("token_hash"),
+    /** sha256 of the one-time claim token handed to a local runner. */
+    claimTokenHash: text("claim_token_hash"),
+    /** queued | claimed | ended */
+    state: text("state").notNull().default("queued"),
+    runnerInfo: jsonb("runner_info"),
+    dispatchedAt: createdAt(),
+    claimedAt: timestamp("claimed_at", { withTimezone: true }),
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+    endReason: text("end_reason"),
+  },
+  (t) => [index("runs_session").on(t.sessionId), index("runs_state").on(t.state)],
+);
+
+export type PromptStatus = "queued" | "running" | "done" | "failed" | "stopped" | "cancelled";
+
+export const prompts = pgTable(
+  "prompts",
+  {
+    id: serial("id").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id),
+    authorUserId: integer("author_user_id").references(() => users.id),
+    authorLogin: text("author_login").notNull(),
+    source: text("source").$type<PromptSource>().notNull(),
+    text: text("text").notNull(),
+    /** Untrusted context: issue title/body, review comment path/line/diff hunk. */
+    context: jsonb("context").$type<PromptContext>(),
+    status: text("status").$type<PromptStatus>().notNull().default("queued"),
+    /** The GitHub comment (or review comment) that carried the prompt, for reactions. */
+    commentId: bigint("comment_id", { mode: "number" }),
+    commentKind: text("comment_kind"),
+    commits: jsonb("commits").$type<{ sha: string; message: string }[]>(),
+    error: text("error"),
+    usage: jsonb("usage"),
+    summary: text("summary"),
+    createdAt: createdAt(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [index("prompts_session").on(t.sessionId, t.id)],
+);
+
+export interface PromptContext {
+  thread?: { kind: string; number: number; title: string; body?: string | null; url?: string };
+  review?: { path: string; line?: number | null; diffHunk?: string };
+  /** Earlier prompts of the session, summarised for a new run. */
+  history?: string;
+}
+
+export const events = pgTable(
+  "events",
+  {
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id),
+    seq: integer("seq").notNull(),
+    ts: timestamp("ts", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+    type: text("type").notNull(),
+    data: jsonb("data").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
+);
+
+export const webhookDeliveries = pgTable("webhook_deliveries", {
+  id: text("id").primaryKey(),
+  event: text("event").notNull(),
+  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().default(sql`now()`),
+});

@@ -1,0 +1,101 @@
+/**
+ * The runner API contract between the control plane (app/runner-api) and the
+ * runtime on the runner (sandbox/). Both sides import these schemas.
+ *
+ * All routes are under `/api/runner`, JSON, `Authorization: Bearer <token>`:
+ *
+ *   POST /claim                              bearer = Actions OIDC token (or the local runner token)
+ *        body ClaimRequest → ClaimResponse   the session token below is used for everything else
+ *   GET  /sessions/:id/next?wait=<seconds>   long-poll → NextResponse
+ *   POST /sessions/:id/events                body AppendEventsRequest → AppendEventsResponse
+ *   POST /sessions/:id/prompts/:pid/done     body PromptDoneRequest
+ *   POST /sessions/:id/pushed                body PushedRequest
+ *   POST /sessions/:id/heartbeat             body {}
+ *   POST /sessions/:id/exit                  body ExitRequest
+ */
+import { z } from "zod";
+import { Author, CommitRef, RunnerEventSchema, Usage } from "./events.js";
+
+export const RUNNER_API_PREFIX = "/api/runner";
+
+export const ClaimRequest = z.object({ sessionId: z.string().min(1).max(64) });
+export type ClaimRequest = z.infer<typeof ClaimRequest>;
+
+export const SessionSpec = z.object({
+  id: z.string(),
+  repo: z.object({ owner: z.string(), name: z.string(), fullName: z.string() }),
+  /** https URL for GitHub repositories, a filesystem path for local ones. */
+  cloneUrl: z.string(),
+  baseBranch: z.string(),
+  headBranch: z.string(),
+  /** True when the head branch already exists on the remote (PR threads, later runs). */
+  headExists: z.boolean(),
+  /** Repo-scoped, short-lived installation token; null for local repositories. */
+  gitToken: z.string().nullable(),
+  gitTokenExpiresAt: z.string().nullable(),
+  /** The identity commits are made as the committer (the bot). */
+  committer: z.object({ name: z.string(), email: z.string() }),
+  /** `provider/model`, or null for OpenCode's configured default. */
+  model: z.string().nullable(),
+  /** Operator OpenCode config (providers, MCP servers), secrets already resolved by the app. */
+  opencodeConfig: z.record(z.string(), z.unknown()),
+  idleTimeoutMs: z.number().int().positive(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  setupTimeoutMs: z.number().int().positive(),
+  sessionUrl: z.string(),
+});
+export type SessionSpec = z.infer<typeof SessionSpec>;
+
+export const ClaimResponse = z.object({ sessionToken: z.string(), session: SessionSpec });
+export type ClaimResponse = z.infer<typeof ClaimResponse>;
+
+export const PromptHandout = z.object({
+  id: z.number().int(),
+  /** What the agent is given: request and context fenced as untrusted data. */
+  text: z.string(),
+  /** One line for the commit subject. */
+  title: z.string(),
+  author: Author,
+  model: z.string().nullable(),
+});
+export type PromptHandout = z.infer<typeof PromptHandout>;
+
+export const NextResponse = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("prompt"), prompt: PromptHandout }),
+  /** Abort the running turn (if any) and keep waiting for follow-ups. */
+  z.object({ kind: z.literal("stop"), promptId: z.number().int().nullable() }),
+  /** The session is over (archived, stopped for good): exit now. */
+  z.object({ kind: z.literal("exit"), reason: z.string() }),
+  /** Nothing yet: poll again. */
+  z.object({ kind: z.literal("none") }),
+]);
+export type NextResponse = z.infer<typeof NextResponse>;
+
+export const AppendEventsRequest = z.object({ events: z.array(RunnerEventSchema).min(1).max(500) });
+export type AppendEventsRequest = z.infer<typeof AppendEventsRequest>;
+export const AppendEventsResponse = z.object({ lastSeq: z.number().int() });
+
+export const PromptDoneRequest = z.object({
+  status: z.enum(["done", "failed", "stopped"]),
+  commits: z.array(CommitRef).max(100).default([]),
+  error: z.string().max(20_000).optional(),
+  usage: Usage.optional(),
+  changedFiles: z.number().int().nonnegative().optional(),
+  /** A short summary of what the turn did (the agent's last message), for PR bodies. */
+  summary: z.string().max(20_000).optional(),
+});
+export type PromptDoneRequest = z.infer<typeof PromptDoneRequest>;
+
+export const PushedRequest = z.object({
+  branch: z.string().min(1).max(255),
+  sha: z.string().regex(/^[0-9a-f]{7,64}$/),
+});
+export type PushedRequest = z.infer<typeof PushedRequest>;
+
+export const ExitRequest = z.object({
+  reason: z.enum(["idle", "stopped", "exit", "error"]),
+  error: z.string().max(20_000).optional(),
+});
+export type ExitRequest = z.infer<typeof ExitRequest>;
+
+export const ApiError = z.object({ error: z.string(), issues: z.array(z.unknown()).optional() });
