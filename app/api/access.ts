@@ -1,0 +1,45 @@
+/**
+ * Who is looking, and what they may see. The GitHub-backed policy (OAuth
+ * sign-in, repository read checks with the viewer's own token) lives in
+ * app/auth; local mode has one local user, reachable from loopback only.
+ */
+import type { Context } from "hono";
+import type { RepositoryRow } from "../db/accounts.js";
+
+export interface Viewer {
+  login: string;
+  id: number | null;
+  avatarUrl: string | null;
+  /** The viewer's OAuth token (server side only), null in local mode. */
+  token: string | null;
+  local: boolean;
+}
+
+export interface AccessPolicy {
+  /** The signed-in viewer, or null (→ 401 / sign-in redirect). */
+  viewer(c: Context): Promise<Viewer | null>;
+  canRead(viewer: Viewer, repo: RepositoryRow): Promise<boolean>;
+  canWrite(viewer: Viewer, repo: RepositoryRow): Promise<boolean>;
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === "::1" || address.startsWith("127.") || address === "::ffff:127.0.0.1" || address.startsWith("::ffff:127.");
+}
+
+export const LOCAL_VIEWER: Viewer = { login: "local", id: null, avatarUrl: null, token: null, local: true };
+
+/** Local mode: the one local user, only from this machine, only local repositories. */
+export function localAccess(remoteAddress: (c: Context) => string | undefined): AccessPolicy {
+  return {
+    async viewer(c) {
+      return isLoopback(remoteAddress(c)) ? LOCAL_VIEWER : null;
+    },
+    async canRead(viewer, repo) {
+      return viewer.local && repo.localPath !== null;
+    },
+    async canWrite(viewer, repo) {
+      return viewer.local && repo.localPath !== null;
+    },
+  };
+}

@@ -1,0 +1,153 @@
+/** The session JSON API, for the web page, the CLI and tests. */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Config } from "../config.js";
+import { getRepository, upsertUser } from "../db/accounts.js";
+import type { Db } from "../db/client.js";
+import { listPrompts } from "../db/prompts.js";
+import { listSessions, type SessionRow } from "../db/sessions.js";
+import { sessionBranch } from "../sessions/branch.js";
+import { LocalRepoError, registerLocalRepo } from "../sessions/local-repo.js";
+import { SessionClosedError, type SessionService } from "../sessions/service.js";
+import { newSessionId } from "../util/tokens.js";
+import type { AccessPolicy, Viewer } from "./access.js";
+import { apiError, jsonBody } from "./validate.js";
+
+export interface SessionApiDeps {
+  db: Db;
+  config: Config;
+  sessions: SessionService;
+  access: AccessPolicy;
+  /** Starting a session on a GitHub repository from the web (null in local mode). */
+  startOnGitHub?: ((viewer: Viewer, fullName: string, prompt: string, model: string | null) => Promise<SessionRow>) | null;
+}
+
+const CreateSession = z.object({
+  repo: z.string().min(1).max(4_000),
+  prompt: z.string().trim().min(1).max(100_000),
+  model: z.string().regex(/^[\w.@-]+\/[\w.:@/-]+$/).max(200).nullable().optional(),
+});
+const FollowUp = z.object({ text: z.string().trim().min(1).max(100_000) });
+const SessionIdParam = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
+
+type Env = { Variables: { viewer: Viewer } };
+
+export function sessionApi(deps: SessionApiDeps): Hono<Env> {
+  const api = new Hono<Env>();
+  const { db, sessions, access } = deps;
+
+  api.use("*", async (c, next) => {
+    const viewer = await access.viewer(c);
+    if (!viewer) throw apiError(401, "sign in first");
+    c.set("viewer", viewer);
+    await next();
+  });
+
+  /** The session, if this viewer may read its repository; 404 and 403 otherwise. */
+  async function visible(id: string, viewer: Viewer, write = false) {
+    if (!SessionIdParam.safeParse(id).success) throw apiError(400, "invalid session id");
+    const session = await sessions.get(id);
+    if (!session) throw apiError(404, "session not found");
+    const repo = (await getRepository(db, session.repositoryId))!;
+    const ok = write ? await access.canWrite(viewer, repo) : await access.canRead(viewer, repo);
+    if (!ok) throw apiError(403, write ? "you need write access to this repository" : "you cannot read this repository");
+    return { session, repo };
+  }
+
+  async function author(viewer: Viewer) {
+    return upsertUser(db, { login: viewer.login, githubId: viewer.id, avatarUrl: viewer.avatarUrl });
+  }
+
+  api.get("/", async (c) => {
+    const viewer = c.get("viewer");
+    const rows = await listSessions(db, { limit: 200 });
+    const out = [];
+    const readable = new Map<number, boolean>();
+    for (const s of rows) {
+      if (!readable.has(s.repositoryId)) {
+        const repo = (await getRepository(db, s.repositoryId))!;
+        readable.set(s.repositoryId, await access.canRead(viewer, repo));
+      }
+      if (readable.get(s.repositoryId)) out.push(s);
+    }
+    return c.json({ sessions: out });
+  });
+
+  api.post("/", async (c) => {
+    const body = await jsonBody(c, CreateSession);
+    const viewer = c.get("viewer");
+    let session: SessionRow;
+    if (viewer.local) {
+      let repo;
+      try {
+        repo = await registerLocalRepo(db, body.repo, deps.config.localRepos.length ? deps.config.localRepos : null);
+      } catch (err) {
+        if (err instanceof LocalRepoError) throw apiError(400, err.message);
+        throw err;
+      }
+      const user = await author(viewer);
+      const id = newSessionId();
+      ({ session } = await sessions.create(
+        { repo, threadKind: "local", threadNumber: null, title: body.prompt, baseBranch: repo.defaultBranch, headBranch: sessionBranch(id, body.prompt), headExists: false, createdBy: user, model: body.model ?? null },
+        { author: user, text: body.prompt, source: "cli" },
+        id,
+      ));
+    } else {
+      if (!deps.startOnGitHub) throw apiError(400, "starting sessions from the web needs the GitHub App");
+      if (!/^[\w.-]+\/[\w.-]+$/.test(body.repo)) throw apiError(400, "repo must be owner/name");
+      session = await deps.startOnGitHub(viewer, body.repo, body.prompt, body.model ?? null);
+    }
+    return c.json({ id: session.id, url: `${deps.config.publicUrl}/sessions/${session.id}`, status: session.status }, 201);
+  });
+
+  api.get("/:id", async (c) => {
+    const { session, repo } = await visible(c.req.param("id"), c.get("viewer"));
+    const prompts = await listPrompts(db, session.id);
+    return c.json({
+      session: { ...session, repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName }, url: `${deps.config.publicUrl}/sessions/${session.id}` },
+      prompts: prompts.map((p) => ({ id: p.id, author: p.authorLogin, source: p.source, text: p.text, status: p.status, createdAt: p.createdAt, commits: p.commits ?? [], error: p.error })),
+    });
+  });
+
+  api.get("/:id/events", async (c) => {
+    const since = z.coerce.number().int().min(0).default(0).safeParse(c.req.query("since") ?? undefined);
+    if (!since.success) throw apiError(400, "since must be a whole number");
+    const { session } = await visible(c.req.param("id"), c.get("viewer"));
+    return c.json({ events: await sessions.deps.events.list(session.id, since.data), lastSeq: session.lastSeq });
+  });
+
+  api.post("/:id/prompts", async (c) => {
+    const body = await jsonBody(c, FollowUp);
+    const viewer = c.get("viewer");
+    const { session } = await visible(c.req.param("id"), viewer, true);
+    try {
+      const prompt = await sessions.queue(session.id, { author: await author(viewer), text: body.text, source: viewer.local ? "cli" : "web" });
+      return c.json({ promptId: prompt.id }, 201);
+    } catch (err) {
+      if (err instanceof SessionClosedError) throw apiError(409, err.message);
+      throw err;
+    }
+  });
+
+  api.delete("/:id/prompts/:pid", async (c) => {
+    const viewer = c.get("viewer");
+    const { session } = await visible(c.req.param("id"), viewer, true);
+    const pid = z.coerce.number().int().positive().safeParse(c.req.param("pid"));
+    if (!pid.success) throw apiError(400, "invalid prompt id");
+    const result = await sessions.cancelPrompt(session.id, pid.data, viewer.login);
+    if (result === "not_found") throw apiError(404, "prompt not found");
+    if (result === "forbidden") throw apiError(403, "only the prompt's author can cancel it");
+    if (result === "not_queued") throw apiError(409, "the prompt is no longer queued");
+    return c.json({ ok: true });
+  });
+
+  api.post("/:id/stop", async (c) => {
+    const viewer = c.get("viewer");
+    const { session } = await visible(c.req.param("id"), viewer, true);
+    const stopped = await sessions.stop(session.id, viewer.login);
+    if (!stopped) throw apiError(409, `session is ${session.status}; nothing to stop`);
+    return c.json({ ok: true });
+  });
+
+  return api;
+}

@@ -1,0 +1,69 @@
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { Db } from "./client.js";
+import { prompts, type PromptStatus } from "./schema.js";
+
+export type PromptRow = typeof prompts.$inferSelect;
+export type NewPromptRow = typeof prompts.$inferInsert;
+
+export async function insertPrompt(db: Db, values: NewPromptRow): Promise<PromptRow> {
+  const [row] = await db.insert(prompts).values(values).returning();
+  return row!;
+}
+
+export async function getPrompt(db: Db, id: number): Promise<PromptRow | undefined> {
+  const [row] = await db.select().from(prompts).where(eq(prompts.id, id));
+  return row;
+}
+
+export async function listPrompts(db: Db, sessionId: string): Promise<PromptRow[]> {
+  return db.select().from(prompts).where(eq(prompts.sessionId, sessionId)).orderBy(asc(prompts.id));
+}
+
+export async function runningPrompt(db: Db, sessionId: string): Promise<PromptRow | undefined> {
+  const [row] = await db.select().from(prompts).where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "running"))).limit(1);
+  return row;
+}
+
+export async function hasQueuedPrompt(db: Db, sessionId: string): Promise<boolean> {
+  const rows = await db.select({ id: prompts.id }).from(prompts).where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "queued"))).limit(1);
+  return rows.length > 0;
+}
+
+/** Take the oldest queued prompt and mark it running; undefined when none is waiting. */
+export async function takeNextPrompt(db: Db, sessionId: string): Promise<PromptRow | undefined> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [next] = await db
+      .select({ id: prompts.id })
+      .from(prompts)
+      .where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "queued")))
+      .orderBy(asc(prompts.id))
+      .limit(1);
+    if (!next) return undefined;
+    const [taken] = await db
+      .update(prompts)
+      .set({ status: "running", startedAt: new Date() })
+      .where(and(eq(prompts.id, next.id), eq(prompts.status, "queued")))
+      .returning();
+    if (taken) return taken;
+  }
+  return undefined;
+}
+
+export async function updatePromptIf(db: Db, id: number, from: PromptStatus[], patch: Partial<NewPromptRow>): Promise<PromptRow | undefined> {
+  const [row] = await db
+    .update(prompts)
+    .set(patch)
+    .where(and(eq(prompts.id, id), inArray(prompts.status, from)))
+    .returning();
+  return row;
+}
+
+/** A prompt that was running when its runner died goes back to the queue. */
+export async function requeueRunning(db: Db, sessionId: string): Promise<number> {
+  const rows = await db
+    .update(prompts)
+    .set({ status: "queued", startedAt: null })
+    .where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "running")))
+    .returning({ id: prompts.id });
+  return rows.length;
+}

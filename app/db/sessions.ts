@@ -1,0 +1,71 @@
+import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import type { SessionStatus } from "../protocol/events.js";
+import type { Db } from "./client.js";
+import { sessions } from "./schema.js";
+
+export type SessionRow = typeof sessions.$inferSelect;
+export type NewSessionRow = typeof sessions.$inferInsert;
+
+export async function insertSession(db: Db, values: NewSessionRow): Promise<SessionRow> {
+  const [row] = await db.insert(sessions).values(values).returning();
+  return row!;
+}
+
+export async function getSession(db: Db, id: string): Promise<SessionRow | undefined> {
+  const [row] = await db.select().from(sessions).where(eq(sessions.id, id));
+  return row;
+}
+
+/** The thread's current session: the newest one that is not archived. */
+export async function findThreadSession(db: Db, repositoryId: number, threadKind: string, threadNumber: number): Promise<SessionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.repositoryId, repositoryId),
+        eq(sessions.threadKind, threadKind),
+        eq(sessions.threadNumber, threadNumber),
+        ne(sessions.status, "archived"),
+      ),
+    )
+    .orderBy(desc(sessions.createdAt))
+    .limit(1);
+  return row;
+}
+
+/** The session that opened this PR (it owns the PR's thread). */
+export async function findSessionByPullRequest(db: Db, repositoryId: number, prNumber: number): Promise<SessionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.repositoryId, repositoryId), eq(sessions.prNumber, prNumber), ne(sessions.status, "archived")))
+    .orderBy(desc(sessions.createdAt))
+    .limit(1);
+  return row;
+}
+
+export async function updateSession(db: Db, id: string, patch: Partial<NewSessionRow>): Promise<SessionRow | undefined> {
+  const [row] = await db
+    .update(sessions)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(eq(sessions.id, id))
+    .returning();
+  return row;
+}
+
+/** Compare-and-set on status: only changes a session currently in one of `from`. */
+export async function updateStatusIf(db: Db, id: string, from: SessionStatus[], to: SessionStatus, reason: string | null): Promise<SessionRow | undefined> {
+  const [row] = await db
+    .update(sessions)
+    .set({ status: to, statusReason: reason, updatedAt: new Date() })
+    .where(and(eq(sessions.id, id), inArray(sessions.status, from)))
+    .returning();
+  return row;
+}
+
+export async function listSessions(db: Db, opts: { limit?: number; repositoryIds?: number[] } = {}): Promise<SessionRow[]> {
+  const q = db.select().from(sessions);
+  const filtered = opts.repositoryIds ? q.where(inArray(sessions.repositoryId, opts.repositoryIds.length ? opts.repositoryIds : [-1])) : q;
+  return filtered.orderBy(desc(sessions.createdAt)).limit(opts.limit ?? 100);
+}

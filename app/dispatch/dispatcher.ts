@@ -1,0 +1,19 @@
+/** Starting a runner for a session: a GitHub Actions job, or a child process here. */
+export interface DispatchRequest {
+  sessionId: string;
+  /** One-time bearer for POST /api/runner/claim; only local runners get one. */
+  claimToken: string | null;
+}
+
+export interface Dispatcher {
+  readonly kind: "local" | "actions";
+  /** Local runners authenticate with a claim token; Actions runners with OIDC. */
+  readonly usesClaimTokens: boolean;
+  dispatch(req: DispatchRequest): Promise<void>;
+  /** End every runner this process started (local) before shutdown. */
+  close(): Promise<void>;
+}
+
+export class DispatchError extends Error {
+  override name = "DispatchError";
+}

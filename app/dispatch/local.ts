@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Logger } from "../util/tasks.js";
+import { DispatchError, type Dispatcher, type DispatchRequest } from "./dispatcher.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const SANDBOX_ENTRY = path.join(root, "sandbox", "main.ts");
+
+export interface LocalDispatcherOptions {
+  controlPlaneUrl: () => string;
+  workDir: string;
+  log: Logger;
+  /** Called when a runner process ends, with the tail of its output. */
+  onExit: (sessionId: string, code: number | null, signal: NodeJS.Signals | null, outputTail: string) => void;
+  entry?: string;
+}
+
+/** Only what a runner needs from our environment: never the app's secrets. */
+const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "SHELL", "USER", "NODE_OPTIONS"];
+
+/**
+ * Runs the sandbox runtime as a child process on this machine (local mode and
+ * `npm start`). Each runner gets its own process group so it and everything it
+ * started (OpenCode, setup scripts) can be ended together.
+ */
+export class LocalDispatcher implements Dispatcher {
+  readonly kind = "local";
+  readonly usesClaimTokens = true;
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly entry: string;
+
+  constructor(private readonly opts: LocalDispatcherOptions) {
+    this.entry = opts.entry ?? SANDBOX_ENTRY;
+  }
+
+  async dispatch(req: DispatchRequest): Promise<void> {
+    if (!existsSync(this.entry)) {
+      throw new DispatchError(`the local runner is not available: ${path.relative(root, this.entry)} is missing`);
+    }
+    if (!req.claimToken) throw new DispatchError("a local runner needs a claim token");
+    const workDir = path.join(this.opts.workDir, req.sessionId);
+    mkdirSync(workDir, { recursive: true });
+    const env: Record<string, string> = {};
+    for (const key of PASS_THROUGH) if (process.env[key]) env[key] = process.env[key]!;
+    Object.assign(env, {
+      INSPECT_CONTROL_PLANE_URL: this.opts.controlPlaneUrl(),
+      INSPECT_SESSION_ID: req.sessionId,
+      INSPECT_RUNNER_TOKEN: req.claimToken,
+      INSPECT_WORK_DIR: workDir,
+    });
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+    const child = spawn(process.execPath, ["--import", tsx, this.entry], {
+      cwd: workDir,
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.children.set(req.sessionId, child);
+    let tail = "";
+    const keep = (chunk: Buffer) => {
+      tail = (tail + chunk.toString("utf8")).slice(-4_000);
+      this.opts.log.debug({ sessionId: req.sessionId }, chunk.toString("utf8").trimEnd());
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    child.on("error", (err) => {
+      tail += `\n${err.message}`;
+    });
+    child.on("exit", (code, signal) => {
+      if (this.children.get(req.sessionId) === child) this.children.delete(req.sessionId);
+      // Anything the runner left running in its group goes with it.
+      killGroup(child, "SIGKILL");
+      this.opts.onExit(req.sessionId, code, signal, tail.trim().split("\n").slice(-15).join("\n"));
+    });
+  }
+
+  get running(): number {
+    return this.children.size;
+  }
+
+  async close(): Promise<void> {
+    const exits = [...this.children.values()].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => killGroup(child, "SIGKILL"), 5_000);
+          child.once("exit", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          killGroup(child, "SIGTERM");
+        }),
+    );
+    await Promise.all(exits);
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * GitHub intake: a parsed trigger becomes a session action. Acknowledges first
+ * (👀 within a second), then does the slower work. Knows GitHub, not Probot.
+ */
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import { upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
+import { findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
+import type { PromptContext } from "../db/schema.js";
+import { sessionBranch } from "../sessions/branch.js";
+import { SessionClosedError, type SessionService } from "../sessions/service.js";
+import { isActive } from "../sessions/state.js";
+import type { Logger } from "../util/tasks.js";
+import type { GitHubGateway } from "./gateway.js";
+import { canTrigger, type PermissionCache } from "./permissions.js";
+import { stripHidden } from "./sanitize.js";
+import { statusCommentBody } from "./status-comment.js";
+import type { Actor, RepoRef, ThreadRef, Trigger } from "./triggers.js";
+
+export interface IntakeDeps {
+  db: Db;
+  config: Config;
+  github: GitHubGateway;
+  permissions: PermissionCache;
+  sessions: SessionService;
+  log: Logger;
+}
+
+export type IntakeResult =
+  | { outcome: "created"; sessionId: string }
+  | { outcome: "queued"; sessionId: string }
+  | { outcome: "stopped" | "archived" | "rerun"; sessionId: string }
+  | { outcome: "denied" | "ignored" | "refused"; reason: string };
+
+export class GitHubIntake {
+  constructor(private readonly deps: IntakeDeps) {}
+
+  async handle(trigger: Trigger): Promise<IntakeResult> {
+    switch (trigger.kind) {
+      case "ignore":
+        return { outcome: "ignored", reason: trigger.reason };
+      case "prompt":
+        return this.prompt(trigger);
+      case "stop":
+        return this.stop(trigger);
+      case "archive":
+        return this.archive(trigger);
+      case "check_run_stop":
+      case "check_run_rerun":
+        return { outcome: "ignored", reason: "check run actions are handled by the check run reporter" };
+    }
+  }
+
+  /** Write, maintain or admin — else one polite reply and nothing runs. */
+  private async allowed(repo: RepoRef, thread: ThreadRef, actor: Actor, reply: boolean): Promise<boolean> {
+    const permission = await this.deps.permissions.get(repo.installationId!, repo.owner, repo.name, actor.login);
+    if (canTrigger(permission)) return true;
+    if (reply) {
+      await this.deps.github.comment(
+        repo.installationId!,
+        repo.owner,
+        repo.name,
+        thread.number,
+        `Sorry @${actor.login}, only people with write access to ${repo.owner}/${repo.name} can ask @${this.deps.config.botHandle} to work on it.`,
+      );
+    }
+    return false;
+  }
+
+  private async prompt(t: Extract<Trigger, { kind: "prompt" }>): Promise<IntakeResult> {
+    const { github, config } = this.deps;
+    if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
+    const inst = t.repo.installationId;
+    if (!(await this.allowed(t.repo, t.thread, t.actor, true))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
+
+    // Acknowledge before anything slow.
+    const ackTarget = t.comment ?? { issue: t.thread.number };
+    const ack = github.react(inst, t.repo.owner, t.repo.name, ackTarget, "eyes").catch((err) => this.deps.log.warn({ err }, "could not react"));
+
+    const repo = await this.repository(t.repo);
+    const author = await upsertUser(this.deps.db, { login: t.actor.login, githubId: t.actor.id, avatarUrl: t.actor.avatarUrl });
+    const context: PromptContext = {
+      thread: { kind: t.thread.kind, number: t.thread.number, title: t.thread.title, body: t.thread.body ? stripHidden(t.thread.body) : null, url: t.thread.url },
+      review: t.review ? { path: t.review.path, line: t.review.line, diffHunk: t.review.diffHunk } : undefined,
+    };
+    const prompt = { author, text: stripHidden(t.text), source: t.source, context, comment: t.comment };
+
+    const existing = await this.threadSession(repo, t.thread);
+    if (existing) {
+      try {
+        await this.deps.sessions.queue(existing.id, prompt);
+        await ack;
+        return { outcome: "queued", sessionId: existing.id };
+      } catch (err) {
+        if (!(err instanceof SessionClosedError)) throw err;
+      }
+    }
+
+    let base = repo.defaultBranch;
+    let head: string;
+    let headExists = false;
+    let prNumber: number | null = null;
+    let prUrl: string | null = null;
+    if (t.thread.kind === "pull_request") {
+      const pr = await github.pullRequest(inst, repo.owner, repo.name, t.thread.number);
+      if (pr.fork) {
+        await github.comment(inst, repo.owner, repo.name, t.thread.number, `Sorry @${t.actor.login}, I can't work on pull requests from forks: their code never runs with this repository's credentials.`);
+        await ack;
+        return { outcome: "refused", reason: "fork pull request" };
+      }
+      base = pr.baseRef;
+      head = pr.headRef;
+      headExists = true;
+      prNumber = pr.number;
+      prUrl = pr.url;
+    } else {
+      head = sessionBranch(t.thread.number, t.thread.title);
+    }
+
+    const { session } = await this.deps.sessions.create(
+      { repo, threadKind: t.thread.kind, threadNumber: t.thread.number, title: t.thread.title, baseBranch: base, headBranch: head, headExists, createdBy: author, prNumber, prUrl },
+      prompt,
+    );
+    const commentId = await github.comment(inst, repo.owner, repo.name, t.thread.number, statusCommentBody({ status: "queued", reason: null, sessionUrl: this.url(session.id), prUrl }));
+    await updateSession(this.deps.db, session.id, { statusCommentId: commentId });
+    await ack;
+    // The session may have moved on (e.g. dispatch failed) before the comment existed.
+    if ((await this.deps.sessions.get(session.id))?.status !== "queued") await this.refreshStatusComment(session.id);
+    return { outcome: "created", sessionId: session.id };
+  }
+
+  private async stop(t: Extract<Trigger, { kind: "stop" }>): Promise<IntakeResult> {
+    if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
+    // Closing or unassigning is an act on GitHub that already needed rights; a stop comment needs write.
+    if (t.comment && !(await this.allowed(t.repo, t.thread, t.actor, true))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
+    const repo = await this.repository(t.repo);
+    const session = await this.threadSession(repo, t.thread);
+    if (!session || !isActive(session.status)) return { outcome: "ignored", reason: "no active session on this thread" };
+    if (t.comment) await this.deps.github.react(t.repo.installationId, repo.owner, repo.name, t.comment, "eyes").catch(() => {});
+    await this.deps.sessions.stop(session.id, t.actor.login, t.reason);
+    return { outcome: "stopped", sessionId: session.id };
+  }
+
+  private async archive(t: Extract<Trigger, { kind: "archive" }>): Promise<IntakeResult> {
+    const repo = await this.repository(t.repo);
+    const session = await this.threadSession(repo, t.thread);
+    if (!session) return { outcome: "ignored", reason: "no session on this pull request" };
+    await this.deps.sessions.archive(session.id, t.merged ? "pull request merged" : "pull request closed");
+    return { outcome: "archived", sessionId: session.id };
+  }
+
+  /** A session that opened a PR owns the PR's thread; otherwise the thread's own session. */
+  private async threadSession(repo: RepositoryRow, thread: ThreadRef): Promise<SessionRow | undefined> {
+    if (thread.kind === "pull_request") {
+      const owner = await findSessionByPullRequest(this.deps.db, repo.id, thread.number);
+      if (owner) return owner;
+    }
+    return findThreadSession(this.deps.db, repo.id, thread.kind, thread.number);
+  }
+
+  private async repository(r: RepoRef): Promise<RepositoryRow> {
+    if (r.installationId) await upsertInstallation(this.deps.db, r.installationId, r.owner);
+    return upsertRepository(this.deps.db, { githubId: r.githubId, owner: r.owner, name: r.name, installationId: r.installationId, defaultBranch: r.defaultBranch, private: r.private });
+  }
+
+  private url(sessionId: string): string {
+    return `${this.deps.config.publicUrl}/sessions/${sessionId}`;
+  }
+
+  /** Bring the status comment in line with the session (used after a follow-up restarts a run). */
+  async refreshStatusComment(sessionId: string): Promise<void> {
+    const session = await this.deps.sessions.get(sessionId);
+    if (!session?.statusCommentId) return;
+    const repo = await this.deps.sessions.repository(session);
+    if (!repo.installationId) return;
+    await this.deps.github.editComment(
+      repo.installationId,
+      repo.owner,
+      repo.name,
+      session.statusCommentId,
+      statusCommentBody({ status: session.status, reason: session.statusReason, sessionUrl: this.url(session.id), prUrl: session.prUrl }),
+    );
+  }
+}

@@ -1,0 +1,30 @@
+import type { GitHubGateway, Permission } from "./gateway.js";
+
+/** Who may make Inspect do anything: people who could push the change themselves. */
+export function canTrigger(permission: Permission): boolean {
+  return permission === "admin" || permission === "maintain" || permission === "write";
+}
+
+/**
+ * Collaborator permissions, cached briefly: a burst of comments from one person
+ * costs one API call, and a revoked permission takes effect within the TTL.
+ */
+export class PermissionCache {
+  private readonly entries = new Map<string, { value: Promise<Permission>; expires: number }>();
+
+  constructor(
+    private readonly github: GitHubGateway,
+    private readonly ttlMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(installationId: number, owner: string, repo: string, login: string): Promise<Permission> {
+    const key = `${installationId}:${owner}/${repo}:${login}`.toLowerCase();
+    const hit = this.entries.get(key);
+    if (hit && hit.expires > this.now()) return hit.value;
+    const value = this.github.permission(installationId, owner, repo, login);
+    this.entries.set(key, { value, expires: this.now() + this.ttlMs });
+    value.catch(() => this.entries.delete(key));
+    return value;
+  }
+}

@@ -1,0 +1,50 @@
+/** The one status comment per session: what Inspect is doing, with the live link. */
+import type { SessionStatus } from "../protocol/events.js";
+
+export interface StatusView {
+  status: SessionStatus;
+  reason: string | null;
+  sessionUrl: string;
+  prUrl: string | null;
+  /** What the agent is doing right now (last tool title), while running. */
+  activity?: string | null;
+}
+
+const MARKER = "<!-- inspect:status -->";
+
+export function statusCommentBody(v: StatusView): string {
+  const link = `[Follow the session live](${v.sessionUrl})`;
+  const pr = v.prUrl ? ` Pull request: ${v.prUrl}` : "";
+  let line: string;
+  switch (v.status) {
+    case "queued":
+    case "starting":
+      line = `👀 On it — starting a sandbox. ${link}`;
+      break;
+    case "running":
+      line = `⚙️ Working${v.activity ? `: ${v.activity}` : "…"} ${link}`;
+      break;
+    case "idle":
+      line = v.reason?.startsWith("the prompt failed")
+        ? `⚠️ ${capitalise(v.reason)}. Waiting for follow-ups: mention me again to continue. ${link}`
+        : `💤 Done for now, waiting for follow-ups (mention me to continue).${pr} ${link}`;
+      break;
+    case "completed":
+      line = `✅ Done.${pr} Mention me to continue. ${link}`;
+      break;
+    case "failed":
+      line = `❌ Failed: ${v.reason ?? "unknown error"} ${link}`;
+      break;
+    case "stopped":
+      line = `⏹️ Stopped${v.reason ? ` (${v.reason})` : ""}.${pr} ${link}`;
+      break;
+    case "archived":
+      line = `📦 Archived${v.reason ? ` (${v.reason})` : ""}.${pr} ${link}`;
+      break;
+  }
+  return `${MARKER}\n${line}`;
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

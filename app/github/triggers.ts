@@ -1,0 +1,253 @@
+/**
+ * Webhook payload → what Inspect should do. Pure: no I/O, no Probot.
+ */
+import type { EmitterWebhookEvent, EmitterWebhookEventName } from "@octokit/webhooks";
+import type { PromptSource } from "../protocol/events.js";
+import { findMention, isStopCommand } from "./mention.js";
+
+export interface RepoRef {
+  owner: string;
+  name: string;
+  githubId: number;
+  installationId: number | null;
+  defaultBranch: string;
+  private: boolean;
+}
+
+export interface ThreadRef {
+  kind: "issue" | "pull_request";
+  number: number;
+  title: string;
+  body: string | null;
+  url: string;
+}
+
+export interface Actor {
+  login: string;
+  id: number;
+  avatarUrl: string | null;
+  isBot: boolean;
+}
+
+export interface ReviewContext {
+  path: string;
+  line: number | null;
+  diffHunk: string;
+}
+
+export type Trigger =
+  | {
+      kind: "prompt";
+      repo: RepoRef;
+      thread: ThreadRef;
+      actor: Actor;
+      text: string;
+      source: PromptSource;
+      comment: { id: number; kind: "issue_comment" | "review_comment" } | null;
+      review: ReviewContext | null;
+    }
+  | { kind: "stop"; repo: RepoRef; thread: ThreadRef; actor: Actor; reason: string; comment: { id: number; kind: "issue_comment" | "review_comment" } | null }
+  | { kind: "archive"; repo: RepoRef; thread: ThreadRef; actor: Actor; merged: boolean }
+  | { kind: "check_run_stop"; repo: RepoRef; checkRunId: number; actor: Actor }
+  | { kind: "check_run_rerun"; repo: RepoRef; checkRunId: number; actor: Actor }
+  | { kind: "ignore"; reason: string };
+
+export interface TriggerOptions {
+  /** The mention handle, without @ (INSPECT_BOT_HANDLE). */
+  handle: string;
+  /** The app's bot user login, e.g. `inspect[bot]`; null when unknown. */
+  botLogin: string | null;
+}
+
+type Payload<N extends EmitterWebhookEventName> = EmitterWebhookEvent<N>["payload"];
+
+interface UserLike {
+  login: string;
+  id: number;
+  avatar_url?: string;
+  type?: string;
+}
+
+export function actorOf(user: UserLike | null | undefined): Actor {
+  const login = user?.login ?? "ghost";
+  return {
+    login,
+    id: user?.id ?? 0,
+    avatarUrl: user?.avatar_url ?? null,
+    isBot: user?.type === "Bot" || login.endsWith("[bot]"),
+  };
+}
+
+interface RepoPayload {
+  repository: { owner: { login: string }; name: string; id: number; default_branch?: string; private: boolean };
+  installation?: { id: number };
+}
+
+export function repoOf(payload: RepoPayload): RepoRef {
+  const r = payload.repository;
+  return {
+    owner: r.owner.login,
+    name: r.name,
+    githubId: r.id,
+    installationId: payload.installation?.id ?? null,
+    defaultBranch: r.default_branch ?? "main",
+    private: r.private,
+  };
+}
+
+const ignore = (reason: string): Trigger => ({ kind: "ignore", reason });
+
+function fromMention(
+  text: string | null | undefined,
+  opts: TriggerOptions,
+  base: { repo: RepoRef; thread: ThreadRef; actor: Actor; source: PromptSource; comment: { id: number; kind: "issue_comment" | "review_comment" } | null; review: ReviewContext | null },
+): Trigger {
+  const mention = findMention(text, opts.handle);
+  if (!mention) return ignore(`no @${opts.handle} mention`);
+  if (isStopCommand(mention.after)) return { kind: "stop", repo: base.repo, thread: base.thread, actor: base.actor, reason: `stopped by @${base.actor.login}`, comment: base.comment };
+  return { kind: "prompt", ...base, text: text!.trim() };
+}
+
+export function parseTrigger(name: string, payload: unknown, opts: TriggerOptions): Trigger {
+  const p = payload as { action?: string; sender?: UserLike };
+  const event = p.action ? `${name}.${p.action}` : name;
+  const sender = actorOf(p.sender);
+  // Bots never trigger anything, Inspect included: no loops.
+  // Closing a thread ends its session whoever closes it (merge bots included).
+  if (sender.isBot && event !== "pull_request.closed" && event !== "issues.closed") return ignore(`sender ${sender.login} is a bot`);
+
+  switch (event) {
+    case "issue_comment.created": {
+      const e = payload as Payload<"issue_comment.created">;
+      const issue = e.issue;
+      const thread: ThreadRef = {
+        kind: issue.pull_request ? "pull_request" : "issue",
+        number: issue.number,
+        title: issue.title,
+        body: issue.body ?? null,
+        url: issue.html_url,
+      };
+      return fromMention(e.comment.body, opts, {
+        repo: repoOf(e),
+        thread,
+        actor: sender,
+        source: "github_comment",
+        comment: { id: e.comment.id, kind: "issue_comment" },
+        review: null,
+      });
+    }
+    case "pull_request_review_comment.created": {
+      const e = payload as Payload<"pull_request_review_comment.created">;
+      const pr = e.pull_request;
+      return fromMention(e.comment.body, opts, {
+        repo: repoOf(e),
+        thread: { kind: "pull_request", number: pr.number, title: pr.title, body: pr.body ?? null, url: pr.html_url },
+        actor: sender,
+        source: "github_review_comment",
+        comment: { id: e.comment.id, kind: "review_comment" },
+        review: { path: e.comment.path, line: e.comment.line ?? e.comment.original_line ?? null, diffHunk: e.comment.diff_hunk },
+      });
+    }
+    case "issues.opened": {
+      const e = payload as Payload<"issues.opened">;
+      const issue = e.issue;
+      return fromMention(issue.body, opts, {
+        repo: repoOf(e),
+        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
+        actor: sender,
+        source: "github_issue",
+        comment: null,
+        review: null,
+      });
+    }
+    case "pull_request.opened": {
+      const e = payload as Payload<"pull_request.opened">;
+      const pr = e.pull_request;
+      return fromMention(pr.body, opts, {
+        repo: repoOf(e),
+        thread: { kind: "pull_request", number: pr.number, title: pr.title, body: pr.body ?? null, url: pr.html_url },
+        actor: sender,
+        source: "github_issue",
+        comment: null,
+        review: null,
+      });
+    }
+    case "issues.assigned": {
+      const e = payload as Payload<"issues.assigned">;
+      if (!opts.botLogin || e.assignee?.login?.toLowerCase() !== opts.botLogin.toLowerCase()) return ignore("assignee is not Inspect");
+      const issue = e.issue;
+      const text = `${issue.title}\n\n${issue.body ?? ""}`.trim();
+      return {
+        kind: "prompt",
+        repo: repoOf(e),
+        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
+        actor: sender,
+        text,
+        source: "github_assignment",
+        comment: null,
+        review: null,
+      };
+    }
+    case "issues.unassigned": {
+      const e = payload as Payload<"issues.unassigned">;
+      if (!opts.botLogin || e.assignee?.login?.toLowerCase() !== opts.botLogin.toLowerCase()) return ignore("assignee is not Inspect");
+      const issue = e.issue;
+      return {
+        kind: "stop",
+        repo: repoOf(e),
+        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
+        actor: sender,
+        reason: `unassigned by @${sender.login}`,
+        comment: null,
+      };
+    }
+    case "issues.closed": {
+      const e = payload as Payload<"issues.closed">;
+      const issue = e.issue;
+      return {
+        kind: "stop",
+        repo: repoOf(e),
+        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
+        actor: sender,
+        reason: `issue closed by @${sender.login}`,
+        comment: null,
+      };
+    }
+    case "pull_request.closed": {
+      const e = payload as Payload<"pull_request.closed">;
+      const pr = e.pull_request;
+      return {
+        kind: "archive",
+        repo: repoOf(e),
+        thread: { kind: "pull_request", number: pr.number, title: pr.title, body: pr.body ?? null, url: pr.html_url },
+        actor: sender,
+        merged: Boolean(pr.merged),
+      };
+    }
+    case "check_run.requested_action": {
+      const e = payload as Payload<"check_run.requested_action">;
+      if (e.requested_action?.identifier !== "stop") return ignore(`unknown check run action ${e.requested_action?.identifier}`);
+      return { kind: "check_run_stop", repo: repoOf(e), checkRunId: e.check_run.id, actor: sender };
+    }
+    case "check_run.rerequested": {
+      const e = payload as Payload<"check_run.rerequested">;
+      return { kind: "check_run_rerun", repo: repoOf(e), checkRunId: e.check_run.id, actor: sender };
+    }
+    default:
+      return ignore(`event ${event} is not handled`);
+  }
+}
+
+/** The webhook events the app subscribes to (app.yml lists the same). */
+export const HANDLED_EVENTS = [
+  "issue_comment.created",
+  "pull_request_review_comment.created",
+  "issues.opened",
+  "issues.assigned",
+  "issues.unassigned",
+  "issues.closed",
+  "pull_request.opened",
+  "pull_request.closed",
+  "check_run.requested_action",
+  "check_run.rerequested",
+] as const;

@@ -1,0 +1,43 @@
+/** `npm start`: run Inspect on this machine with embedded defaults. */
+import { ConfigError, loadConfig } from "./config.js";
+import { createInspect } from "./server.js";
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const inspect = await createInspect(config);
+  const { port } = await inspect.listen();
+  const url = config.publicUrl;
+  console.log(`Inspect is running at ${url} (port ${port}, database: ${inspect.database.kind}, runner: ${config.runner.kind})`);
+  if (!config.githubApp) {
+    console.log(
+      `No GitHub App configured — local mode. Run sessions on local repositories with \`npx inspect run --repo <path> "<prompt>"\`; to connect GitHub, set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET (see README) or open ${url}/setup.`,
+    );
+  }
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    console.log(`${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await inspect.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});

@@ -1,0 +1,188 @@
+/**
+ * Composes the control plane: database, session services, Probot (when a
+ * GitHub App is configured), the runner API, the session API and the web, in
+ * one Hono app. Stateless between requests: everything durable is in Postgres.
+ */
+import { serve, type ServerType } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { createWebMiddleware } from "@octokit/webhooks";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import path from "node:path";
+import { pino } from "pino";
+import { Probot, ProbotOctokit } from "probot";
+import { localAccess, type AccessPolicy } from "./api/access.js";
+import { sessionApi } from "./api/sessions.js";
+import type { Config } from "./config.js";
+import { openDatabase, type Database } from "./db/client.js";
+import { ActionsDispatcher } from "./dispatch/actions.js";
+import type { Dispatcher } from "./dispatch/dispatcher.js";
+import { LocalDispatcher } from "./dispatch/local.js";
+import { inspectApp } from "./github/app.js";
+import { GitHubGateway } from "./github/gateway.js";
+import { GitHubIntake } from "./github/intake.js";
+import { PermissionCache } from "./github/permissions.js";
+import { startStatusReporter } from "./github/status-reporter.js";
+import { RUNNER_API_PREFIX } from "./protocol/runner-api.js";
+import { createOidcVerifier } from "./runner-api/oidc.js";
+import { runnerRoutes } from "./runner-api/routes.js";
+import { RunnerService } from "./runner-api/runner-service.js";
+import { SessionBus } from "./sessions/bus.js";
+import { EventLog } from "./sessions/event-log.js";
+import { SessionService } from "./sessions/service.js";
+import { loadOrCreateSecret } from "./util/secret.js";
+import { BackgroundTasks, type Logger } from "./util/tasks.js";
+
+export interface InspectOptions {
+  /** An already open database (tests share one per file); opened from config otherwise. */
+  database?: Database;
+  logLevel?: "fatal" | "error" | "warn" | "info" | "debug";
+  /** Octokit class for the GitHub App (tests disable retry/throttle waits). */
+  Octokit?: typeof ProbotOctokit;
+  /** Who may see what; defaults to local-only access. */
+  access?: AccessPolicy;
+  /** How often the status comment may be edited. */
+  statusCommentIntervalMs?: number;
+}
+
+export interface Inspect {
+  app: Hono;
+  config: Config;
+  database: Database;
+  bus: SessionBus;
+  sessions: SessionService;
+  runners: RunnerService;
+  intake: GitHubIntake | null;
+  github: GitHubGateway | null;
+  probot: Probot | null;
+  tasks: BackgroundTasks;
+  secret: string;
+  log: Logger;
+  /** Listen on `port` (config.port by default; 0 for any). */
+  listen(port?: number, hostname?: string): Promise<{ port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
+  const log: Logger & { child?: unknown } = pino({ level: opts.logLevel ?? process.env.LOG_LEVEL ?? "info", base: undefined });
+  const database = opts.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+  const db = database.db;
+  const secret = loadOrCreateSecret(config.secret, config.dataDir);
+  const tasks = new BackgroundTasks(log);
+  const bus = new SessionBus();
+  const events = new EventLog(db, bus);
+
+  let probot: Probot | null = null;
+  let github: GitHubGateway | null = null;
+  if (config.githubApp) {
+    probot = new Probot({
+      appId: config.githubApp.appId,
+      privateKey: config.githubApp.privateKey,
+      secret: config.githubApp.webhookSecret,
+      baseUrl: config.github.apiUrl,
+      logLevel: opts.logLevel ?? "info",
+      ...(opts.Octokit ? { Octokit: opts.Octokit } : {}),
+    });
+    const p = probot;
+    github = new GitHubGateway((id) => p.auth(id));
+  }
+
+  let listening: ServerType | null = null;
+  let boundPort = config.port;
+  let dispatcher: Dispatcher;
+  let runners: RunnerService | null = null;
+  if (config.runner.kind === "actions") {
+    dispatcher = new ActionsDispatcher({ github: github!, repo: config.runner.repo, workflow: config.runner.workflow, ref: config.runner.ref, controlPlaneUrl: config.publicUrl });
+  } else {
+    dispatcher = new LocalDispatcher({
+      controlPlaneUrl: () => `http://127.0.0.1:${boundPort}`,
+      workDir: path.join(config.dataDir, "runners"),
+      log,
+      onExit: (sessionId, code, signal, tail) => tasks.run(`runner exit ${sessionId}`, () => runners!.processExited(sessionId, code, signal, tail)),
+    });
+  }
+
+  const sessions = new SessionService({ db, config, events, bus, dispatcher, log });
+  runners = new RunnerService(sessions, github);
+
+  let intake: GitHubIntake | null = null;
+  const stops: (() => void)[] = [];
+  if (probot && github) {
+    intake = new GitHubIntake({ db, config, github, permissions: new PermissionCache(github), sessions, log });
+    const i = intake;
+    stops.push(startStatusReporter({ bus, tasks, intervalMs: opts.statusCommentIntervalMs ?? 3_000, refresh: (id) => i.refreshStatusComment(id) }));
+    await probot.load(inspectApp({ db, intake, github, tasks, handle: config.botHandle }));
+  }
+
+  const reapEvery = Math.max(1_000, Math.min(15_000, Math.floor(config.heartbeatTimeoutMs / 3)));
+  const reaper = setInterval(() => tasks.run("reap stale runners", () => runners!.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)), reapEvery);
+  reaper.unref();
+
+  const access = opts.access ?? localAccess((c) => getConnInfo(c).remote.address);
+
+  const app = new Hono();
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    log.error({ err, path: c.req.path }, "request failed");
+    return c.json({ error: "internal error" }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get("/healthz", (c) =>
+    c.json({ ok: true, database: database.kind, githubApp: Boolean(config.githubApp), runner: config.runner.kind }),
+  );
+
+  if (probot) {
+    const middleware = createWebMiddleware(probot.webhooks, { path: "/api/github/webhooks", log: probot.log });
+    app.post("/api/github/webhooks", (c) => middleware(c.req.raw));
+  } else {
+    app.post("/api/github/webhooks", async (c) => {
+      await c.req.text();
+      return c.json({ error: "no GitHub App is configured (set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET)" }, 503);
+    });
+  }
+
+  const verifyOidc =
+    config.runner.kind === "actions"
+      ? createOidcVerifier({ issuer: config.runner.oidcIssuer, audience: config.runner.oidcAudience, repository: config.runner.repo, workflow: config.runner.workflow })
+      : null;
+  app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
+  app.route("/api/sessions", sessionApi({ db, config, sessions, access }));
+
+  return {
+    app,
+    config,
+    database,
+    bus,
+    sessions,
+    runners,
+    intake,
+    github,
+    probot,
+    tasks,
+    secret,
+    log,
+    listen(port = config.port, hostname = "0.0.0.0") {
+      return new Promise((resolve) => {
+        listening = serve({ fetch: app.fetch, port, hostname }, (info) => {
+          boundPort = info.port;
+          resolve({ port: info.port, url: `http://127.0.0.1:${info.port}` });
+        });
+      });
+    },
+    async close() {
+      clearInterval(reaper);
+      for (const stop of stops) stop();
+      await dispatcher.close();
+      if (listening) {
+        const server = listening;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Long-polling runners would otherwise hold the server open.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        await closed;
+      }
+      await tasks.drain();
+      if (!opts.database) await database.close();
+    },
+  };
+}

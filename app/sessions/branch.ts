@@ -1,0 +1,21 @@
+/** Session branch names: `inspect/<number>-<slug>` for threads, `inspect/<id>-<slug>` otherwise. */
+export function slugify(title: string, max = 40): string {
+  const slug = title
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+  const cut = slug.slice(0, max).replace(/-+$/, "");
+  return cut || "session";
+}
+
+export function sessionBranch(ref: number | string, title: string): string {
+  return `inspect/${ref}-${slugify(title)}`;
+}
+
+/** One line for a commit subject or PR title. */
+export function titleLine(text: string, max = 72): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1).trimEnd()}…`;
+}

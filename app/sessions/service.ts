@@ -1,0 +1,231 @@
+/**
+ * The session service: creating sessions, queueing prompts, stopping,
+ * archiving, and starting runners. It knows nothing of Probot or HTTP;
+ * GitHub intake (app/github) and the HTTP APIs call it.
+ */
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import { getRepository, type RepositoryRow, type UserRow } from "../db/accounts.js";
+import { hasQueuedPrompt, insertPrompt, listPrompts, updatePromptIf, type PromptRow } from "../db/prompts.js";
+import { activeRun, endRun, insertRun } from "../db/runs.js";
+import type { PromptContext } from "../db/schema.js";
+import { getSession, insertSession, updateSession, type SessionRow } from "../db/sessions.js";
+import type { Dispatcher } from "../dispatch/dispatcher.js";
+import type { PromptSource } from "../protocol/events.js";
+import type { Logger } from "../util/tasks.js";
+import { newSessionId, randomToken, sha256 } from "../util/tokens.js";
+import { titleLine } from "./branch.js";
+import type { SessionBus } from "./bus.js";
+import type { EventLog } from "./event-log.js";
+import { isActive } from "./state.js";
+import { tryTransition } from "./transition.js";
+
+export interface SessionDeps {
+  db: Db;
+  config: Config;
+  events: EventLog;
+  bus: SessionBus;
+  dispatcher: Dispatcher;
+  log: Logger;
+}
+
+export interface NewSession {
+  repo: RepositoryRow;
+  threadKind: "issue" | "pull_request" | "web" | "local";
+  threadNumber: number | null;
+  title: string;
+  baseBranch: string;
+  headBranch: string;
+  headExists: boolean;
+  createdBy: UserRow;
+  model?: string | null;
+  prNumber?: number | null;
+  prUrl?: string | null;
+}
+
+export interface NewPrompt {
+  author: UserRow;
+  text: string;
+  source: PromptSource;
+  context?: PromptContext | null;
+  comment?: { id: number; kind: string } | null;
+}
+
+export class SessionService {
+  constructor(readonly deps: SessionDeps) {}
+
+  private get db() {
+    return this.deps.db;
+  }
+
+  get(id: string): Promise<SessionRow | undefined> {
+    return getSession(this.db, id);
+  }
+
+  /** A new session with its first prompt; a runner is dispatched. */
+  async create(spec: NewSession, first: NewPrompt, id = newSessionId()): Promise<{ session: SessionRow; prompt: PromptRow }> {
+    const session = await insertSession(this.db, {
+      id,
+      repositoryId: spec.repo.id,
+      threadKind: spec.threadKind,
+      threadNumber: spec.threadNumber,
+      title: titleLine(spec.title, 200),
+      status: "queued",
+      baseBranch: spec.baseBranch,
+      headBranch: spec.headBranch,
+      headExists: spec.headExists,
+      model: spec.model ?? null,
+      createdByUserId: spec.createdBy.id,
+      prNumber: spec.prNumber ?? null,
+      prUrl: spec.prUrl ?? null,
+    });
+    await this.deps.events.append(session.id, [{ type: "session.status", data: { status: "queued" } }]);
+    const prompt = await this.addPrompt(session, first);
+    await this.dispatch(session.id);
+    return { session: (await this.get(session.id))!, prompt };
+  }
+
+  /**
+   * A follow-up: queued in order behind earlier prompts. If the session's
+   * runner has already exited, a new run continues on the same branch.
+   */
+  async queue(sessionId: string, p: NewPrompt): Promise<PromptRow> {
+    const session = await this.get(sessionId);
+    if (!session) throw new Error(`session ${sessionId} not found`);
+    if (session.status === "archived") throw new SessionClosedError("this session is archived; start a new one");
+    const restart = !isActive(session.status);
+    const context = restart ? { ...(p.context ?? {}), history: await this.history(sessionId) } : p.context;
+    const prompt = await this.addPrompt(session, { ...p, context });
+    if (restart && (await tryTransition(this.deps, sessionId, "queued", `follow-up from @${p.author.login}`))) {
+      await this.dispatch(sessionId);
+    }
+    return prompt;
+  }
+
+  private async addPrompt(session: SessionRow, p: NewPrompt): Promise<PromptRow> {
+    const prompt = await insertPrompt(this.db, {
+      sessionId: session.id,
+      authorUserId: p.author.id,
+      authorLogin: p.author.login,
+      source: p.source,
+      text: p.text,
+      context: p.context ?? null,
+      commentId: p.comment?.id ?? null,
+      commentKind: p.comment?.kind ?? null,
+    });
+    await this.deps.events.append(session.id, [
+      {
+        type: "prompt.queued",
+        data: {
+          promptId: prompt.id,
+          text: p.text,
+          author: { login: p.author.login, id: p.author.githubId ?? null, name: p.author.name, avatarUrl: p.author.avatarUrl },
+          source: p.source,
+        },
+      },
+    ]);
+    return prompt;
+  }
+
+  /** Earlier prompts, for an agent that starts fresh on the same branch. */
+  private async history(sessionId: string): Promise<string> {
+    const prompts = await listPrompts(this.db, sessionId);
+    return prompts
+      .filter((p) => p.status !== "cancelled" && p.status !== "queued")
+      .map((p, i) => {
+        const commits = p.commits?.length ? ` (commits ${p.commits.map((c) => c.sha.slice(0, 7)).join(", ")})` : "";
+        const summary = p.summary ? `\n   Result: ${titleLine(p.summary, 400)}` : p.error ? `\n   Error: ${titleLine(p.error, 300)}` : "";
+        return `${i + 1}. @${p.authorLogin}: ${titleLine(p.text, 300)} → ${p.status}${commits}${summary}`;
+      })
+      .join("\n");
+  }
+
+  /** Stop: abort the running turn, drop queued prompts, end the run. */
+  async stop(sessionId: string, by: string, reason = `stopped by @${by}`): Promise<boolean> {
+    const row = await tryTransition(this.deps, sessionId, "stopped", reason);
+    if (!row) return false;
+    await this.cancelQueued(sessionId, by);
+    await this.endUnclaimedRun(sessionId, "stopped");
+    this.deps.bus.wake(sessionId);
+    return true;
+  }
+
+  /** The thread is done with (PR merged or closed): archive, and tell a live runner to exit. */
+  async archive(sessionId: string, reason: string): Promise<boolean> {
+    const row = await tryTransition(this.deps, sessionId, "archived", reason);
+    if (!row) return false;
+    await this.cancelQueued(sessionId, "inspect");
+    await this.endUnclaimedRun(sessionId, "archived");
+    this.deps.bus.wake(sessionId);
+    return true;
+  }
+
+  /** The author of a queued prompt may withdraw it before it starts. */
+  async cancelPrompt(sessionId: string, promptId: number, by: string): Promise<"cancelled" | "not_found" | "forbidden" | "not_queued"> {
+    const prompts = await listPrompts(this.db, sessionId);
+    const prompt = prompts.find((p) => p.id === promptId);
+    if (!prompt) return "not_found";
+    if (prompt.authorLogin.toLowerCase() !== by.toLowerCase()) return "forbidden";
+    const row = await updatePromptIf(this.db, promptId, ["queued"], { status: "cancelled", finishedAt: new Date() });
+    if (!row) return "not_queued";
+    await this.deps.events.append(sessionId, [{ type: "prompt.cancelled", data: { promptId, by } }]);
+    return "cancelled";
+  }
+
+  private async cancelQueued(sessionId: string, by: string): Promise<void> {
+    for (const p of await listPrompts(this.db, sessionId)) {
+      if (p.status !== "queued") continue;
+      if (await updatePromptIf(this.db, p.id, ["queued"], { status: "cancelled", finishedAt: new Date() })) {
+        await this.deps.events.append(sessionId, [{ type: "prompt.cancelled", data: { promptId: p.id, by } }]);
+      }
+    }
+  }
+
+  private async endUnclaimedRun(sessionId: string, reason: string): Promise<void> {
+    const run = await activeRun(this.db, sessionId);
+    if (run?.state === "queued") await endRun(this.db, run.id, reason);
+  }
+
+  /** Start a runner for a queued session. A failure to start fails the session with the reason. */
+  async dispatch(sessionId: string): Promise<void> {
+    const claimToken = this.deps.dispatcher.usesClaimTokens ? randomToken() : null;
+    const run = await insertRun(this.db, sessionId, claimToken ? sha256(claimToken) : null);
+    try {
+      await this.deps.dispatcher.dispatch({ sessionId, claimToken });
+    } catch (err) {
+      await endRun(this.db, run.id, "dispatch failed");
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.log.warn({ sessionId, err }, "dispatch failed");
+      await this.fail(sessionId, `Could not start a runner: ${message}`);
+    }
+  }
+
+  /** Mark a session failed with a message users will see (page, status comment). */
+  async fail(sessionId: string, message: string): Promise<void> {
+    await this.deps.events.append(sessionId, [{ type: "error", data: { message } }]);
+    await tryTransition(this.deps, sessionId, "failed", message);
+    this.deps.bus.wake(sessionId);
+  }
+
+  /** After a run ends: prompts that arrived meanwhile start a new run. */
+  async resumeIfQueued(sessionId: string): Promise<void> {
+    const session = await this.get(sessionId);
+    if (!session || isActive(session.status) || session.status === "archived") return;
+    if (!(await hasQueuedPrompt(this.db, sessionId))) return;
+    if (await tryTransition(this.deps, sessionId, "queued", "follow-up waiting")) await this.dispatch(sessionId);
+  }
+
+  async setPullRequest(sessionId: string, pr: { number: number; url: string }): Promise<void> {
+    await updateSession(this.db, sessionId, { prNumber: pr.number, prUrl: pr.url });
+  }
+
+  async repository(session: SessionRow): Promise<RepositoryRow> {
+    const repo = await getRepository(this.db, session.repositoryId);
+    if (!repo) throw new Error(`repository ${session.repositoryId} not found`);
+    return repo;
+  }
+}
+
+export class SessionClosedError extends Error {
+  override name = "SessionClosedError";
+}

@@ -1,0 +1,44 @@
+/**
+ * The session state machine. `transition` (in transition.ts) is the only
+ * place a session's status changes; this file holds the rules as plain data.
+ */
+import type { SessionStatus } from "../protocol/events.js";
+
+const allowed: Record<SessionStatus, readonly SessionStatus[]> = {
+  queued: ["starting", "failed", "stopped", "archived"],
+  starting: ["running", "idle", "failed", "stopped", "archived"],
+  running: ["idle", "failed", "stopped", "archived"],
+  idle: ["running", "completed", "failed", "stopped", "archived"],
+  // A follow-up after the runner exited starts a new run on the same branch.
+  completed: ["queued", "archived"],
+  failed: ["queued", "archived"],
+  stopped: ["queued", "archived"],
+  archived: [],
+};
+
+export const ACTIVE_STATUSES = ["queued", "starting", "running", "idle"] as const satisfies readonly SessionStatus[];
+/** A runner is attached (or about to be) in these states. */
+export const RUNNER_STATUSES = ["starting", "running", "idle"] as const satisfies readonly SessionStatus[];
+
+export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
+  return allowed[from].includes(to);
+}
+
+/** The states from which `to` may be entered. */
+export function sourcesOf(to: SessionStatus): SessionStatus[] {
+  return (Object.keys(allowed) as SessionStatus[]).filter((from) => allowed[from].includes(to));
+}
+
+export function isActive(status: SessionStatus): boolean {
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
+}
+
+export class TransitionError extends Error {
+  constructor(
+    readonly from: SessionStatus | undefined,
+    readonly to: SessionStatus,
+  ) {
+    super(from ? `session cannot go from ${from} to ${to}` : `session not found (to ${to})`);
+    this.name = "TransitionError";
+  }
+}
