@@ -1,0 +1,247 @@
+/**
+ * One session's room, as a plain class: the PartyKit server (./server.ts) only wires
+ * platform callbacks to it, so everything here is unit-tested without workerd.
+ *
+ * - The control plane appends persisted events over HTTP with the shared secret.
+ * - The room keeps its own copy of the log (in memory, mirrored to room storage so a
+ *   restarted room still replays), replays it in seq order to each viewer that joins
+ *   (only what is newer than the viewer's `since`), and broadcasts new events.
+ * - Viewers connect with a short-lived token for this session; presence (login and
+ *   avatar) is broadcast on every join and leave.
+ */
+import { AppendRequest, ConnectQuery, type RoomMessage, type Watcher } from "../../app/protocol/room.js";
+import type { SessionEvent } from "../../app/protocol/events.js";
+import { verifyViewerToken } from "../../app/rooms/viewer-token.js";
+
+/** The subset of Durable Object storage the room uses. */
+export interface RoomStorage {
+  list<T = unknown>(options: { prefix: string }): Promise<Map<string, T>>;
+  put<T>(entries: Record<string, T>): Promise<void>;
+}
+
+/** The subset of a PartyKit connection the room uses. */
+export interface RoomConnection {
+  id: string;
+  send(message: string): void;
+}
+
+/** A stored event with its JSON kept, so replay and broadcast never re-serialise. */
+interface LogEntry {
+  seq: number;
+  json: string;
+}
+
+// Storage values are capped at 128 KiB; an event's JSON is split into parts under that.
+const PART_CHARS = 40_000;
+const PUT_BATCH = 128; // keys per storage.put call
+// Backlog messages stay well under Cloudflare's 1 MiB WebSocket message cap.
+const BACKLOG_CHUNK_CHARS = 256_000;
+
+const seqKey = (seq: number) => seq.toString().padStart(10, "0");
+
+export type ConnectResult =
+  | { ok: true; watcher: Watcher; since: number }
+  | { ok: false; status: 400 | 401 | 500; error: string };
+
+export class SessionRoom {
+  private log: LogEntry[] = [];
+  private connections = new Map<string, { conn: RoomConnection; watcher: Watcher }>();
+
+  constructor(
+    readonly sessionId: string,
+    private readonly storage: RoomStorage,
+    private readonly secret: string | undefined,
+  ) {}
+
+  get lastSeq(): number {
+    return this.log.length ? this.log[this.log.length - 1]!.seq : 0;
+  }
+
+  get size(): number {
+    return this.log.length;
+  }
+
+  /** Restore the log from storage (PartyKit's onStart). */
+  async load(): Promise<void> {
+    const whole = await this.storage.list<string>({ prefix: "e:" });
+    const parts = await this.storage.list<string>({ prefix: "p:" });
+    const entries: LogEntry[] = [];
+    for (const [key, value] of whole) {
+      const seq = Number(key.slice(2));
+      if (value.startsWith("{")) {
+        entries.push({ seq, json: value });
+        continue;
+      }
+      // "parts:N" → the event's JSON is split over p:<seq>:0..N-1
+      const n = Number(value.slice("parts:".length));
+      let json = "";
+      for (let i = 0; i < n; i++) json += parts.get(`p:${seqKey(seq)}:${i}`) ?? "";
+      entries.push({ seq, json });
+    }
+    entries.sort((a, b) => a.seq - b.seq);
+    this.log = entries;
+  }
+
+  /** HTTP: POST appends (control plane only); anything else is refused. */
+  async handleRequest(req: Request): Promise<Response> {
+    // Read the body before any answer: workerd drops the keep-alive connection otherwise.
+    const body = await req.text();
+    if (req.method !== "POST") return json(405, { error: "only POST (append) is supported" });
+    if (!this.secret) return json(500, { error: "the room secret (INSPECT_ROOM_SECRET) is not configured" });
+    if (!(await sameSecret(bearer(req), this.secret))) return json(401, { error: "wrong or missing room secret" });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return json(400, { error: "body is not JSON" });
+    }
+    const result = AppendRequest.safeParse(parsed);
+    if (!result.success) return json(400, { error: "invalid append request", issues: result.error.issues.slice(0, 5) });
+    const accepted = await this.append(result.data.events);
+    return json(200, { accepted, lastSeq: this.lastSeq });
+  }
+
+  /** Store the events the room has not seen, then broadcast them. Returns how many were new. */
+  async append(events: SessionEvent[]): Promise<number> {
+    const fresh: LogEntry[] = [];
+    const sorted = [...events].sort((a, b) => a.seq - b.seq);
+    for (const event of sorted) {
+      if (this.has(event.seq) || fresh.some((e) => e.seq === event.seq)) continue; // redelivery is harmless
+      fresh.push({ seq: event.seq, json: JSON.stringify(event) });
+    }
+    if (fresh.length === 0) return 0;
+    await this.persist(fresh);
+    for (const entry of fresh) this.insert(entry);
+    this.broadcastRaw(`{"type":"events","events":[${fresh.map((e) => e.json).join(",")}]}`);
+    return fresh.length;
+  }
+
+  /** Check a viewer's connect URL (`?token=…&since=N`) for this room. */
+  async authorize(url: string): Promise<ConnectResult> {
+    const params = Object.fromEntries(new URL(url).searchParams);
+    const query = ConnectQuery.safeParse(params);
+    if (!query.success) return { ok: false, status: 400, error: "connect with ?token=<viewer token>&since=<seq>" };
+    if (!this.secret) return { ok: false, status: 500, error: "the room secret (INSPECT_ROOM_SECRET) is not configured" };
+    const claims = await verifyViewerToken(this.secret, query.data.token, this.sessionId);
+    if (!claims) return { ok: false, status: 401, error: "invalid or expired viewer token for this session" };
+    return { ok: true, since: query.data.since, watcher: { login: claims.sub, avatarUrl: claims.avatar ?? null } };
+  }
+
+  /** A viewer joined: replay what it has not seen, then tell everyone who is watching. */
+  connect(conn: RoomConnection, watcher: Watcher, since: number): void {
+    this.connections.set(conn.id, { conn, watcher });
+    for (const message of this.backlogMessages(since)) conn.send(message);
+    this.broadcastPresence();
+  }
+
+  disconnect(conn: RoomConnection): void {
+    if (this.connections.delete(conn.id)) this.broadcastPresence();
+  }
+
+  /** One entry per login, in order of arrival. */
+  watchers(): Watcher[] {
+    const byLogin = new Map<string, Watcher>();
+    for (const { watcher } of this.connections.values()) if (!byLogin.has(watcher.login)) byLogin.set(watcher.login, watcher);
+    return [...byLogin.values()];
+  }
+
+  /** The backlog after `since`, chunked; always at least one message (so `done` arrives). */
+  backlogMessages(since: number): string[] {
+    const start = this.firstIndexAfter(since);
+    const messages: string[] = [];
+    let chunk: string[] = [];
+    let chars = 0;
+    for (let i = start; i < this.log.length; i++) {
+      const entry = this.log[i]!;
+      if (chunk.length > 0 && chars + entry.json.length > BACKLOG_CHUNK_CHARS) {
+        messages.push(`{"type":"backlog","done":false,"events":[${chunk.join(",")}]}`);
+        chunk = [];
+        chars = 0;
+      }
+      chunk.push(entry.json);
+      chars += entry.json.length;
+    }
+    messages.push(`{"type":"backlog","done":true,"events":[${chunk.join(",")}]}`);
+    return messages;
+  }
+
+  private broadcastPresence(): void {
+    const message: RoomMessage = { type: "presence", watchers: this.watchers() };
+    this.broadcastRaw(JSON.stringify(message));
+  }
+
+  private broadcastRaw(message: string): void {
+    for (const { conn } of this.connections.values()) {
+      try {
+        conn.send(message);
+      } catch {
+        // A socket closing mid-send is cleaned up by its close callback.
+      }
+    }
+  }
+
+  private async persist(entries: LogEntry[]): Promise<void> {
+    const puts: Record<string, string> = {};
+    for (const { seq, json: text } of entries) {
+      if (text.length <= PART_CHARS) {
+        puts[`e:${seqKey(seq)}`] = text;
+        continue;
+      }
+      const n = Math.ceil(text.length / PART_CHARS);
+      for (let i = 0; i < n; i++) puts[`p:${seqKey(seq)}:${i}`] = text.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
+      puts[`e:${seqKey(seq)}`] = `parts:${n}`;
+    }
+    const keys = Object.keys(puts);
+    for (let i = 0; i < keys.length; i += PUT_BATCH) {
+      const batch: Record<string, string> = {};
+      for (const key of keys.slice(i, i + PUT_BATCH)) batch[key] = puts[key]!;
+      await this.storage.put(batch);
+    }
+  }
+
+  /** Index of the first entry with seq > since (binary search: the log is sorted). */
+  private firstIndexAfter(since: number): number {
+    let lo = 0;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.log[mid]!.seq <= since) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private has(seq: number): boolean {
+    const i = this.firstIndexAfter(seq - 1);
+    return i < this.log.length && this.log[i]!.seq === seq;
+  }
+
+  /** Appends are nearly always in order; an older, missing seq is slotted into place. */
+  private insert(entry: LogEntry): void {
+    if (entry.seq > this.lastSeq) this.log.push(entry);
+    else this.log.splice(this.firstIndexAfter(entry.seq), 0, entry);
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function bearer(req: Request): string {
+  const header = req.headers.get("authorization") ?? "";
+  return header.startsWith("Bearer ") ? header.slice(7) : "";
+}
+
+/** Constant-time comparison (of digests, so lengths do not leak either). */
+async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", enc.encode(given)),
+    crypto.subtle.digest("SHA-256", enc.encode(expected)),
+  ]);
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  return diff === 0 && given.length > 0;
+}
