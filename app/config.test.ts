@@ -1,0 +1,62 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+const PEM = "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----";
+
+describe("loadConfig", () => {
+  it("has embedded defaults: local mode, PGlite, port 3000", () => {
+    const c = loadConfig({}, "/tmp/x");
+    expect(c).toMatchObject({ port: 3000, publicUrl: "http://localhost:3000", botHandle: "inspect", githubApp: null, databaseUrl: undefined, runner: { kind: "local" } });
+    expect(c.dataDir).toBe("/tmp/x/.inspect");
+    expect(c.github.apiUrl).toBe("https://api.github.com");
+  });
+
+  it("names the variable and what it expects", () => {
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(/^PORT: expected a port number/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://x" })).toThrow(/^DATABASE_URL: expected a postgres/);
+    expect(() => loadConfig({ INSPECT_RUNNER: "k8s" })).toThrow(/^INSPECT_RUNNER: expected 'local' or 'actions'/);
+    expect(() => loadConfig({ INSPECT_BOT_HANDLE: "@inspect" })).toThrow(ConfigError);
+  });
+
+  it("requires the whole GitHub App triple once any part is set", () => {
+    expect(() => loadConfig({ APP_ID: "12" })).toThrow(/^PRIVATE_KEY:/);
+    expect(() => loadConfig({ APP_ID: "12", PRIVATE_KEY: PEM })).toThrow(/^WEBHOOK_SECRET:/);
+    expect(() => loadConfig({ APP_ID: "12", PRIVATE_KEY: "not a key", WEBHOOK_SECRET: "s" })).toThrow(/^PRIVATE_KEY: expected a PEM/);
+    const c = loadConfig({ APP_ID: "12", PRIVATE_KEY: PEM.replace(/\n/g, "\\n"), WEBHOOK_SECRET: "s" });
+    expect(c.githubApp).toEqual({ appId: 12, privateKey: PEM, webhookSecret: "s" });
+  });
+
+  it("reads the key from PRIVATE_KEY_PATH", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cfg-"));
+    writeFileSync(path.join(dir, "key.pem"), PEM);
+    expect(loadConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "key.pem", WEBHOOK_SECRET: "s" }, dir).githubApp?.privateKey).toBe(PEM);
+    expect(() => loadConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "missing.pem", WEBHOOK_SECRET: "s" }, dir)).toThrow(/^PRIVATE_KEY_PATH:/);
+  });
+
+  it("honours GHE_HOST and GHE_PROTOCOL for every GitHub URL", () => {
+    const c = loadConfig({ GHE_HOST: "ghe.acme.internal", GHE_PROTOCOL: "http", APP_ID: "1", PRIVATE_KEY: PEM, WEBHOOK_SECRET: "s", INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "acme/runner" });
+    expect(c.github).toMatchObject({ webUrl: "http://ghe.acme.internal", apiUrl: "http://ghe.acme.internal/api/v3", graphqlUrl: "http://ghe.acme.internal/api/graphql", enterprise: true });
+    expect(c.runner).toMatchObject({ kind: "actions", oidcIssuer: "http://ghe.acme.internal/_services/token", workflow: "inspect-runner.yml", ref: "main" });
+  });
+
+  it("needs a runner repository and an App for the actions runner", () => {
+    expect(() => loadConfig({ INSPECT_RUNNER: "actions" })).toThrow(/^INSPECT_RUNNER_REPO:/);
+    expect(() => loadConfig({ INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "a/b" })).toThrow(/^INSPECT_RUNNER: 'actions' needs a GitHub App/);
+  });
+
+  it("parses the OpenCode config from JSON or a file", () => {
+    expect(loadConfig({ INSPECT_OPENCODE_CONFIG: '{"model":"x/y"}' }).opencodeConfig).toEqual({ model: "x/y" });
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cfg-"));
+    writeFileSync(path.join(dir, "oc.json"), '{"mcp":{}}');
+    expect(loadConfig({ INSPECT_OPENCODE_CONFIG: "oc.json" }, dir).opencodeConfig).toEqual({ mcp: {} });
+    expect(() => loadConfig({ INSPECT_OPENCODE_CONFIG: "{broken" })).toThrow(/^INSPECT_OPENCODE_CONFIG:/);
+  });
+
+  it("pairs the OAuth client id and secret", () => {
+    expect(() => loadConfig({ GITHUB_CLIENT_ID: "x" })).toThrow(/^GITHUB_CLIENT_SECRET:/);
+    expect(loadConfig({ GITHUB_CLIENT_ID: "x", GITHUB_CLIENT_SECRET: "y" }).oauth).toEqual({ clientId: "x", clientSecret: "y" });
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * The repository layer against both databases Inspect runs on: embedded PGlite
+ * and a real PostgreSQL server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
+import { openDatabase, type Database } from "../../app/db/client.js";
+import { claimDelivery } from "../../app/db/deliveries.js";
+import { insertEvents, listEvents } from "../../app/db/events.js";
+import { insertPrompt, takeNextPrompt, updatePromptIf } from "../../app/db/prompts.js";
+import { endRun, findClaimedRun, insertRun, markClaimed, queuedRun, staleRuns } from "../../app/db/runs.js";
+import { findThreadSession, insertSession, updateStatusIf } from "../../app/db/sessions.js";
+import { SessionBus } from "../../app/sessions/bus.js";
+import { EventLog } from "../../app/sessions/event-log.js";
+import { transition, tryTransition } from "../../app/sessions/transition.js";
+import { TransitionError } from "../../app/sessions/state.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+
+let pg: TestPostgres | null = null;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(() => pg?.stop());
+
+const backends: [string, () => Promise<Database>][] = [
+  ["PGlite", () => openDatabase({ dataDir: "memory://" })],
+  [
+    "PostgreSQL",
+    async () => {
+      if (!pg) throw new Error("no PostgreSQL server: install Debian's postgresql package or set INSPECT_TEST_DATABASE_URL");
+      const database = await openDatabase({ url: pg.url });
+      // Each run starts clean; migrations are re-applied to prove they are idempotent.
+      await database.db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS drizzle CASCADE;");
+      await database.close();
+      return openDatabase({ url: pg.url });
+    },
+  ],
+];
+
+describe.each(backends)("repository layer on %s", (_name, open) => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await open();
+  }, 120_000);
+  afterAll(() => database?.close());
+
+  async function fixture(n: number) {
+    const { db } = database;
+    const repo = await upsertRepository(db, { owner: "acme", name: `widgets${n}`, githubId: 100 + n, installationId: 7 });
+    const user = await upsertUser(db, { login: `alice${n}`, githubId: 42 });
+    const session = await insertSession(db, {
+      id: `sess${n}x`,
+      repositoryId: repo.id,
+      threadKind: "issue",
+      threadNumber: n,
+      title: "Fix it",
+      baseBranch: "main",
+      headBranch: `inspect/${n}-fix-it`,
+      createdByUserId: user.id,
+    });
+    return { repo, user, session };
+  }
+
+  it("applies migrations again without harm", async () => {
+    const again = await open();
+    await again.close();
+  });
+
+  it("upserts repositories and users by name", async () => {
+    const { db } = database;
+    const a = await upsertRepository(db, { owner: "acme", name: "dup", githubId: 1 });
+    const b = await upsertRepository(db, { owner: "acme", name: "dup", githubId: 1, defaultBranch: "trunk" });
+    expect(b.id).toBe(a.id);
+    expect(b.defaultBranch).toBe("trunk");
+    const u1 = await upsertUser(db, { login: "bob", avatarUrl: "https://example.com/a.png" });
+    const u2 = await upsertUser(db, { login: "bob", githubId: 9 });
+    expect(u2.id).toBe(u1.id);
+    expect(u2.githubId).toBe(9);
+    expect(u2.avatarUrl).toBe("https://example.com/a.png");
+  });
+
+  it("assigns gap-free, monotonic seq under concurrent appends", async () => {
+    const { session } = await fixture(1);
+    const batches = Array.from({ length: 10 }, (_, i) =>
+      insertEvents(database.db, session.id, [
+        { type: "agent.text.delta", data: { partId: `p${i}`, delta: "a" } },
+        { type: "agent.text.delta", data: { partId: `p${i}`, delta: "b" } },
+      ]),
+    );
+    await Promise.all(batches);
+    const events = await listEvents(database.db, session.id);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect((await listEvents(database.db, session.id, 15)).map((e) => e.seq)).toEqual([16, 17, 18, 19, 20]);
+    // Each batch stays contiguous and in order.
+    for (let i = 0; i < 20; i += 2) expect(events[i]!.data).toMatchObject({ delta: "a" });
+  });
+
+  it("deduplicates webhook deliveries", async () => {
+    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(true);
+    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(false);
+    expect(await claimDelivery(database.db, "d-2", "issue_comment")).toBe(true);
+  });
+
+  it("hands out queued prompts in order, each once", async () => {
+    const { session, user } = await fixture(2);
+    const p1 = await insertPrompt(database.db, { sessionId: session.id, authorUserId: user.id, authorLogin: user.login, source: "web", text: "one" });
+    const p2 = await insertPrompt(database.db, { sessionId: session.id, authorUserId: user.id, authorLogin: user.login, source: "web", text: "two" });
+    const [a, b] = await Promise.all([takeNextPrompt(database.db, session.id), takeNextPrompt(database.db, session.id)]);
+    expect([a?.id, b?.id].sort()).toEqual([p1.id, p2.id].sort());
+    expect(await takeNextPrompt(database.db, session.id)).toBeUndefined();
+    expect(await updatePromptIf(database.db, p1.id, ["queued"], { status: "cancelled" })).toBeUndefined();
+  });
+
+  it("finds a thread's current session, never an archived one", async () => {
+    const { session, repo } = await fixture(3);
+    expect((await findThreadSession(database.db, repo.id, "issue", 3))?.id).toBe(session.id);
+    expect(await updateStatusIf(database.db, session.id, ["queued"], "archived", "test")).toBeDefined();
+    expect(await findThreadSession(database.db, repo.id, "issue", 3)).toBeUndefined();
+  });
+
+  it("changes status only along allowed transitions, logging each", async () => {
+    const { session } = await fixture(4);
+    const log = new EventLog(database.db, new SessionBus());
+    await transition({ db: database.db, events: log }, session.id, "starting");
+    expect(await tryTransition({ db: database.db, events: log }, session.id, "completed")).toBeUndefined();
+    await expect(transition({ db: database.db, events: log }, session.id, "queued")).rejects.toBeInstanceOf(TransitionError);
+    const events = await log.list(session.id);
+    expect(events.map((e) => [e.type, (e.data as { status: string }).status])).toEqual([["session.status", "starting"]]);
+  });
+
+  it("lets one runner claim a run, and finds stale ones", async () => {
+    const { session } = await fixture(5);
+    const run = await insertRun(database.db, session.id, "claimhash");
+    expect((await queuedRun(database.db, session.id))?.id).toBe(run.id);
+    const [first, second] = await Promise.all([markClaimed(database.db, run.id, "tok1", {}), markClaimed(database.db, run.id, "tok2", {})]);
+    expect([first, second].filter(Boolean)).toHaveLength(1);
+    const token = first ? "tok1" : "tok2";
+    expect(await findClaimedRun(database.db, session.id, token)).toBeDefined();
+    const future = new Date(Date.now() + 60_000);
+    expect((await staleRuns(database.db, future, future)).map((r) => r.id)).toContain(run.id);
+    await endRun(database.db, run.id, "done");
+    expect(await findClaimedRun(database.db, session.id, token)).toBeUndefined();
+    expect(await endRun(database.db, run.id, "again")).toBeUndefined();
+  });
+});
