@@ -1,0 +1,40 @@
+/**
+ * Entry point of the sandbox runtime as a process (the control plane's local dispatcher
+ * starts it with `node --import tsx sandbox/main.ts`). Configuration comes from the
+ * environment; the token is read once and never printed.
+ *
+ *   INSPECT_CONTROL_PLANE_URL  base URL of the control plane
+ *   INSPECT_SESSION_ID         the session to claim
+ *   INSPECT_RUNNER_TOKEN       bearer for POST /api/runner/claim
+ *   INSPECT_WORK_DIR           folder for checkouts and OpenCode's dirs (default: temp)
+ *   INSPECT_SNAPSHOT_DIR       persistent snapshot folder (default: none)
+ */
+import { runSandbox } from "./runtime.js";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    process.stderr.write(`[sandbox] ${name} is required\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const controlPlaneUrl = required("INSPECT_CONTROL_PLANE_URL");
+const sessionId = required("INSPECT_SESSION_ID");
+const claimToken = required("INSPECT_RUNNER_TOKEN");
+
+try {
+  const result = await runSandbox({
+    controlPlaneUrl,
+    sessionId,
+    claimToken,
+    workDir: process.env.INSPECT_WORK_DIR || undefined,
+    snapshotRoot: process.env.INSPECT_SNAPSHOT_DIR || null,
+  });
+  process.exit(result.reason === "error" ? 1 : 0);
+} catch (error) {
+  // Only a failed claim gets here; its message never contains the token.
+  process.stderr.write(`[sandbox] ${(error as Error).message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,183 @@
+/**
+ * OpenCode events → session events, for one turn of one OpenCode session.
+ *
+ * Plain and synchronous: feed it every event from OpenCode's stream, get back the protocol
+ * events to send (possibly none). It also keeps what the turn needs at the end: token usage,
+ * the last assistant text (the summary), the model error if any, and retry attempts.
+ */
+import path from "node:path";
+import { event, trimText, type NewEvent, type Usage } from "../../app/protocol/events.js";
+
+/** The slice of OpenCode's event union the bridge reads; everything else is ignored. */
+export interface OpencodeEvent {
+  type: string;
+  properties?: any;
+}
+
+const INPUT_MAX = 2_000;
+const OUTPUT_MAX = 4_000;
+
+export interface TurnOutcome {
+  usage: Usage;
+  summary: string | undefined;
+  error: string | undefined;
+  errorCode: string | undefined;
+  retryAttempts: number;
+  retryMessage: string | undefined;
+}
+
+export class TurnBridge {
+  private readonly userMessages = new Set<string>();
+  private readonly partKinds = new Map<string, string>();
+  private readonly toolStatus = new Map<string, string>();
+  private readonly finishedText = new Set<string>();
+  private readonly messageUsage = new Map<string, { input: number; output: number; cost: number }>();
+  private lastText: string | undefined;
+  private error: { message: string; code: string } | undefined;
+  private retryAttempts = 0;
+  private retryMessage: string | undefined;
+  /** Set when the turn is being stopped on purpose: the abort error is expected, not news. */
+  stopping = false;
+
+  constructor(
+    readonly sessionID: string,
+    readonly directory: string,
+  ) {}
+
+  handle(ev: OpencodeEvent): NewEvent[] {
+    const p = ev.properties ?? {};
+    // file.edited carries no session id; only one turn runs at a time, so it is ours.
+    if (ev.type === "file.edited") return this.fileEdited(p.file);
+    if (p.sessionID !== undefined && p.sessionID !== this.sessionID) return [];
+    switch (ev.type) {
+      case "message.updated":
+        return this.messageUpdated(p.info);
+      case "message.part.updated":
+        return this.partUpdated(p.part);
+      case "message.part.delta":
+        return this.partDelta(p);
+      case "session.error":
+        return this.sessionError(p.error);
+      case "session.status":
+        if (p.status?.type === "retry") {
+          this.retryAttempts = Math.max(this.retryAttempts, Number(p.status.attempt) || this.retryAttempts + 1);
+          this.retryMessage = String(p.status.message ?? "");
+        }
+        return [];
+      default:
+        return [];
+    }
+  }
+
+  outcome(): TurnOutcome {
+    let input = 0;
+    let output = 0;
+    let cost = 0;
+    for (const u of this.messageUsage.values()) {
+      input += u.input;
+      output += u.output;
+      cost += u.cost;
+    }
+    return {
+      usage: { inputTokens: input, outputTokens: output, ...(cost > 0 ? { cost } : {}) },
+      summary: this.lastText,
+      error: this.error?.message,
+      errorCode: this.error?.code,
+      retryAttempts: this.retryAttempts,
+      retryMessage: this.retryMessage,
+    };
+  }
+
+  private messageUpdated(info: any): NewEvent[] {
+    if (!info?.id) return [];
+    if (info.role === "user") {
+      this.userMessages.add(info.id);
+      return [];
+    }
+    if (info.role !== "assistant") return [];
+    const t = info.tokens ?? {};
+    const cacheRead = Number(t.cache?.read) || 0;
+    this.messageUsage.set(info.id, {
+      input: (Number(t.input) || 0) + cacheRead,
+      output: (Number(t.output) || 0) + (Number(t.reasoning) || 0),
+      cost: Number(info.cost) || 0,
+    });
+    if (info.error) return this.sessionError(info.error);
+    return [];
+  }
+
+  private partUpdated(part: any): NewEvent[] {
+    if (!part?.id) return [];
+    this.partKinds.set(part.id, part.type);
+    if (this.userMessages.has(part.messageID)) return [];
+    if (part.type === "text") {
+      if (part.synthetic || part.ignored) return [];
+      const complete = part.time?.end !== undefined;
+      if (!complete || this.finishedText.has(part.id)) return [];
+      this.finishedText.add(part.id);
+      const text = String(part.text ?? "");
+      if (text.trim()) this.lastText = text;
+      return [event("agent.text", { partId: part.id, text: trimText(text, 200_000) })];
+    }
+    if (part.type === "tool") return this.toolUpdated(part);
+    return [];
+  }
+
+  private partDelta(p: any): NewEvent[] {
+    if (p.field !== "text" || typeof p.delta !== "string" || !p.delta) return [];
+    if (this.userMessages.has(p.messageID)) return [];
+    // Reasoning streams through the same delta event; only assistant text is shown.
+    const kind = this.partKinds.get(p.partID);
+    if (kind !== undefined && kind !== "text") return [];
+    return [event("agent.text.delta", { partId: String(p.partID), delta: p.delta })];
+  }
+
+  private toolUpdated(part: any): NewEvent[] {
+    const state = part.state ?? {};
+    const status = state.status as "pending" | "running" | "completed" | "error";
+    if (!["pending", "running", "completed", "error"].includes(status)) return [];
+    const callId = String(part.callID ?? part.id);
+    // Running updates repeat while output streams; one event per status keeps the log short.
+    if (this.toolStatus.get(callId) === status) return [];
+    this.toolStatus.set(callId, status);
+    const input = state.input && Object.keys(state.input).length > 0 ? trimText(JSON.stringify(state.input), INPUT_MAX) : undefined;
+    return [
+      event("tool.call", {
+        callId,
+        tool: String(part.tool ?? "unknown"),
+        status,
+        ...(state.title ? { title: trimText(String(state.title), 500) } : {}),
+        ...(input ? { input } : {}),
+        ...(status === "completed" && typeof state.output === "string" ? { output: trimText(state.output, OUTPUT_MAX) } : {}),
+        ...(status === "error" ? { error: trimText(String(state.error ?? "tool failed"), OUTPUT_MAX) } : {}),
+      }),
+    ];
+  }
+
+  private fileEdited(file: unknown): NewEvent[] {
+    if (typeof file !== "string" || !file) return [];
+    const absolute = path.resolve(this.directory, file);
+    const relative = path.relative(this.directory, absolute);
+    if (relative.startsWith("..") || path.isAbsolute(relative)) return [];
+    return [event("file.edited", { path: relative.split(path.sep).join("/") })];
+  }
+
+  private sessionError(error: any): NewEvent[] {
+    if (!error) return [];
+    const code = String(error.name ?? "UnknownError");
+    if (code === "MessageAbortedError" && this.stopping) return [];
+    const message = describeError(error);
+    if (this.error?.message === message) return [];
+    this.error = { message, code };
+    return [event("error", { message: trimText(message, 4_000), code: trimText(code, 100) })];
+  }
+}
+
+/** A readable one-liner for OpenCode's error shapes (APIError carries the HTTP status). */
+export function describeError(error: any): string {
+  const data = error?.data ?? {};
+  const message = String(data.message ?? error?.message ?? error?.name ?? "unknown error");
+  if (error?.name === "APIError" && data.statusCode) return `Model request failed (HTTP ${data.statusCode}): ${message}`;
+  if (error?.name === "ProviderAuthError") return `Model provider ${data.providerID ?? ""} rejected the credentials: ${message}`;
+  return message;
+}

@@ -1,0 +1,123 @@
+/**
+ * One OpenCode turn: send the prompt, stream bridged events out, answer permission asks by
+ * policy, and resolve when OpenCode goes idle — or when the turn is stopped, the model keeps
+ * failing, or OpenCode dies. It never waits forever on its own.
+ */
+import type { OpencodeClient } from "@opencode-ai/sdk/v2";
+import type { NewEvent, Usage } from "../../app/protocol/events.js";
+import { TurnBridge, type OpencodeEvent } from "./bridge.js";
+import type { EventHub } from "./event-hub.js";
+import { decidePermission } from "./permission-policy.js";
+import { parseModel } from "./config.js";
+
+export interface TurnRequest {
+  client: OpencodeClient;
+  hub: EventHub;
+  /** The OpenCode session (one per Inspect session, so follow-ups keep the conversation). */
+  sessionID: string;
+  directory: string;
+  text: string;
+  model: string | null;
+  emit: (events: NewEvent[]) => void;
+  /** Aborted when the control plane says stop. */
+  stop: AbortSignal;
+  /** Resolves with a reason if OpenCode dies. */
+  crashed: Promise<string>;
+  /** Give up after this many provider retries (5xx, overloaded, rate limits). */
+  maxRetries?: number;
+}
+
+export interface TurnResult {
+  status: "done" | "failed" | "stopped";
+  error?: string;
+  usage: Usage;
+  summary?: string;
+}
+
+/** How long an aborted turn may take to go idle before we stop waiting for it. */
+const ABORT_SETTLE_MS = 1_500;
+
+export async function runTurn(req: TurnRequest): Promise<TurnResult> {
+  const bridge = new TurnBridge(req.sessionID, req.directory);
+  const maxRetries = req.maxRetries ?? 3;
+  let settle!: (why: { kind: "idle" } | { kind: "retries" } | { kind: "crash"; message: string } | { kind: "stop" }) => void;
+  const ended = new Promise<Parameters<typeof settle>[0]>((resolve) => (settle = resolve));
+
+  const off = req.hub.on((ev: OpencodeEvent) => {
+    const out = bridge.handle(ev);
+    if (out.length) req.emit(out);
+    const p = ev.properties ?? {};
+    if (p.sessionID !== req.sessionID) return;
+    if (ev.type === "permission.asked") {
+      const reply = decidePermission(req.directory, p);
+      void req.client.permission.reply({ requestID: p.id, reply }).catch(() => undefined);
+    } else if (ev.type === "question.asked") {
+      void req.client.question.reject({ requestID: p.id }).catch(() => undefined);
+    } else if (ev.type === "session.idle" || (ev.type === "session.status" && p.status?.type === "idle")) {
+      settle({ kind: "idle" });
+    } else if (ev.type === "session.status" && p.status?.type === "retry" && bridge.outcome().retryAttempts > maxRetries) {
+      settle({ kind: "retries" });
+    }
+  });
+  const onStop = () => settle({ kind: "stop" });
+  if (req.stop.aborted) onStop();
+  req.stop.addEventListener("abort", onStop, { once: true });
+  void req.crashed.then((message) => settle({ kind: "crash", message }));
+
+  try {
+    if (!req.stop.aborted) {
+      const sent = await req.client.session.promptAsync({
+        sessionID: req.sessionID,
+        model: parseModel(req.model),
+        parts: [{ type: "text", text: req.text }],
+      });
+      if (sent.error || (sent.response && !sent.response.ok)) {
+        const detail = sent.error ? JSON.stringify(sent.error).slice(0, 500) : `HTTP ${sent.response?.status}`;
+        return fail(bridge, `OpenCode refused the prompt: ${detail}`, req.emit);
+      }
+    }
+    const why = await ended;
+    if (why.kind === "stop" || why.kind === "retries") {
+      // Our own abort error is expected: the result below says what happened.
+      bridge.stopping = true;
+      const idle = new Promise<void>((resolve) => {
+        const offIdle = req.hub.on((ev) => {
+          if (ev.properties?.sessionID === req.sessionID && ev.type === "session.idle") {
+            offIdle();
+            resolve();
+          }
+        });
+        setTimeout(() => {
+          offIdle();
+          resolve();
+        }, ABORT_SETTLE_MS);
+      });
+      await req.client.session.abort({ sessionID: req.sessionID }).catch(() => undefined);
+      await idle;
+    }
+    const outcome = bridge.outcome();
+    const base = { usage: outcome.usage, ...(outcome.summary ? { summary: outcome.summary } : {}) };
+    switch (why.kind) {
+      case "stop":
+        return { status: "stopped", ...base };
+      case "crash":
+        return fail(bridge, why.message, req.emit);
+      case "retries":
+        return fail(bridge, `The model kept failing (${outcome.retryAttempts} attempts): ${outcome.retryMessage ?? "no detail"}`, req.emit);
+      case "idle":
+        if (outcome.error) return { status: "failed", error: outcome.error, ...base };
+        return { status: "done", ...base };
+    }
+  } catch (error) {
+    return fail(bridge, `OpenCode request failed: ${(error as Error).message}`, req.emit);
+  } finally {
+    off();
+    req.stop.removeEventListener("abort", onStop);
+  }
+}
+
+function fail(bridge: TurnBridge, message: string, emit: (events: NewEvent[]) => void): TurnResult {
+  const outcome = bridge.outcome();
+  emit([{ type: "error", data: { message: message.slice(0, 4_000), code: "turn_failed" } }]);
+  return { status: "failed", error: message, usage: outcome.usage, ...(outcome.summary ? { summary: outcome.summary } : {}) };
+}

@@ -1,0 +1,109 @@
+/**
+ * One prompt, start to finish: run the OpenCode turn as the prompting user, then commit,
+ * push and report. Every outcome ends in POST /prompts/:id/done — done, failed (with an
+ * error event saying why) or stopped.
+ */
+import type { CommitRef, NewEvent } from "../app/protocol/events.js";
+import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../app/protocol/runner-api.js";
+import type { EventSink } from "./event-sink.js";
+import { authorIdentity, commitMessage } from "./git/author.js";
+import type { Checkout } from "./git/checkout.js";
+import { commitAll, discardChanges, pushBranch } from "./git/commit.js";
+import type { Workspace } from "./opencode/agent.js";
+import { runTurn } from "./opencode/turn.js";
+import type { Redactor } from "./redact.js";
+import type { RunnerClient } from "./runner-client.js";
+
+export interface PromptContext {
+  api: RunnerClient;
+  spec: SessionSpec;
+  ws: Workspace;
+  checkout: Checkout;
+  prompt: PromptHandout;
+  emit: (events: NewEvent[]) => void;
+  sink: EventSink;
+  stop: AbortSignal;
+  crashed: Promise<string>;
+  log: (line: string) => void;
+  redact: Redactor;
+  options: { maxModelRetries?: number };
+}
+
+export async function runPrompt(ctx: PromptContext): Promise<void> {
+  const { prompt, spec, checkout } = ctx;
+  const author = authorIdentity(prompt.author);
+  const turn = await runTurn({
+    client: ctx.ws.client,
+    hub: ctx.ws.hub,
+    sessionID: ctx.ws.sessionID,
+    directory: checkout.dir,
+    text: prompt.text,
+    model: prompt.model ?? spec.model,
+    emit: ctx.emit,
+    stop: ctx.stop,
+    crashed: ctx.crashed,
+    maxRetries: ctx.options.maxModelRetries,
+  });
+  ctx.log(`prompt ${prompt.id} turn ${turn.status}${turn.error ? `: ${turn.error}` : ""}`);
+
+  const done: PromptDoneRequest = {
+    status: turn.status,
+    commits: [],
+    usage: turn.usage,
+    changedFiles: 0,
+    ...(turn.summary ? { summary: turn.summary.slice(0, 20_000) } : {}),
+    ...(turn.error ? { error: ctx.redact(turn.error).slice(0, 20_000) } : {}),
+  };
+
+  if (turn.status === "stopped") {
+    // What was pushed stays; the half-done edits of a stopped turn would otherwise ride
+    // along in the next prompt's commit under someone else's name.
+    await discardChanges(checkout.dir).catch((e) => ctx.log(`discarding changes failed: ${e.message}`));
+  } else {
+    // A failed turn's edits are still the requester's work: commit them so nothing is lost.
+    await commitAndPush(ctx, author, done);
+  }
+
+  await ctx.sink.flush();
+  await ctx.api.promptDone(prompt.id, done);
+}
+
+async function commitAndPush(ctx: PromptContext, author: { name: string; email: string }, done: PromptDoneRequest) {
+  const { spec, checkout } = ctx;
+  let commit;
+  try {
+    commit = await commitAll({
+      dir: checkout.dir,
+      author,
+      committer: spec.committer,
+      message: commitMessage(ctx.prompt.title, spec.sessionUrl),
+      redact: ctx.redact,
+    });
+  } catch (error) {
+    return failDone(ctx, done, `Committing failed: ${(error as Error).message}`, "commit_failed");
+  }
+  if (!commit) {
+    ctx.log(`prompt ${ctx.prompt.id} changed no file; nothing to commit`);
+    return;
+  }
+  const ref: CommitRef = { sha: commit.sha, message: commit.message.slice(0, 20_000) };
+  done.commits = [ref];
+  done.changedFiles = commit.files;
+  ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
+  try {
+    const sha = await pushBranch({ dir: checkout.dir, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact });
+    ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
+  } catch (error) {
+    return failDone(ctx, done, (error as Error).message, "push_failed");
+  }
+  await ctx.sink.flush();
+  // The branch is pushed either way; a lost notice only delays the PR until the next push.
+  await ctx.api.pushed({ branch: spec.headBranch, sha: commit.sha }).catch((e) => ctx.log(`reporting the push failed: ${e.message}`));
+}
+
+function failDone(ctx: PromptContext, done: PromptDoneRequest, message: string, code: string) {
+  const clean = ctx.redact(message);
+  ctx.emit([{ type: "error", data: { message: clean.slice(0, 4_000), code, promptId: ctx.prompt.id } }]);
+  done.status = "failed";
+  done.error = clean.slice(0, 20_000);
+}

@@ -1,0 +1,127 @@
+/**
+ * A complete local Inspect for sandbox end-to-end tests: the real control plane in-process
+ * (PGlite in memory, local runner), the real sandbox spawned by its local dispatcher, the
+ * real OpenCode, and only the model provider replaced — by the scripted model server.
+ * The "repository" is a bare git repository in a temp dir; the branch lands there.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig } from "../../app/config.js";
+import { openDatabase, type Database } from "../../app/db/client.js";
+import type { SessionEvent } from "../../app/protocol/events.js";
+import { createInspect, type Inspect } from "../../app/server.js";
+import { startModelServer, type ModelServer } from "./model-server.js";
+
+export interface Harness {
+  inspect: Inspect;
+  url: string;
+  model: ModelServer;
+  root: string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: { idleTimeoutSeconds?: number; setupTimeoutSeconds?: number; database?: Database } = {}): Promise<Harness> {
+  const root = mkdtempSync(path.join(os.tmpdir(), "inspect-sbx-"));
+  const model = await startModelServer();
+  const database = opts.database ?? (await openDatabase({ dataDir: "memory://" }));
+  const config = loadConfig({
+    INSPECT_RUNNER: "local",
+    INSPECT_DATA_DIR: path.join(root, "data"),
+    INSPECT_SECRET: "s".repeat(40),
+    INSPECT_MODEL: "scripted/scripted-model",
+    INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
+    INSPECT_IDLE_TIMEOUT: String(opts.idleTimeoutSeconds ?? 3),
+    INSPECT_SETUP_TIMEOUT: String(opts.setupTimeoutSeconds ?? 60),
+    INSPECT_HEARTBEAT_TIMEOUT: "30",
+  });
+  const inspect = await createInspect(config, { database, logLevel: "fatal" });
+  const { url } = await inspect.listen(0, "127.0.0.1");
+  return {
+    inspect,
+    url,
+    model,
+    root,
+    async close() {
+      await inspect.close();
+      await model.close();
+      if (!opts.database) await database.close();
+    },
+  };
+}
+
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "Seed",
+  GIT_AUTHOR_EMAIL: "seed@example.com",
+  GIT_COMMITTER_NAME: "Seed",
+  GIT_COMMITTER_EMAIL: "seed@example.com",
+};
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd, env: gitEnv, encoding: "utf8" }).trim();
+}
+
+/** A bare repository with one commit on main; `files` go into that commit. */
+export function bareRepo(root: string, name: string, files: Record<string, string> = { "README.md": "# demo\n" }): string {
+  const work = path.join(root, `${name}-seed`);
+  const bare = path.join(root, `${name}.git`);
+  mkdirSync(work, { recursive: true });
+  git(work, "init", "-q", "-b", "main");
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
+    writeFileSync(path.join(work, file), content, { mode: file.endsWith(".sh") ? 0o755 : 0o644 });
+  }
+  git(work, "add", "-A");
+  git(work, "commit", "-q", "-m", "initial");
+  git(root, "clone", "-q", "--bare", work, bare);
+  return bare;
+}
+
+export async function api<T = any>(h: Harness, method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(h.url + route, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route} → ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+export async function events(h: Harness, sessionId: string): Promise<SessionEvent[]> {
+  return (await api<{ events: SessionEvent[] }>(h, "GET", `/api/sessions/${sessionId}/events?since=0`)).events;
+}
+
+/** Poll the event log until `until` holds (or fail after timeoutMs with the log so far). */
+export async function waitForEvents(h: Harness, sessionId: string, until: (log: SessionEvent[]) => boolean, timeoutMs = 60_000): Promise<SessionEvent[]> {
+  const deadline = Date.now() + timeoutMs;
+  let log: SessionEvent[] = [];
+  while (Date.now() < deadline) {
+    log = await events(h, sessionId);
+    if (until(log)) return log;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out; events so far:\n${log.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data).slice(0, 200)}`).join("\n")}`);
+}
+
+export async function waitForStatus(h: Harness, sessionId: string, statuses: string[], timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let status = "";
+  while (Date.now() < deadline) {
+    status = (await api(h, "GET", `/api/sessions/${sessionId}`)).session.status;
+    if (statuses.includes(status)) return status;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`session ${sessionId} stayed ${status}, expected ${statuses.join("/")}`);
+}
+
+/** Processes on this machine whose command line mentions `needle` (e.g. the session's work dir). */
+export function processesMentioning(needle: string): string[] {
+  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+  return out
+    .split("\n")
+    .filter((line) => line.includes(needle) && !line.includes("ps -eo"))
+    .map((l) => l.trim());
+}
