@@ -12,12 +12,17 @@ export interface Logger {
 
 export class BackgroundTasks {
   private readonly pending = new Set<Promise<unknown>>();
+  /** How many tasks have failed since start (for health and tests). */
+  failures = 0;
   constructor(private readonly log: Logger) {}
 
   run(name: string, fn: () => Promise<unknown>): void {
     const p = Promise.resolve()
       .then(fn)
-      .catch((err) => this.log.error({ err, task: name }, `background task ${name} failed`))
+      .catch((err) => {
+        this.failures++;
+        this.log.error({ err, task: name }, `background task ${name} failed`);
+      })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

@@ -1,0 +1,255 @@
+/**
+ * Webhooks through the real Probot app and control plane, with GitHub's API
+ * replaced at the HTTP boundary and the embedded database.
+ */
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "../../app/db/client.js";
+import { listPrompts } from "../../app/db/prompts.js";
+import { listSessions } from "../../app/db/sessions.js";
+import type { Inspect } from "../../app/server.js";
+import { FakeGitHub } from "../support/fake-github.js";
+import { deliver, githubEnv, testInspect } from "../support/inspect.js";
+import { allExamples, issueComment, payload } from "../support/payloads.js";
+
+let database: Database;
+let inspect: Inspect;
+let gh: FakeGitHub;
+
+beforeAll(async () => {
+  database = await openDatabase({ dataDir: "memory://" });
+  nock.disableNetConnect();
+});
+afterAll(async () => {
+  nock.enableNetConnect();
+  await database.close();
+});
+beforeEach(async () => {
+  gh = new FakeGitHub();
+  gh.permissions.set("alice", "write");
+  gh.permissions.set("bob", "admin");
+  gh.permissions.set("mallory", "read");
+  inspect = await testInspect(githubEnv(), database);
+});
+afterEach(async () => {
+  await inspect.close();
+  gh.close();
+});
+
+let issueNo = 100;
+const nextIssue = () => ++issueNo;
+
+async function send(name: string, body: unknown, opts?: { id?: string }) {
+  const res = await deliver(inspect, name, body, opts);
+  await inspect.tasks.drain();
+  return res;
+}
+
+async function sessionFor(issue: number) {
+  const all = await listSessions(database.db);
+  return all.find((s) => s.threadNumber === issue);
+}
+
+const writes = () => gh.calls.filter((c) => c.method !== "GET" && !c.path.endsWith("/access_tokens"));
+
+describe("a mention from someone with write access", () => {
+  it("acknowledges with 👀, posts one status comment with the live link, stores the prompt and dispatches a runner", async () => {
+    const n = nextIssue();
+    const res = await send("issue_comment", issueComment("@inspect fix the crash\n\nplease", { issue: n, commentId: 777 }));
+    expect(res.status).toBe(200);
+
+    const session = await sessionFor(n);
+    expect(session).toMatchObject({ status: "queued", threadKind: "issue", headBranch: `inspect/${n}-login-page-crashes`, baseBranch: "main", headExists: false });
+    const [prompt] = await listPrompts(database.db, session!.id);
+    expect(prompt).toMatchObject({ authorLogin: "alice", source: "github_comment", text: "@inspect fix the crash\n\nplease", commentId: 777, status: "queued" });
+    // Untrusted thread text is stored without its hidden parts.
+    expect(prompt!.context?.thread?.body).toBe("Steps: open /login ");
+
+    const w = writes();
+    expect(w[0]).toMatchObject({ method: "POST", path: "/repos/acme/widgets/issues/comments/777/reactions", body: { content: "eyes" } });
+    const comments = gh.find("POST", /\/issues\/\d+\/comments$/);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.path).toBe(`/repos/acme/widgets/issues/${n}/comments`);
+    expect(comments[0]!.body.body).toContain(`https://inspect.test/sessions/${session!.id}`);
+    expect(session!.statusCommentId).not.toBeNull();
+
+    const dispatches = gh.find("POST", /dispatches$/);
+    expect(dispatches).toHaveLength(1);
+    expect(dispatches[0]).toMatchObject({
+      path: "/repos/acme/inspect-runner/actions/workflows/inspect-runner.yml/dispatches",
+      body: { ref: "main", inputs: { session_id: session!.id, control_plane_url: "https://inspect.test" } },
+    });
+    expect(Object.keys(dispatches[0]!.body.inputs)).toEqual(["session_id", "control_plane_url"]);
+    expect(inspect.tasks.failures).toBe(0);
+  });
+
+  it("queues a follow-up on the thread's active session, in order and attributed", async () => {
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@inspect first", { issue: n }));
+    await send("issue_comment", issueComment("@inspect second", { issue: n, login: "bob", commentId: 6000 }));
+    const sessions = (await listSessions(database.db)).filter((s) => s.threadNumber === n);
+    expect(sessions).toHaveLength(1);
+    const prompts = await listPrompts(database.db, sessions[0]!.id);
+    expect(prompts.map((p) => [p.authorLogin, p.text])).toEqual([
+      ["alice", "@inspect first"],
+      ["bob", "@inspect second"],
+    ]);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+    expect(gh.find("POST", /\/issues\/\d+\/comments$/)).toHaveLength(1);
+    expect(gh.find("POST", /comments\/6000\/reactions$/)).toHaveLength(1);
+  });
+
+  it("stops the thread's session with @inspect stop, dropping queued prompts", async () => {
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@inspect do a thing", { issue: n }));
+    await send("issue_comment", issueComment("@inspect stop", { issue: n, commentId: 6100 }));
+    const session = await sessionFor(n);
+    expect(session).toMatchObject({ status: "stopped", statusReason: "stopped by @alice" });
+    expect((await listPrompts(database.db, session!.id)).map((p) => p.status)).toEqual(["cancelled"]);
+    const edits = gh.find("PATCH", /issues\/comments\/\d+$/);
+    expect(edits.at(-1)!.body.body).toContain("Stopped");
+  });
+
+  it("starts from an assignment to the bot, with the issue as the prompt", async () => {
+    const n = nextIssue();
+    await send(
+      "issues",
+      payload("issues", "assigned", (p) => {
+        p.issue.number = n;
+        p.issue.title = "Add dark mode";
+        p.issue.body = "Users want it.";
+        p.assignee = { login: "inspect-app[bot]", id: 5, type: "Bot" };
+      }),
+    );
+    const session = await sessionFor(n);
+    expect(session?.headBranch).toBe(`inspect/${n}-add-dark-mode`);
+    const [prompt] = await listPrompts(database.db, session!.id);
+    expect(prompt).toMatchObject({ source: "github_assignment", text: "Add dark mode\n\nUsers want it." });
+    expect(gh.find("POST", new RegExp(`/issues/${n}/reactions$`))).toHaveLength(1);
+  });
+
+  it("works on a pull request's own head branch, and refuses forks", async () => {
+    const n = nextIssue();
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: `https://github.com/acme/widgets/pull/${m[1]}`,
+        head: { ref: "feature/x", sha: "abc1234", repo: { full_name: Number(m[1]) === n ? "acme/widgets" : "evil/widgets" } },
+        base: { ref: "develop" },
+      },
+    ]);
+    await send("issue_comment", issueComment("@inspect add a test", { issue: n, pr: true }));
+    expect(await sessionFor(n)).toMatchObject({ threadKind: "pull_request", headBranch: "feature/x", baseBranch: "develop", headExists: true, prNumber: n });
+
+    const fork = nextIssue();
+    await send("issue_comment", issueComment("@inspect add a test", { issue: fork, pr: true }));
+    expect(await sessionFor(fork)).toBeUndefined();
+    const reply = gh.find("POST", new RegExp(`/issues/${fork}/comments$`));
+    expect(reply).toHaveLength(1);
+    expect(reply[0]!.body.body).toMatch(/forks/);
+  });
+
+  it("carries review comment context (path, line, hunk) into the prompt", async () => {
+    const n = nextIssue();
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/acme/widgets/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
+    await send(
+      "pull_request_review_comment",
+      payload("pull_request_review_comment", "created", (p) => {
+        p.pull_request.number = n;
+        p.comment.body = "@inspect rename this";
+        p.comment.id = 4242;
+        p.comment.path = "src/a.ts";
+        p.comment.line = 3;
+        p.comment.diff_hunk = "@@ -1 +1 @@";
+      }),
+    );
+    const session = await sessionFor(n);
+    const [prompt] = await listPrompts(database.db, session!.id);
+    expect(prompt!.context?.review).toEqual({ path: "src/a.ts", line: 3, diffHunk: "@@ -1 +1 @@" });
+    expect(gh.find("POST", /\/pulls\/comments\/4242\/reactions$/)).toHaveLength(1);
+  });
+
+  it("archives the session when its pull request closes", async () => {
+    const n = nextIssue();
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/acme/widgets/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
+    await send("issue_comment", issueComment("@inspect go", { issue: n, pr: true }));
+    await send("pull_request", payload("pull_request", "closed", (p) => {
+      p.pull_request.number = n;
+      p.pull_request.merged = true;
+    }));
+    expect((await listSessions(database.db)).find((s) => s.threadNumber === n && s.threadKind === "pull_request")).toMatchObject({ status: "archived", statusReason: "pull request merged" });
+  });
+
+  it("fails the session with a clear message on GitHub when no runner can be dispatched", async () => {
+    gh.on("POST", /dispatches$/, () => [404, { message: "Not Found" }]);
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@inspect go", { issue: n }));
+    const session = await sessionFor(n);
+    expect(session?.status).toBe("failed");
+    expect(session?.statusReason).toMatch(/^Could not start a runner: /);
+    const edits = gh.find("PATCH", /issues\/comments\/\d+$/);
+    expect(edits.at(-1)!.body.body).toMatch(/❌ Failed: Could not start a runner/);
+  });
+});
+
+describe("what never triggers anything", () => {
+  it("answers a user without write access once, politely, and runs nothing", async () => {
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@inspect delete everything", { issue: n, login: "mallory" }));
+    expect(await sessionFor(n)).toBeUndefined();
+    const replies = gh.find("POST", /\/comments$/);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.body.body).toMatch(/only people with write access/);
+    expect(gh.find("POST", /reactions$|dispatches$/)).toHaveLength(0);
+  });
+
+  it("ignores bots, Inspect included", async () => {
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@inspect loop forever", { issue: n, login: "inspect-app[bot]", type: "Bot" }));
+    await send("issue_comment", issueComment("@inspect bump deps", { issue: n, login: "dependabot[bot]", type: "Bot" }));
+    expect(await sessionFor(n)).toBeUndefined();
+    expect(writes()).toHaveLength(0);
+  });
+
+  it("rejects a bad signature and writes nothing", async () => {
+    const n = nextIssue();
+    const body = issueComment("@inspect go", { issue: n });
+    const res = await inspect.app.request("/api/github/webhooks", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "issue_comment", "x-github-delivery": "bad-sig", "x-hub-signature-256": "sha256=" + "0".repeat(64) },
+      body: JSON.stringify(body),
+    });
+    await inspect.tasks.drain();
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(await sessionFor(n)).toBeUndefined();
+    expect(gh.calls).toHaveLength(0);
+  });
+
+  it("treats a redelivery as the same event: no second session or prompt", async () => {
+    const n = nextIssue();
+    const body = issueComment("@inspect go", { issue: n });
+    expect((await send("issue_comment", body, { id: "same-delivery" })).status).toBe(200);
+    expect((await send("issue_comment", body, { id: "same-delivery" })).status).toBe(200);
+    const session = await sessionFor(n);
+    expect(await listPrompts(database.db, session!.id)).toHaveLength(1);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+  });
+});
+
+describe("every real example payload", () => {
+  const examples = allExamples(["issue_comment", "issues", "pull_request", "pull_request_review_comment"]);
+  it(`goes through the app without an unhandled error (${examples.length} payloads)`, async () => {
+    gh.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/x/y/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "Codertocat/Hello-World" } }, base: { ref: "main" } }]);
+    gh.permissions.set("Codertocat", "admin");
+    for (const e of examples) {
+      const body = structuredClone(e.payload);
+      body.installation ??= { id: 77 };
+      const res = await send(e.name, body);
+      expect(res.status, `${e.name}.${e.action}`).toBe(200);
+    }
+    expect(inspect.tasks.failures).toBe(0);
+  });
+});
