@@ -118,7 +118,15 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   const reaper = setInterval(() => tasks.run("reap stale runners", () => runners!.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)), reapEvery);
   reaper.unref();
 
-  const access = opts.access ?? localAccess((c) => getConnInfo(c).remote.address);
+  const access =
+    opts.access ??
+    localAccess((c) => {
+      try {
+        return getConnInfo(c).remote.address;
+      } catch {
+        return undefined; // not a socket request (e.g. app.request in-process)
+      }
+    });
 
   const app = new Hono();
   app.onError((err, c) => {

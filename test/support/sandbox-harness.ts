@@ -5,7 +5,7 @@
  * The "repository" is a bare git repository in a temp dir; the branch lands there.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/config.js";
@@ -117,11 +117,32 @@ export async function waitForStatus(h: Harness, sessionId: string, statuses: str
   throw new Error(`session ${sessionId} stayed ${status}, expected ${statuses.join("/")}`);
 }
 
-/** Processes on this machine whose command line mentions `needle` (e.g. the session's work dir). */
+/**
+ * Processes whose environment or command line mentions `needle` (the harness root: every
+ * sandbox, OpenCode server and tool process started for it carries a path under it).
+ */
 export function processesMentioning(needle: string): string[] {
-  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
-  return out
-    .split("\n")
-    .filter((line) => line.includes(needle) && !line.includes("ps -eo"))
-    .map((l) => l.trim());
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+      if (environ.includes(needle) || cmdline.includes(needle)) found.push(`${pid} ${cmdline}`);
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/** Wait until no process mentions `needle` (the sandbox may still be tidying up). */
+export async function waitForNoProcesses(needle: string, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = processesMentioning(needle);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    left = processesMentioning(needle);
+  }
+  return left;
 }

@@ -1,0 +1,206 @@
+/**
+ * End to end through the real control plane: POST /api/sessions → the local dispatcher
+ * spawns the real sandbox → the real OpenCode runs against the scripted model → commit →
+ * push to a bare repository → events read back from GET /api/sessions/:id/events.
+ * Only the model provider is replaced (at HTTP). Tests run one after another on one app.
+ */
+import { chmodSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { upsertUser } from "../../app/db/accounts.js";
+import type { SessionEvent } from "../../app/protocol/events.js";
+import { errorStep, textStep, toolStep } from "../support/model-server.js";
+import { api, bareRepo, git, startHarness, waitForEvents, waitForNoProcesses, waitForStatus, type Harness } from "../support/sandbox-harness.js";
+
+let h: Harness;
+let current: string | null = null;
+
+beforeAll(async () => {
+  h = await startHarness({ idleTimeoutSeconds: 2, setupTimeoutSeconds: 2 });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+afterEach(async () => {
+  // Every test ends with the sandbox gone and nothing it started still running.
+  if (current) await waitForStatus(h, current, ["completed", "stopped", "failed", "idle"], 30_000);
+  expect(await waitForNoProcesses(h.root, 15_000)).toEqual([]);
+  current = null;
+});
+
+async function start(repo: string, prompt: string): Promise<string> {
+  const session = await api<{ id: string; url: string }>(h, "POST", "/api/sessions", { repo, prompt });
+  current = session.id;
+  return session.id;
+}
+
+const finished = (n: number) => (log: SessionEvent[]) => log.filter((e) => e.type === "prompt.finished").length >= n;
+const ofType = <T extends SessionEvent["type"]>(log: SessionEvent[], type: T) => log.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
+
+describe("sandbox through the control plane", () => {
+  it("runs a prompt: OpenCode writes the file, the commit is the requester's, the branch is pushed, events arrive in order", async () => {
+    const repo = bareRepo(h.root, "hello");
+    h.model.reset([toolStep({ name: "write", args: { filePath: "hello.txt", content: "hi there\n" } }), textStep("I wrote hello.txt for you.")]);
+    const id = await start(repo, "Add a hello file");
+    const log = await waitForEvents(h, id, finished(1));
+
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done.status).toBe("done");
+    expect(done.changedFiles).toBe(1);
+    expect(done.usage?.inputTokens).toBeGreaterThan(0);
+
+    // The model was asked with the user's request inside the agent prompt.
+    const first = h.model.stepRequests[0].body;
+    expect(JSON.stringify(first.messages)).toContain("Add a hello file");
+
+    // Order: started → tool call → file edit → assistant text → commit → push → finished.
+    const seqs = log.map((e) => e.seq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    const at = (pred: (e: SessionEvent) => boolean) => log.findIndex(pred);
+    const order = [
+      at((e) => e.type === "prompt.started"),
+      at((e) => e.type === "tool.call" && e.data.tool === "write" && e.data.status === "running"),
+      at((e) => e.type === "tool.call" && e.data.tool === "write" && e.data.status === "completed"),
+      at((e) => e.type === "file.edited" && e.data.path === "hello.txt"),
+      at((e) => e.type === "agent.text" && e.data.text === "I wrote hello.txt for you."),
+      at((e) => e.type === "git.commit"),
+      at((e) => e.type === "git.push"),
+      at((e) => e.type === "prompt.finished"),
+    ];
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect(order.slice(0, 3)).toEqual([...order.slice(0, 3)].sort((a, b) => a - b));
+    expect(order.slice(4)).toEqual([...order.slice(4)].sort((a, b) => a - b));
+    const deltas = ofType(log, "agent.text.delta").map((e) => e.data.delta).join("");
+    expect(deltas).toBe("I wrote hello.txt for you.");
+
+    const session = (await api(h, "GET", `/api/sessions/${id}`)).session;
+    const branch = session.headBranch as string;
+    const commit = ofType(log, "git.commit")[0].data;
+    expect(ofType(log, "git.push")[0].data).toEqual({ branch, sha: commit.sha });
+    expect(git(repo, "rev-parse", branch)).toBe(commit.sha);
+    expect(git(repo, "show", `${branch}:hello.txt`)).toBe("hi there");
+    expect(git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", branch)).toBe("local <local@users.noreply.github.com>|Inspect <inspect@localhost>");
+    expect(git(repo, "log", "-1", "--format=%B", branch)).toBe(`Add a hello file\n\nInspect-Session: ${session.url}`);
+    expect(git(repo, "rev-parse", "main")).toBe(git(repo, "rev-parse", `${branch}~1`));
+  });
+
+  it("takes two prompts in a row from two authors: two commits, two authors", async () => {
+    const repo = bareRepo(h.root, "two");
+    h.model.reset([
+      toolStep({ name: "write", args: { filePath: "a.txt", content: "from local\n" } }),
+      textStep("a.txt done"),
+      toolStep({ name: "write", args: { filePath: "b.txt", content: "from octo\n" } }),
+      textStep("b.txt done"),
+    ]);
+    const id = await start(repo, "Write a.txt");
+    const octo = await upsertUser(h.inspect.database.db, { login: "octo", githubId: 583231, name: "Octo Cat" });
+    await h.inspect.sessions.queue(id, { author: octo, text: "Now write b.txt", source: "web" });
+    const log = await waitForEvents(h, id, finished(2));
+
+    expect(ofType(log, "prompt.finished").map((e) => e.data.status)).toEqual(["done", "done"]);
+    const commits = ofType(log, "git.commit").map((e) => e.data);
+    expect(commits.map((c) => c.author)).toEqual([
+      { name: "local", email: "local@users.noreply.github.com" },
+      { name: "Octo Cat", email: "583231+octo@users.noreply.github.com" },
+    ]);
+    const branch = (await api(h, "GET", `/api/sessions/${id}`)).session.headBranch;
+    expect(git(repo, "log", "--format=%an <%ae>|%s", `main..${branch}`).split("\n")).toEqual([
+      "Octo Cat <583231+octo@users.noreply.github.com>|Now write b.txt",
+      "local <local@users.noreply.github.com>|Write a.txt",
+    ]);
+    // The second turn continued the same OpenCode session: the model saw the first exchange.
+    expect(JSON.stringify(h.model.stepRequests[2].body.messages)).toContain("a.txt done");
+  });
+
+  it("stops in the middle of a long bash tool within a second, and kills the tool", async () => {
+    const repo = bareRepo(h.root, "stop");
+    h.model.reset([toolStep({ name: "bash", args: { command: "echo started > started.txt; sleep 47; echo late > late.txt", description: "slow" } })]);
+    const id = await start(repo, "Run the slow thing");
+    await waitForEvents(h, id, (log) => log.some((e) => e.type === "tool.call" && e.data.tool === "bash" && e.data.status === "running"));
+    // The tool is really running (its child sleep exists) before we stop.
+    const sleeping = () => waitForNoProcesses("sleep 47", 0);
+    await expect.poll(async () => (await sleeping()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+
+    const stopAt = Date.now();
+    await api(h, "POST", `/api/sessions/${id}/stop`);
+    const log = await waitForEvents(h, id, finished(1), 10_000);
+    const stoppedIn = Date.now() - stopAt;
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("stopped");
+    expect(stoppedIn).toBeLessThan(2_000);
+    expect(await waitForNoProcesses("sleep 47", 3_000)).toEqual([]);
+    // Nothing was committed or pushed for the stopped turn.
+    expect(ofType(log, "git.commit")).toEqual([]);
+    const branch = (await api(h, "GET", `/api/sessions/${id}`)).session.headBranch;
+    expect(() => git(repo, "rev-parse", "--verify", "--quiet", branch)).toThrow();
+    expect(await waitForStatus(h, id, ["stopped"])).toBe("stopped");
+  });
+
+  it("ends the prompt failed with a clear error when the model answers 400, and stays usable", async () => {
+    const repo = bareRepo(h.root, "modelerr");
+    h.model.reset([errorStep(400, "This model does not exist: scripted-model-9000")]);
+    const id = await start(repo, "Do something");
+    const log = await waitForEvents(h, id, finished(1));
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done.status).toBe("failed");
+    expect(done.error).toContain("This model does not exist");
+    const errors = ofType(log, "error").map((e) => e.data.message);
+    expect(errors.some((m) => m.includes("HTTP 400") && m.includes("This model does not exist"))).toBe(true);
+    // No commit for a turn that changed nothing.
+    expect(ofType(log, "git.commit")).toEqual([]);
+    expect(done.commits).toEqual([]);
+    // The runner goes idle, then exits after the idle timeout: completed, not failed.
+    expect(await waitForStatus(h, id, ["completed"], 20_000)).toBe("completed");
+  });
+
+  it("reports a failing setup script, streams its output, and still runs the prompt", async () => {
+    const repo = bareRepo(h.root, "setupfail", {
+      "README.md": "# setup\n",
+      ".inspect/setup.sh": "#!/bin/sh\necho installing deps\necho 'npm ERR! oops' >&2\nexit 3\n",
+    });
+    h.model.reset([toolStep({ name: "write", args: { filePath: "x.txt", content: "x\n" } }), textStep("ok")]);
+    const id = await start(repo, "Write x");
+    const log = await waitForEvents(h, id, finished(1));
+    const output = ofType(log, "setup.output").map((e) => e.data);
+    expect(output).toContainEqual({ stream: "stdout", text: "installing deps\n" });
+    expect(output).toContainEqual({ stream: "stderr", text: "npm ERR! oops\n" });
+    expect(ofType(log, "setup.finished")[0].data).toMatchObject({ exitCode: 3, timedOut: false });
+    expect(ofType(log, "error").some((e) => e.data.code === "setup_failed" && e.data.message.includes("exit code 3"))).toBe(true);
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+    // Setup runs before the prompt starts.
+    expect(log.findIndex((e) => e.type === "setup.finished")).toBeLessThan(log.findIndex((e) => e.type === "tool.call"));
+  });
+
+  it("times out a hanging setup script, kills it, and goes on", async () => {
+    const repo = bareRepo(h.root, "setuphang", {
+      "README.md": "# hang\n",
+      ".inspect/setup.sh": "#!/bin/sh\necho starting\nsleep 53\n",
+    });
+    h.model.reset([textStep("nothing to change")]);
+    const id = await start(repo, "Look around");
+    const log = await waitForEvents(h, id, finished(1));
+    expect(ofType(log, "setup.finished")[0].data).toMatchObject({ exitCode: null, timedOut: true });
+    expect(ofType(log, "setup.finished")[0].data.durationMs).toBeLessThan(5_000);
+    expect(ofType(log, "error").some((e) => e.data.code === "setup_timeout")).toBe(true);
+    expect(await waitForNoProcesses("sleep 53", 3_000)).toEqual([]);
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done).toMatchObject({ status: "done", commits: [], changedFiles: 0 });
+  });
+
+  it("fails the prompt with the reason when the push is rejected", async () => {
+    const repo = bareRepo(h.root, "rejected");
+    const hook = path.join(repo, "hooks", "pre-receive");
+    writeFileSync(hook, "#!/bin/sh\necho 'branch creation is disabled by policy' >&2\nexit 1\n");
+    chmodSync(hook, 0o755);
+    h.model.reset([toolStep({ name: "write", args: { filePath: "y.txt", content: "y\n" } }), textStep("wrote y")]);
+    const id = await start(repo, "Write y");
+    const log = await waitForEvents(h, id, finished(1));
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done.status).toBe("failed");
+    expect(done.error).toContain("branch creation is disabled by policy");
+    expect(ofType(log, "git.commit")).toHaveLength(1);
+    expect(ofType(log, "git.push")).toEqual([]);
+    expect(ofType(log, "error").some((e) => e.data.code === "push_failed")).toBe(true);
+  });
+});

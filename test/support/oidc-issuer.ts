@@ -1,0 +1,37 @@
+/** A local stand-in for the Actions OIDC issuer: a JWKS on loopback and a signer. */
+import { createServer, type Server } from "node:http";
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
+
+export interface TestIssuer {
+  url: string;
+  sign(claims: JWTPayload & Record<string, unknown>, opts?: { expiresIn?: string | number; issuer?: string; foreignKey?: boolean }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startIssuer(): Promise<TestIssuer> {
+  const { publicKey, privateKey } = await generateKeyPair("RS256");
+  const other = await generateKeyPair("RS256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+  const server: Server = createServer((req, res) => {
+    if (req.url === "/.well-known/jwks") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url,
+    async sign(claims, opts = {}) {
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setIssuer(opts.issuer ?? url)
+        .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+        .setExpirationTime(opts.expiresIn ?? "5m")
+        .sign(opts.foreignKey ? other.privateKey : privateKey);
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
