@@ -1,8 +1,11 @@
 /** `npm start`: run Inspect on this machine with embedded defaults. */
+import { existsSync } from "node:fs";
 import { ConfigError, loadConfig } from "./config.js";
 import { createInspect } from "./server.js";
 
 async function main() {
+  // Credentials written by the setup flow (or by hand) live in .env.
+  if (existsSync(".env")) process.loadEnvFile(".env");
   let config;
   try {
     config = loadConfig();

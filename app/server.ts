@@ -6,12 +6,12 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { createWebMiddleware } from "@octokit/webhooks";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import path from "node:path";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
-import { localAccess, type AccessPolicy } from "./api/access.js";
+import { isLoopback, localAccess, type AccessPolicy } from "./api/access.js";
 import { sessionApi } from "./api/sessions.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -19,6 +19,7 @@ import { ActionsDispatcher } from "./dispatch/actions.js";
 import type { Dispatcher } from "./dispatch/dispatcher.js";
 import { LocalDispatcher } from "./dispatch/local.js";
 import { inspectApp } from "./github/app.js";
+import { setupRoutes } from "./github/manifest.js";
 import { GitHubGateway } from "./github/gateway.js";
 import { GitHubIntake } from "./github/intake.js";
 import { PermissionCache } from "./github/permissions.js";
@@ -118,15 +119,14 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   const reaper = setInterval(() => tasks.run("reap stale runners", () => runners!.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)), reapEvery);
   reaper.unref();
 
-  const access =
-    opts.access ??
-    localAccess((c) => {
-      try {
-        return getConnInfo(c).remote.address;
-      } catch {
-        return undefined; // not a socket request (e.g. app.request in-process)
-      }
-    });
+  const remoteAddress = (c: Context) => {
+    try {
+      return getConnInfo(c).remote.address;
+    } catch {
+      return undefined; // not a socket request (e.g. app.request in-process)
+    }
+  };
+  const access = opts.access ?? localAccess(remoteAddress);
 
   const app = new Hono();
   app.onError((err, c) => {
@@ -148,6 +148,10 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       await c.req.text();
       return c.json({ error: "no GitHub App is configured (set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET)" }, 503);
     });
+  }
+
+  if (!config.githubApp) {
+    app.route("/setup", setupRoutes(config, { root: process.cwd(), isLocal: (c) => isLoopback(remoteAddress(c)) }));
   }
 
   const verifyOidc =

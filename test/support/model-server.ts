@@ -59,7 +59,7 @@ export interface ModelServer {
   readonly stepRequests: RecordedRequest[];
   /** Append steps to the script. */
   push(...steps: ModelStep[]): void;
-  /** Replace the remaining script. */
+  /** Start over: replace the remaining script and forget the recorded requests. */
   reset(steps?: ModelStep[]): void;
   /** Steps not yet played. */
   readonly remaining: number;
@@ -172,7 +172,10 @@ export async function startModelServer(steps: ModelStep[] = [], options: ModelSe
       return requests.filter((r) => r.isStep);
     },
     push: (...more) => void script.push(...more),
-    reset: (next = []) => void script.splice(0, script.length, ...next),
+    reset(next = []) {
+      script.splice(0, script.length, ...next);
+      requests.splice(0, requests.length);
+    },
     get remaining() {
       return script.length;
     },
