@@ -203,4 +203,20 @@ describe("sandbox through the control plane", () => {
     expect(ofType(log, "git.push")).toEqual([]);
     expect(ofType(log, "error").some((e) => e.data.code === "push_failed")).toBe(true);
   });
+
+  it("fails the prompt and the session with a clear error when the checkout cannot be prepared", async () => {
+    // HEAD names main, but only another branch exists: the clone works, the base branch does not.
+    const repo = bareRepo(h.root, "nobase");
+    git(repo, "branch", "-m", "main", "other");
+    git(repo, "symbolic-ref", "HEAD", "refs/heads/main");
+    h.model.reset([]);
+    const id = await start(repo, "Anything");
+    const log = await waitForEvents(h, id, finished(1));
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done.status).toBe("failed");
+    expect(done.error).toContain("The base branch main does not exist on the remote");
+    expect(ofType(log, "error").some((e) => e.data.code === "checkout_failed")).toBe(true);
+    expect(await waitForStatus(h, id, ["failed"])).toBe("failed");
+    expect(h.model.requests).toEqual([]);
+  });
 });

@@ -1,0 +1,100 @@
+/** Checkout preparation against real git repositories (a bare "remote" in a temp dir). */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { SessionSpec } from "../../app/protocol/runner-api.js";
+import { prepareCheckout } from "./checkout.js";
+import { saveSnapshot, snapshotPath } from "./snapshot.js";
+
+const env = { ...process.env, GIT_AUTHOR_NAME: "T", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "T", GIT_COMMITTER_EMAIL: "t@x" };
+const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
+const redact = (s: string) => s;
+
+let root: string;
+let remote: string;
+
+function spec(over: Partial<SessionSpec> = {}): SessionSpec {
+  return {
+    id: "s1",
+    repo: { owner: "local", name: "demo", fullName: "local/demo" },
+    cloneUrl: remote,
+    baseBranch: "main",
+    headBranch: "inspect/1-demo",
+    headExists: false,
+    gitToken: null,
+    gitTokenExpiresAt: null,
+    committer: { name: "Inspect", email: "inspect@localhost" },
+    model: null,
+    opencodeConfig: {},
+    idleTimeoutMs: 1000,
+    heartbeatIntervalMs: 1000,
+    setupTimeoutMs: 1000,
+    sessionUrl: "http://x/sessions/s1",
+    ...over,
+  };
+}
+
+beforeAll(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), "checkout-"));
+  const seed = path.join(root, "seed");
+  mkdirSync(seed);
+  git(seed, "init", "-q", "-b", "main");
+  writeFileSync(path.join(seed, ".gitignore"), "node_modules/\n");
+  writeFileSync(path.join(seed, "a.txt"), "main\n");
+  git(seed, "add", "-A");
+  git(seed, "commit", "-q", "-m", "base");
+  git(seed, "checkout", "-q", "-b", "inspect/2-existing");
+  writeFileSync(path.join(seed, "a.txt"), "pr head\n");
+  git(seed, "commit", "-q", "-am", "head");
+  remote = path.join(root, "remote.git");
+  git(root, "clone", "-q", "--bare", seed, remote);
+});
+
+describe("prepareCheckout", () => {
+  it("clones and creates the session branch from the base branch", async () => {
+    const dir = path.join(root, "c1");
+    const co = await prepareCheckout({ spec: spec(), dir, snapshotRoot: null, redact });
+    expect(co.source).toBe("clone");
+    expect(git(dir, "rev-parse", "--abbrev-ref", "HEAD")).toBe("inspect/1-demo");
+    expect(co.sha).toBe(git(remote, "rev-parse", "main"));
+    expect(readFileSync(path.join(dir, "a.txt"), "utf8")).toBe("main\n");
+  });
+
+  it("checks out an existing head branch (PR threads, later runs)", async () => {
+    const dir = path.join(root, "c2");
+    const co = await prepareCheckout({ spec: spec({ headBranch: "inspect/2-existing", headExists: true }), dir, snapshotRoot: null, redact });
+    expect(co.sha).toBe(git(remote, "rev-parse", "inspect/2-existing"));
+    expect(readFileSync(path.join(dir, "a.txt"), "utf8")).toBe("pr head\n");
+  });
+
+  it("restores a snapshot with its installed dependencies, then syncs to the remote", async () => {
+    const snapshots = path.join(root, "snapshots");
+    const first = path.join(root, "c3");
+    await prepareCheckout({ spec: spec(), dir: first, snapshotRoot: snapshots, redact });
+    mkdirSync(path.join(first, "node_modules", "dep"), { recursive: true });
+    writeFileSync(path.join(first, "node_modules", "dep", "index.js"), "installed");
+    writeFileSync(path.join(first, "stray.txt"), "left behind");
+    await saveSnapshot(first, snapshotPath(snapshots, "local", "demo"));
+
+    const dir = path.join(root, "c4");
+    const co = await prepareCheckout({ spec: spec({ headBranch: "inspect/2-existing", headExists: true }), dir, snapshotRoot: snapshots, redact });
+    expect(co.source).toBe("snapshot");
+    expect(existsSync(path.join(dir, "node_modules", "dep", "index.js"))).toBe(true);
+    expect(existsSync(path.join(dir, "stray.txt"))).toBe(false);
+    expect(readFileSync(path.join(dir, "a.txt"), "utf8")).toBe("pr head\n");
+  });
+
+  it("fails clearly when the base branch does not exist", async () => {
+    await expect(prepareCheckout({ spec: spec({ baseBranch: "nope" }), dir: path.join(root, "c5"), snapshotRoot: null, redact })).rejects.toThrow(
+      "The base branch nope does not exist on the remote",
+    );
+  });
+
+  it("fails clearly when the repository cannot be cloned", async () => {
+    await expect(prepareCheckout({ spec: spec({ cloneUrl: path.join(root, "missing.git") }), dir: path.join(root, "c6"), snapshotRoot: null, redact, retries: 1 })).rejects.toThrow(
+      /git clone .* failed/,
+    );
+  });
+});
