@@ -1,0 +1,60 @@
+/** The GitHub Action: the committed bundle is current, runnable, and its contract is what the control plane dispatches. */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, "../..");
+const read = (file: string) => readFileSync(path.join(root, file), "utf8");
+
+describe("action bundle", () => {
+  it("action/dist/index.js is what `npm run build:action` produces from the current sources", async () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), "action-build-")), "index.js");
+    await run(process.execPath, [path.join(root, "action", "build.mjs"), out], { cwd: os.tmpdir() });
+    const fresh = readFileSync(out, "utf8");
+    const committed = read("action/dist/index.js");
+    // On failure: run `npm run build:action` and commit action/dist.
+    expect(committed.length).toBe(fresh.length);
+    expect(committed === fresh).toBe(true);
+  }, 60_000);
+
+  it("runs, and fails with a clear message when the job cannot get an OIDC token", async () => {
+    const env = { PATH: process.env.PATH!, "INPUT_SESSION-ID": "abc123", "INPUT_CONTROL-PLANE-URL": "http://127.0.0.1:9" };
+    const result = await run(process.execPath, [path.join(root, "action", "dist", "index.js")], { env }).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e) => ({ code: e.code as number, stdout: String(e.stdout) }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("::error::Could not get an OIDC token (does the workflow have `permissions: id-token: write`?)");
+  });
+
+  it("pins the same OpenCode the repository tests with", () => {
+    const rootPkg = JSON.parse(read("package.json"));
+    const actionPkg = JSON.parse(read("action/package.json"));
+    const lock = JSON.parse(read("action/package-lock.json"));
+    expect(actionPkg.dependencies["opencode-ai"]).toBe(rootPkg.dependencies["opencode-ai"]);
+    expect(lock.packages["node_modules/opencode-ai"].version).toBe(rootPkg.dependencies["opencode-ai"]);
+  });
+});
+
+describe("action and runner workflow contract", () => {
+  it("action.yml runs the bundle on node24 with the two inputs the dispatcher sends", () => {
+    const yml = read("action/action.yml");
+    expect(yml).toMatch(/^runs:\n {2}using: node24\n {2}main: dist\/index\.js$/m);
+    expect(yml).toMatch(/^ {2}session-id:\n(?: {4}.*\n)*? {4}required: true$/m);
+    expect(yml).toMatch(/^ {2}control-plane-url:\n(?: {4}.*\n)*? {4}required: true$/m);
+  });
+
+  it("the runner workflow template takes session_id and control_plane_url, runs on the inspect label and may request OIDC", () => {
+    const yml = read(".github/runner/inspect-runner.yml");
+    expect(yml).toMatch(/^ {2}workflow_dispatch:\n {4}inputs:\n {6}session_id:/m);
+    expect(yml).toMatch(/^ {6}control_plane_url:/m);
+    expect(yml).toMatch(/^ {4}runs-on: \[self-hosted, inspect\]$/m);
+    expect(yml).toMatch(/^permissions:\n {2}id-token: write.*\n {2}contents: read$/m);
+    expect(yml).toContain("session-id: ${{ inputs.session_id }}");
+    expect(yml).toContain("control-plane-url: ${{ inputs.control_plane_url }}");
+  });
+});
