@@ -4,6 +4,7 @@
  * push to a bare repository → events read back from GET /api/sessions/:id/events.
  * Only the model provider is replaced (at HTTP). Tests run one after another on one app.
  */
+import { execFile } from "node:child_process";
 import { chmodSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -218,5 +219,29 @@ describe("sandbox through the control plane", () => {
     expect(ofType(log, "error").some((e) => e.data.code === "checkout_failed")).toBe(true);
     expect(await waitForStatus(h, id, ["failed"])).toBe("failed");
     expect(h.model.requests).toEqual([]);
+  });
+
+  it("the CLI starts a session on a local repository, prints the link and follows it to the end", async () => {
+    const repo = bareRepo(h.root, "cli");
+    h.model.reset([toolStep({ name: "write", args: { filePath: "cli.txt", content: "from the cli\n" } }), textStep("Created cli.txt as asked.")]);
+    const cli = path.resolve(import.meta.dirname, "../../bin/inspect.mjs");
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
+      const child = execFile(process.execPath, [cli, "run", "--repo", repo, "--url", h.url, "Create cli.txt"], { timeout: 60_000 }, (error, out) =>
+        resolve({ stdout: out, code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
+      );
+      child.stdout?.once("data", (chunk: Buffer) => {
+        const id = /Session (\w+):/.exec(String(chunk))?.[1];
+        if (id) current = id;
+      });
+    });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Session \w+: http:\/\/\S+\/sessions\/\w+$/m);
+    expect(stdout).toContain("» @local: Create cli.txt");
+    expect(stdout).toContain("✓ write cli.txt");
+    expect(stdout).toContain("✎ cli.txt");
+    expect(stdout).toContain("  Created cli.txt as asked.\n");
+    expect(stdout).toMatch(/● commit [0-9a-f]{10} by local <local@users\.noreply\.github\.com> \(1 file\)/);
+    expect(stdout).toMatch(/↑ pushed inspect\/\w+-create-cli-txt at [0-9a-f]{10}/);
+    expect(stdout).toMatch(/■ prompt \d+ done — 1 commit, 1 file\(s\) changed\n$/);
   });
 });

@@ -1,0 +1,76 @@
+// One readable terminal line per session event (or null to print nothing).
+// `state.streaming` remembers the text part being streamed so deltas print inline.
+
+const firstLine = (text, max = 100) => {
+  const line = String(text ?? "").split("\n").find((l) => l.trim()) ?? "";
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+};
+
+export function formatEvent(event, state = { streaming: null }) {
+  const d = event.data ?? {};
+  let prefix = "";
+  if (state.streaming && !(event.type === "agent.text.delta" && d.partId === state.streaming)) {
+    // Close the streamed line before anything else is printed.
+    if (!(event.type === "agent.text" && d.partId === state.streaming)) prefix = "\n";
+  }
+  const line = (text) => `${prefix}${text}\n`;
+  switch (event.type) {
+    case "session.status":
+      return line(`· session ${d.status}${d.reason ? ` — ${d.reason}` : ""}`);
+    case "prompt.queued":
+      return line(`» @${d.author?.login ?? "?"}: ${firstLine(d.text)}`);
+    case "prompt.started":
+      return line(`▶ prompt ${d.promptId} started`);
+    case "prompt.cancelled":
+      return line(`× prompt ${d.promptId} cancelled by @${d.by}`);
+    case "agent.text.delta": {
+      const start = state.streaming === d.partId ? "" : `${prefix}  `;
+      state.streaming = d.partId;
+      return `${start}${d.delta.replace(/\n/g, "\n  ")}`;
+    }
+    case "agent.text": {
+      if (state.streaming === d.partId) {
+        state.streaming = null;
+        return "\n";
+      }
+      state.streaming = null;
+      return line(`  ${d.text.replace(/\n/g, "\n  ")}`);
+    }
+    case "tool.call": {
+      state.streaming = null;
+      if (d.status === "pending") return null;
+      const what = d.title || firstLine(d.input, 80);
+      if (d.status === "running") return line(`  ⚙ ${d.tool} ${what}`);
+      if (d.status === "error") return line(`  ✖ ${d.tool} failed: ${firstLine(d.error)}`);
+      return line(`  ✓ ${d.tool} ${what}`);
+    }
+    case "file.edited":
+      return line(`  ✎ ${d.path}`);
+    case "setup.output":
+      return line(
+        d.text
+          .replace(/\n$/, "")
+          .split("\n")
+          .map((l) => `  │ ${l}`)
+          .join("\n"),
+      );
+    case "setup.finished":
+      return line(`· setup ${d.timedOut ? "timed out" : `exited ${d.exitCode}`} after ${(d.durationMs / 1000).toFixed(1)} s`);
+    case "git.commit":
+      return line(`● commit ${d.sha.slice(0, 10)} by ${d.author.name} <${d.author.email}> (${d.files} file${d.files === 1 ? "" : "s"})`);
+    case "git.push":
+      return line(`↑ pushed ${d.branch} at ${d.sha.slice(0, 10)}`);
+    case "pr.opened":
+      return line(`⇡ pull request #${d.number}: ${d.url}`);
+    case "error":
+      return line(`✖ ${d.message}`);
+    case "prompt.finished": {
+      state.streaming = null;
+      const commits = (d.commits ?? []).length;
+      const summary = d.status === "done" ? (commits ? `${commits} commit${commits === 1 ? "" : "s"}, ${d.changedFiles ?? 0} file(s) changed` : "no changes") : (d.error ?? "");
+      return line(`■ prompt ${d.promptId} ${d.status}${summary ? ` — ${firstLine(summary, 300)}` : ""}`);
+    }
+    default:
+      return null;
+  }
+}
