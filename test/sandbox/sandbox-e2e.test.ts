@@ -10,8 +10,8 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { upsertUser } from "../../app/db/accounts.js";
 import type { SessionEvent } from "../../app/protocol/events.js";
-import { errorStep, textStep, toolStep } from "../support/model-server.js";
-import { api, bareRepo, git, startHarness, waitForEvents, waitForNoProcesses, waitForStatus, type Harness } from "../support/sandbox-harness.js";
+import { errorStep, hangStep, textStep, toolStep } from "../support/model-server.js";
+import { api, bareRepo, git, processesMentioning, startHarness, waitForEvents, waitForNoProcesses, waitForStatus, type Harness } from "../support/sandbox-harness.js";
 
 let h: Harness;
 let current: string | null = null;
@@ -243,5 +243,22 @@ describe("sandbox through the control plane", () => {
     expect(stdout).toMatch(/● commit [0-9a-f]{10} by local <local@users\.noreply\.github\.com> \(1 file\)/);
     expect(stdout).toMatch(/↑ pushed inspect\/\w+-create-cli-txt at [0-9a-f]{10}/);
     expect(stdout).toMatch(/■ prompt \d+ done — 1 commit, 1 file\(s\) changed\n$/);
+  });
+
+  it("fails the prompt and the session with a clear error when OpenCode dies mid-turn", async () => {
+    const repo = bareRepo(h.root, "crash");
+    h.model.reset([hangStep()]);
+    const id = await start(repo, "Think hard");
+    await h.model.waitForStepRequests(1);
+    const opencode = processesMentioning(h.root).filter((p) => / serve --hostname 127\.0\.0\.1/.test(p) && !p.includes("sh -c"));
+    expect(opencode).toHaveLength(1);
+    process.kill(Number(opencode[0].split(" ")[0]), "SIGKILL");
+    const log = await waitForEvents(h, id, finished(1), 15_000);
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/OpenCode exited \(SIGKILL\)/);
+    expect(ofType(log, "error").some((e) => e.data.message.includes("OpenCode exited"))).toBe(true);
+    expect(await waitForStatus(h, id, ["failed"])).toBe("failed");
+    h.model.release();
   });
 });
