@@ -27,6 +27,8 @@ const MAX_BATCH = 1_000; // the room's AppendRequest limit
 
 export class HttpRoomPublisher implements RoomPublisher {
   private readonly tails = new Map<string, Promise<void>>();
+  /** While the room is unreachable, say so once rather than on every event. */
+  private unreachable = false;
   private readonly fetchFn: typeof fetch;
 
   constructor(private readonly opts: HttpRoomPublisherOptions) {
@@ -49,18 +51,38 @@ export class HttpRoomPublisher implements RoomPublisher {
     for (let i = 0; i < events.length; i += MAX_BATCH) {
       const batch = events.slice(i, i + MAX_BATCH);
       try {
-        const res = await this.fetchFn(`${this.opts.url}${roomPath(sessionId)}`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${this.opts.secret}`, "content-type": "application/json" },
-          body: JSON.stringify({ events: batch }),
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000),
-        });
+        const res = await this.post(sessionId, batch);
         const text = await res.text();
+        if (this.unreachable) this.log("room server reachable again");
+        this.unreachable = false;
         if (!res.ok) this.log(`room ${sessionId}: append of seq ${batch[0]!.seq}..${batch.at(-1)!.seq} refused: ${res.status} ${text.slice(0, 200)}`);
       } catch (err) {
-        this.log(`room ${sessionId}: unreachable (${(err as Error).message}); viewers will backfill from the API`);
+        if (!this.unreachable) this.log(`room ${sessionId}: unreachable (${describe(err)}); viewers will backfill from the API`);
+        this.unreachable = true;
         return; // the rest would fail the same way; the database still has them
       }
+    }
+  }
+
+  /**
+   * One POST, retried once when a kept-alive connection turns out to be closed by the
+   * server (undici reports UND_ERR_SOCKET/ECONNRESET). Appends are idempotent (the room
+   * ignores seqs it has), so the retry cannot duplicate anything.
+   */
+  private async post(sessionId: string, batch: SessionEvent[]): Promise<Response> {
+    const attempt = () =>
+      this.fetchFn(`${this.opts.url}${roomPath(sessionId)}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.opts.secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ events: batch }),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000),
+      });
+    try {
+      return await attempt();
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      if (code !== "UND_ERR_SOCKET" && code !== "ECONNRESET") throw err;
+      return attempt();
     }
   }
 
@@ -72,4 +94,10 @@ export class HttpRoomPublisher implements RoomPublisher {
 /** For setups without a room server: events stay in the database, pages poll the API. */
 export class NoRoomPublisher implements RoomPublisher {
   async publish(): Promise<void> {}
+}
+
+/** fetch's own message is just "fetch failed"; the cause says why (ECONNREFUSED, timeout…). */
+function describe(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return e.cause ? `${e.message}: ${e.cause.code ?? e.cause.message}` : e.message;
 }

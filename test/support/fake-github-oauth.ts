@@ -1,0 +1,92 @@
+/**
+ * GitHub replaced at the HTTP boundary: a local server speaking the few endpoints
+ * sign-in and access checks use, reached as a GHE host (GHE_HOST=127.0.0.1:port,
+ * GHE_PROTOCOL=http), so our code runs its real HTTP paths.
+ *
+ * The user who "signs in" on the authorize page is taken from the `gh_user` cookie
+ * on this origin (a browser test sets it per context) or the `login` query parameter.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeOAuthGitHubOptions {
+  clientId: string;
+  clientSecret: string;
+  /** login → "owner/name" → permissions; a missing repository answers 404 like GitHub does. */
+  access: Record<string, Record<string, { pull: boolean; push: boolean }>>;
+}
+
+export interface FakeOAuthGitHub {
+  url: string;
+  host: string;
+  /** Requests seen, e.g. "GET /api/v3/repos/acme/widgets alice". */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+const AVATAR = `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="#6e40c9"/></svg>`;
+
+export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promise<FakeOAuthGitHub> {
+  const codes = new Map<string, string>(); // code → login
+  const requests: string[] = [];
+  let base = "";
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url!, base);
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const login = token?.startsWith("tok-") ? token.slice(4) : null;
+    requests.push(`${req.method} ${url.pathname} ${login ?? "-"}`);
+    const json = (status: number, value: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(value));
+    };
+
+    if (req.method === "GET" && url.pathname === "/login/oauth/authorize") {
+      const who = url.searchParams.get("login") ?? /(?:^|;\s*)gh_user=([^;]+)/.exec(req.headers.cookie ?? "")?.[1];
+      if (!who || url.searchParams.get("client_id") !== opts.clientId) return json(400, { error: "who are you?" });
+      const code = `code-${Math.random().toString(36).slice(2)}`;
+      codes.set(code, who);
+      const back = new URL(url.searchParams.get("redirect_uri")!);
+      back.searchParams.set("code", code);
+      back.searchParams.set("state", url.searchParams.get("state") ?? "");
+      res.writeHead(302, { location: back.toString() });
+      return res.end();
+    }
+    if (req.method === "POST" && url.pathname === "/login/oauth/access_token") {
+      const p = JSON.parse(body || "{}");
+      const who = codes.get(p.code);
+      if (!who || p.client_secret !== opts.clientSecret) return json(200, { error: "bad_verification_code" });
+      codes.delete(p.code);
+      return json(200, { access_token: `tok-${who}`, token_type: "bearer", scope: "" });
+    }
+    if (req.method === "GET" && url.pathname.startsWith("/avatars/")) {
+      res.writeHead(200, { "content-type": "image/svg+xml" });
+      return res.end(AVATAR);
+    }
+    if (!login) return json(401, { message: "Requires authentication" });
+    if (req.method === "GET" && url.pathname === "/api/v3/user") {
+      return json(200, { login, id: 1000 + login.length, name: login, avatar_url: `${base}/avatars/${login}.svg` });
+    }
+    const repo = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && repo) {
+      const perms = opts.access[login]?.[`${repo[1]}/${repo[2]}`];
+      if (!perms) return json(404, { message: "Not Found" });
+      return json(200, { full_name: `${repo[1]}/${repo[2]}`, private: true, permissions: { admin: false, maintain: false, push: perms.push, triage: perms.push, pull: perms.pull } });
+    }
+    return json(404, { message: "Not Found" });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
+  return {
+    url: base,
+    host: `127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The browser scripts, bundled from TypeScript with esbuild on first request and
+ * kept in memory: `npm start` needs no build step and the bundle is always current.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const clientDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "client");
+export const SCRIPTS = { "session.js": "session.ts", "new-session.js": "new-session.ts" } as const;
+export type ScriptName = keyof typeof SCRIPTS;
+
+let bundles: Promise<Map<string, string>> | null = null;
+
+export function clientBundles(): Promise<Map<string, string>> {
+  bundles ??= (async () => {
+    const esbuild = await import("esbuild");
+    const result = await esbuild.build({
+      entryPoints: Object.values(SCRIPTS).map((f) => path.join(clientDir, f)),
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      minify: true,
+      outdir: "/out",
+      logLevel: "silent",
+    });
+    const out = new Map<string, string>();
+    for (const file of result.outputFiles) out.set(path.basename(file.path), file.text);
+    return out;
+  })().catch((err) => {
+    bundles = null; // let a later request try again
+    throw err;
+  });
+  return bundles;
+}

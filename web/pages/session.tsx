@@ -1,0 +1,60 @@
+/**
+ * The live session page: the server renders the frame (title, status, PR, links,
+ * prompt box); the client script (web/client/session.ts) fills the timeline from
+ * the room and keeps everything current.
+ */
+import { raw } from "hono/html";
+import type { Viewer } from "../../app/api/access.js";
+import type { RepositoryRow } from "../../app/db/accounts.js";
+import type { SessionRow } from "../../app/db/sessions.js";
+import { Layout, jsonForScript } from "../layout.js";
+import type { SessionBoot } from "../client/boot.js";
+import { threadLabel, threadUrl } from "./session-list.js";
+
+export function SessionPage(props: { viewer: Viewer; session: SessionRow; repo: RepositoryRow; canWrite: boolean; webUrl: string; boot: SessionBoot }) {
+  const { session, repo } = props;
+  const thread = threadUrl(props.webUrl, { session, repo });
+  return (
+    <Layout title={session.title} viewer={props.viewer} scripts={["/assets/session.js"]}>
+      <script type="application/json" id="boot">
+        {raw(jsonForScript(props.boot))}
+      </script>
+      <div class="row" style="justify-content:space-between">
+        <h1 id="title">{session.title}</h1>
+        <div class="presence" id="presence" aria-label="Watching now"></div>
+      </div>
+      <div class="row muted">
+        <span id="status" class={`badge s-${session.status}`}>
+          {session.status}
+        </span>
+        <span>{repo.fullName}</span>·{thread ? <a href={thread}>{threadLabel({ session })}</a> : <span>{threadLabel({ session })}</span>}·
+        <code>{session.headBranch}</code>
+        <span id="pr">{session.prUrl ? <a href={session.prUrl}>PR #{session.prNumber}</a> : null}</span>
+        <span id="live" class="badge">connecting…</span>
+      </div>
+      <section id="timeline" aria-live="polite"></section>
+      <section id="queue-box" class="hidden">
+        <h2>Queued</h2>
+        <ul class="list queue" id="queue"></ul>
+      </section>
+      {props.canWrite ? (
+        <form id="prompt-form" class="sticky">
+          <textarea id="prompt-text" name="text" placeholder="Ask for a follow-up… (queued after the current prompt)" required></textarea>
+          <div class="row" style="justify-content:space-between;margin-top:6px">
+            <span id="form-error" class="muted"></span>
+            <span class="row">
+              <button type="button" id="stop" class="danger">
+                Stop
+              </button>
+              <button type="submit" class="primary" id="send">
+                Queue prompt
+              </button>
+            </span>
+          </div>
+        </form>
+      ) : (
+        <p class="notice">You can watch this session; follow-ups and Stop need write access to {repo.fullName}.</p>
+      )}
+    </Layout>
+  );
+}

@@ -1,0 +1,115 @@
+/** Read-only queries the pages need (the session list and the stats page). */
+import { and, desc, eq, gte, inArray } from "drizzle-orm";
+import type { RepositoryRow } from "../app/db/accounts.js";
+import type { Db } from "../app/db/client.js";
+import { events, prompts, repositories, sessions, users } from "../app/db/schema.js";
+import type { SessionRow } from "../app/db/sessions.js";
+
+export interface SessionListItem {
+  session: SessionRow;
+  repo: RepositoryRow;
+  author: { login: string; avatarUrl: string | null } | null;
+}
+
+/** Newest first, with repository and creator joined in. */
+export async function recentSessions(db: Db, limit = 200): Promise<SessionListItem[]> {
+  const rows = await db
+    .select({ session: sessions, repo: repositories, login: users.login, avatarUrl: users.avatarUrl })
+    .from(sessions)
+    .innerJoin(repositories, eq(sessions.repositoryId, repositories.id))
+    .leftJoin(users, eq(sessions.createdByUserId, users.id))
+    .orderBy(desc(sessions.createdAt))
+    .limit(limit);
+  return rows.map((r) => ({ session: r.session, repo: r.repo, author: r.login ? { login: r.login, avatarUrl: r.avatarUrl } : null }));
+}
+
+export async function allRepositories(db: Db): Promise<RepositoryRow[]> {
+  return db.select().from(repositories).orderBy(repositories.fullName);
+}
+
+export interface Stats {
+  days: { day: string; sessions: number; prompts: number }[];
+  sessions: number;
+  prompts: number;
+  activeUsersNow: number;
+  prsOpened: number;
+  prsMerged: number;
+  mergeRate: number | null;
+  medianPromptToPrMs: number | null;
+}
+
+const ACTIVE_WINDOW_MS = 60 * 60 * 1000;
+
+/** Stats over the last `days` days, for sessions in the given repositories only. */
+export async function sessionStats(db: Db, repositoryIds: number[], days = 14, now = new Date()): Promise<Stats> {
+  const since = new Date(now.getTime() - days * 86_400_000);
+  since.setUTCHours(0, 0, 0, 0);
+  const ids = repositoryIds.length ? repositoryIds : [-1];
+  const inScope = and(inArray(sessions.repositoryId, ids), gte(sessions.createdAt, since));
+
+  const sessionRows = await db
+    .select({ id: sessions.id, createdAt: sessions.createdAt, status: sessions.status, reason: sessions.statusReason, prNumber: sessions.prNumber })
+    .from(sessions)
+    .where(inScope);
+  const promptRows = await db
+    .select({ sessionId: prompts.sessionId, createdAt: prompts.createdAt, author: prompts.authorLogin, sessionStatus: sessions.status })
+    .from(prompts)
+    .innerJoin(sessions, eq(prompts.sessionId, sessions.id))
+    .where(and(inArray(sessions.repositoryId, ids), gte(prompts.createdAt, since)));
+  const prEvents = await db
+    .select({ sessionId: events.sessionId, ts: events.ts })
+    .from(events)
+    .innerJoin(sessions, eq(events.sessionId, sessions.id))
+    .where(and(inScope, eq(events.type, "pr.opened")));
+
+  const byDay = new Map<string, { sessions: number; prompts: number }>();
+  for (let i = 0; i <= days; i++) {
+    const d = new Date(since.getTime() + i * 86_400_000);
+    if (d > now) break;
+    byDay.set(d.toISOString().slice(0, 10), { sessions: 0, prompts: 0 });
+  }
+  for (const s of sessionRows) byDay.get(s.createdAt.toISOString().slice(0, 10))!.sessions++;
+  for (const p of promptRows) {
+    const bucket = byDay.get(p.createdAt.toISOString().slice(0, 10));
+    if (bucket) bucket.prompts++;
+  }
+
+  // Active now: wrote a prompt in the last hour, or has a session working right now.
+  const active = new Set<string>();
+  for (const p of promptRows) {
+    if (now.getTime() - p.createdAt.getTime() < ACTIVE_WINDOW_MS || ["starting", "running"].includes(p.sessionStatus)) active.add(p.author);
+  }
+
+  const prsOpened = sessionRows.filter((s) => s.prNumber !== null).length;
+  const prsMerged = sessionRows.filter((s) => s.status === "archived" && s.reason === "pull request merged").length;
+
+  // Prompt → PR: from the session's first prompt to its pr.opened event.
+  const firstPrompt = new Map<string, number>();
+  for (const p of promptRows) {
+    const t = p.createdAt.getTime();
+    if (!firstPrompt.has(p.sessionId) || t < firstPrompt.get(p.sessionId)!) firstPrompt.set(p.sessionId, t);
+  }
+  const durations = prEvents
+    .filter((e) => firstPrompt.has(e.sessionId))
+    .map((e) => new Date(e.ts).getTime() - firstPrompt.get(e.sessionId)!)
+    .filter((ms) => ms >= 0);
+
+  return {
+    days: [...byDay].map(([day, v]) => ({ day, ...v })),
+    sessions: sessionRows.length,
+    prompts: promptRows.length,
+    activeUsersNow: active.size,
+    prsOpened,
+    prsMerged,
+    mergeRate: prsOpened ? prsMerged / prsOpened : null,
+    medianPromptToPrMs: median(durations),
+  };
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
