@@ -23,15 +23,14 @@ import { setupRoutes } from "./github/manifest.js";
 import { GitHubGateway } from "./github/gateway.js";
 import { GitHubIntake } from "./github/intake.js";
 import { PermissionCache } from "./github/permissions.js";
-import { startStatusReporter } from "./github/status-reporter.js";
+import { CheckRuns } from "./github/check-runs.js";
+import { PullRequests } from "./github/pull-requests.js";
+import { startReporter } from "./github/status-reporter.js";
 import { RUNNER_API_PREFIX } from "./protocol/runner-api.js";
 import { createOidcVerifier } from "./runner-api/oidc.js";
 import { runnerRoutes } from "./runner-api/routes.js";
 import { RunnerService } from "./runner-api/runner-service.js";
 import { SessionBus } from "./sessions/bus.js";
-import { createAuth } from "./auth/index.js";
-import { createRoomPublisher, roomSettings } from "./rooms/index.js";
-import { webRoutes } from "../web/routes.js";
 import { EventLog } from "./sessions/event-log.js";
 import { SessionService } from "./sessions/service.js";
 import { loadOrCreateSecret } from "./util/secret.js";
@@ -88,7 +87,11 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       ...(opts.Octokit ? { Octokit: opts.Octokit } : {}),
     });
     const p = probot;
-    github = new GitHubGateway((id) => p.auth(id));
+    const UserOctokit = opts.Octokit ?? ProbotOctokit;
+    github = new GitHubGateway(
+      (id) => p.auth(id),
+      (token) => new UserOctokit({ auth: { token }, baseUrl: config.github.apiUrl }),
+    );
   }
 
   let listening: ServerType | null = null;
@@ -112,9 +115,23 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   let intake: GitHubIntake | null = null;
   const stops: (() => void)[] = [];
   if (probot && github) {
-    intake = new GitHubIntake({ db, config, github, permissions: new PermissionCache(github), sessions, log });
-    const i = intake;
-    stops.push(startStatusReporter({ bus, tasks, intervalMs: opts.statusCommentIntervalMs ?? 3_000, refresh: (id) => i.refreshStatusComment(id) }));
+    const i = (intake = new GitHubIntake({ db, config, github, permissions: new PermissionCache(github), sessions, log }));
+    const pulls = new PullRequests({ db, config, github, sessions, events, secret, log });
+    const checks = new CheckRuns({ db, config, github, sessions });
+    const reporter = startReporter({
+      bus,
+      tasks,
+      intervalMs: opts.statusCommentIntervalMs ?? 3_000,
+      refresh: [(id) => i.refreshStatusComment(id), (id) => checks.sync(id)],
+      afterTurn: (id) => pulls.refreshBody(id),
+      pickedUp: (id, promptId) => i.pickedUp(id, promptId),
+    });
+    stops.push(reporter.stop);
+    // The first push opens the PR; every push moves the check run to the new head. Never on the runner's request path.
+    runners.onPushed((sessionId) => tasks.run(`pushed ${sessionId}`, async () => {
+      await pulls.ensureOpened(sessionId);
+      reporter.touch(sessionId);
+    }));
     await probot.load(inspectApp({ db, intake, github, tasks, handle: config.botHandle }));
   }
 
@@ -129,13 +146,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       return undefined; // not a socket request (e.g. app.request in-process)
     }
   };
-  // Sign-in with GitHub when OAuth is configured (app/auth); otherwise the local user.
-  const auth = createAuth({ config, db, secret, remoteAddress, log: (m) => log.warn(m) });
-  const access = opts.access ?? (config.oauth ? auth.access : localAccess(remoteAddress));
-  // Live sessions: every persisted event is forwarded to the session's room (app/rooms).
-  const rooms = roomSettings(config, secret);
-  const publisher = createRoomPublisher(rooms, (m) => log.warn(m));
-  stops.push(bus.on((sessionId, stored) => void publisher.publish(sessionId, stored)));
+  const access = opts.access ?? localAccess(remoteAddress);
 
   const app = new Hono();
   app.onError((err, c) => {
@@ -169,8 +180,6 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
   app.route("/api/sessions", sessionApi({ db, config, sessions, access }));
-  app.route("/auth", auth.routes);
-  app.route("/", webRoutes({ db, config, access, rooms: { url: rooms.url, secret: rooms.secret } }));
 
   return {
     app,

@@ -75,7 +75,12 @@ export const sessions = pgTable(
     createdByUserId: integer("created_by_user_id").references(() => users.id),
     prNumber: integer("pr_number"),
     prUrl: text("pr_url"),
+    /** Set while one replica opens the PR, so concurrent pushes never open two. */
+    prClaimedAt: timestamp("pr_claimed_at", { withTimezone: true }),
     checkRunId: bigint("check_run_id", { mode: "number" }),
+    /** The check run is in progress (a new one is created when work resumes after it completed). */
+    checkRunOpen: boolean("check_run_open").notNull().default(false),
+    checkRunSha: text("check_run_sha"),
     statusCommentId: bigint("status_comment_id", { mode: "number" }),
     headSha: text("head_sha"),
     lastSeq: integer("last_seq").notNull().default(0),
@@ -136,6 +141,7 @@ export const prompts = pgTable(
     error: text("error"),
     usage: jsonb("usage"),
     summary: text("summary"),
+    changedFiles: integer("changed_files"),
     createdAt: createdAt(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, ne, or } from "drizzle-orm";
 import type { SessionStatus } from "../protocol/events.js";
 import type { Db } from "./client.js";
 import { sessions } from "./schema.js";
@@ -68,4 +68,24 @@ export async function listSessions(db: Db, opts: { limit?: number; repositoryIds
   const q = db.select().from(sessions);
   const filtered = opts.repositoryIds ? q.where(inArray(sessions.repositoryId, opts.repositoryIds.length ? opts.repositoryIds : [-1])) : q;
   return filtered.orderBy(desc(sessions.createdAt)).limit(opts.limit ?? 100);
+}
+
+/** Claim the right to open this session's PR (one replica, one request at a time). */
+export async function claimPullRequestOpening(db: Db, id: string, staleAfterMs = 120_000): Promise<boolean> {
+  const stale = new Date(Date.now() - staleAfterMs);
+  const rows = await db
+    .update(sessions)
+    .set({ prClaimedAt: new Date() })
+    .where(and(eq(sessions.id, id), isNull(sessions.prNumber), or(isNull(sessions.prClaimedAt), lt(sessions.prClaimedAt, stale))))
+    .returning({ id: sessions.id });
+  return rows.length === 1;
+}
+
+export async function findSessionByCheckRun(db: Db, repositoryId: number, checkRunId: number): Promise<SessionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.repositoryId, repositoryId), eq(sessions.checkRunId, checkRunId)))
+    .limit(1);
+  return row;
 }

@@ -25,10 +25,28 @@ export interface PullRequestInfo {
   url: string;
 }
 
+export interface CheckRunOutput {
+  title: string;
+  summary: string;
+}
+export type CheckConclusion = "success" | "failure" | "cancelled" | "neutral";
+/** Who a write is made as: the app's installation, or a signed-in user's own token. */
+export type Actor = { installationId: number } | { userToken: string };
+
 export class GitHubGateway {
   private slug: Promise<string> | null = null;
 
-  constructor(private readonly auth: AuthFn) {}
+  /** `asUser` builds an Octokit authenticated with a user's OAuth token. */
+  constructor(
+    private readonly auth: AuthFn,
+    private readonly asUser: (token: string) => Octokit = () => {
+      throw new Error("user tokens are not configured");
+    },
+  ) {}
+
+  private actor(a: Actor): Promise<Octokit> {
+    return "userToken" in a ? Promise.resolve(this.asUser(a.userToken)) : this.auth(a.installationId);
+  }
 
   private inst(installationId: number): Promise<Octokit> {
     return this.auth(installationId);
@@ -121,4 +139,73 @@ export class GitHubGateway {
     const o = await this.inst(installationId);
     await o.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", { owner, repo, workflow_id: workflow, ref, inputs });
   }
+
+  /** Open a PR; if one already exists for the branch (422), adopt it. */
+  async createPullRequest(as: Actor, installationId: number, pr: NewPullRequest): Promise<{ number: number; url: string; created: boolean }> {
+    const o = await this.actor(as);
+    try {
+      const { data } = await o.request("POST /repos/{owner}/{repo}/pulls", { owner: pr.owner, repo: pr.repo, head: pr.head, base: pr.base, title: pr.title, body: pr.body, draft: pr.draft });
+      return { number: data.number, url: data.html_url, created: true };
+    } catch (err) {
+      if ((err as { status?: number }).status !== 422) throw err;
+      const existing = await this.findPullRequest(installationId, pr.owner, pr.repo, pr.head);
+      if (!existing) throw err;
+      return { ...existing, created: false };
+    }
+  }
+
+  async findPullRequest(installationId: number, owner: string, repo: string, head: string): Promise<{ number: number; url: string } | null> {
+    const o = await this.inst(installationId);
+    const { data } = await o.request("GET /repos/{owner}/{repo}/pulls", { owner, repo, head: `${owner}:${head}`, state: "open" });
+    const pr = data[0];
+    return pr ? { number: pr.number, url: pr.html_url } : null;
+  }
+
+  async updatePullRequestBody(installationId: number, owner: string, repo: string, number: number, body: string): Promise<void> {
+    const o = await this.inst(installationId);
+    await o.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: number, body });
+  }
+
+  async createCheckRun(installationId: number, owner: string, repo: string, headSha: string, detailsUrl: string, output: CheckRunOutput): Promise<number> {
+    const o = await this.inst(installationId);
+    const { data } = await o.request("POST /repos/{owner}/{repo}/check-runs", {
+      owner,
+      repo,
+      name: "Inspect",
+      head_sha: headSha,
+      status: "in_progress",
+      details_url: detailsUrl,
+      external_id: detailsUrl,
+      output,
+      actions: [STOP_ACTION],
+    });
+    return Number(data.id);
+  }
+
+  async updateCheckRun(
+    installationId: number,
+    owner: string,
+    repo: string,
+    checkRunId: number,
+    update: { output: CheckRunOutput; conclusion?: CheckConclusion },
+  ): Promise<void> {
+    const o = await this.inst(installationId);
+    const done = update.conclusion
+      ? { status: "completed" as const, conclusion: update.conclusion, completed_at: new Date().toISOString(), actions: [] }
+      : { status: "in_progress" as const, actions: [STOP_ACTION] };
+    await o.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", { owner, repo, check_run_id: checkRunId, output: update.output, ...done });
+  }
+}
+
+/** The check run's button: GitHub sends check_run.requested_action with this identifier. */
+const STOP_ACTION = { label: "Stop", description: "Stop the Inspect session", identifier: "stop" };
+
+export interface NewPullRequest {
+  owner: string;
+  repo: string;
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  draft: boolean;
 }

@@ -5,7 +5,8 @@
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
-import { findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
+import { getPrompt, listPrompts } from "../db/prompts.js";
+import { findSessionByCheckRun, findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
 import type { PromptContext } from "../db/schema.js";
 import { sessionBranch } from "../sessions/branch.js";
 import { SessionClosedError, type SessionService } from "../sessions/service.js";
@@ -47,7 +48,7 @@ export class GitHubIntake {
         return this.archive(trigger);
       case "check_run_stop":
       case "check_run_rerun":
-        return { outcome: "ignored", reason: "check run actions are handled by the check run reporter" };
+        return this.checkRunAction(trigger);
     }
   }
 
@@ -147,6 +148,37 @@ export class GitHubIntake {
     if (!session) return { outcome: "ignored", reason: "no session on this pull request" };
     await this.deps.sessions.archive(session.id, t.merged ? "pull request merged" : "pull request closed");
     return { outcome: "archived", sessionId: session.id };
+  }
+
+  /** The check run's Stop button, or "Re-run": the last prompt runs again, attributed to who asked. */
+  private async checkRunAction(t: Extract<Trigger, { kind: "check_run_stop" | "check_run_rerun" }>): Promise<IntakeResult> {
+    if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
+    const repo = await this.repository(t.repo);
+    const session = await findSessionByCheckRun(this.deps.db, repo.id, t.checkRunId);
+    if (!session) return { outcome: "ignored", reason: "not an Inspect check run" };
+    const thread: ThreadRef = { kind: session.threadKind === "pull_request" ? "pull_request" : "issue", number: session.threadNumber ?? 0, title: session.title, body: null, url: "" };
+    if (!(await this.allowed(t.repo, thread, t.actor, session.threadNumber !== null))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
+    if (t.kind === "check_run_stop") {
+      await this.deps.sessions.stop(session.id, t.actor.login, `stopped by @${t.actor.login} from the check run`);
+      return { outcome: "stopped", sessionId: session.id };
+    }
+    const last = (await listPrompts(this.deps.db, session.id)).filter((p) => p.status !== "cancelled").at(-1);
+    if (!last) return { outcome: "ignored", reason: "nothing to re-run" };
+    const author = await upsertUser(this.deps.db, { login: t.actor.login, githubId: t.actor.id, avatarUrl: t.actor.avatarUrl });
+    await this.deps.sessions.queue(session.id, { author, text: last.text, source: "rerun", context: last.context });
+    return { outcome: "rerun", sessionId: session.id };
+  }
+
+  /** 🚀 on the comment that carried a prompt, once the runner picks it up. */
+  async pickedUp(sessionId: string, promptId: number): Promise<void> {
+    const prompt = await getPrompt(this.deps.db, promptId);
+    if (!prompt?.commentId) return;
+    const session = await this.deps.sessions.get(sessionId);
+    if (!session) return;
+    const repo = await this.deps.sessions.repository(session);
+    if (!repo.installationId) return;
+    const kind = prompt.commentKind === "review_comment" ? "review_comment" : "issue_comment";
+    await this.deps.github.react(repo.installationId, repo.owner, repo.name, { id: prompt.commentId, kind }, "rocket");
   }
 
   /** A session that opened a PR owns the PR's thread; otherwise the thread's own session. */

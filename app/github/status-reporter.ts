@@ -1,6 +1,7 @@
 /**
- * Keeps each session's status comment current, edited in place at most once
- * every few seconds (the last state always lands: a trailing edit is scheduled).
+ * Keeps GitHub current with each session: the status comment (edited in place
+ * at most once every few seconds, the last state always lands), the check run,
+ * the PR body after each turn, and a 🚀 on a prompt's comment when it is picked up.
  */
 import type { SessionBus } from "../sessions/bus.js";
 import type { BackgroundTasks } from "../util/tasks.js";
@@ -33,21 +34,51 @@ export class Throttle {
   }
 }
 
-/** Event kinds that change what the status comment says. */
-const RELEVANT = new Set(["session.status", "pr.opened", "tool.call"]);
+/** Event kinds that change what the status comment and check run say. */
+const RELEVANT = new Set(["session.status", "pr.opened", "prompt.started", "prompt.finished", "git.push"]);
 
-export function startStatusReporter(opts: {
+export interface ReporterOptions {
   bus: SessionBus;
   tasks: BackgroundTasks;
   intervalMs: number;
-  refresh: (sessionId: string) => Promise<void>;
-}): () => void {
-  const throttle = new Throttle(opts.intervalMs, (id) => opts.tasks.run(`status comment ${id}`, () => opts.refresh(id)));
+  /** Status comment, check run: run in order, never two at once for a session. */
+  refresh: ((sessionId: string) => Promise<void>)[];
+  /** After a turn ends (PR body). */
+  afterTurn: (sessionId: string) => Promise<void>;
+  /** A prompt was picked up by the runner. */
+  pickedUp: (sessionId: string, promptId: number) => Promise<void>;
+}
+
+export function startReporter(opts: ReporterOptions): { touch(sessionId: string): void; stop(): void } {
+  const chains = new Map<string, Promise<void>>();
+  const turnEnded = new Set<string>();
+  const serial = (id: string, fn: () => Promise<void>) => {
+    const next = (chains.get(id) ?? Promise.resolve()).then(fn, fn);
+    chains.set(id, next);
+    opts.tasks.run(`github report ${id}`, () =>
+      next.finally(() => {
+        if (chains.get(id) === next) chains.delete(id);
+      }),
+    );
+  };
+  const throttle = new Throttle(opts.intervalMs, (id) =>
+    serial(id, async () => {
+      for (const refresh of opts.refresh) await refresh(id);
+      if (turnEnded.delete(id)) await opts.afterTurn(id);
+    }),
+  );
   const off = opts.bus.on((sessionId, events) => {
+    for (const e of events) {
+      if (e.type === "prompt.started") opts.tasks.run(`picked up ${sessionId}`, () => opts.pickedUp(sessionId, e.data.promptId));
+      if (e.type === "prompt.finished") turnEnded.add(sessionId);
+    }
     if (events.some((e) => RELEVANT.has(e.type))) throttle.touch(sessionId);
   });
-  return () => {
-    off();
-    throttle.close();
+  return {
+    touch: (id) => throttle.touch(id),
+    stop() {
+      off();
+      throttle.close();
+    },
   };
 }

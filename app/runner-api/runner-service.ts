@@ -10,7 +10,7 @@ import type { GitHubGateway } from "../github/gateway.js";
 import type { NewEvent } from "../protocol/events.js";
 import type { ClaimResponse, NextResponse, PromptDoneRequest, PushedRequest, SessionSpec } from "../protocol/runner-api.js";
 import { buildAgentPrompt } from "../sessions/agent-prompt.js";
-import { titleLine } from "../sessions/branch.js";
+import { promptTitle, titleLine } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";
 import { tryTransition } from "../sessions/transition.js";
 import { randomToken, sha256 } from "../util/tokens.js";
@@ -156,7 +156,7 @@ export class RunnerService {
       prompt: {
         id: prompt.id,
         text: buildAgentPrompt({ repoFullName: repo.fullName, authorLogin: prompt.authorLogin, text: prompt.text, context: prompt.context ?? null, branch: session.headBranch }),
-        title: titleLine(prompt.source === "github_assignment" ? session.title : firstLine(prompt.text, session.title)),
+        title: prompt.source === "github_assignment" ? titleLine(session.title) : promptTitle(prompt.text, session.title),
         author: { login: prompt.authorLogin, id: author?.githubId ?? null, name: author?.name ?? null, avatarUrl: author?.avatarUrl ?? null },
         model: session.model ?? this.deps.config.model,
       },
@@ -177,6 +177,7 @@ export class RunnerService {
       error: body.error ?? null,
       usage: body.usage ?? null,
       summary: body.summary ?? null,
+      changedFiles: body.changedFiles ?? null,
     });
     if (!row || row.sessionId !== run.sessionId) throw new RunnerError(409, "that prompt is not running in this session");
     await this.deps.events.append(run.sessionId, [
@@ -237,12 +238,4 @@ export class RunnerService {
     }
     return stale.length;
   }
-}
-
-function firstLine(text: string, fallback: string): string {
-  const line = text
-    .split("\n")
-    .map((l) => l.replace(/@[\w-]+/g, "").trim())
-    .find((l) => l.length > 0);
-  return line ?? fallback;
 }

@@ -19,3 +19,12 @@ export function titleLine(text: string, max = 72): string {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length <= max ? line : `${line.slice(0, max - 1).trimEnd()}…`;
 }
+
+/** A title from a prompt: its first line with the @mention removed. */
+export function promptTitle(text: string, fallback: string): string {
+  const line = text
+    .split("\n")
+    .map((l) => l.replace(/@[\w-]+/g, "").replace(/\s+/g, " ").trim())
+    .find((l) => l.length > 0);
+  return titleLine(line ?? fallback);
+}

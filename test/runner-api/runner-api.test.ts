@@ -145,6 +145,7 @@ describe("a runner's session", () => {
     expect(appended.json.lastSeq).toBe((await events(id)).at(-1)!.seq);
 
     expect((await call(`/sessions/${id}/pushed`, sessionToken, { body: { branch: "inspect/1-x", sha: "abcdef1" } })).status).toBe(200);
+    await inspect.tasks.drain(); // the PR opens in the background
     expect(await getSession(database.db, id)).toMatchObject({ headSha: "abcdef1", headExists: true });
 
     const done = await call(`/sessions/${id}/prompts/${first.prompt.id}/done`, sessionToken, {
@@ -169,6 +170,7 @@ describe("a runner's session", () => {
       "prompt.started",
       "agent.text.delta",
       "tool.call",
+      "pr.opened",
       "prompt.finished",
       "session.status", // idle
       "prompt.queued",

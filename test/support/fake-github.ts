@@ -8,6 +8,8 @@ export interface Call {
   method: string;
   path: string;
   body: any;
+  /** The Authorization header: who the request was made as. */
+  auth: string;
 }
 
 type Handler = (m: RegExpMatchArray, body: any, call: Call) => [number, unknown?] | Promise<[number, unknown?]>;
@@ -23,12 +25,13 @@ export class FakeGitHub {
     this.defaults();
     this.scope = nock(apiUrl).persist();
     for (const method of ["get", "post", "patch", "put", "delete"] as const) {
-      this.scope[method](/.*/).reply(async (uri, body) => {
+      const fake = this;
+      this.scope[method](/.*/).reply(async function (this: { req: { headers: Record<string, string> } }, uri, body) {
         const path = uri.split("?")[0]!;
         const parsed = typeof body === "string" && body ? safeJson(body) : body;
-        const call = { method: method.toUpperCase(), path, body: parsed };
-        this.calls.push(call);
-        for (const r of [...this.routes].reverse()) {
+        const call = { method: method.toUpperCase(), path, body: parsed, auth: String(this.req.headers.authorization ?? "") };
+        fake.calls.push(call);
+        for (const r of [...fake.routes].reverse()) {
           if (r.method !== call.method) continue;
           const m = path.match(r.re);
           if (m) return (await r.fn(m, parsed, call)) as [number, nock.Body];
@@ -64,6 +67,14 @@ export class FakeGitHub {
     this.on("POST", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/, (_m, body) => [201, { id: this.id(), body: body.body }]);
     this.on("PATCH", /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/, (m, body) => [200, { id: Number(m[1]), body: body.body }]);
     this.on("POST", /^\/repos\/[^/]+\/[^/]+\/actions\/workflows\/[^/]+\/dispatches$/, () => [204]);
+    this.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/pulls$/, (m) => {
+      const number = this.id();
+      return [201, { number, html_url: `https://github.com/${m[1]}/${m[2]}/pull/${number}` }];
+    });
+    this.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls$/, () => [200, []]);
+    this.on("PATCH", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]) }]);
+    this.on("POST", /^\/repos\/[^/]+\/[^/]+\/check-runs$/, () => [201, { id: this.id() }]);
+    this.on("PATCH", /^\/repos\/[^/]+\/[^/]+\/check-runs\/(\d+)$/, (m) => [200, { id: Number(m[1]) }]);
   }
 
   find(method: string, re: RegExp): Call[] {

@@ -1,0 +1,80 @@
+/**
+ * The "Inspect" check run on the session's head commit: in progress while
+ * working (with a Stop button), its summary kept current at milestones,
+ * completed as success, failure (with the reason) or cancelled.
+ */
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import { updateSession, type SessionRow } from "../db/sessions.js";
+import type { SessionService } from "../sessions/service.js";
+import type { CheckConclusion, GitHubGateway } from "./gateway.js";
+import { summaryInput } from "./session-summary.js";
+import { checkRunOutput } from "./summary.js";
+
+/** What the check run should show for a session's state. */
+export function desiredCheck(session: Pick<SessionRow, "status" | "statusReason">): { working: boolean; conclusion?: CheckConclusion; title: string } {
+  const reason = session.statusReason ?? "";
+  switch (session.status) {
+    case "queued":
+    case "starting":
+      return { working: true, title: "Starting a sandbox" };
+    case "running":
+      return { working: true, title: reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : "Working" };
+    case "idle":
+    case "completed":
+      return reason.startsWith("the prompt failed")
+        ? { working: false, conclusion: "failure", title: reason.charAt(0).toUpperCase() + reason.slice(1) }
+        : { working: false, conclusion: "success", title: "Done — waiting for follow-ups" };
+    case "failed":
+      return { working: false, conclusion: "failure", title: `Failed: ${reason || "unknown error"}` };
+    case "stopped":
+      return { working: false, conclusion: "cancelled", title: `Stopped${reason ? ` (${reason})` : ""}` };
+    case "archived":
+      return { working: false, conclusion: "cancelled", title: `Archived${reason ? ` (${reason})` : ""}` };
+  }
+}
+
+export class CheckRuns {
+  constructor(
+    private readonly deps: { db: Db; config: Config; github: GitHubGateway; sessions: SessionService },
+  ) {}
+
+  /** Bring the check run in line with the session. Calls for one session must not overlap (the reporter serialises them). */
+  async sync(sessionId: string): Promise<void> {
+    const { db, config, github } = this.deps;
+    const session = await this.deps.sessions.get(sessionId);
+    if (!session?.headSha) return;
+    const repo = await this.deps.sessions.repository(session);
+    if (!repo.installationId) return;
+    const inst = repo.installationId;
+    const want = desiredCheck(session);
+    const output = checkRunOutput(await summaryInput(db, config, session), { title: want.title });
+    const detailsUrl = `${config.publicUrl}/sessions/${session.id}`;
+    const moved = session.checkRunId !== null && session.checkRunSha !== session.headSha;
+
+    if (session.checkRunId && session.checkRunOpen && moved) {
+      // A new commit: the old run is superseded; the new head gets its own.
+      await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output: { title: "Superseded by a newer commit", summary: output.summary }, conclusion: "neutral" });
+      await updateSession(db, sessionId, { checkRunOpen: false });
+      session.checkRunOpen = false;
+    }
+    if (want.working) {
+      if (session.checkRunId && session.checkRunOpen) {
+        await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output });
+      } else {
+        const id = await github.createCheckRun(inst, repo.owner, repo.name, session.headSha, detailsUrl, output);
+        await updateSession(db, sessionId, { checkRunId: id, checkRunOpen: true, checkRunSha: session.headSha });
+      }
+      return;
+    }
+    if (session.checkRunId && session.checkRunOpen) {
+      await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output, conclusion: want.conclusion });
+      await updateSession(db, sessionId, { checkRunOpen: false });
+    } else if (!session.checkRunId || moved) {
+      // Work finished before a check existed for this commit (e.g. first push then done): report it.
+      const id = await github.createCheckRun(inst, repo.owner, repo.name, session.headSha, detailsUrl, output);
+      await github.updateCheckRun(inst, repo.owner, repo.name, id, { output, conclusion: want.conclusion });
+      await updateSession(db, sessionId, { checkRunId: id, checkRunOpen: false, checkRunSha: session.headSha });
+    }
+  }
+}

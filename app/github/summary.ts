@@ -1,0 +1,59 @@
+/** What a session has done, in Markdown: for the PR body and the check run. Pure. */
+import type { PromptStatus } from "../db/schema.js";
+
+export interface SummaryPrompt {
+  author: string;
+  text: string;
+  status: PromptStatus;
+  commits: { sha: string; message: string }[];
+  summary: string | null;
+  error: string | null;
+  changedFiles: number | null;
+}
+
+export interface SummaryInput {
+  sessionUrl: string;
+  prompts: SummaryPrompt[];
+  /** `Closes #N` target for issue threads. */
+  closes: number | null;
+  requestedBy: string;
+}
+
+const ICON: Record<PromptStatus, string> = { queued: "🕒", running: "⚙️", done: "✅", failed: "❌", stopped: "⏹️", cancelled: "➖" };
+
+function oneLine(text: string, max = 120): string {
+  const line = text.replace(/@[\w-]+\s*/, "").replace(/\s+/g, " ").trim();
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+export function promptList(prompts: SummaryPrompt[]): string {
+  return prompts
+    .filter((p) => p.status !== "cancelled")
+    .map((p) => {
+      const commits = p.commits.length ? ` — ${p.commits.map((c) => `\`${c.sha.slice(0, 7)}\``).join(", ")}` : p.status === "done" ? " — no changes" : "";
+      const err = p.status === "failed" && p.error ? ` — ${oneLine(p.error, 200)}` : "";
+      return `- ${ICON[p.status]} @${p.author}: ${oneLine(p.text)}${commits}${err}`;
+    })
+    .join("\n");
+}
+
+export function pullRequestBody(s: SummaryInput): string {
+  const latest = [...s.prompts].reverse().find((p) => p.summary)?.summary?.trim();
+  const parts = [
+    latest ? latest : "Inspect is working on this change.",
+    `### Prompts\n${promptList(s.prompts)}`,
+    `[Follow the session live](${s.sessionUrl}) · requested by @${s.requestedBy}. Mention @inspect on this pull request to ask for more.`,
+  ];
+  if (s.closes) parts.push(`Closes #${s.closes}`);
+  return parts.join("\n\n");
+}
+
+export function checkRunOutput(s: SummaryInput, state: { title: string }): { title: string; summary: string } {
+  const commits = s.prompts.reduce((n, p) => n + p.commits.length, 0);
+  const files = s.prompts.reduce((n, p) => n + (p.changedFiles ?? 0), 0);
+  const summary = [
+    `**${s.prompts.filter((p) => p.status !== "cancelled").length} prompt(s), ${commits} commit(s), ${files} file change(s).** [Open the live session](${s.sessionUrl})`,
+    promptList(s.prompts),
+  ].join("\n\n");
+  return { title: state.title.slice(0, 255), summary: summary.slice(0, 65_000) };
+}
