@@ -24,7 +24,9 @@ export interface FakeOAuthGitHub {
   close(): Promise<void>;
 }
 
-const AVATAR = `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="#6e40c9"/></svg>`;
+const COLOURS = ["#6e40c9", "#1f883d", "#bc4c00", "#0969da", "#bf3989"];
+const avatar = (login: string) =>
+  `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="${COLOURS[[...login].reduce((n, ch) => n + ch.charCodeAt(0), 0) % COLOURS.length]}"/></svg>`;
 
 export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promise<FakeOAuthGitHub> {
   const codes = new Map<string, string>(); // code → login
@@ -62,7 +64,7 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
     }
     if (req.method === "GET" && url.pathname.startsWith("/avatars/")) {
       res.writeHead(200, { "content-type": "image/svg+xml" });
-      return res.end(AVATAR);
+      return res.end(avatar(url.pathname.slice("/avatars/".length).replace(/\.svg$/, "")));
     }
     if (!login) return json(401, { message: "Requires authentication" });
     if (req.method === "GET" && url.pathname === "/api/v3/user") {

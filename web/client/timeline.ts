@@ -72,7 +72,8 @@ export class Timeline {
         this.tool(e.data);
         return;
       case "file.edited": {
-        const box = h("details", { class: "tool" }, h("summary", {}, h("span", { class: "name" }, "edit"), h("span", { class: "title" }, e.data.path)));
+        // File edits are what reviewers look for: open by default.
+        const box = h("details", { class: "tool", open: Boolean(e.data.diff) }, h("summary", {}, h("span", { class: "name" }, "edit"), h("span", { class: "title" }, e.data.path)));
         if (e.data.diff) box.append(diffBlock(e.data.diff));
         this.root.append(box);
         return;

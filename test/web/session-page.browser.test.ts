@@ -1,0 +1,118 @@
+/**
+ * The live session page in a real Chromium, against the real app, room server and
+ * database (GitHub faked at the HTTP boundary). Two people watch one session: events
+ * appear as the control plane appends them, a follow-up queued by one shows up for
+ * the other at once, Stop stops it for both. Saves docs/session-page.png.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWebStack, type WebStack } from "../support/web-stack.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
+const SID = "sessLive01";
+
+let stack: WebStack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+/** A signed-in browser context: the fake GitHub signs in whoever its `gh_user` cookie names. */
+async function personFor(login: string, viewport = { width: 1100, height: 900 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  contexts.push(context);
+  await context.addCookies([{ name: "gh_user", value: login, url: stack.github.url }]);
+  const page = await context.newPage();
+  page.on("pageerror", (err) => console.error(`[${login}] page error:`, err));
+  await page.goto(`${stack.url}/sessions/${SID}`); // → sign-in → GitHub → back here
+  expect(new URL(page.url()).pathname).toBe(`/sessions/${SID}`);
+  return page;
+}
+
+beforeAll(async () => {
+  stack = await startWebStack({
+    alice: { "acme/widgets": { pull: true, push: true } },
+    bob: { "acme/widgets": { pull: true, push: true } },
+  });
+  await stack.createSession(SID, "Make the widget list sortable");
+  const queued = await stack.inspect.sessions.queue(SID, { author: (await upsertAlice())!, text: "Make the widget list sortable by name and date", source: "github_comment" });
+  await stack.append(SID, [
+    { type: "prompt.started", data: { promptId: queued.id } },
+    { type: "setup.output", data: { stream: "stdout", text: "npm ci\nadded 212 packages in 3s\n" } },
+    { type: "setup.finished", data: { exitCode: 0, timedOut: false, durationMs: 3200 } },
+  ]);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+});
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await stack?.close();
+});
+
+async function upsertAlice() {
+  const { upsertUser } = await import("../../app/db/accounts.js");
+  return upsertUser(stack.inspect.database.db, { login: "alice", githubId: 1005, avatarUrl: `${stack.github.url}/avatars/alice.svg` });
+}
+
+describe("live session page", () => {
+  it("shows the backlog, then events as they are appended, to two viewers at once; follow-up and Stop work", async () => {
+    const alice = await personFor("alice");
+    const timeline = alice.locator("#timeline");
+    await expect.poll(() => timeline.locator("article.prompt").count()).toBe(1);
+    await expect.poll(() => alice.locator("#live").textContent()).toBe("live");
+    expect(await timeline.locator("article.prompt img.avatar").getAttribute("src")).toContain("/avatars/alice.svg");
+    expect(await timeline.textContent()).toContain("added 212 packages");
+
+    // The control plane appends; the page shows each event as it arrives.
+    await stack.append(SID, [
+      { type: "agent.text.delta", data: { partId: "t1", delta: "Looking at the widget " } },
+      { type: "agent.text.delta", data: { partId: "t1", delta: "list component…" } },
+      { type: "tool.call", data: { callId: "c1", tool: "bash", status: "running", title: "npm test", input: "npm test" } },
+    ]);
+    await expect.poll(() => timeline.locator('[data-part="t1"]').textContent()).toBe("Looking at the widget list component…");
+    await expect.poll(() => timeline.locator('[data-call="c1"] .badge').textContent()).toBe("running");
+    await stack.append(SID, [
+      { type: "tool.call", data: { callId: "c1", tool: "bash", status: "completed", title: "npm test", input: "npm test", output: "42 passing" } },
+      { type: "file.edited", data: { path: "src/widgets/list.tsx", diff: "@@ -1,3 +1,4 @@\n import { sortBy } from './sort';\n-const rows = widgets;\n+const rows = sortBy(widgets, key);\n+// sortable by name and date" } },
+      { type: "agent.text", data: { partId: "t2", text: "Added sorting by name and date; tests pass." } },
+      { type: "git.commit", data: { sha: "a1b2c3d4e5f6", message: "Sort the widget list", author: { name: "Alice", email: "alice@example.com" }, files: 2 } },
+    ]);
+    await expect.poll(() => timeline.locator('[data-call="c1"] .badge').textContent()).toBe("completed");
+    expect(await timeline.locator('[data-call="c1"]').count()).toBe(1); // updated in place
+    await expect.poll(() => timeline.locator(".diff .add").count()).toBe(2);
+    await expect.poll(() => timeline.textContent()).toContain("Committed a1b2c3d Sort the widget list");
+
+    // A second person joins: same history, and both see who is watching.
+    const bob = await personFor("bob", { width: 390, height: 800 });
+    await expect.poll(() => bob.locator('#timeline [data-call="c1"] .badge').textContent()).toBe("completed");
+    await expect.poll(() => alice.locator("#presence .avatar").evaluateAll((els) => els.map((e) => e.getAttribute("title")).join())).toBe("alice,bob");
+    await expect.poll(() => bob.locator("#presence .avatar").count()).toBe(2);
+
+    // Alice queues a follow-up: Bob sees it at once, attributed to her, in the queue.
+    await alice.fill("#prompt-text", "Also add a descending toggle");
+    await alice.click("#send");
+    const bobsCard = bob.locator("#timeline article.prompt", { hasText: "Also add a descending toggle" });
+    await expect.poll(() => bobsCard.count()).toBe(1);
+    expect(await bobsCard.locator("b").textContent()).toBe("alice");
+    await expect.poll(() => bob.locator("#queue li").count()).toBe(1);
+    expect(await bob.locator("#queue li button").count()).toBe(0); // only its author may cancel
+    expect(await alice.locator("#queue li button", { hasText: "Cancel" }).count()).toBe(1);
+    expect(await alice.inputValue("#prompt-text")).toBe("");
+
+    await stack.append(SID, [{ type: "pr.opened", data: { number: 12, url: "https://github.example/acme/widgets/pull/12", draft: true } }]);
+    await expect.poll(() => bob.locator("#pr a").textContent()).toBe("PR #12");
+
+    mkdirSync("docs", { recursive: true });
+    await alice.screenshot({ path: path.join("docs", "session-page.png"), fullPage: true });
+
+    // Stop: the session stops for everyone; the queued follow-up is cancelled.
+    await alice.click("#stop");
+    await expect.poll(() => bob.locator("#status").textContent()).toBe("stopped");
+    await expect.poll(() => alice.locator("#status").textContent()).toBe("stopped");
+    await expect.poll(() => bob.locator("#queue li").count()).toBe(0);
+    expect((await stack.inspect.sessions.get(SID))!.status).toBe("stopped");
+    expect(await alice.locator("#stop").isDisabled()).toBe(true);
+  });
+});
