@@ -21,6 +21,7 @@ import { LocalDispatcher } from "./dispatch/local.js";
 import { inspectApp } from "./github/app.js";
 import { setupRoutes } from "./github/manifest.js";
 import { GitHubGateway } from "./github/gateway.js";
+import { InspectOctokit } from "./github/octokit.js";
 import { GitHubIntake } from "./github/intake.js";
 import { PermissionCache } from "./github/permissions.js";
 import { CheckRuns } from "./github/check-runs.js";
@@ -84,10 +85,10 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       secret: config.githubApp.webhookSecret,
       baseUrl: config.github.apiUrl,
       logLevel: opts.logLevel ?? "info",
-      ...(opts.Octokit ? { Octokit: opts.Octokit } : {}),
+      Octokit: opts.Octokit ?? InspectOctokit,
     });
     const p = probot;
-    const UserOctokit = opts.Octokit ?? ProbotOctokit;
+    const UserOctokit = opts.Octokit ?? InspectOctokit;
     github = new GitHubGateway(
       (id) => p.auth(id),
       (token) => new UserOctokit({ auth: { token }, baseUrl: config.github.apiUrl }),

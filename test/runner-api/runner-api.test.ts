@@ -8,25 +8,21 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { openDatabase, type Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
-import type { ClaimResponse, NextResponse } from "../../app/protocol/runner-api.js";
 import type { Inspect } from "../../app/server.js";
 import { FakeGitHub } from "../support/fake-github.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
+import { RUNNER_CLAIMS, runnerClient } from "../support/runner-client.js";
 
 let database: Database;
 let issuer: TestIssuer;
 let inspect: Inspect;
 let gh: FakeGitHub;
 
-const GOOD = {
-  repository: "acme/inspect-runner",
-  workflow_ref: "acme/inspect-runner/.github/workflows/inspect-runner.yml@refs/heads/main",
-  run_id: "123",
-  actor: "acme-bot",
-  aud: "https://inspect.test",
-};
+const GOOD = RUNNER_CLAIMS;
+const runner = runnerClient(() => inspect, () => issuer);
+const { call, claim } = runner;
 
 beforeAll(async () => {
   database = await openDatabase({ dataDir: "memory://" });
@@ -58,22 +54,7 @@ async function newSession(text = "@inspect fix the crash"): Promise<string> {
   return (await listSessions(database.db)).find((s) => s.threadNumber === n)!.id;
 }
 
-async function call(path: string, token: string | null, init: { method?: string; body?: unknown } = {}) {
-  const res = await inspect.app.request(`/api/runner${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
-  });
-  return { status: res.status, json: (await res.json()) as any };
-}
-
-async function claim(sessionId: string): Promise<ClaimResponse> {
-  const res = await call("/claim", await issuer.sign(GOOD), { body: { sessionId } });
-  expect(res.status).toBe(200);
-  return res.json;
-}
-
-const next = async (id: string, token: string, wait = 0) => (await call(`/sessions/${id}/next?wait=${wait}`, token)).json as NextResponse;
+const next = runner.next;
 const events = (id: string, since = 0) => inspect.sessions.deps.events.list(id, since);
 
 describe("claiming with the Actions OIDC token", () => {

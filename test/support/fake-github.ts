@@ -18,7 +18,8 @@ export class FakeGitHub {
   readonly calls: Call[] = [];
   readonly permissions = new Map<string, string>();
   private readonly routes: { method: string; re: RegExp; fn: Handler }[] = [];
-  private nextId = 9000;
+  /** Ids are unique across instances, as GitHub's are (tests share one database). */
+  private static nextId = 9000;
   private scope: nock.Scope;
 
   constructor(readonly apiUrl = "https://api.github.com") {
@@ -48,7 +49,7 @@ export class FakeGitHub {
   }
 
   id(): number {
-    return this.nextId++;
+    return FakeGitHub.nextId++;
   }
 
   private defaults() {

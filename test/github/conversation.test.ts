@@ -1,0 +1,299 @@
+/**
+ * Closing the loop on GitHub: from a comment on an issue to a draft PR opened
+ * by the commenter, a live check run, a current status comment, and follow-ups
+ * that land on the same PR — with GitHub replaced at the HTTP boundary and this
+ * test acting as the runner through the real runner API.
+ */
+import Bottleneck from "bottleneck";
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sealToken } from "../../app/auth/crypto.js";
+import { InspectOctokit } from "../../app/github/octokit.js";
+import { upsertUser } from "../../app/db/accounts.js";
+import { openDatabase, type Database } from "../../app/db/client.js";
+import { listPrompts } from "../../app/db/prompts.js";
+import { getSession, listSessions } from "../../app/db/sessions.js";
+import type { Inspect } from "../../app/server.js";
+import { FakeGitHub } from "../support/fake-github.js";
+import { deliver, githubEnv, testInspect } from "../support/inspect.js";
+import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
+import { issueComment, payload } from "../support/payloads.js";
+import { runnerClient } from "../support/runner-client.js";
+
+const SECRET = "s".repeat(40);
+let database: Database;
+let issuer: TestIssuer;
+let inspect: Inspect;
+let gh: FakeGitHub;
+const runner = runnerClient(() => inspect, () => issuer);
+
+beforeAll(async () => {
+  database = await openDatabase({ dataDir: "memory://" });
+  issuer = await startIssuer();
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+});
+afterAll(async () => {
+  nock.enableNetConnect();
+  await issuer.close();
+  await database.close();
+});
+beforeEach(async () => {
+  gh = new FakeGitHub();
+  for (const u of ["alice", "bob"]) gh.permissions.set(u, "write");
+  inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url, INSPECT_SECRET: SECRET }), database);
+});
+afterEach(async () => {
+  await inspect.close();
+  gh.close();
+});
+
+let issueNo = 900;
+async function start(text = "@inspect fix the crash", login = "alice") {
+  const n = ++issueNo;
+  await deliver(inspect, "issue_comment", issueComment(text, { issue: n, login, commentId: n * 10 }));
+  await inspect.tasks.drain();
+  const session = (await listSessions(database.db)).find((s) => s.threadNumber === n)!;
+  const { sessionToken } = await runner.claim(session.id);
+  return { n, id: session.id, token: sessionToken };
+}
+const drain = () => inspect.tasks.drain();
+
+describe("pull requests", () => {
+  it("opens one draft PR on the first push, as the app when the requester has not signed in, with Closes #N", async () => {
+    const { n, id, token } = await start();
+    const prompt = await runner.take(id, token);
+    await drain();
+    // Picked up: 🚀 on the comment that asked.
+    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10}/reactions$`)).map((c) => c.body.content)).toEqual(["eyes", "rocket"]);
+
+    // Concurrent pushes (a retrying runner) never open two PRs.
+    await Promise.all([runner.push(id, token, "aaaaaaa"), runner.push(id, token, "aaaaaaa"), runner.push(id, token, "aaaaaaa")]);
+    await drain();
+    const created = gh.find("POST", /\/pulls$/);
+    expect(created).toHaveLength(1);
+    expect(created[0]!.body).toMatchObject({ head: `inspect/${n}-login-page-crashes`, base: "main", draft: true, title: "Login page crashes" });
+    expect(created[0]!.body.body).toContain(`Closes #${n}`);
+    expect(created[0]!.body.body).toContain(`https://inspect.test/sessions/${id}`);
+    expect(created[0]!.auth).toMatch(/^token ghs_installation_77/);
+
+    const session = await getSession(database.db, id);
+    expect(session?.prNumber).toBeGreaterThan(0);
+    const events = await inspect.sessions.deps.events.list(id);
+    expect(events.filter((e) => e.type === "pr.opened")).toHaveLength(1);
+
+    // The turn ends: the PR body is refreshed with the summary, the status comment shows the PR.
+    await runner.done(id, token, prompt.id, { status: "done", commits: [{ sha: "aaaaaaa", message: "fix" }], summary: "Fixed the null check.", changedFiles: 1 });
+    await drain();
+    const bodyEdit = gh.find("PATCH", new RegExp(`/pulls/${session!.prNumber}$`)).at(-1)!;
+    expect(bodyEdit.body.body.startsWith("Fixed the null check.")).toBe(true);
+    const status = gh.find("PATCH", /\/issues\/comments\/\d+$/).at(-1)!;
+    expect(status.body.body).toContain(session!.prUrl!);
+  });
+
+  it("opens the PR with the requester's own OAuth token when they signed in, falling back to the app if it is refused", async () => {
+    await upsertUser(database.db, { login: "bob", githubId: 2002 });
+    const user = await upsertUser(database.db, { login: "bob" });
+    await database.db.execute(`UPDATE users SET oauth_token = '${sealToken(SECRET, "gho_bob_token")}' WHERE id = ${user.id}`);
+
+    const first = await start("@inspect add docs", "bob");
+    await runner.take(first.id, first.token);
+    await runner.push(first.id, first.token, "bbbbbbb");
+    await drain();
+    const byUser = gh.find("POST", /\/pulls$/);
+    expect(byUser).toHaveLength(1);
+    expect(byUser[0]!.auth).toBe("token gho_bob_token");
+
+    // A revoked token: the PR is still opened, by the app.
+    gh.on("POST", /\/pulls$/, (_m, _b, call) => (call.auth === "token gho_bob_token" ? [401, { message: "Bad credentials" }] : [201, { number: 4321, html_url: "https://github.com/acme/widgets/pull/4321" }]));
+    const second = await start("@inspect add more docs", "bob");
+    await runner.take(second.id, second.token);
+    await runner.push(second.id, second.token, "ccccccc");
+    await drain();
+    expect((await getSession(database.db, second.id))?.prNumber).toBe(4321);
+    expect(gh.find("POST", /\/pulls$/).slice(1).map((c) => c.auth.startsWith("token gho_") ? "user" : "app")).toEqual(["user", "app"]);
+  });
+
+  it("adopts an existing PR for the branch instead of failing", async () => {
+    gh.on("POST", /\/pulls$/, () => [422, { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] }]);
+    gh.on("GET", /\/pulls$/, () => [200, [{ number: 77, html_url: "https://github.com/acme/widgets/pull/77" }]]);
+    const { id, token } = await start();
+    await runner.take(id, token);
+    await runner.push(id, token, "ddddddd");
+    await drain();
+    expect(await getSession(database.db, id)).toMatchObject({ prNumber: 77, prUrl: "https://github.com/acme/widgets/pull/77" });
+  });
+});
+
+describe("the check run", () => {
+  it("is in progress with a Stop button while working, and completes at the end of the turn", async () => {
+    const { id, token } = await start();
+    const prompt = await runner.take(id, token);
+    await runner.push(id, token, "eeeeeee");
+    await drain();
+    const created = gh.find("POST", /\/check-runs$/);
+    expect(created).toHaveLength(1);
+    expect(created[0]!.body).toMatchObject({ name: "Inspect", head_sha: "eeeeeee", status: "in_progress", details_url: `https://inspect.test/sessions/${id}`, actions: [{ identifier: "stop", label: "Stop" }] });
+    expect(created[0]!.body.output.summary).toContain("@alice");
+
+    await runner.done(id, token, prompt.id, { status: "done", commits: [{ sha: "eeeeeee", message: "m" }], changedFiles: 3 });
+    await drain();
+    const last = gh.find("PATCH", /\/check-runs\/\d+$/).at(-1)!;
+    expect(last.body).toMatchObject({ status: "completed", conclusion: "success", actions: [] });
+    expect(last.body.output.summary).toMatch(/1 commit\(s\), 3 file change\(s\)/);
+  });
+
+  it("completes as failure with the reason when the turn fails", async () => {
+    const { id, token } = await start();
+    const prompt = await runner.take(id, token);
+    await runner.push(id, token, "fffffff");
+    await runner.done(id, token, prompt.id, { status: "failed", error: "the model returned 400: context too long" });
+    await drain();
+    const last = gh.find("PATCH", /\/check-runs\/\d+$/).at(-1)!;
+    expect(last.body).toMatchObject({ conclusion: "failure" });
+    expect(last.body.output.title).toContain("context too long");
+  });
+
+  it("stops the session from its Stop button, and re-runs the last prompt on Re-run", async () => {
+    const { id, token } = await start("@inspect make it faster");
+    const prompt = await runner.take(id, token);
+    await runner.push(id, token, "1234567");
+    await drain();
+    const checkRunId = (await getSession(database.db, id))!.checkRunId!;
+    const action = (name: string) =>
+      payload("check_run", name, (p) => {
+        p.check_run.id = checkRunId;
+        if (name === "requested_action") p.requested_action = { identifier: "stop" };
+      });
+
+    await deliver(inspect, "check_run", action("requested_action"));
+    await drain();
+    expect(await getSession(database.db, id)).toMatchObject({ status: "stopped", statusReason: "stopped by @alice from the check run" });
+    expect(await runner.next(id, token)).toEqual({ kind: "stop", promptId: prompt.id });
+    await runner.done(id, token, prompt.id, { status: "stopped" });
+    await drain();
+    expect(gh.find("PATCH", /\/check-runs\/\d+$/).at(-1)!.body).toMatchObject({ conclusion: "cancelled" });
+
+    await deliver(inspect, "check_run", action("rerequested"));
+    await drain();
+    const prompts = await listPrompts(database.db, id);
+    expect(prompts.at(-1)).toMatchObject({ text: "@inspect make it faster", source: "rerun", status: "queued", authorLogin: "alice" });
+    expect((await getSession(database.db, id))?.status).toBe("queued");
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(2);
+  });
+});
+
+describe("the conversation", () => {
+  it("continues after the runner exited: a comment on the PR starts a new run on the same branch, with history", async () => {
+    const { n, id, token } = await start();
+    const first = await runner.take(id, token);
+    await runner.push(id, token, "abcabca");
+    await runner.done(id, token, first.id, { status: "done", commits: [{ sha: "abcabca", message: "fix" }], summary: "Fixed it." });
+    await runner.exit(id, token, "idle");
+    await drain();
+    const session = (await getSession(database.db, id))!;
+    expect(session.status).toBe("completed");
+    expect(session.threadNumber).toBe(n);
+
+    // Bob comments on the PR the session opened (a different thread number).
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: session.prUrl, head: { ref: session.headBranch, sha: "abcabca", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
+    await deliver(inspect, "issue_comment", issueComment("@inspect also handle empty input", { issue: session.prNumber!, pr: true, login: "bob", commentId: 31337 }));
+    await drain();
+    expect((await listSessions(database.db)).filter((s) => s.prNumber === session.prNumber)).toHaveLength(1);
+    expect((await getSession(database.db, id))?.status).toBe("queued");
+
+    const again = await runner.claim(id);
+    expect(again.session).toMatchObject({ headBranch: session.headBranch, headExists: true });
+    const second = await runner.take(id, again.sessionToken);
+    expect(second.author.login).toBe("bob");
+    expect(second.text).toContain("Earlier in this session");
+    expect(second.text).toContain("@alice: @inspect fix the crash → done (commits abcabca)");
+    await runner.push(id, again.sessionToken, "defdefd");
+    await runner.done(id, again.sessionToken, second.id, { status: "done", commits: [{ sha: "defdefd", message: "empty input" }] });
+    await drain();
+    // Same PR, second commit; no second PR.
+    expect(gh.find("POST", /\/pulls$/)).toHaveLength(1);
+    expect((await getSession(database.db, id))?.headSha).toBe("defdefd");
+    // The first check run completed with the first turn; the new run got a fresh one, which moved to the new head commit.
+    expect(gh.find("POST", /\/check-runs$/).map((c) => c.body.head_sha)).toEqual(["abcabca", "abcabca", "defdefd"]);
+  });
+
+  it("archives when the PR closes and tells a live runner to exit; unassigning or closing the issue stops", async () => {
+    const a = await start();
+    await runner.take(a.id, a.token);
+    await runner.push(a.id, a.token, "1111111");
+    await drain();
+    const pr = (await getSession(database.db, a.id))!.prNumber!;
+    await deliver(inspect, "pull_request", payload("pull_request", "closed", (p) => {
+      p.pull_request.number = pr;
+      p.pull_request.merged = false;
+    }));
+    await drain();
+    expect(await getSession(database.db, a.id)).toMatchObject({ status: "archived", statusReason: "pull request closed" });
+    expect((await runner.next(a.id, a.token)).kind).toBe("stop");
+
+    const b = await start();
+    await deliver(inspect, "issues", payload("issues", "unassigned", (p) => {
+      p.issue.number = b.n;
+      p.assignee = { login: "inspect-app[bot]", id: 9, type: "Bot" };
+    }));
+    await drain();
+    expect(await getSession(database.db, b.id)).toMatchObject({ status: "stopped", statusReason: "unassigned by @alice" });
+
+    const c = await start();
+    // (The examples have no issues.closed payload; an opened one with its action changed is the same shape.)
+    await deliver(inspect, "issues", payload("issues", "opened", (p) => {
+      p.action = "closed";
+      p.issue.number = c.n;
+    }));
+    await drain();
+    expect(await getSession(database.db, c.id)).toMatchObject({ status: "stopped", statusReason: "issue closed by @alice" });
+  });
+
+  it("edits the status comment at most once per interval, and the last state always lands", async () => {
+    await inspect.close();
+    inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url, INSPECT_SECRET: SECRET }), database, { statusCommentIntervalMs: 400 });
+    const { id, token } = await start();
+    const before = gh.find("PATCH", /\/issues\/comments\/\d+$/).length;
+    // A burst of milestones within one interval.
+    for (let i = 0; i < 3; i++) {
+      const p = await runner.take(id, token);
+      await runner.done(id, token, p.id, { status: "done" });
+      await deliver(inspect, "issue_comment", issueComment(`@inspect step ${i}`, { issue: (await getSession(database.db, id))!.threadNumber! }));
+      await drain();
+    }
+    await new Promise((r) => setTimeout(r, 450));
+    await drain();
+    const edits = gh.find("PATCH", /\/issues\/comments\/\d+$/).slice(before);
+    expect(edits.length).toBeGreaterThanOrEqual(1);
+    expect(edits.length).toBeLessThanOrEqual(4);
+    const status = (await getSession(database.db, id))!.status;
+    expect(status).toBe("idle");
+    expect(edits.at(-1)!.body.body).toMatch(/waiting for follow-ups/);
+  });
+});
+
+describe("GitHub API limits", () => {
+  it("retries a secondary rate limit and a 5xx, without blocking the webhook response", async () => {
+    await inspect.close();
+    // Our real Octokit (Probot's retry and throttling plugins), with waits shortened for the test.
+    const Octokit = InspectOctokit.defaults((o: any) => ({
+      ...o,
+      retry: { ...o.retry, enabled: true, retryAfterBaseValue: 1 },
+      throttle: { ...o.throttle, enabled: true, retryAfterBaseValue: 1, write: new Bottleneck.Group({ maxConcurrent: 10, minTime: 0 }) },
+    }));
+    inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url, INSPECT_SECRET: SECRET }), database, { Octokit });
+    let reactions = 0;
+    gh.on("POST", /\/reactions$/, () => (++reactions === 1 ? [403, { message: "You have exceeded a secondary rate limit" }] : [201, { id: 1 }]));
+    let comments = 0;
+    gh.on("POST", /\/issues\/\d+\/comments$/, () => (++comments === 1 ? [502, { message: "Bad gateway" }] : [201, { id: 555 }]));
+
+    const n = ++issueNo;
+    const res = await deliver(inspect, "issue_comment", issueComment("@inspect go", { issue: n }));
+    expect(res.status).toBe(200);
+    await drain();
+    expect(reactions).toBe(2);
+    expect(comments).toBe(2);
+    expect((await listSessions(database.db)).find((s) => s.threadNumber === n)?.statusCommentId).toBe(555);
+  });
+});
