@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/config.js";
 import { upsertRepository, upsertUser, type RepositoryRow } from "../../app/db/accounts.js";
-import { insertSession } from "../../app/db/sessions.js";
+import { insertSession, type NewSessionRow } from "../../app/db/sessions.js";
 import type { NewEvent } from "../../app/protocol/events.js";
 import { startRoomDevServer, type RoomDevServer } from "../../app/rooms/dev-server.js";
 import { createInspect, type Inspect } from "../../app/server.js";
@@ -20,8 +20,8 @@ export interface WebStack {
   rooms: RoomDevServer | null;
   url: string;
   repo: RepositoryRow;
-  /** A session on acme/widgets, running, created by `login`. */
-  createSession(id: string, title: string, login?: string): Promise<void>;
+  /** A session (on acme/widgets unless `repo` is given), running, created by `login`. */
+  createSession(id: string, title: string, login?: string, extra?: Partial<NewSessionRow>): Promise<void>;
   /** The control plane's own append: persist, then forward to the room. */
   append(sessionId: string, events: NewEvent[]): Promise<void>;
   close(): Promise<void>;
@@ -57,9 +57,9 @@ export async function startWebStack(access: FakeOAuthGitHubOptions["access"], op
     rooms,
     url: `http://127.0.0.1:${port}`,
     repo,
-    async createSession(id, title, login = "alice") {
+    async createSession(id, title, login = "alice", extra = {}) {
       const user = await upsertUser(db, { login, avatarUrl: `${github.url}/avatars/${login}.svg` });
-      await insertSession(db, { id, repositoryId: repo.id, threadKind: "issue", threadNumber: 7, title, status: "running", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: user.id });
+      await insertSession(db, { id, repositoryId: repo.id, threadKind: "issue", threadNumber: 7, title, status: "running", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: user.id, ...extra });
     },
     async append(sessionId, events) {
       await inspect.sessions.deps.events.append(sessionId, events);

@@ -115,4 +115,18 @@ describe("live session page", () => {
     expect((await stack.inspect.sessions.get(SID))!.status).toBe("stopped");
     expect(await alice.locator("#stop").isDisabled()).toBe(true);
   });
+
+  it("fills a gap from the session API when the room missed an event", async () => {
+    const { insertEvents } = await import("../../app/db/events.js");
+    await stack.createSession("sessGap001", "Gap");
+    await stack.append("sessGap001", [{ type: "agent.text", data: { partId: "g1", text: "first" } }]);
+    const alice = await personFor("alice");
+    await alice.goto(`${stack.url}/sessions/sessGap001`);
+    await expect.poll(() => alice.locator('[data-part="g1"]').textContent()).toBe("first");
+    // Stored but never forwarded (as if the room was down for that append)…
+    await insertEvents(stack.inspect.database.db, "sessGap001", [{ type: "agent.text", data: { partId: "g2", text: "missed by the room" } }]);
+    // …then the next event reaches the room: the page notices seq 3 after 1 and asks the API for 2.
+    await stack.append("sessGap001", [{ type: "agent.text", data: { partId: "g3", text: "third" } }]);
+    await expect.poll(() => alice.locator(".assistant").evaluateAll((els) => els.map((e) => e.textContent).join("|"))).toBe("first|missed by the room|third");
+  });
 });

@@ -70,6 +70,7 @@ export class EventFeed {
     this.socket.addEventListener("close", () => {
       this.open = false;
       this.hooks.onState("polling");
+      void this.backfill(); // do not wait for the next poll to catch up
     });
     this.socket.addEventListener("message", (m) => this.onMessage(String(m.data)));
   }
