@@ -32,6 +32,9 @@ import { createOidcVerifier } from "./runner-api/oidc.js";
 import { runnerRoutes } from "./runner-api/routes.js";
 import { RunnerService } from "./runner-api/runner-service.js";
 import { SessionBus } from "./sessions/bus.js";
+import { createAuth } from "./auth/index.js";
+import { createRoomPublisher, roomSettings } from "./rooms/index.js";
+import { webRoutes } from "../web/routes.js";
 import { EventLog } from "./sessions/event-log.js";
 import { SessionService } from "./sessions/service.js";
 import { loadOrCreateSecret } from "./util/secret.js";
@@ -147,7 +150,13 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       return undefined; // not a socket request (e.g. app.request in-process)
     }
   };
-  const access = opts.access ?? localAccess(remoteAddress);
+  // Sign-in with GitHub when OAuth is configured (app/auth); otherwise the local user.
+  const auth = createAuth({ config, db, secret, remoteAddress, log: (m) => log.warn(m) });
+  const access = opts.access ?? (config.oauth ? auth.access : localAccess(remoteAddress));
+  // Live sessions: every persisted event is forwarded to the session's room (app/rooms).
+  const rooms = roomSettings(config, secret);
+  const publisher = createRoomPublisher(rooms, (m) => log.warn(m));
+  stops.push(bus.on((sessionId, stored) => void publisher.publish(sessionId, stored)));
 
   const app = new Hono();
   app.onError((err, c) => {
@@ -181,6 +190,8 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
   app.route("/api/sessions", sessionApi({ db, config, sessions, access }));
+  app.route("/auth", auth.routes);
+  app.route("/", webRoutes({ db, config, access, rooms: { url: rooms.url, secret: rooms.secret } }));
 
   return {
     app,
