@@ -3,6 +3,9 @@
  * HttpRoomPublisher: order, late-join backlog, reconnect with `since`, presence,
  * and refusals (401/400) with nothing appended.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
@@ -131,6 +134,28 @@ describe("room under partykit dev", () => {
     const offline = new HttpRoomPublisher({ url: `http://127.0.0.1:${await freePort()}`, secret: SECRET, log: (m) => lost.push(m) });
     await expect(offline.publish("gone", [ev(1)])).resolves.toBeUndefined();
     expect(lost.join()).toMatch(/unreachable/);
+  });
+});
+
+describe("room storage", () => {
+  it("keeps the log across a room server restart (persisted storage)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "inspect-rooms-"));
+    try {
+      const first = await startRoomDevServer({ port: await freePort(), secret: SECRET, persistDir: dir });
+      await new HttpRoomPublisher({ url: first.url, secret: SECRET }).publish("kept", range(1, 3));
+      await first.stop();
+      const second = await startRoomDevServer({ port: await freePort(), secret: SECRET, persistDir: dir });
+      try {
+        const v = await RoomClient.connect(second.url, "kept", { token: await token("kept", "ann") });
+        clients.push(v);
+        await v.until(() => v.backlogDone());
+        expect(v.seqs()).toEqual([1, 2, 3]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
