@@ -101,6 +101,17 @@ describe("live session page", () => {
     expect(await alice.locator("#queue li button", { hasText: "Cancel" }).count()).toBe(1);
     expect(await alice.inputValue("#prompt-text")).toBe("");
 
+    // A second follow-up, cancelled by its author: gone from everyone's queue.
+    await alice.fill("#prompt-text", "Never mind this one");
+    await alice.click("#send");
+    await expect.poll(() => bob.locator("#queue li").count()).toBe(2);
+    await alice.locator("#queue li", { hasText: "Never mind this one" }).locator("button").click();
+    await expect.poll(() => bob.locator("#queue li").count()).toBe(1);
+    expect(await bob.locator("#timeline article.prompt", { hasText: "Never mind this one" }).locator(".badge").textContent()).toBe("cancelled");
+
+    // Bob is on a phone-sized screen: nothing overflows sideways.
+    expect(await bob.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
     await stack.append(SID, [{ type: "pr.opened", data: { number: 12, url: "https://github.example/acme/widgets/pull/12", draft: true } }]);
     await expect.poll(() => bob.locator("#pr a").textContent()).toBe("PR #12");
 
@@ -114,6 +125,21 @@ describe("live session page", () => {
     await expect.poll(() => bob.locator("#queue li").count()).toBe(0);
     expect((await stack.inspect.sessions.get(SID))!.status).toBe("stopped");
     expect(await alice.locator("#stop").isDisabled()).toBe(true);
+  });
+
+  it("sends one warm-up request after the first keystrokes of a new session", async () => {
+    const alice = await personFor("alice");
+    await alice.goto(`${stack.url}/sessions/new`);
+    const warmups: string[] = [];
+    alice.on("request", (r) => {
+      if (r.url().endsWith("/api/warmup")) warmups.push(r.postData() ?? "");
+    });
+    await alice.fill("#repo", "acme/widgets");
+    const first = alice.waitForResponse((r) => r.url().endsWith("/api/warmup"));
+    await alice.locator("#prompt").pressSequentially("Add a dark mode");
+    expect((await first).status()).toBe(202);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(warmups).toEqual([JSON.stringify({ repo: "acme/widgets" })]);
   });
 
   it("fills a gap from the session API when the room missed an event", async () => {
