@@ -1,6 +1,7 @@
 /**
  * The browser scripts, bundled from TypeScript with esbuild on first request and
  * kept in memory: `npm start` needs no build step and the bundle is always current.
+ * esbuild is always installed: tsx, which runs the app, depends on it.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -82,6 +82,15 @@ describe("SessionRoom", () => {
     expect(late.seqs()).toEqual([1, 2, 3]);
   });
 
+  it("stores and broadcasts an event once when two appends of it overlap", async () => {
+    const v = new Viewer("a");
+    room.connect(v, { login: "ann", avatarUrl: null }, 0);
+    const counts = await Promise.all([room.append([ev(1), ev(2)]), room.append([ev(2), ev(1)])]);
+    expect(counts.reduce((a, b) => a + b)).toBe(2);
+    expect(v.seqs()).toEqual([1, 2]);
+    expect(room.size).toBe(2);
+  });
+
   it("replays only what is newer than `since`, and marks the end of the backlog", async () => {
     await room.append([1, 2, 3, 4, 5].map((s) => ev(s)));
     const v = new Viewer("r");

@@ -111,9 +111,11 @@ export class SessionRoom {
     }
     if (fresh.length === 0) return 0;
     await this.persist(fresh);
-    for (const entry of fresh) this.insert(entry);
-    this.broadcastRaw(`{"type":"events","events":[${fresh.map((e) => e.json).join(",")}]}`);
-    return fresh.length;
+    // Another append may have stored the same seqs while we awaited storage: keep one copy.
+    const added = fresh.filter((entry) => !this.has(entry.seq));
+    for (const entry of added) this.insert(entry);
+    if (added.length) this.broadcastRaw(`{"type":"events","events":[${added.map((e) => e.json).join(",")}]}`);
+    return added.length;
   }
 
   /** Check a viewer's connect URL (`?token=…&since=N`) for this room. */
