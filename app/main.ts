@@ -1,5 +1,7 @@
 /** `npm start`: run Inspect on this machine with embedded defaults. */
 import { existsSync } from "node:fs";
+import path from "node:path";
+import { roomSettings, startRoomDevServer } from "./rooms/index.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createInspect } from "./server.js";
 
@@ -17,6 +19,14 @@ async function main() {
     throw err;
   }
   const inspect = await createInspect(config);
+  // Local mode: the room server (partykit dev) runs as our child unless INSPECT_PARTY_URL points elsewhere.
+  const rooms = roomSettings(config, inspect.secret);
+  const roomServer = rooms.startDevServer
+    ? await startRoomDevServer({ port: rooms.devPort, secret: rooms.secret, persistDir: path.join(config.dataDir, "rooms"), log: (m) => console.warn(m) }).catch((err) => {
+        console.warn(`The room server did not start (${err instanceof Error ? err.message : err}); pages will poll for events instead.`);
+        return null;
+      })
+    : null;
   const { port } = await inspect.listen();
   const url = config.publicUrl;
   console.log(`Inspect is running at ${url} (port ${port}, database: ${inspect.database.kind}, runner: ${config.runner.kind})`);
@@ -34,6 +44,7 @@ async function main() {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     await inspect.close();
+    await roomServer?.stop();
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));

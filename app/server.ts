@@ -11,7 +11,8 @@ import { HTTPException } from "hono/http-exception";
 import path from "node:path";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
-import { isLoopback, localAccess, type AccessPolicy } from "./api/access.js";
+import { type AccessPolicy } from "./api/access.js";
+import { isLocalRequest } from "./auth/access.js";
 import { sessionApi } from "./api/sessions.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -152,7 +153,8 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   };
   // Sign-in with GitHub when OAuth is configured (app/auth); otherwise the local user.
   const auth = createAuth({ config, db, secret, remoteAddress, log: (m) => log.warn(m) });
-  const access = opts.access ?? (config.oauth ? auth.access : localAccess(remoteAddress));
+  // GitHubAccess also serves local mode: loopback only, no proxy headers, loopback Host (no DNS rebinding).
+  const access = opts.access ?? auth.access;
   // Live sessions: every persisted event is forwarded to the session's room (app/rooms).
   const rooms = roomSettings(config, secret);
   const publisher = createRoomPublisher(rooms, (m) => log.warn(m));
@@ -181,7 +183,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   }
 
   if (!config.githubApp) {
-    app.route("/setup", setupRoutes(config, { root: process.cwd(), isLocal: (c) => isLoopback(remoteAddress(c)) }));
+    app.route("/setup", setupRoutes(config, { root: process.cwd(), isLocal: (c) => isLocalRequest(c, remoteAddress) }));
   }
 
   const verifyOidc =

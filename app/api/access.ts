@@ -1,7 +1,8 @@
 /**
  * Who is looking, and what they may see. The GitHub-backed policy (OAuth
  * sign-in, repository read checks with the viewer's own token) lives in
- * app/auth; local mode has one local user, reachable from loopback only.
+ * app/auth (GitHubAccess), which also serves local mode: one local user,
+ * reachable from loopback only.
  */
 import type { Context } from "hono";
 import type { RepositoryRow } from "../db/accounts.js";
@@ -28,18 +29,3 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 export const LOCAL_VIEWER: Viewer = { login: "local", id: null, avatarUrl: null, token: null, local: true };
-
-/** Local mode: the one local user, only from this machine, only local repositories. */
-export function localAccess(remoteAddress: (c: Context) => string | undefined): AccessPolicy {
-  return {
-    async viewer(c) {
-      return isLoopback(remoteAddress(c)) ? LOCAL_VIEWER : null;
-    },
-    async canRead(viewer, repo) {
-      return viewer.local && repo.localPath !== null;
-    },
-    async canWrite(viewer, repo) {
-      return viewer.local && repo.localPath !== null;
-    },
-  };
-}

@@ -35,10 +35,15 @@ describe("npm start", () => {
       expect(p.output()).toMatch(/No GitHub App configured — local mode\..*set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET/);
       const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
       expect(health).toEqual({ ok: true, database: "pglite", githubApp: false, runner: "local" });
+      // The room server (partykit dev) came up with it: a room refuses an unauthenticated append.
+      const room = await fetch("http://127.0.0.1:1999/parties/main/probe", { method: "POST", body: "{}" });
+      expect(room.status).toBe(401);
     } finally {
       p.child.kill("SIGTERM");
       expect(await p.exited).toBe(0);
     }
+    // …and went away with it: nothing left listening.
+    await expect(fetch("http://127.0.0.1:1999/parties/main/probe", { method: "POST", body: "{}" })).rejects.toThrow();
   });
 
   it("stops with one line naming a bad variable", async () => {
