@@ -4,6 +4,7 @@
  * checks that the viewer can read its repository (403 otherwise).
  */
 import { Hono, type Context } from "hono";
+import { compress } from "hono/compress";
 import { z } from "zod";
 import type { AccessPolicy, Viewer } from "../app/api/access.js";
 import type { Config } from "../app/config.js";
@@ -62,6 +63,7 @@ export function webRoutes(deps: WebDeps): Hono {
     return { session, repo };
   }
 
+  web.use("/assets/*", compress());
   web.get("/assets/app.css", (c) => c.body(css, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" }));
   web.get("/assets/:name{[a-z-]+\\.js}", async (c) => {
     const script = (await clientBundles()).get(c.req.param("name"));

@@ -100,6 +100,16 @@ describe("pages", () => {
     expect(html).toContain("need write access");
   });
 
+  it("serves the page scripts bundled from TypeScript, compressed", async () => {
+    const res = await fetch(`${stack.url}/assets/session.js`, { headers: { "accept-encoding": "gzip" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    const js = await res.text();
+    expect(js).toContain("room-token"); // the live page's own code, not a stub
+    expect(js.length).toBeLessThan(300_000);
+    expect((await fetch(`${stack.url}/assets/nope.js`)).status).toBe(404);
+  });
+
   it("signs out by clearing the session cookie", async () => {
     const res = await fetch(`${stack.url}/auth/logout`, { method: "POST", headers: { cookie: alice }, redirect: "manual" });
     expect(res.status).toBe(303);
