@@ -31,3 +31,5 @@ export function diffBlock(diff: string): HTMLElement {
   }
   return pre;
 }
+
+export { safeHref } from "../links.js";

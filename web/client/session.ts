@@ -1,7 +1,7 @@
 /** The live session page: timeline, presence, queue, prompt box and Stop. */
 import type { SessionStatus } from "../../app/protocol/events.js";
 import type { SessionBoot } from "./boot.js";
-import { avatar, h } from "./dom.js";
+import { avatar, h, safeHref } from "./dom.js";
 import { EventFeed } from "./feed.js";
 import { Timeline, type QueuedPrompt } from "./timeline.js";
 
@@ -48,7 +48,7 @@ async function request(method: string, path: string, body?: unknown): Promise<bo
 const timeline = new Timeline($("timeline")!, {
   onStatus: showStatus,
   onQueueChange: showQueue,
-  onPullRequest: (url, number) => $("pr")!.replaceChildren(h("a", { href: url }, `PR #${number}`)),
+  onPullRequest: (url, number) => $("pr")!.replaceChildren(h("a", { href: safeHref(url) }, `PR #${number}`)),
 });
 
 const feed = new EventFeed(boot.sessionId, {
@@ -74,5 +74,9 @@ form?.addEventListener("submit", async (ev) => {
   // The prompt appears for everyone (this page included) through its prompt.queued event.
   if (await request("POST", "/prompts", { text })) ($("prompt-text") as HTMLTextAreaElement).value = "";
   send.disabled = false;
+});
+// Ctrl/Cmd+Enter queues the prompt, as in GitHub's comment box.
+$("prompt-text")?.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) form?.requestSubmit();
 });
 $("stop")?.addEventListener("click", () => void request("POST", "/stop"));

@@ -4,7 +4,7 @@
  * for the same thing changes it in place instead of adding a line.
  */
 import type { Author, SessionEvent, SessionStatus } from "../../app/protocol/events.js";
-import { avatar, badge, diffBlock, h } from "./dom.js";
+import { avatar, badge, diffBlock, h, safeHref } from "./dom.js";
 
 export interface QueuedPrompt {
   promptId: number;
@@ -94,7 +94,7 @@ export class Timeline {
         this.line(`Pushed ${e.data.branch} at ${e.data.sha.slice(0, 7)}`);
         return;
       case "pr.opened": {
-        this.root.append(h("div", { class: "event" }, "Opened ", h("a", { href: e.data.url }, `pull request #${e.data.number}`), e.data.draft ? " (draft)" : ""));
+        this.root.append(h("div", { class: "event" }, "Opened ", h("a", { href: safeHref(e.data.url) }, `pull request #${e.data.number}`), e.data.draft ? " (draft)" : ""));
         this.hooks.onPullRequest(e.data.url, e.data.number);
         return;
       }

@@ -1,6 +1,7 @@
 /** The session list: sessions in repositories the viewer can read, newest first. */
 import type { Viewer } from "../../app/api/access.js";
 import { Avatar, Layout, timeAgo } from "../layout.js";
+import { safeHref } from "../links.js";
 import type { SessionListItem } from "../queries.js";
 
 export function threadLabel(item: Pick<SessionListItem, "session">): string {
@@ -40,7 +41,7 @@ export function SessionListPage(props: { viewer: Viewer; items: SessionListItem[
                   {item.session.title}
                 </a>
                 <span class="pr">
-                  {item.session.prUrl && item.session.prNumber ? <a href={item.session.prUrl}>PR #{item.session.prNumber}</a> : <span class="muted">no PR</span>}
+                  {item.session.prUrl && item.session.prNumber ? <a href={safeHref(item.session.prUrl)}>PR #{item.session.prNumber}</a> : <span class="muted">no PR</span>}
                 </span>
                 <span class="meta muted row">
                   <span>{item.repo.fullName}</span>·{thread ? <a href={thread}>{threadLabel(item)}</a> : <span>{threadLabel(item)}</span>}·

@@ -8,6 +8,7 @@ import type { Viewer } from "../../app/api/access.js";
 import type { RepositoryRow } from "../../app/db/accounts.js";
 import type { SessionRow } from "../../app/db/sessions.js";
 import { Layout, jsonForScript } from "../layout.js";
+import { safeHref } from "../links.js";
 import type { SessionBoot } from "../client/boot.js";
 import { threadLabel, threadUrl } from "./session-list.js";
 
@@ -29,7 +30,7 @@ export function SessionPage(props: { viewer: Viewer; session: SessionRow; repo: 
         </span>
         <span>{repo.fullName}</span>·{thread ? <a href={thread}>{threadLabel({ session })}</a> : <span>{threadLabel({ session })}</span>}·
         <code>{session.headBranch}</code>
-        <span id="pr">{session.prUrl ? <a href={session.prUrl}>PR #{session.prNumber}</a> : null}</span>
+        <span id="pr">{session.prUrl ? <a href={safeHref(session.prUrl)}>PR #{session.prNumber}</a> : null}</span>
         <span id="live" class="badge">connecting…</span>
       </div>
       <section id="timeline" aria-live="polite"></section>
