@@ -3,6 +3,7 @@
  * sessions, and only from this machine. Real app on a real socket; no GitHub at all.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -59,6 +60,25 @@ it("refuses requests that do not come over a loopback socket", async () => {
   const token = await inspect.app.request("/api/sessions/sessLocal1/room-token");
   expect([401, 403]).toContain(token.status);
   expect(await token.json()).not.toHaveProperty("token");
+});
+
+/** A raw request over loopback with chosen headers (fetch will not let us set Host). */
+function rawGet(pathname: string, headers: Record<string, string>): Promise<number> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: "127.0.0.1", port, path: pathname, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on("error", reject);
+  });
+}
+
+it("refuses loopback requests that were proxied or carry a foreign Host (DNS rebinding)", async () => {
+  expect(await rawGet("/sessions/sessLocal1", { host: "localhost" })).toBe(200);
+  expect(await rawGet("/sessions/sessLocal1", { host: "attacker.example" })).toBe(403);
+  expect(await rawGet("/sessions/sessLocal1", { host: "127.0.0.1", "x-forwarded-for": "203.0.113.9" })).toBe(403);
+  expect(await rawGet("/api/sessions/sessLocal1/room-token", { host: "attacker.example" })).not.toBe(200);
 });
 
 it("has no sign-in to offer", async () => {
