@@ -53,10 +53,13 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
     "--var",
     `INSPECT_ROOM_SECRET=${opts.secret}`,
   ];
+  // Its own process group: partykit starts workerd and an esbuild service, and the
+  // esbuild service can outlive its parent; stopping signals the whole group.
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, NO_UPDATE_NOTIFIER: "1", CI: "1" },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
@@ -69,7 +72,7 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
   child.stderr!.on("data", collect);
 
   // If the app exits without calling stop(), do not leave the room server behind.
-  const killOnExit = () => child.kill("SIGKILL");
+  const killOnExit = () => signalGroup(child, "SIGKILL");
   process.once("exit", killOnExit);
 
   const url = `http://127.0.0.1:${opts.port}`;
@@ -103,15 +106,34 @@ async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: numbe
   throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
 }
 
-/** SIGTERM, then SIGKILL after 3 s; resolves when the process is gone. */
+/** Signal partykit's process group (node, workerd, esbuild); the process alone if that fails. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * SIGTERM to the group, SIGKILL after 3 s; resolves when partykit's node process is
+ * gone, then SIGKILLs whatever of its group is left (an esbuild service that missed it).
+ */
 function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = child.exitCode !== null || child.signalCode !== null;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
-    child.once("exit", () => {
+    const finish = () => {
       clearTimeout(timer);
+      signalGroup(child, "SIGKILL");
       resolve();
-    });
-    child.kill("SIGTERM");
+    };
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 3_000);
+    if (exited) return finish();
+    child.once("exit", finish);
+    signalGroup(child, "SIGTERM");
   });
 }
