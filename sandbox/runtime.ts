@@ -12,16 +12,15 @@ import path from "node:path";
 import type { NewEvent } from "../app/protocol/events.js";
 import type { NextResponse, PromptHandout, SessionSpec } from "../app/protocol/runner-api.js";
 import { EventSink } from "./event-sink.js";
-import { prepareCheckout, type Checkout } from "./git/checkout.js";
-import { saveSnapshot, saveToActionsCache, snapshotPath } from "./git/snapshot.js";
-import { buildOpencodeConfig } from "./opencode/config.js";
-import { scrubEnv } from "./opencode/env.js";
-import { openWorkspace, startAgentServer, type Workspace } from "./opencode/agent.js";
+import type { Checkout } from "./git/checkout.js";
+import { discardChanges } from "./git/commit.js";
+import { returnSnapshot, saveToActionsCache, snapshotPath } from "./git/snapshot.js";
+import type { Workspace } from "./opencode/agent.js";
 import type { OpencodeServer } from "./opencode/server.js";
+import { PreparationError, prepareSandbox, type Prepared } from "./prepare.js";
 import { killAllGroups } from "./proc/group.js";
 import { createRedactor, type Redactor } from "./redact.js";
 import { RunnerApiError, RunnerClient } from "./runner-client.js";
-import { runSetupScript } from "./setup-script.js";
 import { runPrompt } from "./prompt.js";
 
 export interface RuntimeOptions {
@@ -89,59 +88,25 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   const heartbeat = setInterval(() => void api.heartbeat().catch((e) => log(`heartbeat failed: ${e.message}`)), spec.heartbeatIntervalMs);
   heartbeat.unref();
 
-  let server: OpencodeServer | null = null;
-  let workspace: Workspace | null = null;
-  let background: Promise<unknown> = Promise.resolve();
+  let prepared: Prepared | null = null;
   let result: RuntimeResult;
   try {
-    // OpenCode takes seconds to boot: start it now, prepare the checkout meanwhile.
-    const serverStarting = startAgentServer({
-      home: path.join(sessionDir, "opencode"),
-      cwd: sessionDir,
-      config: buildOpencodeConfig(spec.opencodeConfig, spec.model),
-      onLog: (line) => log(`opencode: ${line}`),
+    prepared = await prepareSandbox({
+      spec,
+      sessionDir,
+      snapshotRoot: options.snapshotRoot ?? null,
+      useActionsCache: options.useActionsCache,
+      redact,
+      emit,
+      signal: shutdown.signal,
+      log,
+      mark,
     });
-    serverStarting.catch(() => undefined);
-
-    let checkout: Checkout;
-    try {
-      checkout = await prepareCheckout({
-        spec,
-        dir: path.join(sessionDir, "repo"),
-        snapshotRoot: options.snapshotRoot ?? null,
-        redact,
-        useActionsCache: options.useActionsCache,
-      });
-    } catch (error) {
-      void serverStarting.then((s) => s.stop(), () => undefined);
-      throw new PreparationError(`Preparing the checkout failed: ${(error as Error).message}`, "checkout_failed");
-    }
-    mark("checkout");
-    log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
-
-    // The setup script and OpenCode's warm-up do not depend on each other.
-    const opencodeReady = serverStarting
-      .then(async (s) => {
-        server = s;
-        mark("opencode");
-        workspace = await openWorkspace(s, checkout.dir, `Inspect ${spec.id}`);
-        mark("workspace");
-        return workspace;
-      })
-      .catch((error: Error) => {
-        throw new PreparationError(`OpenCode did not start: ${error.message}`, "opencode_failed");
-      });
-    opencodeReady.catch(() => undefined);
-
-    const setupOk = await runSetup(spec, checkout, emit, shutdown.signal);
-    mark("setup");
-    const ws = await opencodeReady;
+    const { checkout, server, workspace: ws } = prepared;
     mark("ready");
     log("ready for prompts");
 
-    if (setupOk && checkout.source !== "snapshot") background = saveForNextTime(spec, checkout, options, log);
-
-    result = await promptLoop({ api, spec, ws, server: server!, checkout, emit, sink, shutdown: shutdown.signal, log, redact, options });
+    result = await promptLoop({ api, spec, ws, server, checkout, emit, sink, shutdown: shutdown.signal, log, redact, options });
   } catch (error) {
     const message = redact((error as Error).message ?? String(error));
     log(`failed: ${message}`);
@@ -154,49 +119,25 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
     process.off("SIGINT", onSignal);
   }
 
-  (workspace as Workspace | null)?.hub.close();
-  await (server as OpencodeServer | null)?.stop().catch(() => undefined);
+  const done = prepared as Prepared | null;
+  done?.workspace.hub.close();
+  await done?.server.stop().catch(() => undefined);
   await killAllGroups();
   await sink.flush();
   await api.exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) }).catch((e) => log(`exit report failed: ${e.message}`));
-  await Promise.race([background, new Promise((r) => setTimeout(r, 60_000))]);
+  // Nothing runs in the checkout any more: keep it (dependencies installed) for the next session.
+  if (done && (done.setupOk || done.checkout.source === "snapshot")) await saveForNextTime(spec, done.checkout, options, log);
   log(`exited (${result.reason})`);
   return result;
 }
 
-class PreparationError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
-async function runSetup(spec: SessionSpec, checkout: Checkout, emit: (e: NewEvent[]) => void, signal: AbortSignal): Promise<boolean> {
-  const result = await runSetupScript({
-    dir: checkout.dir,
-    timeoutMs: spec.setupTimeoutMs,
-    env: scrubEnv(process.env),
-    signal,
-    onOutput: (stream, text) => emit([{ type: "setup.output", data: { stream, text: text.slice(0, 20_000) } }]),
-  });
-  if (!result) return true;
-  emit([{ type: "setup.finished", data: result }]);
-  if (result.timedOut) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1000)} s; continuing without it`, code: "setup_timeout" } }]);
-  } else if (result.exitCode !== 0) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
-  }
-  return result.exitCode === 0;
-}
-
-/** Keep the prepared checkout (dependencies installed) so the next session starts warm. */
+/** Keep the prepared checkout (dependencies installed) so the next session on this runner starts warm. */
 async function saveForNextTime(spec: SessionSpec, checkout: Checkout, options: RuntimeOptions, log: (l: string) => void) {
   try {
     if (options.snapshotRoot) {
-      await saveSnapshot(checkout.dir, snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name));
-      log("snapshot saved");
+      // Tracked files back to the commit, untracked leftovers gone; ignored files (dependencies) stay.
+      await discardChanges(checkout.dir);
+      if (await returnSnapshot(checkout.dir, snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name))) log("snapshot saved");
     } else if (options.useActionsCache && checkout.source === "clone") {
       if (await saveToActionsCache(checkout.dir, spec.repo.owner, spec.repo.name, checkout.sha)) log("checkout cached");
     }

@@ -1251,14 +1251,14 @@ var require_util = __commonJS({
         }
         const port = url3.port != null ? url3.port : url3.protocol === "https:" ? 443 : 80;
         let origin = url3.origin != null ? url3.origin : `${url3.protocol || ""}//${url3.hostname || ""}:${port}`;
-        let path20 = url3.path != null ? url3.path : `${url3.pathname || ""}${url3.search || ""}`;
+        let path21 = url3.path != null ? url3.path : `${url3.pathname || ""}${url3.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path20 && path20[0] !== "/") {
-          path20 = `/${path20}`;
+        if (path21 && path21[0] !== "/") {
+          path21 = `/${path21}`;
         }
-        return new URL(`${origin}${path20}`);
+        return new URL(`${origin}${path21}`);
       }
       if (!isHttpOrHttpsPrefixed(url3.origin || url3.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1709,39 +1709,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path20, origin }
+          request: { method, path: path21, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path20);
+        debuglog("sending request to %s %s/%s", method, origin, path21);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path20, origin },
+          request: { method, path: path21, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path20,
+          path21,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path20, origin }
+          request: { method, path: path21, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path20);
+        debuglog("trailers received from %s %s/%s", method, origin, path21);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path20, origin },
+          request: { method, path: path21, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path20,
+          path21,
           error63.message
         );
       });
@@ -1790,9 +1790,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path20, origin }
+            request: { method, path: path21, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path20);
+          debuglog("sending request to %s %s/%s", method, origin, path21);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1855,7 +1855,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request3 = class {
       constructor(origin, {
-        path: path20,
+        path: path21,
         method,
         body: body2,
         headers,
@@ -1870,11 +1870,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler) {
-        if (typeof path20 !== "string") {
+        if (typeof path21 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path20[0] !== "/" && !(path20.startsWith("http://") || path20.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path21[0] !== "/" && !(path21.startsWith("http://") || path21.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path20)) {
+        } else if (invalidPathRegex.test(path21)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1940,7 +1940,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path20, query) : path20;
+        this.path = query ? buildURL(path21, query) : path21;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6633,7 +6633,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client2, request) {
-      const { method, path: path20, host, upgrade, blocking, reset } = request;
+      const { method, path: path21, host, upgrade, blocking, reset } = request;
       let { body: body2, headers, contentLength: contentLength2 } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util5.isFormDataLike(body2)) {
@@ -6714,7 +6714,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path20} HTTP/1.1\r
+      let header = `${method} ${path21} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7243,7 +7243,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client2, request) {
       const session = client2[kHTTP2Session];
-      const { method, path: path20, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path21, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
       let { body: body2 } = request;
       if (upgrade) {
         util5.errorRequest(client2, request, new Error("Upgrade not supported for H2"));
@@ -7340,7 +7340,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path20;
+      headers[HTTP2_HEADER_PATH] = path21;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body2 && typeof body2.read === "function") {
@@ -7693,9 +7693,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util5.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path20 = search ? `${pathname}${search}` : pathname;
+        const path21 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path20;
+        this.opts.path = path21;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8934,10 +8934,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path20 = "/",
+          path: path21 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path20;
+        opts.path = origin + path21;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL3(origin);
           headers.host = host;
@@ -10909,20 +10909,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path20) {
-      if (typeof path20 !== "string") {
-        return path20;
+    function safeUrl(path21) {
+      if (typeof path21 !== "string") {
+        return path21;
       }
-      const pathSegments = path20.split("?");
+      const pathSegments = path21.split("?");
       if (pathSegments.length !== 2) {
-        return path20;
+        return path21;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path20, method, body: body2, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path20);
+    function matchKey(mockDispatch2, { path: path21, method, body: body2, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path21);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body2) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10944,7 +10944,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path20 }) => matchValue(safeUrl(path20), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path21 }) => matchValue(safeUrl(path21), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10982,9 +10982,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path20, method, body: body2, headers, query } = opts;
+      const { path: path21, method, body: body2, headers, query } = opts;
       return {
-        path: path20,
+        path: path21,
         method,
         body: body2,
         headers,
@@ -11447,10 +11447,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path20, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path21, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path20,
+            Path: path21,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16329,9 +16329,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path20) {
-      for (let i = 0; i < path20.length; ++i) {
-        const code = path20.charCodeAt(i);
+    function validateCookiePath(path21) {
+      for (let i = 0; i < path21.length; ++i) {
+        const code = path21.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19251,11 +19251,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path20 = opts.path;
+          let path21 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path20 = `/${path20}`;
+            path21 = `/${path21}`;
           }
-          url3 = new URL(util5.parseOrigin(url3).origin + path20);
+          url3 = new URL(util5.parseOrigin(url3).origin + path21);
         } else {
           if (!opts) {
             opts = typeof url3 === "object" ? url3 : {};
@@ -23727,8 +23727,8 @@ var SearchState;
 var init_internal_search_state = __esm({
   "node_modules/@actions/glob/lib/internal-search-state.js"() {
     SearchState = class {
-      constructor(path20, level) {
-        this.path = path20;
+      constructor(path21, level) {
+        this.path = path21;
         this.level = level;
       }
     };
@@ -32712,15 +32712,15 @@ function getRequestUrl(baseUri, operationSpec, operationArguments, fallbackObjec
   let isAbsolutePath = false;
   let requestUrl = replaceAll(baseUri, urlReplacements);
   if (operationSpec.path) {
-    let path20 = replaceAll(operationSpec.path, urlReplacements);
-    if (operationSpec.path === "/{nextLink}" && path20.startsWith("/")) {
-      path20 = path20.substring(1);
+    let path21 = replaceAll(operationSpec.path, urlReplacements);
+    if (operationSpec.path === "/{nextLink}" && path21.startsWith("/")) {
+      path21 = path21.substring(1);
     }
-    if (isAbsoluteUrl(path20)) {
-      requestUrl = path20;
+    if (isAbsoluteUrl(path21)) {
+      requestUrl = path21;
       isAbsolutePath = true;
     } else {
-      requestUrl = appendPath(requestUrl, path20);
+      requestUrl = appendPath(requestUrl, path21);
     }
   }
   const { queryParams, sequenceParams } = calculateQueryParameters(operationSpec, operationArguments, fallbackObject);
@@ -32766,9 +32766,9 @@ function appendPath(url3, pathToAppend) {
   }
   const searchStart = pathToAppend.indexOf("?");
   if (searchStart !== -1) {
-    const path20 = pathToAppend.substring(0, searchStart);
+    const path21 = pathToAppend.substring(0, searchStart);
     const search = pathToAppend.substring(searchStart + 1);
-    newPath = newPath + path20;
+    newPath = newPath + path21;
     if (search) {
       parsedUrl.search = parsedUrl.search ? `${parsedUrl.search}&${search}` : search;
     }
@@ -35840,16 +35840,16 @@ var init_Matcher = __esm({
        * @returns {string|undefined}
        */
       getCurrentTag() {
-        const path20 = this._matcher.path;
-        return path20.length > 0 ? path20[path20.length - 1].tag : void 0;
+        const path21 = this._matcher.path;
+        return path21.length > 0 ? path21[path21.length - 1].tag : void 0;
       }
       /**
        * Get current namespace.
        * @returns {string|undefined}
        */
       getCurrentNamespace() {
-        const path20 = this._matcher.path;
-        return path20.length > 0 ? path20[path20.length - 1].namespace : void 0;
+        const path21 = this._matcher.path;
+        return path21.length > 0 ? path21[path21.length - 1].namespace : void 0;
       }
       /**
        * Get current node's attribute value.
@@ -35857,9 +35857,9 @@ var init_Matcher = __esm({
        * @returns {*}
        */
       getAttrValue(attrName) {
-        const path20 = this._matcher.path;
-        if (path20.length === 0) return void 0;
-        return path20[path20.length - 1].values?.[attrName];
+        const path21 = this._matcher.path;
+        if (path21.length === 0) return void 0;
+        return path21[path21.length - 1].values?.[attrName];
       }
       /**
        * Check if current node has an attribute.
@@ -35867,9 +35867,9 @@ var init_Matcher = __esm({
        * @returns {boolean}
        */
       hasAttr(attrName) {
-        const path20 = this._matcher.path;
-        if (path20.length === 0) return false;
-        const current = path20[path20.length - 1];
+        const path21 = this._matcher.path;
+        if (path21.length === 0) return false;
+        const current = path21[path21.length - 1];
         return current.values !== void 0 && attrName in current.values;
       }
       /**
@@ -35895,18 +35895,18 @@ var init_Matcher = __esm({
        * @returns {number}
        */
       getPosition() {
-        const path20 = this._matcher.path;
-        if (path20.length === 0) return -1;
-        return path20[path20.length - 1].position ?? 0;
+        const path21 = this._matcher.path;
+        if (path21.length === 0) return -1;
+        return path21[path21.length - 1].position ?? 0;
       }
       /**
        * Get current node's repeat counter (occurrence count of this tag name).
        * @returns {number}
        */
       getCounter() {
-        const path20 = this._matcher.path;
-        if (path20.length === 0) return -1;
-        return path20[path20.length - 1].counter ?? 0;
+        const path21 = this._matcher.path;
+        if (path21.length === 0) return -1;
+        return path21[path21.length - 1].counter ?? 0;
       }
       /**
        * Get current node's sibling index (alias for getPosition).
@@ -39374,11 +39374,11 @@ var init_crc64 = __esm({
           throw new Error("Module.ENVIRONMENT has been deprecated. To force the environment, use the ENVIRONMENT compile-time option (for example, -sENVIRONMENT=web or -sENVIRONMENT=node)");
         }
         var scriptDirectory = "";
-        function locateFile(path20) {
+        function locateFile(path21) {
           if (Module["locateFile"]) {
-            return Module["locateFile"](path20, scriptDirectory);
+            return Module["locateFile"](path21, scriptDirectory);
           }
-          return scriptDirectory + path20;
+          return scriptDirectory + path21;
         }
         var read_, readAsync, readBinary, setWindowTitle;
         function logExceptionOnExit(e) {
@@ -42855,9 +42855,9 @@ var init_StorageSharedKeyCredentialPolicy = __esm({
        * @param request -
        */
       getCanonicalizedResourceString(request) {
-        const path20 = getURLPath(request.url) || "/";
+        const path21 = getURLPath(request.url) || "/";
         let canonicalizedResourceString = "";
-        canonicalizedResourceString += `/${this.factory.accountName}${path20}`;
+        canonicalizedResourceString += `/${this.factory.accountName}${path21}`;
         const queries = getURLQueries(request.url);
         const lowercaseQueries = {};
         if (queries) {
@@ -43399,9 +43399,9 @@ function storageSharedKeyCredentialPolicy(options) {
     return canonicalizedHeadersStringToSign;
   }
   function getCanonicalizedResourceString(request) {
-    const path20 = getURLPath(request.url) || "/";
+    const path21 = getURLPath(request.url) || "/";
     let canonicalizedResourceString = "";
-    canonicalizedResourceString += `/${options.accountName}${path20}`;
+    canonicalizedResourceString += `/${options.accountName}${path21}`;
     const queries = getURLQueries(request.url);
     const lowercaseQueries = {};
     if (queries) {
@@ -57556,10 +57556,10 @@ var init_StorageContextClient = __esm({
 // node_modules/@azure/storage-blob/dist/esm/utils/utils.common.js
 function escapeURLPath(url3) {
   const urlParsed = new URL(url3);
-  let path20 = urlParsed.pathname;
-  path20 = path20 || "/";
-  path20 = escape2(path20);
-  urlParsed.pathname = path20;
+  let path21 = urlParsed.pathname;
+  path21 = path21 || "/";
+  path21 = escape2(path21);
+  urlParsed.pathname = path21;
   return urlParsed.toString();
 }
 function getProxyUriFromDevConnString(connectionString) {
@@ -57644,9 +57644,9 @@ function escape2(text) {
 }
 function appendToURLPath(url3, name) {
   const urlParsed = new URL(url3);
-  let path20 = urlParsed.pathname;
-  path20 = path20 ? path20.endsWith("/") ? `${path20}${name}` : `${path20}/${name}` : name;
-  urlParsed.pathname = path20;
+  let path21 = urlParsed.pathname;
+  path21 = path21 ? path21.endsWith("/") ? `${path21}${name}` : `${path21}/${name}` : name;
+  urlParsed.pathname = path21;
   return urlParsed.toString();
 }
 function setURLParameter2(url3, name, value) {
@@ -71550,7 +71550,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs7 = __require("fs");
-    function checkPathExt(path20, options) {
+    function checkPathExt(path21, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -71561,25 +71561,25 @@ var require_windows = __commonJS({
       }
       for (var i = 0; i < pathext.length; i++) {
         var p = pathext[i].toLowerCase();
-        if (p && path20.substr(-p.length).toLowerCase() === p) {
+        if (p && path21.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat2, path20, options) {
+    function checkStat(stat2, path21, options) {
       if (!stat2.isSymbolicLink() && !stat2.isFile()) {
         return false;
       }
-      return checkPathExt(path20, options);
+      return checkPathExt(path21, options);
     }
-    function isexe(path20, options, cb) {
-      fs7.stat(path20, function(er, stat2) {
-        cb(er, er ? false : checkStat(stat2, path20, options));
+    function isexe(path21, options, cb) {
+      fs7.stat(path21, function(er, stat2) {
+        cb(er, er ? false : checkStat(stat2, path21, options));
       });
     }
-    function sync(path20, options) {
-      return checkStat(fs7.statSync(path20), path20, options);
+    function sync(path21, options) {
+      return checkStat(fs7.statSync(path21), path21, options);
     }
   }
 });
@@ -71590,13 +71590,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs7 = __require("fs");
-    function isexe(path20, options, cb) {
-      fs7.stat(path20, function(er, stat2) {
+    function isexe(path21, options, cb) {
+      fs7.stat(path21, function(er, stat2) {
         cb(er, er ? false : checkStat(stat2, options));
       });
     }
-    function sync(path20, options) {
-      return checkStat(fs7.statSync(path20), options);
+    function sync(path21, options) {
+      return checkStat(fs7.statSync(path21), options);
     }
     function checkStat(stat2, options) {
       return stat2.isFile() && checkMode(stat2, options);
@@ -71629,7 +71629,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path20, options, cb) {
+    function isexe(path21, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -71639,7 +71639,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve3, reject) {
-          isexe(path20, options || {}, function(er, is) {
+          isexe(path21, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -71648,7 +71648,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path20, options || {}, function(er, is) {
+      core(path21, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -71658,9 +71658,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path20, options) {
+    function sync(path21, options) {
       try {
-        return core.sync(path20, options || {});
+        return core.sync(path21, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -71676,7 +71676,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports2, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path20 = __require("path");
+    var path21 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -71714,7 +71714,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve3(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path20.join(pathPart, cmd);
+        const pCmd = path21.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve3(subStep(p, i, 0));
       });
@@ -71741,7 +71741,7 @@ var require_which = __commonJS({
       for (let i = 0; i < pathEnv.length; i++) {
         const ppRaw = pathEnv[i];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path20.join(pathPart, cmd);
+        const pCmd = path21.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -71789,7 +71789,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports2, module) {
     "use strict";
-    var path20 = __require("path");
+    var path21 = __require("path");
     var which2 = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -71807,7 +71807,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which2.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path20.delimiter : void 0
+          pathExt: withoutPathExt ? path21.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -71816,7 +71816,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path20.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path21.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -71870,8 +71870,8 @@ var require_shebang_command = __commonJS({
       if (!match3) {
         return null;
       }
-      const [path20, argument] = match3[0].replace(/#! ?/, "").split(" ");
-      const binary = path20.split("/").pop();
+      const [path21, argument] = match3[0].replace(/#! ?/, "").split(" ");
+      const binary = path21.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -71906,7 +71906,7 @@ var require_readShebang = __commonJS({
 var require_parse3 = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports2, module) {
     "use strict";
-    var path20 = __require("path");
+    var path21 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape3 = require_escape();
     var readShebang = require_readShebang();
@@ -71931,7 +71931,7 @@ var require_parse3 = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path20.normalize(parsed.command);
+        parsed.command = path21.normalize(parsed.command);
         parsed.command = escape3.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape3.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -72043,12 +72043,12 @@ var require_cross_spawn = __commonJS({
 
 // action/src/main.ts
 init_core();
-import path19 from "node:path";
+import path20 from "node:path";
 
 // sandbox/runtime.ts
 import { mkdirSync as mkdirSync3, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import path18 from "node:path";
+import path19 from "node:path";
 
 // sandbox/redact.ts
 var REDACTED = "***";
@@ -72133,9 +72133,6 @@ var EventSink = class {
   }
 };
 
-// sandbox/git/checkout.ts
-import { existsSync as existsSync4, rmSync as rmSync2 } from "node:fs";
-
 // sandbox/retry.ts
 async function withRetry(fn, options) {
   let lastError;
@@ -72151,6 +72148,33 @@ async function withRetry(fn, options) {
   throw lastError;
 }
 var backoff = (baseMs, maxMs = 1e4) => (attempt) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+
+// sandbox/git/author.ts
+function noreplyEmail(login, id, domain2 = "users.noreply.github.com") {
+  return id ? `${id}+${login}@${domain2}` : `${login}@${domain2}`;
+}
+function cleanName(name) {
+  return name.replace(/[<>\0]/g, "").replace(/\s+/g, " ").trim();
+}
+function authorIdentity(author, domain2) {
+  const name = cleanName(author.name ?? "") || author.login;
+  return { name, email: noreplyEmail(author.login, author.id, domain2) };
+}
+function identityEnv(author, committer) {
+  return {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: committer.name,
+    GIT_COMMITTER_EMAIL: committer.email
+  };
+}
+function commitMessage(title, sessionUrl) {
+  const subject = title.replace(/\s+/g, " ").trim() || "Inspect changes";
+  return `${subject}
+
+Inspect-Session: ${sessionUrl}
+`;
+}
 
 // sandbox/git/run.ts
 import { spawn as spawn2 } from "node:child_process";
@@ -72229,6 +72253,44 @@ git ${args[0]} timed out after ${options.timeoutMs} ms`;
   });
 }
 
+// sandbox/git/commit.ts
+async function commitAll(opts) {
+  const g = (args, env) => git(args, { cwd: opts.dir, env, redact: opts.redact });
+  await g(["add", "--all"]);
+  const staged = (await g(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
+  if (staged.length === 0) return null;
+  await g(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message], identityEnv(opts.author, opts.committer));
+  const sha = (await g(["rev-parse", "HEAD"])).trim();
+  return { sha, message: opts.message.trim(), files: staged.length };
+}
+async function discardChanges(dir) {
+  await git(["reset", "--hard", "--quiet"], { cwd: dir });
+  await git(["clean", "-fdq"], { cwd: dir });
+}
+var PushRejectedError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "PushRejectedError";
+  }
+};
+async function pushBranch(opts) {
+  const sha = (await git(["rev-parse", "HEAD"], { cwd: opts.dir })).trim();
+  try {
+    await withRetry(
+      () => git(["push", "--quiet", "origin", `HEAD:refs/heads/${opts.branch}`], { cwd: opts.dir, auth: opts.auth, redact: opts.redact, timeoutMs: 5 * 6e4 }),
+      {
+        attempts: opts.attempts ?? 3,
+        delayMs: backoff(opts.retryDelayMs ?? 1e3),
+        retryable: (e) => e instanceof GitError && e.transient
+      }
+    );
+  } catch (error63) {
+    const detail = error63 instanceof GitError ? error63.stderr || error63.message : String(error63);
+    throw new PushRejectedError(`Pushing ${opts.branch} failed: ${detail.slice(-2e3)}`);
+  }
+  return sha;
+}
+
 // sandbox/git/snapshot.ts
 import { execFile } from "node:child_process";
 import { existsSync as existsSync3, mkdirSync, renameSync, rmSync } from "node:fs";
@@ -72248,8 +72310,26 @@ async function copyTree(from, to) {
 }
 async function restoreSnapshot(snapshot2, dir) {
   if (!hasSnapshot(snapshot2)) return false;
-  await copyTree(snapshot2, dir);
+  mkdirSync(path12.dirname(dir), { recursive: true });
+  try {
+    renameSync(snapshot2, dir);
+  } catch (error63) {
+    if (error63.code !== "EXDEV") throw error63;
+    await copyTree(snapshot2, dir);
+  }
   return true;
+}
+async function returnSnapshot(dir, snapshot2) {
+  if (hasSnapshot(snapshot2) || !existsSync3(path12.join(dir, ".git"))) return false;
+  mkdirSync(path12.dirname(snapshot2), { recursive: true });
+  try {
+    renameSync(dir, snapshot2);
+    return true;
+  } catch (error63) {
+    if (error63.code !== "EXDEV") throw error63;
+    await saveSnapshot(dir, snapshot2);
+    return true;
+  }
 }
 async function saveSnapshot(dir, snapshot2) {
   const staging = `${snapshot2}.partial-${process.pid}`;
@@ -72298,7 +72378,11 @@ async function saveToActionsCache(dir, owner, name, sha) {
   }
 }
 
+// sandbox/prepare.ts
+import path16 from "node:path";
+
 // sandbox/git/checkout.ts
+import { existsSync as existsSync4, rmSync as rmSync2 } from "node:fs";
 function gitAuthFor(spec) {
   const origin = httpsOrigin(spec.cloneUrl);
   return spec.gitToken && origin ? { origin, token: spec.gitToken } : null;
@@ -72336,108 +72420,6 @@ async function prepareCheckout(options) {
   const sha = (await g(["rev-parse", "HEAD"])).trim();
   if (!existsSync4(dir)) throw new Error("checkout vanished");
   return { dir, source, sha, auth };
-}
-
-// sandbox/opencode/config.ts
-var BASE_CONFIG = {
-  $schema: "https://opencode.ai/config.json",
-  autoupdate: false,
-  share: "disabled",
-  permission: {
-    // Nobody is there to answer a question: the agent must decide or say so in its reply.
-    question: "deny",
-    // Outside the checkout OpenCode asks; the sandbox answers by policy (reject).
-    external_directory: "ask"
-  }
-};
-function isPlainObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-function deepMerge(base, over) {
-  const out = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    if (value === void 0) continue;
-    const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
-  }
-  return out;
-}
-function parseModel(model) {
-  if (!model) return void 0;
-  const slash = model.indexOf("/");
-  if (slash <= 0 || slash === model.length - 1) return void 0;
-  return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) };
-}
-function buildOpencodeConfig(operator, sessionModel) {
-  const merged = deepMerge(BASE_CONFIG, operator);
-  if (sessionModel) merged.model = sessionModel;
-  return merged;
-}
-
-// sandbox/opencode/env.ts
-import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
-import path13 from "node:path";
-var SECRET_NAME = /^(INSPECT_.*|ACTIONS_ID_TOKEN_REQUEST_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RESULTS_URL|GITHUB_TOKEN|GH_TOKEN|GIT_ASKPASS|GIT_CONFIG_.*|OPENCODE_CONFIG_CONTENT)$/;
-function scrubEnv(env) {
-  const out = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== void 0 && !SECRET_NAME.test(key)) out[key] = value;
-  }
-  return out;
-}
-function xdgDirs(root) {
-  return {
-    config: path13.join(root, "config"),
-    data: path13.join(root, "data"),
-    cache: path13.join(root, "cache"),
-    state: path13.join(root, "state")
-  };
-}
-function opencodeEnv(base, xdg, configContent) {
-  return {
-    ...scrubEnv(base),
-    XDG_CONFIG_HOME: xdg.config,
-    XDG_DATA_HOME: xdg.data,
-    XDG_CACHE_HOME: xdg.cache,
-    XDG_STATE_HOME: xdg.state,
-    OPENCODE_DISABLE_MODELS_FETCH: "1",
-    OPENCODE_DISABLE_AUTOUPDATE: "1",
-    OPENCODE_DISABLE_SHARE: "1",
-    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
-    OPENCODE_DISABLE_CLAUDE_CODE: "1",
-    OPENCODE_CONFIG_CONTENT: JSON.stringify(configContent)
-  };
-}
-function seedPluginInstall(configDir, version4) {
-  mkdirSync2(path13.join(configDir, "node_modules", "@opencode-ai", "plugin"), { recursive: true });
-  const dep = { "@opencode-ai/plugin": version4 };
-  writeFileSync3(path13.join(configDir, "package.json"), JSON.stringify({ dependencies: dep }, null, 2));
-  writeFileSync3(
-    path13.join(configDir, "package-lock.json"),
-    JSON.stringify(
-      {
-        name: "opencode",
-        lockfileVersion: 3,
-        requires: true,
-        packages: {
-          "": { dependencies: dep },
-          "node_modules/@opencode-ai/plugin": { version: version4 }
-        }
-      },
-      null,
-      2
-    )
-  );
-  writeFileSync3(
-    path13.join(configDir, "node_modules", "@opencode-ai", "plugin", "package.json"),
-    JSON.stringify({ name: "@opencode-ai/plugin", version: version4 })
-  );
-}
-function prepareXdg(root, version4) {
-  const dirs = xdgDirs(root);
-  for (const dir of Object.values(dirs)) mkdirSync2(dir, { recursive: true });
-  seedPluginInstall(path13.join(dirs.config, "opencode"), version4);
-  return dirs;
 }
 
 // node_modules/@opencode-ai/sdk/dist/v2/gen/core/serverSentEvents.gen.js
@@ -72664,7 +72646,7 @@ var serializeObjectParam = ({ allowReserved, explode, name, style, value, valueO
 
 // node_modules/@opencode-ai/sdk/dist/v2/gen/core/utils.gen.js
 var PATH_PARAM_RE = /\{[^{}]+\}/g;
-var defaultPathSerializer = ({ path: path20, url: _url2 }) => {
+var defaultPathSerializer = ({ path: path21, url: _url2 }) => {
   let url3 = _url2;
   const matches = _url2.match(PATH_PARAM_RE);
   if (matches) {
@@ -72683,7 +72665,7 @@ var defaultPathSerializer = ({ path: path20, url: _url2 }) => {
         name = name.substring(1);
         style = "matrix";
       }
-      const value = path20[name];
+      const value = path21[name];
       if (value === void 0 || value === null) {
         continue;
       }
@@ -72714,11 +72696,11 @@ var defaultPathSerializer = ({ path: path20, url: _url2 }) => {
   }
   return url3;
 };
-var getUrl = ({ baseUrl, path: path20, query, querySerializer, url: _url2 }) => {
+var getUrl = ({ baseUrl, path: path21, query, querySerializer, url: _url2 }) => {
   const pathUrl = _url2.startsWith("/") ? _url2 : `/${_url2}`;
   let url3 = (baseUrl ?? "") + pathUrl;
-  if (path20) {
-    url3 = defaultPathSerializer({ path: path20, url: url3 });
+  if (path21) {
+    url3 = defaultPathSerializer({ path: path21, url: url3 });
   }
   let search = query ? querySerializer(query) : "";
   if (search.startsWith("?")) {
@@ -77846,7 +77828,7 @@ var import_cross_spawn = __toESM(require_cross_spawn(), 1);
 // sandbox/opencode/binary.ts
 import { closeSync as closeSync3, existsSync as existsSync5, openSync as openSync3, readSync, statSync as statSync2 } from "node:fs";
 import { createRequire as createRequire2 } from "node:module";
-import path14 from "node:path";
+import path13 from "node:path";
 var require3 = createRequire2(import.meta.url);
 function platformPackages(platform2 = process.platform, arch2 = process.arch) {
   const os7 = platform2 === "win32" ? "windows" : platform2;
@@ -77871,7 +77853,7 @@ function isNativeExecutable(file2) {
 }
 function packageDir(name) {
   try {
-    return path14.dirname(require3.resolve(`${name}/package.json`));
+    return path13.dirname(require3.resolve(`${name}/package.json`));
   } catch {
     return null;
   }
@@ -77884,10 +77866,10 @@ function resolveOpencodeBinary(env = process.env) {
   }
   const candidates = [];
   const main2 = packageDir("opencode-ai");
-  if (main2) candidates.push(path14.join(main2, "bin", "opencode.exe"), path14.join(main2, "bin", "opencode"));
+  if (main2) candidates.push(path13.join(main2, "bin", "opencode.exe"), path13.join(main2, "bin", "opencode"));
   for (const name of platformPackages()) {
     const dir = packageDir(name);
-    if (dir) candidates.push(path14.join(dir, "bin", process.platform === "win32" ? "opencode.exe" : "opencode"));
+    if (dir) candidates.push(path13.join(dir, "bin", process.platform === "win32" ? "opencode.exe" : "opencode"));
   }
   const found = candidates.find(isNativeExecutable);
   if (!found) {
@@ -77900,7 +77882,73 @@ function resolveOpencodeBinary(env = process.env) {
 function opencodeVersion() {
   const dir = packageDir("opencode-ai");
   if (!dir) return "0.0.0";
-  return require3(path14.join(dir, "package.json")).version;
+  return require3(path13.join(dir, "package.json")).version;
+}
+
+// sandbox/opencode/env.ts
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
+import path14 from "node:path";
+var SECRET_NAME = /^(INSPECT_.*|ACTIONS_ID_TOKEN_REQUEST_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RESULTS_URL|GITHUB_TOKEN|GH_TOKEN|GIT_ASKPASS|GIT_CONFIG_.*|OPENCODE_CONFIG_CONTENT)$/;
+function scrubEnv(env) {
+  const out = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== void 0 && !SECRET_NAME.test(key)) out[key] = value;
+  }
+  return out;
+}
+function xdgDirs(root) {
+  return {
+    config: path14.join(root, "config"),
+    data: path14.join(root, "data"),
+    cache: path14.join(root, "cache"),
+    state: path14.join(root, "state")
+  };
+}
+function opencodeEnv(base, xdg, configContent) {
+  return {
+    ...scrubEnv(base),
+    XDG_CONFIG_HOME: xdg.config,
+    XDG_DATA_HOME: xdg.data,
+    XDG_CACHE_HOME: xdg.cache,
+    XDG_STATE_HOME: xdg.state,
+    OPENCODE_DISABLE_MODELS_FETCH: "1",
+    OPENCODE_DISABLE_AUTOUPDATE: "1",
+    OPENCODE_DISABLE_SHARE: "1",
+    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
+    OPENCODE_DISABLE_CLAUDE_CODE: "1",
+    OPENCODE_CONFIG_CONTENT: JSON.stringify(configContent)
+  };
+}
+function seedPluginInstall(configDir, version4) {
+  mkdirSync2(path14.join(configDir, "node_modules", "@opencode-ai", "plugin"), { recursive: true });
+  const dep = { "@opencode-ai/plugin": version4 };
+  writeFileSync3(path14.join(configDir, "package.json"), JSON.stringify({ dependencies: dep }, null, 2));
+  writeFileSync3(
+    path14.join(configDir, "package-lock.json"),
+    JSON.stringify(
+      {
+        name: "opencode",
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          "": { dependencies: dep },
+          "node_modules/@opencode-ai/plugin": { version: version4 }
+        }
+      },
+      null,
+      2
+    )
+  );
+  writeFileSync3(
+    path14.join(configDir, "node_modules", "@opencode-ai", "plugin", "package.json"),
+    JSON.stringify({ name: "@opencode-ai/plugin", version: version4 })
+  );
+}
+function prepareXdg(root, version4) {
+  const dirs = xdgDirs(root);
+  for (const dir of Object.values(dirs)) mkdirSync2(dir, { recursive: true });
+  seedPluginInstall(path14.join(dirs.config, "opencode"), version4);
+  return dirs;
 }
 
 // sandbox/opencode/event-hub.ts
@@ -78046,6 +78094,69 @@ function startOpencodeServer(options) {
   });
 }
 
+// sandbox/opencode/warmup.ts
+import { createServer } from "node:http";
+var WARMUP_PROVIDER = "inspect-warmup";
+var WARMUP_MODEL = "warmup";
+async function startWarmupModel() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.method !== "POST") {
+        res.writeHead(404).end();
+        return;
+      }
+      const chunk = (delta, finish) => `data: ${JSON.stringify({ id: "warmup", object: "chat.completion.chunk", created: 0, model: WARMUP_MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}
+
+`;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(chunk({ role: "assistant", content: "ok" }, null) + chunk({}, "stop") + "data: [DONE]\n\n");
+    });
+  });
+  await new Promise((resolve3) => server.listen(0, "127.0.0.1", resolve3));
+  const { port } = server.address();
+  return {
+    provider: {
+      [WARMUP_PROVIDER]: {
+        npm: "@ai-sdk/openai-compatible",
+        name: "Inspect warm-up (local, answers ok)",
+        options: { baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none" },
+        models: { [WARMUP_MODEL]: { name: WARMUP_MODEL, tool_call: true, limit: { context: 1e5, output: 1e3 } } }
+      }
+    },
+    close: () => new Promise((resolve3) => {
+      server.close(() => resolve3());
+      server.closeAllConnections();
+    })
+  };
+}
+async function warmUp(client2, hub, timeoutMs = 15e3) {
+  try {
+    const created = await client2.session.create({ title: "Inspect warm-up" });
+    const scratch = created.data?.id;
+    if (!scratch) return false;
+    let off = () => {
+    };
+    const idle = new Promise((resolve3) => {
+      const timer = setTimeout(() => resolve3(false), timeoutMs);
+      off = hub.on((ev) => {
+        if (ev.type === "session.idle" && ev.properties?.sessionID === scratch) {
+          clearTimeout(timer);
+          resolve3(true);
+        }
+      });
+    });
+    await client2.session.promptAsync({ sessionID: scratch, model: { providerID: WARMUP_PROVIDER, modelID: WARMUP_MODEL }, parts: [{ type: "text", text: "Reply ok." }] });
+    const ok2 = await idle;
+    off();
+    if (!ok2) await client2.session.abort({ sessionID: scratch }).catch(() => void 0);
+    await client2.session.delete({ sessionID: scratch }).catch(() => void 0);
+    return ok2;
+  } catch {
+    return false;
+  }
+}
+
 // sandbox/opencode/agent.ts
 async function startAgentServer(options) {
   const xdg = prepareXdg(options.home, opencodeVersion());
@@ -78057,13 +78168,160 @@ async function startAgentServer(options) {
     onLog: options.onLog
   });
 }
-async function openWorkspace(server, directory, title) {
+async function openWorkspace(server, directory, title, options = {}) {
   const client2 = createOpencodeClient({ baseUrl: server.url, directory });
   const hub = new EventHub(client2).start();
   const created = await client2.session.create({ title });
   if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
-  await Promise.all([client2.config.providers().catch(() => void 0), client2.app.agents().catch(() => void 0), hub.ready]);
+  await hub.ready;
+  if (options.warm !== false) await warmUp(client2, hub);
   return { client: client2, hub, sessionID: created.data.id, directory };
+}
+
+// sandbox/opencode/config.ts
+var BASE_CONFIG = {
+  $schema: "https://opencode.ai/config.json",
+  autoupdate: false,
+  share: "disabled",
+  // OpenCode's own undo snapshots copy the worktree into a shadow git repository on the first
+  // step of a session (seconds on a large checkout); Inspect commits with git itself.
+  snapshot: false,
+  permission: {
+    // Nobody is there to answer a question: the agent must decide or say so in its reply.
+    question: "deny",
+    // Outside the checkout OpenCode asks; the sandbox answers by policy (reject).
+    external_directory: "ask"
+  }
+};
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function deepMerge(base, over) {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === void 0) continue;
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+function parseModel(model) {
+  if (!model) return void 0;
+  const slash = model.indexOf("/");
+  if (slash <= 0 || slash === model.length - 1) return void 0;
+  return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) };
+}
+function buildOpencodeConfig(operator, sessionModel) {
+  const merged = deepMerge(BASE_CONFIG, operator);
+  if (sessionModel) merged.model = sessionModel;
+  return merged;
+}
+
+// sandbox/setup-script.ts
+import { existsSync as existsSync6 } from "node:fs";
+import path15 from "node:path";
+var SETUP_SCRIPT = ".inspect/setup.sh";
+async function runSetupScript(options) {
+  const script = path15.join(options.dir, SETUP_SCRIPT);
+  if (!existsSync6(script)) return null;
+  const started = Date.now();
+  const child2 = spawnGroup("bash", [script], { cwd: options.dir, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  child2.stdout?.setEncoding("utf8").on("data", (text) => options.onOutput("stdout", text));
+  child2.stderr?.setEncoding("utf8").on("data", (text) => options.onOutput("stderr", text));
+  let timedOut = false;
+  const stopAll = () => void killGroup(child2, 500);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stopAll();
+  }, options.timeoutMs);
+  options.signal?.addEventListener("abort", stopAll, { once: true });
+  const exitCode = await new Promise((resolve3) => {
+    child2.once("error", () => resolve3(null));
+    child2.once("close", (code) => resolve3(code));
+  });
+  clearTimeout(timer);
+  options.signal?.removeEventListener("abort", stopAll);
+  if (timedOut || exitCode !== 0) await killGroup(child2, 500);
+  return { exitCode: timedOut ? null : exitCode, timedOut, durationMs: Date.now() - started };
+}
+
+// sandbox/prepare.ts
+var PreparationError = class extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+    this.name = "PreparationError";
+  }
+  code;
+};
+async function prepareSandbox(o) {
+  const warmup = o.warm === false ? null : await startWarmupModel();
+  const config2 = buildOpencodeConfig(o.spec.opencodeConfig, o.spec.model);
+  if (warmup) config2.provider = { ...config2.provider, ...warmup.provider };
+  const serverStarting = startAgentServer({
+    home: path16.join(o.sessionDir, "opencode"),
+    cwd: o.sessionDir,
+    config: config2,
+    onLog: (line) => o.log(`opencode: ${line}`)
+  });
+  serverStarting.catch(() => void 0);
+  let workspace = null;
+  const stopOpencode = async () => {
+    workspace?.hub.close();
+    await serverStarting.then((s) => s.stop(), () => void 0);
+  };
+  try {
+    let checkout;
+    try {
+      checkout = await prepareCheckout({
+        spec: o.spec,
+        dir: path16.join(o.sessionDir, "repo"),
+        snapshotRoot: o.snapshotRoot,
+        redact: o.redact,
+        useActionsCache: o.useActionsCache
+      });
+    } catch (error63) {
+      throw new PreparationError(`Preparing the checkout failed: ${error63.message}`, "checkout_failed");
+    }
+    o.mark("checkout");
+    o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
+    const opencodeReady = serverStarting.then(async (s) => {
+      o.mark("opencode");
+      workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm });
+      o.mark("workspace");
+      return { server: s, workspace };
+    }).catch((error63) => {
+      throw new PreparationError(`OpenCode did not start: ${error63.message}`, "opencode_failed");
+    });
+    opencodeReady.catch(() => void 0);
+    const setupOk = await runSetup(o, checkout);
+    o.mark("setup");
+    const ready = await opencodeReady;
+    return { checkout, ...ready, setupOk };
+  } catch (error63) {
+    await stopOpencode();
+    throw error63;
+  } finally {
+    await warmup?.close();
+  }
+}
+async function runSetup(o, checkout) {
+  const { spec, emit } = o;
+  const result = await runSetupScript({
+    dir: checkout.dir,
+    timeoutMs: spec.setupTimeoutMs,
+    env: scrubEnv(process.env),
+    signal: o.signal,
+    onOutput: (stream2, text) => emit([{ type: "setup.output", data: { stream: stream2, text: text.slice(0, 2e4) } }])
+  });
+  if (!result) return true;
+  emit([{ type: "setup.finished", data: result }]);
+  if (result.timedOut) {
+    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`, code: "setup_timeout" } }]);
+  } else if (result.exitCode !== 0) {
+    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
+  }
+  return result.exitCode === 0;
 }
 
 // node_modules/zod/v4/classic/external.js
@@ -78883,10 +79141,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path20) {
-  if (!path20)
+function getElementAtPath(obj, path21) {
+  if (!path21)
     return obj;
-  return path20.reduce((acc, key) => acc?.[key], obj);
+  return path21.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -79226,11 +79484,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path20, issues) {
+function prefixIssues(path21, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path20);
+    iss.path.unshift(path21);
     return iss;
   });
 }
@@ -79692,16 +79950,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path20 = []) => {
+  const processError = (error64, path21 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path20, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path20, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path20, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else {
-        const fullpath = [...path20, ...issue3.path];
+        const fullpath = [...path21, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -79740,17 +79998,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path20 = []) => {
+  const processError = (error64, path21 = []) => {
     var _a4;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path20, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path20, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path20, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else {
-        const fullpath = [...path20, ...issue3.path];
+        const fullpath = [...path21, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -79789,8 +80047,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path20 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path20) {
+  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path21) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -96928,13 +97186,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path20 = ref.slice(1).split("/").filter(Boolean);
-  if (path20.length === 0) {
+  const path21 = ref.slice(1).split("/").filter(Boolean);
+  if (path21.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path20[0] === defsKey) {
-    const key = path20[1] === void 0 ? void 0 : decodeJSONPointerSegment(path20[1]);
+  if (path21[0] === defsKey) {
+    const key = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -98017,13 +98275,13 @@ var RunnerClient = class {
     if (!this.sessionId) throw new Error("not claimed yet");
     return `/sessions/${encodeURIComponent(this.sessionId)}`;
   }
-  async request(method, path20, body2, bearer, signal, timeoutMs = 3e4, attempts = this.options.attempts ?? 4) {
+  async request(method, path21, body2, bearer, signal, timeoutMs = 3e4, attempts = this.options.attempts ?? 4) {
     const token = bearer ?? this.token;
     if (!token) throw new Error("no runner credential");
     return withRetry(
       async () => {
         const timeout = AbortSignal.timeout(timeoutMs);
-        const res = await fetch(this.base + path20, {
+        const res = await fetch(this.base + path21, {
           method,
           headers: { authorization: `Bearer ${token}`, ...body2 === void 0 ? {} : { "content-type": "application/json" } },
           body: body2 === void 0 ? void 0 : JSON.stringify(body2),
@@ -98036,7 +98294,7 @@ var RunnerClient = class {
             detail = JSON.parse(text).error ?? detail;
           } catch {
           }
-          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path20.split("?")[0]} \u2192 ${res.status}: ${detail}`, res.status);
+          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path21.split("?")[0]} \u2192 ${res.status}: ${detail}`, res.status);
         }
         return text ? JSON.parse(text) : {};
       },
@@ -98045,101 +98303,8 @@ var RunnerClient = class {
   }
 };
 
-// sandbox/setup-script.ts
-import { existsSync as existsSync6 } from "node:fs";
-import path15 from "node:path";
-var SETUP_SCRIPT = ".inspect/setup.sh";
-async function runSetupScript(options) {
-  const script = path15.join(options.dir, SETUP_SCRIPT);
-  if (!existsSync6(script)) return null;
-  const started = Date.now();
-  const child2 = spawnGroup("bash", [script], { cwd: options.dir, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-  child2.stdout?.setEncoding("utf8").on("data", (text) => options.onOutput("stdout", text));
-  child2.stderr?.setEncoding("utf8").on("data", (text) => options.onOutput("stderr", text));
-  let timedOut = false;
-  const stopAll = () => void killGroup(child2, 500);
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stopAll();
-  }, options.timeoutMs);
-  options.signal?.addEventListener("abort", stopAll, { once: true });
-  const exitCode = await new Promise((resolve3) => {
-    child2.once("error", () => resolve3(null));
-    child2.once("close", (code) => resolve3(code));
-  });
-  clearTimeout(timer);
-  options.signal?.removeEventListener("abort", stopAll);
-  if (timedOut || exitCode !== 0) await killGroup(child2, 500);
-  return { exitCode: timedOut ? null : exitCode, timedOut, durationMs: Date.now() - started };
-}
-
-// sandbox/git/author.ts
-function noreplyEmail(login, id, domain2 = "users.noreply.github.com") {
-  return id ? `${id}+${login}@${domain2}` : `${login}@${domain2}`;
-}
-function cleanName(name) {
-  return name.replace(/[<>\0]/g, "").replace(/\s+/g, " ").trim();
-}
-function authorIdentity(author, domain2) {
-  const name = cleanName(author.name ?? "") || author.login;
-  return { name, email: noreplyEmail(author.login, author.id, domain2) };
-}
-function identityEnv(author, committer) {
-  return {
-    GIT_AUTHOR_NAME: author.name,
-    GIT_AUTHOR_EMAIL: author.email,
-    GIT_COMMITTER_NAME: committer.name,
-    GIT_COMMITTER_EMAIL: committer.email
-  };
-}
-function commitMessage(title, sessionUrl) {
-  const subject = title.replace(/\s+/g, " ").trim() || "Inspect changes";
-  return `${subject}
-
-Inspect-Session: ${sessionUrl}
-`;
-}
-
-// sandbox/git/commit.ts
-async function commitAll(opts) {
-  const g = (args, env) => git(args, { cwd: opts.dir, env, redact: opts.redact });
-  await g(["add", "--all"]);
-  const staged = (await g(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
-  if (staged.length === 0) return null;
-  await g(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message], identityEnv(opts.author, opts.committer));
-  const sha = (await g(["rev-parse", "HEAD"])).trim();
-  return { sha, message: opts.message.trim(), files: staged.length };
-}
-async function discardChanges(dir) {
-  await git(["reset", "--hard", "--quiet"], { cwd: dir });
-  await git(["clean", "-fdq"], { cwd: dir });
-}
-var PushRejectedError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "PushRejectedError";
-  }
-};
-async function pushBranch(opts) {
-  const sha = (await git(["rev-parse", "HEAD"], { cwd: opts.dir })).trim();
-  try {
-    await withRetry(
-      () => git(["push", "--quiet", "origin", `HEAD:refs/heads/${opts.branch}`], { cwd: opts.dir, auth: opts.auth, redact: opts.redact, timeoutMs: 5 * 6e4 }),
-      {
-        attempts: opts.attempts ?? 3,
-        delayMs: backoff(opts.retryDelayMs ?? 1e3),
-        retryable: (e) => e instanceof GitError && e.transient
-      }
-    );
-  } catch (error63) {
-    const detail = error63 instanceof GitError ? error63.stderr || error63.message : String(error63);
-    throw new PushRejectedError(`Pushing ${opts.branch} failed: ${detail.slice(-2e3)}`);
-  }
-  return sha;
-}
-
 // sandbox/opencode/bridge.ts
-import path16 from "node:path";
+import path17 from "node:path";
 var INPUT_MAX = 2e3;
 var OUTPUT_MAX = 4e3;
 var TurnBridge = class {
@@ -98263,10 +98428,10 @@ var TurnBridge = class {
   }
   fileEdited(file2) {
     if (typeof file2 !== "string" || !file2) return [];
-    const absolute = path16.resolve(this.directory, file2);
-    const relative3 = path16.relative(this.directory, absolute);
-    if (relative3.startsWith("..") || path16.isAbsolute(relative3)) return [];
-    return [event("file.edited", { path: relative3.split(path16.sep).join("/") })];
+    const absolute = path17.resolve(this.directory, file2);
+    const relative3 = path17.relative(this.directory, absolute);
+    if (relative3.startsWith("..") || path17.isAbsolute(relative3)) return [];
+    return [event("file.edited", { path: relative3.split(path17.sep).join("/") })];
   }
   sessionError(error63) {
     if (!error63) return [];
@@ -98287,10 +98452,10 @@ function describeError(error63) {
 }
 
 // sandbox/opencode/permission-policy.ts
-import path17 from "node:path";
+import path18 from "node:path";
 function isInside(root, candidate) {
-  const relative3 = path17.relative(path17.resolve(root), path17.resolve(root, candidate));
-  return relative3 === "" || !relative3.startsWith("..") && !path17.isAbsolute(relative3);
+  const relative3 = path18.relative(path18.resolve(root), path18.resolve(root, candidate));
+  return relative3 === "" || !relative3.startsWith("..") && !path18.isAbsolute(relative3);
 }
 function pathsOf(ask) {
   const found = [];
@@ -98478,8 +98643,8 @@ async function runSandbox(options) {
   redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken]);
   mark("claimed");
   log2(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
-  const workDir = options.workDir ?? mkdtempSync(path18.join(tmpdir(), "inspect-sandbox-"));
-  const sessionDir = path18.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
+  const workDir = options.workDir ?? mkdtempSync(path19.join(tmpdir(), "inspect-sandbox-"));
+  const sessionDir = path19.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
   mkdirSync3(sessionDir, { recursive: true });
   const sink = new EventSink({
     send: async (events2) => void await api.events(events2),
@@ -98497,49 +98662,23 @@ async function runSandbox(options) {
   options.signal?.addEventListener("abort", () => shutdown.abort("signal"), { once: true });
   const heartbeat = setInterval(() => void api.heartbeat().catch((e) => log2(`heartbeat failed: ${e.message}`)), spec.heartbeatIntervalMs);
   heartbeat.unref();
-  let server = null;
-  let workspace = null;
-  let background = Promise.resolve();
+  let prepared = null;
   let result;
   try {
-    const serverStarting = startAgentServer({
-      home: path18.join(sessionDir, "opencode"),
-      cwd: sessionDir,
-      config: buildOpencodeConfig(spec.opencodeConfig, spec.model),
-      onLog: (line) => log2(`opencode: ${line}`)
+    prepared = await prepareSandbox({
+      spec,
+      sessionDir,
+      snapshotRoot: options.snapshotRoot ?? null,
+      useActionsCache: options.useActionsCache,
+      redact,
+      emit,
+      signal: shutdown.signal,
+      log: log2,
+      mark
     });
-    serverStarting.catch(() => void 0);
-    let checkout;
-    try {
-      checkout = await prepareCheckout({
-        spec,
-        dir: path18.join(sessionDir, "repo"),
-        snapshotRoot: options.snapshotRoot ?? null,
-        redact,
-        useActionsCache: options.useActionsCache
-      });
-    } catch (error63) {
-      void serverStarting.then((s) => s.stop(), () => void 0);
-      throw new PreparationError(`Preparing the checkout failed: ${error63.message}`, "checkout_failed");
-    }
-    mark("checkout");
-    log2(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
-    const opencodeReady = serverStarting.then(async (s) => {
-      server = s;
-      mark("opencode");
-      workspace = await openWorkspace(s, checkout.dir, `Inspect ${spec.id}`);
-      mark("workspace");
-      return workspace;
-    }).catch((error63) => {
-      throw new PreparationError(`OpenCode did not start: ${error63.message}`, "opencode_failed");
-    });
-    opencodeReady.catch(() => void 0);
-    const setupOk = await runSetup(spec, checkout, emit, shutdown.signal);
-    mark("setup");
-    const ws = await opencodeReady;
+    const { checkout, server, workspace: ws } = prepared;
     mark("ready");
     log2("ready for prompts");
-    if (setupOk && checkout.source !== "snapshot") background = saveForNextTime(spec, checkout, options, log2);
     result = await promptLoop({ api, spec, ws, server, checkout, emit, sink, shutdown: shutdown.signal, log: log2, redact, options });
   } catch (error63) {
     const message = redact(error63.message ?? String(error63));
@@ -98552,44 +98691,21 @@ async function runSandbox(options) {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   }
-  workspace?.hub.close();
-  await server?.stop().catch(() => void 0);
+  const done = prepared;
+  done?.workspace.hub.close();
+  await done?.server.stop().catch(() => void 0);
   await killAllGroups();
   await sink.flush();
   await api.exit({ reason: result.reason, ...result.error ? { error: result.error.slice(0, 2e4) } : {} }).catch((e) => log2(`exit report failed: ${e.message}`));
-  await Promise.race([background, new Promise((r) => setTimeout(r, 6e4))]);
+  if (done && (done.setupOk || done.checkout.source === "snapshot")) await saveForNextTime(spec, done.checkout, options, log2);
   log2(`exited (${result.reason})`);
   return result;
-}
-var PreparationError = class extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-  }
-  code;
-};
-async function runSetup(spec, checkout, emit, signal) {
-  const result = await runSetupScript({
-    dir: checkout.dir,
-    timeoutMs: spec.setupTimeoutMs,
-    env: scrubEnv(process.env),
-    signal,
-    onOutput: (stream2, text) => emit([{ type: "setup.output", data: { stream: stream2, text: text.slice(0, 2e4) } }])
-  });
-  if (!result) return true;
-  emit([{ type: "setup.finished", data: result }]);
-  if (result.timedOut) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`, code: "setup_timeout" } }]);
-  } else if (result.exitCode !== 0) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
-  }
-  return result.exitCode === 0;
 }
 async function saveForNextTime(spec, checkout, options, log2) {
   try {
     if (options.snapshotRoot) {
-      await saveSnapshot(checkout.dir, snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name));
-      log2("snapshot saved");
+      await discardChanges(checkout.dir);
+      if (await returnSnapshot(checkout.dir, snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name))) log2("snapshot saved");
     } else if (options.useActionsCache && checkout.source === "clone") {
       if (await saveToActionsCache(checkout.dir, spec.repo.owner, spec.repo.name, checkout.sha)) log2("checkout cached");
     }
@@ -98702,7 +98818,7 @@ async function main() {
     return;
   }
   setSecret(token);
-  const workDir = path19.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_"));
+  const workDir = path20.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_"));
   const result = await runSandbox({
     controlPlaneUrl,
     sessionId,

@@ -6,7 +6,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionSpec } from "../../app/protocol/runner-api.js";
 import { prepareCheckout } from "./checkout.js";
-import { saveSnapshot, snapshotPath } from "./snapshot.js";
+import { returnSnapshot, saveSnapshot, snapshotPath } from "./snapshot.js";
 
 const env = { ...process.env, GIT_AUTHOR_NAME: "T", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "T", GIT_COMMITTER_EMAIL: "t@x" };
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
@@ -81,9 +81,16 @@ describe("prepareCheckout", () => {
     const dir = path.join(root, "c4");
     const co = await prepareCheckout({ spec: spec({ headBranch: "inspect/2-existing", headExists: true }), dir, snapshotRoot: snapshots, redact });
     expect(co.source).toBe("snapshot");
+    // Moved, not copied: the runner holds one snapshot per repository, taken by one session at a time.
+    expect(existsSync(snapshotPath(snapshots, "local", "demo"))).toBe(false);
     expect(existsSync(path.join(dir, "node_modules", "dep", "index.js"))).toBe(true);
     expect(existsSync(path.join(dir, "stray.txt"))).toBe(false);
     expect(readFileSync(path.join(dir, "a.txt"), "utf8")).toBe("pr head\n");
+
+    // Handing it back makes it the snapshot again; a second hand-back does not clobber it.
+    expect(await returnSnapshot(dir, snapshotPath(snapshots, "local", "demo"))).toBe(true);
+    expect(existsSync(path.join(snapshotPath(snapshots, "local", "demo"), "node_modules", "dep", "index.js"))).toBe(true);
+    expect(await returnSnapshot(first, snapshotPath(snapshots, "local", "demo"))).toBe(false);
   });
 
   it("fails clearly when the base branch does not exist", async () => {

@@ -3,6 +3,10 @@
  * previous session's checkout with dependencies installed), the Actions cache where that
  * service exists, else a fresh clone. `@actions/cache` resolves `undefined` (restore) or `-1`
  * (save) when there is no cache service; both are a miss, never an error.
+ *
+ * A snapshot is moved, not copied: copying tens of thousands of dependency files costs
+ * seconds, a rename costs nothing. The session takes the snapshot and puts its checkout
+ * back when it ends; a session running meanwhile on the same runner finds none and clones.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
@@ -26,13 +30,34 @@ export async function copyTree(from: string, to: string): Promise<void> {
   await run("cp", ["-a", "--reflink=auto", from, to]);
 }
 
+/** Move (or, across file systems, copy) the snapshot to `dir`. False when there is none. */
 export async function restoreSnapshot(snapshot: string, dir: string): Promise<boolean> {
   if (!hasSnapshot(snapshot)) return false;
-  await copyTree(snapshot, dir);
+  mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    renameSync(snapshot, dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await copyTree(snapshot, dir);
+  }
   return true;
 }
 
-/** Write a snapshot atomically (copy beside, then rename), so a crash never leaves half a tree. */
+/** Hand the checkout back as the snapshot (a move); keeps an existing snapshot if one appeared meanwhile. */
+export async function returnSnapshot(dir: string, snapshot: string): Promise<boolean> {
+  if (hasSnapshot(snapshot) || !existsSync(path.join(dir, ".git"))) return false;
+  mkdirSync(path.dirname(snapshot), { recursive: true });
+  try {
+    renameSync(dir, snapshot);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    await saveSnapshot(dir, snapshot);
+    return true;
+  }
+}
+
+/** Write a snapshot as a copy, atomically (copy beside, then rename): a crash never leaves half a tree. */
 export async function saveSnapshot(dir: string, snapshot: string): Promise<void> {
   const staging = `${snapshot}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });

@@ -12,6 +12,9 @@ export const BASE_CONFIG: Json = {
   $schema: "https://opencode.ai/config.json",
   autoupdate: false,
   share: "disabled",
+  // OpenCode's own undo snapshots copy the worktree into a shadow git repository on the first
+  // step of a session (seconds on a large checkout); Inspect commits with git itself.
+  snapshot: false,
   permission: {
     // Nobody is there to answer a question: the agent must decide or say so in its reply.
     question: "deny",

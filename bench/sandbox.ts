@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:sandbox` — how fast a sandbox gets ready and how fast a prompt reaches the model.
+ *
+ * A generated repository (a few thousand files, a setup script that "installs" a few thousand
+ * dependency files) in a bare remote; OpenCode is the real one, the model is the scripted
+ * server. Each scenario runs the runtime's own preparation (sandbox/prepare.ts: OpenCode boots
+ * while the checkout is made, then setup) and its own turn code (sandbox/opencode/turn.ts).
+ * The runner API round trips are left out: on loopback they cost a few milliseconds.
+ *
+ *   ready       = start of preparation → ready for the first prompt (what follows the claim)
+ *   to model    = prompt handed to OpenCode → the model server receives the request
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { SessionSpec } from "../app/protocol/runner-api.js";
+import { discardChanges } from "../sandbox/git/commit.js";
+import { returnSnapshot, snapshotPath } from "../sandbox/git/snapshot.js";
+import { runTurn } from "../sandbox/opencode/turn.js";
+import { prepareSandbox, type Prepared } from "../sandbox/prepare.js";
+import { killAllGroups } from "../sandbox/proc/group.js";
+import { startModelServer, textStep, type ModelServer } from "../test/support/model-server.js";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SOURCE_FILES = 3_000;
+const DEP_FILES = 4_000;
+
+const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "B", GIT_AUTHOR_EMAIL: "b@x", GIT_COMMITTER_NAME: "B", GIT_COMMITTER_EMAIL: "b@x" };
+const sh = (cwd: string, cmd: string, ...args: string[]) => execFileSync(cmd, args, { cwd, env: gitEnv, encoding: "utf8" });
+
+function generateRepo(root: string): { remote: string; depsTar: string } {
+  const seed = path.join(root, "seed");
+  for (let i = 0; i < SOURCE_FILES; i++) {
+    const dir = path.join(seed, "src", `module${i % 60}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `file${i}.ts`), `export const value${i} = ${i};\n${"// filler line\n".repeat(10)}`);
+  }
+  writeFileSync(path.join(seed, "package.json"), JSON.stringify({ name: "bench", private: true }));
+  writeFileSync(path.join(seed, ".gitignore"), "node_modules/\n");
+  mkdirSync(path.join(seed, ".inspect"));
+  // "npm ci": unpack the dependency tree unless the snapshot already has it.
+  writeFileSync(path.join(seed, ".inspect", "setup.sh"), '#!/bin/sh\nset -e\n[ -f node_modules/.installed ] && { echo "dependencies present"; exit 0; }\ntar -xf "$BENCH_DEPS_TAR"\ntouch node_modules/.installed\necho installed\n', { mode: 0o755 });
+  sh(seed, "git", "init", "-q", "-b", "main");
+  sh(seed, "git", "add", "-A");
+  sh(seed, "git", "commit", "-q", "-m", "generated");
+  const remote = path.join(root, "remote.git");
+  sh(root, "git", "clone", "-q", "--bare", seed, remote);
+
+  const deps = path.join(root, "deps");
+  for (let i = 0; i < DEP_FILES; i++) {
+    const dir = path.join(deps, "node_modules", `pkg${i % 200}`, "lib");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `f${i}.js`), `module.exports = ${i};\n`.repeat(20));
+  }
+  const depsTar = path.join(root, "deps.tar");
+  sh(deps, "tar", "-cf", depsTar, "node_modules");
+  return { remote, depsTar };
+}
+
+function spec(remote: string, model: ModelServer, id: string): SessionSpec {
+  return {
+    id,
+    repo: { owner: "bench", name: "repo", fullName: "bench/repo" },
+    cloneUrl: remote,
+    baseBranch: "main",
+    headBranch: `inspect/${id}-bench`,
+    headExists: false,
+    gitToken: null,
+    gitTokenExpiresAt: null,
+    committer: { name: "Inspect", email: "inspect@localhost" },
+    model: "scripted/scripted-model",
+    opencodeConfig: { provider: model.opencodeProvider() },
+    idleTimeoutMs: 60_000,
+    heartbeatIntervalMs: 30_000,
+    setupTimeoutMs: 120_000,
+    sessionUrl: `http://localhost/sessions/${id}`,
+  };
+}
+
+interface Sample {
+  ready: number;
+  marks: Record<string, number>;
+  source: string;
+  coldToModel: number;
+  warmToModel: number;
+}
+
+async function timeToModel(p: Prepared, model: ModelServer, text: string): Promise<number> {
+  model.reset([textStep("ok")]);
+  const started = Date.now();
+  const turn = runTurn({
+    client: p.workspace.client,
+    hub: p.workspace.hub,
+    sessionID: p.workspace.sessionID,
+    directory: p.checkout.dir,
+    text,
+    model: "scripted/scripted-model",
+    emit: () => undefined,
+    stop: new AbortController().signal,
+    crashed: p.server.exited,
+  });
+  const [first] = await model.waitForStepRequests(1);
+  const result = await turn;
+  if (result.status !== "done") throw new Error(`turn ${result.status}: ${result.error}`);
+  return first.at - started;
+}
+
+async function scenario(root: string, remote: string, model: ModelServer, n: number, opts: { snapshotRoot: string | null; warm: boolean }): Promise<Sample> {
+  const id = `b${n}${Math.random().toString(36).slice(2, 8)}`;
+  const sessionDir = path.join(root, "sessions", id);
+  mkdirSync(sessionDir, { recursive: true });
+  const marks: Record<string, number> = {};
+  const t0 = Date.now();
+  const p = await prepareSandbox({
+    spec: spec(remote, model, id),
+    sessionDir,
+    snapshotRoot: opts.snapshotRoot,
+    redact: (s) => s,
+    emit: () => undefined,
+    signal: new AbortController().signal,
+    log: () => undefined,
+    mark: (name) => (marks[name] = Date.now() - t0),
+    warm: opts.warm,
+  });
+  const ready = Date.now() - t0;
+  try {
+    const coldToModel = await timeToModel(p, model, "First prompt: say ok");
+    const warmToModel = await timeToModel(p, model, "Second prompt: say ok again");
+    return { ready, marks, source: p.checkout.source, coldToModel, warmToModel };
+  } finally {
+    p.workspace.hub.close();
+    await p.server.stop();
+    await killAllGroups();
+    // As the runtime does at exit: hand the checkout back as the runner's snapshot.
+    if (opts.snapshotRoot) {
+      await discardChanges(p.checkout.dir);
+      await returnSnapshot(p.checkout.dir, snapshotPath(opts.snapshotRoot, "bench", "repo"));
+    }
+    rmSync(sessionDir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const root = mkdtempSync(path.join(os.tmpdir(), "inspect-bench-"));
+  const { remote, depsTar } = generateRepo(root);
+  process.env.BENCH_DEPS_TAR = depsTar;
+  const model = await startModelServer();
+  const snapshots = path.join(root, "snapshots");
+  const results: Record<string, Sample[]> = { "no snapshot (clone + setup installs)": [], "snapshot (warm runner)": [], "snapshot, no warm-up turn": [] };
+  try {
+    // One throwaway run so the OS has the OpenCode binary in its page cache for every scenario.
+    await scenario(root, remote, model, 0, { snapshotRoot: null, warm: true });
+    for (let i = 1; i <= RUNS; i++) {
+      results["no snapshot (clone + setup installs)"].push(await scenario(root, remote, model, i, { snapshotRoot: null, warm: true }));
+      // The first snapshot run clones and installs, then leaves the snapshot for the next ones.
+      if (i === 1) await scenario(root, remote, model, 99, { snapshotRoot: snapshots, warm: true });
+      results["snapshot (warm runner)"].push(await scenario(root, remote, model, i, { snapshotRoot: snapshots, warm: true }));
+      results["snapshot, no warm-up turn"].push(await scenario(root, remote, model, i, { snapshotRoot: snapshots, warm: false }));
+    }
+  } finally {
+    await model.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+
+  console.log(`\nSandbox benchmark — ${SOURCE_FILES} source files, ${DEP_FILES} dependency files, ${os.cpus().length} cores, median of ${RUNS}\n`);
+  console.log("| scenario | checkout | OpenCode up | workspace open | setup done | ready | first prompt → model | next prompt → model |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const [name, samples] of Object.entries(results)) {
+    const m = (f: (s: Sample) => number) => `${median(samples.map(f))} ms`;
+    console.log(
+      `| ${name} (${samples[0].source}) | ${m((s) => s.marks.checkout)} | ${m((s) => s.marks.opencode)} | ${m((s) => s.marks.workspace)} | ${m((s) => s.marks.setup)} | **${m((s) => s.ready)}** | ${m((s) => s.coldToModel)} | ${m((s) => s.warmToModel)} |`,
+    );
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,126 @@
+/**
+ * Getting a sandbox ready for its first prompt: start OpenCode (slow) while the checkout is
+ * prepared, then run the setup script while OpenCode opens the workspace. On failure
+ * everything started here is stopped again before the error is thrown.
+ */
+import path from "node:path";
+import type { NewEvent } from "../app/protocol/events.js";
+import type { SessionSpec } from "../app/protocol/runner-api.js";
+import { prepareCheckout, type Checkout } from "./git/checkout.js";
+import { openWorkspace, startAgentServer, type Workspace } from "./opencode/agent.js";
+import { buildOpencodeConfig } from "./opencode/config.js";
+import { scrubEnv } from "./opencode/env.js";
+import { startWarmupModel } from "./opencode/warmup.js";
+import type { OpencodeServer } from "./opencode/server.js";
+import type { Redactor } from "./redact.js";
+import { runSetupScript } from "./setup-script.js";
+
+export class PreparationError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = "PreparationError";
+  }
+}
+
+export interface PrepareOptions {
+  spec: SessionSpec;
+  /** This session's folder: the checkout goes to `repo/`, OpenCode's XDG dirs to `opencode/`. */
+  sessionDir: string;
+  snapshotRoot: string | null;
+  useActionsCache?: boolean;
+  redact: Redactor;
+  emit: (events: NewEvent[]) => void;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  mark: (name: string) => void;
+  /** Do OpenCode's lazy first-prompt setup before the first prompt (default true; the bench turns it off to compare). */
+  warm?: boolean;
+}
+
+export interface Prepared {
+  checkout: Checkout;
+  server: OpencodeServer;
+  workspace: Workspace;
+  /** False when the setup script failed or timed out (the session goes on regardless). */
+  setupOk: boolean;
+}
+
+export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
+  const warmup = o.warm === false ? null : await startWarmupModel();
+  const config = buildOpencodeConfig(o.spec.opencodeConfig, o.spec.model);
+  if (warmup) config.provider = { ...(config.provider as object | undefined), ...warmup.provider };
+  const serverStarting = startAgentServer({
+    home: path.join(o.sessionDir, "opencode"),
+    cwd: o.sessionDir,
+    config,
+    onLog: (line) => o.log(`opencode: ${line}`),
+  });
+  serverStarting.catch(() => undefined);
+  let workspace: Workspace | null = null;
+  const stopOpencode = async () => {
+    workspace?.hub.close();
+    await serverStarting.then((s) => s.stop(), () => undefined);
+  };
+
+  try {
+    let checkout: Checkout;
+    try {
+      checkout = await prepareCheckout({
+        spec: o.spec,
+        dir: path.join(o.sessionDir, "repo"),
+        snapshotRoot: o.snapshotRoot,
+        redact: o.redact,
+        useActionsCache: o.useActionsCache,
+      });
+    } catch (error) {
+      throw new PreparationError(`Preparing the checkout failed: ${(error as Error).message}`, "checkout_failed");
+    }
+    o.mark("checkout");
+    o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
+
+    // The setup script and OpenCode's warm-up do not depend on each other.
+    const opencodeReady = serverStarting
+      .then(async (s) => {
+        o.mark("opencode");
+        workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm });
+        o.mark("workspace");
+        return { server: s, workspace };
+      })
+      .catch((error: Error) => {
+        throw new PreparationError(`OpenCode did not start: ${error.message}`, "opencode_failed");
+      });
+    opencodeReady.catch(() => undefined);
+
+    const setupOk = await runSetup(o, checkout);
+    o.mark("setup");
+    const ready = await opencodeReady;
+    return { checkout, ...ready, setupOk };
+  } catch (error) {
+    await stopOpencode();
+    throw error;
+  } finally {
+    await warmup?.close();
+  }
+}
+
+async function runSetup(o: PrepareOptions, checkout: Checkout): Promise<boolean> {
+  const { spec, emit } = o;
+  const result = await runSetupScript({
+    dir: checkout.dir,
+    timeoutMs: spec.setupTimeoutMs,
+    env: scrubEnv(process.env),
+    signal: o.signal,
+    onOutput: (stream, text) => emit([{ type: "setup.output", data: { stream, text: text.slice(0, 20_000) } }]),
+  });
+  if (!result) return true;
+  emit([{ type: "setup.finished", data: result }]);
+  if (result.timedOut) {
+    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1000)} s; continuing without it`, code: "setup_timeout" } }]);
+  } else if (result.exitCode !== 0) {
+    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
+  }
+  return result.exitCode === 0;
+}
