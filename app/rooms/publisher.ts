@@ -3,14 +3,15 @@
  * so the room is best effort: a failure is logged and never thrown into the caller,
  * and the page backfills from the session API when it sees a gap.
  *
- * POSTs for one session are sent one after another, so the room receives events in
- * the order they were persisted even when appends are not awaited.
+ * Each session has one lane: POSTs go one at a time, in the order events were
+ * persisted, and events published while a POST is in flight are coalesced into the
+ * next one. A slow room therefore costs fewer, larger requests, not a growing chain.
  */
 import type { SessionEvent } from "../protocol/events.js";
 import { roomPath } from "../protocol/room.js";
 
 export interface RoomPublisher {
-  /** Never rejects. Resolves once the room answered (or the attempt failed and was logged). */
+  /** Never rejects. Resolves once these events were sent (or the attempt failed and was logged). */
   publish(sessionId: string, events: SessionEvent[]): Promise<void>;
 }
 
@@ -25,11 +26,16 @@ export interface HttpRoomPublisherOptions {
 
 const MAX_BATCH = 1_000; // the room's AppendRequest limit
 
+interface Lane {
+  queue: SessionEvent[];
+  waiters: (() => void)[];
+}
+
 export class HttpRoomPublisher implements RoomPublisher {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly fetchFn: typeof fetch;
   /** While the room is unreachable, say so once rather than on every event. */
   private unreachable = false;
-  private readonly fetchFn: typeof fetch;
 
   constructor(private readonly opts: HttpRoomPublisherOptions) {
     this.fetchFn = opts.fetch ?? fetch;
@@ -37,37 +43,49 @@ export class HttpRoomPublisher implements RoomPublisher {
 
   publish(sessionId: string, events: SessionEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    const previous = this.tails.get(sessionId) ?? Promise.resolve();
-    const next = previous.then(() => this.send(sessionId, events));
-    this.tails.set(sessionId, next);
-    // Forget the chain once it is idle, so the map does not grow with every session ever seen.
-    void next.then(() => {
-      if (this.tails.get(sessionId) === next) this.tails.delete(sessionId);
-    });
-    return next;
+    let lane = this.lanes.get(sessionId);
+    const idle = !lane;
+    if (!lane) this.lanes.set(sessionId, (lane = { queue: [], waiters: [] }));
+    lane.queue.push(...events);
+    const sent = new Promise<void>((resolve) => lane.waiters.push(resolve));
+    if (idle) void this.drain(sessionId, lane);
+    return sent;
   }
 
-  private async send(sessionId: string, events: SessionEvent[]): Promise<void> {
-    for (let i = 0; i < events.length; i += MAX_BATCH) {
-      const batch = events.slice(i, i + MAX_BATCH);
-      try {
-        const res = await this.post(sessionId, batch);
-        const text = await res.text();
-        if (this.unreachable) this.log("room server reachable again");
-        this.unreachable = false;
-        if (!res.ok) this.log(`room ${sessionId}: append of seq ${batch[0]!.seq}..${batch.at(-1)!.seq} refused: ${res.status} ${text.slice(0, 200)}`);
-      } catch (err) {
-        if (!this.unreachable) this.log(`room ${sessionId}: unreachable (${describe(err)}); viewers will backfill from the API`);
-        this.unreachable = true;
-        return; // the rest would fail the same way; the database still has them
-      }
+  private async drain(sessionId: string, lane: Lane): Promise<void> {
+    while (lane.queue.length > 0) {
+      const batch = lane.queue.splice(0, MAX_BATCH);
+      // Everyone waiting now has their events in this batch or an earlier one.
+      const settled = lane.queue.length === 0 ? lane.waiters.splice(0) : [];
+      const ok = await this.send(sessionId, batch);
+      // Unreachable: drop what is queued (it is in the database; viewers backfill).
+      if (!ok) lane.queue.length = 0;
+      for (const resolve of settled) resolve();
+    }
+    for (const resolve of lane.waiters.splice(0)) resolve();
+    this.lanes.delete(sessionId);
+  }
+
+  /** One POST (retried once on a stale kept-alive connection); false when the room is unreachable. */
+  private async send(sessionId: string, batch: SessionEvent[]): Promise<boolean> {
+    try {
+      const res = await this.post(sessionId, batch);
+      const text = await res.text();
+      if (this.unreachable) this.log("room server reachable again");
+      this.unreachable = false;
+      if (!res.ok) this.log(`room ${sessionId}: append of seq ${batch[0]!.seq}..${batch.at(-1)!.seq} refused: ${res.status} ${text.slice(0, 200)}`);
+      return true;
+    } catch (err) {
+      if (!this.unreachable) this.log(`room ${sessionId}: unreachable (${describe(err)}); viewers will backfill from the API`);
+      this.unreachable = true;
+      return false;
     }
   }
 
   /**
-   * One POST, retried once when a kept-alive connection turns out to be closed by the
-   * server (undici reports UND_ERR_SOCKET/ECONNRESET). Appends are idempotent (the room
-   * ignores seqs it has), so the retry cannot duplicate anything.
+   * Retried once when a kept-alive connection turns out to be closed by the server
+   * (undici reports UND_ERR_SOCKET/ECONNRESET). Appends are idempotent (the room ignores
+   * seqs it has), so the retry cannot duplicate anything.
    */
   private async post(sessionId: string, batch: SessionEvent[]): Promise<Response> {
     const attempt = () =>
@@ -91,13 +109,13 @@ export class HttpRoomPublisher implements RoomPublisher {
   }
 }
 
-/** For setups without a room server: events stay in the database, pages poll the API. */
-export class NoRoomPublisher implements RoomPublisher {
-  async publish(): Promise<void> {}
-}
-
 /** fetch's own message is just "fetch failed"; the cause says why (ECONNREFUSED, timeout…). */
 function describe(err: unknown): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
   return e.cause ? `${e.message}: ${e.cause.code ?? e.cause.message}` : e.message;
+}
+
+/** For setups without a room server: events stay in the database, pages poll the API. */
+export class NoRoomPublisher implements RoomPublisher {
+  async publish(): Promise<void> {}
 }
