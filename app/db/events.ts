@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
 import type { NewEvent, SessionEvent } from "../protocol/events.js";
 import type { Db } from "./client.js";
 import { events, sessions } from "./schema.js";
@@ -33,4 +33,15 @@ export async function listEvents(db: Db, sessionId: string, since = 0, limit = 5
     .orderBy(asc(events.seq))
     .limit(limit);
   return rows.map((r) => ({ seq: r.seq, ts: new Date(r.ts).toISOString(), type: r.type, data: r.data }) as SessionEvent);
+}
+
+/** The newest event of a kind (e.g. the tool the agent is running now). */
+export async function lastEventOfType(db: Db, sessionId: string, type: string): Promise<SessionEvent | undefined> {
+  const [r] = await db
+    .select()
+    .from(events)
+    .where(and(eq(events.sessionId, sessionId), eq(events.type, type)))
+    .orderBy(desc(events.seq))
+    .limit(1);
+  return r ? ({ seq: r.seq, ts: new Date(r.ts).toISOString(), type: r.type, data: r.data } as SessionEvent) : undefined;
 }

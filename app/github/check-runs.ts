@@ -35,6 +35,9 @@ export function desiredCheck(session: Pick<SessionRow, "status" | "statusReason"
 }
 
 export class CheckRuns {
+  /** The last in-progress output sent per check run, to skip updates that change nothing. */
+  private readonly lastOutput = new Map<number, string>();
+
   constructor(
     private readonly deps: { db: Db; config: Config; github: GitHubGateway; sessions: SessionService },
   ) {}
@@ -60,7 +63,10 @@ export class CheckRuns {
     }
     if (want.working) {
       if (session.checkRunId && session.checkRunOpen) {
+        const key = JSON.stringify(output);
+        if (this.lastOutput.get(session.checkRunId) === key) return;
         await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output });
+        this.lastOutput.set(session.checkRunId, key);
       } else {
         const id = await github.createCheckRun(inst, repo.owner, repo.name, session.headSha, detailsUrl, output);
         await updateSession(db, sessionId, { checkRunId: id, checkRunOpen: true, checkRunSha: session.headSha });
@@ -68,6 +74,7 @@ export class CheckRuns {
       return;
     }
     if (session.checkRunId && session.checkRunOpen) {
+      this.lastOutput.delete(session.checkRunId);
       await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output, conclusion: want.conclusion });
       await updateSession(db, sessionId, { checkRunOpen: false });
     } else if (!session.checkRunId || moved) {

@@ -5,6 +5,7 @@
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
+import { lastEventOfType } from "../db/events.js";
 import { getPrompt, listPrompts } from "../db/prompts.js";
 import { findSessionByCheckRun, findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
 import type { PromptContext } from "../db/schema.js";
@@ -34,6 +35,9 @@ export type IntakeResult =
   | { outcome: "denied" | "ignored" | "refused"; reason: string };
 
 export class GitHubIntake {
+  /** The last status comment text sent per active session, to skip edits that change nothing. */
+  private readonly lastStatusBody = new Map<string, string>();
+
   constructor(private readonly deps: IntakeDeps) {}
 
   async handle(trigger: Trigger): Promise<IntakeResult> {
@@ -199,18 +203,23 @@ export class GitHubIntake {
     return `${this.deps.config.publicUrl}/sessions/${sessionId}`;
   }
 
-  /** Bring the status comment in line with the session (used after a follow-up restarts a run). */
+  /** Bring the status comment in line with the session; skipped when its text would not change. */
   async refreshStatusComment(sessionId: string): Promise<void> {
     const session = await this.deps.sessions.get(sessionId);
     if (!session?.statusCommentId) return;
     const repo = await this.deps.sessions.repository(session);
     if (!repo.installationId) return;
-    await this.deps.github.editComment(
-      repo.installationId,
-      repo.owner,
-      repo.name,
-      session.statusCommentId,
-      statusCommentBody({ status: session.status, reason: session.statusReason, sessionUrl: this.url(session.id), prUrl: session.prUrl }),
-    );
+    let activity: string | null = null;
+    if (session.status === "running") {
+      const tool = await lastEventOfType(this.deps.db, sessionId, "tool.call");
+      if (tool?.type === "tool.call") activity = tool.data.title ?? tool.data.tool;
+    }
+    const body = statusCommentBody({ status: session.status, reason: session.statusReason, sessionUrl: this.url(session.id), prUrl: session.prUrl, activity });
+    if (this.lastStatusBody.get(sessionId) === body) return;
+    await this.deps.github.editComment(repo.installationId, repo.owner, repo.name, session.statusCommentId, body);
+    // Ended sessions rarely change again: forget them so the cache stays small.
+    if (isActive(session.status)) this.lastStatusBody.set(sessionId, body);
+    else this.lastStatusBody.delete(sessionId);
   }
+
 }

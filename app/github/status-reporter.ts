@@ -35,7 +35,7 @@ export class Throttle {
 }
 
 /** Event kinds that change what the status comment and check run say. */
-const RELEVANT = new Set(["session.status", "pr.opened", "prompt.started", "prompt.finished", "git.push"]);
+const RELEVANT = new Set(["session.status", "pr.opened", "prompt.started", "prompt.finished", "git.push", "tool.call"]);
 
 export interface ReporterOptions {
   bus: SessionBus;

@@ -67,6 +67,11 @@ describe("pull requests", () => {
     // Picked up: 🚀 on the comment that asked.
     expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10}/reactions$`)).map((c) => c.body.content)).toEqual(["eyes", "rocket"]);
 
+    // While working, the status comment says what the agent is doing.
+    await runner.call(`/sessions/${id}/events`, token, { body: { events: [{ type: "tool.call", data: { callId: "c1", tool: "bash", status: "running", title: "npm test" } }] } });
+    await drain();
+    expect(gh.find("PATCH", /\/issues\/comments\/\d+$/).at(-1)!.body.body).toContain("⚙️ Working: npm test");
+
     // Concurrent pushes (a retrying runner) never open two PRs.
     await Promise.all([runner.push(id, token, "aaaaaaa"), runner.push(id, token, "aaaaaaa"), runner.push(id, token, "aaaaaaa")]);
     await drain();
