@@ -97,6 +97,15 @@ export function repoOf(payload: RepoPayload): RepoRef {
 
 const ignore = (reason: string): Trigger => ({ kind: "ignore", reason });
 
+interface ThreadLike {
+  number: number;
+  title: string;
+  body?: string | null;
+  html_url: string;
+}
+const issueThread = (i: ThreadLike): ThreadRef => ({ kind: "issue", number: i.number, title: i.title, body: i.body ?? null, url: i.html_url });
+const pullThread = (p: ThreadLike): ThreadRef => ({ kind: "pull_request", number: p.number, title: p.title, body: p.body ?? null, url: p.html_url });
+
 function fromMention(
   text: string | null | undefined,
   opts: TriggerOptions,
@@ -120,13 +129,7 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
     case "issue_comment.created": {
       const e = payload as Payload<"issue_comment.created">;
       const issue = e.issue;
-      const thread: ThreadRef = {
-        kind: issue.pull_request ? "pull_request" : "issue",
-        number: issue.number,
-        title: issue.title,
-        body: issue.body ?? null,
-        url: issue.html_url,
-      };
+      const thread = issue.pull_request ? pullThread(issue) : issueThread(issue);
       return fromMention(e.comment.body, opts, {
         repo: repoOf(e),
         thread,
@@ -141,7 +144,7 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
       const pr = e.pull_request;
       return fromMention(e.comment.body, opts, {
         repo: repoOf(e),
-        thread: { kind: "pull_request", number: pr.number, title: pr.title, body: pr.body ?? null, url: pr.html_url },
+        thread: pullThread(pr),
         actor: sender,
         source: "github_review_comment",
         comment: { id: e.comment.id, kind: "review_comment" },
@@ -153,7 +156,7 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
       const issue = e.issue;
       return fromMention(issue.body, opts, {
         repo: repoOf(e),
-        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
+        thread: issueThread(issue),
         actor: sender,
         source: "github_issue",
         comment: null,
@@ -165,7 +168,7 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
       const pr = e.pull_request;
       return fromMention(pr.body, opts, {
         repo: repoOf(e),
-        thread: { kind: "pull_request", number: pr.number, title: pr.title, body: pr.body ?? null, url: pr.html_url },
+        thread: pullThread(pr),
         actor: sender,
         source: "github_issue",
         comment: null,
@@ -180,7 +183,7 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
       return {
         kind: "prompt",
         repo: repoOf(e),
-        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
+        thread: issueThread(issue),
         actor: sender,
         text,
         source: "github_assignment",
@@ -191,38 +194,15 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
     case "issues.unassigned": {
       const e = payload as Payload<"issues.unassigned">;
       if (!opts.botLogin || e.assignee?.login?.toLowerCase() !== opts.botLogin.toLowerCase()) return ignore("assignee is not Inspect");
-      const issue = e.issue;
-      return {
-        kind: "stop",
-        repo: repoOf(e),
-        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
-        actor: sender,
-        reason: `unassigned by @${sender.login}`,
-        comment: null,
-      };
+      return { kind: "stop", repo: repoOf(e), thread: issueThread(e.issue), actor: sender, reason: `unassigned by @${sender.login}`, comment: null };
     }
     case "issues.closed": {
       const e = payload as Payload<"issues.closed">;
-      const issue = e.issue;
-      return {
-        kind: "stop",
-        repo: repoOf(e),
-        thread: { kind: "issue", number: issue.number, title: issue.title, body: issue.body ?? null, url: issue.html_url },
-        actor: sender,
-        reason: `issue closed by @${sender.login}`,
-        comment: null,
-      };
+      return { kind: "stop", repo: repoOf(e), thread: issueThread(e.issue), actor: sender, reason: `issue closed by @${sender.login}`, comment: null };
     }
     case "pull_request.closed": {
       const e = payload as Payload<"pull_request.closed">;
-      const pr = e.pull_request;
-      return {
-        kind: "archive",
-        repo: repoOf(e),
-        thread: { kind: "pull_request", number: pr.number, title: pr.title, body: pr.body ?? null, url: pr.html_url },
-        actor: sender,
-        merged: Boolean(pr.merged),
-      };
+      return { kind: "archive", repo: repoOf(e), thread: pullThread(e.pull_request), actor: sender, merged: Boolean(e.pull_request.merged) };
     }
     case "check_run.requested_action": {
       const e = payload as Payload<"check_run.requested_action">;
