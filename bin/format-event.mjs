@@ -6,6 +6,19 @@ const firstLine = (text, max = 100) => {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 };
 
+/** What a tool call is about: its title, else the path/command/pattern in its input. */
+function toolSubject(d) {
+  if (d.title) return firstLine(d.title, 80);
+  try {
+    const input = JSON.parse(d.input ?? "{}");
+    const subject = input.filePath ?? input.path ?? input.command ?? input.pattern ?? input.url ?? input.description;
+    if (typeof subject === "string") return firstLine(subject, 80);
+  } catch {
+    // Trimmed or not JSON: fall through.
+  }
+  return firstLine(d.input, 80);
+}
+
 export function formatEvent(event, state = { streaming: null }) {
   const d = event.data ?? {};
   let prefix = "";
@@ -39,7 +52,7 @@ export function formatEvent(event, state = { streaming: null }) {
     case "tool.call": {
       state.streaming = null;
       if (d.status === "pending") return null;
-      const what = d.title || firstLine(d.input, 80);
+      const what = toolSubject(d);
       if (d.status === "running") return line(`  ⚙ ${d.tool} ${what}`);
       if (d.status === "error") return line(`  ✖ ${d.tool} failed: ${firstLine(d.error)}`);
       return line(`  ✓ ${d.tool} ${what}`);
