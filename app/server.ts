@@ -38,6 +38,7 @@ import { createRoomPublisher, roomSettings } from "./rooms/index.js";
 import { webRoutes } from "../web/routes.js";
 import { EventLog } from "./sessions/event-log.js";
 import { SessionService } from "./sessions/service.js";
+import { SessionStarter } from "./sessions/starter.js";
 import { loadOrCreateSecret } from "./util/secret.js";
 import { BackgroundTasks, type Logger } from "./util/tasks.js";
 
@@ -118,9 +119,10 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   runners = new RunnerService(sessions, github);
 
   let intake: GitHubIntake | null = null;
+  const permissions = github ? new PermissionCache(github) : null;
   const stops: (() => void)[] = [];
   if (probot && github) {
-    const i = (intake = new GitHubIntake({ db, config, github, permissions: new PermissionCache(github), sessions, log }));
+    const i = (intake = new GitHubIntake({ db, config, github, permissions: permissions!, sessions, log }));
     const pulls = new PullRequests({ db, config, github, sessions, events, secret, log });
     const checks = new CheckRuns({ db, config, github, sessions });
     const reporter = startReporter({
@@ -191,9 +193,10 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       ? createOidcVerifier({ issuer: config.runner.oidcIssuer, audience: config.runner.oidcAudience, repository: config.runner.repo, workflow: config.runner.workflow })
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
-  app.route("/api/sessions", sessionApi({ db, config, sessions, access }));
+  const starter = new SessionStarter({ db, config, sessions, github, permissions });
+  app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);
-  app.route("/", webRoutes({ db, config, access, rooms: { url: rooms.url, secret: rooms.secret } }));
+  app.route("/", webRoutes({ db, config, access, rooms: { url: rooms.url, secret: rooms.secret }, warmup: (viewer, repo) => starter.warm(viewer, repo) }));
 
   return {
     app,

@@ -1,5 +1,5 @@
 /** Read-only queries the pages need (the session list and the stats page). */
-import { and, desc, eq, gte, inArray } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, ne } from "drizzle-orm";
 import type { RepositoryRow } from "../app/db/accounts.js";
 import type { Db } from "../app/db/client.js";
 import { events, prompts, repositories, sessions, users } from "../app/db/schema.js";
@@ -18,6 +18,7 @@ export async function recentSessions(db: Db, limit = 200): Promise<SessionListIt
     .from(sessions)
     .innerJoin(repositories, eq(sessions.repositoryId, repositories.id))
     .leftJoin(users, eq(sessions.createdByUserId, users.id))
+    .where(ne(sessions.threadKind, "warm")) // warm sandboxes no prompt has adopted are not sessions yet
     .orderBy(desc(sessions.createdAt))
     .limit(limit);
   return rows.map((r) => ({ session: r.session, repo: r.repo, author: r.login ? { login: r.login, avatarUrl: r.avatarUrl } : null }));
@@ -45,7 +46,7 @@ export async function sessionStats(db: Db, repositoryIds: number[], days = 14, n
   const since = new Date(now.getTime() - days * 86_400_000);
   since.setUTCHours(0, 0, 0, 0);
   const ids = repositoryIds.length ? repositoryIds : [-1];
-  const inScope = and(inArray(sessions.repositoryId, ids), gte(sessions.createdAt, since));
+  const inScope = and(inArray(sessions.repositoryId, ids), gte(sessions.createdAt, since), ne(sessions.threadKind, "warm"));
 
   const sessionRows = await db
     .select({ id: sessions.id, createdAt: sessions.createdAt, status: sessions.status, reason: sessions.statusReason, prNumber: sessions.prNumber })

@@ -5,11 +5,9 @@ import type { Config } from "../config.js";
 import { getRepository, upsertUser } from "../db/accounts.js";
 import type { Db } from "../db/client.js";
 import { listPrompts } from "../db/prompts.js";
-import { listSessions, type SessionRow } from "../db/sessions.js";
-import { sessionBranch } from "../sessions/branch.js";
-import { LocalRepoError, registerLocalRepo } from "../sessions/local-repo.js";
+import { listSessions } from "../db/sessions.js";
+import { SessionStarter, StartError } from "../sessions/starter.js";
 import { SessionClosedError, type SessionService } from "../sessions/service.js";
-import { newSessionId } from "../util/tokens.js";
 import type { AccessPolicy, Viewer } from "./access.js";
 import { apiError, jsonBody } from "./validate.js";
 
@@ -18,8 +16,7 @@ export interface SessionApiDeps {
   config: Config;
   sessions: SessionService;
   access: AccessPolicy;
-  /** Starting a session on a GitHub repository from the web (null in local mode). */
-  startOnGitHub?: ((viewer: Viewer, fullName: string, prompt: string, model: string | null) => Promise<SessionRow>) | null;
+  starter: SessionStarter;
 }
 
 const CreateSession = z.object({
@@ -75,29 +72,13 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
 
   api.post("/", async (c) => {
     const body = await jsonBody(c, CreateSession);
-    const viewer = c.get("viewer");
-    let session: SessionRow;
-    if (viewer.local) {
-      let repo;
-      try {
-        repo = await registerLocalRepo(db, body.repo, deps.config.localRepos.length ? deps.config.localRepos : null);
-      } catch (err) {
-        if (err instanceof LocalRepoError) throw apiError(400, err.message);
-        throw err;
-      }
-      const user = await author(viewer);
-      const id = newSessionId();
-      ({ session } = await sessions.create(
-        { repo, threadKind: "local", threadNumber: null, title: body.prompt, baseBranch: repo.defaultBranch, headBranch: sessionBranch(id, body.prompt), headExists: false, createdBy: user, model: body.model ?? null },
-        { author: user, text: body.prompt, source: "cli" },
-        id,
-      ));
-    } else {
-      if (!deps.startOnGitHub) throw apiError(400, "starting sessions from the web needs the GitHub App");
-      if (!/^[\w.-]+\/[\w.-]+$/.test(body.repo)) throw apiError(400, "repo must be owner/name");
-      session = await deps.startOnGitHub(viewer, body.repo, body.prompt, body.model ?? null);
+    try {
+      const session = await deps.starter.start(c.get("viewer"), body.repo, body.prompt, body.model ?? null);
+      return c.json({ id: session.id, url: `${deps.config.publicUrl}/sessions/${session.id}`, status: session.status }, 201);
+    } catch (err) {
+      if (err instanceof StartError) throw apiError(err.status, err.message);
+      throw err;
     }
-    return c.json({ id: session.id, url: `${deps.config.publicUrl}/sessions/${session.id}`, status: session.status }, 201);
   });
 
   api.get("/:id", async (c) => {

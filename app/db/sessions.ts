@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, ne, or } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, ne, or } from "drizzle-orm";
 import type { SessionStatus } from "../protocol/events.js";
 import type { Db } from "./client.js";
 import { sessions } from "./schema.js";
@@ -64,10 +64,11 @@ export async function updateStatusIf(db: Db, id: string, from: SessionStatus[], 
   return row;
 }
 
+/** Sessions people started (warm sandboxes that no prompt has adopted are not listed). */
 export async function listSessions(db: Db, opts: { limit?: number; repositoryIds?: number[] } = {}): Promise<SessionRow[]> {
-  const q = db.select().from(sessions);
-  const filtered = opts.repositoryIds ? q.where(inArray(sessions.repositoryId, opts.repositoryIds.length ? opts.repositoryIds : [-1])) : q;
-  return filtered.orderBy(desc(sessions.createdAt)).limit(opts.limit ?? 100);
+  const started = ne(sessions.threadKind, "warm");
+  const where = opts.repositoryIds ? and(started, inArray(sessions.repositoryId, opts.repositoryIds.length ? opts.repositoryIds : [-1])) : started;
+  return db.select().from(sessions).where(where).orderBy(desc(sessions.createdAt)).limit(opts.limit ?? 100);
 }
 
 /** Claim the right to open this session's PR (one replica, one request at a time). */
@@ -86,6 +87,25 @@ export async function findSessionByCheckRun(db: Db, repositoryId: number, checkR
     .select()
     .from(sessions)
     .where(and(eq(sessions.repositoryId, repositoryId), eq(sessions.checkRunId, checkRunId)))
+    .limit(1);
+  return row;
+}
+
+/** A warm session (runner dispatched, no prompt yet) this user made for this repository, still alive. */
+export async function findUnusedWarmSession(db: Db, userId: number, repositoryId: number, since: Date): Promise<SessionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.threadKind, "warm"),
+        eq(sessions.createdByUserId, userId),
+        eq(sessions.repositoryId, repositoryId),
+        inArray(sessions.status, ["queued", "starting", "idle"]),
+        gt(sessions.createdAt, since),
+      ),
+    )
+    .orderBy(desc(sessions.createdAt))
     .limit(1);
   return row;
 }

@@ -129,6 +129,12 @@ export class GitHubGateway {
     return { token: data.token, expiresAt: data.expires_at };
   }
 
+  async repository(installationId: number, owner: string, repo: string): Promise<{ id: number; defaultBranch: string; private: boolean }> {
+    const o = await this.inst(installationId);
+    const { data } = await o.request("GET /repos/{owner}/{repo}", { owner, repo });
+    return { id: Number(data.id), defaultBranch: data.default_branch, private: data.private };
+  }
+
   async installationFor(owner: string, repo: string): Promise<number> {
     const app = await this.auth();
     const { data } = await app.request("GET /repos/{owner}/{repo}/installation", { owner, repo });

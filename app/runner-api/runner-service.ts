@@ -206,7 +206,9 @@ export class RunnerService {
       await requeueRunning(this.deps.db, sessionId);
       await this.sessions.fail(sessionId, `The runner failed: ${error ?? "unknown error"}`);
     } else if (reason === "idle") {
-      await tryTransition(this.deps, sessionId, "completed", "no follow-ups; the runner exited");
+      const session = await this.sessions.get(sessionId);
+      if (session?.threadKind === "warm") await this.sessions.archive(sessionId, "warm sandbox not used");
+      else await tryTransition(this.deps, sessionId, "completed", "no follow-ups; the runner exited");
     }
     await this.sessions.resumeIfQueued(sessionId);
   }

@@ -31,7 +31,7 @@ export interface SessionDeps {
 
 export interface NewSession {
   repo: RepositoryRow;
-  threadKind: "issue" | "pull_request" | "web" | "local";
+  threadKind: "issue" | "pull_request" | "web" | "local" | "warm";
   threadNumber: number | null;
   title: string;
   baseBranch: string;
@@ -83,6 +83,25 @@ export class SessionService {
     const prompt = await this.addPrompt(session, first);
     await this.dispatch(session.id);
     return { session: (await this.get(session.id))!, prompt };
+  }
+
+  /** A session with no prompt yet whose runner prepares the sandbox ahead of the prompt (see SessionStarter). */
+  async createWarm(spec: { repo: RepositoryRow; createdBy: UserRow; baseBranch: string; headBranch: (id: string) => string }): Promise<SessionRow> {
+    const id = newSessionId();
+    const session = await insertSession(this.db, {
+      id,
+      repositoryId: spec.repo.id,
+      threadKind: "warm",
+      threadNumber: null,
+      title: "Warm sandbox",
+      status: "queued",
+      baseBranch: spec.baseBranch,
+      headBranch: spec.headBranch(id),
+      createdByUserId: spec.createdBy.id,
+    });
+    await this.deps.events.append(id, [{ type: "session.status", data: { status: "queued", reason: "warming up a sandbox" } }]);
+    await this.dispatch(id);
+    return session;
   }
 
   /**

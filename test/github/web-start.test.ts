@@ -1,0 +1,105 @@
+/**
+ * Starting sessions from the web on GitHub repositories, and warm sandboxes:
+ * a runner dispatched while the person is still typing, adopted by their prompt.
+ */
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Viewer } from "../../app/api/access.js";
+import { openDatabase, type Database } from "../../app/db/client.js";
+import { listPrompts } from "../../app/db/prompts.js";
+import { getSession, listSessions } from "../../app/db/sessions.js";
+import { PermissionCache } from "../../app/github/permissions.js";
+import type { Inspect } from "../../app/server.js";
+import { SessionStarter, StartError } from "../../app/sessions/starter.js";
+import { FakeGitHub } from "../support/fake-github.js";
+import { githubEnv, testInspect } from "../support/inspect.js";
+import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
+import { runnerClient } from "../support/runner-client.js";
+
+let database: Database;
+let issuer: TestIssuer;
+let inspect: Inspect;
+let gh: FakeGitHub;
+let starter: SessionStarter;
+const runner = runnerClient(() => inspect, () => issuer);
+const viewer = (login: string): Viewer => ({ login, id: 4000, avatarUrl: null, token: "gho_x", local: false });
+
+beforeAll(async () => {
+  database = await openDatabase({ dataDir: "memory://" });
+  issuer = await startIssuer();
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+});
+afterAll(async () => {
+  nock.enableNetConnect();
+  await issuer.close();
+  await database.close();
+});
+beforeEach(async () => {
+  gh = new FakeGitHub();
+  gh.permissions.set("alice", "write");
+  gh.permissions.set("reader", "read");
+  gh.on("GET", /^\/repos\/acme\/(widgets|gadgets)$/, (m) => [200, { id: m[1] === "widgets" ? 4242 : 4343, default_branch: "trunk", private: true }]);
+  gh.on("GET", /^\/repos\/acme\/nowhere\/installation$/, () => [404, { message: "Not Found" }]);
+  inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url }), database);
+  starter = new SessionStarter({ db: database.db, config: inspect.config, sessions: inspect.sessions, github: inspect.github, permissions: new PermissionCache(inspect.github!) });
+});
+afterEach(async () => {
+  await inspect.close();
+  gh.close();
+});
+
+describe("starting from the web on GitHub", () => {
+  it("creates a session on the repository's default branch and dispatches a runner", async () => {
+    const session = await starter.start(viewer("alice"), "acme/widgets", "Add a dark mode toggle", "openai/gpt-x");
+    expect(session).toMatchObject({ threadKind: "web", threadNumber: null, baseBranch: "trunk", headBranch: `inspect/${session.id}-add-a-dark-mode-toggle`, model: "openai/gpt-x" });
+    expect((await listPrompts(database.db, session.id)).map((p) => [p.authorLogin, p.source, p.text])).toEqual([["alice", "web", "Add a dark mode toggle"]]);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+  });
+
+  it("refuses people without write access, repositories without the app, and bad names", async () => {
+    await expect(starter.start(viewer("reader"), "acme/widgets", "x", null)).rejects.toMatchObject({ status: 403 });
+    await expect(starter.start(viewer("alice"), "acme/nowhere", "x", null)).rejects.toMatchObject({ status: 404, message: "Inspect is not installed on acme/nowhere" });
+    await expect(starter.start(viewer("alice"), "not a repo", "x", null)).rejects.toBeInstanceOf(StartError);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(0);
+  });
+});
+
+describe("warm sandboxes", () => {
+  it("dispatches a runner while typing; the prompt is adopted by that ready session", async () => {
+    expect(await starter.warm(viewer("alice"), "acme/gadgets")).toBe(true);
+    // Typing more does not start a second sandbox.
+    expect(await starter.warm(viewer("alice"), "acme/gadgets")).toBe(true);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+    const warmId = gh.find("POST", /dispatches$/)[0]!.body.inputs.session_id as string;
+    expect((await listSessions(database.db)).map((s) => s.id)).not.toContain(warmId);
+
+    // The runner prepares the sandbox and waits, with nothing to do yet.
+    const { sessionToken, session: spec } = await runner.claim(warmId);
+    expect(spec.headBranch).toBe(`inspect/${warmId}`);
+    expect(await runner.next(warmId, sessionToken)).toEqual({ kind: "none" });
+    expect((await getSession(database.db, warmId))?.status).toBe("idle");
+
+    // The prompt goes to the warm session: no new dispatch, the waiting runner gets it.
+    const waiting = runner.next(warmId, sessionToken, 5);
+    const started = await starter.start(viewer("alice"), "acme/gadgets", "Fix the gadget", null);
+    expect(started.id).toBe(warmId);
+    expect(started).toMatchObject({ threadKind: "web", title: "Fix the gadget" });
+    const next = await waiting;
+    expect(next).toMatchObject({ kind: "prompt", prompt: { title: "Fix the gadget", author: { login: "alice" } } });
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+    expect((await listSessions(database.db)).map((s) => s.id)).toContain(warmId);
+  });
+
+  it("archives a warm sandbox nobody used when its runner goes idle", async () => {
+    await starter.warm(viewer("alice"), "acme/widgets");
+    const warmId = gh.find("POST", /dispatches$/).at(-1)!.body.inputs.session_id as string;
+    const { sessionToken } = await runner.claim(warmId);
+    await runner.next(warmId, sessionToken);
+    await runner.exit(warmId, sessionToken, "idle");
+    expect(await getSession(database.db, warmId)).toMatchObject({ status: "archived", statusReason: "warm sandbox not used" });
+    // The next prompt gets a fresh session.
+    const fresh = await starter.start(viewer("alice"), "acme/widgets", "Another thing", null);
+    expect(fresh.id).not.toBe(warmId);
+  });
+});
