@@ -155,6 +155,20 @@ describe("sandbox through the control plane", () => {
     expect(await waitForStatus(h, id, ["completed"], 20_000)).toBe("completed");
   });
 
+  it("gives up on a model that keeps failing after a bounded number of retries", async () => {
+    const repo = bareRepo(h.root, "overloaded");
+    h.model.reset(Array.from({ length: 8 }, () => errorStep(503, "Overloaded, try again later")));
+    const id = await start(repo, "Do something");
+    const log = await waitForEvents(h, id, finished(1), 60_000);
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done.status).toBe("failed");
+    // OpenCode words the provider's "overloaded" in its own way; the attempt count is ours.
+    expect(done.error).toMatch(/^The model kept failing \(4 attempts\): \S/);
+    expect(ofType(log, "error").some((e) => e.data.message === done.error)).toBe(true);
+    // One first try and three retries, then no more requests.
+    expect(h.model.stepRequests).toHaveLength(4);
+  }, 90_000);
+
   it("reports a failing setup script, streams its output, and still runs the prompt", async () => {
     const repo = bareRepo(h.root, "setupfail", {
       "README.md": "# setup\n",
