@@ -276,3 +276,27 @@ describe("sandbox through the control plane", () => {
     h.model.release();
   });
 });
+
+describe("control plane shutdown", () => {
+  it("stops a running sandbox, reports its prompt stopped, and leaves no process behind", async () => {
+    // A second app on the same database, so closing it leaves the file's main app alone.
+    const other = await startHarness({ idleTimeoutSeconds: 60, database: h.inspect.database });
+    try {
+      const repo = bareRepo(other.root, "shutdown");
+      other.model.reset([toolStep({ name: "bash", args: { command: "sleep 59", description: "wait" } })]);
+      const session = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Wait a minute" });
+      await waitForEvents(other, session.id, (log) => log.some((e) => e.type === "tool.call" && e.data.status === "running"));
+      expect(processesMentioning(other.root).length).toBeGreaterThan(0);
+
+      const closing = Date.now();
+      await other.inspect.close();
+      // SIGTERM → abort the turn, report, kill OpenCode: well inside the dispatcher's 5 s grace.
+      expect(Date.now() - closing).toBeLessThan(5_000);
+      expect(await waitForNoProcesses(other.root, 5_000)).toEqual([]);
+      const { prompts } = await api(h, "GET", `/api/sessions/${session.id}`);
+      expect(prompts[0].status).toBe("stopped");
+    } finally {
+      await other.model.close();
+    }
+  });
+});
