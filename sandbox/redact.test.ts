@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createRedactor, redactDeep, REDACTED } from "./redact.js";
+import { configSecrets, createRedactor, redactDeep, REDACTED } from "./redact.js";
 
 describe("redaction", () => {
   const token = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
@@ -22,5 +22,17 @@ describe("redaction", () => {
   it("redacts every string inside an event", () => {
     const ev = { type: "tool.call", data: { callId: "1", tool: "bash", status: "completed", output: `echo ${token}`, nested: [token] } };
     expect(redactDeep(ev, redact)).toEqual({ type: "tool.call", data: { callId: "1", tool: "bash", status: "completed", output: `echo ${REDACTED}`, nested: [REDACTED] } });
+  });
+
+  it("finds the secrets in an operator's OpenCode config: API keys, MCP headers and env", () => {
+    const config = {
+      model: "acme/big-model-name",
+      provider: { acme: { options: { baseURL: "https://api.acme.example/v1", apiKey: "sk-acme-1234567890" } } },
+      mcp: {
+        sentry: { type: "remote", url: "https://mcp.sentry.dev/mcp", headers: { Authorization: "Bearer sntrys_abcdefgh12345" } },
+        datadog: { type: "local", command: ["dd-mcp"], environment: { DD_API_KEY: "dd0123456789abcdef" } },
+      },
+    };
+    expect(configSecrets(config).sort()).toEqual(["dd0123456789abcdef", "sk-acme-1234567890", "sntrys_abcdefgh12345"]);
   });
 });

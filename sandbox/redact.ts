@@ -40,3 +40,21 @@ export function redactDeep<T>(value: T, redact: Redactor): T {
   }
   return value;
 }
+
+const SECRET_KEY = /key|token|secret|password|authorization|credential/i;
+
+/**
+ * Secret-looking values in the operator's OpenCode config (provider API keys, MCP headers):
+ * OpenCode and its tools can see them, so at least no event or log line may show them.
+ */
+export function configSecrets(value: unknown, underSecretKey = false): string[] {
+  if (typeof value === "string") {
+    const text = value.replace(/^(Bearer|Basic|token)\s+/i, "");
+    return underSecretKey && text.length >= 8 ? [text] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
+  }
+  return [];
+}

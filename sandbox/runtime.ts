@@ -19,7 +19,7 @@ import type { Workspace } from "./opencode/agent.js";
 import type { OpencodeServer } from "./opencode/server.js";
 import { PreparationError, prepareSandbox, type Prepared } from "./prepare.js";
 import { killAllGroups } from "./proc/group.js";
-import { createRedactor, type Redactor } from "./redact.js";
+import { configSecrets, createRedactor, type Redactor } from "./redact.js";
 import { RunnerApiError, RunnerClient } from "./runner-client.js";
 import { runPrompt } from "./prompt.js";
 
@@ -61,7 +61,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   const api = new RunnerClient(options.controlPlaneUrl);
   const claimed = await api.claim(options.claimToken, options.sessionId);
   const spec = claimed.session;
-  redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken]);
+  redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken, ...configSecrets(spec.opencodeConfig)]);
   mark("claimed");
   log(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
 

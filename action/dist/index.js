@@ -72077,6 +72077,18 @@ function redactDeep(value, redact) {
   }
   return value;
 }
+var SECRET_KEY = /key|token|secret|password|authorization|credential/i;
+function configSecrets(value, underSecretKey = false) {
+  if (typeof value === "string") {
+    const text = value.replace(/^(Bearer|Basic|token)\s+/i, "");
+    return underSecretKey && text.length >= 8 ? [text] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
+  }
+  return [];
+}
 
 // sandbox/event-sink.ts
 var MERGE_LIMIT = 16e3;
@@ -78130,7 +78142,7 @@ async function startWarmupModel() {
     })
   };
 }
-async function warmUp(client2, hub, timeoutMs = 15e3) {
+async function warmUp(client2, hub, timeoutMs = 8e3) {
   try {
     const created = await client2.session.create({ title: "Inspect warm-up" });
     const scratch = created.data?.id;
@@ -98640,7 +98652,7 @@ async function runSandbox(options) {
   const api = new RunnerClient(options.controlPlaneUrl);
   const claimed = await api.claim(options.claimToken, options.sessionId);
   const spec = claimed.session;
-  redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken]);
+  redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken, ...configSecrets(spec.opencodeConfig)]);
   mark("claimed");
   log2(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
   const workDir = options.workDir ?? mkdtempSync(path19.join(tmpdir(), "inspect-sandbox-"));

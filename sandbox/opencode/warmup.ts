@@ -54,7 +54,7 @@ export async function startWarmupModel(): Promise<WarmupModel> {
 }
 
 /** One throwaway turn in a scratch session; best effort, bounded, never throws. */
-export async function warmUp(client: OpencodeClient, hub: EventHub, timeoutMs = 15_000): Promise<boolean> {
+export async function warmUp(client: OpencodeClient, hub: EventHub, timeoutMs = 8_000): Promise<boolean> {
   try {
     const created = await client.session.create({ title: "Inspect warm-up" });
     const scratch = created.data?.id;
