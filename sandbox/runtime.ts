@@ -6,7 +6,7 @@
  * Every exit path — idle, exit instruction, signal, crash, failed preparation — ends with the
  * OpenCode server and every child process group killed and (when possible) POST /exit.
  */
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { NewEvent } from "../app/protocol/events.js";
@@ -127,6 +127,8 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   await api.exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) }).catch((e) => log(`exit report failed: ${e.message}`));
   // Nothing runs in the checkout any more: keep it (dependencies installed) for the next session.
   if (done && (done.setupOk || done.checkout.source === "snapshot")) await saveForNextTime(spec, done.checkout, options, log);
+  // The checkout (unless it became the snapshot) and OpenCode's folders are this session's alone.
+  rmSync(sessionDir, { recursive: true, force: true });
   log(`exited (${result.reason})`);
   return result;
 }

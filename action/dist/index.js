@@ -72046,7 +72046,7 @@ init_core();
 import path20 from "node:path";
 
 // sandbox/runtime.ts
-import { mkdirSync as mkdirSync3, mkdtempSync } from "node:fs";
+import { mkdirSync as mkdirSync3, mkdtempSync, rmSync as rmSync3 } from "node:fs";
 import { tmpdir } from "node:os";
 import path19 from "node:path";
 
@@ -98710,6 +98710,7 @@ async function runSandbox(options) {
   await sink.flush();
   await api.exit({ reason: result.reason, ...result.error ? { error: result.error.slice(0, 2e4) } : {} }).catch((e) => log2(`exit report failed: ${e.message}`));
   if (done && (done.setupOk || done.checkout.source === "snapshot")) await saveForNextTime(spec, done.checkout, options, log2);
+  rmSync3(sessionDir, { recursive: true, force: true });
   log2(`exited (${result.reason})`);
   return result;
 }
