@@ -16,6 +16,8 @@ import type { Redactor } from "./redact.js";
 import { runSetupScript } from "./setup-script.js";
 
 export class PreparationError extends Error {
+  /** Set once an error event has been sent for it, so it is reported once. */
+  reported = false;
   constructor(
     message: string,
     readonly code: string,
@@ -117,6 +119,8 @@ async function runSetup(o: PrepareOptions, checkout: Checkout): Promise<boolean>
   });
   if (!result) return true;
   emit([{ type: "setup.finished", data: result }]);
+  // Cut short by a stop, an exit or a signal: that is reported where it happened.
+  if (o.signal.aborted) return false;
   if (result.timedOut) {
     emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1000)} s; continuing without it`, code: "setup_timeout" } }]);
   } else if (result.exitCode !== 0) {

@@ -78265,6 +78265,8 @@ var PreparationError = class extends Error {
     this.name = "PreparationError";
   }
   code;
+  /** Set once an error event has been sent for it, so it is reported once. */
+  reported = false;
 };
 async function prepareSandbox(o) {
   const warmup = o.warm === false ? null : await startWarmupModel();
@@ -78328,6 +78330,7 @@ async function runSetup(o, checkout) {
   });
   if (!result) return true;
   emit([{ type: "setup.finished", data: result }]);
+  if (o.signal.aborted) return false;
   if (result.timedOut) {
     emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`, code: "setup_timeout" } }]);
   } else if (result.exitCode !== 0) {
@@ -78335,6 +78338,9 @@ async function runSetup(o, checkout) {
   }
   return result.exitCode === 0;
 }
+
+// sandbox/opencode/bridge.ts
+import path17 from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -98170,153 +98176,7 @@ function trimText(text, max = 4e3) {
 ${text.slice(-tail)}`;
 }
 
-// app/protocol/runner-api.ts
-var RUNNER_API_PREFIX = "/api/runner";
-var ClaimRequest = external_exports.object({ sessionId: external_exports.string().min(1).max(64) });
-var SessionSpec = external_exports.object({
-  id: external_exports.string(),
-  repo: external_exports.object({ owner: external_exports.string(), name: external_exports.string(), fullName: external_exports.string() }),
-  /** https URL for GitHub repositories, a filesystem path for local ones. */
-  cloneUrl: external_exports.string(),
-  baseBranch: external_exports.string(),
-  headBranch: external_exports.string(),
-  /** True when the head branch already exists on the remote (PR threads, later runs). */
-  headExists: external_exports.boolean(),
-  /** Repo-scoped, short-lived installation token; null for local repositories. */
-  gitToken: external_exports.string().nullable(),
-  gitTokenExpiresAt: external_exports.string().nullable(),
-  /** The identity commits are made as the committer (the bot). */
-  committer: external_exports.object({ name: external_exports.string(), email: external_exports.string() }),
-  /** `provider/model`, or null for OpenCode's configured default. */
-  model: external_exports.string().nullable(),
-  /** Operator OpenCode config (providers, MCP servers), secrets already resolved by the app. */
-  opencodeConfig: external_exports.record(external_exports.string(), external_exports.unknown()),
-  idleTimeoutMs: external_exports.number().int().positive(),
-  heartbeatIntervalMs: external_exports.number().int().positive(),
-  setupTimeoutMs: external_exports.number().int().positive(),
-  sessionUrl: external_exports.string()
-});
-var ClaimResponse = external_exports.object({ sessionToken: external_exports.string(), session: SessionSpec });
-var PromptHandout = external_exports.object({
-  id: external_exports.number().int(),
-  /** What the agent is given: request and context fenced as untrusted data. */
-  text: external_exports.string(),
-  /** One line for the commit subject. */
-  title: external_exports.string(),
-  author: Author,
-  model: external_exports.string().nullable()
-});
-var NextResponse = external_exports.discriminatedUnion("kind", [
-  external_exports.object({ kind: external_exports.literal("prompt"), prompt: PromptHandout }),
-  /** Abort the running turn (if any) and keep waiting for follow-ups. */
-  external_exports.object({ kind: external_exports.literal("stop"), promptId: external_exports.number().int().nullable() }),
-  /** The session is over (archived, stopped for good): exit now. */
-  external_exports.object({ kind: external_exports.literal("exit"), reason: external_exports.string() }),
-  /** Nothing yet: poll again. */
-  external_exports.object({ kind: external_exports.literal("none") })
-]);
-var AppendEventsRequest = external_exports.object({ events: external_exports.array(RunnerEventSchema).min(1).max(500) });
-var AppendEventsResponse = external_exports.object({ lastSeq: external_exports.number().int() });
-var PromptDoneRequest = external_exports.object({
-  status: external_exports.enum(["done", "failed", "stopped"]),
-  commits: external_exports.array(CommitRef).max(100).default([]),
-  error: external_exports.string().max(2e4).optional(),
-  usage: Usage.optional(),
-  changedFiles: external_exports.number().int().nonnegative().optional(),
-  /** A short summary of what the turn did (the agent's last message), for PR bodies. */
-  summary: external_exports.string().max(2e4).optional()
-});
-var PushedRequest = external_exports.object({
-  branch: external_exports.string().min(1).max(255),
-  sha: external_exports.string().regex(/^[0-9a-f]{7,64}$/)
-});
-var ExitRequest = external_exports.object({
-  reason: external_exports.enum(["idle", "stopped", "exit", "error"]),
-  error: external_exports.string().max(2e4).optional()
-});
-var ApiError = external_exports.object({ error: external_exports.string(), issues: external_exports.array(external_exports.unknown()).optional() });
-
-// sandbox/runner-client.ts
-var RunnerApiError = class extends Error {
-  constructor(message, status) {
-    super(message);
-    this.status = status;
-    this.name = "RunnerApiError";
-  }
-  status;
-};
-var retryable = (error63) => !(error63 instanceof RunnerApiError) || error63.status >= 500 || error63.status === 429;
-var RunnerClient = class {
-  constructor(controlPlaneUrl, options = {}) {
-    this.options = options;
-    this.base = controlPlaneUrl.replace(/\/+$/, "") + RUNNER_API_PREFIX;
-  }
-  options;
-  token = null;
-  sessionId = null;
-  base;
-  async claim(bearer, sessionId) {
-    const body2 = await this.request("POST", "/claim", { sessionId }, bearer);
-    const claimed = ClaimResponse.parse(body2);
-    this.token = claimed.sessionToken;
-    this.sessionId = claimed.session.id;
-    return claimed;
-  }
-  /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
-  async next(waitSeconds, signal) {
-    const body2 = await this.request("GET", `${this.sessionPath()}/next?wait=${waitSeconds}`, void 0, void 0, signal, (waitSeconds + 15) * 1e3);
-    return NextResponse.parse(body2);
-  }
-  async events(events2) {
-    const body2 = await this.request("POST", `${this.sessionPath()}/events`, { events: events2 });
-    return AppendEventsResponse.parse(body2).lastSeq;
-  }
-  async promptDone(promptId, done) {
-    await this.request("POST", `${this.sessionPath()}/prompts/${promptId}/done`, done);
-  }
-  async pushed(pushed) {
-    await this.request("POST", `${this.sessionPath()}/pushed`, pushed);
-  }
-  async heartbeat() {
-    await this.request("POST", `${this.sessionPath()}/heartbeat`, {}, void 0, void 0, 1e4, 1);
-  }
-  async exit(exit) {
-    await this.request("POST", `${this.sessionPath()}/exit`, exit, void 0, void 0, 1e4, 2);
-  }
-  sessionPath() {
-    if (!this.sessionId) throw new Error("not claimed yet");
-    return `/sessions/${encodeURIComponent(this.sessionId)}`;
-  }
-  async request(method, path21, body2, bearer, signal, timeoutMs = 3e4, attempts = this.options.attempts ?? 4) {
-    const token = bearer ?? this.token;
-    if (!token) throw new Error("no runner credential");
-    return withRetry(
-      async () => {
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const res = await fetch(this.base + path21, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...body2 === void 0 ? {} : { "content-type": "application/json" } },
-          body: body2 === void 0 ? void 0 : JSON.stringify(body2),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout
-        });
-        const text = await res.text();
-        if (!res.ok) {
-          let detail = text.slice(0, 500);
-          try {
-            detail = JSON.parse(text).error ?? detail;
-          } catch {
-          }
-          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path21.split("?")[0]} \u2192 ${res.status}: ${detail}`, res.status);
-        }
-        return text ? JSON.parse(text) : {};
-      },
-      { attempts, delayMs: backoff(this.options.retryDelayMs ?? 300, 5e3), retryable, signal }
-    );
-  }
-};
-
 // sandbox/opencode/bridge.ts
-import path17 from "node:path";
 var INPUT_MAX = 2e3;
 var OUTPUT_MAX = 4e3;
 var TurnBridge = class {
@@ -98642,6 +98502,267 @@ function failDone(ctx, done, message, code) {
   done.error = clean2.slice(0, 2e4);
 }
 
+// app/protocol/runner-api.ts
+var RUNNER_API_PREFIX = "/api/runner";
+var ClaimRequest = external_exports.object({ sessionId: external_exports.string().min(1).max(64) });
+var SessionSpec = external_exports.object({
+  id: external_exports.string(),
+  repo: external_exports.object({ owner: external_exports.string(), name: external_exports.string(), fullName: external_exports.string() }),
+  /** https URL for GitHub repositories, a filesystem path for local ones. */
+  cloneUrl: external_exports.string(),
+  baseBranch: external_exports.string(),
+  headBranch: external_exports.string(),
+  /** True when the head branch already exists on the remote (PR threads, later runs). */
+  headExists: external_exports.boolean(),
+  /** Repo-scoped, short-lived installation token; null for local repositories. */
+  gitToken: external_exports.string().nullable(),
+  gitTokenExpiresAt: external_exports.string().nullable(),
+  /** The identity commits are made as the committer (the bot). */
+  committer: external_exports.object({ name: external_exports.string(), email: external_exports.string() }),
+  /** `provider/model`, or null for OpenCode's configured default. */
+  model: external_exports.string().nullable(),
+  /** Operator OpenCode config (providers, MCP servers), secrets already resolved by the app. */
+  opencodeConfig: external_exports.record(external_exports.string(), external_exports.unknown()),
+  idleTimeoutMs: external_exports.number().int().positive(),
+  heartbeatIntervalMs: external_exports.number().int().positive(),
+  setupTimeoutMs: external_exports.number().int().positive(),
+  sessionUrl: external_exports.string()
+});
+var ClaimResponse = external_exports.object({ sessionToken: external_exports.string(), session: SessionSpec });
+var PromptHandout = external_exports.object({
+  id: external_exports.number().int(),
+  /** What the agent is given: request and context fenced as untrusted data. */
+  text: external_exports.string(),
+  /** One line for the commit subject. */
+  title: external_exports.string(),
+  author: Author,
+  model: external_exports.string().nullable()
+});
+var NextResponse = external_exports.discriminatedUnion("kind", [
+  external_exports.object({ kind: external_exports.literal("prompt"), prompt: PromptHandout }),
+  /** Abort the running turn (if any) and keep waiting for follow-ups. */
+  external_exports.object({ kind: external_exports.literal("stop"), promptId: external_exports.number().int().nullable() }),
+  /** The session is over (archived, stopped for good): exit now. */
+  external_exports.object({ kind: external_exports.literal("exit"), reason: external_exports.string() }),
+  /** Nothing yet: poll again. */
+  external_exports.object({ kind: external_exports.literal("none") })
+]);
+var AppendEventsRequest = external_exports.object({ events: external_exports.array(RunnerEventSchema).min(1).max(500) });
+var AppendEventsResponse = external_exports.object({ lastSeq: external_exports.number().int() });
+var PromptDoneRequest = external_exports.object({
+  status: external_exports.enum(["done", "failed", "stopped"]),
+  commits: external_exports.array(CommitRef).max(100).default([]),
+  error: external_exports.string().max(2e4).optional(),
+  usage: Usage.optional(),
+  changedFiles: external_exports.number().int().nonnegative().optional(),
+  /** A short summary of what the turn did (the agent's last message), for PR bodies. */
+  summary: external_exports.string().max(2e4).optional()
+});
+var PushedRequest = external_exports.object({
+  branch: external_exports.string().min(1).max(255),
+  sha: external_exports.string().regex(/^[0-9a-f]{7,64}$/)
+});
+var ExitRequest = external_exports.object({
+  reason: external_exports.enum(["idle", "stopped", "exit", "error"]),
+  error: external_exports.string().max(2e4).optional()
+});
+var ApiError = external_exports.object({ error: external_exports.string(), issues: external_exports.array(external_exports.unknown()).optional() });
+
+// sandbox/runner-client.ts
+var RunnerApiError = class extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+    this.name = "RunnerApiError";
+  }
+  status;
+};
+var retryable = (error63) => !(error63 instanceof RunnerApiError) || error63.status >= 500 || error63.status === 429;
+var RunnerClient = class {
+  constructor(controlPlaneUrl, options = {}) {
+    this.options = options;
+    this.base = controlPlaneUrl.replace(/\/+$/, "") + RUNNER_API_PREFIX;
+  }
+  options;
+  token = null;
+  sessionId = null;
+  base;
+  async claim(bearer, sessionId) {
+    const body2 = await this.request("POST", "/claim", { sessionId }, bearer);
+    const claimed = ClaimResponse.parse(body2);
+    this.token = claimed.sessionToken;
+    this.sessionId = claimed.session.id;
+    return claimed;
+  }
+  /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
+  async next(waitSeconds, signal) {
+    const body2 = await this.request("GET", `${this.sessionPath()}/next?wait=${waitSeconds}`, void 0, void 0, signal, (waitSeconds + 15) * 1e3);
+    return NextResponse.parse(body2);
+  }
+  async events(events2) {
+    const body2 = await this.request("POST", `${this.sessionPath()}/events`, { events: events2 });
+    return AppendEventsResponse.parse(body2).lastSeq;
+  }
+  async promptDone(promptId, done) {
+    await this.request("POST", `${this.sessionPath()}/prompts/${promptId}/done`, done);
+  }
+  async pushed(pushed) {
+    await this.request("POST", `${this.sessionPath()}/pushed`, pushed);
+  }
+  async heartbeat() {
+    await this.request("POST", `${this.sessionPath()}/heartbeat`, {}, void 0, void 0, 1e4, 1);
+  }
+  async exit(exit) {
+    await this.request("POST", `${this.sessionPath()}/exit`, exit, void 0, void 0, 1e4, 2);
+  }
+  sessionPath() {
+    if (!this.sessionId) throw new Error("not claimed yet");
+    return `/sessions/${encodeURIComponent(this.sessionId)}`;
+  }
+  async request(method, path21, body2, bearer, signal, timeoutMs = 3e4, attempts = this.options.attempts ?? 4) {
+    const token = bearer ?? this.token;
+    if (!token) throw new Error("no runner credential");
+    return withRetry(
+      async () => {
+        const timeout = AbortSignal.timeout(timeoutMs);
+        const res = await fetch(this.base + path21, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...body2 === void 0 ? {} : { "content-type": "application/json" } },
+          body: body2 === void 0 ? void 0 : JSON.stringify(body2),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout
+        });
+        const text = await res.text();
+        if (!res.ok) {
+          let detail = text.slice(0, 500);
+          try {
+            detail = JSON.parse(text).error ?? detail;
+          } catch {
+          }
+          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path21.split("?")[0]} \u2192 ${res.status}: ${detail}`, res.status);
+        }
+        return text ? JSON.parse(text) : {};
+      },
+      { attempts, delayMs: backoff(this.options.retryDelayMs ?? 300, 5e3), retryable, signal }
+    );
+  }
+};
+
+// sandbox/prompt-loop.ts
+var PREPARING_WAIT_SECONDS = 2;
+async function promptLoop(ctx) {
+  const waitMax = ctx.pollWaitSeconds ?? 20;
+  let ready = null;
+  let prepError = null;
+  let crashed = null;
+  let lastActivity = Date.now();
+  ctx.preparing.then(
+    (p) => {
+      ready = p;
+      lastActivity = Date.now();
+      void p.server.exited.then((why) => crashed = why);
+    },
+    (error63) => prepError = error63
+  );
+  let turn = null;
+  let exitReason = null;
+  let consecutiveErrors = 0;
+  const pending = [];
+  const startTurn = (prompt) => {
+    const stop2 = new AbortController();
+    const stopped = new Promise((resolve3) => stop2.signal.addEventListener("abort", () => resolve3("stopped"), { once: true }));
+    const done = Promise.race([ctx.preparing, stopped]).then(
+      async (p) => {
+        if (p === "stopped") {
+          await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [] });
+          return;
+        }
+        await runPrompt({ ...ctx, ws: p.workspace, checkout: p.checkout, prompt, stop: stop2.signal, crashed: p.server.exited, options: ctx });
+      },
+      async (error63) => {
+        const message = ctx.redact(error63.message ?? String(error63));
+        const code = error63 instanceof PreparationError ? error63.code : "sandbox_failed";
+        ctx.emit([{ type: "error", data: { message: message.slice(0, 4e3), code, promptId: prompt.id } }]);
+        if (error63 instanceof PreparationError) error63.reported = true;
+        await ctx.sink.flush();
+        await ctx.api.promptDone(prompt.id, { status: "failed", commits: [], error: message.slice(0, 2e4) });
+      }
+    ).catch((error63) => ctx.log(`prompt ${prompt.id} could not be reported: ${error63.message}`)).finally(() => {
+      turn = null;
+      lastActivity = Date.now();
+    });
+    turn = { prompt, stop: stop2, done };
+  };
+  while (!exitReason) {
+    if (!turn && pending.length > 0) startTurn(pending.shift());
+    if (ctx.shutdown.aborted) {
+      exitReason = "stopped";
+      break;
+    }
+    if (!turn && prepError) throw prepError;
+    if (!turn && crashed) throw new PreparationError(crashed, "opencode_crashed");
+    const idleLeft = ctx.spec.idleTimeoutMs - (Date.now() - lastActivity);
+    if (ready && !turn && idleLeft <= 0) {
+      exitReason = "idle";
+      break;
+    }
+    const idleSeconds = Math.max(1, Math.floor(ctx.spec.idleTimeoutMs / 1e3));
+    const wait = !ready ? PREPARING_WAIT_SECONDS : turn ? Math.min(waitMax, idleSeconds) : Math.max(0, Math.min(waitMax, Math.floor(idleLeft / 1e3)));
+    let next;
+    try {
+      next = await ctx.api.next(wait, ctx.shutdown);
+      consecutiveErrors = 0;
+    } catch (error63) {
+      if (ctx.shutdown.aborted) continue;
+      if (error63 instanceof RunnerApiError && error63.status >= 400 && error63.status < 500) {
+        ctx.log(`the control plane ended this runner: ${error63.message}`);
+        exitReason = "exit";
+        break;
+      }
+      consecutiveErrors++;
+      ctx.log(`polling failed (${consecutiveErrors}): ${error63.message}`);
+      await new Promise((r) => setTimeout(r, Math.min(5e3, 250 * 2 ** consecutiveErrors)));
+      if (ready && !turn && Date.now() - lastActivity > ctx.spec.idleTimeoutMs) exitReason = "idle";
+      continue;
+    }
+    const current = turn;
+    switch (next.kind) {
+      case "none":
+        break;
+      case "prompt":
+        if (current) {
+          ctx.log(`prompt ${next.prompt.id} arrived during a turn; it runs after`);
+          pending.push(next.prompt);
+        } else {
+          ctx.log(`prompt ${next.prompt.id} from @${next.prompt.author.login}${ready ? "" : " (runs once the sandbox is ready)"}`);
+          startTurn(next.prompt);
+        }
+        break;
+      case "stop":
+        if (!ready) ctx.abortPreparation();
+        if (current && (next.promptId === null || next.promptId === current.prompt.id)) {
+          ctx.log(`stop prompt ${current.prompt.id}`);
+          current.stop.abort();
+        }
+        break;
+      case "exit":
+        ctx.log(`exit: ${next.reason}`);
+        if (!ready) ctx.abortPreparation();
+        current?.stop.abort();
+        exitReason = "exit";
+        break;
+    }
+  }
+  const last = turn;
+  if (last) {
+    last.stop.abort();
+    await last.done;
+  }
+  for (const prompt of pending) {
+    await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [], error: "The sandbox exited before this prompt ran" }).catch(() => void 0);
+  }
+  return exitReason;
+}
+
 // sandbox/runtime.ts
 async function runSandbox(options) {
   const started = Date.now();
@@ -98674,36 +98795,55 @@ async function runSandbox(options) {
   options.signal?.addEventListener("abort", () => shutdown.abort("signal"), { once: true });
   const heartbeat = setInterval(() => void api.heartbeat().catch((e) => log2(`heartbeat failed: ${e.message}`)), spec.heartbeatIntervalMs);
   heartbeat.unref();
-  let prepared = null;
+  const prepAbort = new AbortController();
+  const preparing = prepareSandbox({
+    spec,
+    sessionDir,
+    snapshotRoot: options.snapshotRoot ?? null,
+    useActionsCache: options.useActionsCache,
+    redact,
+    emit,
+    signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
+    log: log2,
+    mark
+  });
+  preparing.then(
+    () => {
+      mark("ready");
+      log2("ready for prompts");
+    },
+    () => void 0
+  );
   let result;
   try {
-    prepared = await prepareSandbox({
+    const reason = await promptLoop({
+      api,
       spec,
-      sessionDir,
-      snapshotRoot: options.snapshotRoot ?? null,
-      useActionsCache: options.useActionsCache,
-      redact,
+      preparing,
+      abortPreparation: () => prepAbort.abort(),
       emit,
-      signal: shutdown.signal,
+      sink,
+      shutdown: shutdown.signal,
       log: log2,
-      mark
+      redact,
+      pollWaitSeconds: options.pollWaitSeconds,
+      maxModelRetries: options.maxModelRetries
     });
-    const { checkout, server, workspace: ws } = prepared;
-    mark("ready");
-    log2("ready for prompts");
-    result = await promptLoop({ api, spec, ws, server, checkout, emit, sink, shutdown: shutdown.signal, log: log2, redact, options });
+    result = { reason };
   } catch (error63) {
     const message = redact(error63.message ?? String(error63));
     log2(`failed: ${message}`);
-    emit([{ type: "error", data: { message: message.slice(0, 4e3), code: error63 instanceof PreparationError ? error63.code : "sandbox_failed" } }]);
-    await failWaitingPrompt(api, message, log2).catch(() => void 0);
+    if (!(error63 instanceof PreparationError && error63.reported)) {
+      emit([{ type: "error", data: { message: message.slice(0, 4e3), code: error63 instanceof PreparationError ? error63.code : "sandbox_failed" } }]);
+    }
     result = { reason: "error", error: message };
   } finally {
     clearInterval(heartbeat);
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   }
-  const done = prepared;
+  prepAbort.abort();
+  const done = await preparing.catch(() => null);
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => void 0);
   await killAllGroups();
@@ -98725,96 +98865,6 @@ async function saveForNextTime(spec, checkout, options, log2) {
   } catch (error63) {
     log2(`saving the snapshot failed: ${error63.message}`);
   }
-}
-async function failWaitingPrompt(api, message, log2) {
-  const next = await api.next(0);
-  if (next.kind !== "prompt") return;
-  await api.promptDone(next.prompt.id, { status: "failed", commits: [], error: message.slice(0, 2e4) });
-  log2(`prompt ${next.prompt.id} failed: sandbox could not start`);
-}
-async function promptLoop(ctx) {
-  const waitMax = ctx.options.pollWaitSeconds ?? 20;
-  let crashed = null;
-  void ctx.server.exited.then((why) => crashed = why);
-  let lastActivity = Date.now();
-  let turn = null;
-  let exitReason = null;
-  let consecutiveErrors = 0;
-  const pending = [];
-  const startTurn = (prompt) => {
-    const stop2 = new AbortController();
-    const done = runPrompt({ ...ctx, prompt, stop: stop2.signal, crashed: ctx.server.exited }).catch((error63) => ctx.log(`prompt ${prompt.id} crashed: ${error63.message}`)).finally(() => {
-      turn = null;
-      lastActivity = Date.now();
-    });
-    turn = { prompt, stop: stop2, done };
-  };
-  while (!exitReason) {
-    if (!turn && pending.length > 0) startTurn(pending.shift());
-    if (ctx.shutdown.aborted) {
-      exitReason = "stopped";
-      break;
-    }
-    if (!turn && crashed) throw new PreparationError(crashed, "opencode_crashed");
-    const idleLeft = ctx.spec.idleTimeoutMs - (Date.now() - lastActivity);
-    if (!turn && idleLeft <= 0) {
-      exitReason = "idle";
-      break;
-    }
-    const idleSeconds = Math.floor(ctx.spec.idleTimeoutMs / 1e3);
-    const wait = Math.max(0, Math.min(waitMax, turn ? Math.max(1, idleSeconds) : Math.floor(idleLeft / 1e3)));
-    let next;
-    try {
-      next = await ctx.api.next(wait, ctx.shutdown);
-      consecutiveErrors = 0;
-    } catch (error63) {
-      if (ctx.shutdown.aborted) continue;
-      if (error63 instanceof RunnerApiError && error63.status >= 400 && error63.status < 500) {
-        ctx.log(`the control plane ended this runner: ${error63.message}`);
-        exitReason = "exit";
-        break;
-      }
-      consecutiveErrors++;
-      ctx.log(`polling failed (${consecutiveErrors}): ${error63.message}`);
-      await new Promise((r) => setTimeout(r, Math.min(5e3, 250 * 2 ** consecutiveErrors)));
-      if (!turn && Date.now() - lastActivity > ctx.spec.idleTimeoutMs) exitReason = "idle";
-      continue;
-    }
-    const current = turn;
-    switch (next.kind) {
-      case "none":
-        break;
-      case "prompt":
-        if (current) {
-          ctx.log(`prompt ${next.prompt.id} arrived during a turn; it runs after`);
-          pending.push(next.prompt);
-        } else {
-          ctx.log(`prompt ${next.prompt.id} from @${next.prompt.author.login}`);
-          startTurn(next.prompt);
-        }
-        break;
-      case "stop":
-        if (current && (next.promptId === null || next.promptId === current.prompt.id)) {
-          ctx.log(`stop prompt ${current.prompt.id}`);
-          current.stop.abort();
-        }
-        break;
-      case "exit":
-        ctx.log(`exit: ${next.reason}`);
-        current?.stop.abort();
-        exitReason = "exit";
-        break;
-    }
-  }
-  const last = turn;
-  if (last) {
-    last.stop.abort();
-    await last.done;
-  }
-  for (const prompt of pending) {
-    await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [], error: "The sandbox exited before this prompt ran" }).catch(() => void 0);
-  }
-  return { reason: exitReason };
 }
 
 // action/src/main.ts

@@ -129,7 +129,7 @@ describe("sandbox through the control plane", () => {
     const log = await waitForEvents(h, id, finished(1), 10_000);
     const stoppedIn = Date.now() - stopAt;
     expect(ofType(log, "prompt.finished")[0].data.status).toBe("stopped");
-    expect(stoppedIn).toBeLessThan(2_000);
+    expect(stoppedIn).toBeLessThan(1_000);
     expect(await waitForNoProcesses("sleep 47", 3_000)).toEqual([]);
     // Nothing was committed or pushed for the stopped turn.
     expect(ofType(log, "git.commit")).toEqual([]);
@@ -297,6 +297,28 @@ describe("control plane shutdown", () => {
       expect(prompts[0].status).toBe("stopped");
     } finally {
       await other.model.close();
+    }
+  });
+});
+
+describe("stop while the sandbox is still being prepared", () => {
+  it("kills a long setup script and ends the prompt stopped at once", async () => {
+    const other = await startHarness({ idleTimeoutSeconds: 60, setupTimeoutSeconds: 120, database: h.inspect.database });
+    try {
+      const repo = bareRepo(other.root, "slowsetup", { "README.md": "# slow\n", ".inspect/setup.sh": "#!/bin/sh\necho installing\nsleep 57\n" });
+      const session = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Never mind" });
+      await waitForEvents(other, session.id, (log) => log.some((e) => e.type === "setup.output"));
+      const stopAt = Date.now();
+      await api(other, "POST", `/api/sessions/${session.id}/stop`);
+      const log = await waitForEvents(other, session.id, finished(1), 10_000);
+      expect(Date.now() - stopAt).toBeLessThan(1_500);
+      expect(ofType(log, "prompt.finished")[0].data.status).toBe("stopped");
+      expect(other.model.stepRequests).toEqual([]);
+      expect(await waitForNoProcesses("sleep 57", 3_000)).toEqual([]);
+      expect(await waitForStatus(other, session.id, ["stopped"])).toBe("stopped");
+      expect(await waitForNoProcesses(other.root, 10_000)).toEqual([]);
+    } finally {
+      await other.close();
     }
   });
 });

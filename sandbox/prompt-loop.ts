@@ -1,0 +1,164 @@
+/**
+ * One poller for the sandbox's whole life, started right after the claim — while the
+ * checkout, setup script and OpenCode are still being prepared — so a stop or exit is seen
+ * at once even then. Prompts that arrive before the sandbox is ready wait for it.
+ *
+ * A poll is never abandoned while work is in progress: the control plane may hand it the
+ * next prompt at any moment, and an abandoned answer would lose that prompt. Its wait is
+ * therefore kept short while preparing and capped by the idle timeout otherwise.
+ */
+import type { NewEvent } from "../app/protocol/events.js";
+import type { NextResponse, PromptHandout, SessionSpec } from "../app/protocol/runner-api.js";
+import type { EventSink } from "./event-sink.js";
+import { PreparationError, type Prepared } from "./prepare.js";
+import { runPrompt } from "./prompt.js";
+import type { Redactor } from "./redact.js";
+import { RunnerApiError, type RunnerClient } from "./runner-client.js";
+
+export type ExitReason = "idle" | "exit" | "stopped" | "error";
+
+export interface LoopContext {
+  api: RunnerClient;
+  spec: SessionSpec;
+  /** Resolves when the sandbox is ready; rejects (PreparationError) when it cannot be. */
+  preparing: Promise<Prepared>;
+  /** Cut preparation short (kills the setup script): a stop or exit arrived meanwhile. */
+  abortPreparation: () => void;
+  emit: (events: NewEvent[]) => void;
+  sink: EventSink;
+  shutdown: AbortSignal;
+  log: (line: string) => void;
+  redact: Redactor;
+  pollWaitSeconds?: number;
+  maxModelRetries?: number;
+}
+
+interface Turn {
+  prompt: PromptHandout;
+  stop: AbortController;
+  done: Promise<void>;
+}
+
+const PREPARING_WAIT_SECONDS = 2;
+
+export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
+  const waitMax = ctx.pollWaitSeconds ?? 20;
+  let ready: Prepared | null = null;
+  let prepError: unknown = null;
+  let crashed: string | null = null;
+  let lastActivity = Date.now();
+  ctx.preparing.then(
+    (p) => {
+      ready = p;
+      lastActivity = Date.now();
+      void p.server.exited.then((why) => (crashed = why));
+    },
+    (error) => (prepError = error),
+  );
+
+  let turn: Turn | null = null;
+  let exitReason: ExitReason | null = null;
+  let consecutiveErrors = 0;
+  const pending: PromptHandout[] = [];
+
+  const startTurn = (prompt: PromptHandout) => {
+    const stop = new AbortController();
+    const stopped = new Promise<"stopped">((resolve) => stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true }));
+    const done = Promise.race([ctx.preparing, stopped])
+      .then(
+        async (p) => {
+          if (p === "stopped") {
+            await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [] });
+            return;
+          }
+          await runPrompt({ ...ctx, ws: p.workspace, checkout: p.checkout, prompt, stop: stop.signal, crashed: p.server.exited, options: ctx });
+        },
+        async (error) => {
+          // The sandbox could not be prepared: say why, then end this prompt failed.
+          const message = ctx.redact((error as Error).message ?? String(error));
+          const code = error instanceof PreparationError ? error.code : "sandbox_failed";
+          ctx.emit([{ type: "error", data: { message: message.slice(0, 4_000), code, promptId: prompt.id } }]);
+          if (error instanceof PreparationError) error.reported = true;
+          await ctx.sink.flush();
+          await ctx.api.promptDone(prompt.id, { status: "failed", commits: [], error: message.slice(0, 20_000) });
+        },
+      )
+      .catch((error) => ctx.log(`prompt ${prompt.id} could not be reported: ${(error as Error).message}`))
+      .finally(() => {
+        turn = null;
+        lastActivity = Date.now();
+      });
+    turn = { prompt, stop, done };
+  };
+
+  while (!exitReason) {
+    if (!turn && pending.length > 0) startTurn(pending.shift()!);
+    if (ctx.shutdown.aborted) {
+      exitReason = "stopped";
+      break;
+    }
+    if (!turn && prepError) throw prepError;
+    if (!turn && crashed) throw new PreparationError(crashed, "opencode_crashed");
+    const idleLeft = ctx.spec.idleTimeoutMs - (Date.now() - lastActivity);
+    if (ready && !turn && idleLeft <= 0) {
+      exitReason = "idle";
+      break;
+    }
+    const idleSeconds = Math.max(1, Math.floor(ctx.spec.idleTimeoutMs / 1000));
+    const wait = !ready ? PREPARING_WAIT_SECONDS : turn ? Math.min(waitMax, idleSeconds) : Math.max(0, Math.min(waitMax, Math.floor(idleLeft / 1000)));
+    let next: NextResponse;
+    try {
+      next = await ctx.api.next(wait, ctx.shutdown);
+      consecutiveErrors = 0;
+    } catch (error) {
+      if (ctx.shutdown.aborted) continue;
+      if (error instanceof RunnerApiError && error.status >= 400 && error.status < 500) {
+        ctx.log(`the control plane ended this runner: ${error.message}`);
+        exitReason = "exit";
+        break;
+      }
+      consecutiveErrors++;
+      ctx.log(`polling failed (${consecutiveErrors}): ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** consecutiveErrors)));
+      if (ready && !turn && Date.now() - lastActivity > ctx.spec.idleTimeoutMs) exitReason = "idle";
+      continue;
+    }
+    const current = turn as Turn | null;
+    switch (next.kind) {
+      case "none":
+        break;
+      case "prompt":
+        if (current) {
+          // Not expected (the control plane hands out one prompt at a time): run it next.
+          ctx.log(`prompt ${next.prompt.id} arrived during a turn; it runs after`);
+          pending.push(next.prompt);
+        } else {
+          ctx.log(`prompt ${next.prompt.id} from @${next.prompt.author.login}${ready ? "" : " (runs once the sandbox is ready)"}`);
+          startTurn(next.prompt);
+        }
+        break;
+      case "stop":
+        if (!ready) ctx.abortPreparation();
+        if (current && (next.promptId === null || next.promptId === current.prompt.id)) {
+          ctx.log(`stop prompt ${current.prompt.id}`);
+          current.stop.abort();
+        }
+        break;
+      case "exit":
+        ctx.log(`exit: ${next.reason}`);
+        if (!ready) ctx.abortPreparation();
+        current?.stop.abort();
+        exitReason = "exit";
+        break;
+    }
+  }
+  const last = turn as Turn | null;
+  if (last) {
+    last.stop.abort();
+    await last.done;
+  }
+  for (const prompt of pending) {
+    await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [], error: "The sandbox exited before this prompt ran" }).catch(() => undefined);
+  }
+  return exitReason;
+}
