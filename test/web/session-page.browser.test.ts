@@ -2,9 +2,10 @@
  * The live session page in a real Chromium, against the real app, room server and
  * database (GitHub faked at the HTTP boundary). Two people watch one session: events
  * appear as the control plane appends them, a follow-up queued by one shows up for
- * the other at once, Stop stops it for both. Saves docs/session-page.png.
+ * the other at once, Stop stops it for both. Saves a screenshot (docs/session-page.png with
+ * INSPECT_UPDATE_SCREENSHOTS=1).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,8 +116,11 @@ describe("live session page", () => {
     await stack.append(SID, [{ type: "pr.opened", data: { number: 12, url: "https://github.example/acme/widgets/pull/12", draft: true } }]);
     await expect.poll(() => bob.locator("#pr a").textContent()).toBe("PR #12");
 
-    mkdirSync("docs", { recursive: true });
-    await alice.screenshot({ path: path.join("docs", "session-page.png"), fullPage: true });
+    // Into test-results/ (ignored); the README's picture is refreshed only on request, so a test run leaves the tree clean.
+    const shot = process.env.INSPECT_UPDATE_SCREENSHOTS ? path.join("docs", "session-page.png") : path.join("test-results", "session-page.png");
+    mkdirSync(path.dirname(shot), { recursive: true });
+    await alice.screenshot({ path: shot, fullPage: true });
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
 
     // Stop: the session stops for everyone; the queued follow-up is cancelled.
     await alice.click("#stop");
