@@ -98350,16 +98350,19 @@ function decidePermission(checkout, ask) {
 
 // sandbox/opencode/turn.ts
 var ABORT_SETTLE_MS = 1500;
+var STATUS_CHECK_MS = 5e3;
 async function runTurn(req) {
   const bridge = new TurnBridge(req.sessionID, req.directory);
   const maxRetries = req.maxRetries ?? 3;
   let settle2;
   const ended = new Promise((resolve3) => settle2 = resolve3);
+  let seenBusy = false;
   const off = req.hub.on((ev) => {
     const out = bridge.handle(ev);
     if (out.length) req.emit(out);
     const p = ev.properties ?? {};
     if (p.sessionID !== req.sessionID) return;
+    if (ev.type === "session.status" && p.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
       const reply = decidePermission(req.directory, p);
       void req.client.permission.reply({ requestID: p.id, reply }).catch(() => void 0);
@@ -98371,6 +98374,18 @@ async function runTurn(req) {
       settle2({ kind: "retries" });
     }
   });
+  let idleAnswers = 0;
+  const watchdog = setInterval(async () => {
+    const status = await req.client.session.status().catch(() => null);
+    if (!status?.data) return;
+    const mine = status.data[req.sessionID];
+    if (mine && mine.type !== "idle") {
+      seenBusy = true;
+      idleAnswers = 0;
+    } else if (seenBusy && ++idleAnswers >= 2) {
+      settle2({ kind: "idle" });
+    }
+  }, STATUS_CHECK_MS);
   const onStop = () => settle2({ kind: "stop" });
   if (req.stop.aborted) onStop();
   req.stop.addEventListener("abort", onStop, { once: true });
@@ -98422,6 +98437,7 @@ async function runTurn(req) {
     return fail(bridge, `OpenCode request failed: ${error63.message}`, req.emit);
   } finally {
     off();
+    clearInterval(watchdog);
     req.stop.removeEventListener("abort", onStop);
   }
 }

@@ -36,6 +36,7 @@ export interface TurnResult {
 
 /** How long an aborted turn may take to go idle before we stop waiting for it. */
 const ABORT_SETTLE_MS = 1_500;
+const STATUS_CHECK_MS = 5_000;
 
 export async function runTurn(req: TurnRequest): Promise<TurnResult> {
   const bridge = new TurnBridge(req.sessionID, req.directory);
@@ -43,11 +44,13 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
   let settle!: (why: { kind: "idle" } | { kind: "retries" } | { kind: "crash"; message: string } | { kind: "stop" }) => void;
   const ended = new Promise<Parameters<typeof settle>[0]>((resolve) => (settle = resolve));
 
+  let seenBusy = false;
   const off = req.hub.on((ev: OpencodeEvent) => {
     const out = bridge.handle(ev);
     if (out.length) req.emit(out);
     const p = ev.properties ?? {};
     if (p.sessionID !== req.sessionID) return;
+    if (ev.type === "session.status" && p.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
       const reply = decidePermission(req.directory, p);
       void req.client.permission.reply({ requestID: p.id, reply }).catch(() => undefined);
@@ -59,6 +62,20 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
       settle({ kind: "retries" });
     }
   });
+  // Should the event stream drop an event (a reconnect), the turn must still end: ask OpenCode
+  // now and then, and take two idle answers in a row after it was busy as the end.
+  let idleAnswers = 0;
+  const watchdog = setInterval(async () => {
+    const status = await req.client.session.status().catch(() => null);
+    if (!status?.data) return;
+    const mine = (status.data as Record<string, { type: string }>)[req.sessionID];
+    if (mine && mine.type !== "idle") {
+      seenBusy = true;
+      idleAnswers = 0;
+    } else if (seenBusy && ++idleAnswers >= 2) {
+      settle({ kind: "idle" });
+    }
+  }, STATUS_CHECK_MS);
   const onStop = () => settle({ kind: "stop" });
   if (req.stop.aborted) onStop();
   req.stop.addEventListener("abort", onStop, { once: true });
@@ -112,6 +129,7 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     return fail(bridge, `OpenCode request failed: ${(error as Error).message}`, req.emit);
   } finally {
     off();
+    clearInterval(watchdog);
     req.stop.removeEventListener("abort", onStop);
   }
 }
