@@ -5,7 +5,7 @@
  * The "repository" is a bare git repository in a temp dir; the branch lands there.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/config.js";
@@ -47,6 +47,7 @@ export async function startHarness(opts: { idleTimeoutSeconds?: number; setupTim
       await inspect.close();
       await model.close();
       if (!opts.database) await database.close();
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }
