@@ -1,9 +1,9 @@
 /** Checkout preparation against real git repositories (a bare "remote" in a temp dir). */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionSpec } from "../../app/protocol/runner-api.js";
 import { prepareCheckout } from "./checkout.js";
 import { returnSnapshot, saveSnapshot, snapshotPath } from "./snapshot.js";
@@ -51,6 +51,8 @@ beforeAll(() => {
   remote = path.join(root, "remote.git");
   git(root, "clone", "-q", "--bare", seed, remote);
 });
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("prepareCheckout", () => {
   it("clones and creates the session branch from the base branch", async () => {

@@ -1,6 +1,6 @@
 /** The GitHub Action: the committed bundle is current, runnable, and its contract is what the control plane dispatches. */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -12,9 +12,11 @@ const read = (file: string) => readFileSync(path.join(root, file), "utf8");
 
 describe("action bundle", () => {
   it("action/dist/index.js is what `npm run build:action` produces from the current sources", async () => {
-    const out = path.join(mkdtempSync(path.join(os.tmpdir(), "action-build-")), "index.js");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "action-build-"));
+    const out = path.join(dir, "index.js");
     await run(process.execPath, [path.join(root, "action", "build.mjs"), out], { cwd: os.tmpdir() });
     const fresh = readFileSync(out, "utf8");
+    rmSync(dir, { recursive: true, force: true });
     const committed = read("action/dist/index.js");
     // On failure: run `npm run build:action` and commit action/dist.
     expect(committed.length).toBe(fresh.length);

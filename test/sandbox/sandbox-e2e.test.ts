@@ -5,7 +5,7 @@
  * Only the model provider is replaced (at HTTP). Tests run one after another on one app.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { upsertUser } from "../../app/db/accounts.js";
@@ -297,6 +297,7 @@ describe("control plane shutdown", () => {
       expect(prompts[0].status).toBe("stopped");
     } finally {
       await other.model.close();
+      rmSync(other.root, { recursive: true, force: true });
     }
   });
 });
