@@ -98382,7 +98382,7 @@ async function runTurn(req) {
     if (mine && mine.type !== "idle") {
       seenBusy = true;
       idleAnswers = 0;
-    } else if (seenBusy && ++idleAnswers >= 2) {
+    } else if (++idleAnswers >= (seenBusy ? 2 : 6)) {
       settle2({ kind: "idle" });
     }
   }, STATUS_CHECK_MS);

@@ -63,7 +63,8 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     }
   });
   // Should the event stream drop an event (a reconnect), the turn must still end: ask OpenCode
-  // now and then, and take two idle answers in a row after it was busy as the end.
+  // now and then, and take two idle answers in a row after it was busy as the end (six, if it
+  // never looked busy: a prompt OpenCode dropped without ever starting it).
   let idleAnswers = 0;
   const watchdog = setInterval(async () => {
     const status = await req.client.session.status().catch(() => null);
@@ -72,7 +73,7 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     if (mine && mine.type !== "idle") {
       seenBusy = true;
       idleAnswers = 0;
-    } else if (seenBusy && ++idleAnswers >= 2) {
+    } else if (++idleAnswers >= (seenBusy ? 2 : 6)) {
       settle({ kind: "idle" });
     }
   }, STATUS_CHECK_MS);
