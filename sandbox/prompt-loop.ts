@@ -10,6 +10,7 @@
 import type { NewEvent } from "../app/protocol/events.js";
 import type { NextResponse, PromptHandout, SessionSpec } from "../app/protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
+import { idleDeadline } from "./deadline.js";
 import { PreparationError, type Prepared } from "./prepare.js";
 import { runPrompt } from "./prompt.js";
 import type { Redactor } from "./redact.js";
@@ -99,7 +100,7 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
     }
     if (!turn && prepError) throw prepError;
     if (!turn && crashed) throw new PreparationError(crashed, "opencode_crashed");
-    const idleLeft = ctx.spec.idleTimeoutMs - (Date.now() - lastActivity);
+    const idleLeft = idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt) - Date.now();
     if (ready && !turn && idleLeft <= 0) {
       exitReason = "idle";
       break;
@@ -120,7 +121,7 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
       consecutiveErrors++;
       ctx.log(`polling failed (${consecutiveErrors}): ${(error as Error).message}`);
       await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** consecutiveErrors)));
-      if (ready && !turn && Date.now() - lastActivity > ctx.spec.idleTimeoutMs) exitReason = "idle";
+      if (ready && !turn && Date.now() > idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt)) exitReason = "idle";
       continue;
     }
     const current = turn as Turn | null;

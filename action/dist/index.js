@@ -78339,6 +78339,14 @@ async function runSetup(o, checkout) {
   return result.exitCode === 0;
 }
 
+// sandbox/deadline.ts
+var TOKEN_MARGIN_MS = 10 * 6e4;
+function idleDeadline(lastActivity, idleTimeoutMs, gitTokenExpiresAt) {
+  const idle = lastActivity + idleTimeoutMs;
+  const expires = gitTokenExpiresAt ? Date.parse(gitTokenExpiresAt) : NaN;
+  return Number.isFinite(expires) ? Math.min(idle, expires - TOKEN_MARGIN_MS) : idle;
+}
+
 // sandbox/opencode/bridge.ts
 import path17 from "node:path";
 
@@ -98716,7 +98724,7 @@ async function promptLoop(ctx) {
     }
     if (!turn && prepError) throw prepError;
     if (!turn && crashed) throw new PreparationError(crashed, "opencode_crashed");
-    const idleLeft = ctx.spec.idleTimeoutMs - (Date.now() - lastActivity);
+    const idleLeft = idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt) - Date.now();
     if (ready && !turn && idleLeft <= 0) {
       exitReason = "idle";
       break;
@@ -98737,7 +98745,7 @@ async function promptLoop(ctx) {
       consecutiveErrors++;
       ctx.log(`polling failed (${consecutiveErrors}): ${error63.message}`);
       await new Promise((r) => setTimeout(r, Math.min(5e3, 250 * 2 ** consecutiveErrors)));
-      if (ready && !turn && Date.now() - lastActivity > ctx.spec.idleTimeoutMs) exitReason = "idle";
+      if (ready && !turn && Date.now() > idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt)) exitReason = "idle";
       continue;
     }
     const current = turn;
