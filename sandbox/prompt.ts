@@ -31,7 +31,8 @@ export interface PromptContext {
 
 export async function runPrompt(ctx: PromptContext): Promise<void> {
   const { prompt, spec, checkout } = ctx;
-  const author = authorIdentity(prompt.author);
+  // The requester's no-reply address on this GitHub host, so the commit links to their account (GHE too).
+  const author = authorIdentity(prompt.author, spec.noreplyDomain);
   const turn = await runTurn({
     client: ctx.ws.client,
     hub: ctx.ws.hub,

@@ -98458,7 +98458,7 @@ function fail(bridge, message, emit) {
 // sandbox/prompt.ts
 async function runPrompt(ctx) {
   const { prompt, spec, checkout } = ctx;
-  const author = authorIdentity(prompt.author);
+  const author = authorIdentity(prompt.author, spec.noreplyDomain);
   const turn = await runTurn({
     client: ctx.ws.client,
     hub: ctx.ws.hub,
@@ -98543,6 +98543,8 @@ var SessionSpec = external_exports.object({
   gitTokenExpiresAt: external_exports.string().nullable(),
   /** The identity commits are made as the committer (the bot). */
   committer: external_exports.object({ name: external_exports.string(), email: external_exports.string() }),
+  /** The GitHub host's no-reply e-mail domain for commit authors (`users.noreply.<host>`); absent: github.com's. */
+  noreplyDomain: external_exports.string().optional(),
   /** `provider/model`, or null for OpenCode's configured default. */
   model: external_exports.string().nullable(),
   /** Operator OpenCode config (providers, MCP servers), secrets already resolved by the app. */

@@ -35,6 +35,8 @@ export const SessionSpec = z.object({
   gitTokenExpiresAt: z.string().nullable(),
   /** The identity commits are made as the committer (the bot). */
   committer: z.object({ name: z.string(), email: z.string() }),
+  /** The GitHub host's no-reply e-mail domain for commit authors (`users.noreply.<host>`); absent: github.com's. */
+  noreplyDomain: z.string().optional(),
   /** `provider/model`, or null for OpenCode's configured default. */
   model: z.string().nullable(),
   /** Operator OpenCode config (providers, MCP servers), secrets already resolved by the app. */

@@ -84,13 +84,16 @@ export class RunnerService {
     let gitToken: string | null = null;
     let gitTokenExpiresAt: string | null = null;
     let committer = { name: "Inspect", email: "inspect@localhost" };
+    let noreplyDomain: string | undefined;
     if (!repo.localPath) {
       if (!this.github || !repo.installationId) throw new Error(`no GitHub App installation for ${repo.fullName}`);
       const minted = await this.github.repoToken(repo.installationId, repo.name);
       gitToken = minted.token;
       gitTokenExpiresAt = minted.expiresAt;
       const bot = await this.github.botLogin();
-      committer = { name: bot, email: `${bot}@users.noreply.${config.github.host}` };
+      // GitHub Enterprise has its own no-reply domain; an e-mail domain never carries the host's port.
+      noreplyDomain = `users.noreply.${config.github.host.replace(/:\d+$/, "")}`;
+      committer = { name: bot, email: `${bot}@${noreplyDomain}` };
     }
     return {
       id: session.id,
@@ -102,6 +105,7 @@ export class RunnerService {
       gitToken,
       gitTokenExpiresAt,
       committer,
+      noreplyDomain,
       model: session.model ?? config.model,
       opencodeConfig: resolveEnvPlaceholders(config.opencodeConfig, process.env),
       idleTimeoutMs: config.idleTimeoutMs,

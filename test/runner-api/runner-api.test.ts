@@ -90,7 +90,8 @@ describe("claiming with the Actions OIDC token", () => {
       baseBranch: "main",
       headExists: false,
       gitToken: "ghs_installation_77_widgets",
-      committer: { name: "inspect-app[bot]" },
+      committer: { name: "inspect-app[bot]", email: "inspect-app[bot]@users.noreply.github.com" },
+      noreplyDomain: "users.noreply.github.com",
       sessionUrl: `https://inspect.test/sessions/${id}`,
     });
     const minted = gh.find("POST", /^\/app\/installations\/77\/access_tokens$/).at(-1)!;
