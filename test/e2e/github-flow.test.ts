@@ -431,9 +431,10 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(bareGit("rev-parse", `${firstSha}^`)).toBe(bareGit("rev-parse", "refs/heads/main"));
     expect(bareGit("show", `${firstSha}:src/workaround.md`)).toBe("Clear the cookie to log in.");
     const [an, ae, cn, ce, subject] = bareGit("log", "-1", "--format=%an%n%ae%n%cn%n%ce%n%s", firstSha).split("\n");
-    expect({ an, ae }).toEqual({ an: "alice", ae: "1001+alice@users.noreply.github.com" });
+    // GitHub Enterprise's no-reply domain (users.noreply.<host name>, no port), for the author as for the bot.
+    expect({ an, ae }).toEqual({ an: "alice", ae: "1001+alice@users.noreply.127.0.0.1" });
     expect(cn).toBe(`${BOT_SLUG}[bot]`);
-    expect(ce).toBe(`${BOT_SLUG}[bot]@users.noreply.${fake.host}`);
+    expect(ce).toBe(`${BOT_SLUG}[bot]@users.noreply.127.0.0.1`);
     expect(subject).toBe("document the login workaround");
     expect(ofType(log, "git.push").map((e) => e.data)).toEqual([{ branch: BRANCH, sha: firstSha }]);
 
@@ -518,7 +519,7 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(bareGit("rev-parse", `${secondSha}^`)).toBe(firstSha);
     expect(bareGit("show", `${secondSha}:src/workaround.md`)).toBe("Clear the session cookie to log in.");
     const [an, ae, cn] = bareGit("log", "-1", "--format=%an%n%ae%n%cn", secondSha).split("\n");
-    expect({ an, ae, cn }).toEqual({ an: "bob", ae: "1002+bob@users.noreply.github.com", cn: `${BOT_SLUG}[bot]` });
+    expect({ an, ae, cn }).toEqual({ an: "bob", ae: "1002+bob@users.noreply.127.0.0.1", cn: `${BOT_SLUG}[bot]` });
 
     // A second runner fetched the existing branch and pushed, again only with a minted token.
     const runs = fake.git.slice(gitBefore);
