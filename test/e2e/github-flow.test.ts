@@ -457,7 +457,7 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
 
     // The runner picked the prompt up: 🚀 on alice's comment.
     await until("🚀 on alice's comment", () => fake.find("POST", new RegExp(`/issues/comments/${ALICE_COMMENT}/reactions$`)).some((c) => c.body.content === "rocket"));
-  });
+  }, 120_000);
 
   it("one draft PR closing the issue, a check run on the pushed head completed as success, the status comment links the PR", async () => {
     const created = await until("the PR", () => fake.find("POST", /\/pulls$/).at(0));
@@ -549,7 +549,7 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     await until("the new check run to complete as success", () =>
       fake.find("PATCH", new RegExp(`/check-runs/${checkId}$`)).some((c) => c.body.status === "completed" && c.body.conclusion === "success"),
     );
-  });
+  }, 120_000);
 
   it("ends with the session completed and no sandbox or OpenCode process left", async () => {
     await until("the session to complete again", async () => (await getSession(database.db, sessionId))?.status === "completed", 30_000);
