@@ -5,47 +5,27 @@
  * test acting as the runner through the real runner API.
  */
 import Bottleneck from "bottleneck";
-import nock from "nock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { sealToken } from "../../app/auth/crypto.js";
 import { InspectOctokit } from "../../app/github/octokit.js";
 import { upsertUser } from "../../app/db/accounts.js";
-import { openDatabase, type Database } from "../../app/db/client.js";
+import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
-import { FakeGitHub } from "../support/fake-github.js";
-import { deliver, githubEnv, testInspect } from "../support/inspect.js";
-import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
+import type { FakeGitHub } from "../support/fake-github.js";
+import { useGitHubStack } from "../support/github-stack.js";
+import { deliver } from "../support/inspect.js";
 import { issueComment, payload } from "../support/payloads.js";
-import { runnerClient } from "../support/runner-client.js";
 
 const SECRET = "s".repeat(40);
+const stack = useGitHubStack({ env: { INSPECT_SECRET: SECRET }, permissions: { alice: "write", bob: "write" } });
+const runner = stack.runner;
 let database: Database;
-let issuer: TestIssuer;
 let inspect: Inspect;
 let gh: FakeGitHub;
-const runner = runnerClient(() => inspect, () => issuer);
-
-beforeAll(async () => {
-  database = await openDatabase({ dataDir: "memory://" });
-  issuer = await startIssuer();
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-afterAll(async () => {
-  nock.enableNetConnect();
-  await issuer.close();
-  await database.close();
-});
-beforeEach(async () => {
-  gh = new FakeGitHub();
-  for (const u of ["alice", "bob"]) gh.permissions.set(u, "write");
-  inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url, INSPECT_SECRET: SECRET }), database);
-});
-afterEach(async () => {
-  await inspect.close();
-  gh.close();
+beforeEach(() => {
+  ({ database, inspect, gh } = stack);
 });
 
 let issueNo = 900;
@@ -256,8 +236,7 @@ describe("the conversation", () => {
   });
 
   it("edits the status comment at most once per interval, and the last state always lands", async () => {
-    await inspect.close();
-    inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url, INSPECT_SECRET: SECRET }), database, { statusCommentIntervalMs: 400 });
+    inspect = await stack.restart({ statusCommentIntervalMs: 400 });
     const { id, token } = await start();
     const before = gh.find("PATCH", /\/issues\/comments\/\d+$/).length;
     // A burst of milestones within one interval.
@@ -280,14 +259,13 @@ describe("the conversation", () => {
 
 describe("GitHub API limits", () => {
   it("retries a secondary rate limit and a 5xx, without blocking the webhook response", async () => {
-    await inspect.close();
     // Our real Octokit (Probot's retry and throttling plugins), with waits shortened for the test.
     const Octokit = InspectOctokit.defaults((o: any) => ({
       ...o,
       retry: { ...o.retry, enabled: true, retryAfterBaseValue: 1 },
       throttle: { ...o.throttle, enabled: true, retryAfterBaseValue: 1, write: new Bottleneck.Group({ maxConcurrent: 10, minTime: 0 }) },
     }));
-    inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url, INSPECT_SECRET: SECRET }), database, { Octokit });
+    inspect = await stack.restart({ Octokit });
     let reactions = 0;
     gh.on("POST", /\/reactions$/, () => (++reactions === 1 ? [403, { message: "You have exceeded a secondary rate limit" }] : [201, { id: 1 }]));
     let comments = 0;

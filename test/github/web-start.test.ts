@@ -2,51 +2,34 @@
  * Starting sessions from the web on GitHub repositories, and warm sandboxes:
  * a runner dispatched while the person is still typing, adopted by their prompt.
  */
-import nock from "nock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Viewer } from "../../app/api/access.js";
-import { openDatabase, type Database } from "../../app/db/client.js";
+import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import { PermissionCache } from "../../app/github/permissions.js";
 import type { Inspect } from "../../app/server.js";
 import { SessionStarter, StartError } from "../../app/sessions/starter.js";
-import { FakeGitHub } from "../support/fake-github.js";
-import { githubEnv, testInspect } from "../support/inspect.js";
-import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
-import { runnerClient } from "../support/runner-client.js";
+import type { FakeGitHub } from "../support/fake-github.js";
+import { useGitHubStack } from "../support/github-stack.js";
 
+const stack = useGitHubStack({
+  permissions: { alice: "write", reader: "read" },
+  routes: (gh) => {
+    gh.on("GET", /^\/repos\/acme\/(widgets|gadgets)$/, (m) => [200, { id: m[1] === "widgets" ? 4242 : 4343, default_branch: "trunk", private: true }]);
+    gh.on("GET", /^\/repos\/acme\/nowhere\/installation$/, () => [404, { message: "Not Found" }]);
+  },
+});
+const runner = stack.runner;
 let database: Database;
-let issuer: TestIssuer;
 let inspect: Inspect;
 let gh: FakeGitHub;
 let starter: SessionStarter;
-const runner = runnerClient(() => inspect, () => issuer);
 const viewer = (login: string): Viewer => ({ login, id: 4000, avatarUrl: null, token: "gho_x", local: false });
 
-beforeAll(async () => {
-  database = await openDatabase({ dataDir: "memory://" });
-  issuer = await startIssuer();
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-afterAll(async () => {
-  nock.enableNetConnect();
-  await issuer.close();
-  await database.close();
-});
-beforeEach(async () => {
-  gh = new FakeGitHub();
-  gh.permissions.set("alice", "write");
-  gh.permissions.set("reader", "read");
-  gh.on("GET", /^\/repos\/acme\/(widgets|gadgets)$/, (m) => [200, { id: m[1] === "widgets" ? 4242 : 4343, default_branch: "trunk", private: true }]);
-  gh.on("GET", /^\/repos\/acme\/nowhere\/installation$/, () => [404, { message: "Not Found" }]);
-  inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url }), database);
+beforeEach(() => {
+  ({ database, inspect, gh } = stack);
   starter = new SessionStarter({ db: database.db, config: inspect.config, sessions: inspect.sessions, github: inspect.github, permissions: new PermissionCache(inspect.github!) });
-});
-afterEach(async () => {
-  await inspect.close();
-  gh.close();
 });
 
 describe("starting from the web on GitHub", () => {

@@ -3,48 +3,29 @@
  * (tokens signed by a local issuer), long-poll, events, done, stop, exit,
  * heartbeat timeout, and malformed input that must change nothing.
  */
-import nock from "nock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../app/db/client.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
-import { FakeGitHub } from "../support/fake-github.js";
-import { deliver, githubEnv, testInspect } from "../support/inspect.js";
-import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
+import type { FakeGitHub } from "../support/fake-github.js";
+import { useGitHubStack } from "../support/github-stack.js";
+import { deliver } from "../support/inspect.js";
+import type { TestIssuer } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
-import { RUNNER_CLAIMS, runnerClient } from "../support/runner-client.js";
+import { RUNNER_CLAIMS } from "../support/runner-client.js";
 
+const stack = useGitHubStack({ env: { INSPECT_HEARTBEAT_TIMEOUT: "30" }, permissions: { alice: "write", bob: "write" } });
 let database: Database;
 let issuer: TestIssuer;
 let inspect: Inspect;
 let gh: FakeGitHub;
-
+beforeEach(() => {
+  ({ database, issuer, inspect, gh } = stack);
+});
 const GOOD = RUNNER_CLAIMS;
-const runner = runnerClient(() => inspect, () => issuer);
+const runner = stack.runner;
 const { call, claim } = runner;
-
-beforeAll(async () => {
-  database = await openDatabase({ dataDir: "memory://" });
-  issuer = await startIssuer();
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-afterAll(async () => {
-  nock.enableNetConnect();
-  await issuer.close();
-  await database.close();
-});
-beforeEach(async () => {
-  gh = new FakeGitHub();
-  gh.permissions.set("alice", "write");
-  gh.permissions.set("bob", "write");
-  inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url, INSPECT_HEARTBEAT_TIMEOUT: "30" }), database);
-});
-afterEach(async () => {
-  await inspect.close();
-  gh.close();
-});
 
 let issueNo = 500;
 async function newSession(text = "@inspect fix the crash"): Promise<string> {
