@@ -110,6 +110,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     dispatcher = new LocalDispatcher({
       controlPlaneUrl: () => `http://127.0.0.1:${boundPort}`,
       workDir: path.join(config.dataDir, "runners"),
+      snapshotDir: path.join(config.dataDir, "snapshots"),
       log,
       onExit: (sessionId, code, signal, tail) => tasks.run(`runner exit ${sessionId}`, () => runners!.processExited(sessionId, code, signal, tail)),
     });

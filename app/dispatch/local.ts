@@ -12,6 +12,8 @@ export const SANDBOX_ENTRY = path.join(root, "sandbox", "main.ts");
 export interface LocalDispatcherOptions {
   controlPlaneUrl: () => string;
   workDir: string;
+  /** Where runners keep each repository's checkout between sessions (a later session moves it in instead of cloning). */
+  snapshotDir: string;
   log: Logger;
   /** Called when a runner process ends, with the tail of its output. */
   onExit: (sessionId: string, code: number | null, signal: NodeJS.Signals | null, outputTail: string) => void;
@@ -19,7 +21,7 @@ export interface LocalDispatcherOptions {
 }
 
 /** Only what a runner needs from our environment: never the app's secrets. */
-const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "SHELL", "USER", "NODE_OPTIONS"];
+const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "SHELL", "USER", "NODE_OPTIONS", "INSPECT_OPENCODE_BIN"];
 
 /**
  * Runs the sandbox runtime as a child process on this machine (local mode and
@@ -50,6 +52,7 @@ export class LocalDispatcher implements Dispatcher {
       INSPECT_SESSION_ID: req.sessionId,
       INSPECT_RUNNER_TOKEN: req.claimToken,
       INSPECT_WORK_DIR: workDir,
+      INSPECT_SNAPSHOT_DIR: this.opts.snapshotDir,
     });
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
     const child = spawn(process.execPath, ["--import", tsx, this.entry], {

@@ -64,7 +64,7 @@ export type PromptHandout = z.infer<typeof PromptHandout>;
 
 export const NextResponse = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("prompt"), prompt: PromptHandout }),
-  /** Abort the running turn (if any) and keep waiting for follow-ups. */
+  /** Abort the running turn and report it `stopped`; the next poll says whether to wait or exit. */
   z.object({ kind: z.literal("stop"), promptId: z.number().int().nullable() }),
   /** The session is over (archived, stopped for good): exit now. */
   z.object({ kind: z.literal("exit"), reason: z.string() }),
