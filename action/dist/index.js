@@ -98566,7 +98566,7 @@ var PromptHandout = external_exports.object({
 });
 var NextResponse = external_exports.discriminatedUnion("kind", [
   external_exports.object({ kind: external_exports.literal("prompt"), prompt: PromptHandout }),
-  /** Abort the running turn (if any) and keep waiting for follow-ups. */
+  /** Abort the running turn and report it `stopped`; the next poll says whether to wait or exit. */
   external_exports.object({ kind: external_exports.literal("stop"), promptId: external_exports.number().int().nullable() }),
   /** The session is over (archived, stopped for good): exit now. */
   external_exports.object({ kind: external_exports.literal("exit"), reason: external_exports.string() }),
