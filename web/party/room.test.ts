@@ -21,7 +21,11 @@ class MapStorage implements RoomStorage {
 
 class Viewer implements RoomConnection {
   messages: RoomMessage[] = [];
+  closed: { code?: number; reason?: string } | null = null;
   constructor(readonly id: string) {}
+  close(code?: number, reason?: string) {
+    this.closed = { code, reason };
+  }
   send(message: string) {
     this.messages.push(RoomMessage.parse(JSON.parse(message)));
   }
@@ -136,9 +140,9 @@ describe("SessionRoom", () => {
 
   describe("viewer tokens", () => {
     it("accepts a token for this session and reads login, avatar and since", async () => {
-      const { token } = await signViewerToken(SECRET, { login: "ann", sessionId: "s1", avatarUrl: "https://avatars.example/ann" });
+      const { token, expiresAt } = await signViewerToken(SECRET, { login: "ann", sessionId: "s1", avatarUrl: "https://avatars.example/ann" });
       const verdict = await room.authorize(`http://room/parties/main/s1?token=${token}&since=7`);
-      expect(verdict).toEqual({ ok: true, since: 7, watcher: { login: "ann", avatarUrl: "https://avatars.example/ann" } });
+      expect(verdict).toEqual({ ok: true, since: 7, expiresAt: expiresAt.getTime(), watcher: { login: "ann", avatarUrl: "https://avatars.example/ann" } });
     });
 
     it("refuses tokens for another session, with another key, or expired (401)", async () => {
@@ -155,5 +159,22 @@ describe("SessionRoom", () => {
       const { token } = await signViewerToken(SECRET, { login: "ann", sessionId: "s1" });
       expect(await room.authorize(`http://room/x?token=${token}&since=-1`)).toMatchObject({ ok: false, status: 400 });
     });
+  });
+
+  it("stops sending to a viewer whose token expired: closes it so it reconnects (and access is checked again)", async () => {
+    let now = 1_000_000;
+    const timed = new SessionRoom("s1", new MapStorage(), SECRET, () => now);
+    const ann = new Viewer("a");
+    const bob = new Viewer("b");
+    timed.connect(ann, { login: "ann", avatarUrl: null }, 0, now + 300_000);
+    timed.connect(bob, { login: "bob", avatarUrl: null }, 0, now + 600_000);
+    await timed.append([ev(1)]);
+    expect(ann.seqs()).toEqual([1]);
+    now += 300_001;
+    await timed.append([ev(2)]);
+    expect(ann.seqs()).toEqual([1]);
+    expect(ann.closed).toEqual({ code: 4001, reason: "viewer token expired: reconnect with a fresh one" });
+    expect(bob.seqs()).toEqual([1, 2]);
+    expect(bob.lastPresence()).toEqual({ type: "presence", watchers: [{ login: "bob", avatarUrl: null }] });
   });
 });

@@ -23,6 +23,7 @@ export interface RoomStorage {
 export interface RoomConnection {
   id: string;
   send(message: string): void;
+  close?(code?: number, reason?: string): void;
 }
 
 /** A stored event with its JSON kept, so replay and broadcast never re-serialise. */
@@ -40,17 +41,18 @@ const BACKLOG_CHUNK_CHARS = 256_000;
 const seqKey = (seq: number) => seq.toString().padStart(10, "0");
 
 export type ConnectResult =
-  | { ok: true; watcher: Watcher; since: number }
+  | { ok: true; watcher: Watcher; since: number; expiresAt: number }
   | { ok: false; status: 400 | 401 | 500; error: string };
 
 export class SessionRoom {
   private log: LogEntry[] = [];
-  private connections = new Map<string, { conn: RoomConnection; watcher: Watcher }>();
+  private connections = new Map<string, { conn: RoomConnection; watcher: Watcher; expiresAt: number }>();
 
   constructor(
     readonly sessionId: string,
     private readonly storage: RoomStorage,
     private readonly secret: string | undefined,
+    private readonly now: () => number = Date.now,
   ) {}
 
   get lastSeq(): number {
@@ -126,12 +128,17 @@ export class SessionRoom {
     if (!this.secret) return { ok: false, status: 500, error: "the room secret (INSPECT_ROOM_SECRET) is not configured" };
     const claims = await verifyViewerToken(this.secret, query.data.token, this.sessionId);
     if (!claims) return { ok: false, status: 401, error: "invalid or expired viewer token for this session" };
-    return { ok: true, since: query.data.since, watcher: { login: claims.sub, avatarUrl: claims.avatar ?? null } };
+    return { ok: true, since: query.data.since, expiresAt: claims.exp * 1000, watcher: { login: claims.sub, avatarUrl: claims.avatar ?? null } };
   }
 
-  /** A viewer joined: replay what it has not seen, then tell everyone who is watching. */
-  connect(conn: RoomConnection, watcher: Watcher, since: number): void {
-    this.connections.set(conn.id, { conn, watcher });
+  /**
+   * A viewer joined: replay what it has not seen, then tell everyone who is watching.
+   * Its token's expiry is kept: past it, the viewer gets no more events but a close, and
+   * reconnects with a fresh token — which the control plane issues only after checking,
+   * again, that the viewer can still read the repository.
+   */
+  connect(conn: RoomConnection, watcher: Watcher, since: number, expiresAt = Number.POSITIVE_INFINITY): void {
+    this.connections.set(conn.id, { conn, watcher, expiresAt });
     for (const message of this.backlogMessages(since)) conn.send(message);
     this.broadcastPresence();
   }
@@ -173,13 +180,26 @@ export class SessionRoom {
   }
 
   private broadcastRaw(message: string): void {
-    for (const { conn } of this.connections.values()) {
+    let expired = false;
+    const now = this.now();
+    for (const [id, { conn, expiresAt }] of this.connections) {
+      if (expiresAt <= now) {
+        this.connections.delete(id);
+        expired = true;
+        try {
+          conn.close?.(4001, "viewer token expired: reconnect with a fresh one");
+        } catch {
+          /* already closed */
+        }
+        continue;
+      }
       try {
         conn.send(message);
       } catch {
         // A socket closing mid-send is cleaned up by its close callback.
       }
     }
+    if (expired) this.broadcastPresence();
   }
 
   private async persist(entries: LogEntry[]): Promise<void> {

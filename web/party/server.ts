@@ -39,7 +39,7 @@ export default class SessionRoomServer implements Party.Server {
       conn.close(4001, verdict.error);
       return;
     }
-    this.room.connect(conn, verdict.watcher, verdict.since);
+    this.room.connect(conn, verdict.watcher, verdict.since, verdict.expiresAt);
   }
 
   onClose(conn: Party.Connection): void {
