@@ -8,6 +8,16 @@ describe("findMention", () => {
     ["(@inspect) do it", ") do it"],
     ["line one\n@INSPECT do X\n\nnext paragraph", "do X"],
     ["see ```code``` then @inspect go", "go"],
+    // A blank line ends the quote: the mention after it is the commenter's own.
+    ["> quote\n\n@inspect do X", "do X"],
+    // An empty `>` line ends the quoted paragraph, so nothing continues lazily.
+    [">\n@inspect do X", "do X"],
+    // A list item interrupts the quoted paragraph and is not inside the quote.
+    ["> quote\n- @inspect do X", "do X"],
+    // A URL masks only itself; a mention after it still counts.
+    ["see https://example.com/a?b=c @inspect do X", "do X"],
+    // Autolinks cannot contain spaces: only the URL before the space is a link.
+    ["<https://x.y/ @inspect do X>", "do X>"],
   ] as const;
   it.each(yes)("finds the mention in %j", (text, after) => {
     expect(findMention(text, "inspect")?.after).toBe(after);
@@ -22,7 +32,17 @@ describe("findMention", () => {
     "```\n@inspect do X\n```",
     "~~~md\n@inspect do X\n~~~",
     "> @inspect do X\n\nquoted only",
-    "https://github.com/@inspect/do",
+    "> > nested\n> @inspect do X",
+    // Lazy continuation: Markdown renders these lines inside the quote.
+    "> quoted\n@inspect do X",
+    "> quoted\nmore quoted\n@inspect do X",
+    "  > quoted\n    @inspect do X",
+    // URLs: in each, the character before `@` would otherwise allow a mention.
+    "see https://example.com/?q=a+@inspect+do",
+    "https://example.com/x?u=%20&to=@inspect",
+    "https://example.com/#@inspect",
+    "<https://x.y/a)@inspect>",
+    "<xmpp:@inspect>",
     "<!-- @inspect do X -->",
     "text\n\n    @inspect indented code",
     "",

@@ -13,14 +13,41 @@ export function maskNonProse(markdown: string): string {
   text = text.replace(/^( {0,3})(`{3,}|~{3,})[^\n]*\n[\s\S]*?(^\1?\2[`~]*[ \t]*$|(?![\s\S]))/gm, blank);
   // Indented code blocks (4 spaces or a tab after a blank line or at the start).
   text = text.replace(/(^|\n\n)((?:(?: {4}|\t)[^\n]*(?:\n|$))+)/g, (_m, lead: string, block: string) => lead + blank(block));
-  // Block quotes.
-  text = text.replace(/^ {0,3}>[^\n]*/gm, blank);
+  // Block quotes, with the lazy continuation lines of a quoted paragraph.
+  text = maskBlockQuotes(text, blank);
   // Inline code spans (matching backtick runs).
   text = text.replace(/(`+)[^`]*?\1/g, blank);
   // URLs and autolinks.
   text = text.replace(/<[a-z][\w+.-]*:[^>\s]*>/gi, blank);
   text = text.replace(/\b[a-z][\w+.-]*:\/\/[^\s)>\]]+/gi, blank);
   return text;
+}
+
+/** A line that starts a block able to interrupt a paragraph (so it is not a lazy continuation). */
+const INTERRUPTS = /^ {0,3}(#{1,6}(\s|$)|`{3,}|~{3,}|([-*_])([ \t]*\3){2,}[ \t]*$|[-+*][ \t]+\S|1[.)][ \t]+\S)/;
+
+/**
+ * Mask `>` lines, and the lines Markdown renders inside the quote without a `>`:
+ * "> quoted\n@inspect do X" is one quoted paragraph (a lazy continuation) until a
+ * blank line or a line that starts another block.
+ */
+function maskBlockQuotes(text: string, blank: (s: string) => string): string {
+  const lines = text.split("\n");
+  let paragraph = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (/^ {0,3}>/.test(line)) {
+      // Only a quoted paragraph continues lazily; an empty `>` line, a heading or a fence does not.
+      const content = line.replace(/^(?: {0,3}>[ \t]?)+/, "");
+      paragraph = /\S/.test(content) && !INTERRUPTS.test(content) && !/^(?: {4}|\t)/.test(content);
+      lines[i] = blank(line);
+    } else if (paragraph && /\S/.test(line) && !INTERRUPTS.test(line)) {
+      lines[i] = blank(line);
+    } else {
+      paragraph = false;
+    }
+  }
+  return lines.join("\n");
 }
 
 function escapeRegExp(s: string): string {
