@@ -13,8 +13,7 @@ import type { NewEvent } from "../app/protocol/events.js";
 import type { SessionSpec } from "../app/protocol/runner-api.js";
 import { EventSink } from "./event-sink.js";
 import type { Checkout } from "./git/checkout.js";
-import { discardChanges } from "./git/commit.js";
-import { returnSnapshot, saveToActionsCache, snapshotPath } from "./git/snapshot.js";
+import { handBackCheckout } from "./git/snapshot.js";
 import { PreparationError, prepareSandbox } from "./prepare.js";
 import { killAllGroups } from "./proc/group.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
@@ -30,7 +29,7 @@ export interface RuntimeOptions {
   workDir?: string;
   /** Persistent snapshot folder on the runner; null disables snapshots. */
   snapshotRoot?: string | null;
-  /** Try @actions/cache when no snapshot folder has the repository. */
+  /** Try @actions/cache when no snapshot folder has the repository, and fill it after a clone. */
   useActionsCache?: boolean;
   /** Long-poll wait in seconds. */
   pollWaitSeconds?: number;
@@ -145,23 +144,29 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   await sink.flush();
   await api.exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) }).catch((e) => log(`exit report failed: ${e.message}`));
   // Nothing runs in the checkout any more: keep it (dependencies installed) for the next session.
-  if (done && (done.setupOk || done.checkout.source === "snapshot")) await saveForNextTime(spec, done.checkout, options, log);
+  // A restored checkout had a working setup once; a fresh clone only counts if its setup worked.
+  if (done && (done.setupOk || done.checkout.source !== "clone")) await saveForNextTime(spec, done.checkout, options, log);
   // The checkout (unless it became the snapshot) and OpenCode's folders are this session's alone.
   rmSync(sessionDir, { recursive: true, force: true });
   log(`exited (${result.reason})`);
   return result;
 }
 
-/** Keep the prepared checkout (dependencies installed) so the next session on this runner starts warm. */
+/** Keep the prepared checkout (dependencies installed) so the next session — on this runner or, via the cache, another — starts warm. */
 async function saveForNextTime(spec: SessionSpec, checkout: Checkout, options: RuntimeOptions, log: (l: string) => void) {
   try {
-    if (options.snapshotRoot) {
-      // Tracked files back to the commit, untracked leftovers gone; ignored files (dependencies) stay.
-      await discardChanges(checkout.dir);
-      if (await returnSnapshot(checkout.dir, snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name))) log("snapshot saved");
-    } else if (options.useActionsCache && checkout.source === "clone") {
-      if (await saveToActionsCache(checkout.dir, spec.repo.owner, spec.repo.name, checkout.sha)) log("checkout cached");
-    }
+    const kept = await handBackCheckout({
+      dir: checkout.dir,
+      owner: spec.repo.owner,
+      name: spec.repo.name,
+      sha: checkout.sha,
+      source: checkout.source,
+      snapshotRoot: options.snapshotRoot ?? null,
+      useActionsCache: options.useActionsCache,
+      log,
+    });
+    if (kept.cached) log("checkout cached");
+    if (kept.snapshot) log("snapshot saved");
   } catch (error) {
     log(`saving the snapshot failed: ${(error as Error).message}`);
   }
