@@ -69,7 +69,11 @@ export async function sessionStats(db: Db, repositoryIds: number[], days = 14, n
     if (d > now) break;
     byDay.set(d.toISOString().slice(0, 10), { sessions: 0, prompts: 0 });
   }
-  for (const s of sessionRows) byDay.get(s.createdAt.toISOString().slice(0, 10))!.sessions++;
+  // A row dated after today (clock skew between replicas and the database) has no bar; it still counts in the totals.
+  for (const s of sessionRows) {
+    const bucket = byDay.get(s.createdAt.toISOString().slice(0, 10));
+    if (bucket) bucket.sessions++;
+  }
   for (const p of promptRows) {
     const bucket = byDay.get(p.createdAt.toISOString().slice(0, 10));
     if (bucket) bucket.prompts++;
