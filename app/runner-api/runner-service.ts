@@ -95,6 +95,8 @@ export class RunnerService {
       noreplyDomain = `users.noreply.${config.github.host.replace(/:\d+$/, "")}`;
       committer = { name: bot, email: `${bot}@${noreplyDomain}` };
     }
+    const opencodeConfig = resolveEnvPlaceholders(config.opencodeConfig, process.env);
+    if (opencodeConfig.missing.length) this.deps.log.warn({ sessionId, missing: opencodeConfig.missing }, "INSPECT_OPENCODE_CONFIG names unset {env:…} variables; they were sent empty");
     return {
       id: session.id,
       repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName },
@@ -107,7 +109,7 @@ export class RunnerService {
       committer,
       noreplyDomain,
       model: session.model ?? config.model,
-      opencodeConfig: resolveEnvPlaceholders(config.opencodeConfig, process.env),
+      opencodeConfig: opencodeConfig.value,
       idleTimeoutMs: config.idleTimeoutMs,
       heartbeatIntervalMs: Math.max(1_000, Math.floor(config.heartbeatTimeoutMs / 3)),
       setupTimeoutMs: config.setupTimeoutMs,
