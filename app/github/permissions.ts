@@ -24,7 +24,10 @@ export class PermissionCache {
     if (hit && hit.expires > this.now()) return hit.value;
     const value = this.github.permission(installationId, owner, repo, login);
     this.entries.set(key, { value, expires: this.now() + this.ttlMs });
-    value.catch(() => this.entries.delete(key));
+    // Errors are not cached; a late failure must not evict a fresher entry for the same key.
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
     return value;
   }
 }
