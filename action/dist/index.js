@@ -72045,105 +72045,12 @@ var require_cross_spawn = __commonJS({
 init_core();
 import path20 from "node:path";
 
-// sandbox/runtime.ts
-import { mkdirSync as mkdirSync3, mkdtempSync, rmSync as rmSync3 } from "node:fs";
+// sandbox/git/snapshot.ts
+import { execFile } from "node:child_process";
+import { existsSync as existsSync3, mkdirSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import path19 from "node:path";
-
-// sandbox/redact.ts
-var REDACTED = "***";
-function secretForms(secret) {
-  const forms = /* @__PURE__ */ new Set([secret, encodeURIComponent(secret)]);
-  forms.add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
-  forms.add(Buffer.from(secret).toString("base64"));
-  return [...forms].filter((f) => f.length >= 6);
-}
-function createRedactor(secrets) {
-  const forms = secrets.filter((s) => typeof s === "string" && s.length >= 6).flatMap(secretForms).sort((a, b) => b.length - a.length);
-  if (forms.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
-    return out;
-  };
-}
-function redactDeep(value, redact) {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, redact);
-    return out;
-  }
-  return value;
-}
-var SECRET_KEY = /key|token|secret|password|authorization|credential/i;
-function configSecrets(value, underSecretKey = false) {
-  if (typeof value === "string") {
-    const text = value.replace(/^(Bearer|Basic|token)\s+/i, "");
-    return underSecretKey && text.length >= 8 ? [text] : [];
-  }
-  if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
-  if (value && typeof value === "object") {
-    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
-  }
-  return [];
-}
-
-// sandbox/event-sink.ts
-var MERGE_LIMIT = 16e3;
-function coalesce(events2) {
-  const out = [];
-  for (const ev of events2) {
-    const last = out[out.length - 1];
-    if (last?.type === "agent.text.delta" && ev.type === "agent.text.delta" && last.data.partId === ev.data.partId && last.data.delta.length + ev.data.delta.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "agent.text.delta", data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta } };
-    } else if (last?.type === "setup.output" && ev.type === "setup.output" && last.data.stream === ev.data.stream && last.data.text.length + ev.data.text.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "setup.output", data: { stream: ev.data.stream, text: last.data.text + ev.data.text } };
-    } else {
-      out.push(ev);
-    }
-  }
-  return out;
-}
-var EventSink = class {
-  constructor(options) {
-    this.options = options;
-    this.maxBatch = options.maxBatch ?? 100;
-    this.lingerMs = options.lingerMs ?? 30;
-  }
-  options;
-  queue = [];
-  running = null;
-  maxBatch;
-  lingerMs;
-  push(events2) {
-    if (events2.length === 0) return;
-    for (const ev of events2) this.queue.push(redactDeep(ev, this.options.redact));
-    if (!this.running) this.running = this.drain();
-  }
-  /** Resolves when everything pushed so far has been sent (or given up on). */
-  async flush() {
-    while (this.running) await this.running;
-  }
-  async drain() {
-    try {
-      await new Promise((r) => setTimeout(r, this.lingerMs));
-      while (this.queue.length > 0) {
-        const merged = coalesce(this.queue.splice(0, this.queue.length));
-        const batch = merged.splice(0, this.maxBatch);
-        this.queue.unshift(...merged);
-        try {
-          await this.options.send(batch);
-        } catch (error63) {
-          this.options.onDrop?.(batch.length, error63);
-        }
-      }
-    } finally {
-      this.running = null;
-    }
-  }
-};
+import path12 from "node:path";
+import { promisify as promisify3 } from "node:util";
 
 // sandbox/retry.ts
 async function withRetry(fn, options) {
@@ -72304,10 +72211,6 @@ async function pushBranch(opts) {
 }
 
 // sandbox/git/snapshot.ts
-import { execFile } from "node:child_process";
-import { existsSync as existsSync3, mkdirSync, renameSync, rmSync } from "node:fs";
-import path12 from "node:path";
-import { promisify as promisify3 } from "node:util";
 var run = promisify3(execFile);
 function snapshotPath(root, owner, name) {
   const safe = (s) => s.replace(/[^\w.-]/g, "_");
@@ -72357,38 +72260,210 @@ async function saveSnapshot(dir, snapshot2) {
     renameSync(staging, snapshot2);
   }
 }
-function cacheKeyPrefix(owner, name) {
-  return `inspect-checkout-${owner}-${name}-`;
-}
-async function actionsCache() {
+var defaultLog = (line) => void process.stderr.write(`[sandbox] ${line}
+`);
+async function loadActionsCache() {
   try {
-    const cache = await Promise.resolve().then(() => (init_cache3(), cache_exports));
-    return cache.isFeatureAvailable() ? cache : null;
+    return await Promise.resolve().then(() => (init_cache3(), cache_exports));
   } catch {
     return null;
   }
 }
-async function restoreFromActionsCache(dir, owner, name) {
-  const cache = await actionsCache();
-  if (!cache) return false;
+async function usableCache(o) {
+  const cache = o.cache === void 0 ? await loadActionsCache() : o.cache;
   try {
-    const prefix2 = cacheKeyPrefix(owner, name);
-    const hit = await cache.restoreCache([dir], `${prefix2}latest`, [prefix2]);
-    return hit !== void 0 && existsSync3(path12.join(dir, ".git", "HEAD"));
+    return cache?.isFeatureAvailable() ? cache : null;
   } catch {
-    return false;
+    return null;
   }
 }
-async function saveToActionsCache(dir, owner, name, sha) {
-  const cache = await actionsCache();
-  if (!cache) return false;
+async function actionsCacheAvailable(cache) {
+  return await usableCache({ cache }) !== null;
+}
+function defaultCacheRoot() {
+  return path12.join(process.env.RUNNER_TEMP || tmpdir(), "inspect-cache");
+}
+function cachePath(root, owner, name) {
+  return snapshotPath(root, owner, name);
+}
+function cacheKeyPrefix(owner, name) {
+  return `inspect-checkout-${process.platform}-${process.arch}-${owner}/${name}-`;
+}
+async function moveTree(from, to) {
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(path12.dirname(to), { recursive: true });
   try {
-    const id = await cache.saveCache([dir], `${cacheKeyPrefix(owner, name)}${sha}`);
-    return id !== -1;
-  } catch {
-    return false;
+    renameSync(from, to);
+  } catch (error63) {
+    if (error63.code !== "EXDEV") throw error63;
+    await copyTree(from, to);
+    rmSync(from, { recursive: true, force: true });
   }
 }
+async function restoreFromActionsCache(dir, owner, name, o = {}) {
+  const log2 = o.log ?? defaultLog;
+  const cache = await usableCache(o);
+  if (!cache) return false;
+  const fixed = cachePath(o.root ?? defaultCacheRoot(), owner, name);
+  const prefix2 = cacheKeyPrefix(owner, name);
+  try {
+    rmSync(fixed, { recursive: true, force: true });
+    mkdirSync(path12.dirname(fixed), { recursive: true });
+    const hit = await cache.restoreCache([fixed], prefix2, [prefix2]);
+    if (hit === void 0) {
+      log2("Actions cache: no cached checkout, cloning");
+      return false;
+    }
+    if (!hasSnapshot(fixed)) {
+      log2(`Actions cache: entry ${hit} holds no git checkout, cloning`);
+      return false;
+    }
+    await moveTree(fixed, dir);
+    log2(`Actions cache: restored ${hit}`);
+    return true;
+  } catch (error63) {
+    log2(`Actions cache: restore failed, cloning: ${error63.message}`);
+    return false;
+  } finally {
+    rmSync(fixed, { recursive: true, force: true });
+  }
+}
+async function saveToActionsCache(dir, owner, name, sha, o = {}) {
+  const log2 = o.log ?? defaultLog;
+  const cache = await usableCache(o);
+  if (!cache || !hasSnapshot(dir)) return false;
+  const fixed = cachePath(o.root ?? defaultCacheRoot(), owner, name);
+  const key = `${cacheKeyPrefix(owner, name)}${Date.now().toString(36)}-${sha.slice(0, 12)}`;
+  try {
+    await moveTree(dir, fixed);
+  } catch (error63) {
+    log2(`Actions cache: could not stage the checkout for saving: ${error63.message}`);
+    return false;
+  }
+  try {
+    const id = await cache.saveCache([fixed], key);
+    if (typeof id !== "number" || id === -1) {
+      log2(`Actions cache: checkout not saved (${key})`);
+      return false;
+    }
+    log2(`Actions cache: saved ${key}`);
+    return true;
+  } catch (error63) {
+    log2(`Actions cache: save failed: ${error63.message}`);
+    return false;
+  } finally {
+    await moveTree(fixed, dir);
+  }
+}
+async function handBackCheckout(o) {
+  const toCache = !!o.useActionsCache && o.source === "clone";
+  if (!toCache && !o.snapshotRoot) return { cached: false, snapshot: false };
+  await discardChanges(o.dir);
+  let cached2 = false;
+  if (toCache) cached2 = await saveToActionsCache(o.dir, o.owner, o.name, o.sha, o);
+  const snapshot2 = o.snapshotRoot ? await returnSnapshot(o.dir, snapshotPath(o.snapshotRoot, o.owner, o.name)) : false;
+  return { cached: cached2, snapshot: snapshot2 };
+}
+
+// sandbox/runtime.ts
+import { mkdirSync as mkdirSync3, mkdtempSync, rmSync as rmSync3 } from "node:fs";
+import { tmpdir as tmpdir2 } from "node:os";
+import path19 from "node:path";
+
+// sandbox/redact.ts
+var REDACTED = "***";
+function secretForms(secret) {
+  const forms = /* @__PURE__ */ new Set([secret, encodeURIComponent(secret)]);
+  forms.add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
+  forms.add(Buffer.from(secret).toString("base64"));
+  return [...forms].filter((f) => f.length >= 6);
+}
+function createRedactor(secrets) {
+  const forms = secrets.filter((s) => typeof s === "string" && s.length >= 6).flatMap(secretForms).sort((a, b) => b.length - a.length);
+  if (forms.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+    return out;
+  };
+}
+function redactDeep(value, redact) {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, redact);
+    return out;
+  }
+  return value;
+}
+var SECRET_KEY = /key|token|secret|password|authorization|credential/i;
+function configSecrets(value, underSecretKey = false) {
+  if (typeof value === "string") {
+    const text = value.replace(/^(Bearer|Basic|token)\s+/i, "");
+    return underSecretKey && text.length >= 8 ? [text] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
+  }
+  return [];
+}
+
+// sandbox/event-sink.ts
+var MERGE_LIMIT = 16e3;
+function coalesce(events2) {
+  const out = [];
+  for (const ev of events2) {
+    const last = out[out.length - 1];
+    if (last?.type === "agent.text.delta" && ev.type === "agent.text.delta" && last.data.partId === ev.data.partId && last.data.delta.length + ev.data.delta.length <= MERGE_LIMIT) {
+      out[out.length - 1] = { type: "agent.text.delta", data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta } };
+    } else if (last?.type === "setup.output" && ev.type === "setup.output" && last.data.stream === ev.data.stream && last.data.text.length + ev.data.text.length <= MERGE_LIMIT) {
+      out[out.length - 1] = { type: "setup.output", data: { stream: ev.data.stream, text: last.data.text + ev.data.text } };
+    } else {
+      out.push(ev);
+    }
+  }
+  return out;
+}
+var EventSink = class {
+  constructor(options) {
+    this.options = options;
+    this.maxBatch = options.maxBatch ?? 100;
+    this.lingerMs = options.lingerMs ?? 30;
+  }
+  options;
+  queue = [];
+  running = null;
+  maxBatch;
+  lingerMs;
+  push(events2) {
+    if (events2.length === 0) return;
+    for (const ev of events2) this.queue.push(redactDeep(ev, this.options.redact));
+    if (!this.running) this.running = this.drain();
+  }
+  /** Resolves when everything pushed so far has been sent (or given up on). */
+  async flush() {
+    while (this.running) await this.running;
+  }
+  async drain() {
+    try {
+      await new Promise((r) => setTimeout(r, this.lingerMs));
+      while (this.queue.length > 0) {
+        const merged = coalesce(this.queue.splice(0, this.queue.length));
+        const batch = merged.splice(0, this.maxBatch);
+        this.queue.unshift(...merged);
+        try {
+          await this.options.send(batch);
+        } catch (error63) {
+          this.options.onDrop?.(batch.length, error63);
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+};
 
 // sandbox/prepare.ts
 import path16 from "node:path";
@@ -78103,6 +78178,15 @@ function startOpencodeServer(options) {
       clearTimeout(timer);
       reject(new Error(why));
     });
+    const onAbort = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void stop2();
+      reject(new Error("OpenCode's start was cancelled"));
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
@@ -78177,17 +78261,32 @@ async function startAgentServer(options) {
     env: opencodeEnv(options.baseEnv ?? process.env, xdg, options.config),
     cwd: options.cwd,
     timeoutMs: options.timeoutMs,
-    onLog: options.onLog
+    onLog: options.onLog,
+    signal: options.signal
   });
 }
 async function openWorkspace(server, directory, title, options = {}) {
   const client2 = createOpencodeClient({ baseUrl: server.url, directory });
   const hub = new EventHub(client2).start();
-  const created = await client2.session.create({ title });
-  if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
-  await hub.ready;
-  if (options.warm !== false) await warmUp(client2, hub);
-  return { client: client2, hub, sessionID: created.data.id, directory };
+  const cancelled = new Promise((_, reject) => {
+    const cancel3 = () => {
+      hub.close();
+      reject(new Error("opening the workspace was cancelled"));
+    };
+    if (options.signal?.aborted) cancel3();
+    else options.signal?.addEventListener("abort", cancel3, { once: true });
+  });
+  cancelled.catch(() => void 0);
+  try {
+    const created = await Promise.race([client2.session.create({ title }), cancelled]);
+    if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
+    await Promise.race([hub.ready, cancelled]);
+    if (options.warm !== false) await Promise.race([warmUp(client2, hub), cancelled]);
+    return { client: client2, hub, sessionID: created.data.id, directory };
+  } catch (error63) {
+    hub.close();
+    throw error63;
+  }
 }
 
 // sandbox/opencode/config.ts
@@ -98802,7 +98901,7 @@ async function runSandbox(options) {
   redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken, ...configSecrets(spec.opencodeConfig)]);
   mark("claimed");
   log2(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
-  const workDir = options.workDir ?? mkdtempSync(path19.join(tmpdir(), "inspect-sandbox-"));
+  const workDir = options.workDir ?? mkdtempSync(path19.join(tmpdir2(), "inspect-sandbox-"));
   const sessionDir = path19.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
   mkdirSync3(sessionDir, { recursive: true });
   const sink = new EventSink({
@@ -98875,19 +98974,25 @@ async function runSandbox(options) {
   await killAllGroups();
   await sink.flush();
   await api.exit({ reason: result.reason, ...result.error ? { error: result.error.slice(0, 2e4) } : {} }).catch((e) => log2(`exit report failed: ${e.message}`));
-  if (done && (done.setupOk || done.checkout.source === "snapshot")) await saveForNextTime(spec, done.checkout, options, log2);
+  if (done && (done.setupOk || done.checkout.source !== "clone")) await saveForNextTime(spec, done.checkout, options, log2);
   rmSync3(sessionDir, { recursive: true, force: true });
   log2(`exited (${result.reason})`);
   return result;
 }
 async function saveForNextTime(spec, checkout, options, log2) {
   try {
-    if (options.snapshotRoot) {
-      await discardChanges(checkout.dir);
-      if (await returnSnapshot(checkout.dir, snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name))) log2("snapshot saved");
-    } else if (options.useActionsCache && checkout.source === "clone") {
-      if (await saveToActionsCache(checkout.dir, spec.repo.owner, spec.repo.name, checkout.sha)) log2("checkout cached");
-    }
+    const kept = await handBackCheckout({
+      dir: checkout.dir,
+      owner: spec.repo.owner,
+      name: spec.repo.name,
+      sha: checkout.sha,
+      source: checkout.source,
+      snapshotRoot: options.snapshotRoot ?? null,
+      useActionsCache: options.useActionsCache,
+      log: log2
+    });
+    if (kept.cached) log2("checkout cached");
+    if (kept.snapshot) log2("snapshot saved");
   } catch (error63) {
     log2(`saving the snapshot failed: ${error63.message}`);
   }
@@ -98907,6 +99012,8 @@ async function main() {
     return;
   }
   setSecret(token);
+  const useActionsCache = await actionsCacheAvailable();
+  info(`checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`);
   const workDir = path20.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_"));
   const result = await runSandbox({
     controlPlaneUrl,
@@ -98914,7 +99021,7 @@ async function main() {
     claimToken: token,
     workDir,
     snapshotRoot: snapshotDir,
-    useActionsCache: !snapshotDir,
+    useActionsCache,
     log: (line) => info(line)
   });
   if (result.reason === "error") setFailed(result.error ?? "the sandbox failed");

@@ -6,6 +6,7 @@
  */
 import * as core from "@actions/core";
 import path from "node:path";
+import { actionsCacheAvailable } from "../../sandbox/git/snapshot.js";
 import { runSandbox } from "../../sandbox/runtime.js";
 
 async function main(): Promise<void> {
@@ -23,6 +24,9 @@ async function main(): Promise<void> {
   }
   core.setSecret(token);
 
+  // Snapshot folder first, then the Actions cache where this job can reach it, else a clone.
+  const useActionsCache = await actionsCacheAvailable();
+  core.info(`checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`);
   const workDir = path.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_"));
   const result = await runSandbox({
     controlPlaneUrl,
@@ -30,7 +34,7 @@ async function main(): Promise<void> {
     claimToken: token,
     workDir,
     snapshotRoot: snapshotDir,
-    useActionsCache: !snapshotDir,
+    useActionsCache,
     log: (line) => core.info(line),
   });
   if (result.reason === "error") core.setFailed(result.error ?? "the sandbox failed");
