@@ -128,6 +128,68 @@ describe("a mention from someone with write access", () => {
     expect(gh.find("POST", new RegExp(`/issues/${n}/reactions$`))).toHaveLength(1);
   });
 
+  it("starts from an issue opened with a mention in its body, with the body as the prompt", async () => {
+    const n = nextIssue();
+    await send(
+      "issues",
+      payload("issues", "opened", (p) => {
+        p.issue.number = n;
+        p.issue.title = "Dark mode";
+        p.issue.body = "Users want it.\n\n@inspect add a dark mode toggle";
+      }),
+    );
+    const session = await sessionFor(n);
+    expect(session).toMatchObject({ status: "queued", threadKind: "issue", headBranch: `inspect/${n}-dark-mode`, headExists: false });
+    const prompts = await listPrompts(database.db, session!.id);
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]).toMatchObject({ authorLogin: "alice", source: "github_issue", text: "Users want it.\n\n@inspect add a dark mode toggle", commentId: null });
+    expect(gh.find("POST", new RegExp(`/issues/${n}/reactions$`))).toHaveLength(1);
+    expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`))).toHaveLength(1);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+  });
+
+  it("starts from a same-repository pull request opened with a mention, on the PR's head branch", async () => {
+    const n = nextIssue();
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+      200,
+      { number: Number(m[1]), state: "open", html_url: `https://github.com/acme/widgets/pull/${m[1]}`, head: { ref: "feature/opened", sha: "def5678", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } },
+    ]);
+    await send(
+      "pull_request",
+      payload("pull_request", "opened", (p) => {
+        p.pull_request.number = n;
+        p.pull_request.title = "Feature";
+        p.pull_request.body = "@inspect write the tests for this";
+        p.pull_request.head.ref = "feature/opened";
+        p.pull_request.head.repo = { ...p.pull_request.head.repo, full_name: "acme/widgets", name: "widgets", owner: { ...p.pull_request.head.repo.owner, login: "acme" } };
+      }),
+    );
+    const session = (await listSessions(database.db)).find((s) => s.threadNumber === n && s.threadKind === "pull_request");
+    expect(session).toMatchObject({ status: "queued", headBranch: "feature/opened", baseBranch: "main", headExists: true, prNumber: n });
+    const [prompt] = await listPrompts(database.db, session!.id);
+    expect(prompt).toMatchObject({ source: "github_issue", text: "@inspect write the tests for this" });
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+  });
+
+  it("hears the handle case-insensitively", async () => {
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@INSPECT fix it", { issue: n }));
+    const session = await sessionFor(n);
+    expect(session?.status).toBe("queued");
+    expect((await listPrompts(database.db, session!.id)).map((p) => p.text)).toEqual(["@INSPECT fix it"]);
+  });
+
+  it.each([
+    ["maintain", true],
+    ["triage", false],
+  ] as const)("a user with the %s role may trigger: %s", async (role, may) => {
+    const n = nextIssue();
+    gh.permissions.set("carol", role);
+    await send("issue_comment", issueComment("@inspect tidy up", { issue: n, login: "carol" }));
+    expect(Boolean(await sessionFor(n))).toBe(may);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(may ? 1 : 0);
+  });
+
   it("works on a pull request's own head branch, and refuses forks", async () => {
     const n = nextIssue();
     gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
@@ -205,6 +267,34 @@ describe("what never triggers anything", () => {
     expect(gh.find("POST", /reactions$|dispatches$/)).toHaveLength(0);
   });
 
+  it.each([
+    ["a fenced code block", "Try this:\n\n```\n@inspect do X\n```"],
+    ["an inline code span", "Type `@inspect do X` to ask it"],
+    ["a block quote", "> @inspect do X\n\nthat is how you ask"],
+    ["a lazily continued block quote", "> someone wrote\n@inspect do X"],
+    ["a URL", "see https://example.com/?q=a+@inspect+do"],
+    ["a longer handle (@inspector)", "@inspector do X"],
+  ])("ignores a mention inside %s: no session, no GitHub write", async (_what, body) => {
+    const n = nextIssue();
+    const res = await send("issue_comment", issueComment(body, { issue: n }));
+    expect(res.status).toBe(200);
+    expect(await sessionFor(n)).toBeUndefined();
+    expect(writes()).toEqual([]);
+    expect(inspect.tasks.failures).toBe(0);
+  });
+
+  it("does not let a user without write access stop someone's session", async () => {
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@inspect do a thing", { issue: n }));
+    await send("issue_comment", issueComment("@inspect stop", { issue: n, login: "mallory", commentId: 6200 }));
+    const session = await sessionFor(n);
+    expect(session?.status).toBe("queued");
+    expect((await listPrompts(database.db, session!.id)).map((p) => p.status)).toEqual(["queued"]);
+    expect(gh.find("POST", /comments\/6200\/reactions$/)).toHaveLength(0);
+    const replies = gh.find("POST", new RegExp(`/issues/${n}/comments$`));
+    expect(replies.at(-1)!.body.body).toMatch(/only people with write access/);
+  });
+
   it("ignores bots, Inspect included", async () => {
     const n = nextIssue();
     await send("issue_comment", issueComment("@inspect loop forever", { issue: n, login: "inspect-app[bot]", type: "Bot" }));
@@ -252,4 +342,30 @@ describe("every real example payload", () => {
     }
     expect(inspect.tasks.failures).toBe(0);
   });
+
+  it("goes through the prompt path without an unhandled error when every body mentions @inspect", async () => {
+    gh.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/x/y/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "Codertocat/Hello-World" } }, base: { ref: "main" } }]);
+    gh.permissions.set("Codertocat", "admin");
+    const text = "@inspect do the thing";
+    const before = await promptsSaying(text);
+    let mentioning = 0;
+    for (const e of examples) {
+      const body = structuredClone(e.payload);
+      body.installation ??= { id: 77 };
+      for (const holder of [body.comment, body.issue, body.pull_request]) if (holder && typeof holder === "object") holder.body = text;
+      if (["issue_comment.created", "issues.opened", "pull_request.opened", "pull_request_review_comment.created"].includes(`${e.name}.${e.action}`)) mentioning++;
+      const res = await send(e.name, body);
+      expect(res.status, `${e.name}.${e.action}`).toBe(200);
+      expect(inspect.tasks.failures, `${e.name}.${e.action}`).toBe(0);
+    }
+    // Every payload that can carry a request reached the prompt store.
+    expect(mentioning).toBeGreaterThan(0);
+    expect((await promptsSaying(text)) - before).toBe(mentioning);
+  });
 });
+
+async function promptsSaying(text: string): Promise<number> {
+  let count = 0;
+  for (const s of await listSessions(database.db, { limit: 10_000 })) count += (await listPrompts(database.db, s.id)).filter((p) => p.text === text).length;
+  return count;
+}
