@@ -81,6 +81,8 @@ export const sessions = pgTable(
     /** The check run is in progress (a new one is created when work resumes after it completed). */
     checkRunOpen: boolean("check_run_open").notNull().default(false),
     checkRunSha: text("check_run_sha"),
+    /** `<head sha>:<check run it follows>` claimed by the replica creating the next check run (never two). */
+    checkRunClaim: text("check_run_claim"),
     statusCommentId: bigint("status_comment_id", { mode: "number" }),
     headSha: text("head_sha"),
     lastSeq: integer("last_seq").notNull().default(0),
@@ -89,6 +91,10 @@ export const sessions = pgTable(
   },
   (t) => [
     index("sessions_thread").on(t.repositoryId, t.threadKind, t.threadNumber),
+    // A thread has one live session, also when two webhooks race (issue opened + assigned) on two replicas.
+    uniqueIndex("sessions_one_per_thread")
+      .on(t.repositoryId, t.threadKind, t.threadNumber)
+      .where(sql`${t.status} <> 'archived' and ${t.threadNumber} is not null`),
     index("sessions_status").on(t.status),
     index("sessions_created").on(t.createdAt),
   ],

@@ -45,6 +45,17 @@ export async function findSessionByPullRequest(db: Db, repositoryId: number, prN
   return row;
 }
 
+/** The live session working on this branch, if any (newest first). */
+export async function findSessionByHeadBranch(db: Db, repositoryId: number, headBranch: string): Promise<SessionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.repositoryId, repositoryId), eq(sessions.headBranch, headBranch), ne(sessions.status, "archived")))
+    .orderBy(desc(sessions.createdAt))
+    .limit(1);
+  return row;
+}
+
 export async function updateSession(db: Db, id: string, patch: Partial<NewSessionRow>): Promise<SessionRow | undefined> {
   const [row] = await db
     .update(sessions)
@@ -78,6 +89,20 @@ export async function claimPullRequestOpening(db: Db, id: string, staleAfterMs =
     .update(sessions)
     .set({ prClaimedAt: new Date() })
     .where(and(eq(sessions.id, id), isNull(sessions.prNumber), or(isNull(sessions.prClaimedAt), lt(sessions.prClaimedAt, stale))))
+    .returning({ id: sessions.id });
+  return rows.length === 1;
+}
+
+/**
+ * Claim creating the next check run of a session: for head commit `sha`, after run `after`
+ * (null: the first). Replicas syncing one session at once create one run, not two.
+ */
+export async function claimCheckRunCreation(db: Db, id: string, sha: string, after: number | null): Promise<boolean> {
+  const claim = `${sha}:${after ?? 0}`;
+  const rows = await db
+    .update(sessions)
+    .set({ checkRunClaim: claim })
+    .where(and(eq(sessions.id, id), or(isNull(sessions.checkRunClaim), ne(sessions.checkRunClaim, claim))))
     .returning({ id: sessions.id });
   return rows.length === 1;
 }

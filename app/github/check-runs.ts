@@ -5,9 +5,9 @@
  */
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import { updateSession, type SessionRow } from "../db/sessions.js";
+import { claimCheckRunCreation, updateSession, type SessionRow } from "../db/sessions.js";
 import type { SessionService } from "../sessions/service.js";
-import type { CheckConclusion, GitHubGateway } from "./gateway.js";
+import type { CheckConclusion, CheckRunOutput, GitHubGateway } from "./gateway.js";
 import { summaryInput } from "./session-summary.js";
 import { checkRunOutput } from "./summary.js";
 
@@ -42,7 +42,10 @@ export class CheckRuns {
     private readonly deps: { db: Db; config: Config; github: GitHubGateway; sessions: SessionService },
   ) {}
 
-  /** Bring the check run in line with the session. Calls for one session must not overlap (the reporter serialises them). */
+  /**
+   * Bring the check run in line with the session. The reporter serialises calls for a session
+   * within a replica; across replicas, creating a commit's run is claimed in the database.
+   */
   async sync(sessionId: string): Promise<void> {
     const { db, config, github } = this.deps;
     const session = await this.deps.sessions.get(sessionId);
@@ -67,8 +70,8 @@ export class CheckRuns {
         if (this.lastOutput.get(session.checkRunId) === key) return;
         await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output });
         this.lastOutput.set(session.checkRunId, key);
-      } else {
-        const id = await github.createCheckRun(inst, repo.owner, repo.name, session.headSha, detailsUrl, output);
+      } else if (await claimCheckRunCreation(db, sessionId, session.headSha, session.checkRunId)) {
+        const id = await this.create(session, inst, repo, detailsUrl, output);
         await updateSession(db, sessionId, { checkRunId: id, checkRunOpen: true, checkRunSha: session.headSha });
       }
       return;
@@ -77,11 +80,21 @@ export class CheckRuns {
       this.lastOutput.delete(session.checkRunId);
       await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output, conclusion: want.conclusion });
       await updateSession(db, sessionId, { checkRunOpen: false });
-    } else if (!session.checkRunId || moved) {
+    } else if ((!session.checkRunId || moved) && (await claimCheckRunCreation(db, sessionId, session.headSha, session.checkRunId))) {
       // Work finished before a check existed for this commit (e.g. first push then done): report it.
-      const id = await github.createCheckRun(inst, repo.owner, repo.name, session.headSha, detailsUrl, output);
+      const id = await this.create(session, inst, repo, detailsUrl, output);
       await github.updateCheckRun(inst, repo.owner, repo.name, id, { output, conclusion: want.conclusion });
       await updateSession(db, sessionId, { checkRunId: id, checkRunOpen: false, checkRunSha: session.headSha });
+    }
+  }
+
+  /** Create the claimed run; a failure releases the claim so the next sync tries again. */
+  private async create(session: SessionRow, inst: number, repo: { owner: string; name: string }, detailsUrl: string, output: CheckRunOutput): Promise<number> {
+    try {
+      return await this.deps.github.createCheckRun(inst, repo.owner, repo.name, session.headSha!, detailsUrl, output);
+    } catch (err) {
+      await updateSession(this.deps.db, session.id, { checkRunClaim: null });
+      throw err;
     }
   }
 }

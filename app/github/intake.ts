@@ -7,10 +7,11 @@ import type { Db } from "../db/client.js";
 import { upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
 import { lastEventOfType } from "../db/events.js";
 import { getPrompt, listPrompts } from "../db/prompts.js";
-import { findSessionByCheckRun, findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
+import { findSessionByCheckRun, findSessionByHeadBranch, findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
+import { isUniqueViolation } from "../db/errors.js";
 import type { PromptContext } from "../db/schema.js";
 import { sessionBranch } from "../sessions/branch.js";
-import { SessionClosedError, type SessionService } from "../sessions/service.js";
+import { SessionClosedError, type NewPrompt, type SessionService } from "../sessions/service.js";
 import { isActive } from "../sessions/state.js";
 import type { Logger } from "../util/tasks.js";
 import type { GitHubGateway } from "./gateway.js";
@@ -76,6 +77,7 @@ export class GitHubIntake {
     const { github, config } = this.deps;
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     const inst = t.repo.installationId;
+    if (await this.openedByInspect(t)) return { outcome: "ignored", reason: "a pull request Inspect opened" };
     if (!(await this.allowed(t.repo, t.thread, t.actor, true))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
 
     // Acknowledge before anything slow.
@@ -90,20 +92,16 @@ export class GitHubIntake {
     };
     const prompt = { author, text: stripHidden(t.text), source: t.source, context, comment: t.comment };
 
-    const existing = await this.threadSession(repo, t.thread);
-    if (existing) {
-      try {
-        await this.deps.sessions.queue(existing.id, prompt);
-        await ack;
-        return { outcome: "queued", sessionId: existing.id };
-      } catch (err) {
-        if (!(err instanceof SessionClosedError)) throw err;
-      }
+    const queued = await this.queueOnThread(repo, t.thread, prompt);
+    if (queued) {
+      await ack;
+      return { outcome: "queued", sessionId: queued };
     }
 
     let base = repo.defaultBranch;
     let head: string;
     let headExists = false;
+    let headSha: string | null = null;
     let prNumber: number | null = null;
     let prUrl: string | null = null;
     if (t.thread.kind === "pull_request") {
@@ -116,16 +114,28 @@ export class GitHubIntake {
       base = pr.baseRef;
       head = pr.headRef;
       headExists = true;
+      // The PR's head commit gets its check run from the start, not only after the first push.
+      headSha = pr.headSha;
       prNumber = pr.number;
       prUrl = pr.url;
     } else {
       head = sessionBranch(t.thread.number, t.thread.title);
     }
 
-    const { session } = await this.deps.sessions.create(
-      { repo, threadKind: t.thread.kind, threadNumber: t.thread.number, title: t.thread.title, baseBranch: base, headBranch: head, headExists, createdBy: author, prNumber, prUrl },
-      prompt,
-    );
+    let session: SessionRow;
+    try {
+      ({ session } = await this.deps.sessions.create(
+        { repo, threadKind: t.thread.kind, threadNumber: t.thread.number, title: t.thread.title, baseBranch: base, headBranch: head, headExists, headSha, createdBy: author, prNumber, prUrl },
+        prompt,
+      ));
+    } catch (err) {
+      // Another delivery (e.g. "opened" and "assigned" for one issue) created the thread's session first.
+      if (!isUniqueViolation(err, "sessions_one_per_thread")) throw err;
+      const raced = await this.queueOnThread(repo, t.thread, prompt);
+      if (!raced) throw err;
+      await ack;
+      return { outcome: "queued", sessionId: raced };
+    }
     const commentId = await github.comment(inst, repo.owner, repo.name, t.thread.number, statusCommentBody({ status: "queued", reason: null, sessionUrl: this.url(session.id), prUrl }));
     await updateSession(this.deps.db, session.id, { statusCommentId: commentId });
     await ack;
@@ -183,6 +193,32 @@ export class GitHubIntake {
     if (!repo.installationId) return;
     const kind = prompt.commentKind === "review_comment" ? "review_comment" : "issue_comment";
     await this.deps.github.react(repo.installationId, repo.owner, repo.name, { id: prompt.commentId, kind }, "rocket");
+  }
+
+  /**
+   * A PR opened with the requester's own token arrives as their `pull_request.opened`; its
+   * body is ours and must never become a prompt (the body has no mention, and this holds even
+   * if a quoted text slipped one through). Known by its head branch: a session's that is
+   * opening, or has opened, its PR.
+   */
+  private async openedByInspect(t: Extract<Trigger, { kind: "prompt" }>): Promise<boolean> {
+    if (t.thread.kind !== "pull_request" || t.comment || !t.thread.headRef) return false;
+    const repo = await this.repository(t.repo);
+    const owner = await findSessionByHeadBranch(this.deps.db, repo.id, t.thread.headRef);
+    return Boolean(owner && (owner.prClaimedAt || owner.prNumber === t.thread.number));
+  }
+
+  /** Queue on the thread's session if it has one that takes prompts; its id, or null. */
+  private async queueOnThread(repo: RepositoryRow, thread: ThreadRef, prompt: NewPrompt): Promise<string | null> {
+    const existing = await this.threadSession(repo, thread);
+    if (!existing) return null;
+    try {
+      await this.deps.sessions.queue(existing.id, prompt);
+      return existing.id;
+    } catch (err) {
+      if (err instanceof SessionClosedError) return null;
+      throw err;
+    }
   }
 
   /** A session that opened a PR owns the PR's thread; otherwise the thread's own session. */

@@ -11,6 +11,7 @@ export async function summaryInput(db: Db, config: Config, session: SessionRow):
     sessionUrl: `${config.publicUrl}/sessions/${session.id}`,
     closes: session.threadKind === "issue" ? session.threadNumber : null,
     requestedBy: prompts[0]?.authorLogin ?? "someone",
+    handle: config.botHandle,
     prompts: prompts.map((p) => ({ author: p.authorLogin, text: p.text, status: p.status, commits: p.commits ?? [], summary: p.summary, error: p.error, changedFiles: p.changedFiles })),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkRunOutput, pullRequestBody, type SummaryPrompt } from "./summary.js";
+import { findMention } from "./mention.js";
+import { checkRunOutput, pullRequestBody, quoteMentions, type SummaryPrompt } from "./summary.js";
 
 const prompts: SummaryPrompt[] = [
   { author: "alice", text: "@inspect fix the crash on /login", status: "done", commits: [{ sha: "abcdef1234", message: "fix" }], summary: "Fixed the null check in login.ts.", error: null, changedFiles: 2 },
@@ -9,7 +10,7 @@ const prompts: SummaryPrompt[] = [
 
 describe("pullRequestBody", () => {
   it("leads with the latest summary, lists prompts with authors, links the session and closes the issue", () => {
-    const body = pullRequestBody({ sessionUrl: "https://i.test/sessions/s1", prompts, closes: 12, requestedBy: "alice" });
+    const body = pullRequestBody({ sessionUrl: "https://i.test/sessions/s1", prompts, closes: 12, requestedBy: "alice", handle: "inspect" });
     expect(body.split("\n\n")[0]).toBe("Fixed the null check in login.ts.");
     expect(body).toContain("- ✅ @alice: fix the crash on /login — `abcdef1`");
     expect(body).toContain("- ❌ @bob: also add a test — model overloaded");
@@ -18,13 +19,33 @@ describe("pullRequestBody", () => {
     expect(body.trimEnd().endsWith("Closes #12")).toBe(true);
   });
   it("has no Closes line for PR or web sessions", () => {
-    expect(pullRequestBody({ sessionUrl: "u", prompts: [], closes: null, requestedBy: "a" })).not.toContain("Closes");
+    expect(pullRequestBody({ sessionUrl: "u", prompts: [], closes: null, requestedBy: "a", handle: "inspect" })).not.toContain("Closes");
+  });
+
+  it("never mentions the bot, even when prompts and the agent's summary do", () => {
+    const chatty: SummaryPrompt[] = [
+      { author: "alice", text: "fix it, then ask @inspect to add tests", status: "done", commits: [], summary: "Done. Ask @Inspect for more.", error: null, changedFiles: 1 },
+    ];
+    const body = pullRequestBody({ sessionUrl: "https://i.test/sessions/s1", prompts: chatty, closes: 3, requestedBy: "alice", handle: "inspect" });
+    expect(findMention(body, "inspect")).toBeNull();
+    expect(body).toContain("ask &#64;inspect to add tests");
+    expect(body).toContain("Mention `@inspect` on this pull request");
+    // The configured handle, not a fixed one.
+    const robo = pullRequestBody({ sessionUrl: "u", prompts: [{ ...chatty[0]!, summary: "ask @robo" }], closes: null, requestedBy: "alice", handle: "robo" });
+    expect(findMention(robo, "robo")).toBeNull();
+    expect(robo).toContain("Mention `@robo`");
+  });
+});
+
+describe("quoteMentions", () => {
+  it("defuses only the handle, case-insensitively, on word boundaries", () => {
+    expect(quoteMentions("@Inspect go, @inspector stays, @alice stays", "inspect")).toBe("&#64;Inspect go, @inspector stays, @alice stays");
   });
 });
 
 describe("checkRunOutput", () => {
   it("counts prompts, commits and files", () => {
-    const out = checkRunOutput({ sessionUrl: "https://i.test/sessions/s1", prompts, closes: null, requestedBy: "alice" }, { title: "Done" });
+    const out = checkRunOutput({ sessionUrl: "https://i.test/sessions/s1", prompts, closes: null, requestedBy: "alice", handle: "inspect" }, { title: "Done" });
     expect(out.title).toBe("Done");
     expect(out.summary).toMatch(/^\*\*2 prompt\(s\), 1 commit\(s\), 2 file change\(s\)\.\*\*/);
   });

@@ -17,22 +17,35 @@ export interface SummaryInput {
   /** `Closes #N` target for issue threads. */
   closes: number | null;
   requestedBy: string;
+  /** INSPECT_BOT_HANDLE: kept out of what we write, so our own text never triggers us. */
+  handle: string;
 }
 
 const ICON: Record<PromptStatus, string> = { queued: "🕒", running: "⚙️", done: "✅", failed: "❌", stopped: "⏹️", cancelled: "➖" };
 
 function oneLine(text: string, max = 120): string {
-  const line = text.replace(/@[\w-]+\s*/, "").replace(/\s+/g, " ").trim();
+  // "@inspect fix X" reads as "fix X"; a mention further in is part of the request.
+  const line = text.replace(/^\s*@[\w-]+[,:]?\s*/, "").replace(/\s+/g, " ").trim();
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
-export function promptList(prompts: SummaryPrompt[]): string {
+/**
+ * `@handle` written as `&#64;handle`: GitHub shows the same text, but it is no mention. A PR
+ * opened with a person's token comes back to us as their `pull_request.opened`, and a
+ * mention in our own body (a quoted prompt, the agent's summary) would start work on itself.
+ */
+export function quoteMentions(text: string, handle: string): string {
+  const escaped = handle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return text.replace(new RegExp(`@(${escaped})(?![\\w-])`, "gi"), "&#64;$1");
+}
+
+export function promptList(prompts: SummaryPrompt[], handle: string): string {
   return prompts
     .filter((p) => p.status !== "cancelled")
     .map((p) => {
       const commits = p.commits.length ? ` — ${p.commits.map((c) => `\`${c.sha.slice(0, 7)}\``).join(", ")}` : p.status === "done" ? " — no changes" : "";
       const err = p.status === "failed" && p.error ? ` — ${oneLine(p.error, 200)}` : "";
-      return `- ${ICON[p.status]} @${p.author}: ${oneLine(p.text)}${commits}${err}`;
+      return quoteMentions(`- ${ICON[p.status]} @${p.author}: ${oneLine(p.text)}${commits}${err}`, handle);
     })
     .join("\n");
 }
@@ -40,9 +53,9 @@ export function promptList(prompts: SummaryPrompt[]): string {
 export function pullRequestBody(s: SummaryInput): string {
   const latest = [...s.prompts].reverse().find((p) => p.summary)?.summary?.trim();
   const parts = [
-    latest ? latest : "Inspect is working on this change.",
-    `### Prompts\n${promptList(s.prompts)}`,
-    `[Follow the session live](${s.sessionUrl}) · requested by @${s.requestedBy}. Mention @inspect on this pull request to ask for more.`,
+    latest ? quoteMentions(latest, s.handle) : "Inspect is working on this change.",
+    `### Prompts\n${promptList(s.prompts, s.handle)}`,
+    `[Follow the session live](${s.sessionUrl}) · requested by @${s.requestedBy}. Mention \`@${s.handle}\` on this pull request to ask for more.`,
   ];
   if (s.closes) parts.push(`Closes #${s.closes}`);
   return parts.join("\n\n");
@@ -53,7 +66,7 @@ export function checkRunOutput(s: SummaryInput, state: { title: string }): { tit
   const files = s.prompts.reduce((n, p) => n + (p.changedFiles ?? 0), 0);
   const summary = [
     `**${s.prompts.filter((p) => p.status !== "cancelled").length} prompt(s), ${commits} commit(s), ${files} file change(s).** [Open the live session](${s.sessionUrl})`,
-    promptList(s.prompts),
+    promptList(s.prompts, s.handle),
   ].join("\n\n");
   return { title: state.title.slice(0, 255), summary: summary.slice(0, 65_000) };
 }

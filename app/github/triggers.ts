@@ -20,6 +20,8 @@ export interface ThreadRef {
   title: string;
   body: string | null;
   url: string;
+  /** A pull request's head branch, when the payload carries it. */
+  headRef?: string;
 }
 
 export interface Actor {
@@ -102,9 +104,17 @@ interface ThreadLike {
   title: string;
   body?: string | null;
   html_url: string;
+  head?: { ref: string };
 }
 const issueThread = (i: ThreadLike): ThreadRef => ({ kind: "issue", number: i.number, title: i.title, body: i.body ?? null, url: i.html_url });
-const pullThread = (p: ThreadLike): ThreadRef => ({ kind: "pull_request", number: p.number, title: p.title, body: p.body ?? null, url: p.html_url });
+const pullThread = (p: ThreadLike): ThreadRef => ({
+  kind: "pull_request",
+  number: p.number,
+  title: p.title,
+  body: p.body ?? null,
+  url: p.html_url,
+  ...(p.head?.ref ? { headRef: p.head.ref } : {}),
+});
 
 function fromMention(
   text: string | null | undefined,

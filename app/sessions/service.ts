@@ -37,6 +37,8 @@ export interface NewSession {
   baseBranch: string;
   headBranch: string;
   headExists: boolean;
+  /** The head commit, when the branch exists already (a PR's). */
+  headSha?: string | null;
   createdBy: UserRow;
   model?: string | null;
   prNumber?: number | null;
@@ -74,6 +76,7 @@ export class SessionService {
       baseBranch: spec.baseBranch,
       headBranch: spec.headBranch,
       headExists: spec.headExists,
+      headSha: spec.headSha ?? null,
       model: spec.model ?? null,
       createdByUserId: spec.createdBy.id,
       prNumber: spec.prNumber ?? null,

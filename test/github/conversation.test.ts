@@ -12,6 +12,8 @@ import { upsertUser } from "../../app/db/accounts.js";
 import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
+import { CheckRuns } from "../../app/github/check-runs.js";
+import { findMention } from "../../app/github/mention.js";
 import type { Inspect } from "../../app/server.js";
 import type { FakeGitHub } from "../support/fake-github.js";
 import { useGitHubStack } from "../support/github-stack.js";
@@ -99,6 +101,37 @@ describe("pull requests", () => {
     expect(gh.find("POST", /\/pulls$/).slice(1).map((c) => c.auth.startsWith("token gho_") ? "user" : "app")).toEqual(["user", "app"]);
   });
 
+  it("never takes the PR it opened with the requester's token for a new request, even if its body mentions the bot", async () => {
+    const user = await upsertUser(database.db, { login: "bob", githubId: 2002 });
+    await database.db.execute(`UPDATE users SET oauth_token = '${sealToken(SECRET, "gho_bob_token")}' WHERE id = ${user.id}`);
+    const { id, token } = await start("@inspect add docs, then ask @inspect for tests", "bob");
+    await runner.take(id, token);
+    await runner.push(id, token, "9090909");
+    await drain();
+    const opened = gh.find("POST", /\/pulls$/)[0]!;
+    expect(opened.auth).toBe("token gho_bob_token");
+    // Our own body carries no mention, though the prompt it quotes does.
+    expect(findMention(opened.body.body, "inspect")).toBeNull();
+
+    const session = (await getSession(database.db, id))!;
+    const sessionsBefore = (await listSessions(database.db)).length;
+    const promptsBefore = (await listPrompts(database.db, id)).length;
+    const writesBefore = gh.calls.filter((c) => c.method !== "GET").length;
+    // GitHub tells us bob opened a PR (he did, through us) — once with our body, once with a body that slipped a mention.
+    for (const body of [opened.body.body as string, "@inspect please do everything again"]) {
+      await deliver(inspect, "pull_request", payload("pull_request", "opened", (p) => {
+        p.pull_request.number = session.prNumber;
+        p.pull_request.body = body;
+        p.pull_request.head = { ...p.pull_request.head, ref: session.headBranch, repo: { ...p.pull_request.head.repo, full_name: "acme/widgets" } };
+        p.sender.login = "bob";
+      }));
+      await drain();
+    }
+    expect((await listSessions(database.db)).length).toBe(sessionsBefore);
+    expect((await listPrompts(database.db, id)).length).toBe(promptsBefore);
+    expect(gh.calls.filter((c) => c.method !== "GET").length).toBe(writesBefore);
+  });
+
   it("adopts an existing PR for the branch instead of failing", async () => {
     gh.on("POST", /\/pulls$/, () => [422, { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] }]);
     gh.on("GET", /\/pulls$/, () => [200, [{ number: 77, html_url: "https://github.com/acme/widgets/pull/77" }]]);
@@ -126,6 +159,36 @@ describe("the check run", () => {
     const last = gh.find("PATCH", /\/check-runs\/\d+$/).at(-1)!;
     expect(last.body).toMatchObject({ status: "completed", conclusion: "success", actions: [] });
     expect(last.body.output.summary).toMatch(/1 commit\(s\), 3 file change\(s\)/);
+  });
+
+  it("is on the PR's head commit from the start when the session works on a pull request", async () => {
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: `https://github.com/acme/widgets/pull/${m[1]}`, head: { ref: "feature/x", sha: "4e4d5e6", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
+    const n = ++issueNo;
+    await deliver(inspect, "issue_comment", issueComment("@inspect fix the lint errors", { issue: n, pr: true }));
+    await drain();
+    // Before any runner has pushed anything.
+    const created = gh.find("POST", /\/check-runs$/);
+    expect(created).toHaveLength(1);
+    expect(created[0]!.body).toMatchObject({ head_sha: "4e4d5e6", status: "in_progress" });
+    expect(created[0]!.body.output.title).toBe("Starting a sandbox");
+  });
+
+  it("is created once when two replicas sync the same session at the same moment", async () => {
+    const { id, token } = await start();
+    await runner.take(id, token);
+    // Give the session a head commit without letting this replica's reporter sync it first.
+    await database.db.execute(`UPDATE sessions SET head_sha = '7777777' WHERE id = '${id}'`);
+    const replica = () => new CheckRuns({ db: database.db, config: inspect.config, github: inspect.github!, sessions: inspect.sessions });
+    const before = gh.find("POST", /\/check-runs$/).length;
+    await Promise.all([replica().sync(id), replica().sync(id), replica().sync(id)]);
+    expect(gh.find("POST", /\/check-runs$/).length - before).toBe(1);
+    // A failed creation releases the claim: the next sync creates the run.
+    await database.db.execute(`UPDATE sessions SET head_sha = '8888888' WHERE id = '${id}'`);
+    gh.on("POST", /\/check-runs$/, () => [422, { message: "No commit found for SHA" }]);
+    await expect(replica().sync(id)).rejects.toThrow();
+    gh.on("POST", /\/check-runs$/, () => [201, { id: 999 }]);
+    await replica().sync(id);
+    expect((await getSession(database.db, id))?.checkRunSha).toBe("8888888");
   });
 
   it("completes as failure with the reason when the turn fails", async () => {
@@ -233,6 +296,28 @@ describe("the conversation", () => {
     }));
     await drain();
     expect(await getSession(database.db, c.id)).toMatchObject({ status: "stopped", statusReason: "issue closed by @alice" });
+  });
+
+  it("keeps one session per thread when an issue is opened assigned to the bot and mentioning it", async () => {
+    const n = ++issueNo;
+    const opened = payload("issues", "opened", (p) => {
+      p.issue.number = n;
+      p.issue.title = "Add a dark mode";
+      p.issue.body = "@inspect add a dark mode toggle";
+    });
+    const assigned = payload("issues", "assigned", (p) => {
+      p.issue.number = n;
+      p.issue.title = "Add a dark mode";
+      p.issue.body = "@inspect add a dark mode toggle";
+      p.assignee = { login: "inspect-app[bot]", id: 9, type: "Bot" };
+    });
+    await Promise.all([deliver(inspect, "issues", opened), deliver(inspect, "issues", assigned)]);
+    await drain();
+    const onThread = (await listSessions(database.db)).filter((s) => s.threadKind === "issue" && s.threadNumber === n);
+    expect(onThread).toHaveLength(1);
+    expect((await listPrompts(database.db, onThread[0]!.id)).map((p) => p.source).sort()).toEqual(["github_assignment", "github_issue"]);
+    // One status comment for the one session.
+    expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`))).toHaveLength(1);
   });
 
   it("edits the status comment at most once per interval, and the last state always lands", async () => {

@@ -1,0 +1,2 @@
+ALTER TABLE "sessions" ADD COLUMN "check_run_claim" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "sessions_one_per_thread" ON "sessions" USING btree ("repository_id","thread_kind","thread_number") WHERE "sessions"."status" <> 'archived' and "sessions"."thread_number" is not null;
