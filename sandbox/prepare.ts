@@ -18,6 +18,8 @@ import { runSetupScript } from "./setup-script.js";
 export class PreparationError extends Error {
   /** Set once an error event has been sent for it, so it is reported once. */
   reported = false;
+  /** What was prepared before a cancel, so the runtime can still keep the checkout. */
+  partial?: { checkout: Checkout; setupOk: boolean };
   constructor(
     message: string,
     readonly code: string,
@@ -36,6 +38,11 @@ export interface PrepareOptions {
   redact: Redactor;
   emit: (events: NewEvent[]) => void;
   signal: AbortSignal;
+  /**
+   * Tear-down: ends what is still starting (OpenCode, the workspace and its warm-up) at once,
+   * so a sandbox leaving before it was ready does not wait for them.
+   */
+  cancel?: AbortSignal;
   log: (line: string) => void;
   mark: (name: string) => void;
   /** Do OpenCode's lazy first-prompt setup before the first prompt (default true; the bench turns it off to compare). */
@@ -59,6 +66,7 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
     cwd: o.sessionDir,
     config,
     onLog: (line) => o.log(`opencode: ${line}`),
+    signal: o.cancel,
   });
   serverStarting.catch(() => undefined);
   let workspace: Workspace | null = null;
@@ -67,8 +75,9 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
     await serverStarting.then((s) => s.stop(), () => undefined);
   };
 
+  let checkout: Checkout | null = null;
+  let setupOk = false;
   try {
-    let checkout: Checkout;
     try {
       checkout = await prepareCheckout({
         spec: o.spec,
@@ -87,7 +96,7 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
     const opencodeReady = serverStarting
       .then(async (s) => {
         o.mark("opencode");
-        workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm });
+        workspace = await openWorkspace(s, checkout!.dir, `Inspect ${o.spec.id}`, { warm: o.warm, signal: o.cancel });
         o.mark("workspace");
         return { server: s, workspace };
       })
@@ -96,12 +105,17 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
       });
     opencodeReady.catch(() => undefined);
 
-    const setupOk = await runSetup(o, checkout);
+    setupOk = await runSetup(o, checkout);
     o.mark("setup");
     const ready = await opencodeReady;
     return { checkout, ...ready, setupOk };
   } catch (error) {
     await stopOpencode();
+    if (o.cancel?.aborted) {
+      const cancelled = new PreparationError("The sandbox left before it was ready", "cancelled");
+      if (checkout) cancelled.partial = { checkout, setupOk };
+      throw cancelled;
+    }
     throw error;
   } finally {
     await warmup?.close();

@@ -87,6 +87,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
 
   // OpenCode, checkout and setup get going at once; the poller runs alongside from the start.
   const prepAbort = new AbortController();
+  const teardown = new AbortController();
   const preparing = prepareSandbox({
     spec,
     sessionDir,
@@ -95,6 +96,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
     redact,
     emit,
     signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
+    cancel: teardown.signal,
     log,
     mark,
   });
@@ -137,7 +139,12 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
 
   // Whatever preparation got to (it ends quickly once aborted) is torn down here.
   prepAbort.abort();
-  const done = await preparing.catch(() => null);
+  teardown.abort();
+  let partial: PreparationError["partial"];
+  const done = await preparing.catch((error) => {
+    if (error instanceof PreparationError) partial = error.partial;
+    return null;
+  });
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => undefined);
   await killAllGroups();
@@ -145,7 +152,8 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   await api.exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) }).catch((e) => log(`exit report failed: ${e.message}`));
   // Nothing runs in the checkout any more: keep it (dependencies installed) for the next session.
   // A restored checkout had a working setup once; a fresh clone only counts if its setup worked.
-  if (done && (done.setupOk || done.checkout.source !== "clone")) await saveForNextTime(spec, done.checkout, options, log);
+  const prepared = done ?? partial;
+  if (prepared && (prepared.setupOk || prepared.checkout.source !== "clone")) await saveForNextTime(spec, prepared.checkout, options, log);
   // The checkout (unless it became the snapshot) and OpenCode's folders are this session's alone.
   rmSync(sessionDir, { recursive: true, force: true });
   log(`exited (${result.reason})`);

@@ -78366,6 +78366,8 @@ var PreparationError = class extends Error {
   code;
   /** Set once an error event has been sent for it, so it is reported once. */
   reported = false;
+  /** What was prepared before a cancel, so the runtime can still keep the checkout. */
+  partial;
 };
 async function prepareSandbox(o) {
   const warmup = o.warm === false ? null : await startWarmupModel();
@@ -78375,7 +78377,8 @@ async function prepareSandbox(o) {
     home: path16.join(o.sessionDir, "opencode"),
     cwd: o.sessionDir,
     config: config2,
-    onLog: (line) => o.log(`opencode: ${line}`)
+    onLog: (line) => o.log(`opencode: ${line}`),
+    signal: o.cancel
   });
   serverStarting.catch(() => void 0);
   let workspace = null;
@@ -78383,8 +78386,9 @@ async function prepareSandbox(o) {
     workspace?.hub.close();
     await serverStarting.then((s) => s.stop(), () => void 0);
   };
+  let checkout = null;
+  let setupOk = false;
   try {
-    let checkout;
     try {
       checkout = await prepareCheckout({
         spec: o.spec,
@@ -78400,19 +78404,24 @@ async function prepareSandbox(o) {
     o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
     const opencodeReady = serverStarting.then(async (s) => {
       o.mark("opencode");
-      workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm });
+      workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm, signal: o.cancel });
       o.mark("workspace");
       return { server: s, workspace };
     }).catch((error63) => {
       throw new PreparationError(`OpenCode did not start: ${error63.message}`, "opencode_failed");
     });
     opencodeReady.catch(() => void 0);
-    const setupOk = await runSetup(o, checkout);
+    setupOk = await runSetup(o, checkout);
     o.mark("setup");
     const ready = await opencodeReady;
     return { checkout, ...ready, setupOk };
   } catch (error63) {
     await stopOpencode();
+    if (o.cancel?.aborted) {
+      const cancelled = new PreparationError("The sandbox left before it was ready", "cancelled");
+      if (checkout) cancelled.partial = { checkout, setupOk };
+      throw cancelled;
+    }
     throw error63;
   } finally {
     await warmup?.close();
@@ -98921,6 +98930,7 @@ async function runSandbox(options) {
   const heartbeat = setInterval(() => void api.heartbeat().catch((e) => log2(`heartbeat failed: ${e.message}`)), spec.heartbeatIntervalMs);
   heartbeat.unref();
   const prepAbort = new AbortController();
+  const teardown = new AbortController();
   const preparing = prepareSandbox({
     spec,
     sessionDir,
@@ -98929,6 +98939,7 @@ async function runSandbox(options) {
     redact,
     emit,
     signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
+    cancel: teardown.signal,
     log: log2,
     mark
   });
@@ -98968,13 +98979,19 @@ async function runSandbox(options) {
     process.off("SIGINT", onSignal);
   }
   prepAbort.abort();
-  const done = await preparing.catch(() => null);
+  teardown.abort();
+  let partial2;
+  const done = await preparing.catch((error63) => {
+    if (error63 instanceof PreparationError) partial2 = error63.partial;
+    return null;
+  });
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => void 0);
   await killAllGroups();
   await sink.flush();
   await api.exit({ reason: result.reason, ...result.error ? { error: result.error.slice(0, 2e4) } : {} }).catch((e) => log2(`exit report failed: ${e.message}`));
-  if (done && (done.setupOk || done.checkout.source !== "clone")) await saveForNextTime(spec, done.checkout, options, log2);
+  const prepared = done ?? partial2;
+  if (prepared && (prepared.setupOk || prepared.checkout.source !== "clone")) await saveForNextTime(spec, prepared.checkout, options, log2);
   rmSync3(sessionDir, { recursive: true, force: true });
   log2(`exited (${result.reason})`);
   return result;

@@ -20,6 +20,8 @@ export interface AgentServerOptions {
   baseEnv?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   onLog?: (line: string) => void;
+  /** Cancels a start that is still under way (the process is killed). */
+  signal?: AbortSignal;
 }
 
 export async function startAgentServer(options: AgentServerOptions): Promise<OpencodeServer> {
@@ -30,6 +32,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Ope
     cwd: options.cwd,
     timeoutMs: options.timeoutMs,
     onLog: options.onLog,
+    signal: options.signal,
   });
 }
 
@@ -40,13 +43,36 @@ export interface Workspace {
   directory: string;
 }
 
-/** Bind to the checkout: event stream first (so no event is missed), then the session. */
-export async function openWorkspace(server: OpencodeServer, directory: string, title: string, options: { warm?: boolean } = {}): Promise<Workspace> {
+/**
+ * Bind to the checkout: event stream first (so no event is missed), then the session.
+ * Cancelling closes the event stream at once: otherwise it would keep retrying a server
+ * that is being killed, and keep the sandbox process alive for its retry budget.
+ */
+export async function openWorkspace(
+  server: OpencodeServer,
+  directory: string,
+  title: string,
+  options: { warm?: boolean; signal?: AbortSignal } = {},
+): Promise<Workspace> {
   const client = createOpencodeClient({ baseUrl: server.url, directory });
   const hub = new EventHub(client).start();
-  const created = await client.session.create({ title });
-  if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
-  await hub.ready;
-  if (options.warm !== false) await warmUp(client, hub);
-  return { client, hub, sessionID: created.data.id, directory };
+  const cancelled = new Promise<never>((_, reject) => {
+    const cancel = () => {
+      hub.close();
+      reject(new Error("opening the workspace was cancelled"));
+    };
+    if (options.signal?.aborted) cancel();
+    else options.signal?.addEventListener("abort", cancel, { once: true });
+  });
+  cancelled.catch(() => undefined);
+  try {
+    const created = await Promise.race([client.session.create({ title }), cancelled]);
+    if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
+    await Promise.race([hub.ready, cancelled]);
+    if (options.warm !== false) await Promise.race([warmUp(client, hub), cancelled]);
+    return { client, hub, sessionID: created.data.id, directory };
+  } catch (error) {
+    hub.close();
+    throw error;
+  }
 }

@@ -23,6 +23,8 @@ export interface StartServerOptions {
   timeoutMs?: number;
   /** Called with every output line (already free of secrets: the env has none). */
   onLog?: (line: string) => void;
+  /** Aborting it before the server is up kills the process and rejects at once. */
+  signal?: AbortSignal;
 }
 
 export const LISTENING = /opencode server listening on (https?:\/\/\S+)/;
@@ -73,5 +75,14 @@ export function startOpencodeServer(options: StartServerOptions): Promise<Openco
       clearTimeout(timer);
       reject(new Error(why));
     });
+    const onAbort = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void stop();
+      reject(new Error("OpenCode's start was cancelled"));
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
