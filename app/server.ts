@@ -131,7 +131,11 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       tasks,
       intervalMs: opts.statusCommentIntervalMs ?? 3_000,
       refresh: [(id) => i.refreshStatusComment(id), (id) => checks.sync(id)],
-      afterTurn: (id) => pulls.refreshBody(id),
+      // A PR that could not be opened at the push (GitHub down, say) is tried again when the turn ends.
+      afterTurn: async (id) => {
+        await pulls.ensureOpened(id);
+        await pulls.refreshBody(id);
+      },
       pickedUp: (id, promptId) => i.pickedUp(id, promptId),
     });
     stops.push(reporter.stop);

@@ -132,6 +132,22 @@ describe("pull requests", () => {
     expect(gh.calls.filter((c) => c.method !== "GET").length).toBe(writesBefore);
   });
 
+  it("says why when the PR cannot be opened at the push, and opens it when the turn ends", async () => {
+    gh.on("POST", /\/pulls$/, () => [500, { message: "Server Error" }]);
+    const { id, token } = await start();
+    const prompt = await runner.take(id, token);
+    await runner.push(id, token, "5050505");
+    await drain();
+    const events = await inspect.sessions.deps.events.list(id);
+    expect(events.filter((e) => e.type === "error").map((e) => (e.data as { code?: string }).code)).toContain("pr_open_failed");
+    expect((await getSession(database.db, id))?.prNumber).toBeNull();
+
+    gh.on("POST", /\/pulls$/, () => [201, { number: 6060, html_url: "https://github.com/acme/widgets/pull/6060" }]);
+    await runner.done(id, token, prompt.id, { status: "done", commits: [{ sha: "5050505", message: "fix" }] });
+    await drain();
+    expect((await getSession(database.db, id))?.prNumber).toBe(6060);
+  });
+
   it("adopts an existing PR for the branch instead of failing", async () => {
     gh.on("POST", /\/pulls$/, () => [422, { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] }]);
     gh.on("GET", /\/pulls$/, () => [200, [{ number: 77, html_url: "https://github.com/acme/widgets/pull/77" }]]);
