@@ -16,6 +16,8 @@ export interface RunnerRoutesOptions {
 type Env = { Variables: { run: RunRow } };
 
 const sessionId = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
+/** The contract's heartbeat body is `{}` (an empty body counts as one); unknown keys are ignored for newer runners. */
+const HeartbeatRequest = z.object({});
 
 export function runnerRoutes({ runners, verifyOidc }: RunnerRoutesOptions): Hono<Env> {
   const api = new Hono<Env>();
@@ -69,6 +71,7 @@ export function runnerRoutes({ runners, verifyOidc }: RunnerRoutesOptions): Hono
   });
 
   api.post("/sessions/:id/heartbeat", async (c) => {
+    await jsonBody(c, HeartbeatRequest);
     await runners.heartbeat(c.get("run"));
     return c.json({ ok: true });
   });
