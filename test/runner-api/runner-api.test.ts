@@ -3,14 +3,21 @@
  * (tokens signed by a local issuer), long-poll, events, done, stop, exit,
  * heartbeat timeout, and malformed input that must change nothing.
  */
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
+import { LOCAL_VIEWER, type AccessPolicy } from "../../app/api/access.js";
+import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
 import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
-import { getSession, listSessions } from "../../app/db/sessions.js";
+import { activeRun, insertRun, queuedRun } from "../../app/db/runs.js";
+import { getSession, insertSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
+import { sha256 } from "../../app/util/tokens.js";
 import type { FakeGitHub } from "../support/fake-github.js";
 import { useGitHubStack } from "../support/github-stack.js";
-import { deliver } from "../support/inspect.js";
+import { deliver, testInspect } from "../support/inspect.js";
 import type { TestIssuer } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
 import { RUNNER_CLAIMS } from "../support/runner-client.js";
@@ -181,6 +188,41 @@ describe("a runner's session", () => {
     expect(gh.find("POST", /dispatches$/)).toHaveLength(2);
   });
 
+  it("reaps a silent runner but not one that keeps heartbeating", async () => {
+    const alive = await newSession();
+    const silent = await newSession();
+    const a = await claim(alive);
+    const s = await claim(silent);
+    await next(alive, a.sessionToken);
+    await next(silent, s.sessionToken);
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await call(`/sessions/${alive}/heartbeat`, a.sessionToken, { body: {} })).status).toBe(200);
+    // The silent runner last spoke over 1.1 s ago, the other just now: a 1 s timeout lies between.
+    await inspect.runners.reap(1_000, 60_000);
+    expect((await getSession(database.db, alive))?.status).toBe("running");
+    expect(await activeRun(database.db, alive)).toMatchObject({ state: "claimed" });
+    expect((await getSession(database.db, silent))?.status).toBe("failed");
+    expect(await next(alive, a.sessionToken)).toEqual({ kind: "none" });
+    expect((await call(`/sessions/${silent}/heartbeat`, s.sessionToken, { body: {} })).status).toBe(401);
+  });
+
+  it("answers a malformed heartbeat with 400 without counting it as a sign of life", async () => {
+    const id = await newSession();
+    const { sessionToken } = await claim(id);
+    const before = (await activeRun(database.db, id))!.heartbeatAt;
+    await new Promise((r) => setTimeout(r, 5));
+    for (const body of ["{not json", "[]", '"alive"', "null", "42"]) {
+      const res = await call(`/sessions/${id}/heartbeat`, sessionToken, { body });
+      expect(res.status, body).toBe(400);
+      expect(typeof res.json.error, body).toBe("string");
+    }
+    expect((await activeRun(database.db, id))!.heartbeatAt).toEqual(before);
+    // The contract's body, and an empty one, are accepted and count.
+    expect((await call(`/sessions/${id}/heartbeat`, sessionToken, { body: {} })).status).toBe(200);
+    expect((await call(`/sessions/${id}/heartbeat`, sessionToken, { body: "" })).status).toBe(200);
+    expect((await activeRun(database.db, id))!.heartbeatAt!.getTime()).toBeGreaterThan(before!.getTime());
+  });
+
   it("answers malformed bodies with 400 and writes nothing", async () => {
     const id = await newSession();
     const { sessionToken } = await claim(id);
@@ -215,5 +257,76 @@ describe("a runner's session", () => {
     await claim(id);
     expect((await call(`/sessions/${id}/next`, "not-the-token")).status).toBe(401);
     expect((await call(`/sessions/${id}/events`, "not-the-token", { body: { events: [{ type: "error", data: { message: "x" } }] } })).status).toBe(401);
+  });
+});
+
+describe("reading a session's events over the session API", () => {
+  const everyone: AccessPolicy = { viewer: async () => LOCAL_VIEWER, canRead: async () => true, canWrite: async () => true };
+  const get = (path: string) => stack.inspect.app.request(path, { headers: { accept: "application/json" } });
+
+  it("?since=N returns only the events after N", async () => {
+    await stack.restart({ access: everyone });
+    const id = await newSession();
+    const { sessionToken } = await claim(id);
+    await next(id, sessionToken);
+    await call(`/sessions/${id}/events`, sessionToken, { body: { events: [{ type: "agent.text.delta", data: { partId: "p1", delta: "a" } }, { type: "agent.text.delta", data: { partId: "p1", delta: "b" } }] } });
+    const all = await events(id);
+    expect(all.length).toBeGreaterThan(3);
+    const n = all[2]!.seq;
+
+    const res = await get(`/api/sessions/${id}/events?since=${n}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { events: { seq: number }[]; lastSeq: number };
+    expect(body.events.map((e) => e.seq)).toEqual(all.filter((e) => e.seq > n).map((e) => e.seq));
+    expect(body.lastSeq).toBe(all.at(-1)!.seq);
+    const none = (await (await get(`/api/sessions/${id}/events?since=${body.lastSeq}`)).json()) as { events: unknown[] };
+    expect(none.events).toEqual([]);
+    const from0 = (await (await get(`/api/sessions/${id}/events?since=0`)).json()) as { events: unknown[] };
+    expect(from0.events).toHaveLength(all.length);
+  });
+
+  it.each(["-1", "abc", "1.5"])("answers since=%s with 400", async (since) => {
+    await stack.restart({ access: everyone });
+    const id = await newSession();
+    const res = await get(`/api/sessions/${id}/events?since=${since}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/since/);
+  });
+});
+
+describe("claiming a local runner's session", () => {
+  it("refuses a wrong runner token with 401 and leaves the run waiting for the right one", async () => {
+    const local = await testInspect(
+      { INSPECT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "inspect-local-")), INSPECT_SECRET: "y".repeat(40), INSPECT_PUBLIC_URL: "https://inspect.test" },
+      database,
+    );
+    try {
+      const repoDir = mkdtempSync(path.join(os.tmpdir(), "inspect-repo-"));
+      const repo = await upsertRepository(database.db, { owner: "local", name: path.basename(repoDir), localPath: repoDir });
+      const user = await upsertUser(database.db, { login: "local" });
+      const id = `localClaim${++issueNo}`;
+      await insertSession(database.db, { id, repositoryId: repo.id, threadKind: "local", title: "Local work", status: "queued", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: user.id });
+      await insertRun(database.db, id, sha256("the-right-token"));
+      const claimWith = async (token: string) => {
+        const res = await local.app.request("/api/runner/claim", {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ sessionId: id }),
+        });
+        return { status: res.status, json: (await res.json()) as any };
+      };
+
+      const wrong = await claimWith("not-the-token");
+      expect(wrong.status).toBe(401);
+      expect(wrong.json.error).toBe("invalid runner token");
+      expect((await getSession(database.db, id))?.status).toBe("queued");
+      expect(await queuedRun(database.db, id)).toBeDefined();
+
+      const right = await claimWith("the-right-token");
+      expect(right.status).toBe(200);
+      expect(right.json.session).toMatchObject({ id, cloneUrl: repoDir, gitToken: null });
+    } finally {
+      await local.close();
+    }
   });
 });
