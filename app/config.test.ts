@@ -55,6 +55,14 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ INSPECT_OPENCODE_CONFIG: "{broken" })).toThrow(/^INSPECT_OPENCODE_CONFIG:/);
   });
 
+  it("validates LOG_LEVEL, defaulting to info", () => {
+    expect(loadConfig({}).logLevel).toBe("info");
+    expect(loadConfig({ LOG_LEVEL: "" }).logLevel).toBe("info");
+    for (const level of ["fatal", "error", "warn", "info", "debug", "trace", "silent"]) expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    expect(() => loadConfig({ LOG_LEVEL: "verbose" })).toThrow(/^LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/);
+    expect(() => loadConfig({ LOG_LEVEL: "INFO" })).toThrow(ConfigError);
+  });
+
   it("pairs the OAuth client id and secret", () => {
     expect(() => loadConfig({ GITHUB_CLIENT_ID: "x" })).toThrow(/^GITHUB_CLIENT_SECRET:/);
     expect(loadConfig({ GITHUB_CLIENT_ID: "x", GITHUB_CLIENT_SECRET: "y" }).oauth).toEqual({ clientId: "x", clientSecret: "y" });

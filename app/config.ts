@@ -51,6 +51,10 @@ const spec = {
   GITHUB_CLIENT_ID: { schema: z.string().min(1), expects: "the GitHub App's OAuth client id" },
   GITHUB_CLIENT_SECRET: { schema: z.string().min(1), expects: "the GitHub App's OAuth client secret" },
   INSPECT_DRAFT_PRS: { schema: z.string().transform(bool), expects: "true or false" },
+  LOG_LEVEL: {
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    expects: "one of fatal, error, warn, info, debug, trace, silent",
+  },
 } as const;
 
 type Key = keyof typeof spec;
@@ -93,6 +97,8 @@ export interface Config {
   localRepos: string[];
   party: { url: string; secret: string | undefined };
   draftPullRequests: boolean;
+  /** The control plane's log level (pino). */
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
 /** GitHub URLs, honouring Probot's GHE_HOST / GHE_PROTOCOL. */
@@ -207,5 +213,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     localRepos,
     party: { url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""), secret: read(env, "INSPECT_ROOM_SECRET") },
     draftPullRequests: read(env, "INSPECT_DRAFT_PRS") ?? true,
+    logLevel: read(env, "LOG_LEVEL") ?? "info",
   };
 }

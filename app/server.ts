@@ -73,7 +73,7 @@ export interface Inspect {
 }
 
 export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
-  const log = pino({ level: opts.logLevel ?? process.env.LOG_LEVEL ?? "info", base: undefined });
+  const log = pino({ level: opts.logLevel ?? config.logLevel, base: undefined });
   const database = opts.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const db = database.db;
   const secret = loadOrCreateSecret(config.secret, config.dataDir);
