@@ -13,6 +13,8 @@ import type { Db } from "../app/db/client.js";
 import { getSession, type SessionRow } from "../app/db/sessions.js";
 import { ROOM_PARTY, type RoomTokenResponse } from "../app/protocol/room.js";
 import { signViewerToken } from "../app/rooms/viewer-token.js";
+import { StartError } from "../app/sessions/starter.js";
+import type { Logger } from "../app/util/tasks.js";
 import { clientBundles } from "./assets.js";
 import { ErrorPage } from "./layout.js";
 import { allRepositories, recentSessions, sessionStats } from "./queries.js";
@@ -30,7 +32,11 @@ export interface WebDeps {
   rooms: { url: string; secret: string } | null;
   /** Start preparing a sandbox for `repo` while the user types; resolves whether it did. */
   warmup?: (viewer: Viewer, repo: string) => Promise<boolean>;
+  /** Where failures the browser is not told about go (warm-up); the console when not given. */
+  log?: Pick<Logger, "warn" | "debug">;
 }
+
+const consoleLog: Pick<Logger, "warn" | "debug"> = { warn: (obj, msg) => console.warn(msg ?? "", obj), debug() {} };
 
 const SessionId = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
 const Warmup = z.object({ repo: z.string().trim().min(1).max(4_000) });
@@ -38,6 +44,7 @@ const Warmup = z.object({ repo: z.string().trim().min(1).max(4_000) });
 export function webRoutes(deps: WebDeps): Hono {
   const web = new Hono();
   const { db, access } = deps;
+  const log = deps.log ?? consoleLog;
 
   /** The viewer for a page, or the response to send instead (sign-in or 403). */
   async function pageViewer(c: Context): Promise<Viewer | Response> {
@@ -136,7 +143,15 @@ export function webRoutes(deps: WebDeps): Hono {
       const repo = await findRepositoryByFullName(db, body.data.repo);
       if (!repo || !(await access.canRead(viewer, repo))) return c.json({ error: "unknown repository, or you cannot read it" }, 404);
     }
-    const warming = deps.warmup ? await deps.warmup(viewer, body.data.repo).catch(() => false) : false;
+    // Warm-up is best effort: the form works without it, so a failure is logged, not shown.
+    // A refusal (no write access, app not installed, not a git repository) is expected, not a failure.
+    const warming = deps.warmup
+      ? await deps.warmup(viewer, body.data.repo).catch((err: unknown) => {
+          if (err instanceof StartError) log.debug({ login: viewer.login, repo: body.data.repo, reason: err.message }, "warm-up refused");
+          else log.warn({ err, login: viewer.login, repo: body.data.repo }, "warm-up failed");
+          return false;
+        })
+      : false;
     return c.json({ warming }, 202);
   });
 
