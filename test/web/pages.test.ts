@@ -28,11 +28,17 @@ beforeAll(async () => {
   await stack.createSession("sessHidden", "Hidden session", "alice", { createdAt: at(HOUR / 2), repositoryId: secret.id, prNumber: 9, prUrl: "https://gh.example/acme/secret/pull/9" });
 
   // Prompt → PR: 10 min for the older session, 30 min for the newer one → median 20 min.
-  const prompt = (sessionId: string, createdAt: Date) => insertPrompt(db, { sessionId, authorUserId: user.id, authorLogin: "alice", source: "web", text: "go", createdAt });
+  const prompt = (sessionId: string, createdAt: Date, author = "alice") => insertPrompt(db, { sessionId, authorUserId: user.id, authorLogin: author, source: "web", text: "go", createdAt });
   await prompt("sessOlder1", at(5 * HOUR));
   await prompt("sessNewer1", at(2 * HOUR));
   await prompt("sessNoPr01", at(HOUR / 4)); // within the last hour: alice is active now
   await prompt("sessHidden", at(HOUR / 2));
+  // Active now, each by one rule only: bob wrote within the hour (on an idle session); carol wrote
+  // long ago on a session that is running; dave wrote 90 minutes ago on an archived one (neither).
+  await prompt("sessNoPr01", at(HOUR / 6), "bob");
+  await prompt("sessOlder1", at(3 * HOUR), "carol");
+  await prompt("sessNewer1", at(1.5 * HOUR), "dave");
+  await prompt("sessHidden", at(HOUR / 3), "erin"); // active, but only on a repository alice cannot read
   const pr = (sessionId: string, number: number, ts: Date) => stack.append(sessionId, [{ type: "pr.opened", data: { number, url: `https://gh.example/pull/${number}`, draft: false }, ts: ts.toISOString() } as never]);
   await pr("sessOlder1", 3, new Date(at(5 * HOUR).getTime() + 10 * 60_000));
   await pr("sessNewer1", 4, new Date(at(2 * HOUR).getTime() + 30 * 60_000));
@@ -66,12 +72,12 @@ describe("pages", () => {
   it("computes stats from the database, only over readable repositories, with a chart", async () => {
     const html = await page("/stats");
     expect(text(html, "stat-sessions")).toBe("3");
-    expect(text(html, "stat-prompts")).toBe("3");
+    expect(text(html, "stat-prompts")).toBe("6");
     expect(text(html, "stat-prs-opened")).toBe("2");
     expect(text(html, "stat-prs-merged")).toBe("1");
     expect(text(html, "stat-merge-rate")).toBe("50%");
     expect(text(html, "stat-median")).toBe("20 min");
-    expect(text(html, "stat-active")).toBe("1");
+    expect(text(html, "stat-active")).toBe("3"); // alice, bob, carol — not dave, not erin
     expect(html).toContain("<svg");
     const today = new Date().toISOString().slice(0, 10);
     const sessionsToday = ["sessOlder1", "sessNewer1", "sessNoPr01"].length; // unless the test runs just after midnight UTC
