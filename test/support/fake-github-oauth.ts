@@ -14,6 +14,19 @@ export interface FakeOAuthGitHubOptions {
   clientSecret: string;
   /** login → "owner/name" → permissions; a missing repository answers 404 like GitHub does. */
   access: Record<string, Record<string, { pull: boolean; push: boolean }>>;
+  /**
+   * Also answer as the GitHub App installed on these repositories ("owner/name" → repository id):
+   * installation lookup, installation tokens, collaborator permissions (from `access`),
+   * repository details and workflow dispatches. Starting and warming sessions need it.
+   */
+  app?: { installationId: number; repos: Record<string, number> };
+}
+
+export interface WorkflowDispatch {
+  repo: string;
+  workflow: string;
+  ref: string;
+  inputs: Record<string, string>;
 }
 
 export interface FakeOAuthGitHub {
@@ -21,6 +34,8 @@ export interface FakeOAuthGitHub {
   host: string;
   /** Requests seen, e.g. "GET /api/v3/repos/acme/widgets alice". */
   requests: string[];
+  /** Workflow dispatches made as the App (runner dispatches), in order. */
+  dispatches: WorkflowDispatch[];
   close(): Promise<void>;
 }
 
@@ -31,6 +46,7 @@ const avatar = (login: string) =>
 export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promise<FakeOAuthGitHub> {
   const codes = new Map<string, string>(); // code → login
   const requests: string[] = [];
+  const dispatches: WorkflowDispatch[] = [];
   let base = "";
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url!, base);
@@ -66,6 +82,37 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
       res.writeHead(200, { "content-type": "image/svg+xml" });
       return res.end(avatar(url.pathname.slice("/avatars/".length).replace(/\.svg$/, "")));
     }
+    if (opts.app) {
+      const app = opts.app;
+      const credential = /^(?:bearer|token)\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "";
+      const asApp = credential.startsWith("eyJ"); // the App's JWT
+      const asInstallation = credential === `ghs-installation-${app.installationId}`;
+      const installed = (owner: string, name: string) => app.repos[`${owner}/${name}`];
+      let m: RegExpExecArray | null;
+      if (asApp && req.method === "GET" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(url.pathname))) {
+        return installed(m[1]!, m[2]!) ? json(200, { id: app.installationId }) : json(404, { message: "Not Found" });
+      }
+      if (asApp && req.method === "POST" && url.pathname === `/api/v3/app/installations/${app.installationId}/access_tokens`) {
+        return json(201, { token: `ghs-installation-${app.installationId}`, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "selected" });
+      }
+      if (asInstallation && req.method === "GET" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(url.pathname))) {
+        const perms = opts.access[m[3]!]?.[`${m[1]}/${m[2]}`];
+        if (!perms) return json(404, { message: "Not Found" });
+        const permission = perms.push ? "write" : perms.pull ? "read" : "none";
+        return json(200, { permission, role_name: permission, user: { login: m[3] } });
+      }
+      if (asInstallation && req.method === "GET" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)$/.exec(url.pathname))) {
+        const id = installed(m[1]!, m[2]!);
+        return id ? json(200, { id, full_name: `${m[1]}/${m[2]}`, default_branch: "main", private: true }) : json(404, { message: "Not Found" });
+      }
+      if (asInstallation && req.method === "POST" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/dispatches$/.exec(url.pathname))) {
+        if (!installed(m[1]!, m[2]!)) return json(404, { message: "Not Found" });
+        const p = JSON.parse(body || "{}");
+        dispatches.push({ repo: `${m[1]}/${m[2]}`, workflow: m[3]!, ref: p.ref, inputs: p.inputs ?? {} });
+        res.writeHead(204);
+        return res.end();
+      }
+    }
     if (!login) return json(401, { message: "Requires authentication" });
     if (req.method === "GET" && url.pathname === "/api/v3/user") {
       return json(200, { login, id: 1000 + login.length, name: login, avatar_url: `${base}/avatars/${login}.svg` });
@@ -85,6 +132,7 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
     url: base,
     host: `127.0.0.1:${port}`,
     requests,
+    dispatches,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

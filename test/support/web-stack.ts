@@ -1,6 +1,9 @@
 /**
  * The whole live-session stack for web tests: the real app (createInspect on PGlite),
  * the real room server (`partykit dev`), and GitHub faked at the HTTP boundary.
+ * With `githubApp`, Inspect also runs as the GitHub App (installed on acme/widgets and the
+ * runner repository acme/inspect-runner) with runners dispatched as Actions workflows, so
+ * starting and warming sessions from the web go through their real paths.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -11,6 +14,7 @@ import { insertSession, type NewSessionRow } from "../../app/db/sessions.js";
 import type { NewEvent } from "../../app/protocol/events.js";
 import { startRoomDevServer, type RoomDevServer } from "../../app/rooms/dev-server.js";
 import { createInspect, type Inspect } from "../../app/server.js";
+import { appPrivateKey, TestOctokit, WEBHOOK_SECRET } from "./inspect.js";
 import { startFakeOAuthGitHub, type FakeOAuthGitHub, type FakeOAuthGitHubOptions } from "./fake-github-oauth.js";
 import { freePort } from "./ports.js";
 
@@ -20,7 +24,7 @@ export interface WebStack {
   rooms: RoomDevServer | null;
   url: string;
   repo: RepositoryRow;
-  /** A session (on acme/widgets unless `repo` is given), running, created by `login`. */
+  /** A session on its own issue (on acme/widgets unless `repositoryId` is given), running, created by `login`. */
   createSession(id: string, title: string, login?: string, extra?: Partial<NewSessionRow>): Promise<void>;
   /** The control plane's own append: persist, then forward to the room. */
   append(sessionId: string, events: NewEvent[]): Promise<void>;
@@ -28,9 +32,18 @@ export interface WebStack {
 }
 
 export const ROOM_SECRET = "web-stack-room-secret-0123456789";
+/** With `githubApp`: where runner workflows are dispatched. */
+export const RUNNER_REPO = "acme/inspect-runner";
 
-export async function startWebStack(access: FakeOAuthGitHubOptions["access"], opts: { withRooms?: boolean } = {}): Promise<WebStack> {
-  const github = await startFakeOAuthGitHub({ clientId: "client-id", clientSecret: "client-secret", access });
+export interface WebStackOptions {
+  withRooms?: boolean;
+  /** Run as the GitHub App, runners dispatched as workflows on RUNNER_REPO (see the fake's `dispatches`). */
+  githubApp?: boolean;
+}
+
+export async function startWebStack(access: FakeOAuthGitHubOptions["access"], opts: WebStackOptions = {}): Promise<WebStack> {
+  const app = opts.githubApp ? { installationId: 77, repos: { "acme/widgets": 42, [RUNNER_REPO]: 4100 } } : undefined;
+  const github = await startFakeOAuthGitHub({ clientId: "client-id", clientSecret: "client-secret", access, app });
   const rooms = opts.withRooms === false ? null : await startRoomDevServer({ port: await freePort(), secret: ROOM_SECRET, persistDir: false });
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "inspect-web-"));
@@ -46,11 +59,13 @@ export async function startWebStack(access: FakeOAuthGitHubOptions["access"], op
     // With no room server, point at a closed port: the page must fall back to the API.
     INSPECT_PARTY_URL: rooms ? rooms.url : `http://127.0.0.1:${await freePort()}`,
     INSPECT_ROOM_SECRET: ROOM_SECRET,
+    ...(app ? { APP_ID: "1", PRIVATE_KEY: appPrivateKey(), WEBHOOK_SECRET, INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: RUNNER_REPO } : {}),
   });
-  const inspect = await createInspect(config, { logLevel: (process.env.WEB_STACK_LOG as "warn" | undefined) ?? "fatal" });
+  const inspect = await createInspect(config, { logLevel: (process.env.WEB_STACK_LOG as "warn" | undefined) ?? "fatal", Octokit: TestOctokit });
   await inspect.listen(port, "127.0.0.1");
   const db = inspect.database.db;
   const repo = await upsertRepository(db, { owner: "acme", name: "widgets", githubId: 42, private: true });
+  let thread = 6; // one live session per thread: each gets its own issue, #7 first
   return {
     inspect,
     github,
@@ -59,7 +74,7 @@ export async function startWebStack(access: FakeOAuthGitHubOptions["access"], op
     repo,
     async createSession(id, title, login = "alice", extra = {}) {
       const user = await upsertUser(db, { login, avatarUrl: `${github.url}/avatars/${login}.svg` });
-      await insertSession(db, { id, repositoryId: repo.id, threadKind: "issue", threadNumber: 7, title, status: "running", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: user.id, ...extra });
+      await insertSession(db, { id, repositoryId: repo.id, threadKind: "issue", threadNumber: ++thread, title, status: "running", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: user.id, ...extra });
     },
     async append(sessionId, events) {
       await inspect.sessions.deps.events.append(sessionId, events);
