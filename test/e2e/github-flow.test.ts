@@ -24,7 +24,11 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
+import { sealToken } from "../../app/auth/crypto.js";
+import { upsertUser } from "../../app/db/accounts.js";
 import { openDatabase, type Database } from "../../app/db/client.js";
+import { users } from "../../app/db/schema.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { SessionEvent } from "../../app/protocol/events.js";
@@ -303,6 +307,7 @@ const ISSUE = 12;
 const BRANCH = `inspect/${ISSUE}-login-page-crashes`;
 const ALICE_COMMENT = 5001;
 const BOB_COMMENT = 5002;
+const ALICE_OAUTH = "gho_alice_signed_in";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "inspect-ghflow-"));
 const gitRoot = path.join(root, "git");
@@ -397,6 +402,9 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
   });
 
   it("a comment from alice on the issue: 👀, a status comment with the session link, a session", async () => {
+    // Alice has signed in to Inspect's web page: her PR will be opened with her own token.
+    const alice = await upsertUser(database.db, { login: "alice", githubId: 1001 });
+    await database.db.update(users).set({ oauthToken: sealToken(inspect.secret, ALICE_OAUTH) }).where(eq(users.id, alice.id));
     model.reset([
       toolStep({ name: "write", args: { filePath: "src/workaround.md", content: "Clear the cookie to log in.\n" } }),
       textStep("Documented the login workaround in src/workaround.md."),
@@ -463,7 +471,8 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     const created = await until("the PR", () => fake.find("POST", /\/pulls$/).at(0));
     expect(created.body).toMatchObject({ head: BRANCH, base: "main", draft: true, title: "Login page crashes" });
     expect(created.body.body).toContain(`Closes #${ISSUE}`);
-    expect(created.auth).toMatch(/^token ghs_fake/);
+    // Opened by alice, with her own token: the PR is hers, and she cannot approve her agent's work.
+    expect(created.auth).toBe(`token ${ALICE_OAUTH}`);
     prNumber = [...fake.pulls.keys()][0]!;
     const prUrl = `${fake.webUrl}/${OWNER}/${REPO}/pull/${prNumber}`;
     await until("the session to record the PR", async () => (await getSession(database.db, sessionId))?.prNumber === prNumber);
@@ -556,10 +565,12 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(await waitForNoProcesses(root, 15_000)).toEqual([]);
   });
 
-  it("made every REST call as the app (JWT) or as installation 77, never with the repository-scoped git token", () => {
+  it("made every REST call as the app (JWT) or as installation 77 — but alice's PR, opened as alice — never with the repository-scoped git token", () => {
     const installationTokens = fake.tokens.filter((t) => t.installationId === 77 && !t.body.repositories).map((t) => `token ${t.token}`);
+    const asAlice = fake.rest.filter((c) => c.auth === `token ${ALICE_OAUTH}`);
+    expect(asAlice.map((c) => `${c.method} ${c.path}`)).toEqual([`POST /repos/${OWNER}/${REPO}/pulls`]);
     const wrong = fake.rest.filter((c) =>
-      c.path === "/app" || c.path.startsWith("/app/installations/") ? !/^bearer ey/i.test(c.auth) : !installationTokens.includes(c.auth),
+      c.path === "/app" || c.path.startsWith("/app/installations/") ? !/^bearer ey/i.test(c.auth) : !installationTokens.includes(c.auth) && !asAlice.includes(c),
     );
     expect(fake.rest.length).toBeGreaterThan(10);
     expect(wrong.map((c) => `${c.method} ${c.path} (${c.auth.slice(0, 14)}…)`)).toEqual([]);
