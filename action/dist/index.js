@@ -98465,7 +98465,7 @@ function decidePermission(checkout, ask) {
 }
 
 // sandbox/opencode/turn.ts
-var ABORT_SETTLE_MS = 1500;
+var ABORT_SETTLE_MS = 700;
 var STATUS_CHECK_MS = 5e3;
 async function runTurn(req) {
   const bridge = new TurnBridge(req.sessionID, req.directory);

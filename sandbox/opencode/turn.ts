@@ -34,8 +34,8 @@ export interface TurnResult {
   summary?: string;
 }
 
-/** How long an aborted turn may take to go idle before we stop waiting for it. */
-const ABORT_SETTLE_MS = 1_500;
+/** How long an aborted turn may take to go idle (~50 ms normally) before we stop waiting: a stop is reported within 1 s. */
+const ABORT_SETTLE_MS = 700;
 const STATUS_CHECK_MS = 5_000;
 
 export async function runTurn(req: TurnRequest): Promise<TurnResult> {
