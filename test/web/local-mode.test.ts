@@ -1,15 +1,18 @@
 /**
  * Local mode (no GitHub sign-in configured): the one local user sees the local
- * sessions, and only from this machine. Real app on a real socket; no GitHub at all.
+ * sessions, and only from this machine, and can warm a sandbox on a local repository
+ * (a real runner process is started for it). Real app on a real socket; no GitHub at all.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../../app/config.js";
 import { upsertRepository } from "../../app/db/accounts.js";
-import { insertSession } from "../../app/db/sessions.js";
+import { getSession, insertSession } from "../../app/db/sessions.js";
+import { sessions } from "../../app/db/schema.js";
 import { verifyViewerToken } from "../../app/rooms/viewer-token.js";
 import { createInspect, type Inspect } from "../../app/server.js";
 import { freePort } from "../support/ports.js";
@@ -17,10 +20,17 @@ import { freePort } from "../support/ports.js";
 let inspect: Inspect;
 let url: string;
 let dataDir: string;
+let repoDir: string;
 const ROOM_SECRET = "local-mode-room-secret-0123456789";
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "inspect-local-"));
+  repoDir = mkdtempSync(path.join(os.tmpdir(), "inspect-local-repo-"));
+  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repoDir, stdio: "ignore" });
+  git("init", "-q", "-b", "main");
+  writeFileSync(path.join(repoDir, "README.md"), "tools\n");
+  git("add", ".");
+  git("commit", "-q", "-m", "init");
   const port = await freePort();
   const config = loadConfig({ PORT: String(port), INSPECT_DATA_DIR: dataDir, INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`, INSPECT_ROOM_SECRET: ROOM_SECRET });
   inspect = await createInspect(config, { logLevel: "fatal" });
@@ -36,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await inspect?.close();
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(repoDir, { recursive: true, force: true });
 });
 
 it("serves the local user on loopback: local sessions only", async () => {
@@ -86,3 +97,34 @@ it("has no sign-in to offer", async () => {
   expect(res.status).toBe(404);
   expect(((await res.json()) as { error: string }).error).toMatch(/not configured/);
 });
+
+it("warms a sandbox on a local repository: a warm session, and a runner that claims it", async () => {
+  const warmup = (repo: string) => fetch(`${url}/api/warmup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ repo }) });
+  const db = inspect.database.db;
+  const warm = () => db.select().from(sessions).then((rows) => rows.filter((s) => s.threadKind === "warm"));
+
+  // Not a git repository: refused, nothing warmed.
+  const refused = await warmup(dataDir);
+  expect(refused.status).toBe(202);
+  expect(await refused.json()).toEqual({ warming: false });
+  expect(await warm()).toEqual([]);
+
+  const res = await warmup(repoDir);
+  expect(res.status).toBe(202);
+  expect(await res.json()).toEqual({ warming: true });
+  const rows = await warm();
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ baseBranch: "main", headBranch: `inspect/${rows[0]!.id}` });
+  // The runner process started for it claims the session (queued → starting, then idle when ready).
+  const deadline = Date.now() + 60_000;
+  let status = rows[0]!.status;
+  while (status === "queued" && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    status = (await getSession(db, rows[0]!.id))!.status;
+  }
+  expect(["starting", "idle"]).toContain(status);
+  // Not a session yet: the list does not show it.
+  expect(await (await fetch(`${url}/`)).text()).not.toContain(rows[0]!.id);
+  // Stop it rather than leave the runner waiting for a prompt until the app closes.
+  expect((await fetch(`${url}/api/sessions/${rows[0]!.id}/stop`, { method: "POST" })).status).toBe(200);
+}, 90_000);
