@@ -3,11 +3,11 @@
  * backfills from GET /api/sessions/:id/events and keeps polling (the database is the
  * durable log). Real Chromium, app and database; no room server at all.
  */
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.js";
 import { startWebStack, type WebStack } from "../support/web-stack.js";
 
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 let stack: WebStack;
 let browser: Browser;
 
@@ -15,7 +15,7 @@ beforeAll(async () => {
   stack = await startWebStack({ alice: { "acme/widgets": { pull: true, push: true } } }, { withRooms: false });
   await stack.createSession("sessNoRoom", "Works without the room");
   await stack.append("sessNoRoom", [{ type: "agent.text", data: { partId: "a", text: "stored while the room is down" } }]);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

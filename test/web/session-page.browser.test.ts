@@ -7,12 +7,11 @@
  */
 import { mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.js";
 import { startWebStack, type WebStack } from "../support/web-stack.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"];
 const SID = "sessLive01";
 
 let stack: WebStack;
@@ -43,7 +42,7 @@ beforeAll(async () => {
     { type: "setup.output", data: { stream: "stdout", text: "npm ci\nadded 212 packages in 3s\n" } },
     { type: "setup.finished", data: { exitCode: 0, timedOut: false, durationMs: 3200 } },
   ]);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
