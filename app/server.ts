@@ -89,7 +89,8 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       privateKey: config.githubApp.privateKey,
       secret: config.githubApp.webhookSecret,
       baseUrl: config.github.apiUrl,
-      logLevel: opts.logLevel ?? "info",
+      // Probot's own logger knows no "silent"; fatal is the quietest it has.
+      logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel),
       Octokit: opts.Octokit ?? InspectOctokit,
     });
     const p = probot;
