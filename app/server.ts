@@ -202,7 +202,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   const starter = new SessionStarter({ db, config, sessions, github, permissions });
   app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);
-  app.route("/", webRoutes({ db, config, access, rooms: { url: rooms.url, secret: rooms.secret }, warmup: (viewer, repo) => starter.warm(viewer, repo) }));
+  app.route("/", webRoutes({ db, config, access, log, rooms: { url: rooms.url, secret: rooms.secret }, warmup: (viewer, repo) => starter.warm(viewer, repo) }));
 
   return {
     app,

@@ -98,9 +98,10 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
   });
 
   api.post("/:id/prompts", async (c) => {
-    const body = await jsonBody(c, FollowUp);
+    // Who may write comes first: someone without access learns nothing from a validation error.
     const viewer = c.get("viewer");
     const { session } = await visible(c.req.param("id"), viewer, true);
+    const body = await jsonBody(c, FollowUp);
     try {
       const prompt = await sessions.queue(session.id, { author: await author(viewer), text: body.text, source: viewer.local ? "cli" : "web" });
       return c.json({ promptId: prompt.id }, 201);

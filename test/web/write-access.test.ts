@@ -136,6 +136,8 @@ describe("queueing, cancelling and stopping need write access", () => {
   it("a reader cannot queue a prompt (403), and none is added", async () => {
     const before = await state();
     expect(await call("POST", `/api/sessions/${SID}/prompts`, rita, { text: "Delete the tests" })).toEqual({ status: 403, body: { error: "you need write access to this repository" } });
+    // Access is decided before the body is read: a reader's malformed body is a 403 too.
+    expect((await call("POST", `/api/sessions/${SID}/prompts`, rita, { text: 42 })).status).toBe(403);
     expect(await state()).toEqual(before);
   });
 
