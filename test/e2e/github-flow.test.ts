@@ -9,18 +9,17 @@
  *   over HTTP → a draft PR, a check run and the status comment on the fake's REST API →
  *   a follow-up comment on the PR from someone else becomes a second commit on the same PR.
  *
- * The fake host is one loopback HTTP server serving both `/api/v3/...` (REST, recorded) and
- * `/{owner}/{repo}.git/...` through `git http-backend` (CGI) over a local bare repository. Git
- * requests must carry the installation token the app minted for this repository (the sandbox
- * sends it as an `Authorization: Basic` extra header); anything else gets 401.
+ * The fake host (test/support/fake-ghe.ts) is one loopback HTTP server serving both
+ * `/api/v3/...` (REST, recorded) and `/{owner}/{repo}.git/...` through `git http-backend` (CGI)
+ * over a local bare repository. Git requests must carry the installation token the app minted
+ * for this repository (the sandbox sends it as an `Authorization: Basic` extra header);
+ * anything else gets 401.
  *
  * The follow-up is tested after the first runner exited (short idle timeout): it must start a
  * new runner that fetches the existing session branch and continues on it.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,276 +32,19 @@ import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { SessionEvent } from "../../app/protocol/events.js";
 import type { Inspect } from "../../app/server.js";
+import { basic, CLONE_THEN_PUSH, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { issueComment } from "../support/payloads.js";
 import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
 
 // ---------------------------------------------------------------------------------------------
-// The fake GitHub Enterprise host
+// The stack
 // ---------------------------------------------------------------------------------------------
-
-interface RestCall {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  body: any;
-  /** Authorization header as sent: `bearer <jwt>` (app) or `token <installation token>`. */
-  auth: string;
-}
-
-interface GitCall {
-  method: string;
-  /** Path under the repository, e.g. /info/refs or /git-receive-pack. */
-  path: string;
-  service: string | null;
-  auth: string;
-  status: number;
-}
-
-interface MintedToken {
-  token: string;
-  installationId: number;
-  body: any;
-}
-
-interface FakePull {
-  number: number;
-  head: string;
-  base: string;
-  title: string;
-  body: string;
-  draft: boolean;
-}
 
 const OWNER = "acme";
 const REPO = "widgets";
 const BOT_SLUG = "inspect-widgets";
-
-interface FakeGhe {
-  port: number;
-  host: string;
-  webUrl: string;
-  rest: RestCall[];
-  git: GitCall[];
-  tokens: MintedToken[];
-  pulls: Map<number, FakePull>;
-  permissions: Map<string, string>;
-  find(method: string, re: RegExp): RestCall[];
-  close(): Promise<void>;
-}
-
-async function startFakeGhe(gitRoot: string, bareDir: string): Promise<FakeGhe> {
-  const rest: RestCall[] = [];
-  const gitCalls: GitCall[] = [];
-  const tokens: MintedToken[] = [];
-  const pulls = new Map<number, FakePull>();
-  const permissions = new Map<string, string>();
-  let nextId = 7000;
-  let port = 0;
-  const webUrl = () => `http://127.0.0.1:${port}`;
-  const branchSha = (branch: string): string | null => {
-    try {
-      return execFileSync("git", ["--git-dir", bareDir, "rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], { encoding: "utf8" }).trim();
-    } catch {
-      return null;
-    }
-  };
-  const pullJson = (p: FakePull) => ({
-    number: p.number,
-    state: "open",
-    draft: p.draft,
-    title: p.title,
-    body: p.body,
-    html_url: `${webUrl()}/${OWNER}/${REPO}/pull/${p.number}`,
-    head: { ref: p.head, sha: branchSha(p.head), repo: { full_name: `${OWNER}/${REPO}` } },
-    base: { ref: p.base, sha: branchSha(p.base), repo: { full_name: `${OWNER}/${REPO}` } },
-  });
-
-  type Route = [string, RegExp, (m: RegExpMatchArray, call: RestCall) => [number, unknown?]];
-  const repo = `/repos/${OWNER}/${REPO}`;
-  const routes: Route[] = [
-    ["POST", /^\/app\/installations\/(\d+)\/access_tokens$/, (m, call) => {
-      const token = `ghs_fake${String(++nextId).padStart(8, "0")}`;
-      tokens.push({ token, installationId: Number(m[1]), body: call.body ?? {} });
-      return [201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: call.body?.permissions ?? { contents: "write", issues: "write", pull_requests: "write", checks: "write" }, repository_selection: "selected" }];
-    }],
-    ["GET", /^\/app$/, () => [200, { id: 1, slug: BOT_SLUG, name: "Inspect" }]],
-    ["GET", new RegExp(`^${repo}$`), () => [200, { id: 4242, name: REPO, full_name: `${OWNER}/${REPO}`, default_branch: "main", private: true }]],
-    ["GET", new RegExp(`^${repo}/collaborators/([^/]+)/permission$`), (m) => {
-      const permission = permissions.get(m[1]!) ?? "none";
-      return [200, { permission, role_name: permission, user: { login: m[1] } }];
-    }],
-    ["POST", new RegExp(`^${repo}/issues/comments/\\d+/reactions$`), (_m, call) => [201, { id: ++nextId, content: call.body?.content }]],
-    ["POST", new RegExp(`^${repo}/issues/\\d+/reactions$`), (_m, call) => [201, { id: ++nextId, content: call.body?.content }]],
-    ["POST", new RegExp(`^${repo}/issues/(\\d+)/comments$`), (m, call) => {
-      const id = ++nextId;
-      return [201, { id, body: call.body?.body, html_url: `${webUrl()}/${OWNER}/${REPO}/issues/${m[1]}#issuecomment-${id}` }];
-    }],
-    ["PATCH", new RegExp(`^${repo}/issues/comments/(\\d+)$`), (m, call) => [200, { id: Number(m[1]), body: call.body?.body }]],
-    ["POST", new RegExp(`^${repo}/pulls$`), (_m, call) => {
-      const b = call.body ?? {};
-      // As GitHub: the head branch must exist, and one open PR per head.
-      if (!branchSha(b.head)) return [422, { message: "Validation Failed", errors: [{ resource: "PullRequest", field: "head", code: "invalid" }] }];
-      if ([...pulls.values()].some((p) => p.head === b.head)) return [422, { message: "Validation Failed", errors: [{ message: `A pull request already exists for ${OWNER}:${b.head}.` }] }];
-      const number = ++nextId;
-      const pr: FakePull = { number, head: b.head, base: b.base, title: b.title, body: b.body, draft: Boolean(b.draft) };
-      pulls.set(number, pr);
-      return [201, pullJson(pr)];
-    }],
-    ["GET", new RegExp(`^${repo}/pulls$`), (_m, call) => {
-      const head = call.query.get("head")?.split(":").pop();
-      return [200, [...pulls.values()].filter((p) => !head || p.head === head).map(pullJson)];
-    }],
-    ["GET", new RegExp(`^${repo}/pulls/(\\d+)$`), (m) => {
-      const pr = pulls.get(Number(m[1]));
-      return pr ? [200, pullJson(pr)] : [404, { message: "Not Found" }];
-    }],
-    ["PATCH", new RegExp(`^${repo}/pulls/(\\d+)$`), (m, call) => {
-      const pr = pulls.get(Number(m[1]));
-      if (!pr) return [404, { message: "Not Found" }];
-      if (typeof call.body?.body === "string") pr.body = call.body.body;
-      return [200, pullJson(pr)];
-    }],
-    ["POST", new RegExp(`^${repo}/check-runs$`), (_m, call) => [201, { id: ++nextId, name: call.body?.name, head_sha: call.body?.head_sha, status: call.body?.status }]],
-    ["PATCH", new RegExp(`^${repo}/check-runs/(\\d+)$`), (m, call) => [200, { id: Number(m[1]), status: call.body?.status, conclusion: call.body?.conclusion ?? null }]],
-  ];
-
-  async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL) {
-    const raw = await readBody(req);
-    let body: any = undefined;
-    if (raw.length) {
-      try {
-        body = JSON.parse(raw.toString("utf8"));
-      } catch {
-        body = raw.toString("utf8");
-      }
-    }
-    const call: RestCall = { method: req.method ?? "GET", path: url.pathname.slice("/api/v3".length), query: url.searchParams, body, auth: String(req.headers.authorization ?? "") };
-    rest.push(call);
-    for (const [method, re, fn] of routes) {
-      if (method !== call.method) continue;
-      const m = call.path.match(re);
-      if (!m) continue;
-      const [status, payload] = fn(m, call);
-      res.writeHead(status, { "content-type": "application/json" });
-      return res.end(payload === undefined ? "" : JSON.stringify(payload));
-    }
-    res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ message: `fake GHE: no route for ${call.method} ${call.path}` }));
-  }
-
-  /** Git smart HTTP through `git http-backend`, only with a token minted for this repository. */
-  function handleGit(req: IncomingMessage, res: ServerResponse, url: URL, repoPath: string, rest: string) {
-    const auth = String(req.headers.authorization ?? "");
-    const call: GitCall = { method: req.method ?? "GET", path: rest, service: url.searchParams.get("service"), auth, status: 0 };
-    gitCalls.push(call);
-    const allowed = tokens
-      .filter((t) => t.installationId === 77 && Array.isArray(t.body.repositories) && t.body.repositories.includes(REPO) && t.body.permissions?.contents === "write")
-      .map((t) => `Basic ${Buffer.from(`x-access-token:${t.token}`).toString("base64")}`);
-    if (repoPath !== `/${OWNER}/${REPO}.git` || !allowed.includes(auth)) {
-      req.resume();
-      call.status = 401;
-      res.writeHead(401, { "www-authenticate": 'Basic realm="fake GitHub"', "content-type": "text/plain" });
-      return res.end("Unauthorized\n");
-    }
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: gitRoot,
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_PROJECT_ROOT: gitRoot,
-      GIT_HTTP_EXPORT_ALL: "1",
-      REQUEST_METHOD: req.method ?? "GET",
-      PATH_INFO: `${repoPath}${rest}`,
-      QUERY_STRING: url.search.replace(/^\?/, ""),
-      CONTENT_TYPE: String(req.headers["content-type"] ?? ""),
-      REMOTE_USER: "x-access-token",
-      REMOTE_ADDR: "127.0.0.1",
-    };
-    if (req.headers["content-length"]) env.CONTENT_LENGTH = String(req.headers["content-length"]);
-    if (req.headers["content-encoding"]) env.HTTP_CONTENT_ENCODING = String(req.headers["content-encoding"]);
-    if (req.headers["git-protocol"]) env.HTTP_GIT_PROTOCOL = String(req.headers["git-protocol"]);
-    const cgi = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
-    req.pipe(cgi.stdin);
-    let head = Buffer.alloc(0);
-    let headersDone = false;
-    let stderr = "";
-    cgi.stderr.on("data", (c) => (stderr += c));
-    cgi.stdout.on("data", (chunk: Buffer) => {
-      if (headersDone) return void res.write(chunk);
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      headersDone = true;
-      const headers: Record<string, string> = {};
-      let status = 200;
-      for (const line of head.subarray(0, end).toString("latin1").split("\r\n")) {
-        const i = line.indexOf(":");
-        const name = line.slice(0, i).trim();
-        const value = line.slice(i + 1).trim();
-        if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
-        else headers[name] = value;
-      }
-      call.status = status;
-      res.writeHead(status, headers);
-      res.write(head.subarray(end + 4));
-    });
-    cgi.on("close", (code) => {
-      if (!headersDone) {
-        call.status = 500;
-        res.writeHead(500, { "content-type": "text/plain" });
-        return res.end(`git http-backend exited ${code}: ${stderr}`);
-      }
-      res.end();
-    });
-  }
-
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://fake");
-    const gitMatch = url.pathname.match(/^(\/[^/]+\/[^/]+\.git)(\/.*)$/);
-    const work = url.pathname.startsWith("/api/v3/")
-      ? handleRest(req, res, url)
-      : gitMatch
-        ? Promise.resolve(handleGit(req, res, url, gitMatch[1]!, gitMatch[2]!))
-        : Promise.resolve(void res.writeHead(404).end());
-    work.catch((err) => {
-      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
-      res.end(String(err));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    host: `127.0.0.1:${port}`,
-    webUrl: webUrl(),
-    rest,
-    git: gitCalls,
-    tokens,
-    pulls,
-    permissions,
-    find: (method, re) => rest.filter((c) => c.method === method && re.test(c.path)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The stack
-// ---------------------------------------------------------------------------------------------
-
 const ISSUE = 12;
 const BRANCH = `inspect/${ISSUE}-login-page-crashes`;
 const ALICE_COMMENT = 5001;
@@ -336,7 +78,6 @@ async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 3
 const bareGit = (...args: string[]) => execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
 const events = (id: string) => inspect.sessions.deps.events.list(id);
 const ofType = <T extends SessionEvent["type"]>(log: SessionEvent[], type: T) => log.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
-const basic = (token: string) => `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
 
 /** The token the app minted for git: scoped to this one repository, contents:write. */
 function gitTokens(): string[] {
@@ -350,7 +91,7 @@ async function sessionOf(thread: number) {
 beforeAll(async () => {
   bare = bareRepo(path.join(gitRoot, OWNER), REPO, { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" });
   git(bare, "config", "http.receivepack", "true");
-  fake = await startFakeGhe(gitRoot, bare);
+  fake = await startFakeGhe(gitRoot, bare, { owner: OWNER, repo: REPO, botSlug: BOT_SLUG, installationId: 77 });
   fake.permissions.set("alice", "write");
   fake.permissions.set("bob", "write");
   model = await startModelServer();
@@ -576,21 +317,6 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(wrong.map((c) => `${c.method} ${c.path} (${c.auth.slice(0, 14)}…)`)).toEqual([]);
   });
 });
-
-/**
- * The git requests of one runner, consecutive repeats folded (protocol v2 posts to
- * git-upload-pack more than once: ls-refs, then fetch).
- */
-function gitConversation(calls: GitCall[]): string[] {
-  const lines = calls.map((c) => `${c.method} ${c.path}${c.service ? `?service=${c.service}` : ""} → ${c.status}`);
-  return lines.filter((line, i) => line !== lines[i - 1]);
-}
-const CLONE_THEN_PUSH = [
-  "GET /info/refs?service=git-upload-pack → 200",
-  "POST /git-upload-pack → 200",
-  "GET /info/refs?service=git-receive-pack → 200",
-  "POST /git-receive-pack → 200",
-];
 
 /** Exit code of a git command run without any credential (async: the fake serves from this process). */
 function gitExitCode(args: string[]): Promise<number | null> {
