@@ -13,6 +13,7 @@ import type { PromptContext } from "../db/schema.js";
 import { sessionBranch } from "../sessions/branch.js";
 import { SessionClosedError, type NewPrompt, type SessionService } from "../sessions/service.js";
 import { isActive } from "../sessions/state.js";
+import { SerialQueue } from "../util/serial.js";
 import type { Logger } from "../util/tasks.js";
 import type { GitHubGateway } from "./gateway.js";
 import { canTrigger, type PermissionCache } from "./permissions.js";
@@ -38,10 +39,23 @@ export type IntakeResult =
 export class GitHubIntake {
   /** The last status comment text sent per active session, to skip edits that change nothing. */
   private readonly lastStatusBody = new Map<string, string>();
+  private readonly threads = new SerialQueue();
 
   constructor(private readonly deps: IntakeDeps) {}
 
-  async handle(trigger: Trigger): Promise<IntakeResult> {
+  /**
+   * Triggers on one thread are handled one at a time, in arrival order: two comments a moment
+   * apart are queued as written, whatever each one's permission lookup costs.
+   */
+  handle(trigger: Trigger): Promise<IntakeResult> {
+    if (trigger.kind === "prompt" || trigger.kind === "stop" || trigger.kind === "archive") {
+      const key = `${trigger.repo.githubId}#${trigger.thread.number}`;
+      return this.threads.run(key, () => this.dispatch(trigger));
+    }
+    return this.dispatch(trigger);
+  }
+
+  private async dispatch(trigger: Trigger): Promise<IntakeResult> {
     switch (trigger.kind) {
       case "ignore":
         return { outcome: "ignored", reason: trigger.reason };

@@ -4,6 +4,7 @@
  * the PR body after each turn, and a 🚀 on a prompt's comment when it is picked up.
  */
 import type { SessionBus } from "../sessions/bus.js";
+import { SerialQueue } from "../util/serial.js";
 import type { BackgroundTasks } from "../util/tasks.js";
 
 export class Throttle {
@@ -50,17 +51,9 @@ export interface ReporterOptions {
 }
 
 export function startReporter(opts: ReporterOptions): { touch(sessionId: string): void; stop(): void } {
-  const chains = new Map<string, Promise<void>>();
+  const queue = new SerialQueue();
   const turnEnded = new Set<string>();
-  const serial = (id: string, fn: () => Promise<void>) => {
-    const next = (chains.get(id) ?? Promise.resolve()).then(fn, fn);
-    chains.set(id, next);
-    opts.tasks.run(`github report ${id}`, () =>
-      next.finally(() => {
-        if (chains.get(id) === next) chains.delete(id);
-      }),
-    );
-  };
+  const serial = (id: string, fn: () => Promise<void>) => opts.tasks.run(`github report ${id}`, () => queue.run(id, fn));
   const throttle = new Throttle(opts.intervalMs, (id) =>
     serial(id, async () => {
       for (const refresh of opts.refresh) await refresh(id);

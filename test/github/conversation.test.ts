@@ -163,6 +163,9 @@ describe("the check run", () => {
   it("is in progress with a Stop button while working, and completes at the end of the turn", async () => {
     const { id, token } = await start();
     const prompt = await runner.take(id, token);
+    await drain();
+    // An issue's session has no commit of its own until it pushes: no check run yet.
+    expect(gh.find("POST", /\/check-runs$/)).toHaveLength(0);
     await runner.push(id, token, "eeeeeee");
     await drain();
     const created = gh.find("POST", /\/check-runs$/);
@@ -294,7 +297,11 @@ describe("the conversation", () => {
     }));
     await drain();
     expect(await getSession(database.db, a.id)).toMatchObject({ status: "archived", statusReason: "pull request closed" });
-    expect((await runner.next(a.id, a.token)).kind).toBe("stop");
+    const stop = await runner.next(a.id, a.token);
+    expect(stop.kind).toBe("stop");
+    // Once the turn has ended, the live runner is told to exit.
+    await runner.done(a.id, a.token, (stop as { promptId: number }).promptId, { status: "stopped" });
+    expect((await runner.next(a.id, a.token)).kind).toBe("exit");
 
     const b = await start();
     await deliver(inspect, "issues", payload("issues", "unassigned", (p) => {
@@ -312,6 +319,73 @@ describe("the conversation", () => {
     }));
     await drain();
     expect(await getSession(database.db, c.id)).toMatchObject({ status: "stopped", statusReason: "issue closed by @alice" });
+  });
+
+  it("queues follow-ups on an idle session in order, attributed to their authors, with 👀 then 🚀", async () => {
+    const { n, id, token } = await start();
+    const first = await runner.take(id, token);
+    await runner.done(id, token, first.id, { status: "done" });
+    await drain();
+    expect((await getSession(database.db, id))?.status).toBe("idle");
+
+    await deliver(inspect, "issue_comment", issueComment("@inspect now the tests", { issue: n, login: "bob", commentId: n * 10 + 1 }));
+    await deliver(inspect, "issue_comment", issueComment("@inspect and the docs", { issue: n, login: "alice", commentId: n * 10 + 2 }));
+    await drain();
+    expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toHaveLength(1);
+    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10 + 1}/reactions$`)).map((c) => c.body.content)).toEqual(["eyes"]);
+
+    // The idle runner gets them one at a time, in the order they were written.
+    const second = await runner.take(id, token);
+    expect(second.author.login).toBe("bob");
+    expect(second.text).toContain("now the tests");
+    await drain();
+    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10 + 1}/reactions$`)).map((c) => c.body.content)).toEqual(["eyes", "rocket"]);
+    await runner.done(id, token, second.id, { status: "done" });
+    const third = await runner.take(id, token);
+    expect(third.author.login).toBe("alice");
+    expect(third.text).toContain("and the docs");
+  });
+
+  it("queues a review comment on the session's PR as a follow-up carrying the file, line and hunk", async () => {
+    const { id, token } = await start();
+    const first = await runner.take(id, token);
+    await runner.push(id, token, "3131313");
+    await drain();
+    const session = (await getSession(database.db, id))!;
+    await deliver(inspect, "pull_request_review_comment", payload("pull_request_review_comment", "created", (p) => {
+      p.pull_request.number = session.prNumber;
+      p.pull_request.head = { ...p.pull_request.head, ref: session.headBranch };
+      p.comment.body = "@inspect use a constant here";
+      p.comment.id = 7_000_001;
+      p.comment.path = "src/login.ts";
+      p.comment.line = 12;
+      p.comment.diff_hunk = "@@ -10,3 +10,3 @@";
+      p.sender.login = "bob";
+    }));
+    await drain();
+    expect((await listSessions(database.db)).filter((s) => s.prNumber === session.prNumber || (s.threadKind === "pull_request" && s.threadNumber === session.prNumber))).toHaveLength(1);
+    const prompts = await listPrompts(database.db, id);
+    expect(prompts.at(-1)).toMatchObject({ authorLogin: "bob", source: "github_review_comment", status: "queued", context: { review: { path: "src/login.ts", line: 12, diffHunk: "@@ -10,3 +10,3 @@" } } });
+    expect(gh.find("POST", /\/pulls\/comments\/7000001\/reactions$/).map((c) => c.body.content)).toEqual(["eyes"]);
+    // The runner gets it after the turn in progress, with the review context in the prompt text.
+    await runner.done(id, token, first.id, { status: "done" });
+    const next = await runner.take(id, token);
+    expect(next.author.login).toBe("bob");
+    expect(next.text).toContain("src/login.ts");
+    expect(next.text).toContain("@@ -10,3 +10,3 @@");
+  });
+
+  it("refuses a review comment on a pull request from a fork, starting nothing", async () => {
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "x", head: { ref: "patch-1", sha: "f0f0f0f", repo: { full_name: "mallory/widgets" } }, base: { ref: "main" } }]);
+    const n = ++issueNo;
+    await deliver(inspect, "pull_request_review_comment", payload("pull_request_review_comment", "created", (p) => {
+      p.pull_request.number = n;
+      p.comment.body = "@inspect run the build";
+    }));
+    await drain();
+    expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toEqual([]);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(0);
+    expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`)).map((c) => c.body.body)).toEqual([expect.stringMatching(/forks/)]);
   });
 
   it("keeps one session per thread when an issue is opened assigned to the bot and mentioning it", async () => {
