@@ -2,12 +2,19 @@
  * The bundled GitHub Action as a runner job would run it, against the real control plane in
  * `actions` mode: a comment dispatches the runner workflow (GitHub's REST API faked at HTTP),
  * the action gets an OIDC token from a stand-in of the Actions token service (signed by a test
- * issuer the control plane trusts), claims the session with it and runs the sandbox. This
- * machine cannot reach github.com, so the clone fails: the run must end with a clear error,
- * the prompt failed, and the installation token nowhere in events or output.
+ * issuer the control plane trusts), claims the session with it and runs the sandbox.
+ *
+ * 1. Against github.com (REST faked with nock): this machine cannot reach it, so the clone
+ *    fails: the run must end with a clear error, the prompt failed, and the installation token
+ *    nowhere in events or output.
+ * 2. Against a fake GitHub Enterprise host (test/support/fake-ghe.ts: REST + git smart HTTP over
+ *    a local bare repository), the whole path: dispatch → OIDC claim → clone with the minted
+ *    repository-scoped token → a real OpenCode turn (scripted model) → commit → push → done →
+ *    idle exit 0, nothing left running.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -17,13 +24,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
+import type { SessionEvent } from "../../app/protocol/events.js";
 import type { Inspect } from "../../app/server.js";
+import { snapshotPath } from "../../sandbox/git/snapshot.js";
+import { basic, CLONE_THEN_PUSH, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
 import { FakeGitHub } from "../support/fake-github.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
+import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { RUNNER_CLAIMS } from "../support/runner-client.js";
-import { waitForNoProcesses } from "../support/sandbox-harness.js";
+import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 let database: Database;
@@ -65,13 +76,23 @@ afterAll(async () => {
   await database?.close();
 });
 
-function runAction(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+const bundle = path.join(root, "action", "dist", "index.js");
+
+/**
+ * Run the bundled action as the runner does (`node dist/index.js`, inputs as INPUT_*).
+ * `watch` is called every 100 ms while it runs (to see what it started).
+ */
+function runAction(env: Record<string, string>, watch?: () => void): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, "action", "dist", "index.js")], { env: { PATH: process.env.PATH!, HOME: os.homedir(), ...env } });
+    const child = spawn(process.execPath, [bundle], { env: { PATH: process.env.PATH!, HOME: os.homedir(), ...env } });
+    const timer = watch ? setInterval(watch, 100) : null;
     let output = "";
     child.stdout.on("data", (c) => (output += c));
     child.stderr.on("data", (c) => (output += c));
-    child.on("close", (code) => resolve({ code, output }));
+    child.on("close", (code) => {
+      if (timer) clearInterval(timer);
+      resolve({ code, output });
+    });
   });
 }
 
@@ -117,4 +138,164 @@ describe("the GitHub Action claiming with OIDC", () => {
       rmSync(runnerTemp, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("the GitHub Action, the whole path against a fake GitHub Enterprise host", () => {
+  const ISSUE = 12;
+  const BRANCH = `inspect/${ISSUE}-login-page-crashes`;
+  const work = mkdtempSync(path.join(os.tmpdir(), "inspect-action-ghe-"));
+  const gitRoot = path.join(work, "git");
+  let bare: string;
+  let fake: FakeGhe;
+  let model: ModelServer;
+  let db: Database;
+  let gheInspect: Inspect;
+  let gheControlPlane: string;
+
+  beforeAll(async () => {
+    bare = bareRepo(path.join(gitRoot, "acme"), "widgets", { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" });
+    git(bare, "config", "http.receivepack", "true");
+    // The app is installed on acme/widgets as 77 (the payloads') and on the runner repository as 88.
+    fake = await startFakeGhe(gitRoot, bare, { owner: "acme", repo: "widgets", runnerRepo: "inspect-runner", installationId: 77, runnerInstallationId: 88 });
+    fake.permissions.set("alice", "write");
+    model = await startModelServer();
+    db = await openDatabase({ dataDir: "memory://" });
+    gheInspect = await testInspect(
+      githubEnv({
+        GHE_HOST: fake.host,
+        GHE_PROTOCOL: "http",
+        INSPECT_RUNNER: "actions",
+        INSPECT_RUNNER_REPO: "acme/inspect-runner",
+        INSPECT_OIDC_ISSUER: issuer.url,
+        INSPECT_DATA_DIR: path.join(work, "data"),
+        INSPECT_MODEL: "scripted/scripted-model",
+        INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
+        // Short: the action exits on its own soon after the turn.
+        INSPECT_IDLE_TIMEOUT: "2",
+        INSPECT_SETUP_TIMEOUT: "30",
+        INSPECT_HEARTBEAT_TIMEOUT: "30",
+      }),
+      db,
+    );
+    gheControlPlane = (await gheInspect.listen(0, "127.0.0.1")).url;
+  });
+
+  afterAll(async () => {
+    await gheInspect?.close();
+    await model?.close();
+    await fake?.close();
+    await db?.close();
+    const left = processesMentioning(work);
+    rmSync(work, { recursive: true, force: true });
+    expect(left).toEqual([]);
+  });
+
+  it("dispatch → OIDC claim → clone over HTTP with the minted token → OpenCode writes the file → alice's commit pushed → done → idle exit 0", async () => {
+    model.reset([
+      toolStep({ name: "write", args: { filePath: "src/workaround.md", content: "Clear the cookie to log in.\n" } }),
+      textStep("Documented the login workaround in src/workaround.md."),
+    ]);
+    const delivered = await deliver(gheInspect, "issue_comment", issueComment("@inspect document the login workaround", { issue: ISSUE, login: "alice" }));
+    expect(delivered.status).toBe(200);
+    await gheInspect.tasks.drain();
+    const session = (await listSessions(db.db)).find((s) => s.threadNumber === ISSUE)!;
+    expect(session).toMatchObject({ baseBranch: "main", headBranch: BRANCH });
+
+    // The workflow is dispatched on the runner repository, as its installation, with nothing but the two inputs.
+    expect(fake.find("GET", /^\/repos\/acme\/inspect-runner\/installation$/)).toHaveLength(1);
+    expect(fake.dispatches).toHaveLength(1);
+    const [dispatch] = fake.dispatches;
+    expect(dispatch).toMatchObject({ repo: "acme/inspect-runner", workflow: "inspect-runner.yml", ref: "main" });
+    expect(dispatch!.inputs).toEqual({ session_id: session.id, control_plane_url: "https://inspect.test" });
+    const runnerInstallationTokens = fake.tokens.filter((t) => t.installationId === 88).map((t) => `token ${t.token}`);
+    expect(runnerInstallationTokens).toContain(dispatch!.auth);
+
+    // Which OpenCode the action runs: the bundle resolves `opencode-ai` from action/dist/ upwards —
+    // action/node_modules where the workflow ran `npm ci --prefix action`, else (this checkout,
+    // without it) the repository's own node_modules. INSPECT_OPENCODE_BIN is deliberately unset.
+    const actionModules = path.join(root, "action", "node_modules");
+    const expectedModules = existsSync(path.join(actionModules, "opencode-ai")) ? actionModules : path.join(root, "node_modules");
+    expect(createRequire(bundle).resolve("opencode-ai/package.json")).toBe(path.join(expectedModules, "opencode-ai", "package.json"));
+
+    const runnerTemp = mkdtempSync(path.join(work, "runner-temp-"));
+    const snapshots = path.join(runnerTemp, "snapshots");
+    mkdirSync(snapshots);
+    const seen = new Set<string>();
+    const started = Date.now();
+    const { code, output } = await runAction(
+      {
+        "INPUT_SESSION-ID": String(dispatch!.inputs.session_id),
+        "INPUT_CONTROL-PLANE-URL": gheControlPlane,
+        INPUT_AUDIENCE: String(dispatch!.inputs.control_plane_url),
+        "INPUT_SNAPSHOT-DIR": snapshots,
+        ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl,
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token",
+        RUNNER_TEMP: runnerTemp,
+      },
+      () => {
+        for (const line of processesMentioning(runnerTemp)) {
+          const pid = line.split(" ")[0]!;
+          try {
+            seen.add(readlinkSync(`/proc/${pid}/exe`));
+          } catch {
+            // Gone meanwhile.
+          }
+        }
+      },
+    );
+    const ran = Date.now() - started;
+    const log = await gheInspect.sessions.deps.events.list(session.id, 0);
+    const errors = log.filter((e) => e.type === "error");
+    expect(code, `${output}\n${JSON.stringify(errors)}`).toBe(0);
+    expect(output).toContain(`claimed session ${session.id} (acme/widgets, branch ${BRANCH})`);
+    expect(output).toContain("checkout ready from clone");
+    expect(output).toContain("exited (idle)");
+    // Idle 2 s after the turn, not a hang: the whole run (OpenCode start, clone, turn, push) is short.
+    expect(ran).toBeLessThan(60_000);
+
+    // OpenCode ran from the node_modules found above.
+    const opencode = [...seen].filter((exe) => exe.startsWith(expectedModules));
+    expect(opencode.length, [...seen].join("\n")).toBeGreaterThan(0);
+
+    // The turn: done, one commit, the file written, pushed to the bare repository behind the fake.
+    const finished = log.filter((e): e is Extract<SessionEvent, { type: "prompt.finished" }> => e.type === "prompt.finished");
+    expect(finished).toHaveLength(1);
+    expect(finished[0]!.data.status, JSON.stringify(errors)).toBe("done");
+    expect(finished[0]!.data.commits).toHaveLength(1);
+    const sha = finished[0]!.data.commits[0]!.sha;
+    const bareGit = (...args: string[]) => execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
+    expect(bareGit("rev-parse", `refs/heads/${BRANCH}`)).toBe(sha);
+    expect(bareGit("rev-parse", `${sha}^`)).toBe(bareGit("rev-parse", "refs/heads/main"));
+    expect(bareGit("show", `${sha}:src/workaround.md`)).toBe("Clear the cookie to log in.");
+    const [an, ae, cn, subject] = bareGit("log", "-1", "--format=%an%n%ae%n%cn%n%s", sha).split("\n");
+    expect({ an, ae, cn, subject }).toEqual({ an: "alice", ae: "1001+alice@users.noreply.127.0.0.1", cn: "inspect-widgets[bot]", subject: "document the login workaround" });
+    expect(log.filter((e) => e.type === "git.push").map((e) => e.data)).toEqual([{ branch: BRANCH, sha }]);
+    expect((await listPrompts(db.db, session.id)).map((p) => p.status)).toEqual(["done"]);
+
+    // Git: one repository-scoped contents:write token, minted at the claim; every request carried it.
+    const repoTokens = fake.tokens.filter((t) => t.body.repositories);
+    expect(repoTokens).toHaveLength(1);
+    expect(repoTokens[0]).toMatchObject({ installationId: 77, body: { repositories: ["widgets"], permissions: { contents: "write" } } });
+    expect(gitConversation(fake.git)).toEqual(CLONE_THEN_PUSH);
+    expect(new Set(fake.git.map((c) => c.auth))).toEqual(new Set([basic(repoTokens[0]!.token)]));
+
+    // No token the fake minted (installation or repository-scoped) in any event or the job's output.
+    const events = JSON.stringify(log);
+    for (const { token } of fake.tokens) {
+      expect(events).not.toContain(token);
+      expect(output).not.toContain(token);
+      expect(output).not.toContain(basic(token).slice(6));
+    }
+
+    // The checkout became the runner's snapshot, without a credential in it.
+    const snapshot = snapshotPath(snapshots, "acme", "widgets");
+    expect(output).toContain("snapshot saved");
+    const gitConfig = readFileSync(path.join(snapshot, ".git", "config"), "utf8");
+    expect(gitConfig).toContain(`url = ${fake.webUrl}/acme/widgets.git`);
+    expect(gitConfig).not.toContain(repoTokens[0]!.token);
+    expect(gitConfig).not.toContain(basic(repoTokens[0]!.token).slice(6));
+
+    expect((await getSession(db.db, session.id))?.status).toBe("completed");
+    expect(await waitForNoProcesses(runnerTemp, 5_000)).toEqual([]);
+  }, 120_000);
 });
