@@ -16,6 +16,7 @@ import { isLocalRequest } from "./auth/access.js";
 import { sessionApi } from "./api/sessions.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
+import { pruneDeliveries } from "./db/deliveries.js";
 import { ActionsDispatcher } from "./dispatch/actions.js";
 import type { Dispatcher } from "./dispatch/dispatcher.js";
 import { LocalDispatcher } from "./dispatch/local.js";
@@ -71,6 +72,8 @@ export interface Inspect {
   listen(port?: number, hostname?: string): Promise<{ port: number; url: string }>;
   close(): Promise<void>;
 }
+
+const DELIVERY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
   const log = pino({ level: opts.logLevel ?? config.logLevel, base: undefined });
@@ -151,6 +154,11 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   const reapEvery = Math.max(1_000, Math.min(15_000, Math.floor(config.heartbeatTimeoutMs / 3)));
   const reaper = setInterval(() => tasks.run("reap stale runners", () => runners!.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)), reapEvery);
   reaper.unref();
+  // Delivery ids only guard against redeliveries, which GitHub makes within days: keep a week.
+  const pruneOld = () => tasks.run("prune webhook deliveries", () => pruneDeliveries(db, new Date(Date.now() - DELIVERY_RETENTION_MS)));
+  pruneOld();
+  const pruner = setInterval(pruneOld, 3_600_000);
+  pruner.unref();
 
   const remoteAddress = (c: Context) => {
     try {
@@ -227,6 +235,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     },
     async close() {
       clearInterval(reaper);
+      clearInterval(pruner);
       for (const stop of stops) stop();
       await dispatcher.close();
       if (listening) {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
 import { openDatabase, type Database } from "../../app/db/client.js";
-import { claimDelivery } from "../../app/db/deliveries.js";
+import { claimDelivery, pruneDeliveries } from "../../app/db/deliveries.js";
 import { insertEvents, listEvents } from "../../app/db/events.js";
 import { insertPrompt, takeNextPrompt, updatePromptIf } from "../../app/db/prompts.js";
 import { endRun, findClaimedRun, insertRun, markClaimed, queuedRun, staleRuns } from "../../app/db/runs.js";
@@ -99,6 +99,11 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(true);
     expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(false);
     expect(await claimDelivery(database.db, "d-2", "issue_comment")).toBe(true);
+    // Pruning forgets ids older than the cut-off only.
+    await pruneDeliveries(database.db, new Date(Date.now() + 60_000));
+    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(true);
+    await pruneDeliveries(database.db, new Date(Date.now() - 60_000));
+    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(false);
   });
 
   it("hands out queued prompts in order, each once", async () => {

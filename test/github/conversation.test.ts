@@ -5,7 +5,7 @@
  * test acting as the runner through the real runner API.
  */
 import Bottleneck from "bottleneck";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { sealToken } from "../../app/auth/crypto.js";
 import { InspectOctokit } from "../../app/github/octokit.js";
 import { upsertUser } from "../../app/db/accounts.js";
@@ -429,6 +429,31 @@ describe("the conversation", () => {
     const status = (await getSession(database.db, id))!.status;
     expect(status).toBe("idle");
     expect(edits.at(-1)!.body.body).toMatch(/waiting for follow-ups/);
+  });
+});
+
+describe("the webhook response", () => {
+  it("comes before any GitHub call returns: a stalled GitHub delays the work, not GitHub's answer", async () => {
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
+    let permissionAsked = false;
+    gh.on("GET", /\/collaborators\/[^/]+\/permission$/, async () => {
+      permissionAsked = true;
+      await stalled;
+      return [200, { permission: "write" }];
+    });
+    const n = ++issueNo;
+    try {
+      const res = await deliver(inspect, "issue_comment", issueComment("@inspect go", { issue: n }));
+      expect(res.status).toBe(200);
+      // GitHub had its answer; the work is still waiting on its first GitHub call.
+      await vi.waitFor(() => expect(permissionAsked).toBe(true), { timeout: 10_000 });
+      expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toEqual([]);
+    } finally {
+      release();
+    }
+    await drain();
+    expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toHaveLength(1);
   });
 });
 
