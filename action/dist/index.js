@@ -11290,7 +11290,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports2, module) {
     "use strict";
-    var { promisify: promisify4 } = __require("node:util");
+    var { promisify: promisify5 } = __require("node:util");
     var Client = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11330,7 +11330,7 @@ var require_mock_client = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify4(this[kOriginalClose])();
+        await promisify5(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11343,7 +11343,7 @@ var require_mock_client = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports2, module) {
     "use strict";
-    var { promisify: promisify4 } = __require("node:util");
+    var { promisify: promisify5 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11383,7 +11383,7 @@ var require_mock_pool = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify4(this[kOriginalClose])();
+        await promisify5(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -77913,9 +77913,11 @@ function createOpencodeClient(config2) {
 var import_cross_spawn = __toESM(require_cross_spawn(), 1);
 
 // sandbox/opencode/binary.ts
+import { execFile as execFile2 } from "node:child_process";
 import { closeSync as closeSync3, existsSync as existsSync5, openSync as openSync3, readSync, statSync as statSync2 } from "node:fs";
 import { createRequire as createRequire2 } from "node:module";
 import path13 from "node:path";
+import { promisify as promisify4 } from "node:util";
 var require3 = createRequire2(import.meta.url);
 function platformPackages(platform2 = process.platform, arch2 = process.arch) {
   const os7 = platform2 === "win32" ? "windows" : platform2;
@@ -77966,11 +77968,27 @@ function resolveOpencodeBinary(env = process.env) {
   }
   return found;
 }
-function opencodeVersion() {
+async function opencodeVersion(env = process.env) {
+  const override = env.INSPECT_OPENCODE_BIN;
+  if (override) {
+    let asked = askedVersions.get(override);
+    if (!asked) {
+      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 3e4 }).then(({ stdout }) => {
+        const version4 = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
+        if (!version4) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
+        return version4;
+      });
+      askedVersions.set(override, asked);
+      asked.catch(() => askedVersions.delete(override));
+    }
+    return asked;
+  }
   const dir = packageDir("opencode-ai");
-  if (!dir) return "0.0.0";
+  if (!dir) throw new Error("the opencode-ai package is not installed; run `npm ci` in the Inspect checkout or set INSPECT_OPENCODE_BIN");
   return require3(path13.join(dir, "package.json")).version;
 }
+var askedVersions = /* @__PURE__ */ new Map();
+var execFileAsync = promisify4(execFile2);
 
 // sandbox/opencode/env.ts
 import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
@@ -78255,7 +78273,7 @@ async function warmUp(client2, hub, timeoutMs = 8e3) {
 
 // sandbox/opencode/agent.ts
 async function startAgentServer(options) {
-  const xdg = prepareXdg(options.home, opencodeVersion());
+  const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env));
   return startOpencodeServer({
     binary: resolveOpencodeBinary(options.baseEnv ?? process.env),
     env: opencodeEnv(options.baseEnv ?? process.env, xdg, options.config),

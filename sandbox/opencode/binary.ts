@@ -3,9 +3,11 @@
  * real binary only when its postinstall ran (npm 11 blocks install scripts unless allowed);
  * otherwise it is a small stub and the platform package's binary is used directly.
  */
+import { execFile } from "node:child_process";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { promisify } from "node:util";
 
 const require = createRequire(import.meta.url);
 
@@ -64,9 +66,30 @@ export function resolveOpencodeBinary(env: NodeJS.ProcessEnv = process.env): str
   return found;
 }
 
-/** The version of the pinned opencode-ai package (its plugin install is keyed on it). */
-export function opencodeVersion(): string {
+/**
+ * The version OpenCode's plugin install is keyed on (prepareXdg seeds it so nothing is
+ * downloaded): the pinned package's, or — for a binary given as INSPECT_OPENCODE_BIN — its own
+ * answer to `--version`, asked once per process.
+ */
+export async function opencodeVersion(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const override = env.INSPECT_OPENCODE_BIN;
+  if (override) {
+    let asked = askedVersions.get(override);
+    if (!asked) {
+      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 30_000 }).then(({ stdout }) => {
+        const version = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
+        if (!version) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
+        return version;
+      });
+      askedVersions.set(override, asked);
+      asked.catch(() => askedVersions.delete(override));
+    }
+    return asked;
+  }
   const dir = packageDir("opencode-ai");
-  if (!dir) return "0.0.0";
+  if (!dir) throw new Error("the opencode-ai package is not installed; run `npm ci` in the Inspect checkout or set INSPECT_OPENCODE_BIN");
   return (require(path.join(dir, "package.json")) as { version: string }).version;
 }
+
+const askedVersions = new Map<string, Promise<string>>();
+const execFileAsync = promisify(execFile);
