@@ -182,7 +182,7 @@ export class GitHubIntake {
   private async checkRunAction(t: Extract<Trigger, { kind: "check_run_stop" | "check_run_rerun" }>): Promise<IntakeResult> {
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     const repo = await this.repository(t.repo);
-    const session = await findSessionByCheckRun(this.deps.db, repo.id, t.checkRunId);
+    const session = (await findSessionByCheckRun(this.deps.db, repo.id, t.checkRunId)) ?? (await this.sessionOfOlderCheckRun(repo, t.externalId));
     if (!session) return { outcome: "ignored", reason: "not an Inspect check run" };
     const thread: ThreadRef = { kind: session.threadKind === "pull_request" ? "pull_request" : "issue", number: session.threadNumber ?? 0, title: session.title, body: null, url: "" };
     if (!(await this.allowed(t.repo, thread, t.actor, session.threadNumber !== null))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
@@ -195,6 +195,18 @@ export class GitHubIntake {
     const author = await upsertUser(this.deps.db, { login: t.actor.login, githubId: t.actor.id, avatarUrl: t.actor.avatarUrl });
     await this.deps.sessions.queue(session.id, { author, text: last.text, source: "rerun", context: last.context });
     return { outcome: "rerun", sessionId: session.id };
+  }
+
+  /**
+   * A check run that a newer commit superseded is no longer the session's, but its buttons
+   * still work: Inspect created it with the session link as its external id (only the app that
+   * created a check run hears of its buttons), and the session must be in the same repository.
+   */
+  private async sessionOfOlderCheckRun(repo: RepositoryRow, externalId: string | null): Promise<SessionRow | undefined> {
+    const prefix = `${this.deps.config.publicUrl}/sessions/`;
+    if (!externalId?.startsWith(prefix)) return undefined;
+    const session = await this.deps.sessions.get(externalId.slice(prefix.length));
+    return session?.repositoryId === repo.id ? session : undefined;
   }
 
   /** 🚀 on the comment that carried a prompt, once the runner picks it up. */

@@ -50,8 +50,8 @@ export type Trigger =
     }
   | { kind: "stop"; repo: RepoRef; thread: ThreadRef; actor: Actor; reason: string; comment: { id: number; kind: "issue_comment" | "review_comment" } | null }
   | { kind: "archive"; repo: RepoRef; thread: ThreadRef; actor: Actor; merged: boolean }
-  | { kind: "check_run_stop"; repo: RepoRef; checkRunId: number; actor: Actor }
-  | { kind: "check_run_rerun"; repo: RepoRef; checkRunId: number; actor: Actor }
+  | { kind: "check_run_stop"; repo: RepoRef; checkRunId: number; externalId: string | null; actor: Actor }
+  | { kind: "check_run_rerun"; repo: RepoRef; checkRunId: number; externalId: string | null; actor: Actor }
   | { kind: "ignore"; reason: string };
 
 export interface TriggerOptions {
@@ -217,11 +217,11 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
     case "check_run.requested_action": {
       const e = payload as Payload<"check_run.requested_action">;
       if (e.requested_action?.identifier !== "stop") return ignore(`unknown check run action ${e.requested_action?.identifier}`);
-      return { kind: "check_run_stop", repo: repoOf(e), checkRunId: e.check_run.id, actor: sender };
+      return { kind: "check_run_stop", repo: repoOf(e), checkRunId: e.check_run.id, externalId: e.check_run.external_id ?? null, actor: sender };
     }
     case "check_run.rerequested": {
       const e = payload as Payload<"check_run.rerequested">;
-      return { kind: "check_run_rerun", repo: repoOf(e), checkRunId: e.check_run.id, actor: sender };
+      return { kind: "check_run_rerun", repo: repoOf(e), checkRunId: e.check_run.id, externalId: e.check_run.external_id ?? null, actor: sender };
     }
     default:
       return ignore(`event ${event} is not handled`);

@@ -250,6 +250,33 @@ describe("the check run", () => {
   });
 });
 
+describe("an older check run", () => {
+  it("still re-runs the session after a newer commit superseded it", async () => {
+    const { id, token } = await start("@inspect tidy the imports");
+    const prompt = await runner.take(id, token);
+    await runner.push(id, token, "a1a1a1a");
+    await drain();
+    const older = (await getSession(database.db, id))!.checkRunId!;
+    await runner.push(id, token, "b2b2b2b");
+    await runner.done(id, token, prompt.id, { status: "done", commits: [{ sha: "b2b2b2b", message: "tidy" }] });
+    await drain();
+    expect((await getSession(database.db, id))!.checkRunId).not.toBe(older);
+
+    const rerun = (externalId: string) =>
+      payload("check_run", "rerequested", (p) => {
+        p.check_run.id = older;
+        p.check_run.external_id = externalId;
+      });
+    // Another session's link, or one from another host, is not taken at its word.
+    await deliver(inspect, "check_run", rerun("https://elsewhere.test/sessions/" + id));
+    await drain();
+    expect((await listPrompts(database.db, id)).filter((p) => p.source === "rerun")).toEqual([]);
+    await deliver(inspect, "check_run", rerun(`https://inspect.test/sessions/${id}`));
+    await drain();
+    expect((await listPrompts(database.db, id)).at(-1)).toMatchObject({ source: "rerun", text: "@inspect tidy the imports", status: "queued" });
+  });
+});
+
 describe("the conversation", () => {
   it("continues after the runner exited: a comment on the PR starts a new run on the same branch, with history", async () => {
     const { n, id, token } = await start();
