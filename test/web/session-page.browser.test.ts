@@ -158,4 +158,16 @@ describe("live session page", () => {
     await stack.append("sessGap001", [{ type: "agent.text", data: { partId: "g3", text: "third" } }]);
     await expect.poll(() => alice.locator(".assistant").evaluateAll((els) => els.map((e) => e.textContent).join("|"))).toBe("first|missed by the room|third");
   });
+
+  it("shows an event the room missed at the end of a stream, without waiting for another one", async () => {
+    const { insertEvents } = await import("../../app/db/events.js");
+    await stack.createSession("sessTail01", "Tail");
+    await stack.append("sessTail01", [{ type: "agent.text", data: { partId: "t1", text: "first" } }]);
+    const alice = await personFor("alice");
+    await alice.goto(`${stack.url}/sessions/sessTail01`);
+    await expect.poll(() => alice.locator('[data-part="t1"]').textContent()).toBe("first");
+    // The last event of the turn is stored but never reaches the room, and nothing follows it.
+    await insertEvents(stack.inspect.database.db, "sessTail01", [{ type: "agent.text", data: { partId: "t2", text: "the last word" } }]);
+    await expect.poll(() => alice.locator('[data-part="t2"]').textContent(), { timeout: 15_000 }).toBe("the last word");
+  });
 });

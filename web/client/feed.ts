@@ -18,6 +18,8 @@ export interface FeedHooks {
 
 const EventsResponse = z.object({ events: z.array(SessionEventSchema) });
 const POLL_MS = 2_000;
+/** Polls between two checks of the log while the room is live (10 s). */
+const CHECK_WHILE_LIVE_EVERY = 5;
 
 export class EventFeed {
   lastSeq = 0;
@@ -33,9 +35,13 @@ export class EventFeed {
 
   async start(useRoom: boolean): Promise<void> {
     this.hooks.onState("connecting");
-    // Until the room answers (or if it never does), the API keeps the page current.
+    // Until the room answers (or if it never does), the API keeps the page current. While the
+    // room is connected the log is still asked now and then: an append the room missed at the
+    // end of a burst would otherwise wait for the next event to reveal the gap.
+    let ticks = 0;
     setInterval(() => {
-      if (!this.open) void this.backfill();
+      ticks++;
+      if (!this.open || ticks % CHECK_WHILE_LIVE_EVERY === 0) void this.backfill();
     }, POLL_MS);
     if (!useRoom) {
       this.hooks.onState("polling");
