@@ -36,6 +36,9 @@ export type IntakeResult =
   | { outcome: "stopped" | "archived" | "rerun"; sessionId: string }
   | { outcome: "denied" | "ignored" | "refused"; reason: string };
 
+/** Prompt sources that are the issue itself (its body or its assignment), not a comment on it. */
+const ISSUE_ITSELF = new Set<string>(["github_issue", "github_assignment"]);
+
 export class GitHubIntake {
   /** The last status comment text sent per active session, to skip edits that change nothing. */
   private readonly lastStatusBody = new Map<string, string>();
@@ -238,6 +241,10 @@ export class GitHubIntake {
   private async queueOnThread(repo: RepositoryRow, thread: ThreadRef, prompt: NewPrompt): Promise<string | null> {
     const existing = await this.threadSession(repo, thread);
     if (!existing) return null;
+    // "Work on this issue" twice — opened mentioning the bot and assigned to it at once — is one request.
+    if (ISSUE_ITSELF.has(prompt.source) && (await listPrompts(this.deps.db, existing.id)).some((p) => ISSUE_ITSELF.has(p.source) && (p.status === "queued" || p.status === "running"))) {
+      return existing.id;
+    }
     try {
       await this.deps.sessions.queue(existing.id, prompt);
       return existing.id;

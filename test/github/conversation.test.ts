@@ -432,9 +432,36 @@ describe("the conversation", () => {
     await drain();
     const onThread = (await listSessions(database.db)).filter((s) => s.threadKind === "issue" && s.threadNumber === n);
     expect(onThread).toHaveLength(1);
-    expect((await listPrompts(database.db, onThread[0]!.id)).map((p) => p.source).sort()).toEqual(["github_assignment", "github_issue"]);
+    // One request, not the same work twice.
+    expect(await listPrompts(database.db, onThread[0]!.id)).toHaveLength(1);
     // One status comment for the one session.
     expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`))).toHaveLength(1);
+  });
+
+  it("takes a new assignment once the work on the issue is done", async () => {
+    const n = ++issueNo;
+    const assign = () =>
+      payload("issues", "assigned", (p) => {
+        p.issue.number = n;
+        p.issue.title = "Add a dark mode";
+        p.issue.body = "Users keep asking.";
+        p.assignee = { login: "inspect-app[bot]", id: 9, type: "Bot" };
+      });
+    await deliver(inspect, "issues", assign());
+    await drain();
+    const [session] = (await listSessions(database.db)).filter((s) => s.threadNumber === n);
+    const { sessionToken } = await runner.claim(session!.id);
+    const first = await runner.take(session!.id, sessionToken);
+    await runner.done(session!.id, sessionToken, first.id, { status: "done" });
+    await runner.exit(session!.id, sessionToken, "idle");
+    await drain();
+    await deliver(inspect, "issues", assign());
+    await drain();
+    expect((await listPrompts(database.db, session!.id)).map((p) => [p.source, p.status])).toEqual([
+      ["github_assignment", "done"],
+      ["github_assignment", "queued"],
+    ]);
+    expect((await getSession(database.db, session!.id))?.status).toBe("queued");
   });
 
   it("edits the status comment at most once per interval, and the last state always lands", async () => {
