@@ -23,6 +23,7 @@ import { runTurn } from "../sandbox/opencode/turn.js";
 import { prepareSandbox, type Prepared } from "../sandbox/prepare.js";
 import { killAllGroups } from "../sandbox/proc/group.js";
 import { startModelServer, textStep, type ModelServer } from "../test/support/model-server.js";
+import { sessionSpec } from "../test/support/session-spec.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SOURCE_FILES = 3_000;
@@ -61,23 +62,17 @@ function generateRepo(root: string): { remote: string; depsTar: string } {
 }
 
 function spec(remote: string, model: ModelServer, id: string): SessionSpec {
-  return {
+  return sessionSpec(remote, {
     id,
     repo: { owner: "bench", name: "repo", fullName: "bench/repo" },
-    cloneUrl: remote,
-    baseBranch: "main",
     headBranch: `inspect/${id}-bench`,
-    headExists: false,
-    gitToken: null,
-    gitTokenExpiresAt: null,
-    committer: { name: "Inspect", email: "inspect@localhost" },
     model: "scripted/scripted-model",
     opencodeConfig: { provider: model.opencodeProvider() },
     idleTimeoutMs: 60_000,
     heartbeatIntervalMs: 30_000,
     setupTimeoutMs: 120_000,
     sessionUrl: `http://localhost/sessions/${id}`,
-  };
+  });
 }
 
 interface Sample {

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionSpec } from "../../app/protocol/runner-api.js";
+import { sessionSpec } from "../../test/support/session-spec.js";
 import { prepareCheckout } from "./checkout.js";
 import { returnSnapshot, saveSnapshot, snapshotPath } from "./snapshot.js";
 
@@ -16,24 +17,7 @@ let root: string;
 let remote: string;
 
 function spec(over: Partial<SessionSpec> = {}): SessionSpec {
-  return {
-    id: "s1",
-    repo: { owner: "local", name: "demo", fullName: "local/demo" },
-    cloneUrl: remote,
-    baseBranch: "main",
-    headBranch: "inspect/1-demo",
-    headExists: false,
-    gitToken: null,
-    gitTokenExpiresAt: null,
-    committer: { name: "Inspect", email: "inspect@localhost" },
-    model: null,
-    opencodeConfig: {},
-    idleTimeoutMs: 1000,
-    heartbeatIntervalMs: 1000,
-    setupTimeoutMs: 1000,
-    sessionUrl: "http://x/sessions/s1",
-    ...over,
-  };
+  return sessionSpec(remote, { headBranch: "inspect/1-demo", ...over });
 }
 
 beforeAll(() => {

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SessionSpec } from "../../app/protocol/runner-api.js";
+import { sessionSpec } from "../../test/support/session-spec.js";
 import { prepareCheckout } from "./checkout.js";
 import {
   cacheKeyPrefix,
@@ -78,23 +79,7 @@ let remote: string;
 let n = 0;
 
 function spec(id: string): SessionSpec {
-  return {
-    id,
-    repo: { owner: "local", name: "demo", fullName: "local/demo" },
-    cloneUrl: remote,
-    baseBranch: "main",
-    headBranch: `inspect/${id}`,
-    headExists: false,
-    gitToken: null,
-    gitTokenExpiresAt: null,
-    committer: { name: "Inspect", email: "inspect@localhost" },
-    model: null,
-    opencodeConfig: {},
-    idleTimeoutMs: 1000,
-    heartbeatIntervalMs: 1000,
-    setupTimeoutMs: 1000,
-    sessionUrl: `http://x/sessions/${id}`,
-  };
+  return sessionSpec(remote, { id, headBranch: `inspect/${id}` });
 }
 
 /** A session's checkout folder, as the action lays it out: different for every session. */
