@@ -83,6 +83,8 @@ export const sessions = pgTable(
     checkRunSha: text("check_run_sha"),
     /** `<head sha>:<check run it follows>` claimed by the replica creating the next check run (never two). */
     checkRunClaim: text("check_run_claim"),
+    /** When that claim was made: a replica that died holding it is taken over after a while. */
+    checkRunClaimedAt: timestamp("check_run_claimed_at", { withTimezone: true }),
     statusCommentId: bigint("status_comment_id", { mode: "number" }),
     headSha: text("head_sha"),
     lastSeq: integer("last_seq").notNull().default(0),
@@ -90,11 +92,13 @@ export const sessions = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index("sessions_thread").on(t.repositoryId, t.threadKind, t.threadNumber),
-    // A thread has one live session, also when two webhooks race (issue opened + assigned) on two replicas.
+    // A thread has one live session, also when two webhooks race (issue opened + assigned) on two
+    // replicas. It is also the index the thread's session is found by (archived ones are never asked for).
     uniqueIndex("sessions_one_per_thread")
       .on(t.repositoryId, t.threadKind, t.threadNumber)
       .where(sql`${t.status} <> 'archived' and ${t.threadNumber} is not null`),
+    // A pull request opened by Inspect is recognised by its head branch.
+    index("sessions_head_branch").on(t.repositoryId, t.headBranch),
     index("sessions_status").on(t.status),
     index("sessions_created").on(t.createdAt),
   ],

@@ -95,14 +95,23 @@ export async function claimPullRequestOpening(db: Db, id: string, staleAfterMs =
 
 /**
  * Claim creating the next check run of a session: for head commit `sha`, after run `after`
- * (null: the first). Replicas syncing one session at once create one run, not two.
+ * (null: the first), as this replica read them. One replica wins; one that read an older state
+ * loses; a claim not followed through (its replica died) can be taken over after `staleAfterMs`.
  */
-export async function claimCheckRunCreation(db: Db, id: string, sha: string, after: number | null): Promise<boolean> {
+export async function claimCheckRunCreation(db: Db, id: string, sha: string, after: number | null, staleAfterMs = 120_000): Promise<boolean> {
   const claim = `${sha}:${after ?? 0}`;
+  const stale = new Date(Date.now() - staleAfterMs);
   const rows = await db
     .update(sessions)
-    .set({ checkRunClaim: claim })
-    .where(and(eq(sessions.id, id), or(isNull(sessions.checkRunClaim), ne(sessions.checkRunClaim, claim))))
+    .set({ checkRunClaim: claim, checkRunClaimedAt: new Date() })
+    .where(
+      and(
+        eq(sessions.id, id),
+        eq(sessions.headSha, sha),
+        after === null ? isNull(sessions.checkRunId) : eq(sessions.checkRunId, after),
+        or(isNull(sessions.checkRunClaim), ne(sessions.checkRunClaim, claim), lt(sessions.checkRunClaimedAt, stale)),
+      ),
+    )
     .returning({ id: sessions.id });
   return rows.length === 1;
 }

@@ -9,7 +9,8 @@ import { claimDelivery, pruneDeliveries } from "../../app/db/deliveries.js";
 import { insertEvents, listEvents } from "../../app/db/events.js";
 import { insertPrompt, takeNextPrompt, updatePromptIf } from "../../app/db/prompts.js";
 import { endRun, findClaimedRun, insertRun, markClaimed, queuedRun, staleRuns } from "../../app/db/runs.js";
-import { findThreadSession, insertSession, updateStatusIf } from "../../app/db/sessions.js";
+import { isUniqueViolation } from "../../app/db/errors.js";
+import { claimCheckRunCreation, findThreadSession, insertSession, updateSession, updateStatusIf } from "../../app/db/sessions.js";
 import { SessionBus } from "../../app/sessions/bus.js";
 import { EventLog } from "../../app/sessions/event-log.js";
 import { transition, tryTransition } from "../../app/sessions/transition.js";
@@ -121,6 +122,34 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     expect((await findThreadSession(database.db, repo.id, "issue", 3))?.id).toBe(session.id);
     expect(await updateStatusIf(database.db, session.id, ["queued"], "archived", "test")).toBeDefined();
     expect(await findThreadSession(database.db, repo.id, "issue", 3)).toBeUndefined();
+  });
+
+  it("lets one replica claim creating a commit's check run: not on an older read, again once the claim went stale", async () => {
+    const { session } = await fixture(6);
+    await updateSession(database.db, session.id, { headSha: "aaa" });
+    // Read before the head moved, or before a run existed: loses.
+    expect(await claimCheckRunCreation(database.db, session.id, "zzz", null)).toBe(false);
+    expect(await claimCheckRunCreation(database.db, session.id, "aaa", 99)).toBe(false);
+    expect(await claimCheckRunCreation(database.db, session.id, "aaa", null)).toBe(true);
+    expect(await claimCheckRunCreation(database.db, session.id, "aaa", null)).toBe(false);
+    // The run was created: the next one (work resumed on the same commit) is a new claim.
+    await updateSession(database.db, session.id, { checkRunId: 501 });
+    expect(await claimCheckRunCreation(database.db, session.id, "aaa", 501)).toBe(true);
+    // A claim whose replica never followed it through is taken over once stale.
+    expect(await claimCheckRunCreation(database.db, session.id, "aaa", 501, 60_000)).toBe(false);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await claimCheckRunCreation(database.db, session.id, "aaa", 501, 10)).toBe(true);
+  });
+
+  it("keeps one live session per thread in the database itself", async () => {
+    const { session, repo, user } = await fixture(7);
+    const second = { id: "sess7y", repositoryId: repo.id, threadKind: "issue", threadNumber: 7, title: "Again", baseBranch: "main", headBranch: "inspect/7-again", createdByUserId: user.id };
+    const error = await insertSession(database.db, second).catch((e: unknown) => e);
+    expect(isUniqueViolation(error, "sessions_one_per_thread")).toBe(true);
+    expect(isUniqueViolation(new Error("other"))).toBe(false);
+    // Once the first is archived, the thread may have a new one.
+    await updateStatusIf(database.db, session.id, ["queued"], "archived", "test");
+    expect((await insertSession(database.db, second)).id).toBe("sess7y");
   });
 
   it("changes status only along allowed transitions, logging each", async () => {
