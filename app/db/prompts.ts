@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
+import type { PromptSource } from "../protocol/events.js";
 import type { Db } from "./client.js";
 import { prompts, type PromptStatus } from "./schema.js";
 
@@ -26,6 +27,16 @@ export async function runningPrompt(db: Db, sessionId: string): Promise<PromptRo
 
 export async function hasQueuedPrompt(db: Db, sessionId: string): Promise<boolean> {
   const rows = await db.select({ id: prompts.id }).from(prompts).where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "queued"))).limit(1);
+  return rows.length > 0;
+}
+
+/** Whether the session has a prompt from one of `sources` that is still waiting or running. */
+export async function hasOpenPromptFrom(db: Db, sessionId: string, sources: readonly PromptSource[]): Promise<boolean> {
+  const rows = await db
+    .select({ id: prompts.id })
+    .from(prompts)
+    .where(and(eq(prompts.sessionId, sessionId), inArray(prompts.source, [...sources]), inArray(prompts.status, ["queued", "running"])))
+    .limit(1);
   return rows.length > 0;
 }
 

@@ -4,12 +4,13 @@
  */
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import { upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
+import { findRepositoryByFullName, upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
 import { lastEventOfType } from "../db/events.js";
-import { getPrompt, listPrompts } from "../db/prompts.js";
+import { getPrompt, hasOpenPromptFrom, listPrompts } from "../db/prompts.js";
 import { findSessionByCheckRun, findSessionByHeadBranch, findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { PromptContext } from "../db/schema.js";
+import type { PromptSource } from "../protocol/events.js";
 import { sessionBranch } from "../sessions/branch.js";
 import { SessionClosedError, type NewPrompt, type SessionService } from "../sessions/service.js";
 import { isActive } from "../sessions/state.js";
@@ -37,12 +38,13 @@ export type IntakeResult =
   | { outcome: "denied" | "ignored" | "refused"; reason: string };
 
 /** Prompt sources that are the issue itself (its body or its assignment), not a comment on it. */
-const ISSUE_ITSELF = new Set<string>(["github_issue", "github_assignment"]);
+const ISSUE_ITSELF: readonly PromptSource[] = ["github_issue", "github_assignment"];
 
 export class GitHubIntake {
   /** The last status comment text sent per active session, to skip edits that change nothing. */
   private readonly lastStatusBody = new Map<string, string>();
-  private readonly threads = new SerialQueue();
+  // A thread's next webhook waits for the one before, but not for more than 30 s (a stalled GitHub).
+  private readonly threads = new SerialQueue(30_000);
 
   constructor(private readonly deps: IntakeDeps) {}
 
@@ -150,6 +152,7 @@ export class GitHubIntake {
       if (!isUniqueViolation(err, "sessions_one_per_thread")) throw err;
       const raced = await this.queueOnThread(repo, t.thread, prompt);
       if (!raced) throw err;
+      this.deps.log.info({ sessionId: raced, thread: t.thread.number }, "another delivery created this thread's session first; the request went there");
       await ack;
       return { outcome: "queued", sessionId: raced };
     }
@@ -232,9 +235,10 @@ export class GitHubIntake {
    */
   private async openedByInspect(t: Extract<Trigger, { kind: "prompt" }>): Promise<boolean> {
     if (t.thread.kind !== "pull_request" || t.comment || !t.thread.headRef) return false;
-    const repo = await this.repository(t.repo);
-    const owner = await findSessionByHeadBranch(this.deps.db, repo.id, t.thread.headRef);
-    return Boolean(owner && (owner.prClaimedAt || owner.prNumber === t.thread.number));
+    // A repository we have never seen has no session; nothing is written on this check.
+    const repo = await findRepositoryByFullName(this.deps.db, `${t.repo.owner}/${t.repo.name}`);
+    const owner = repo && (await findSessionByHeadBranch(this.deps.db, repo.id, t.thread.headRef));
+    return Boolean(owner?.prClaimedAt);
   }
 
   /** Queue on the thread's session if it has one that takes prompts; its id, or null. */
@@ -242,9 +246,7 @@ export class GitHubIntake {
     const existing = await this.threadSession(repo, thread);
     if (!existing) return null;
     // "Work on this issue" twice — opened mentioning the bot and assigned to it at once — is one request.
-    if (ISSUE_ITSELF.has(prompt.source) && (await listPrompts(this.deps.db, existing.id)).some((p) => ISSUE_ITSELF.has(p.source) && (p.status === "queued" || p.status === "running"))) {
-      return existing.id;
-    }
+    if (ISSUE_ITSELF.includes(prompt.source) && (await hasOpenPromptFrom(this.deps.db, existing.id, ISSUE_ITSELF))) return existing.id;
     try {
       await this.deps.sessions.queue(existing.id, prompt);
       return existing.id;

@@ -13,6 +13,9 @@ import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import { CheckRuns } from "../../app/github/check-runs.js";
+import { GitHubIntake } from "../../app/github/intake.js";
+import { PermissionCache } from "../../app/github/permissions.js";
+import { parseTrigger } from "../../app/github/triggers.js";
 import { findMention } from "../../app/github/mention.js";
 import type { Inspect } from "../../app/server.js";
 import type { FakeGitHub } from "../support/fake-github.js";
@@ -436,6 +439,40 @@ describe("the conversation", () => {
     expect(await listPrompts(database.db, onThread[0]!.id)).toHaveLength(1);
     // One status comment for the one session.
     expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`))).toHaveLength(1);
+  });
+
+  it("keeps one session per thread when two replicas take two comments on a pull request at the same moment", async () => {
+    // Two replicas: two intakes (each with its own in-process queue and caches) on one database.
+    const logged: string[] = [];
+    const replica = () =>
+      new GitHubIntake({
+        db: database.db,
+        config: inspect.config,
+        github: inspect.github!,
+        permissions: new PermissionCache(inspect.github!),
+        sessions: inspect.sessions,
+        log: { info: (_o: unknown, m?: string) => void logged.push(String(m)), warn: () => {}, error: () => {}, debug: () => {} } as never,
+      });
+    // Both have found no session on the thread and are asking GitHub about the PR before either creates one.
+    let waiting = 0;
+    let release!: () => void;
+    const both = new Promise<void>((r) => (release = r));
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, async (m) => {
+      if (++waiting === 2) release();
+      await both;
+      return [200, { number: Number(m[1]), state: "open", html_url: `https://github.com/acme/widgets/pull/${m[1]}`, head: { ref: "feature/y", sha: "5e5e5e5", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }];
+    });
+    const n = ++issueNo;
+    const comment = (text: string, login: string, id: number) =>
+      parseTrigger("issue_comment", issueComment(text, { issue: n, pr: true, login, commentId: id }), { handle: "inspect", botLogin: "inspect-app[bot]" });
+    const outcomes = await Promise.all([replica().handle(comment("@inspect fix the lint", "alice", n * 10 + 1)), replica().handle(comment("@inspect and the types", "bob", n * 10 + 2))]);
+    await drain();
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(["created", "queued"]);
+    // The loser did try to create the thread's session, and the database said no.
+    expect(logged.filter((m) => m.includes("created this thread's session first"))).toHaveLength(1);
+    const onThread = (await listSessions(database.db)).filter((s) => s.threadKind === "pull_request" && s.threadNumber === n);
+    expect(onThread).toHaveLength(1);
+    expect((await listPrompts(database.db, onThread[0]!.id)).map((p) => p.authorLogin).sort()).toEqual(["alice", "bob"]);
   });
 
   it("takes a new assignment once the work on the issue is done", async () => {
