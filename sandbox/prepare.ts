@@ -19,7 +19,7 @@ export class PreparationError extends Error {
   /** Set once an error event has been sent for it, so it is reported once. */
   reported = false;
   /** What was prepared before a cancel, so the runtime can still keep the checkout. */
-  partial?: { checkout: Checkout; setupOk: boolean };
+  partial?: { checkout: Checkout; reusable: boolean };
   constructor(
     message: string,
     readonly code: string,
@@ -55,6 +55,12 @@ export interface Prepared {
   workspace: Workspace;
   /** False when the setup script failed or timed out (the session goes on regardless). */
   setupOk: boolean;
+  /**
+   * Fit to start the next session from (snapshot, cache): a clone whose setup worked, or a
+   * restored checkout whose setup was not cut short — a killed `npm install` can leave a
+   * half-installed tree that must not become the next session's starting point.
+   */
+  reusable: boolean;
 }
 
 export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
@@ -76,7 +82,8 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
   };
 
   let checkout: Checkout | null = null;
-  let setupOk = false;
+  let setup: SetupOutcome = { ok: false, cutShort: false };
+  const reusable = (c: Checkout) => setup.ok || (c.source !== "clone" && !setup.cutShort);
   try {
     try {
       checkout = await prepareCheckout({
@@ -105,15 +112,15 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
       });
     opencodeReady.catch(() => undefined);
 
-    setupOk = await runSetup(o, checkout);
+    setup = await runSetup(o, checkout);
     o.mark("setup");
     const ready = await opencodeReady;
-    return { checkout, ...ready, setupOk };
+    return { checkout, ...ready, setupOk: setup.ok, reusable: reusable(checkout) };
   } catch (error) {
     await stopOpencode();
     if (o.cancel?.aborted) {
       const cancelled = new PreparationError("The sandbox left before it was ready", "cancelled");
-      if (checkout) cancelled.partial = { checkout, setupOk };
+      if (checkout) cancelled.partial = { checkout, reusable: reusable(checkout) };
       throw cancelled;
     }
     throw error;
@@ -122,7 +129,13 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
   }
 }
 
-async function runSetup(o: PrepareOptions, checkout: Checkout): Promise<boolean> {
+interface SetupOutcome {
+  ok: boolean;
+  /** Killed before it finished: by a stop, an exit, a signal or its timeout. */
+  cutShort: boolean;
+}
+
+async function runSetup(o: PrepareOptions, checkout: Checkout): Promise<SetupOutcome> {
   const { spec, emit } = o;
   const result = await runSetupScript({
     dir: checkout.dir,
@@ -131,14 +144,14 @@ async function runSetup(o: PrepareOptions, checkout: Checkout): Promise<boolean>
     signal: o.signal,
     onOutput: (stream, text) => emit([{ type: "setup.output", data: { stream, text: text.slice(0, 20_000) } }]),
   });
-  if (!result) return true;
+  if (!result) return { ok: true, cutShort: false };
   emit([{ type: "setup.finished", data: result }]);
   // Cut short by a stop, an exit or a signal: that is reported where it happened.
-  if (o.signal.aborted) return false;
+  if (o.signal.aborted) return { ok: false, cutShort: true };
   if (result.timedOut) {
     emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1000)} s; continuing without it`, code: "setup_timeout" } }]);
   } else if (result.exitCode !== 0) {
     emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
   }
-  return result.exitCode === 0;
+  return { ok: result.exitCode === 0, cutShort: result.timedOut };
 }

@@ -151,9 +151,8 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   await sink.flush();
   await api.exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) }).catch((e) => log(`exit report failed: ${e.message}`));
   // Nothing runs in the checkout any more: keep it (dependencies installed) for the next session.
-  // A restored checkout had a working setup once; a fresh clone only counts if its setup worked.
   const prepared = done ?? partial;
-  if (prepared && (prepared.setupOk || prepared.checkout.source !== "clone")) await saveForNextTime(spec, prepared.checkout, options, log);
+  if (prepared?.reusable) await saveForNextTime(spec, prepared.checkout, options, log);
   // The checkout (unless it became the snapshot) and OpenCode's folders are this session's alone.
   rmSync(sessionDir, { recursive: true, force: true });
   log(`exited (${result.reason})`);

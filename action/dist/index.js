@@ -77968,12 +77968,12 @@ function resolveOpencodeBinary(env = process.env) {
   }
   return found;
 }
-async function opencodeVersion(env = process.env) {
+async function opencodeVersion(env = process.env, signal) {
   const override = env.INSPECT_OPENCODE_BIN;
   if (override) {
     let asked = askedVersions.get(override);
     if (!asked) {
-      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 3e4 }).then(({ stdout }) => {
+      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 3e4, signal }).then(({ stdout }) => {
         const version4 = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
         if (!version4) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
         return version4;
@@ -78273,7 +78273,7 @@ async function warmUp(client2, hub, timeoutMs = 8e3) {
 
 // sandbox/opencode/agent.ts
 async function startAgentServer(options) {
-  const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env));
+  const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env, options.signal));
   return startOpencodeServer({
     binary: resolveOpencodeBinary(options.baseEnv ?? process.env),
     env: opencodeEnv(options.baseEnv ?? process.env, xdg, options.config),
@@ -78405,7 +78405,8 @@ async function prepareSandbox(o) {
     await serverStarting.then((s) => s.stop(), () => void 0);
   };
   let checkout = null;
-  let setupOk = false;
+  let setup = { ok: false, cutShort: false };
+  const reusable = (c) => setup.ok || c.source !== "clone" && !setup.cutShort;
   try {
     try {
       checkout = await prepareCheckout({
@@ -78429,15 +78430,15 @@ async function prepareSandbox(o) {
       throw new PreparationError(`OpenCode did not start: ${error63.message}`, "opencode_failed");
     });
     opencodeReady.catch(() => void 0);
-    setupOk = await runSetup(o, checkout);
+    setup = await runSetup(o, checkout);
     o.mark("setup");
     const ready = await opencodeReady;
-    return { checkout, ...ready, setupOk };
+    return { checkout, ...ready, setupOk: setup.ok, reusable: reusable(checkout) };
   } catch (error63) {
     await stopOpencode();
     if (o.cancel?.aborted) {
       const cancelled = new PreparationError("The sandbox left before it was ready", "cancelled");
-      if (checkout) cancelled.partial = { checkout, setupOk };
+      if (checkout) cancelled.partial = { checkout, reusable: reusable(checkout) };
       throw cancelled;
     }
     throw error63;
@@ -78454,15 +78455,15 @@ async function runSetup(o, checkout) {
     signal: o.signal,
     onOutput: (stream2, text) => emit([{ type: "setup.output", data: { stream: stream2, text: text.slice(0, 2e4) } }])
   });
-  if (!result) return true;
+  if (!result) return { ok: true, cutShort: false };
   emit([{ type: "setup.finished", data: result }]);
-  if (o.signal.aborted) return false;
+  if (o.signal.aborted) return { ok: false, cutShort: true };
   if (result.timedOut) {
     emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`, code: "setup_timeout" } }]);
   } else if (result.exitCode !== 0) {
     emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
   }
-  return result.exitCode === 0;
+  return { ok: result.exitCode === 0, cutShort: result.timedOut };
 }
 
 // sandbox/deadline.ts
@@ -99009,7 +99010,7 @@ async function runSandbox(options) {
   await sink.flush();
   await api.exit({ reason: result.reason, ...result.error ? { error: result.error.slice(0, 2e4) } : {} }).catch((e) => log2(`exit report failed: ${e.message}`));
   const prepared = done ?? partial2;
-  if (prepared && (prepared.setupOk || prepared.checkout.source !== "clone")) await saveForNextTime(spec, prepared.checkout, options, log2);
+  if (prepared?.reusable) await saveForNextTime(spec, prepared.checkout, options, log2);
   rmSync3(sessionDir, { recursive: true, force: true });
   log2(`exited (${result.reason})`);
   return result;

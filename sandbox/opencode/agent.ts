@@ -25,7 +25,7 @@ export interface AgentServerOptions {
 }
 
 export async function startAgentServer(options: AgentServerOptions): Promise<OpencodeServer> {
-  const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env));
+  const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env, options.signal));
   return startOpencodeServer({
     binary: resolveOpencodeBinary(options.baseEnv ?? process.env),
     env: opencodeEnv(options.baseEnv ?? process.env, xdg, options.config),

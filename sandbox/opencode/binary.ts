@@ -71,12 +71,12 @@ export function resolveOpencodeBinary(env: NodeJS.ProcessEnv = process.env): str
  * downloaded): the pinned package's, or — for a binary given as INSPECT_OPENCODE_BIN — its own
  * answer to `--version`, asked once per process.
  */
-export async function opencodeVersion(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function opencodeVersion(env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<string> {
   const override = env.INSPECT_OPENCODE_BIN;
   if (override) {
     let asked = askedVersions.get(override);
     if (!asked) {
-      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 30_000 }).then(({ stdout }) => {
+      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 30_000, signal }).then(({ stdout }) => {
         const version = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
         if (!version) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
         return version;

@@ -5,7 +5,7 @@
  * Only the model provider is replaced (at HTTP). Tests run one after another on one app.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { upsertUser } from "../../app/db/accounts.js";
@@ -318,6 +318,33 @@ describe("stop while the sandbox is still being prepared", () => {
       expect(await waitForNoProcesses("sleep 57", 3_000)).toEqual([]);
       expect(await waitForStatus(other, session.id, ["stopped"])).toBe("stopped");
       expect(await waitForNoProcesses(other.root, 10_000)).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("the runner's snapshot", () => {
+  it("keeps a checkout whose setup worked for the next session, but not one whose setup a stop cut short", async () => {
+    const other = await startHarness({ idleTimeoutSeconds: 1, setupTimeoutSeconds: 120, database: h.inspect.database });
+    try {
+      // Installs once; on a checkout that already has its dependencies it hangs (as a long reinstall would).
+      const setup = "#!/bin/sh\nif [ -f deps/installed ]; then echo reinstalling; sleep 57; fi\nmkdir -p deps && touch deps/installed && echo installed\n";
+      const repo = bareRepo(other.root, "snapkeep", { "README.md": "# keep\n", ".gitignore": "deps/\n", ".inspect/setup.sh": setup });
+      const snapshot = path.join(other.root, "data", "snapshots", "local", "snapkeep");
+      other.model.reset([textStep("Nothing to change.")]);
+      const first = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Look around" });
+      expect(await waitForStatus(other, first.id, ["completed"], 60_000)).toBe("completed");
+      // The checkout, with what setup installed, is the runner's snapshot now.
+      expect(existsSync(path.join(snapshot, "deps", "installed"))).toBe(true);
+
+      const second = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Never mind" });
+      await waitForEvents(other, second.id, (log) => log.some((e) => e.type === "setup.output" && e.data.text.includes("reinstalling")));
+      await api(other, "POST", `/api/sessions/${second.id}/stop`);
+      expect(await waitForStatus(other, second.id, ["stopped"])).toBe("stopped");
+      expect(await waitForNoProcesses(other.root, 10_000)).toEqual([]);
+      // Taken from the snapshot, its setup killed half-way: not handed back as the next starting point.
+      expect(existsSync(snapshot)).toBe(false);
     } finally {
       await other.close();
     }
