@@ -92,6 +92,7 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
         snapshotRoot: o.snapshotRoot,
         redact: o.redact,
         useActionsCache: o.useActionsCache,
+        log: o.log,
       });
     } catch (error) {
       throw new PreparationError(`Preparing the checkout failed: ${(error as Error).message}`, "checkout_failed");

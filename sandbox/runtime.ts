@@ -168,6 +168,7 @@ async function saveForNextTime(spec: SessionSpec, checkout: Checkout, options: R
       name: spec.repo.name,
       sha: checkout.sha,
       source: checkout.source,
+      cachedAt: checkout.cachedAt,
       snapshotRoot: options.snapshotRoot ?? null,
       useActionsCache: options.useActionsCache,
       log,

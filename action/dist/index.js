@@ -72225,13 +72225,7 @@ async function copyTree(from, to) {
 }
 async function restoreSnapshot(snapshot2, dir) {
   if (!hasSnapshot(snapshot2)) return false;
-  mkdirSync(path12.dirname(dir), { recursive: true });
-  try {
-    renameSync(snapshot2, dir);
-  } catch (error63) {
-    if (error63.code !== "EXDEV") throw error63;
-    await copyTree(snapshot2, dir);
-  }
+  await moveTree(snapshot2, dir);
   return true;
 }
 async function returnSnapshot(dir, snapshot2) {
@@ -72283,12 +72277,16 @@ async function actionsCacheAvailable(cache) {
 function defaultCacheRoot() {
   return path12.join(process.env.RUNNER_TEMP || tmpdir(), "inspect-cache");
 }
-function cachePath(root, owner, name) {
-  return snapshotPath(root, owner, name);
-}
 function cacheKeyPrefix(owner, name) {
   return `inspect-checkout-${process.platform}-${process.arch}-${owner}/${name}-`;
 }
+function cacheKeyTime(key, owner, name) {
+  const prefix2 = cacheKeyPrefix(owner, name);
+  if (!key.startsWith(prefix2)) return null;
+  const time3 = Number.parseInt(key.slice(prefix2.length).split("-")[0] ?? "", 36);
+  return Number.isFinite(time3) ? time3 : null;
+}
+var CACHE_REFRESH_MS = 7 * 24 * 36e5;
 async function moveTree(from, to) {
   rmSync(to, { recursive: true, force: true });
   mkdirSync(path12.dirname(to), { recursive: true });
@@ -72303,8 +72301,8 @@ async function moveTree(from, to) {
 async function restoreFromActionsCache(dir, owner, name, o = {}) {
   const log2 = o.log ?? defaultLog;
   const cache = await usableCache(o);
-  if (!cache) return false;
-  const fixed = cachePath(o.root ?? defaultCacheRoot(), owner, name);
+  if (!cache) return null;
+  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
   const prefix2 = cacheKeyPrefix(owner, name);
   try {
     rmSync(fixed, { recursive: true, force: true });
@@ -72312,18 +72310,18 @@ async function restoreFromActionsCache(dir, owner, name, o = {}) {
     const hit = await cache.restoreCache([fixed], prefix2, [prefix2]);
     if (hit === void 0) {
       log2("Actions cache: no cached checkout, cloning");
-      return false;
+      return null;
     }
     if (!hasSnapshot(fixed)) {
       log2(`Actions cache: entry ${hit} holds no git checkout, cloning`);
-      return false;
+      return null;
     }
     await moveTree(fixed, dir);
     log2(`Actions cache: restored ${hit}`);
-    return true;
+    return hit;
   } catch (error63) {
     log2(`Actions cache: restore failed, cloning: ${error63.message}`);
-    return false;
+    return null;
   } finally {
     rmSync(fixed, { recursive: true, force: true });
   }
@@ -72332,7 +72330,7 @@ async function saveToActionsCache(dir, owner, name, sha, o = {}) {
   const log2 = o.log ?? defaultLog;
   const cache = await usableCache(o);
   if (!cache || !hasSnapshot(dir)) return false;
-  const fixed = cachePath(o.root ?? defaultCacheRoot(), owner, name);
+  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
   const key = `${cacheKeyPrefix(owner, name)}${Date.now().toString(36)}-${sha.slice(0, 12)}`;
   try {
     await moveTree(dir, fixed);
@@ -72356,7 +72354,8 @@ async function saveToActionsCache(dir, owner, name, sha, o = {}) {
   }
 }
 async function handBackCheckout(o) {
-  const toCache = !!o.useActionsCache && o.source === "clone";
+  const stale = o.source === "cache" && o.cachedAt != null && Date.now() - o.cachedAt > CACHE_REFRESH_MS;
+  const toCache = !!o.useActionsCache && (o.source === "clone" || stale);
   if (!toCache && !o.snapshotRoot) return { cached: false, snapshot: false };
   await discardChanges(o.dir);
   let cached2 = false;
@@ -72481,9 +72480,16 @@ async function prepareCheckout(options) {
   const retry2 = { attempts: options.retries ?? 3, delayMs: backoff(500), retryable: transient };
   const g = (args, cwd = dir) => git(args, { cwd, auth, redact, timeoutMs: 10 * 6e4 });
   let source = "clone";
+  let cachedAt = null;
   const snapshot2 = options.snapshotRoot ? snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name) : null;
   if (snapshot2 && await restoreSnapshot(snapshot2, dir).catch(() => false)) source = "snapshot";
-  else if (options.useActionsCache && await restoreFromActionsCache(dir, spec.repo.owner, spec.repo.name)) source = "cache";
+  else if (options.useActionsCache) {
+    const hit = await restoreFromActionsCache(dir, spec.repo.owner, spec.repo.name, { log: options.log });
+    if (hit) {
+      source = "cache";
+      cachedAt = cacheKeyTime(hit, spec.repo.owner, spec.repo.name);
+    }
+  }
   if (source === "clone") {
     await withRetry(async () => {
       rmSync2(dir, { recursive: true, force: true });
@@ -72506,7 +72512,7 @@ async function prepareCheckout(options) {
   await g(["clean", "-fdq"]);
   const sha = (await g(["rev-parse", "HEAD"])).trim();
   if (!existsSync4(dir)) throw new Error("checkout vanished");
-  return { dir, source, sha, auth };
+  return { dir, source, ...source === "cache" ? { cachedAt } : {}, sha, auth };
 }
 
 // node_modules/@opencode-ai/sdk/dist/v2/gen/core/serverSentEvents.gen.js
@@ -78414,7 +78420,8 @@ async function prepareSandbox(o) {
         dir: path16.join(o.sessionDir, "repo"),
         snapshotRoot: o.snapshotRoot,
         redact: o.redact,
-        useActionsCache: o.useActionsCache
+        useActionsCache: o.useActionsCache,
+        log: o.log
       });
     } catch (error63) {
       throw new PreparationError(`Preparing the checkout failed: ${error63.message}`, "checkout_failed");
@@ -99023,6 +99030,7 @@ async function saveForNextTime(spec, checkout, options, log2) {
       name: spec.repo.name,
       sha: checkout.sha,
       source: checkout.source,
+      cachedAt: checkout.cachedAt,
       snapshotRoot: options.snapshotRoot ?? null,
       useActionsCache: options.useActionsCache,
       log: log2

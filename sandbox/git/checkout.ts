@@ -8,7 +8,7 @@ import type { SessionSpec } from "../../app/protocol/runner-api.js";
 import { backoff, withRetry } from "../retry.js";
 import type { Redactor } from "../redact.js";
 import { git, GitError, httpsOrigin, type GitAuth } from "./run.js";
-import { restoreFromActionsCache, restoreSnapshot, snapshotPath } from "./snapshot.js";
+import { cacheKeyTime, restoreFromActionsCache, restoreSnapshot, snapshotPath } from "./snapshot.js";
 
 export interface CheckoutOptions {
   spec: SessionSpec;
@@ -18,11 +18,15 @@ export interface CheckoutOptions {
   /** Try the Actions cache (only meaningful on a GitHub runner). */
   useActionsCache?: boolean;
   retries?: number;
+  /** The runtime's (redacting) log, for what the cache says. */
+  log?: (line: string) => void;
 }
 
 export interface Checkout {
   dir: string;
   source: "snapshot" | "cache" | "clone";
+  /** For a checkout from the Actions cache: when its entry was saved. */
+  cachedAt?: number | null;
   sha: string;
   auth: GitAuth | null;
 }
@@ -41,9 +45,16 @@ export async function prepareCheckout(options: CheckoutOptions): Promise<Checkou
   const g = (args: string[], cwd = dir) => git(args, { cwd, auth, redact, timeoutMs: 10 * 60_000 });
 
   let source: Checkout["source"] = "clone";
+  let cachedAt: number | null = null;
   const snapshot = options.snapshotRoot ? snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name) : null;
   if (snapshot && (await restoreSnapshot(snapshot, dir).catch(() => false))) source = "snapshot";
-  else if (options.useActionsCache && (await restoreFromActionsCache(dir, spec.repo.owner, spec.repo.name))) source = "cache";
+  else if (options.useActionsCache) {
+    const hit = await restoreFromActionsCache(dir, spec.repo.owner, spec.repo.name, { log: options.log });
+    if (hit) {
+      source = "cache";
+      cachedAt = cacheKeyTime(hit, spec.repo.owner, spec.repo.name);
+    }
+  }
 
   if (source === "clone") {
     await withRetry(async () => {
@@ -71,5 +82,5 @@ export async function prepareCheckout(options: CheckoutOptions): Promise<Checkou
   await g(["clean", "-fdq"]);
   const sha = (await g(["rev-parse", "HEAD"])).trim();
   if (!existsSync(dir)) throw new Error("checkout vanished");
-  return { dir, source, sha, auth };
+  return { dir, source, ...(source === "cache" ? { cachedAt } : {}), sha, auth };
 }

@@ -15,6 +15,7 @@ import { sessionSpec } from "../../test/support/session-spec.js";
 import { prepareCheckout } from "./checkout.js";
 import {
   cacheKeyPrefix,
+  cacheKeyTime,
   handBackCheckout,
   hasSnapshot,
   restoreFromActionsCache,
@@ -132,7 +133,7 @@ describe("Actions cache fallback", () => {
     expect(hasSnapshot(one.dir)).toBe(true);
 
     const dir = sessionDir(`s${++n}`);
-    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: quiet })).toBe(true);
+    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: quiet })).not.toBeNull();
     expect(readFileSync(path.join(dir, "node_modules", "dep", "index.js"), "utf8")).toMatch(/^installed by/);
     expect(git(dir, "rev-parse", "HEAD")).toBe(one.co.sha);
     // The hand-back discarded the session's leftovers before saving.
@@ -153,7 +154,7 @@ describe("Actions cache fallback", () => {
     await firstSession(cache, cacheRoot, "newer");
     expect(cache.entries).toHaveLength(2);
     const dir = sessionDir(`s${++n}`);
-    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: quiet })).toBe(true);
+    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: quiet })).not.toBeNull();
     expect(readFileSync(path.join(dir, "node_modules", "dep", "index.js"), "utf8")).toBe("installed by newer");
   });
 
@@ -161,7 +162,7 @@ describe("Actions cache fallback", () => {
     const { cache, cacheRoot } = fresh();
     const lines: string[] = [];
     const dir = sessionDir(`s${++n}`);
-    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: (l) => lines.push(l) })).toBe(false);
+    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: (l) => lines.push(l) })).toBeNull();
     expect(cache.restores).toBe(1);
     expect(existsSync(dir)).toBe(false);
     expect(lines.join("\n")).toMatch(/no cached checkout/);
@@ -188,7 +189,7 @@ describe("Actions cache fallback", () => {
       },
     };
     const lines: string[] = [];
-    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache: broken, root: cacheRoot, log: (l) => lines.push(l) })).toBe(false);
+    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache: broken, root: cacheRoot, log: (l) => lines.push(l) })).toBeNull();
     expect(lines.join("\n")).toMatch(/restore failed.*unreachable/);
     const one = await firstSession(broken, cacheRoot);
     expect(one.kept.cached).toBe(false);
@@ -200,7 +201,7 @@ describe("Actions cache fallback", () => {
       restoreCache: async () => "never",
       saveCache: async () => 1,
     };
-    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache: unavailable, root: cacheRoot, log: quiet })).toBe(false);
+    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache: unavailable, root: cacheRoot, log: quiet })).toBeNull();
     expect(await saveToActionsCache(one.dir, "local", "demo", one.co.sha, { cache: unavailable, root: cacheRoot, log: quiet })).toBe(false);
   });
 
@@ -209,7 +210,7 @@ describe("Actions cache fallback", () => {
     cache.available = false;
     const one = await firstSession(cache, cacheRoot);
     expect(one.kept.cached).toBe(false);
-    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache, root: cacheRoot, log: quiet })).toBe(false);
+    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache, root: cacheRoot, log: quiet })).toBeNull();
     expect(cache.restores + cache.saves).toBe(0);
   });
 
@@ -221,7 +222,7 @@ describe("Actions cache fallback", () => {
     await cache.saveCache([fixed], `${cacheKeyPrefix("local", "demo")}junk`);
     rmSync(fixed, { recursive: true });
     const dir = sessionDir(`s${++n}`);
-    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: quiet })).toBe(false);
+    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: quiet })).toBeNull();
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -246,6 +247,23 @@ describe("Actions cache fallback", () => {
   });
 });
 
+describe("a cache entry that has grown old", () => {
+  it("is saved anew from the checkout it gave (restoring keeps it from being evicted), a recent one is not", async () => {
+    const { cache, cacheRoot } = fresh();
+    const saved = (days: number) => cacheKeyPrefix("local", "demo") + (Date.now() - days * 24 * 3_600_000).toString(36) + "-abcdef";
+    expect(cacheKeyTime(saved(3), "local", "demo")).toBeLessThan(Date.now() - 2 * 24 * 3_600_000);
+    expect(cacheKeyTime("someone-else's-key", "local", "demo")).toBeNull();
+    for (const [days, expected] of [[3, false], [8, true]] as const) {
+      const id = `s${++n}`;
+      const dir = sessionDir(id);
+      const co = await prepareCheckout({ spec: spec(id), dir, snapshotRoot: null, redact });
+      const kept = await handBackCheckout({ dir, owner: "local", name: "demo", sha: co.sha, source: "cache", cachedAt: cacheKeyTime(saved(days), "local", "demo"), snapshotRoot: null, useActionsCache: true, cache, root: cacheRoot, log: quiet });
+      expect(kept.cached, `${days} days old`).toBe(expected);
+    }
+    expect(cache.saves).toBe(1);
+  });
+});
+
 describe("prepareCheckout with the real module replaced by the fake", () => {
   it("falls back to the cache when the snapshot folder misses, and the snapshot folder beats the cache", async () => {
     const { cache, cacheRoot } = fresh();
@@ -258,6 +276,8 @@ describe("prepareCheckout with the real module replaced by the fake", () => {
     const id2 = `s${++n}`;
     const two = await prepareCheckout({ spec: spec(id2), dir: sessionDir(id2), snapshotRoot: snapshots, redact, useActionsCache: true });
     expect(two.source).toBe("cache");
+    // When its entry was saved (just now), so the hand-back knows whether to refresh it.
+    expect(Date.now() - two.cachedAt!).toBeLessThan(60_000);
     expect(existsSync(path.join(two.dir, "node_modules", "dep", "index.js"))).toBe(true);
     expect(git(two.dir, "rev-parse", "--abbrev-ref", "HEAD")).toBe(`inspect/${id2}`);
 

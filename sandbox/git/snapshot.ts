@@ -33,16 +33,10 @@ export async function copyTree(from: string, to: string): Promise<void> {
   await run("cp", ["-a", "--reflink=auto", from, to]);
 }
 
-/** Move (or, across file systems, copy) the snapshot to `dir`. False when there is none. */
+/** Take the snapshot: move it to `dir` (a session running meanwhile finds none). False when there is none. */
 export async function restoreSnapshot(snapshot: string, dir: string): Promise<boolean> {
   if (!hasSnapshot(snapshot)) return false;
-  mkdirSync(path.dirname(dir), { recursive: true });
-  try {
-    renameSync(snapshot, dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
-    await copyTree(snapshot, dir);
-  }
+  await moveTree(snapshot, dir);
   return true;
 }
 
@@ -127,11 +121,6 @@ export function defaultCacheRoot(): string {
   return path.join(process.env.RUNNER_TEMP || tmpdir(), "inspect-cache");
 }
 
-/** The fixed folder a repository's checkout passes through on its way into and out of the cache. */
-export function cachePath(root: string, owner: string, name: string): string {
-  return snapshotPath(root, owner, name);
-}
-
 /**
  * Restore keys match by prefix and the newest entry wins. The platform is part of the key:
  * a checkout carries installed dependencies, which may hold native binaries.
@@ -140,8 +129,23 @@ export function cacheKeyPrefix(owner: string, name: string): string {
   return `inspect-checkout-${process.platform}-${process.arch}-${owner}/${name}-`;
 }
 
+/** When a cache entry was saved (its key carries the time), or null for a key not made here. */
+export function cacheKeyTime(key: string, owner: string, name: string): number | null {
+  const prefix = cacheKeyPrefix(owner, name);
+  if (!key.startsWith(prefix)) return null;
+  const time = Number.parseInt(key.slice(prefix.length).split("-")[0] ?? "", 36);
+  return Number.isFinite(time) ? time : null;
+}
+
+/**
+ * A restored entry is saved anew once it is this old: restoring keeps an entry from being
+ * evicted, so without a refresh every later session would start from the first clone and
+ * fetch ever more on top of it.
+ */
+export const CACHE_REFRESH_MS = 7 * 24 * 3_600_000;
+
 /** Move a folder; across file systems, copy then delete. */
-async function moveTree(from: string, to: string): Promise<void> {
+export async function moveTree(from: string, to: string): Promise<void> {
   rmSync(to, { recursive: true, force: true });
   mkdirSync(path.dirname(to), { recursive: true });
   try {
@@ -158,11 +162,12 @@ async function moveTree(from: string, to: string): Promise<void> {
  * service, no entry (`undefined`), an error, a restored tree that is not a repository — is a
  * miss: logged, and the caller clones.
  */
-export async function restoreFromActionsCache(dir: string, owner: string, name: string, o: CacheOptions = {}): Promise<boolean> {
+export async function restoreFromActionsCache(dir: string, owner: string, name: string, o: CacheOptions = {}): Promise<string | null> {
   const log = o.log ?? defaultLog;
   const cache = await usableCache(o);
-  if (!cache) return false;
-  const fixed = cachePath(o.root ?? defaultCacheRoot(), owner, name);
+  if (!cache) return null;
+  // The fixed folder a repository's checkout passes through on its way into and out of the cache.
+  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
   const prefix = cacheKeyPrefix(owner, name);
   try {
     rmSync(fixed, { recursive: true, force: true });
@@ -170,18 +175,18 @@ export async function restoreFromActionsCache(dir: string, owner: string, name: 
     const hit = await cache.restoreCache([fixed], prefix, [prefix]);
     if (hit === undefined) {
       log("Actions cache: no cached checkout, cloning");
-      return false;
+      return null;
     }
     if (!hasSnapshot(fixed)) {
       log(`Actions cache: entry ${hit} holds no git checkout, cloning`);
-      return false;
+      return null;
     }
     await moveTree(fixed, dir);
     log(`Actions cache: restored ${hit}`);
-    return true;
+    return hit;
   } catch (error) {
     log(`Actions cache: restore failed, cloning: ${(error as Error).message}`);
-    return false;
+    return null;
   } finally {
     rmSync(fixed, { recursive: true, force: true });
   }
@@ -196,7 +201,7 @@ export async function saveToActionsCache(dir: string, owner: string, name: strin
   const log = o.log ?? defaultLog;
   const cache = await usableCache(o);
   if (!cache || !hasSnapshot(dir)) return false;
-  const fixed = cachePath(o.root ?? defaultCacheRoot(), owner, name);
+  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
   const key = `${cacheKeyPrefix(owner, name)}${Date.now().toString(36)}-${sha.slice(0, 12)}`;
   try {
     await moveTree(dir, fixed);
@@ -227,6 +232,8 @@ export interface HandBackOptions extends CacheOptions {
   sha: string;
   /** Where the checkout came from (see `prepareCheckout`). */
   source: "snapshot" | "cache" | "clone";
+  /** For a checkout from the cache: when its entry was saved. */
+  cachedAt?: number | null;
   /** The runner's snapshot folder, or null. */
   snapshotRoot: string | null;
   /** Whether to save to the Actions cache (where the service exists). */
@@ -236,12 +243,14 @@ export interface HandBackOptions extends CacheOptions {
 /**
  * At the end of a session, keep the checkout (dependencies installed) for the next one:
  * in the Actions cache when the checkout was cloned — the cache had none for this repository —
- * and then as the runner's snapshot when there is a snapshot folder. A checkout that came from
- * the snapshot or the cache is not uploaded again: saving thousands of files every session
- * costs more than a later fetch of what changed.
+ * or came from a cache entry older than {@link CACHE_REFRESH_MS}, and then as the runner's
+ * snapshot when there is a snapshot folder. Otherwise a checkout from the snapshot or the cache
+ * is not uploaded again: saving thousands of files every session costs more than a later
+ * fetch of what changed.
  */
 export async function handBackCheckout(o: HandBackOptions): Promise<{ cached: boolean; snapshot: boolean }> {
-  const toCache = !!o.useActionsCache && o.source === "clone";
+  const stale = o.source === "cache" && o.cachedAt != null && Date.now() - o.cachedAt > CACHE_REFRESH_MS;
+  const toCache = !!o.useActionsCache && (o.source === "clone" || stale);
   if (!toCache && !o.snapshotRoot) return { cached: false, snapshot: false };
   // Tracked files back to the commit, untracked leftovers gone; ignored files (dependencies) stay.
   await discardChanges(o.dir);
