@@ -50,7 +50,7 @@ function maskBlockQuotes(text: string, blank: (s: string) => string): string {
   return lines.join("\n");
 }
 
-function escapeRegExp(s: string): string {
+export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 

@@ -41,6 +41,18 @@ describe("quoteMentions", () => {
   it("defuses only the handle, case-insensitively, on word boundaries", () => {
     expect(quoteMentions("@Inspect go, @inspector stays, @alice stays", "inspect")).toBe("&#64;Inspect go, @inspector stays, @alice stays");
   });
+
+  it("leaves code and quotes as written (nothing there counts as a mention)", () => {
+    const text = "Run `@inspect stop` to stop.\r\n\r\n```\n@inspect in code\n```\n\n> @inspect quoted\n\nbut @inspect here";
+    const out = quoteMentions(text, "inspect");
+    expect(out).toBe("Run `@inspect stop` to stop.\n\n```\n@inspect in code\n```\n\n> @inspect quoted\n\nbut &#64;inspect here");
+    expect(findMention(out, "inspect")).toBeNull();
+  });
+
+  it("keeps other mentions at the start of a prompt line", () => {
+    const body = pullRequestBody({ sessionUrl: "u", prompts: [{ author: "bob", text: "@alice's test is flaky, fix it", status: "queued", commits: [], summary: null, error: null, changedFiles: null }], closes: null, requestedBy: "bob", handle: "inspect" });
+    expect(body).toContain("@bob: @alice's test is flaky, fix it");
+  });
 });
 
 describe("checkRunOutput", () => {

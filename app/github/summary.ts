@@ -1,5 +1,6 @@
 /** What a session has done, in Markdown: for the PR body and the check run. Pure. */
 import type { PromptStatus } from "../db/schema.js";
+import { escapeRegExp, maskNonProse } from "./mention.js";
 
 export interface SummaryPrompt {
   author: string;
@@ -23,20 +24,29 @@ export interface SummaryInput {
 
 const ICON: Record<PromptStatus, string> = { queued: "🕒", running: "⚙️", done: "✅", failed: "❌", stopped: "⏹️", cancelled: "➖" };
 
-function oneLine(text: string, max = 120): string {
-  // "@inspect fix X" reads as "fix X"; a mention further in is part of the request.
-  const line = text.replace(/^\s*@[\w-]+[,:]?\s*/, "").replace(/\s+/g, " ").trim();
+function oneLine(text: string, handle: string, max = 120): string {
+  // "@inspect fix X" reads as "fix X"; any other mention is part of the request.
+  const line = text.replace(new RegExp(`^\\s*@${escapeRegExp(handle)}(?![\\w-])[,:]?\\s*`, "i"), "").replace(/\s+/g, " ").trim();
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
 /**
- * `@handle` written as `&#64;handle`: GitHub shows the same text, but it is no mention. A PR
- * opened with a person's token comes back to us as their `pull_request.opened`, and a
- * mention in our own body (a quoted prompt, the agent's summary) would start work on itself.
+ * `@handle` written as `&#64;handle` where it would count as a mention: GitHub shows the
+ * same text, but it is no mention. A PR opened with a person's token comes back to us as
+ * their `pull_request.opened`, and a mention in our own body (a quoted prompt, the agent's
+ * summary) would start work on itself. Code and quotes are left as they are: nothing there
+ * counts (see mention.ts).
  */
-export function quoteMentions(text: string, handle: string): string {
-  const escaped = handle.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return text.replace(new RegExp(`@(${escaped})(?![\\w-])`, "gi"), "&#64;$1");
+export function quoteMentions(raw: string, handle: string): string {
+  const text = raw.replace(/\r\n?/g, "\n"); // as maskNonProse sees it, so offsets agree
+  const prose = maskNonProse(text);
+  let out = "";
+  let from = 0;
+  for (const m of prose.matchAll(new RegExp(`@${escapeRegExp(handle)}(?![\\w-])`, "gi"))) {
+    out += `${text.slice(from, m.index)}&#64;`;
+    from = m.index + 1;
+  }
+  return out + text.slice(from);
 }
 
 export function promptList(prompts: SummaryPrompt[], handle: string): string {
@@ -44,8 +54,8 @@ export function promptList(prompts: SummaryPrompt[], handle: string): string {
     .filter((p) => p.status !== "cancelled")
     .map((p) => {
       const commits = p.commits.length ? ` — ${p.commits.map((c) => `\`${c.sha.slice(0, 7)}\``).join(", ")}` : p.status === "done" ? " — no changes" : "";
-      const err = p.status === "failed" && p.error ? ` — ${oneLine(p.error, 200)}` : "";
-      return quoteMentions(`- ${ICON[p.status]} @${p.author}: ${oneLine(p.text)}${commits}${err}`, handle);
+      const err = p.status === "failed" && p.error ? ` — ${oneLine(p.error, handle, 200)}` : "";
+      return quoteMentions(`- ${ICON[p.status]} @${p.author}: ${oneLine(p.text, handle)}${commits}${err}`, handle);
     })
     .join("\n");
 }
