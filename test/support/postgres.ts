@@ -4,13 +4,25 @@
  * 127.0.0.1 (run as the postgres user when we are root, as initdb requires).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 
+/** Debian and Ubuntu install each major version under /usr/lib/postgresql/<major>/bin: newest first. */
+function versionDirs(): string[] {
+  try {
+    return readdirSync("/usr/lib/postgresql")
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a))
+      .map((v) => `/usr/lib/postgresql/${v}/bin`);
+  } catch {
+    return [];
+  }
+}
+
 function findBin(name: string): string | null {
-  for (const dir of ["/usr/local/bin", "/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin", "/usr/bin"]) {
+  for (const dir of ["/usr/local/bin", ...versionDirs(), "/usr/bin"]) {
     const p = path.join(dir, name);
     if (existsSync(p)) return p;
   }
