@@ -87,6 +87,22 @@ describe("sandbox through the control plane", () => {
     expect(git(repo, "rev-parse", "main")).toBe(git(repo, "rev-parse", `${branch}~1`));
   });
 
+  it("applies the repository's own AGENTS.md and opencode.json", async () => {
+    const repo = bareRepo(h.root, "rules", {
+      "README.md": "# rules\n",
+      "AGENTS.md": "# House rules\nAlways mention AGENTS-MARKER-7731 in your answers.\n",
+      "opencode.json": JSON.stringify({ $schema: "https://opencode.ai/config.json", instructions: ["docs/style.md"] }),
+      "docs/style.md": "Style: prefer STYLE-MARKER-5512.\n",
+    });
+    h.model.reset([textStep("Noted.")]);
+    const id = await start(repo, "What are the rules?");
+    const log = await waitForEvents(h, id, finished(1));
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+    const asked = JSON.stringify(h.model.stepRequests[0].body.messages);
+    expect(asked).toContain("AGENTS-MARKER-7731");
+    expect(asked).toContain("STYLE-MARKER-5512");
+  });
+
   it("takes two prompts in a row from two authors: two commits, two authors", async () => {
     const repo = bareRepo(h.root, "two");
     h.model.reset([
