@@ -72061,11 +72061,18 @@ async function withRetry(fn, options) {
     } catch (error63) {
       lastError = error63;
       if (attempt === options.attempts || !options.retryable(error63) || options.signal?.aborted) throw error63;
-      await new Promise((r) => setTimeout(r, options.delayMs(attempt)));
+      const delay4 = options.delayMs(attempt);
+      (options.onRetry ?? logRetry(options.attempts))(error63, attempt, delay4);
+      await new Promise((r) => setTimeout(r, delay4));
     }
   }
   throw lastError;
 }
+var logRetry = (attempts) => (error63, attempt, delayMs) => {
+  const message = (error63 instanceof Error ? error63.message : String(error63)).replace(/\s*\n\s*/g, " | ").slice(0, 500);
+  process.stderr.write(`[sandbox] attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}
+`);
+};
 var backoff = (baseMs, maxMs = 1e4) => (attempt) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));
 
 // sandbox/git/author.ts
@@ -98489,6 +98496,10 @@ function decidePermission(checkout, ask) {
   }
   return "once";
 }
+function refusalReason(ask) {
+  if (ask.permission === "doom_loop") return "Refused: the same call keeps repeating. Try a different approach.";
+  return "Refused by the sandbox: only paths inside the repository checkout may be read or written. Carry on inside the repository.";
+}
 
 // sandbox/opencode/turn.ts
 var ABORT_SETTLE_MS = 700;
@@ -98507,7 +98518,7 @@ async function runTurn(req) {
     if (ev.type === "session.status" && p.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
       const reply = decidePermission(req.directory, p);
-      void req.client.permission.reply({ requestID: p.id, reply }).catch(() => void 0);
+      void req.client.permission.reply({ requestID: p.id, reply, ...reply === "reject" ? { message: refusalReason(p) } : {} }).catch(() => void 0);
     } else if (ev.type === "question.asked") {
       void req.client.question.reject({ requestID: p.id }).catch(() => void 0);
     } else if (ev.type === "session.idle" || ev.type === "session.status" && p.status?.type === "idle") {

@@ -38,3 +38,12 @@ export function decidePermission(checkout: string, ask: PermissionAsk): Permissi
   }
   return "once";
 }
+
+/**
+ * Said with a refusal: OpenCode ends the whole turn on a bare "reject", but carries on when
+ * the refusal comes with a reason, which the model reads as the tool's error.
+ */
+export function refusalReason(ask: PermissionAsk): string {
+  if (ask.permission === "doom_loop") return "Refused: the same call keeps repeating. Try a different approach.";
+  return "Refused by the sandbox: only paths inside the repository checkout may be read or written. Carry on inside the repository.";
+}

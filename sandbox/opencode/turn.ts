@@ -7,7 +7,7 @@ import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { NewEvent, Usage } from "../../app/protocol/events.js";
 import { TurnBridge, type OpencodeEvent } from "./bridge.js";
 import type { EventHub } from "./event-hub.js";
-import { decidePermission } from "./permission-policy.js";
+import { decidePermission, refusalReason } from "./permission-policy.js";
 import { parseModel } from "./config.js";
 
 export interface TurnRequest {
@@ -53,7 +53,9 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     if (ev.type === "session.status" && p.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
       const reply = decidePermission(req.directory, p);
-      void req.client.permission.reply({ requestID: p.id, reply }).catch(() => undefined);
+      void req.client.permission
+        .reply({ requestID: p.id, reply, ...(reply === "reject" ? { message: refusalReason(p) } : {}) })
+        .catch(() => undefined);
     } else if (ev.type === "question.asked") {
       void req.client.question.reject({ requestID: p.id }).catch(() => undefined);
     } else if (ev.type === "session.idle" || (ev.type === "session.status" && p.status?.type === "idle")) {

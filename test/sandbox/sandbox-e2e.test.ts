@@ -103,6 +103,28 @@ describe("sandbox through the control plane", () => {
     expect(asked).toContain("STYLE-MARKER-5512");
   });
 
+  it("refuses a write outside the checkout by policy, without waiting for a human, and the turn goes on", async () => {
+    const repo = bareRepo(h.root, "fence");
+    const outside = path.join(h.root, "outside-the-checkout.txt");
+    h.model.reset([
+      toolStep({ name: "write", args: { filePath: outside, content: "escaped\n" } }),
+      toolStep({ name: "write", args: { filePath: "inside.txt", content: "fine\n" } }),
+      textStep("Wrote what I was allowed to."),
+    ]);
+    const id = await start(repo, "Write two files");
+    const log = await waitForEvents(h, id, finished(1), 60_000);
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+    expect(existsSync(outside)).toBe(false);
+    const writes = ofType(log, "tool.call").filter((e) => e.data.tool === "write" && ["completed", "error"].includes(e.data.status));
+    expect(writes.map((e) => e.data.status)).toEqual(["error", "completed"]);
+    // The model was told why, and went on.
+    expect(JSON.stringify(h.model.stepRequests[1]!.body.messages)).toContain("Refused by the sandbox");
+    const commit = ofType(log, "git.commit")[0].data;
+    const branch = (await api(h, "GET", `/api/sessions/${id}`)).session.headBranch as string;
+    expect(git(repo, "show", `${branch}:inside.txt`)).toBe("fine");
+    expect(commit.files).toBe(1);
+  });
+
   it("takes two prompts in a row from two authors: two commits, two authors", async () => {
     const repo = bareRepo(h.root, "two");
     h.model.reset([
