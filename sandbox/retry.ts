@@ -7,6 +7,13 @@ export interface RetryOptions {
   /** Only errors this returns true for are retried; the rest fail at once. */
   retryable: (error: unknown) => boolean;
   signal?: AbortSignal;
+  /**
+   * Told of each failed attempt that will be retried. Default: one line on stderr (the runner's
+   * output: the local dispatcher's log, the Actions job log), so a retry is never silent. The
+   * error's message is printed as is: callers retry only errors whose messages were redacted
+   * (GitError) or carry no credential (the runner API's).
+   */
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
@@ -17,10 +24,17 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     } catch (error) {
       lastError = error;
       if (attempt === options.attempts || !options.retryable(error) || options.signal?.aborted) throw error;
-      await new Promise((r) => setTimeout(r, options.delayMs(attempt)));
+      const delay = options.delayMs(attempt);
+      (options.onRetry ?? logRetry(options.attempts))(error, attempt, delay);
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
   throw lastError;
 }
+
+const logRetry = (attempts: number) => (error: unknown, attempt: number, delayMs: number) => {
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " | ").slice(0, 500);
+  process.stderr.write(`[sandbox] attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}\n`);
+};
 
 export const backoff = (baseMs: number, maxMs = 10_000) => (attempt: number) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));
