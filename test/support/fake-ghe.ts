@@ -7,6 +7,9 @@
  * REST answers what the control plane calls for an issue or PR thread (tokens, permission,
  * reactions, comments, pulls, check runs) and, for `actions` mode, the runner repository's
  * installation and the runner workflow's dispatch (204, recorded in `dispatches`).
+ *
+ * `failGit` injects git failures: the next N authorised requests matching a method and a path
+ * suffix are answered with an HTTP error instead of being served (for testing retries).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -27,6 +30,16 @@ export interface GitCall {
   path: string;
   service: string | null;
   auth: string;
+  status: number;
+  /** Answered by a `failGit` injection rather than by git. */
+  injected?: boolean;
+}
+
+/** A pending `failGit` injection; `remaining` counts down as requests are failed. */
+export interface GitFailure {
+  method: string;
+  pathSuffix: string;
+  remaining: number;
   status: number;
 }
 
@@ -80,6 +93,12 @@ export interface FakeGhe {
   pulls: Map<number, FakePull>;
   permissions: Map<string, string>;
   find(method: string, re: RegExp): RestCall[];
+  /**
+   * Answer the next `times` authorised git requests whose method is `method` and whose path
+   * (under the repository) ends with `pathSuffix` with `status` (default 502), body unread.
+   * `times` may be Infinity. Injections are checked in the order they were added.
+   */
+  failGit(method: string, pathSuffix: string, times: number, status?: number): GitFailure;
   close(): Promise<void>;
 }
 
@@ -96,6 +115,7 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
   const rest: RestCall[] = [];
   const dispatches: WorkflowDispatch[] = [];
   const gitCalls: GitCall[] = [];
+  const gitFailures: GitFailure[] = [];
   const tokens: MintedToken[] = [];
   const pulls = new Map<number, FakePull>();
   const permissions = new Map<string, string>();
@@ -217,6 +237,15 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
       res.writeHead(401, { "www-authenticate": 'Basic realm="fake GitHub"', "content-type": "text/plain" });
       return res.end("Unauthorized\n");
     }
+    const failure = gitFailures.find((f) => f.remaining > 0 && f.method === call.method && rest.endsWith(f.pathSuffix));
+    if (failure) {
+      failure.remaining--;
+      req.resume();
+      call.status = failure.status;
+      call.injected = true;
+      res.writeHead(failure.status, { "content-type": "text/plain" });
+      return res.end(`fake GitHub: injected ${failure.status}\n`);
+    }
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: gitRoot,
@@ -294,6 +323,11 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
     pulls,
     permissions,
     find: (method, re) => rest.filter((c) => c.method === method && re.test(c.path)),
+    failGit: (method, pathSuffix, times, status = 502) => {
+      const failure: GitFailure = { method: method.toUpperCase(), pathSuffix, remaining: times, status };
+      gitFailures.push(failure);
+      return failure;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
