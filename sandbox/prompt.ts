@@ -92,7 +92,7 @@ async function commitAndPush(ctx: PromptContext, author: { name: string; email: 
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
   try {
-    const sha = await pushBranch({ dir: checkout.dir, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact });
+    const sha = await pushBranch({ dir: checkout.dir, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
     ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
   } catch (error) {
     return failDone(ctx, done, (error as Error).message, "push_failed");

@@ -25,16 +25,19 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
       lastError = error;
       if (attempt === options.attempts || !options.retryable(error) || options.signal?.aborted) throw error;
       const delay = options.delayMs(attempt);
-      (options.onRetry ?? logRetry(options.attempts))(error, attempt, delay);
+      (options.onRetry ?? logRetries(options.attempts))(error, attempt, delay);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
   throw lastError;
 }
 
-const logRetry = (attempts: number) => (error: unknown, attempt: number, delayMs: number) => {
-  const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " | ").slice(0, 500);
-  process.stderr.write(`[sandbox] attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}\n`);
-};
+/** One line per retry, to `log` (e.g. the runtime's redacting log) or stderr. */
+export const logRetries =
+  (attempts: number, log: (line: string) => void = (line) => void process.stderr.write(`[sandbox] ${line}\n`)) =>
+  (error: unknown, attempt: number, delayMs: number) => {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " | ").slice(0, 500);
+    log(`attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}`);
+  };
 
 export const backoff = (baseMs: number, maxMs = 10_000) => (attempt: number) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));

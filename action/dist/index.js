@@ -72062,16 +72062,16 @@ async function withRetry(fn, options) {
       lastError = error63;
       if (attempt === options.attempts || !options.retryable(error63) || options.signal?.aborted) throw error63;
       const delay4 = options.delayMs(attempt);
-      (options.onRetry ?? logRetry(options.attempts))(error63, attempt, delay4);
+      (options.onRetry ?? logRetries(options.attempts))(error63, attempt, delay4);
       await new Promise((r) => setTimeout(r, delay4));
     }
   }
   throw lastError;
 }
-var logRetry = (attempts) => (error63, attempt, delayMs) => {
+var logRetries = (attempts, log2 = (line) => void process.stderr.write(`[sandbox] ${line}
+`)) => (error63, attempt, delayMs) => {
   const message = (error63 instanceof Error ? error63.message : String(error63)).replace(/\s*\n\s*/g, " | ").slice(0, 500);
-  process.stderr.write(`[sandbox] attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}
-`);
+  log2(`attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}`);
 };
 var backoff = (baseMs, maxMs = 1e4) => (attempt) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));
 
@@ -72207,7 +72207,8 @@ async function pushBranch(opts) {
       {
         attempts: opts.attempts ?? 3,
         delayMs: backoff(opts.retryDelayMs ?? 1e3),
-        retryable: (e) => e instanceof GitError && e.transient
+        retryable: (e) => e instanceof GitError && e.transient,
+        onRetry: logRetries(opts.attempts ?? 3, opts.log)
       }
     );
   } catch (error63) {
@@ -72484,7 +72485,8 @@ var transient = (error63) => error63 instanceof GitError && error63.transient;
 async function prepareCheckout(options) {
   const { spec, dir, redact } = options;
   const auth = gitAuthFor(spec);
-  const retry2 = { attempts: options.retries ?? 3, delayMs: backoff(500), retryable: transient };
+  const attempts = options.retries ?? 3;
+  const retry2 = { attempts, delayMs: backoff(500), retryable: transient, onRetry: logRetries(attempts, options.log) };
   const g = (args, cwd = dir) => git(args, { cwd, auth, redact, timeoutMs: 10 * 6e4 });
   let source = "clone";
   let cachedAt = null;
@@ -98656,7 +98658,7 @@ async function commitAndPush(ctx, author, done) {
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
   try {
-    const sha = await pushBranch({ dir: checkout.dir, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact });
+    const sha = await pushBranch({ dir: checkout.dir, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
     ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
   } catch (error63) {
     return failDone(ctx, done, error63.message, "push_failed");

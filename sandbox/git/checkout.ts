@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import type { SessionSpec } from "../../app/protocol/runner-api.js";
-import { backoff, withRetry } from "../retry.js";
+import { backoff, logRetries, withRetry } from "../retry.js";
 import type { Redactor } from "../redact.js";
 import { git, GitError, httpsOrigin, type GitAuth } from "./run.js";
 import { cacheKeyTime, restoreFromActionsCache, restoreSnapshot, snapshotPath } from "./snapshot.js";
@@ -41,7 +41,8 @@ const transient = (error: unknown) => error instanceof GitError && error.transie
 export async function prepareCheckout(options: CheckoutOptions): Promise<Checkout> {
   const { spec, dir, redact } = options;
   const auth = gitAuthFor(spec);
-  const retry = { attempts: options.retries ?? 3, delayMs: backoff(500), retryable: transient };
+  const attempts = options.retries ?? 3;
+  const retry = { attempts, delayMs: backoff(500), retryable: transient, onRetry: logRetries(attempts, options.log) };
   const g = (args: string[], cwd = dir) => git(args, { cwd, auth, redact, timeoutMs: 10 * 60_000 });
 
   let source: Checkout["source"] = "clone";

@@ -1,6 +1,6 @@
 /** End of a turn in git: commit everything as the prompting user, push the session branch. */
 import type { Redactor } from "../redact.js";
-import { backoff, withRetry } from "../retry.js";
+import { backoff, logRetries, withRetry } from "../retry.js";
 import { identityEnv, type GitIdentity } from "./author.js";
 import { git, GitError, type GitAuth } from "./run.js";
 
@@ -54,6 +54,8 @@ export async function pushBranch(opts: {
   redact?: Redactor;
   attempts?: number;
   retryDelayMs?: number;
+  /** Where a retry is told (default stderr). */
+  log?: (line: string) => void;
 }): Promise<string> {
   const sha = (await git(["rev-parse", "HEAD"], { cwd: opts.dir })).trim();
   try {
@@ -63,6 +65,7 @@ export async function pushBranch(opts: {
         attempts: opts.attempts ?? 3,
         delayMs: backoff(opts.retryDelayMs ?? 1_000),
         retryable: (e) => e instanceof GitError && e.transient,
+        onRetry: logRetries(opts.attempts ?? 3, opts.log),
       },
     );
   } catch (error) {

@@ -373,8 +373,9 @@ describe("the runner's snapshot", () => {
       other.model.reset([textStep("Nothing to change.")]);
       const first = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Look around" });
       expect(await waitForStatus(other, first.id, ["completed"], 60_000)).toBe("completed");
-      // The checkout, with what setup installed, is the runner's snapshot now.
-      expect(existsSync(path.join(snapshot, "deps", "installed"))).toBe(true);
+      // The checkout, with what setup installed, becomes the runner's snapshot (just after the runner reports its exit).
+      await expect.poll(() => existsSync(path.join(snapshot, "deps", "installed")), { timeout: 15_000 }).toBe(true);
+      expect(await waitForNoProcesses(other.root, 10_000)).toEqual([]);
 
       const second = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Never mind" });
       await waitForEvents(other, second.id, (log) => log.some((e) => e.type === "setup.output" && e.data.text.includes("reinstalling")));
