@@ -24,13 +24,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
 import type { Inspect } from "../../app/server.js";
 import { basic, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { issueComment } from "../support/payloads.js";
 import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
+import { ofType, until } from "../support/wait.js";
 
 const OWNER = "acme";
 const REPO = "widgets";
@@ -45,24 +45,8 @@ let inspect: Inspect;
 /** What each runner process printed (the local dispatcher hands it to the app's log at debug level). */
 const runnerOutput = new Map<string, string[]>();
 
-async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const bareGit = (...args: string[]) => execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
 const events = (id: string) => inspect.sessions.deps.events.list(id);
-const ofType = <T extends SessionEvent["type"]>(log: SessionEvent[], type: T) => log.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
 
 /** The git tokens minted so far (repository-scoped), in every form the redactor must remove. */
 function tokenForms(): string[] {

@@ -30,13 +30,13 @@ import { openDatabase, type Database } from "../../app/db/client.js";
 import { users } from "../../app/db/schema.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
 import type { Inspect } from "../../app/server.js";
 import { basic, CLONE_THEN_PUSH, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { issueComment } from "../support/payloads.js";
 import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
+import { ofType, until } from "../support/wait.js";
 
 // ---------------------------------------------------------------------------------------------
 // The stack
@@ -59,25 +59,8 @@ let model: ModelServer;
 let database: Database;
 let inspect: Inspect;
 
-/** Poll until `check` returns something truthy; fail with `what` (and the check's last error) otherwise. */
-async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const bareGit = (...args: string[]) => execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
 const events = (id: string) => inspect.sessions.deps.events.list(id);
-const ofType = <T extends SessionEvent["type"]>(log: SessionEvent[], type: T) => log.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
 
 /** The token the app minted for git: scoped to this one repository, contents:write. */
 function gitTokens(): string[] {

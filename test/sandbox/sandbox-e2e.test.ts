@@ -12,6 +12,7 @@ import { upsertUser } from "../../app/db/accounts.js";
 import type { SessionEvent } from "../../app/protocol/events.js";
 import { errorStep, hangStep, textStep, toolStep } from "../support/model-server.js";
 import { api, bareRepo, git, processesMentioning, startHarness, waitForEvents, waitForNoProcesses, waitForStatus, type Harness } from "../support/sandbox-harness.js";
+import { ofType } from "../support/wait.js";
 
 let h: Harness;
 let current: string | null = null;
@@ -38,7 +39,6 @@ async function start(repo: string, prompt: string): Promise<string> {
 }
 
 const finished = (n: number) => (log: SessionEvent[]) => log.filter((e) => e.type === "prompt.finished").length >= n;
-const ofType = <T extends SessionEvent["type"]>(log: SessionEvent[], type: T) => log.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
 
 describe("sandbox through the control plane", () => {
   it("runs a prompt: OpenCode writes the file, the commit is the requester's, the branch is pushed, events arrive in order", async () => {
