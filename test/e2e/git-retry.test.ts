@@ -25,8 +25,8 @@ import { openDatabase, type Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
-import { basic, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
-import { deliver, githubEnv, testInspect } from "../support/inspect.js";
+import { basic, fakeGheEnv, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
+import { deliver, testInspect } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { issueComment } from "../support/payloads.js";
 import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
@@ -82,20 +82,7 @@ beforeAll(async () => {
   fake.permissions.set("alice", "write");
   model = await startModelServer();
   database = await openDatabase({ dataDir: "memory://" });
-  inspect = await testInspect(
-    githubEnv({
-      GHE_HOST: fake.host,
-      GHE_PROTOCOL: "http",
-      INSPECT_RUNNER: "local",
-      INSPECT_DATA_DIR: path.join(root, "data"),
-      INSPECT_MODEL: "scripted/scripted-model",
-      INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
-      INSPECT_IDLE_TIMEOUT: "2",
-      INSPECT_SETUP_TIMEOUT: "30",
-      INSPECT_HEARTBEAT_TIMEOUT: "30",
-    }),
-    database,
-  );
+  inspect = await testInspect(fakeGheEnv(fake, model, path.join(root, "data")), database);
   // The app logs at "fatal" in tests; keep the runners' output (debug, tagged with the session) here instead.
   inspect.log.debug = (obj: unknown, msg?: string) => {
     const sessionId = (obj as { sessionId?: string } | null)?.sessionId;

@@ -31,8 +31,8 @@ import { users } from "../../app/db/schema.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
-import { basic, CLONE_THEN_PUSH, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
-import { deliver, githubEnv, testInspect } from "../support/inspect.js";
+import { basic, CLONE_THEN_PUSH, fakeGheEnv, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
+import { deliver, testInspect } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { issueComment } from "../support/payloads.js";
 import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
@@ -79,21 +79,8 @@ beforeAll(async () => {
   fake.permissions.set("bob", "write");
   model = await startModelServer();
   database = await openDatabase({ dataDir: "memory://" });
-  inspect = await testInspect(
-    githubEnv({
-      GHE_HOST: fake.host,
-      GHE_PROTOCOL: "http",
-      INSPECT_RUNNER: "local",
-      INSPECT_DATA_DIR: path.join(root, "data"),
-      INSPECT_MODEL: "scripted/scripted-model",
-      INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
-      // Short: the first runner exits before the follow-up arrives, which must start a new one on the same branch.
-      INSPECT_IDLE_TIMEOUT: "2",
-      INSPECT_SETUP_TIMEOUT: "30",
-      INSPECT_HEARTBEAT_TIMEOUT: "30",
-    }),
-    database,
-  );
+  // Idle timeout 2 s: the first runner exits before the follow-up arrives, which must start a new one on the same branch.
+  inspect = await testInspect(fakeGheEnv(fake, model, path.join(root, "data")), database);
   await inspect.listen(0, "127.0.0.1");
 });
 

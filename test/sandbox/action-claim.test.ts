@@ -27,7 +27,7 @@ import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { SessionEvent } from "../../app/protocol/events.js";
 import type { Inspect } from "../../app/server.js";
 import { snapshotPath } from "../../sandbox/git/snapshot.js";
-import { basic, CLONE_THEN_PUSH, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
+import { basic, CLONE_THEN_PUSH, fakeGheEnv, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
 import { FakeGitHub } from "../support/fake-github.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
@@ -161,20 +161,7 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     model = await startModelServer();
     db = await openDatabase({ dataDir: "memory://" });
     gheInspect = await testInspect(
-      githubEnv({
-        GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
-        INSPECT_RUNNER: "actions",
-        INSPECT_RUNNER_REPO: "acme/inspect-runner",
-        INSPECT_OIDC_ISSUER: issuer.url,
-        INSPECT_DATA_DIR: path.join(work, "data"),
-        INSPECT_MODEL: "scripted/scripted-model",
-        INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
-        // Short: the action exits on its own soon after the turn.
-        INSPECT_IDLE_TIMEOUT: "2",
-        INSPECT_SETUP_TIMEOUT: "30",
-        INSPECT_HEARTBEAT_TIMEOUT: "30",
-      }),
+      fakeGheEnv(fake, model, path.join(work, "data"), { INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "acme/inspect-runner", INSPECT_OIDC_ISSUER: issuer.url }),
       db,
     );
     gheControlPlane = (await gheInspect.listen(0, "127.0.0.1")).url;

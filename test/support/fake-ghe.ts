@@ -14,6 +14,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { githubEnv } from "./inspect.js";
 
 export interface RestCall {
   method: string;
@@ -364,3 +365,23 @@ export const CLONE_THEN_PUSH = [
 
 /** The Authorization header git sends for a token given as `x-access-token`. */
 export const basic = (token: string) => `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
+
+/**
+ * The control plane's environment for a test against the fake host: GitHub App on the fake's
+ * host, OpenCode on the scripted model, short idle/setup/heartbeat timeouts; `extra` on top.
+ */
+export function fakeGheEnv(fake: FakeGhe, model: { opencodeProvider(): unknown }, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return githubEnv({
+    GHE_HOST: fake.host,
+    GHE_PROTOCOL: "http",
+    INSPECT_RUNNER: "local",
+    INSPECT_DATA_DIR: dataDir,
+    INSPECT_MODEL: "scripted/scripted-model",
+    INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
+    // Short: runners exit on their own soon after a turn.
+    INSPECT_IDLE_TIMEOUT: "2",
+    INSPECT_SETUP_TIMEOUT: "30",
+    INSPECT_HEARTBEAT_TIMEOUT: "30",
+    ...extra,
+  });
+}
