@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, lt, ne, or } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, ne, or, type SQL } from "drizzle-orm";
 import type { SessionStatus } from "../protocol/events.js";
 import type { Db } from "./client.js";
 import { sessions } from "./schema.js";
@@ -16,44 +16,30 @@ export async function getSession(db: Db, id: string): Promise<SessionRow | undef
   return row;
 }
 
-/** The thread's current session: the newest one that is not archived. */
-export async function findThreadSession(db: Db, repositoryId: number, threadKind: string, threadNumber: number): Promise<SessionRow | undefined> {
+/** The newest session of a repository that is not archived and matches `where`. */
+async function newestLive(db: Db, repositoryId: number, where: SQL): Promise<SessionRow | undefined> {
   const [row] = await db
     .select()
     .from(sessions)
-    .where(
-      and(
-        eq(sessions.repositoryId, repositoryId),
-        eq(sessions.threadKind, threadKind),
-        eq(sessions.threadNumber, threadNumber),
-        ne(sessions.status, "archived"),
-      ),
-    )
+    .where(and(eq(sessions.repositoryId, repositoryId), where, ne(sessions.status, "archived")))
     .orderBy(desc(sessions.createdAt))
     .limit(1);
   return row;
+}
+
+/** The thread's current session: the newest one that is not archived. */
+export function findThreadSession(db: Db, repositoryId: number, threadKind: string, threadNumber: number): Promise<SessionRow | undefined> {
+  return newestLive(db, repositoryId, and(eq(sessions.threadKind, threadKind), eq(sessions.threadNumber, threadNumber))!);
 }
 
 /** The session that opened this PR (it owns the PR's thread). */
-export async function findSessionByPullRequest(db: Db, repositoryId: number, prNumber: number): Promise<SessionRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(sessions)
-    .where(and(eq(sessions.repositoryId, repositoryId), eq(sessions.prNumber, prNumber), ne(sessions.status, "archived")))
-    .orderBy(desc(sessions.createdAt))
-    .limit(1);
-  return row;
+export function findSessionByPullRequest(db: Db, repositoryId: number, prNumber: number): Promise<SessionRow | undefined> {
+  return newestLive(db, repositoryId, eq(sessions.prNumber, prNumber));
 }
 
 /** The live session working on this branch, if any (newest first). */
-export async function findSessionByHeadBranch(db: Db, repositoryId: number, headBranch: string): Promise<SessionRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(sessions)
-    .where(and(eq(sessions.repositoryId, repositoryId), eq(sessions.headBranch, headBranch), ne(sessions.status, "archived")))
-    .orderBy(desc(sessions.createdAt))
-    .limit(1);
-  return row;
+export function findSessionByHeadBranch(db: Db, repositoryId: number, headBranch: string): Promise<SessionRow | undefined> {
+  return newestLive(db, repositoryId, eq(sessions.headBranch, headBranch));
 }
 
 export async function updateSession(db: Db, id: string, patch: Partial<NewSessionRow>): Promise<SessionRow | undefined> {
