@@ -2,10 +2,21 @@
  * Local mode: run the room server (`partykit dev`) as a child of the app process, so
  * `npm start` is the whole system on one machine. We spawn partykit's own node entry
  * (not npx) so that killing that one process also stops the workerd it started.
+ *
+ * The room secret never goes on a command line (every local user can read argv in
+ * `ps`). partykit dev takes variables only from `--var`, its config file's `vars`
+ * and `.env`/`.env.local` files it looks for from its working directory upwards;
+ * not from its environment. So it runs in a private folder (0700) holding its config
+ * with the secret in `vars` (0600) and empty `.env` and `.env.local`, which stop that
+ * upward search: no `.env` elsewhere (the app's own, or one planted in /tmp) can add
+ * to or override the room's variables. workerd refuses an entry point outside the
+ * working directory, so the folder also has a symlink to the repository that `main`
+ * goes through. The folder is removed when the server stops.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,25 +49,48 @@ function partykitBin(): string {
   throw new Error("the partykit package is not installed (npm install)");
 }
 
+/**
+ * The private folder partykit runs in: partykit.json (the repository's, `main` reached
+ * through the `repo` symlink, the secret in `vars`), and empty .env and .env.local.
+ */
+function privateConfigDir(secret: string): { dir: string; config: string } {
+  const base = JSON.parse(readFileSync(path.join(repoRoot, "partykit.json"), "utf8")) as { main: string; vars?: Record<string, string> };
+  const dir = mkdtempSync(path.join(os.tmpdir(), "inspect-rooms-"));
+  try {
+    chmodSync(dir, 0o700); // mkdtemp's default, made explicit
+    const write = (name: string, text: string) => writeFileSync(path.join(dir, name), text, { mode: 0o600, flag: "wx" });
+    const config = path.join(dir, "partykit.json");
+    symlinkSync(repoRoot, path.join(dir, "repo"), "dir");
+    const main = path.join("repo", path.relative(repoRoot, path.resolve(repoRoot, base.main)));
+    write("partykit.json", JSON.stringify({ ...base, main, vars: { ...base.vars, INSPECT_ROOM_SECRET: secret } }));
+    write(".env", "");
+    write(".env.local", "");
+    return { dir, config };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<RoomDevServer> {
+  const { dir, config } = privateConfigDir(opts.secret);
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
   const args = [
     partykitBin(),
     "dev",
     "--port",
     String(opts.port),
     "--persist",
-    opts.persistDir ? opts.persistDir : "false",
+    opts.persistDir ? path.resolve(repoRoot, opts.persistDir) : "false",
     "--disable-request-cf-fetch",
     "--no-hotkeys",
     "--config",
-    path.join(repoRoot, "partykit.json"),
-    "--var",
-    `INSPECT_ROOM_SECRET=${opts.secret}`,
+    config,
   ];
   // Its own process group: partykit starts workerd and an esbuild service, and the
   // esbuild service can outlive its parent; stopping signals the whole group.
   const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
+    cwd: dir,
     env: { ...process.env, NO_UPDATE_NOTIFIER: "1", CI: "1" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -72,13 +106,17 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
   child.stderr!.on("data", collect);
 
   // If the app exits without calling stop(), do not leave the room server behind.
-  const killOnExit = () => signalGroup(child, "SIGKILL");
+  const killOnExit = () => {
+    signalGroup(child, "SIGKILL");
+    removeDir();
+  };
   process.once("exit", killOnExit);
 
   const url = `http://127.0.0.1:${opts.port}`;
   const stop = async () => {
     process.removeListener("exit", killOnExit);
     await terminate(child);
+    removeDir();
   };
   try {
     await waitUntilReady(url, child, opts.timeoutMs ?? 30_000);

@@ -2,7 +2,8 @@
  * The PartyKit server: a thin wrapper that hands platform callbacks to SessionRoom.
  * Viewers are checked in onBeforeConnect, so a bad token is refused with an HTTP
  * status before any WebSocket exists. The room secret comes from the
- * INSPECT_ROOM_SECRET variable (`--var` in dev, `partykit env add` when deployed).
+ * INSPECT_ROOM_SECRET variable (a private config file in dev, see app/rooms/dev-server.ts;
+ * `partykit env add` when deployed).
  */
 import type * as Party from "partykit/server";
 import { SessionRoom, type RoomStorage } from "./room.js";
