@@ -63,6 +63,13 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ LOG_LEVEL: "INFO" })).toThrow(ConfigError);
   });
 
+  it("shows public repositories' sessions to collaborators unless INSPECT_PUBLIC_SESSIONS=everyone", () => {
+    expect(loadConfig({}).publicSessions).toBe("collaborators");
+    expect(loadConfig({ INSPECT_PUBLIC_SESSIONS: "everyone" }).publicSessions).toBe("everyone");
+    expect(loadConfig({ INSPECT_PUBLIC_SESSIONS: "collaborators" }).publicSessions).toBe("collaborators");
+    expect(() => loadConfig({ INSPECT_PUBLIC_SESSIONS: "all" })).toThrow(/^INSPECT_PUBLIC_SESSIONS: expected 'collaborators' or 'everyone', got "all"$/);
+  });
+
   it("pairs the OAuth client id and secret", () => {
     expect(() => loadConfig({ GITHUB_CLIENT_ID: "x" })).toThrow(/^GITHUB_CLIENT_SECRET:/);
     expect(loadConfig({ GITHUB_CLIENT_ID: "x", GITHUB_CLIENT_SECRET: "y" }).oauth).toEqual({ clientId: "x", clientSecret: "y" });

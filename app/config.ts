@@ -51,6 +51,7 @@ const spec = {
   GITHUB_CLIENT_ID: { schema: z.string().min(1), expects: "the GitHub App's OAuth client id" },
   GITHUB_CLIENT_SECRET: { schema: z.string().min(1), expects: "the GitHub App's OAuth client secret" },
   INSPECT_DRAFT_PRS: { schema: z.string().transform(bool), expects: "true or false" },
+  INSPECT_PUBLIC_SESSIONS: { schema: z.enum(["collaborators", "everyone"]), expects: "'collaborators' or 'everyone'" },
   LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     expects: "one of fatal, error, warn, info, debug, trace, silent",
@@ -97,6 +98,8 @@ export interface Config {
   localRepos: string[];
   party: { url: string; secret: string | undefined };
   draftPullRequests: boolean;
+  /** Who sees sessions of public repositories: their collaborators (triage or more), or everyone who signs in. */
+  publicSessions: "collaborators" | "everyone";
   /** The control plane's log level (pino). */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -213,6 +216,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     localRepos,
     party: { url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""), secret: read(env, "INSPECT_ROOM_SECRET") },
     draftPullRequests: read(env, "INSPECT_DRAFT_PRS") ?? true,
+    publicSessions: read(env, "INSPECT_PUBLIC_SESSIONS") ?? "collaborators",
     logLevel: read(env, "LOG_LEVEL") ?? "info",
   };
 }

@@ -19,6 +19,7 @@ export interface Viewer {
 export interface AccessPolicy {
   /** The signed-in viewer, or null (→ 401 / sign-in redirect). */
   viewer(c: Context): Promise<Viewer | null>;
+  /** May see the repository's sessions (page, API and events, room token, list, stats). */
   canRead(viewer: Viewer, repo: RepositoryRow): Promise<boolean>;
   canWrite(viewer: Viewer, repo: RepositoryRow): Promise<boolean>;
 }

@@ -33,14 +33,14 @@ beforeEach(() => {
   answers = {};
 });
 
-const access = (cacheMs = 60_000) =>
-  new GitHubAccess({ config: { oauth: { clientId: "x", clientSecret: "y" }, github: { webUrl: "http://ghe", apiUrl } as never }, db: null as unknown as Db, secret: "s".repeat(40), remoteAddress: () => undefined, cacheMs });
+const access = (cacheMs = 60_000, publicSessions: "collaborators" | "everyone" = "collaborators") =>
+  new GitHubAccess({ config: { oauth: { clientId: "x", clientSecret: "y" }, github: { webUrl: "http://ghe", apiUrl } as never, publicSessions }, db: null as unknown as Db, secret: "s".repeat(40), remoteAddress: () => undefined, cacheMs });
 const viewer: Viewer = { login: "ann", id: 1, avatarUrl: null, token: "tok-ann", local: false };
 const repo = (fullName: string, localPath: string | null = null) => ({ id: 1, fullName, owner: fullName.split("/")[0], name: fullName.split("/")[1], localPath }) as RepositoryRow;
 
 describe("GitHubAccess", () => {
   it("reads pull and push from GitHub's answer, asked with the viewer's token", async () => {
-    answers["acme/app"] = { status: 200, body: { permissions: { pull: true, push: false } } };
+    answers["acme/app"] = { status: 200, body: { private: true, permissions: { pull: true, push: false } } };
     const a = access();
     expect(await a.canRead(viewer, repo("acme/app"))).toBe(true);
     expect(await a.canWrite(viewer, repo("acme/app"))).toBe(false);
@@ -52,7 +52,7 @@ describe("GitHubAccess", () => {
   });
 
   it("asks again once the cache entry expires", async () => {
-    answers["acme/app"] = { status: 200, body: { permissions: { pull: true } } };
+    answers["acme/app"] = { status: 200, body: { private: true, permissions: { pull: true } } };
     const a = access(50);
     expect(await a.canRead(viewer, repo("acme/app"))).toBe(true);
     answers["acme/app"] = { status: 404 }; // access revoked
@@ -65,8 +65,33 @@ describe("GitHubAccess", () => {
     answers["acme/app"] = { status: 502 };
     const a = access();
     expect(await a.canRead(viewer, repo("acme/app"))).toBe(false);
-    answers["acme/app"] = { status: 200, body: { permissions: { pull: true } } };
+    answers["acme/app"] = { status: 200, body: { private: true, permissions: { pull: true } } };
     expect(await a.canRead(viewer, repo("acme/app"))).toBe(true);
+  });
+
+  it("public repositories: sessions for collaborators (triage or more) only, unless opened to everyone", async () => {
+    const pub = (permissions: Record<string, boolean>, extra: Record<string, unknown> = { private: false, visibility: "public" }) => ({ status: 200, body: { ...extra, permissions: { pull: true, ...permissions } } });
+    answers["acme/reader"] = pub({});
+    answers["acme/triager"] = pub({ triage: true });
+    answers["acme/writer"] = pub({ triage: true, push: true });
+    answers["acme/maintainer"] = pub({ maintain: true });
+    answers["acme/admin"] = pub({ admin: true });
+    answers["acme/unsaid"] = pub({}, {}); // neither private nor visibility: the stricter rule
+    answers["acme/internal"] = pub({}, { private: true, visibility: "internal" });
+    const strict = access();
+    const open = access(60_000, "everyone");
+    expect(await strict.canRead(viewer, repo("acme/reader"))).toBe(false);
+    expect(await open.canRead(viewer, repo("acme/reader"))).toBe(true);
+    for (const r of ["acme/triager", "acme/writer", "acme/maintainer", "acme/admin"]) {
+      expect(await strict.canRead(viewer, repo(r)), r).toBe(true);
+      expect(await open.canRead(viewer, repo(r)), r).toBe(true);
+    }
+    expect(await strict.canWrite(viewer, repo("acme/triager"))).toBe(false);
+    expect(await strict.canWrite(viewer, repo("acme/maintainer"))).toBe(true);
+    expect(await strict.canRead(viewer, repo("acme/unsaid"))).toBe(false);
+    expect(await strict.canRead(viewer, repo("acme/internal"))).toBe(true); // enterprise members only: not public
+    answers["acme/nopull"] = { status: 200, body: { private: false, permissions: { pull: false } } };
+    expect(await open.canRead(viewer, repo("acme/nopull"))).toBe(false);
   });
 
   it("never shows local repositories to GitHub users, nor GitHub ones to the local user", async () => {

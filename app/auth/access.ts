@@ -3,6 +3,10 @@
  * they may see (GitHub says so, asked with their own token, cached for a minute).
  * Without OAuth configured it falls back to local mode: the one local user, only
  * for requests made on this machine.
+ *
+ * A session's log holds setup output and tool results a maintainer would not
+ * necessarily publish, so on a public repository (which everyone can read) only its
+ * collaborators see sessions unless INSPECT_PUBLIC_SESSIONS=everyone: see canRead.
  */
 import type { Context } from "hono";
 import { eq } from "drizzle-orm";
@@ -13,10 +17,10 @@ import type { Db } from "../db/client.js";
 import { users } from "../db/schema.js";
 import { readSessionCookie } from "./cookies.js";
 import { openToken } from "./crypto.js";
-import { fetchRepoPermissions, type Permissions } from "./github-api.js";
+import { NO_PERMISSIONS, fetchRepoPermissions, type Permissions } from "./github-api.js";
 
 export interface GitHubAccessOptions {
-  config: Pick<Config, "oauth" | "github">;
+  config: Pick<Config, "oauth" | "github" | "publicSessions">;
   db: Db;
   secret: string;
   /** The socket's remote address (getConnInfo in the server). */
@@ -44,8 +48,16 @@ export class GitHubAccess implements AccessPolicy {
     return { login: user.login, id: user.githubId ?? null, avatarUrl: user.avatarUrl ?? null, token, local: false };
   }
 
+  /**
+   * May this viewer see the repository's sessions? Private and internal repositories:
+   * whoever can read them. Public ones: collaborators, i.e. GitHub reports triage,
+   * write, maintain or admin for the viewer (a role the maintainers granted; pull alone
+   * is everyone's), or every reader with INSPECT_PUBLIC_SESSIONS=everyone.
+   */
   async canRead(viewer: Viewer, repo: RepositoryRow): Promise<boolean> {
-    return (await this.permissions(viewer, repo)).pull;
+    const perms = await this.permissions(viewer, repo);
+    if (!perms.pull) return false;
+    return !perms.public || perms.collaborator || this.opts.config.publicSessions === "everyone";
   }
 
   async canWrite(viewer: Viewer, repo: RepositoryRow): Promise<boolean> {
@@ -53,9 +65,9 @@ export class GitHubAccess implements AccessPolicy {
   }
 
   private async permissions(viewer: Viewer, repo: RepositoryRow): Promise<Permissions> {
-    const none = { pull: false, push: false };
+    const none = NO_PERMISSIONS;
     // Local repositories exist only on this machine: only the local user sees them.
-    if (viewer.local || repo.localPath !== null) return viewer.local && repo.localPath !== null ? { pull: true, push: true } : none;
+    if (viewer.local || repo.localPath !== null) return viewer.local && repo.localPath !== null ? { pull: true, push: true, collaborator: true, public: false } : none;
     if (!viewer.token) return none;
     const key = `${viewer.login}\n${repo.fullName.toLowerCase()}`;
     const hit = this.cache.get(key);

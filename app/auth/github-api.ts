@@ -49,11 +49,27 @@ export async function fetchUser(gh: GitHubEndpoints, token: string, fetchFn = fe
   return body.data;
 }
 
-const RepoPermissions = z.object({ permissions: z.object({ pull: z.boolean(), push: z.boolean().optional() }).optional() });
+const RepoPermissions = z.object({
+  private: z.boolean().optional(),
+  visibility: z.string().optional(),
+  permissions: z
+    .object({ pull: z.boolean(), triage: z.boolean().optional(), push: z.boolean().optional(), maintain: z.boolean().optional(), admin: z.boolean().optional() })
+    .optional(),
+});
 export interface Permissions {
   pull: boolean;
   push: boolean;
+  /**
+   * Granted a role on the repository beyond reading it: triage, write, maintain or
+   * admin. On a public repository everyone signed in has pull; this is what sets the
+   * people its maintainers chose apart.
+   */
+  collaborator: boolean;
+  /** Anyone may read it. Internal (enterprise-wide) repositories are not public. */
+  public: boolean;
 }
+
+export const NO_PERMISSIONS: Permissions = { pull: false, push: false, collaborator: false, public: false };
 
 /**
  * What this token may do on `owner/name`. 404/403/401 mean "nothing" (GitHub hides
@@ -64,10 +80,14 @@ export async function fetchRepoPermissions(gh: GitHubEndpoints, token: string, f
   const res = await fetchFn(`${gh.apiUrl}/repos/${encodeURIComponent(owner!)}/${encodeURIComponent(name!)}`, { headers: headers(token), signal: AbortSignal.timeout(10_000) });
   if (res.status === 404 || res.status === 403 || res.status === 401) {
     await res.arrayBuffer();
-    return { pull: false, push: false };
+    return NO_PERMISSIONS;
   }
   if (!res.ok) throw new GitHubAuthError(`GitHub answered ${res.status} for ${fullName}`);
   const body = RepoPermissions.safeParse(await res.json());
-  const perms = body.success ? body.data.permissions : undefined;
-  return { pull: perms?.pull ?? false, push: perms?.push ?? false };
+  if (!body.success) return NO_PERMISSIONS;
+  const perms = body.data.permissions;
+  const push = Boolean(perms?.push || perms?.maintain || perms?.admin);
+  // An answer that says neither way counts as public: the stricter rule applies.
+  const isPublic = body.data.visibility !== undefined ? body.data.visibility === "public" : body.data.private !== true;
+  return { pull: perms?.pull ?? false, push, collaborator: push || Boolean(perms?.triage), public: isPublic };
 }

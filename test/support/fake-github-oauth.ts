@@ -12,14 +12,27 @@ import type { AddressInfo } from "node:net";
 export interface FakeOAuthGitHubOptions {
   clientId: string;
   clientSecret: string;
-  /** login → "owner/name" → permissions; a missing repository answers 404 like GitHub does. */
-  access: Record<string, Record<string, { pull: boolean; push: boolean }>>;
+  /**
+   * login → "owner/name" → permissions; a missing repository answers 404 like GitHub does,
+   * unless it is in `publicRepos`. `triage` defaults to `push`.
+   */
+  access: Record<string, Record<string, RepoAccess>>;
+  /** "owner/name" of public repositories: every signed-in user reads them (pull only, unless `access` says more). */
+  publicRepos?: string[];
   /**
    * Also answer as the GitHub App installed on these repositories ("owner/name" → repository id):
    * installation lookup, installation tokens, collaborator permissions (from `access`),
    * repository details and workflow dispatches. Starting and warming sessions need it.
    */
   app?: { installationId: number; repos: Record<string, number> };
+}
+
+export interface RepoAccess {
+  pull: boolean;
+  push: boolean;
+  triage?: boolean;
+  maintain?: boolean;
+  admin?: boolean;
 }
 
 export interface WorkflowDispatch {
@@ -119,9 +132,12 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
     }
     const repo = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && repo) {
-      const perms = opts.access[login]?.[`${repo[1]}/${repo[2]}`];
+      const fullName = `${repo[1]}/${repo[2]}`;
+      const isPublic = opts.publicRepos?.includes(fullName) ?? false;
+      const perms = opts.access[login]?.[fullName] ?? (isPublic ? { pull: true, push: false } : undefined);
       if (!perms) return json(404, { message: "Not Found" });
-      return json(200, { full_name: `${repo[1]}/${repo[2]}`, private: true, permissions: { admin: false, maintain: false, push: perms.push, triage: perms.push, pull: perms.pull } });
+      const permissions = { admin: perms.admin ?? false, maintain: perms.maintain ?? false, push: perms.push, triage: perms.triage ?? perms.push, pull: perms.pull };
+      return json(200, { full_name: fullName, private: !isPublic, visibility: isPublic ? "public" : "private", permissions });
     }
     return json(404, { message: "Not Found" });
   });

@@ -37,13 +37,17 @@ export const RUNNER_REPO = "acme/inspect-runner";
 
 export interface WebStackOptions {
   withRooms?: boolean;
+  /** Repositories GitHub calls public (see the fake's `publicRepos`); acme/widgets among them is stored as public too. */
+  publicRepos?: string[];
+  /** More configuration, e.g. INSPECT_PUBLIC_SESSIONS. */
+  env?: Record<string, string>;
   /** Run as the GitHub App, runners dispatched as workflows on RUNNER_REPO (see the fake's `dispatches`). */
   githubApp?: boolean;
 }
 
 export async function startWebStack(access: FakeOAuthGitHubOptions["access"], opts: WebStackOptions = {}): Promise<WebStack> {
   const app = opts.githubApp ? { installationId: 77, repos: { "acme/widgets": 42, [RUNNER_REPO]: 4100 } } : undefined;
-  const github = await startFakeOAuthGitHub({ clientId: "client-id", clientSecret: "client-secret", access, app });
+  const github = await startFakeOAuthGitHub({ clientId: "client-id", clientSecret: "client-secret", access, app, publicRepos: opts.publicRepos });
   const rooms = opts.withRooms === false ? null : await startRoomDevServer({ port: await freePort(), secret: ROOM_SECRET, persistDir: false });
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "inspect-web-"));
@@ -60,11 +64,12 @@ export async function startWebStack(access: FakeOAuthGitHubOptions["access"], op
     INSPECT_PARTY_URL: rooms ? rooms.url : `http://127.0.0.1:${await freePort()}`,
     INSPECT_ROOM_SECRET: ROOM_SECRET,
     ...(app ? { APP_ID: "1", PRIVATE_KEY: appPrivateKey(), WEBHOOK_SECRET, INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: RUNNER_REPO } : {}),
+    ...opts.env,
   });
   const inspect = await createInspect(config, { logLevel: (process.env.WEB_STACK_LOG as "warn" | undefined) ?? "fatal", Octokit: TestOctokit });
   await inspect.listen(port, "127.0.0.1");
   const db = inspect.database.db;
-  const repo = await upsertRepository(db, { owner: "acme", name: "widgets", githubId: 42, private: true });
+  const repo = await upsertRepository(db, { owner: "acme", name: "widgets", githubId: 42, private: !opts.publicRepos?.includes("acme/widgets") });
   let thread = 6; // one live session per thread: each gets its own issue, #7 first
   return {
     inspect,
