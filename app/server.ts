@@ -107,9 +107,10 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   let listening: ServerType | null = null;
   let boundPort = config.port;
   let dispatcher: Dispatcher;
+  let actions: ActionsDispatcher | null = null;
   let runners: RunnerService | null = null;
   if (config.runner.kind === "actions") {
-    dispatcher = new ActionsDispatcher({ github: github!, repo: config.runner.repo, workflow: config.runner.workflow, ref: config.runner.ref, controlPlaneUrl: config.publicUrl });
+    dispatcher = actions = new ActionsDispatcher({ github: github!, repo: config.runner.repo, workflow: config.runner.workflow, ref: config.runner.ref, controlPlaneUrl: config.publicUrl });
   } else {
     dispatcher = new LocalDispatcher({
       controlPlaneUrl: () => `http://127.0.0.1:${boundPort}`,
@@ -121,7 +122,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   }
 
   const sessions = new SessionService({ db, config, events, bus, dispatcher, log });
-  runners = new RunnerService(sessions, github);
+  runners = new RunnerService(sessions, github, actions);
 
   let intake: GitHubIntake | null = null;
   const permissions = github ? new PermissionCache(github) : null;
@@ -202,9 +203,17 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     app.route("/setup", setupRoutes(config, { root: process.cwd(), isLocal: (c) => isLocalRequest(c, remoteAddress) }));
   }
 
+  const a = actions;
   const verifyOidc =
-    config.runner.kind === "actions"
-      ? createOidcVerifier({ issuer: config.runner.oidcIssuer, audience: config.runner.oidcAudience, repository: config.runner.repo, workflow: config.runner.workflow })
+    config.runner.kind === "actions" && a
+      ? createOidcVerifier({
+          issuer: config.runner.oidcIssuer,
+          audience: config.runner.oidcAudience,
+          repository: config.runner.repo,
+          workflow: config.runner.workflow,
+          ref: config.runner.ref,
+          repositoryId: () => a.repositoryId(),
+        })
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
   const starter = new SessionStarter({ db, config, sessions, github, permissions });

@@ -60,11 +60,15 @@ export async function takeNextPrompt(db: Db, sessionId: string): Promise<PromptR
   return undefined;
 }
 
-export async function updatePromptIf(db: Db, id: number, from: PromptStatus[], patch: Partial<NewPromptRow>): Promise<PromptRow | undefined> {
+/**
+ * Patch a prompt of this session if its status is one of `from`. The session is part of the
+ * condition: a prompt id from another session matches nothing (a runner can only touch its own).
+ */
+export async function updatePromptIf(db: Db, sessionId: string, id: number, from: PromptStatus[], patch: Partial<NewPromptRow>): Promise<PromptRow | undefined> {
   const [row] = await db
     .update(prompts)
     .set(patch)
-    .where(and(eq(prompts.id, id), inArray(prompts.status, from)))
+    .where(and(eq(prompts.id, id), eq(prompts.sessionId, sessionId), inArray(prompts.status, from)))
     .returning();
   return row;
 }

@@ -1,6 +1,7 @@
 import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
 import type { Db } from "./client.js";
-import { runs } from "./schema.js";
+import { isUniqueViolation } from "./errors.js";
+import { oidcTokenUses, runs } from "./schema.js";
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -20,14 +21,79 @@ export async function queuedRun(db: Db, sessionId: string): Promise<RunRow | und
   return row;
 }
 
-export async function markClaimed(db: Db, runId: number, tokenHash: string, runnerInfo: unknown): Promise<RunRow | undefined> {
+/** What an Actions job's claim binds to the run: its workflow run, and its OIDC token (used once). */
+export interface ClaimBinding {
+  githubRunId: number;
+  jti: string;
+  tokenExpiresAt: Date;
+}
+
+export type ClaimOutcome =
+  | { ok: true; run: RunRow }
+  /** The run was claimed (or ended) meanwhile. */
+  | { ok: false; reason: "taken" }
+  /** The OIDC token's jti was already used. */
+  | { ok: false; reason: "token_used" }
+  /** That workflow run already claimed another run row. */
+  | { ok: false; reason: "workflow_run_used" };
+
+class Rollback extends Error {
+  constructor(readonly outcome: ClaimOutcome) {
+    super(outcome.ok ? "claimed" : outcome.reason);
+  }
+}
+
+/**
+ * Claim a queued run. With a `binding` (an Actions job), in one transaction: the token's jti is
+ * recorded (refused when already there), and the run is marked claimed by that workflow run (refused
+ * when the run already names another one, or when that workflow run claimed another run row). A
+ * refusal records nothing.
+ */
+export async function markClaimed(db: Db, runId: number, tokenHash: string, runnerInfo: unknown, binding?: ClaimBinding): Promise<ClaimOutcome> {
   const now = new Date();
-  const [row] = await db
-    .update(runs)
-    .set({ state: "claimed", tokenHash, claimedAt: now, heartbeatAt: now, runnerInfo, claimTokenHash: null })
-    .where(and(eq(runs.id, runId), eq(runs.state, "queued")))
-    .returning();
-  return row;
+  const set = { state: "claimed", tokenHash, claimedAt: now, heartbeatAt: now, runnerInfo, claimTokenHash: null };
+  if (!binding) {
+    const [row] = await db
+      .update(runs)
+      .set(set)
+      .where(and(eq(runs.id, runId), eq(runs.state, "queued")))
+      .returning();
+    return row ? { ok: true, run: row } : { ok: false, reason: "taken" };
+  }
+  try {
+    return await db.transaction(async (tx) => {
+      const used = await tx.insert(oidcTokenUses).values({ jti: binding.jti, expiresAt: binding.tokenExpiresAt }).onConflictDoNothing().returning({ jti: oidcTokenUses.jti });
+      if (used.length === 0) throw new Rollback({ ok: false, reason: "token_used" });
+      const [row] = await tx
+        .update(runs)
+        .set({ ...set, githubRunId: binding.githubRunId })
+        .where(and(eq(runs.id, runId), eq(runs.state, "queued"), or(isNull(runs.githubRunId), eq(runs.githubRunId, binding.githubRunId))))
+        .returning();
+      if (!row) throw new Rollback({ ok: false, reason: "taken" });
+      return { ok: true, run: row } as const;
+    });
+  } catch (err) {
+    if (err instanceof Rollback) return err.outcome;
+    if (isUniqueViolation(err, "runs_github_run_id")) return { ok: false, reason: "workflow_run_used" };
+    throw err;
+  }
+}
+
+/** The workflow run GitHub answered the dispatch with, recorded on the run row. */
+export async function recordDispatchedRun(db: Db, runId: number, githubRunId: number): Promise<void> {
+  await db.update(runs).set({ githubRunId }).where(and(eq(runs.id, runId), isNull(runs.githubRunId)));
+}
+
+/** Whether an OIDC token (by jti) already claimed a session. */
+export async function oidcTokenUsed(db: Db, jti: string): Promise<boolean> {
+  const rows = await db.select({ jti: oidcTokenUses.jti }).from(oidcTokenUses).where(eq(oidcTokenUses.jti, jti)).limit(1);
+  return rows.length > 0;
+}
+
+/** Forget used tokens that have expired (an expired token is refused by its signature check anyway). */
+export async function pruneOidcTokenUses(db: Db, now = new Date()): Promise<number> {
+  const rows = await db.delete(oidcTokenUses).where(lt(oidcTokenUses.expiresAt, now)).returning({ jti: oidcTokenUses.jti });
+  return rows.length;
 }
 
 export async function findClaimedRun(db: Db, sessionId: string, tokenHash: string): Promise<RunRow | undefined> {

@@ -124,8 +124,32 @@ export const runs = pgTable(
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
     endedAt: timestamp("ended_at", { withTimezone: true }),
     endReason: text("end_reason"),
+    /**
+     * `actions` mode: the GitHub Actions workflow run of this runner job — as the dispatch answered
+     * it, or as the claiming job's OIDC token named it (checked against the run's API record). One
+     * workflow run claims one run row, ever.
+     */
+    githubRunId: bigint("github_run_id", { mode: "number" }),
   },
-  (t) => [index("runs_session").on(t.sessionId), index("runs_state").on(t.state)],
+  (t) => [
+    index("runs_session").on(t.sessionId),
+    index("runs_state").on(t.state),
+    uniqueIndex("runs_github_run_id").on(t.githubRunId).where(sql`${t.githubRunId} is not null`),
+  ],
+);
+
+/**
+ * Actions OIDC tokens that claimed a session (their `jti`), kept until they expire: a token is
+ * accepted once, on any replica.
+ */
+export const oidcTokenUses = pgTable(
+  "oidc_token_uses",
+  {
+    jti: text("jti").primaryKey(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("oidc_token_uses_expires").on(t.expiresAt)],
 );
 
 export type PromptStatus = "queued" | "running" | "done" | "failed" | "stopped" | "cancelled";

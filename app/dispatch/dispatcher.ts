@@ -5,11 +5,17 @@ export interface DispatchRequest {
   claimToken: string | null;
 }
 
+/** What a dispatcher learnt about the runner it started. */
+export interface DispatchResult {
+  /** `actions`: the workflow run GitHub started for the dispatch, when it said (null: it did not). */
+  githubRunId?: number | null;
+}
+
 export interface Dispatcher {
   readonly kind: "local" | "actions";
   /** Local runners authenticate with a claim token; Actions runners with OIDC. */
   readonly usesClaimTokens: boolean;
-  dispatch(req: DispatchRequest): Promise<void>;
+  dispatch(req: DispatchRequest): Promise<DispatchResult | void>;
   /** End every runner this process started (local) before shutdown. */
   close(): Promise<void>;
 }

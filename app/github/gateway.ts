@@ -141,9 +141,44 @@ export class GitHubGateway {
     return data.id;
   }
 
-  async dispatchWorkflow(installationId: number, owner: string, repo: string, workflow: string, ref: string, inputs: Record<string, string>): Promise<void> {
+  /**
+   * `workflow_dispatch`, asking for the run's id (`return_run_details`, GitHub since 2026-02:
+   * 200 with `workflow_run_id`). A host without it answers 204 (→ `runId: null`); one that
+   * refuses the unknown parameter (422 naming it) is asked again without it.
+   */
+  async dispatchWorkflow(installationId: number, owner: string, repo: string, workflow: string, ref: string, inputs: Record<string, string>): Promise<{ runId: number | null }> {
     const o = await this.inst(installationId);
-    await o.request("POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", { owner, repo, workflow_id: workflow, ref, inputs });
+    const route = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches" as const;
+    let res: { status: number; data: unknown };
+    try {
+      res = await o.request(route, { owner, repo, workflow_id: workflow, ref, inputs, return_run_details: true });
+    } catch (err) {
+      const e = err as { status?: number; message?: string };
+      if (e.status !== 422 || !/return_run_details/.test(String(e.message))) throw err;
+      res = await o.request(route, { owner, repo, workflow_id: workflow, ref, inputs });
+    }
+    const runId = res.status === 200 ? Number((res.data as { workflow_run_id?: unknown } | undefined)?.workflow_run_id) : NaN;
+    return { runId: Number.isSafeInteger(runId) && runId > 0 ? runId : null };
+  }
+
+  /** A workflow run of a repository, or null when there is none by that id (404). */
+  async workflowRun(installationId: number, owner: string, repo: string, runId: number): Promise<WorkflowRunInfo | null> {
+    const o = await this.inst(installationId);
+    try {
+      const { data } = await o.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}", { owner, repo, run_id: runId });
+      const d = data as typeof data & { display_title?: string; triggering_actor?: { login?: string } | null };
+      return {
+        id: Number(d.id),
+        title: d.display_title ?? d.name ?? null,
+        path: d.path,
+        event: d.event,
+        createdAt: new Date(d.created_at),
+        triggeringActor: d.triggering_actor?.login ?? d.actor?.login ?? null,
+      };
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return null;
+      throw err;
+    }
   }
 
   /** Open a PR; if one already exists for the branch (422), adopt it. */
@@ -205,6 +240,18 @@ export class GitHubGateway {
 
 /** The check run's button: GitHub sends check_run.requested_action with this identifier. */
 const STOP_ACTION = { label: "Stop", description: "Stop the Inspect session", identifier: "stop" };
+
+export interface WorkflowRunInfo {
+  id: number;
+  /** The run's title: the workflow's `run-name` when it sets one (API `display_title`). */
+  title: string | null;
+  /** The workflow file, e.g. `.github/workflows/inspect-runner.yml` (some hosts append `@ref`). */
+  path: string;
+  event: string;
+  createdAt: Date;
+  /** Who started the run (a dispatch made as the app: `<slug>[bot]`). */
+  triggeringActor: string | null;
+}
 
 export interface NewPullRequest {
   owner: string;

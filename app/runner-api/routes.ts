@@ -4,13 +4,13 @@ import { z } from "zod";
 import { apiError, bearer, jsonBody } from "../api/validate.js";
 import type { RunRow } from "../db/runs.js";
 import { AppendEventsRequest, ClaimRequest, ExitRequest, PromptDoneRequest, PushedRequest } from "../protocol/runner-api.js";
-import { OidcError } from "./oidc.js";
+import { OidcError, type RunnerIdentity } from "./oidc.js";
 import { RunnerError, type RunnerService } from "./runner-service.js";
 
 export interface RunnerRoutesOptions {
   runners: RunnerService;
   /** Set when runners authenticate with Actions OIDC; otherwise claim tokens are used. */
-  verifyOidc: ((token: string) => Promise<Record<string, unknown>>) | null;
+  verifyOidc: ((token: string) => Promise<RunnerIdentity>) | null;
 }
 
 type Env = { Variables: { run: RunRow } };

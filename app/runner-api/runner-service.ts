@@ -4,9 +4,9 @@
  */
 import { getUser } from "../db/accounts.js";
 import { hasQueuedPrompt, requeueRunning, runningPrompt, takeNextPrompt, updatePromptIf } from "../db/prompts.js";
-import { activeRun, endRun, findClaimedRun, markClaimed, queuedRun, staleRuns, touchRun, type RunRow } from "../db/runs.js";
+import { activeRun, endRun, findClaimedRun, markClaimed, oidcTokenUsed, pruneOidcTokenUses, queuedRun, staleRuns, touchRun, type RunRow } from "../db/runs.js";
 import { updateSession } from "../db/sessions.js";
-import type { GitHubGateway } from "../github/gateway.js";
+import type { GitHubGateway, WorkflowRunInfo } from "../github/gateway.js";
 import type { NewEvent } from "../protocol/events.js";
 import type { ClaimResponse, NextResponse, PromptDoneRequest, PushedRequest, SessionSpec } from "../protocol/runner-api.js";
 import { buildAgentPrompt } from "../sessions/agent-prompt.js";
@@ -14,6 +14,7 @@ import { promptTitle, titleLine } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";
 import { tryTransition } from "../sessions/transition.js";
 import { randomToken, sha256 } from "../util/tokens.js";
+import type { RunnerIdentity } from "./oidc.js";
 import { resolveEnvPlaceholders } from "./resolve-env.js";
 
 export class RunnerError extends Error {
@@ -25,6 +26,19 @@ export class RunnerError extends Error {
   }
 }
 
+/** `actions` mode: the runner workflow, and its runs as GitHub records them. */
+export interface RunnerWorkflow {
+  /** The workflow file name, e.g. inspect-runner.yml. */
+  workflow: string;
+  workflowRun(runId: number): Promise<WorkflowRunInfo | null>;
+}
+
+/**
+ * How far GitHub's clock (a run's `created_at`) may be behind ours (the run row's dispatch time)
+ * for a run to still count as started by that dispatch.
+ */
+const CLOCK_SKEW_MS = 2 * 60_000;
+
 export interface PushHook {
   (sessionId: string, push: PushedRequest): Promise<void> | void;
 }
@@ -35,6 +49,7 @@ export class RunnerService {
   constructor(
     private readonly sessions: SessionService,
     private readonly github: GitHubGateway | null,
+    private readonly runnerWorkflow: RunnerWorkflow | null = null,
   ) {}
 
   private get deps() {
@@ -47,33 +62,71 @@ export class RunnerService {
   }
 
   /**
-   * Claim a dispatched session. `authorised` says how the caller proved itself:
-   * by a local claim token (checked here against the queued run), or by an OIDC
-   * token already verified for the runner repository and workflow.
+   * Claim a dispatched session. `auth` says how the caller proved itself: by a local claim token
+   * (checked here against the queued run), or by an OIDC token already verified as the runner
+   * workflow's (see oidc.ts). An Actions job may claim only the run it was dispatched for, once, with
+   * a token not used before. A refusal changes nothing.
    */
-  async claim(sessionId: string, auth: { claimToken: string } | { oidc: Record<string, unknown> }): Promise<ClaimResponse> {
+  async claim(sessionId: string, auth: { claimToken: string } | { oidc: RunnerIdentity }): Promise<ClaimResponse> {
+    const { db } = this.deps;
+    const oidc = "oidc" in auth ? auth.oidc : null;
+    if (oidc && (await oidcTokenUsed(db, oidc.jti))) throw new RunnerError(401, "this OIDC token was already used to claim a session; each claim needs a new token");
     const session = await this.sessions.get(sessionId);
     if (!session) throw new RunnerError(404, "session not found");
-    const run = await queuedRun(this.deps.db, sessionId);
+    const run = await queuedRun(db, sessionId);
     if (!run || session.status !== "queued") throw new RunnerError(409, `session is ${session.status}, not waiting for a runner`);
     if ("claimToken" in auth) {
       if (!run.claimTokenHash || run.claimTokenHash !== sha256(auth.claimToken)) throw new RunnerError(401, "invalid runner token");
     }
+    if (oidc) await this.checkDispatchedRun(sessionId, run, oidc);
     const sessionToken = randomToken();
-    const info = "oidc" in auth ? { runId: auth.oidc.run_id, repository: auth.oidc.repository, actor: auth.oidc.actor } : { local: true };
-    if (!(await markClaimed(this.deps.db, run.id, sha256(sessionToken), info))) throw new RunnerError(409, "session was claimed by another runner");
+    const info = oidc ? { runId: String(oidc.runId), repository: oidc.repository, actor: oidc.actor } : { local: true };
+    if (oidc) await pruneOidcTokenUses(db).catch((err) => this.deps.log.warn({ err }, "could not prune used OIDC tokens"));
+    const outcome = await markClaimed(db, run.id, sha256(sessionToken), info, oidc ? { githubRunId: oidc.runId, jti: oidc.jti, tokenExpiresAt: oidc.expiresAt } : undefined);
+    if (!outcome.ok) {
+      if (outcome.reason === "token_used") throw new RunnerError(401, "this OIDC token was already used to claim a session; each claim needs a new token");
+      if (outcome.reason === "workflow_run_used") throw new RunnerError(409, `workflow run ${oidc!.runId} already claimed a run; a job claims once`);
+      throw new RunnerError(409, "session was claimed by another runner");
+    }
     const moved = await tryTransition(this.deps, sessionId, "starting", "runner claimed the session");
     if (!moved) {
-      await endRun(this.deps.db, run.id, "claim raced a status change");
+      await endRun(db, run.id, "claim raced a status change");
       throw new RunnerError(409, "session changed while it was being claimed");
     }
     try {
       return { sessionToken, session: await this.spec(sessionId) };
     } catch (err) {
       const message = `Could not prepare the session for the runner: ${err instanceof Error ? err.message : String(err)}`;
-      await endRun(this.deps.db, run.id, "spec failed");
+      await endRun(db, run.id, "spec failed");
       await this.sessions.fail(sessionId, message);
       throw err;
+    }
+  }
+
+  /**
+   * The job's workflow run is the one dispatched for this run of the session: the run id GitHub
+   * answered the dispatch with; or, where it did not say (older GitHub Enterprise Server), a run of
+   * the runner workflow, started by a dispatch as the app no earlier than this one, whose run-name
+   * is the session id (the workflow sets `run-name: ${{ inputs.session_id }}`).
+   */
+  private async checkDispatchedRun(sessionId: string, run: RunRow, oidc: RunnerIdentity): Promise<void> {
+    if (run.githubRunId !== null) {
+      if (run.githubRunId !== oidc.runId) throw new RunnerError(403, `OIDC token is from workflow run ${oidc.runId}, not run ${run.githubRunId} dispatched for session ${sessionId}`);
+      return;
+    }
+    if (!this.runnerWorkflow) throw new RunnerError(403, "cannot tell which workflow run was dispatched for this session");
+    const found = await this.runnerWorkflow.workflowRun(oidc.runId);
+    const refuse = (why: string) => new RunnerError(403, `OIDC token is from workflow run ${oidc.runId}, which ${why}`);
+    if (!found) throw refuse("the runner repository does not have");
+    if (found.title !== sessionId) throw refuse(`is named ${JSON.stringify(found.title)}, not after session ${sessionId} (the runner workflow must set run-name: \${{ inputs.session_id }})`);
+    if (found.event !== "workflow_dispatch") throw refuse(`was started by a ${found.event} event, not a dispatch`);
+    const file = `.github/workflows/${this.runnerWorkflow.workflow}`;
+    const path = found.path.replace(/@[^@]*$/, "");
+    if (path !== file && !path.endsWith(`/${file}`)) throw refuse(`runs ${found.path}, not ${file}`);
+    if (found.createdAt.getTime() < run.dispatchedAt.getTime() - CLOCK_SKEW_MS) throw refuse(`was started at ${found.createdAt.toISOString()}, before this run of the session was dispatched`);
+    if (found.triggeringActor && this.github) {
+      const bot = await this.github.botLogin();
+      if (found.triggeringActor.toLowerCase() !== bot.toLowerCase()) throw refuse(`was started by ${found.triggeringActor}, not by ${bot}`);
     }
   }
 
@@ -151,7 +204,7 @@ export class RunnerService {
     }
     if (!(await tryTransition(this.deps, session.id, "running", `working on @${prompt.authorLogin}'s prompt`))) {
       // The session moved (stopped/archived) between reading and taking: give the prompt back.
-      await updatePromptIf(db, prompt.id, ["running"], { status: "queued", startedAt: null });
+      await updatePromptIf(db, session.id, prompt.id, ["running"], { status: "queued", startedAt: null });
       return { kind: "none" };
     }
     await this.deps.events.append(session.id, [{ type: "prompt.started", data: { promptId: prompt.id } }]);
@@ -176,7 +229,8 @@ export class RunnerService {
 
   async promptDone(run: RunRow, promptId: number, body: PromptDoneRequest): Promise<void> {
     const { db } = this.deps;
-    const row = await updatePromptIf(db, promptId, ["running"], {
+    // Scoped to the token's session: another session's prompt id matches nothing, and changes nothing.
+    const row = await updatePromptIf(db, run.sessionId, promptId, ["running"], {
       status: body.status,
       finishedAt: new Date(),
       commits: body.commits,
@@ -185,7 +239,7 @@ export class RunnerService {
       summary: body.summary ?? null,
       changedFiles: body.changedFiles ?? null,
     });
-    if (!row || row.sessionId !== run.sessionId) throw new RunnerError(409, "that prompt is not running in this session");
+    if (!row) throw new RunnerError(409, `prompt ${promptId} is not running in session ${run.sessionId}`);
     await this.deps.events.append(run.sessionId, [
       {
         type: "prompt.finished",

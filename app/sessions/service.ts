@@ -7,7 +7,7 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { getRepository, type RepositoryRow, type UserRow } from "../db/accounts.js";
 import { hasQueuedPrompt, insertPrompt, listPrompts, updatePromptIf, type PromptRow } from "../db/prompts.js";
-import { activeRun, endRun, insertRun } from "../db/runs.js";
+import { activeRun, endRun, insertRun, recordDispatchedRun } from "../db/runs.js";
 import type { PromptContext } from "../db/schema.js";
 import { getSession, insertSession, updateSession, type SessionRow } from "../db/sessions.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
@@ -188,7 +188,7 @@ export class SessionService {
     const prompt = prompts.find((p) => p.id === promptId);
     if (!prompt) return "not_found";
     if (prompt.authorLogin.toLowerCase() !== by.toLowerCase()) return "forbidden";
-    const row = await updatePromptIf(this.db, promptId, ["queued"], { status: "cancelled", finishedAt: new Date() });
+    const row = await updatePromptIf(this.db, sessionId, promptId, ["queued"], { status: "cancelled", finishedAt: new Date() });
     if (!row) return "not_queued";
     await this.deps.events.append(sessionId, [{ type: "prompt.cancelled", data: { promptId, by } }]);
     return "cancelled";
@@ -197,7 +197,7 @@ export class SessionService {
   private async cancelQueued(sessionId: string, by: string): Promise<void> {
     for (const p of await listPrompts(this.db, sessionId)) {
       if (p.status !== "queued") continue;
-      if (await updatePromptIf(this.db, p.id, ["queued"], { status: "cancelled", finishedAt: new Date() })) {
+      if (await updatePromptIf(this.db, sessionId, p.id, ["queued"], { status: "cancelled", finishedAt: new Date() })) {
         await this.deps.events.append(sessionId, [{ type: "prompt.cancelled", data: { promptId: p.id, by } }]);
       }
     }
@@ -212,13 +212,20 @@ export class SessionService {
   async dispatch(sessionId: string): Promise<void> {
     const claimToken = this.deps.dispatcher.usesClaimTokens ? randomToken() : null;
     const run = await insertRun(this.db, sessionId, claimToken ? sha256(claimToken) : null);
+    let started;
     try {
-      await this.deps.dispatcher.dispatch({ sessionId, claimToken });
+      started = await this.deps.dispatcher.dispatch({ sessionId, claimToken });
     } catch (err) {
       await endRun(this.db, run.id, "dispatch failed");
       const message = err instanceof Error ? err.message : String(err);
       this.deps.log.warn({ sessionId, err }, "dispatch failed");
       await this.fail(sessionId, `Could not start a runner: ${message}`);
+      return;
+    }
+    // An Actions job's claim is checked against the workflow run GitHub said it started. Not
+    // recorded (a database blip): the claim asks GitHub about the job's run instead.
+    if (started?.githubRunId) {
+      await recordDispatchedRun(this.db, run.id, started.githubRunId).catch((err) => this.deps.log.warn({ sessionId, err }, "could not record the dispatched workflow run"));
     }
   }
 

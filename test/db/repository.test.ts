@@ -8,7 +8,7 @@ import { openDatabase, type Database } from "../../app/db/client.js";
 import { claimDelivery, pruneDeliveries } from "../../app/db/deliveries.js";
 import { insertEvents, listEvents } from "../../app/db/events.js";
 import { insertPrompt, takeNextPrompt, updatePromptIf } from "../../app/db/prompts.js";
-import { endRun, findClaimedRun, insertRun, markClaimed, queuedRun, staleRuns } from "../../app/db/runs.js";
+import { endRun, findClaimedRun, insertRun, markClaimed, oidcTokenUsed, pruneOidcTokenUses, queuedRun, recordDispatchedRun, staleRuns } from "../../app/db/runs.js";
 import { isUniqueViolation } from "../../app/db/errors.js";
 import { claimCheckRunCreation, findThreadSession, insertSession, updateSession, updateStatusIf } from "../../app/db/sessions.js";
 import { SessionBus } from "../../app/sessions/bus.js";
@@ -114,7 +114,7 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     const [a, b] = await Promise.all([takeNextPrompt(database.db, session.id), takeNextPrompt(database.db, session.id)]);
     expect([a?.id, b?.id].sort()).toEqual([p1.id, p2.id].sort());
     expect(await takeNextPrompt(database.db, session.id)).toBeUndefined();
-    expect(await updatePromptIf(database.db, p1.id, ["queued"], { status: "cancelled" })).toBeUndefined();
+    expect(await updatePromptIf(database.db, session.id, p1.id, ["queued"], { status: "cancelled" })).toBeUndefined();
   });
 
   it("finds a thread's current session, never an archived one", async () => {
@@ -167,13 +167,53 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     const run = await insertRun(database.db, session.id, "claimhash");
     expect((await queuedRun(database.db, session.id))?.id).toBe(run.id);
     const [first, second] = await Promise.all([markClaimed(database.db, run.id, "tok1", {}), markClaimed(database.db, run.id, "tok2", {})]);
-    expect([first, second].filter(Boolean)).toHaveLength(1);
-    const token = first ? "tok1" : "tok2";
+    expect([first, second].filter((o) => o.ok)).toHaveLength(1);
+    expect([first, second].find((o) => !o.ok)).toEqual({ ok: false, reason: "taken" });
+    const token = first.ok ? "tok1" : "tok2";
     expect(await findClaimedRun(database.db, session.id, token)).toBeDefined();
     const future = new Date(Date.now() + 60_000);
     expect((await staleRuns(database.db, future, future)).map((r) => r.id)).toContain(run.id);
     await endRun(database.db, run.id, "done");
     expect(await findClaimedRun(database.db, session.id, token)).toBeUndefined();
     expect(await endRun(database.db, run.id, "again")).toBeUndefined();
+  });
+
+  it("binds an Actions claim to one workflow run and one token, and a refusal records nothing", async () => {
+    const { db } = database;
+    const [a, b, c] = [(await fixture(20)).session, (await fixture(21)).session, (await fixture(22)).session];
+    const later = new Date(Date.now() + 600_000);
+    // Run ids above 2^31, as GitHub's are.
+    const runA = await insertRun(db, a.id, null);
+    await recordDispatchedRun(db, runA.id, 30_000_000_001);
+    // Another workflow run cannot take a run row dispatched as a different one.
+    expect(await markClaimed(db, runA.id, "t0", {}, { githubRunId: 30_000_000_002, jti: "jti-0", tokenExpiresAt: later })).toEqual({ ok: false, reason: "taken" });
+    expect(await oidcTokenUsed(db, "jti-0")).toBe(false);
+    const claimed = await markClaimed(db, runA.id, "t1", {}, { githubRunId: 30_000_000_001, jti: "jti-1", tokenExpiresAt: later });
+    expect(claimed).toMatchObject({ ok: true, run: { state: "claimed", githubRunId: 30_000_000_001 } });
+    expect(await oidcTokenUsed(db, "jti-1")).toBe(true);
+
+    // The same token again, for another session: refused, that run still queued.
+    const runB = await insertRun(db, b.id, null);
+    expect(await markClaimed(db, runB.id, "t2", {}, { githubRunId: 30_000_000_003, jti: "jti-1", tokenExpiresAt: later })).toEqual({ ok: false, reason: "token_used" });
+    expect((await queuedRun(db, b.id))?.githubRunId).toBeNull();
+    // The workflow run that claimed A, with a new token, for another session: refused, the token not recorded.
+    expect(await markClaimed(db, runB.id, "t3", {}, { githubRunId: 30_000_000_001, jti: "jti-3", tokenExpiresAt: later })).toEqual({ ok: false, reason: "workflow_run_used" });
+    expect(await oidcTokenUsed(db, "jti-3")).toBe(false);
+    expect((await queuedRun(db, b.id))?.state).toBe("queued");
+
+    // Two claims with one token at once (two replicas): one wins.
+    const runC = await insertRun(db, c.id, null);
+    const race = await Promise.all([
+      markClaimed(db, runB.id, "t4", {}, { githubRunId: 30_000_000_004, jti: "jti-4", tokenExpiresAt: later }),
+      markClaimed(db, runC.id, "t5", {}, { githubRunId: 30_000_000_005, jti: "jti-4", tokenExpiresAt: later }),
+    ]);
+    expect(race.filter((o) => o.ok)).toHaveLength(1);
+    expect(race.find((o) => !o.ok)).toEqual({ ok: false, reason: "token_used" });
+
+    // Expired tokens are forgotten; live ones kept.
+    await markClaimed(db, (await insertRun(db, c.id, null)).id, "t6", {}, { githubRunId: 30_000_000_006, jti: "jti-old", tokenExpiresAt: new Date(Date.now() - 1_000) });
+    expect(await pruneOidcTokenUses(db)).toBeGreaterThanOrEqual(1);
+    expect(await oidcTokenUsed(db, "jti-old")).toBe(false);
+    expect(await oidcTokenUsed(db, "jti-1")).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
 import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { activeRun, insertRun, queuedRun } from "../../app/db/runs.js";
+import { createOidcVerifier } from "../../app/runner-api/oidc.js";
 import { getSession, insertSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
 import { sha256 } from "../../app/util/tokens.js";
@@ -20,7 +21,7 @@ import { useGitHubStack } from "../support/github-stack.js";
 import { deliver, testInspect } from "../support/inspect.js";
 import type { TestIssuer } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
-import { RUNNER_CLAIMS } from "../support/runner-client.js";
+import { jobClaims, RUNNER_CLAIMS, RUNNER_REPOSITORY_ID } from "../support/runner-client.js";
 
 const stack = useGitHubStack({ env: { INSPECT_HEARTBEAT_TIMEOUT: "30" }, permissions: { alice: "write", bob: "write" } });
 let database: Database;
@@ -87,6 +88,124 @@ describe("claiming with the Actions OIDC token", () => {
     expect((await getSession(database.db, id))?.status).toBe("starting");
     // A second runner for the same dispatch is turned away.
     expect((await call("/claim", await issuer.sign(GOOD), { body: { sessionId: id } })).status).toBe(409);
+  });
+});
+
+describe("a claim is bound to its dispatch", () => {
+  /** The session is as the dispatch left it: queued, its run unclaimed, no event added. */
+  async function untouched(id: string, eventsBefore: number, githubRunId: number | null) {
+    expect((await getSession(database.db, id))?.status).toBe("queued");
+    expect(await queuedRun(database.db, id)).toMatchObject({ state: "queued", tokenHash: null, githubRunId });
+    expect(await events(id)).toHaveLength(eventsBefore);
+  }
+
+  it("records the workflow run GitHub answered the dispatch with", async () => {
+    const id = await newSession();
+    const [dispatch] = gh.find("POST", /dispatches$/);
+    expect(dispatch!.body).toMatchObject({ ref: "main", return_run_details: true, inputs: { session_id: id } });
+    const run = gh.runFor(id)!;
+    expect(run.id).toBeGreaterThan(2 ** 31);
+    expect((await queuedRun(database.db, id))?.githubRunId).toBe(run.id);
+  });
+
+  it.each([
+    ["another workflow", { workflow_ref: "acme/inspect-runner/.github/workflows/other.yml@refs/heads/main" }, 401, /workflow/],
+    ["another ref", { ref: "refs/heads/dev", workflow_ref: "acme/inspect-runner/.github/workflows/inspect-runner.yml@refs/heads/dev" }, 401, /ref|workflow/],
+    ["another event (push)", { event_name: "push" }, 401, /push event, expected workflow_dispatch/],
+    ["another repository id (the name re-registered)", { repository_id: "999" }, 401, /repository id 999, expected 5150042/],
+    ["no jti", { jti: null }, 401, /jti/],
+    ["another workflow run", { run_id: "31000000001" }, 403, /workflow run 31000000001, not run \d+ dispatched for session/],
+  ] as const)("refuses a token with %s, and the session stays claimable by the right one", async (_label, extra, status, message) => {
+    const id = await newSession();
+    const run = gh.runFor(id)!;
+    const before = (await events(id)).length;
+    const res = await call("/claim", await issuer.sign(jobClaims(run.id, extra)), { body: { sessionId: id } });
+    expect(res.status).toBe(status);
+    expect(res.json.error).toMatch(message);
+    await untouched(id, before, run.id);
+    expect((await call("/claim", await runner.token(id), { body: { sessionId: id } })).status).toBe(200);
+  });
+
+  it("accepts a token once, and a job claims only its own dispatch, once", async () => {
+    const id = await newSession();
+    const first = gh.runFor(id)!;
+    const token = await runner.token(id);
+    const claimed = await call("/claim", token, { body: { sessionId: id } });
+    expect(claimed.status).toBe(200);
+    expect(await activeRun(database.db, id)).toMatchObject({ state: "claimed", githubRunId: first.id });
+    // The same token again: refused as used. A second token from the same job: the session is taken.
+    const replay = await call("/claim", token, { body: { sessionId: id } });
+    expect(replay).toMatchObject({ status: 401, json: { error: expect.stringMatching(/already used/) } });
+    const second = await call("/claim", await runner.token(id), { body: { sessionId: id } });
+    expect(second).toMatchObject({ status: 409, json: { error: expect.stringMatching(/not waiting for a runner/) } });
+
+    // The runner fails; the session's prompt is kept and a new job is dispatched for it.
+    expect((await call(`/sessions/${id}/exit`, claimed.json.sessionToken, { body: { reason: "error", error: "boom" } })).status).toBe(200);
+    await inspect.tasks.drain();
+    if ((await getSession(database.db, id))?.status !== "queued") {
+      await deliver(inspect, "issue_comment", issueComment("@inspect try again", { issue: (await getSession(database.db, id))!.threadNumber! }));
+      await inspect.tasks.drain();
+    }
+    const again = gh.runFor(id)!;
+    expect(again.id).not.toBe(first.id);
+    const before = (await events(id)).length;
+    // Neither the used token nor a new token of the first job claims the new dispatch.
+    expect((await call("/claim", token, { body: { sessionId: id } })).status).toBe(401);
+    const oldJob = await call("/claim", await issuer.sign(jobClaims(first.id)), { body: { sessionId: id } });
+    expect(oldJob).toMatchObject({ status: 403, json: { error: expect.stringMatching(`workflow run ${first.id}, not run ${again.id}`) } });
+    await untouched(id, before, again.id);
+    expect((await call("/claim", await runner.token(id), { body: { sessionId: id } })).status).toBe(200);
+  });
+
+  it("asks GitHub for the job's run when the dispatch did not say (older GitHub Enterprise: 204)", async () => {
+    gh.dispatchAnswer = "no-content";
+    const id = await newSession();
+    const other = await newSession("@inspect something else");
+    const run = gh.runFor(id)!;
+    const before = (await events(id)).length;
+    const refused = async (runId: number, message: RegExp | string) => {
+      const res = await call("/claim", await issuer.sign(jobClaims(runId)), { body: { sessionId: id } });
+      expect(res.status).toBe(403);
+      expect(res.json.error).toMatch(message);
+      await untouched(id, before, null);
+    };
+    await refused(41_000_000_001, "which the runner repository does not have");
+    // Another session's job; runs of the workflow by hand, on push, from before the dispatch.
+    await refused(gh.runFor(other)!.id, `is named "${other}", not after session ${id}`);
+    const fake = (extra: Partial<typeof run>) => {
+      const r = { ...run, id: 42_000_000_000 + gh.workflowRuns.length, ...extra };
+      gh.workflowRuns.push(r);
+      return r.id;
+    };
+    await refused(fake({ actor: "mallory" }), "was started by mallory, not by inspect-app[bot]");
+    await refused(fake({ event: "push" }), "started by a push event");
+    await refused(fake({ workflow: "other.yml" }), "runs .github/workflows/other.yml");
+    await refused(fake({ createdAt: new Date(Date.now() - 3_600_000) }), "before this run of the session was dispatched");
+
+    const claimed = await call("/claim", await issuer.sign(jobClaims(run.id)), { body: { sessionId: id } });
+    expect(claimed.status).toBe(200);
+    expect(gh.find("GET", new RegExp(`/actions/runs/${run.id}$`))).toHaveLength(1);
+    // The job's run is recorded: it never claims another run of this session.
+    expect(await activeRun(database.db, id)).toMatchObject({ state: "claimed", githubRunId: run.id });
+  });
+
+  it("dispatches again without return_run_details where GitHub refuses the parameter (422)", async () => {
+    gh.dispatchAnswer = "rejects-run-details";
+    const id = await newSession();
+    const dispatches = gh.find("POST", /dispatches$/);
+    expect(dispatches.map((d) => "return_run_details" in d.body)).toEqual([true, false]);
+    expect((await getSession(database.db, id))?.status).toBe("queued");
+    expect((await queuedRun(database.db, id))?.githubRunId).toBeNull();
+    await claim(id);
+  });
+
+  it("accepts INSPECT_RUNNER_REF as a branch or a full ref, and nothing else", async () => {
+    const token = await issuer.sign(jobClaims(7));
+    const verifier = (ref: string) =>
+      createOidcVerifier({ issuer: issuer.url, audience: "https://inspect.test", repository: "acme/inspect-runner", workflow: "inspect-runner.yml", ref, repositoryId: async () => RUNNER_REPOSITORY_ID });
+    expect(await verifier("main")(token)).toMatchObject({ runId: 7, repository: "acme/inspect-runner" });
+    expect(await verifier("refs/heads/main")(token)).toMatchObject({ runId: 7 });
+    await expect(verifier("dev")(token)).rejects.toThrow(/expected acme\/inspect-runner\/.github\/workflows\/inspect-runner.yml@refs\/heads\/dev/);
   });
 });
 
@@ -250,6 +369,43 @@ describe("a runner's session", () => {
     expect(await events(id)).toEqual(before);
     expect((await getSession(database.db, id))?.status).toBe("running");
     expect((await listPrompts(database.db, id))[0]!.status).toBe("running");
+  });
+
+  it("never lets one session's token touch another session", async () => {
+    const a = await newSession("@inspect fix the crash");
+    const b = await newSession("@inspect fix the other crash");
+    const tokenA = (await claim(a)).sessionToken;
+    const tokenB = (await claim(b)).sessionToken;
+    await runner.take(a, tokenA);
+    const promptB = await runner.take(b, tokenB);
+    const snapshot = async () => ({ session: await getSession(database.db, b), prompts: await listPrompts(database.db, b), events: await events(b), run: await activeRun(database.db, b), eventsA: (await events(a)).length });
+    const before = await snapshot();
+
+    // Runner A marks B's prompt done through its own session: no such prompt there.
+    const done = await call(`/sessions/${a}/prompts/${promptB.id}/done`, tokenA, { body: { status: "done", commits: [] } });
+    expect(done.status).toBe(409);
+    expect(done.json.error).toBe(`prompt ${promptB.id} is not running in session ${a}`);
+    // Runner A's token on B's routes: not B's token.
+    const writes: [string, unknown][] = [
+      [`/sessions/${b}/prompts/${promptB.id}/done`, { status: "done", commits: [] }],
+      [`/sessions/${b}/events`, { events: [{ type: "error", data: { message: "x" } }] }],
+      [`/sessions/${b}/pushed`, { branch: "inspect/evil", sha: "bad0bad" }],
+      [`/sessions/${b}/heartbeat`, {}],
+      [`/sessions/${b}/exit`, { reason: "error", error: "x" }],
+    ];
+    for (const [path, body] of writes) {
+      const res = await call(path, tokenA, { body });
+      expect(res.status, path).toBe(401);
+      expect(res.json.error, path).toBe("invalid or expired session token");
+    }
+    expect((await call(`/sessions/${b}/next`, tokenA)).status).toBe(401);
+    await inspect.tasks.drain();
+    expect(await snapshot()).toEqual(before);
+    expect(before.prompts.map((p) => p.status)).toEqual(["running"]);
+
+    // B's own runner still finishes its prompt.
+    await runner.done(b, tokenB, promptB.id, { status: "done", commits: [] });
+    expect((await listPrompts(database.db, b)).map((p) => p.status)).toEqual(["done"]);
   });
 
   it("refuses a wrong session token", async () => {

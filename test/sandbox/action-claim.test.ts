@@ -11,6 +11,9 @@
  *    a local bare repository), the whole path: dispatch → OIDC claim → clone with the minted
  *    repository-scoped token → a real OpenCode turn (scripted model) → commit → push → done →
  *    idle exit 0, nothing left running.
+ * 3. Against the same host, what a claim is bound to: the dispatched workflow run (as the dispatch
+ *    answered it, or — where the host answers 204, as older GitHub Enterprise Server — as the run's
+ *    API record shows it), the runner workflow, ref, event and repository id, a token used once.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
@@ -23,6 +26,7 @@ import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
+import { activeRun, queuedRun } from "../../app/db/runs.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { SessionEvent } from "../../app/protocol/events.js";
 import type { Inspect } from "../../app/server.js";
@@ -33,7 +37,7 @@ import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
-import { RUNNER_CLAIMS } from "../support/runner-client.js";
+import { jobClaims, RUNNER_CLAIMS } from "../support/runner-client.js";
 import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -45,6 +49,8 @@ let controlPlane: string;
 let tokenService: Server;
 let tokenUrl: string;
 const audiences: string[] = [];
+/** The job the token service signs for (its `run_id`): set by each test before it runs the action. */
+let job: Record<string, unknown> = {};
 
 beforeAll(async () => {
   database = await openDatabase({ dataDir: "memory://" });
@@ -61,7 +67,7 @@ beforeAll(async () => {
     audiences.push(audience);
     const ok = req.headers.authorization === "Bearer request-token";
     res.writeHead(ok ? 200 : 401, { "content-type": "application/json" });
-    res.end(JSON.stringify(ok ? { value: await issuer.sign({ ...RUNNER_CLAIMS, aud: audience }) } : { message: "bad request token" }));
+    res.end(JSON.stringify(ok ? { value: await issuer.sign({ ...RUNNER_CLAIMS, ...job, aud: audience }) } : { message: "bad request token" }));
   });
   await new Promise<void>((r) => tokenService.listen(0, "127.0.0.1", r));
   tokenUrl = `http://127.0.0.1:${(tokenService.address() as AddressInfo).port}/token?api-version=2.0`;
@@ -104,6 +110,7 @@ describe("the GitHub Action claiming with OIDC", () => {
     const session = (await listSessions(database.db)).find((s) => s.threadNumber === 77)!;
     const dispatch = gh.calls.find((c) => c.method === "POST" && c.path.endsWith("/dispatches"));
     expect(dispatch?.body.inputs).toEqual({ session_id: session.id, control_plane_url: "https://inspect.test" });
+    job = { run_id: String(gh.runFor(session.id)!.id) };
 
     const runnerTemp = mkdtempSync(path.join(os.tmpdir(), "inspect-action-"));
     try {
@@ -196,6 +203,10 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     expect(dispatch!.inputs).toEqual({ session_id: session.id, control_plane_url: "https://inspect.test" });
     const runnerInstallationTokens = fake.tokens.filter((t) => t.installationId === 88).map((t) => `token ${t.token}`);
     expect(runnerInstallationTokens).toContain(dispatch!.auth);
+    // GitHub said which workflow run the dispatch started: the claim must come from that run's job.
+    expect(dispatch!.returnRunDetails).toBe(true);
+    expect((await queuedRun(db.db, session.id))?.githubRunId).toBe(dispatch!.runId);
+    job = { run_id: String(dispatch!.runId) };
 
     // Which OpenCode the action runs: the bundle resolves `opencode-ai` from action/dist/ upwards —
     // action/node_modules where the workflow ran `npm ci --prefix action`, else (this checkout,
@@ -285,4 +296,64 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     expect((await getSession(db.db, session.id))?.status).toBe("completed");
     expect(await waitForNoProcesses(runnerTemp, 5_000)).toEqual([]);
   }, 120_000);
+
+  describe.each(["run-details", "no-content"] as const)("a claim bound to its dispatch (the host answers the dispatch with %s)", (answer) => {
+    let issue = answer === "run-details" ? 300 : 400;
+    const claimAt = async (sessionId: string, token: string) => {
+      const res = await fetch(`${gheControlPlane}/api/runner/claim`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ sessionId }),
+      });
+      return { status: res.status, error: ((await res.json()) as { error?: string }).error };
+    };
+
+    it("only the dispatched job claims, once; every other token is refused and the session left queued for it", async () => {
+      fake.dispatchAnswer = answer;
+      const n = ++issue;
+      await deliver(gheInspect, "issue_comment", issueComment("@inspect fix the login page", { issue: n, login: "alice" }));
+      await gheInspect.tasks.drain();
+      const session = (await listSessions(db.db)).find((s) => s.threadNumber === n)!;
+      const dispatch = fake.dispatches.find((d) => d.inputs.session_id === session.id)!;
+      expect(dispatch.returnRunDetails).toBe(true);
+      // Recorded when the host said; otherwise the claim asks the host about the job's run.
+      const recorded = answer === "run-details" ? dispatch.runId : null;
+      expect((await queuedRun(db.db, session.id))?.githubRunId).toBe(recorded);
+      // Another session's dispatched job, for the "another run" case.
+      await deliver(gheInspect, "issue_comment", issueComment("@inspect something else", { issue: ++issue, login: "alice" }));
+      await gheInspect.tasks.drain();
+      const otherRun = fake.dispatches.at(-1)!.runId;
+      expect(otherRun).not.toBe(dispatch.runId);
+
+      const right = (extra: Record<string, unknown> = {}) => issuer.sign(jobClaims(dispatch.runId, extra));
+      const before = (await gheInspect.sessions.deps.events.list(session.id, 0)).length;
+      const refusals: [string, Promise<string>, number, RegExp][] = [
+        ["another workflow", right({ workflow_ref: "acme/inspect-runner/.github/workflows/deploy.yml@refs/heads/main" }), 401, /workflow .*deploy\.yml/],
+        ["another ref", right({ ref: "refs/heads/feature", workflow_ref: "acme/inspect-runner/.github/workflows/inspect-runner.yml@refs/heads/feature" }), 401, /refs\/heads\/feature/],
+        ["another event", right({ event_name: "push" }), 401, /push event/],
+        ["another repository id", right({ repository_id: "666" }), 401, /repository id 666/],
+        ["another workflow run", issuer.sign(jobClaims(otherRun)), 403, new RegExp(`workflow run ${otherRun}`)],
+      ];
+      for (const [label, token, status, message] of refusals) {
+        const res = await claimAt(session.id, await token);
+        expect(res.status, label).toBe(status);
+        expect(res.error, label).toMatch(message);
+        expect((await getSession(db.db, session.id))?.status, label).toBe("queued");
+        expect(await queuedRun(db.db, session.id), label).toMatchObject({ state: "queued", tokenHash: null, githubRunId: recorded });
+      }
+      expect(await gheInspect.sessions.deps.events.list(session.id, 0)).toHaveLength(before);
+      // No repository token was minted for a refused claim.
+      const minted = fake.tokens.filter((t) => t.body.repositories).length;
+
+      const token = await right();
+      expect((await claimAt(session.id, token)).status).toBe(200);
+      expect(fake.tokens.filter((t) => t.body.repositories)).toHaveLength(minted + 1);
+      expect(await activeRun(db.db, session.id)).toMatchObject({ state: "claimed", githubRunId: dispatch.runId });
+      expect(fake.find("GET", new RegExp(`/actions/runs/${dispatch.runId}$`))).toHaveLength(answer === "no-content" ? 1 : 0);
+      // The same token again, and a second token of the same job: refused.
+      expect(await claimAt(session.id, token)).toMatchObject({ status: 401, error: expect.stringMatching(/already used/) });
+      expect(await claimAt(session.id, await right())).toMatchObject({ status: 409, error: expect.stringMatching(/not waiting for a runner/) });
+      expect((await getSession(db.db, session.id))?.status).toBe("starting");
+    }, 60_000);
+  });
 });

@@ -5,8 +5,11 @@
  * sends it as an `Authorization: Basic` extra header); anything else gets 401.
  *
  * REST answers what the control plane calls for an issue or PR thread (tokens, permission,
- * reactions, comments, pulls, check runs) and, for `actions` mode, the runner repository's
- * installation and the runner workflow's dispatch (204, recorded in `dispatches`).
+ * reactions, comments, pulls, check runs) and, for `actions` mode, the runner repository (its
+ * installation and id), the runner workflow's dispatch (recorded in `dispatches`; each starts a
+ * workflow run, answered as GitHub does since 2026-02 — 200 with the run's id when asked with
+ * `return_run_details` — or, with `dispatchAnswer = "no-content"`, 204 as older GitHub Enterprise
+ * Server) and those runs (`GET …/actions/runs/{id}`, the run-name as `display_title`).
  *
  * `failGit` injects git failures: the next N authorised requests matching a method and a path
  * suffix are answered with an HTTP error instead of being served (for testing retries).
@@ -14,7 +17,9 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { workflowRunJson, type FakeWorkflowRun } from "./fake-github.js";
 import { githubEnv } from "./inspect.js";
+import { RUNNER_REPOSITORY_ID } from "./runner-client.js";
 
 export interface RestCall {
   method: string;
@@ -72,15 +77,21 @@ export interface FakeGheOptions {
   runnerRepo?: string;
   /** The installation `GET /repos/{owner}/{runnerRepo}/installation` answers (default 88). */
   runnerInstallationId?: number;
+  /** The runner repository's numeric id (default RUNNER_REPOSITORY_ID). */
+  runnerRepositoryId?: number;
 }
 
-/** A `workflow_dispatch` the fake accepted (204). */
+/** A `workflow_dispatch` the fake accepted. */
 export interface WorkflowDispatch {
   repo: string;
   workflow: string;
   ref: string;
   inputs: Record<string, unknown>;
   auth: string;
+  /** The workflow run it started. */
+  runId: number;
+  /** The dispatch asked for the run's id (`return_run_details: true`). */
+  returnRunDetails: boolean;
 }
 
 export interface FakeGhe {
@@ -91,6 +102,9 @@ export interface FakeGhe {
   git: GitCall[];
   tokens: MintedToken[];
   dispatches: WorkflowDispatch[];
+  workflowRuns: FakeWorkflowRun[];
+  /** `run-details` (default): 200 + `workflow_run_id` when asked; `no-content`: always 204 (older GHES). */
+  dispatchAnswer: "run-details" | "no-content";
   pulls: Map<number, FakePull>;
   permissions: Map<string, string>;
   find(method: string, re: RegExp): RestCall[];
@@ -115,6 +129,8 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
   const RUNNER_REPO = options.runnerRepo ?? "inspect-runner";
   const rest: RestCall[] = [];
   const dispatches: WorkflowDispatch[] = [];
+  const workflowRuns: FakeWorkflowRun[] = [];
+  let nextRunId = 20_000_000_000;
   const gitCalls: GitCall[] = [];
   const gitFailures: GitFailure[] = [];
   const tokens: MintedToken[] = [];
@@ -195,9 +211,26 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
       // As GitHub: a ref is required, and inputs are strings.
       const inputs = call.body?.inputs ?? {};
       if (typeof call.body?.ref !== "string" || Object.values(inputs).some((v) => typeof v !== "string")) return [422, { message: "Invalid request" }];
-      dispatches.push({ repo: `${OWNER}/${RUNNER_REPO}`, workflow: decodeURIComponent(m[1]!), ref: call.body.ref, inputs, auth: call.auth });
-      return [204];
+      const run: FakeWorkflowRun = {
+        id: ++nextRunId,
+        repo: `${OWNER}/${RUNNER_REPO}`,
+        workflow: decodeURIComponent(m[1]!),
+        ref: call.body.ref,
+        sessionId: String(inputs.session_id ?? ""),
+        createdAt: new Date(),
+        actor: `${BOT_SLUG}[bot]`,
+      };
+      workflowRuns.push(run);
+      const returnRunDetails = call.body.return_run_details === true;
+      dispatches.push({ repo: run.repo, workflow: run.workflow, ref: run.ref, inputs, auth: call.auth, runId: run.id, returnRunDetails });
+      if (!returnRunDetails || fake.dispatchAnswer === "no-content") return [204];
+      return [200, { workflow_run_id: run.id, run_url: `${webUrl()}/api/v3${runnerRepo}/actions/runs/${run.id}`, html_url: `${webUrl()}/${run.repo}/actions/runs/${run.id}` }];
     }],
+    ["GET", new RegExp(`^${runnerRepo}/actions/runs/(\\d+)$`), (m) => {
+      const run = workflowRuns.find((r) => r.id === Number(m[1]));
+      return run ? [200, workflowRunJson(run, webUrl())] : [404, { message: "Not Found" }];
+    }],
+    ["GET", new RegExp(`^${runnerRepo}$`), () => [200, { id: options.runnerRepositoryId ?? RUNNER_REPOSITORY_ID, name: RUNNER_REPO, full_name: `${OWNER}/${RUNNER_REPO}`, default_branch: "main", private: true }]],
   ];
 
   async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL) {
@@ -313,7 +346,7 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as AddressInfo).port;
-  return {
+  const fake: FakeGhe = {
     port,
     host: `127.0.0.1:${port}`,
     webUrl: webUrl(),
@@ -321,6 +354,8 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
     git: gitCalls,
     tokens,
     dispatches,
+    workflowRuns,
+    dispatchAnswer: "run-details",
     pulls,
     permissions,
     find: (method, re) => rest.filter((c) => c.method === method && re.test(c.path)),
@@ -335,6 +370,7 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
         server.close(() => resolve());
       }),
   };
+  return fake;
 }
 
 export function readBody(req: IncomingMessage): Promise<Buffer> {

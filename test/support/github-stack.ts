@@ -33,7 +33,7 @@ export interface GitHubStack {
 export function useGitHubStack(opts: GitHubStackOptions = {}): GitHubStack {
   const env = () => githubEnv({ INSPECT_OIDC_ISSUER: stack.issuer.url, ...opts.env });
   const stack = {
-    runner: runnerClient(() => stack.inspect, () => stack.issuer),
+    runner: runnerClient(() => stack.inspect, () => stack.issuer, (id) => stack.gh.runFor(id)),
     async restart(options: InspectOptions) {
       await stack.inspect.close();
       stack.inspect = await testInspect(env(), stack.database, options);

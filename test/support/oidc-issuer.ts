@@ -1,4 +1,8 @@
-/** A local stand-in for the Actions OIDC issuer: a JWKS on loopback and a signer. */
+/**
+ * A local stand-in for the Actions OIDC issuer: a JWKS on loopback and a signer. Every token gets
+ * a fresh `jti`, as GitHub's do, unless the claims name one (`jti: null` leaves it out).
+ */
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 
@@ -25,7 +29,8 @@ export async function startIssuer(): Promise<TestIssuer> {
   return {
     url,
     async sign(claims, opts = {}) {
-      return new SignJWT(claims)
+      const { jti = randomUUID(), ...rest } = claims;
+      return new SignJWT(jti === null ? rest : { ...rest, jti })
         .setProtectedHeader({ alg: "RS256", kid: "k1" })
         .setIssuer(opts.issuer ?? url)
         .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
