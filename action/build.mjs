@@ -17,8 +17,9 @@ await build({
   format: "esm",
   // Some bundled CommonJS dependencies call require() for Node built-ins.
   banner: { js: "import { createRequire as __inspectCreateRequire } from 'node:module';\nconst require = __inspectCreateRequire(import.meta.url);" },
-  // Found at run time next to the action (opencode-ai's package.json gives its version and binary).
-  external: ["opencode-ai", "opencode-linux-x64", "opencode-linux-arm64"],
+  // OpenCode's platform packages (opencode-linux-x64, …) are found at run time next to the action:
+  // their package.json gives the version, their bin/ the binary.
+  external: ["opencode-*"],
   legalComments: "none",
   // Paths in the bundle's comments are relative to this: the output is the same from any cwd.
   absWorkingDir: path.resolve(here, ".."),

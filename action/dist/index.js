@@ -189,8 +189,8 @@ function checkBypass(reqUrl) {
   }
   return false;
 }
-function isLoopbackAddress(host) {
-  const hostLower = host.toLowerCase();
+function isLoopbackAddress(host2) {
+  const hostLower = host2.toLowerCase();
   return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
 }
 var DecodedURL;
@@ -258,8 +258,8 @@ var require_tunnel = __commonJS({
       self2.maxSockets = self2.options.maxSockets || http3.Agent.defaultMaxSockets;
       self2.requests = [];
       self2.sockets = [];
-      self2.on("free", function onFree(socket, host, port, localAddress) {
-        var options2 = toOptions(host, port, localAddress);
+      self2.on("free", function onFree(socket, host2, port, localAddress) {
+        var options2 = toOptions(host2, port, localAddress);
         for (var i = 0, len = self2.requests.length; i < len; ++i) {
           var pending = self2.requests[i];
           if (pending.host === options2.host && pending.port === options2.port) {
@@ -273,9 +273,9 @@ var require_tunnel = __commonJS({
       });
     }
     util5.inherits(TunnelingAgent, events2.EventEmitter);
-    TunnelingAgent.prototype.addRequest = function addRequest(req, host, port, localAddress) {
+    TunnelingAgent.prototype.addRequest = function addRequest(req, host2, port, localAddress) {
       var self2 = this;
-      var options = mergeOptions({ request: req }, self2.options, toOptions(host, port, localAddress));
+      var options = mergeOptions({ request: req }, self2.options, toOptions(host2, port, localAddress));
       if (self2.sockets.length >= this.maxSockets) {
         self2.requests.push(options);
         return;
@@ -398,15 +398,15 @@ var require_tunnel = __commonJS({
         cb(secureSocket);
       });
     }
-    function toOptions(host, port, localAddress) {
-      if (typeof host === "string") {
+    function toOptions(host2, port, localAddress) {
+      if (typeof host2 === "string") {
         return {
-          host,
+          host: host2,
           port,
           localAddress
         };
       }
-      return host;
+      return host2;
     }
     function mergeOptions(target) {
       for (var i = 1, len = arguments.length; i < len; ++i) {
@@ -1272,22 +1272,22 @@ var require_util = __commonJS({
       }
       return url3;
     }
-    function getHostname(host) {
-      if (host[0] === "[") {
-        const idx2 = host.indexOf("]");
+    function getHostname(host2) {
+      if (host2[0] === "[") {
+        const idx2 = host2.indexOf("]");
         assert5(idx2 !== -1);
-        return host.substring(1, idx2);
+        return host2.substring(1, idx2);
       }
-      const idx = host.indexOf(":");
-      if (idx === -1) return host;
-      return host.substring(0, idx);
+      const idx = host2.indexOf(":");
+      if (idx === -1) return host2;
+      return host2.substring(0, idx);
     }
-    function getServerName(host) {
-      if (!host) {
+    function getServerName(host2) {
+      if (!host2) {
         return null;
       }
-      assert5(typeof host === "string");
-      const servername = getHostname(host);
+      assert5(typeof host2 === "string");
+      const servername = getHostname(host2);
       if (net.isIP(servername)) {
         return "";
       }
@@ -1674,34 +1674,34 @@ var require_diagnostics = __commonJS({
       const debuglog = fetchDebuglog.enabled ? fetchDebuglog : undiciDebugLog;
       diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
         const {
-          connectParams: { version: version4, protocol, port, host }
+          connectParams: { version: version4, protocol, port, host: host2 }
         } = evt;
         debuglog(
           "connecting to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version4
         );
       });
       diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
         const {
-          connectParams: { version: version4, protocol, port, host }
+          connectParams: { version: version4, protocol, port, host: host2 }
         } = evt;
         debuglog(
           "connected to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version4
         );
       });
       diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
         const {
-          connectParams: { version: version4, protocol, port, host },
+          connectParams: { version: version4, protocol, port, host: host2 },
           error: error63
         } = evt;
         debuglog(
           "connection to %s using %s%s errored - %s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version4,
           error63.message
@@ -1752,11 +1752,11 @@ var require_diagnostics = __commonJS({
         const debuglog = undiciDebugLog.enabled ? undiciDebugLog : websocketDebuglog;
         diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
           const {
-            connectParams: { version: version4, protocol, port, host }
+            connectParams: { version: version4, protocol, port, host: host2 }
           } = evt;
           debuglog(
             "connecting to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version4
@@ -1764,11 +1764,11 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
           const {
-            connectParams: { version: version4, protocol, port, host }
+            connectParams: { version: version4, protocol, port, host: host2 }
           } = evt;
           debuglog(
             "connected to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version4
@@ -1776,12 +1776,12 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
           const {
-            connectParams: { version: version4, protocol, port, host },
+            connectParams: { version: version4, protocol, port, host: host2 },
             error: error63
           } = evt;
           debuglog(
             "connection to %s%s using %s%s errored - %s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version4,
@@ -2754,13 +2754,13 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname3, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname3, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
-          servername = servername || options.servername || util5.getServerName(host) || null;
+          servername = servername || options.servername || util5.getServerName(host2) || null;
           const sessionKey = servername || hostname3;
           assert5(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
@@ -6633,7 +6633,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client2, request) {
-      const { method, path: path21, host, upgrade, blocking, reset } = request;
+      const { method, path: path21, host: host2, upgrade, blocking, reset } = request;
       let { body: body2, headers, contentLength: contentLength2 } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util5.isFormDataLike(body2)) {
@@ -6716,8 +6716,8 @@ var require_client_h1 = __commonJS({
       }
       let header = `${method} ${path21} HTTP/1.1\r
 `;
-      if (typeof host === "string") {
-        header += `host: ${host}\r
+      if (typeof host2 === "string") {
+        header += `host: ${host2}\r
 `;
       } else {
         header += client2[kHostHeader];
@@ -7243,7 +7243,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client2, request) {
       const session = client2[kHTTP2Session];
-      const { method, path: path21, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path21, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request;
       let { body: body2 } = request;
       if (upgrade) {
         util5.errorRequest(client2, request, new Error("Upgrade not supported for H2"));
@@ -7267,7 +7267,7 @@ var require_client_h2 = __commonJS({
       }
       let stream2;
       const { hostname: hostname3, port } = client2[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname3}${port ? `:${port}` : ""}`;
+      headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname3}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
         if (request.aborted) {
@@ -8107,7 +8107,7 @@ var require_client = __commonJS({
     async function connect(client2) {
       assert5(!client2[kConnecting]);
       assert5(!client2[kHTTPContext]);
-      let { host, hostname: hostname3, protocol, port } = client2[kUrl];
+      let { host: host2, hostname: hostname3, protocol, port } = client2[kUrl];
       if (hostname3[0] === "[") {
         const idx = hostname3.indexOf("]");
         assert5(idx !== -1);
@@ -8119,7 +8119,7 @@ var require_client = __commonJS({
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
-            host,
+            host: host2,
             hostname: hostname3,
             protocol,
             port,
@@ -8133,7 +8133,7 @@ var require_client = __commonJS({
       try {
         const socket = await new Promise((resolve3, reject) => {
           client2[kConnector]({
-            host,
+            host: host2,
             hostname: hostname3,
             protocol,
             port,
@@ -8166,7 +8166,7 @@ var require_client = __commonJS({
         if (channels.connected.hasSubscribers) {
           channels.connected.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname: hostname3,
               protocol,
               port,
@@ -8187,7 +8187,7 @@ var require_client = __commonJS({
         if (channels.connectError.hasSubscribers) {
           channels.connectError.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname: hostname3,
               protocol,
               port,
@@ -8939,8 +8939,8 @@ var require_proxy_agent = __commonJS({
         } = opts;
         opts.path = origin + path21;
         if (!("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL3(origin);
-          headers.host = host;
+          const { host: host2 } = new URL3(origin);
+          headers.host = host2;
         }
         opts.headers = { ...this[kProxyHeaders], ...headers };
         return this.#client[kDispatch](opts, handler);
@@ -9044,8 +9044,8 @@ var require_proxy_agent = __commonJS({
         const headers = buildHeaders(opts.headers);
         throwIfProxyAuthIsSent(headers);
         if (headers && !("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL3(opts.origin);
-          headers.host = host;
+          const { host: host2 } = new URL3(opts.origin);
+          headers.host = host2;
         }
         return this[kAgent].dispatch(
           {
@@ -29214,13 +29214,13 @@ var require_dist2 = __commonJS({
         this.proxy = typeof proxy === "string" ? new url_1.URL(proxy) : proxy;
         this.proxyHeaders = opts?.headers ?? {};
         debug2("Creating new HttpsProxyAgent instance: %o", this.proxy.href);
-        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
+        const host2 = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
         const port = this.proxy.port ? parseInt(this.proxy.port, 10) : this.proxy.protocol === "https:" ? 443 : 80;
         this.connectOpts = {
           // Attempt to negotiate http/1.1 for proxy servers that support http/2
           ALPNProtocols: ["http/1.1"],
           ...opts ? omit2(opts, "headers") : null,
-          host,
+          host: host2,
           port
         };
       }
@@ -29242,14 +29242,14 @@ var require_dist2 = __commonJS({
           socket = net.connect(this.connectOpts);
         }
         const headers = typeof this.proxyHeaders === "function" ? this.proxyHeaders() : { ...this.proxyHeaders };
-        const host = net.isIPv6(opts.host) ? `[${opts.host}]` : opts.host;
-        let payload = `CONNECT ${host}:${opts.port} HTTP/1.1\r
+        const host2 = net.isIPv6(opts.host) ? `[${opts.host}]` : opts.host;
+        let payload = `CONNECT ${host2}:${opts.port} HTTP/1.1\r
 `;
         if (proxy.username || proxy.password) {
           const auth = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
           headers["Proxy-Authorization"] = `Basic ${Buffer.from(auth).toString("base64")}`;
         }
-        headers.Host = `${host}:${opts.port}`;
+        headers.Host = `${host2}:${opts.port}`;
         if (!headers["Proxy-Connection"]) {
           headers["Proxy-Connection"] = this.keepAlive ? "Keep-Alive" : "close";
         }
@@ -29353,11 +29353,11 @@ var require_dist3 = __commonJS({
         this.proxy = typeof proxy === "string" ? new url_1.URL(proxy) : proxy;
         this.proxyHeaders = opts?.headers ?? {};
         debug2("Creating new HttpProxyAgent instance: %o", this.proxy.href);
-        const host = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
+        const host2 = (this.proxy.hostname || this.proxy.host).replace(/^\[|\]$/g, "");
         const port = this.proxy.port ? parseInt(this.proxy.port, 10) : this.proxy.protocol === "https:" ? 443 : 80;
         this.connectOpts = {
           ...opts ? omit2(opts, "headers") : null,
-          host,
+          host: host2,
           port
         };
       }
@@ -29456,27 +29456,27 @@ function isBypassed(uri, noProxyList, bypassedMap) {
   if (noProxyList.length === 0) {
     return false;
   }
-  const host = new URL(uri).hostname;
-  if (bypassedMap?.has(host)) {
-    return bypassedMap.get(host);
+  const host2 = new URL(uri).hostname;
+  if (bypassedMap?.has(host2)) {
+    return bypassedMap.get(host2);
   }
   let isBypassedFlag = false;
   for (const pattern of noProxyList) {
     if (pattern[0] === ".") {
-      if (host.endsWith(pattern)) {
+      if (host2.endsWith(pattern)) {
         isBypassedFlag = true;
       } else {
-        if (host.length === pattern.length - 1 && host === pattern.slice(1)) {
+        if (host2.length === pattern.length - 1 && host2 === pattern.slice(1)) {
           isBypassedFlag = true;
         }
       }
     } else {
-      if (host === pattern) {
+      if (host2 === pattern) {
         isBypassedFlag = true;
       }
     }
   }
-  bypassedMap?.set(host, isBypassedFlag);
+  bypassedMap?.set(host2, isBypassedFlag);
   return isBypassedFlag;
 }
 function loadNoProxy() {
@@ -42254,9 +42254,9 @@ function setURLParameter(url3, name, value) {
   urlParsed.search = searchPieces.length ? `?${searchPieces.join("&")}` : "";
   return urlParsed.toString();
 }
-function setURLHost(url3, host) {
+function setURLHost(url3, host2) {
   const urlParsed = new URL(url3);
-  urlParsed.hostname = host;
+  urlParsed.hostname = host2;
   return urlParsed.toString();
 }
 function getURLPath(url3) {
@@ -57744,8 +57744,8 @@ function getAccountNameFromUrl(url3) {
   }
 }
 function isIpEndpointStyle(parsedUrl) {
-  const host = parsedUrl.host;
-  return /^.*:.*:.*$|^(localhost|host.docker.internal)(:[0-9]+)?$|^(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])(\.(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])){3}(:[0-9]+)?$/.test(host) || Boolean(parsedUrl.port) && PathStylePorts2.includes(parsedUrl.port);
+  const host2 = parsedUrl.host;
+  return /^.*:.*:.*$|^(localhost|host.docker.internal)(:[0-9]+)?$|^(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])(\.(\d|[1-9]\d|1\d\d|2[0-4]\d|25[0-5])){3}(:[0-9]+)?$/.test(host2) || Boolean(parsedUrl.port) && PathStylePorts2.includes(parsedUrl.port);
 }
 function toBlobTagsString(tags2) {
   if (tags2 === void 0) {
@@ -77929,15 +77929,38 @@ var import_cross_spawn = __toESM(require_cross_spawn(), 1);
 
 // sandbox/opencode/binary.ts
 import { execFile as execFile2 } from "node:child_process";
-import { closeSync as closeSync3, existsSync as existsSync5, openSync as openSync3, readSync, statSync as statSync2 } from "node:fs";
+import { closeSync as closeSync3, existsSync as existsSync5, openSync as openSync3, readFileSync, readSync, statSync as statSync2 } from "node:fs";
 import { createRequire as createRequire2 } from "node:module";
 import path13 from "node:path";
 import { promisify as promisify4 } from "node:util";
 var require3 = createRequire2(import.meta.url);
-function platformPackages(platform2 = process.platform, arch2 = process.arch) {
-  const os7 = platform2 === "win32" ? "windows" : platform2;
-  const base = `opencode-${os7}-${arch2}`;
-  return [base, `${base}-baseline`, `${base}-musl`, `${base}-baseline-musl`];
+var INSTALLED_PLATFORMS = "Linux x64 (glibc)";
+var host = null;
+function thisHost() {
+  host ??= { platform: process.platform, arch: process.arch, musl: isMusl(), avx2: hasAvx2() };
+  return host;
+}
+function isMusl() {
+  if (process.platform !== "linux") return false;
+  const header = process.report?.getReport()?.header;
+  return !header?.glibcVersionRuntime;
+}
+function hasAvx2() {
+  if (process.arch !== "x64") return false;
+  if (process.platform !== "linux") return true;
+  try {
+    return /^flags\s*:.*\savx2(?:\s|$)/m.test(readFileSync("/proc/cpuinfo", "utf8"));
+  } catch {
+    return false;
+  }
+}
+function platformPackages(h = thisHost()) {
+  const os7 = h.platform === "win32" ? "windows" : h.platform;
+  const base = `opencode-${os7}-${h.arch}`;
+  const libc = h.musl ? "-musl" : "";
+  if (h.arch !== "x64") return [`${base}${libc}`];
+  const [first, second] = h.avx2 ? [base, `${base}-baseline`] : [`${base}-baseline`, base];
+  return [`${first}${libc}`, `${second}${libc}`];
 }
 function isNativeExecutable(file2) {
   try {
@@ -77962,26 +77985,38 @@ function packageDir(name) {
     return null;
   }
 }
+function findPinnedOpencode(h = thisHost()) {
+  const names = platformPackages(h);
+  const looked = [];
+  for (const name of names) {
+    const dir = packageDir(name);
+    if (!dir) continue;
+    const binary = path13.join(dir, "bin", h.platform === "win32" ? "opencode.exe" : "opencode");
+    looked.push(binary);
+    if (!isNativeExecutable(binary)) continue;
+    const { version: version4 } = JSON.parse(readFileSync(path13.join(dir, "package.json"), "utf8"));
+    return { package: name, binary, version: version4 };
+  }
+  const platform2 = `${h.platform}-${h.arch}${h.platform === "linux" ? h.musl ? " (musl)" : " (glibc)" : ""}`;
+  if (isInstalledPlatform(h)) {
+    throw new Error(
+      `OpenCode for ${platform2} is not installed: none of ${names.join(", ")} ${looked.length ? `has a native binary (looked at ${looked.join(", ")})` : "is in node_modules"}. Run \`npm ci\` in the Inspect checkout (\`npm ci --prefix action\` for the action) and check its output \u2014 npm skips an optional package it could not download without failing \u2014 or set INSPECT_OPENCODE_BIN.`
+    );
+  }
+  throw new Error(
+    `No OpenCode binary for ${platform2}: Inspect installs the pinned OpenCode only for ${INSTALLED_PLATFORMS} (looked for ${names.join(", ")}); on ${platform2} set INSPECT_OPENCODE_BIN to an OpenCode binary of the version in package.json's optionalDependencies.`
+  );
+}
+function isInstalledPlatform(h) {
+  return h.platform === "linux" && h.arch === "x64" && !h.musl;
+}
 function resolveOpencodeBinary(env = process.env) {
   const override = env.INSPECT_OPENCODE_BIN;
   if (override) {
     if (!existsSync5(override)) throw new Error(`INSPECT_OPENCODE_BIN points to ${override}, which does not exist`);
     return override;
   }
-  const candidates = [];
-  const main2 = packageDir("opencode-ai");
-  if (main2) candidates.push(path13.join(main2, "bin", "opencode.exe"), path13.join(main2, "bin", "opencode"));
-  for (const name of platformPackages()) {
-    const dir = packageDir(name);
-    if (dir) candidates.push(path13.join(dir, "bin", process.platform === "win32" ? "opencode.exe" : "opencode"));
-  }
-  const found = candidates.find(isNativeExecutable);
-  if (!found) {
-    throw new Error(
-      `OpenCode binary not found (looked at ${candidates.join(", ") || "no opencode-ai package"}); run \`npm ci\` in the Inspect checkout or set INSPECT_OPENCODE_BIN`
-    );
-  }
-  return found;
+  return findPinnedOpencode().binary;
 }
 async function opencodeVersion(env = process.env, signal) {
   const override = env.INSPECT_OPENCODE_BIN;
@@ -77998,9 +78033,7 @@ async function opencodeVersion(env = process.env, signal) {
     }
     return asked;
   }
-  const dir = packageDir("opencode-ai");
-  if (!dir) throw new Error("the opencode-ai package is not installed; run `npm ci` in the Inspect checkout or set INSPECT_OPENCODE_BIN");
-  return require3(path13.join(dir, "package.json")).version;
+  return findPinnedOpencode().version;
 }
 var askedVersions = /* @__PURE__ */ new Map();
 var execFileAsync = promisify4(execFile2);

@@ -208,12 +208,12 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     expect((await queuedRun(db.db, session.id))?.githubRunId).toBe(dispatch!.runId);
     job = { run_id: String(dispatch!.runId) };
 
-    // Which OpenCode the action runs: the bundle resolves `opencode-ai` from action/dist/ upwards —
-    // action/node_modules where the workflow ran `npm ci --prefix action`, else (this checkout,
-    // without it) the repository's own node_modules. INSPECT_OPENCODE_BIN is deliberately unset.
+    // Which OpenCode the action runs: the bundle resolves OpenCode's platform package from
+    // action/dist/ upwards — action/node_modules where the workflow ran `npm ci --prefix action`,
+    // else (this checkout, without it) the repository's own node_modules. INSPECT_OPENCODE_BIN is deliberately unset.
     const actionModules = path.join(root, "action", "node_modules");
-    const expectedModules = existsSync(path.join(actionModules, "opencode-ai")) ? actionModules : path.join(root, "node_modules");
-    expect(createRequire(bundle).resolve("opencode-ai/package.json")).toBe(path.join(expectedModules, "opencode-ai", "package.json"));
+    const expectedModules = existsSync(path.join(actionModules, "opencode-linux-x64")) ? actionModules : path.join(root, "node_modules");
+    expect(createRequire(bundle).resolve("opencode-linux-x64/package.json")).toBe(path.join(expectedModules, "opencode-linux-x64", "package.json"));
 
     const runnerTemp = mkdtempSync(path.join(work, "runner-temp-"));
     const snapshots = path.join(runnerTemp, "snapshots");

@@ -37,8 +37,14 @@ describe("action bundle", () => {
     const rootPkg = JSON.parse(read("package.json"));
     const actionPkg = JSON.parse(read("action/package.json"));
     const lock = JSON.parse(read("action/package-lock.json"));
-    expect(actionPkg.dependencies["opencode-ai"]).toBe(rootPkg.dependencies["opencode-ai"]);
-    expect(lock.packages["node_modules/opencode-ai"].version).toBe(rootPkg.dependencies["opencode-ai"]);
+    const rootLock = JSON.parse(read("package-lock.json"));
+    expect(actionPkg.optionalDependencies).toEqual(rootPkg.optionalDependencies);
+    expect(Object.keys(rootPkg.optionalDependencies).sort()).toEqual(["opencode-linux-x64", "opencode-linux-x64-baseline"]);
+    for (const [name, version] of Object.entries(rootPkg.optionalDependencies)) {
+      expect(version).toMatch(/^\d+\.\d+\.\d+$/); // exact
+      expect(lock.packages[`node_modules/${name}`]).toMatchObject({ version, optional: true, integrity: rootLock.packages[`node_modules/${name}`].integrity });
+    }
+    expect(Object.keys(lock.packages).filter((p) => p !== "")).toHaveLength(2);
   });
 });
 
