@@ -51,6 +51,8 @@ const spec = {
   GITHUB_CLIENT_ID: { schema: z.string().min(1), expects: "the GitHub App's OAuth client id" },
   GITHUB_CLIENT_SECRET: { schema: z.string().min(1), expects: "the GitHub App's OAuth client secret" },
   INSPECT_DRAFT_PRS: { schema: z.string().transform(bool), expects: "true or false" },
+  INSPECT_SANDBOX_USER: { schema: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/), expects: "an OS user name, e.g. inspect-sandbox" },
+  INSPECT_TRUST_REPO_CONFIG: { schema: z.string().transform(bool), expects: "true or false" },
   INSPECT_PUBLIC_SESSIONS: { schema: z.enum(["collaborators", "everyone"]), expects: "'collaborators' or 'everyone'" },
   LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -98,6 +100,12 @@ export interface Config {
   localRepos: string[];
   party: { url: string; secret: string | undefined };
   draftPullRequests: boolean;
+  /** The OS user a local runner runs the session's code as (required with a GitHub App). */
+  sandboxUser: string;
+  /** Repositories' own OpenCode config may add MCP servers, plugins and providers. */
+  trustRepoConfig: boolean;
+  /** The App's key file, when it came from PRIVATE_KEY_PATH: hidden from sessions. */
+  privateKeyPath: string | null;
   /** Who sees sessions of public repositories: their collaborators (triage or more), or everyone who signs in. */
   publicSessions: "collaborators" | "everyone";
   /** The control plane's log level (pino). */
@@ -216,6 +224,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     localRepos,
     party: { url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""), secret: read(env, "INSPECT_ROOM_SECRET") },
     draftPullRequests: read(env, "INSPECT_DRAFT_PRS") ?? true,
+    sandboxUser: read(env, "INSPECT_SANDBOX_USER") ?? "inspect-sandbox",
+    trustRepoConfig: read(env, "INSPECT_TRUST_REPO_CONFIG") ?? false,
+    privateKeyPath: !env.PRIVATE_KEY && env.PRIVATE_KEY_PATH ? path.resolve(cwd, env.PRIVATE_KEY_PATH) : null,
     publicSessions: read(env, "INSPECT_PUBLIC_SESSIONS") ?? "collaborators",
     logLevel: read(env, "LOG_LEVEL") ?? "info",
   };

@@ -40,7 +40,7 @@ import { webRoutes } from "../web/routes.js";
 import { EventLog } from "./sessions/event-log.js";
 import { SessionService } from "./sessions/service.js";
 import { SessionStarter } from "./sessions/starter.js";
-import { loadOrCreateSecret } from "./util/secret.js";
+import { ensurePrivateDir, loadOrCreateSecret } from "./util/secret.js";
 import { BackgroundTasks, type Logger } from "./util/tasks.js";
 
 export interface InspectOptions {
@@ -77,6 +77,7 @@ const DELIVERY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
   const log = pino({ level: opts.logLevel ?? config.logLevel, base: undefined });
+  if (config.dataDir !== "memory://") ensurePrivateDir(config.dataDir);
   const database = opts.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const db = database.db;
   const secret = loadOrCreateSecret(config.secret, config.dataDir);
@@ -116,6 +117,9 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       controlPlaneUrl: () => `http://127.0.0.1:${boundPort}`,
       workDir: path.join(config.dataDir, "runners"),
       snapshotDir: path.join(config.dataDir, "snapshots"),
+      // With a GitHub App the session's code never runs as us (our secrets are readable to us).
+      sandboxUser: config.githubApp ? config.sandboxUser : null,
+      hide: [config.dataDir, ...(config.privateKeyPath ? [config.privateKeyPath] : []), path.resolve(".env")],
       log,
       onExit: (sessionId, code, signal, tail) => tasks.run(`runner exit ${sessionId}`, () => runners!.processExited(sessionId, code, signal, tail)),
     });

@@ -8,6 +8,8 @@
  *   INSPECT_RUNNER_TOKEN       bearer for POST /api/runner/claim
  *   INSPECT_WORK_DIR           folder for checkouts and OpenCode's dirs (default: temp)
  *   INSPECT_SNAPSHOT_DIR       persistent snapshot folder (default: none)
+ *   INSPECT_SANDBOX_USER       run the session's code as this user in bubblewrap (default: as ourselves)
+ *   INSPECT_SANDBOX_HIDE       JSON array of paths the session's code must not see
  */
 import { runSandbox } from "./runtime.js";
 
@@ -24,6 +26,19 @@ const controlPlaneUrl = required("INSPECT_CONTROL_PLANE_URL");
 const sessionId = required("INSPECT_SESSION_ID");
 const claimToken = required("INSPECT_RUNNER_TOKEN");
 
+function pathList(name: string): string[] {
+  const raw = process.env[name];
+  if (!raw) return [];
+  try {
+    const list = JSON.parse(raw) as unknown;
+    if (Array.isArray(list) && list.every((p) => typeof p === "string")) return list;
+  } catch {
+    /* below */
+  }
+  process.stderr.write(`[sandbox] ${name} must be a JSON array of paths\n`);
+  process.exit(2);
+}
+
 try {
   const result = await runSandbox({
     controlPlaneUrl,
@@ -31,6 +46,8 @@ try {
     claimToken,
     workDir: process.env.INSPECT_WORK_DIR || undefined,
     snapshotRoot: process.env.INSPECT_SNAPSHOT_DIR || null,
+    sandboxUser: process.env.INSPECT_SANDBOX_USER || null,
+    hide: pathList("INSPECT_SANDBOX_HIDE"),
   });
   process.exit(result.reason === "error" ? 1 : 0);
 } catch (error) {

@@ -7,9 +7,10 @@ import path from "node:path";
 import type { NewEvent } from "../app/protocol/events.js";
 import type { SessionSpec } from "../app/protocol/runner-api.js";
 import { prepareCheckout, type Checkout } from "./git/checkout.js";
+import type { Jail } from "./jail/jail.js";
 import { openWorkspace, startAgentServer, type Workspace } from "./opencode/agent.js";
 import { buildOpencodeConfig } from "./opencode/config.js";
-import { scrubEnv } from "./opencode/env.js";
+import { instructionPaths, readRepoFiles, type RepoFiles } from "./opencode/repo-config.js";
 import { startWarmupModel } from "./opencode/warmup.js";
 import type { OpencodeServer } from "./opencode/server.js";
 import type { Redactor } from "./redact.js";
@@ -31,8 +32,8 @@ export class PreparationError extends Error {
 
 export interface PrepareOptions {
   spec: SessionSpec;
-  /** This session's folder: the checkout goes to `repo/`, OpenCode's XDG dirs to `opencode/`. */
-  sessionDir: string;
+  /** Where the session's code runs: the checkout goes to `box/repo`, OpenCode's XDG dirs to `box/opencode`. */
+  jail: Jail;
   snapshotRoot: string | null;
   useActionsCache?: boolean;
   redact: Redactor;
@@ -67,10 +68,17 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
   const warmup = o.warm === false ? null : await startWarmupModel();
   const config = buildOpencodeConfig(o.spec.opencodeConfig, o.spec.model);
   if (warmup) config.provider = { ...(config.provider as object | undefined), ...warmup.provider };
+  const trustRepoConfig = o.spec.trustRepoConfig === true;
+  if (!trustRepoConfig) {
+    const operator = Array.isArray(config.instructions) ? (config.instructions as unknown[]) : [];
+    config.instructions = [...operator, ...instructionPaths(o.jail.xfer)];
+  }
   const serverStarting = startAgentServer({
-    home: path.join(o.sessionDir, "opencode"),
-    cwd: o.sessionDir,
+    home: path.join(o.jail.box, "opencode"),
+    cwd: o.jail.box,
     config,
+    jail: o.jail,
+    trustRepoConfig,
     onLog: (line) => o.log(`opencode: ${line}`),
     signal: o.cancel,
   });
@@ -88,7 +96,8 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
     try {
       checkout = await prepareCheckout({
         spec: o.spec,
-        dir: path.join(o.sessionDir, "repo"),
+        dir: path.join(o.jail.box, "repo"),
+        jail: o.jail,
         snapshotRoot: o.snapshotRoot,
         redact: o.redact,
         useActionsCache: o.useActionsCache,
@@ -99,6 +108,8 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
     }
     o.mark("checkout");
     o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
+    const repoFiles = await readRepoFiles({ jail: o.jail, dir: checkout.dir, baseBranch: o.spec.baseBranch, log: o.log });
+    if (repoFiles.instructions.length) o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
 
     // The setup script and OpenCode's warm-up do not depend on each other.
     const opencodeReady = serverStarting
@@ -113,7 +124,7 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
       });
     opencodeReady.catch(() => undefined);
 
-    setup = await runSetup(o, checkout);
+    setup = await runSetup(o, checkout, repoFiles);
     o.mark("setup");
     const ready = await opencodeReady;
     return { checkout, ...ready, setupOk: setup.ok, reusable: reusable(checkout) };
@@ -136,12 +147,14 @@ interface SetupOutcome {
   cutShort: boolean;
 }
 
-async function runSetup(o: PrepareOptions, checkout: Checkout): Promise<SetupOutcome> {
+async function runSetup(o: PrepareOptions, checkout: Checkout, repoFiles: RepoFiles): Promise<SetupOutcome> {
   const { spec, emit } = o;
   const result = await runSetupScript({
     dir: checkout.dir,
+    script: repoFiles.setupScript,
+    jail: o.jail,
     timeoutMs: spec.setupTimeoutMs,
-    env: scrubEnv(process.env),
+    env: o.jail.env(),
     signal: o.signal,
     onOutput: (stream, text) => emit([{ type: "setup.output", data: { stream, text: text.slice(0, 20_000) } }]),
   });

@@ -59,7 +59,7 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
   if (turn.status === "stopped") {
     // What was pushed stays; the half-done edits of a stopped turn would otherwise ride
     // along in the next prompt's commit under someone else's name.
-    await discardChanges(checkout.dir).catch((e) => ctx.log(`discarding changes failed: ${e.message}`));
+    await discardChanges(checkout.dir, checkout.jail).catch((e) => ctx.log(`discarding changes failed: ${e.message}`));
   } else {
     // A failed turn's edits are still the requester's work: commit them so nothing is lost.
     await commitAndPush(ctx, author, done);
@@ -75,6 +75,7 @@ async function commitAndPush(ctx: PromptContext, author: { name: string; email: 
   try {
     commit = await commitAll({
       dir: checkout.dir,
+      jail: checkout.jail,
       author,
       committer: spec.committer,
       message: commitMessage(ctx.prompt.title, spec.sessionUrl),
@@ -92,7 +93,7 @@ async function commitAndPush(ctx: PromptContext, author: { name: string; email: 
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
   try {
-    const sha = await pushBranch({ dir: checkout.dir, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
+    const sha = await pushBranch({ dir: checkout.dir, jail: checkout.jail, url: spec.cloneUrl, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
     ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
   } catch (error) {
     return failDone(ctx, done, (error as Error).message, "push_failed");

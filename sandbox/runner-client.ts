@@ -52,6 +52,14 @@ export class RunnerClient {
     return claimed;
   }
 
+  /** Take over a claim made elsewhere (the Action claims, then hands it to the runtime). */
+  adopt(claimed: ClaimResponse): ClaimResponse {
+    const parsed = ClaimResponse.parse(claimed);
+    this.token = parsed.sessionToken;
+    this.sessionId = parsed.session.id;
+    return parsed;
+  }
+
   /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
   async next(waitSeconds: number, signal?: AbortSignal): Promise<NextResponse> {
     const body = await this.request("GET", `${this.sessionPath()}/next?wait=${waitSeconds}`, undefined, undefined, signal, (waitSeconds + 15) * 1_000);

@@ -10,10 +10,13 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { NewEvent } from "../app/protocol/events.js";
-import type { SessionSpec } from "../app/protocol/runner-api.js";
+import type { ClaimResponse, SessionSpec } from "../app/protocol/runner-api.js";
 import { EventSink } from "./event-sink.js";
 import type { Checkout } from "./git/checkout.js";
 import { handBackCheckout } from "./git/snapshot.js";
+import { detectBoundary } from "./jail/boundary.js";
+import { noJail, userJail, type Jail } from "./jail/jail.js";
+import { resolveOpencodeBinary } from "./opencode/binary.js";
 import { PreparationError, prepareSandbox } from "./prepare.js";
 import { killAllGroups } from "./proc/group.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
@@ -25,6 +28,18 @@ export interface RuntimeOptions {
   sessionId: string;
   /** Bearer for POST /claim: the local runner token or the Actions OIDC token. */
   claimToken: string;
+  /** Already claimed (the Action claims before it starts the runtime): skip the claim. */
+  claimed?: ClaimResponse;
+  /**
+   * Run the session's code as this OS user inside bubblewrap (see sandbox/jail). Null: run it
+   * as ourselves — only for a developer's own repositories. A user given but no boundary
+   * possible fails the session with the reason.
+   */
+  sandboxUser?: string | null;
+  /** Paths the session's code must not see (the app's data, keys, other runners' folders). */
+  hide?: string[];
+  /** Paths inside hidden ones it still needs to read (tool caches). */
+  reveal?: string[];
   /** Checkouts and OpenCode's folders go here (default: a new temp dir). */
   workDir?: string;
   /** Persistent snapshot folder on the runner; null disables snapshots. */
@@ -56,7 +71,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   const log = (line: string) => (options.log ?? ((l) => process.stderr.write(`[sandbox] ${l}\n`)))(redact(line));
 
   const api = new RunnerClient(options.controlPlaneUrl);
-  const claimed = await api.claim(options.claimToken, options.sessionId);
+  const claimed = options.claimed ? api.adopt(options.claimed) : await api.claim(options.claimToken, options.sessionId);
   const spec = claimed.session;
   redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken, ...configSecrets(spec.opencodeConfig)]);
   mark("claimed");
@@ -65,6 +80,9 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   const workDir = options.workDir ?? mkdtempSync(path.join(tmpdir(), "inspect-sandbox-"));
   const sessionDir = path.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
   mkdirSync(sessionDir, { recursive: true });
+  const jailed = makeJail(options, workDir, sessionDir);
+  const jail = jailed.jail;
+  log(jail.isolated ? `the session's code runs as ${jail.user!.name} in a sandbox` : jailed.problem ?? "the session's code runs as this user, without a sandbox boundary");
 
   const sink = new EventSink({
     send: async (events) => void (await api.events(events)),
@@ -88,9 +106,13 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   // OpenCode, checkout and setup get going at once; the poller runs alongside from the start.
   const prepAbort = new AbortController();
   const teardown = new AbortController();
-  const preparing = prepareSandbox({
+  const preparing = jailed.problem
+    ? Promise.reject(new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable"))
+    : jail.start().then(
+        () =>
+          prepareSandbox({
     spec,
-    sessionDir,
+    jail,
     snapshotRoot: options.snapshotRoot ?? null,
     useActionsCache: options.useActionsCache,
     redact,
@@ -99,7 +121,11 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
     cancel: teardown.signal,
     log,
     mark,
-  });
+          }),
+        (error: Error) => {
+          throw new PreparationError(`The sandbox could not start: ${error.message}`, "sandbox_unavailable");
+        },
+      );
   preparing.then(
     () => {
       mark("ready");
@@ -147,6 +173,8 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   });
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => undefined);
+  // Everything the session's code started — daemons that setsid away included — ends with its jail.
+  await jail.close();
   await killAllGroups();
   await sink.flush();
   await api.exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) }).catch((e) => log(`exit report failed: ${e.message}`));
@@ -171,6 +199,7 @@ async function saveForNextTime(spec: SessionSpec, checkout: Checkout, options: R
       cachedAt: checkout.cachedAt,
       snapshotRoot: options.snapshotRoot ?? null,
       useActionsCache: options.useActionsCache,
+      jail: checkout.jail,
       log,
     });
     if (kept.cached) log("checkout cached");
@@ -178,4 +207,19 @@ async function saveForNextTime(spec: SessionSpec, checkout: Checkout, options: R
   } catch (error) {
     log(`saving the snapshot failed: ${(error as Error).message}`);
   }
+}
+
+/** The session's jail, or none; `problem` says why a requested boundary cannot be had. */
+function makeJail(options: RuntimeOptions, workDir: string, sessionDir: string): { jail: Jail; problem?: string } {
+  if (!options.sandboxUser) return { jail: noJail(sessionDir) };
+  const boundary = detectBoundary(options.sandboxUser);
+  if (!boundary.ok) return { jail: noJail(sessionDir), problem: boundary.reason };
+  const reveal = [...(options.reveal ?? [])];
+  try {
+    reveal.push(resolveOpencodeBinary());
+  } catch {
+    // Reported where OpenCode is started.
+  }
+  const hide = [workDir, ...(options.snapshotRoot ? [options.snapshotRoot] : []), ...(options.hide ?? [])];
+  return { jail: userJail(boundary.user, { sessionDir, hide, reveal }) };
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import type { Jail } from "./jail/jail.js";
 import { killGroup, spawnGroup } from "./proc/group.js";
 
 export const SETUP_SCRIPT = ".inspect/setup.sh";
@@ -17,6 +18,10 @@ export interface SetupResult {
 
 export interface SetupOptions {
   dir: string;
+  /** The script to run (default: the checkout's own .inspect/setup.sh). */
+  script?: string | null;
+  /** Run it in the session jail. */
+  jail?: Jail | null;
   timeoutMs: number;
   env: Record<string, string>;
   onOutput: (stream: "stdout" | "stderr", text: string) => void;
@@ -25,10 +30,11 @@ export interface SetupOptions {
 
 /** Null when the repository has no setup script. */
 export async function runSetupScript(options: SetupOptions): Promise<SetupResult | null> {
-  const script = path.join(options.dir, SETUP_SCRIPT);
-  if (!existsSync(script)) return null;
+  const script = options.script === undefined ? path.join(options.dir, SETUP_SCRIPT) : options.script;
+  if (!script || !existsSync(script)) return null;
   const started = Date.now();
-  const child = spawnGroup("bash", [script], { cwd: options.dir, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  const line = options.jail ? options.jail.session("bash", [script], options.dir) : { file: "bash", args: [script], cwd: options.dir };
+  const child = spawnGroup(line.file, line.args, { cwd: line.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.setEncoding("utf8").on("data", (text: string) => options.onOutput("stdout", text));
   child.stderr?.setEncoding("utf8").on("data", (text: string) => options.onOutput("stderr", text));
   let timedOut = false;

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { detectBoundary } from "../../sandbox/jail/boundary.js";
 import type { Logger } from "../util/tasks.js";
 import { DispatchError, type Dispatcher, type DispatchRequest } from "./dispatcher.js";
 
@@ -18,6 +19,13 @@ export interface LocalDispatcherOptions {
   /** Called when a runner process ends, with the tail of its output. */
   onExit: (sessionId: string, code: number | null, signal: NodeJS.Signals | null, outputTail: string) => void;
   entry?: string;
+  /**
+   * Run the session's code as this OS user inside bubblewrap, and refuse to start a session
+   * when that is not possible. Null: as ourselves (local mode without a GitHub App only).
+   */
+  sandboxUser: string | null;
+  /** What the session's code must not see: the data folder, the App's key, `.env`. */
+  hide: string[];
 }
 
 /** Only what a runner needs from our environment: never the app's secrets. */
@@ -43,6 +51,12 @@ export class LocalDispatcher implements Dispatcher {
       throw new DispatchError(`the local runner is not available: ${path.relative(root, this.entry)} is missing`);
     }
     if (!req.claimToken) throw new DispatchError("a local runner needs a claim token");
+    if (this.opts.sandboxUser) {
+      const boundary = detectBoundary(this.opts.sandboxUser);
+      if (!boundary.ok) {
+        throw new DispatchError(`with a GitHub App configured, sessions run only inside the sandbox boundary, and it is not in place: ${boundary.reason} (see README → Security)`);
+      }
+    }
     const workDir = path.join(this.opts.workDir, req.sessionId);
     mkdirSync(workDir, { recursive: true });
     const env: Record<string, string> = {};
@@ -53,6 +67,7 @@ export class LocalDispatcher implements Dispatcher {
       INSPECT_RUNNER_TOKEN: req.claimToken,
       INSPECT_WORK_DIR: workDir,
       INSPECT_SNAPSHOT_DIR: this.opts.snapshotDir,
+      ...(this.opts.sandboxUser ? { INSPECT_SANDBOX_USER: this.opts.sandboxUser, INSPECT_SANDBOX_HIDE: JSON.stringify([this.opts.workDir, this.opts.snapshotDir, ...this.opts.hide]) } : {}),
     });
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
     const child = spawn(process.execPath, ["--import", tsx, this.entry], {

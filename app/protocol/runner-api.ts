@@ -45,6 +45,8 @@ export const SessionSpec = z.object({
   heartbeatIntervalMs: z.number().int().positive(),
   setupTimeoutMs: z.number().int().positive(),
   sessionUrl: z.string(),
+  /** The repository's own OpenCode config may add MCP servers, plugins and providers (INSPECT_TRUST_REPO_CONFIG). */
+  trustRepoConfig: z.boolean().optional(),
 });
 export type SessionSpec = z.infer<typeof SessionSpec>;
 

@@ -167,6 +167,7 @@ export class RunnerService {
       heartbeatIntervalMs: Math.max(1_000, Math.floor(config.heartbeatTimeoutMs / 3)),
       setupTimeoutMs: config.setupTimeoutMs,
       sessionUrl: `${config.publicUrl}/sessions/${session.id}`,
+      trustRepoConfig: config.trustRepoConfig,
     };
   }
 

@@ -16,3 +16,12 @@ export function loadOrCreateSecret(configured: string | undefined, dataDir: stri
   chmodSync(file, 0o600);
   return secret;
 }
+
+/**
+ * The data folder holds the signing secret, the embedded database and the runners' folders:
+ * readable by us alone (a sandbox user, or anyone else on the machine, gets nothing).
+ */
+export function ensurePrivateDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+}

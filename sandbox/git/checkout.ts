@@ -3,16 +3,22 @@
  * session branch — the existing head branch (PR threads, later runs) or a new branch from
  * the base. The control plane names the branch; this only checks it out.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
 import type { SessionSpec } from "../../app/protocol/runner-api.js";
+import { execLine } from "../jail/exec.js";
+import { noJail, type Jail } from "../jail/jail.js";
 import { backoff, logRetries, withRetry } from "../retry.js";
 import type { Redactor } from "../redact.js";
 import { git, GitError, httpsOrigin, type GitAuth } from "./run.js";
 import { cacheKeyTime, restoreFromActionsCache, restoreSnapshot, snapshotPath } from "./snapshot.js";
+import { cleanGitConfig, fetchThroughStaging, REBUILD_GIT_DIR } from "./xfer.js";
 
 export interface CheckoutOptions {
   spec: SessionSpec;
   dir: string;
+  /** Where the session's git runs (and who owns the checkout); default: no jail, staging beside `dir`. */
+  jail?: Jail;
   snapshotRoot: string | null;
   redact: Redactor;
   /** Try the Actions cache (only meaningful on a GitHub runner). */
@@ -29,6 +35,7 @@ export interface Checkout {
   cachedAt?: number | null;
   sha: string;
   auth: GitAuth | null;
+  jail: Jail;
 }
 
 export function gitAuthFor(spec: SessionSpec): GitAuth | null {
@@ -40,10 +47,11 @@ const transient = (error: unknown) => error instanceof GitError && error.transie
 
 export async function prepareCheckout(options: CheckoutOptions): Promise<Checkout> {
   const { spec, dir, redact } = options;
+  const jail = options.jail ?? noJail(`${dir}.session`);
   const auth = gitAuthFor(spec);
   const attempts = options.retries ?? 3;
   const retry = { attempts, delayMs: backoff(500), retryable: transient, onRetry: logRetries(attempts, options.log) };
-  const g = (args: string[], cwd = dir) => git(args, { cwd, auth, redact, timeoutMs: 10 * 60_000 });
+  const g = (args: string[]) => git(args, { cwd: dir, jail, redact, timeoutMs: 10 * 60_000 });
 
   let source: Checkout["source"] = "clone";
   let cachedAt: number | null = null;
@@ -58,16 +66,20 @@ export async function prepareCheckout(options: CheckoutOptions): Promise<Checkou
   }
 
   if (source === "clone") {
+    // A new repository of our own making: nothing in it yet that git would obey.
     await withRetry(async () => {
       rmSync(dir, { recursive: true, force: true });
-      await g(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], process.cwd());
+      await git(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], { cwd: path.dirname(dir), jail, auth, redact, timeoutMs: 10 * 60_000 });
     }, retry);
   } else {
-    // A restored tree may point at an old URL (or a token-bearing one from elsewhere).
-    await g(["remote", "set-url", "origin", spec.cloneUrl]).catch(async () => g(["remote", "add", "origin", spec.cloneUrl]));
-    const refs = [`+refs/heads/${spec.baseBranch}:refs/remotes/origin/${spec.baseBranch}`];
-    if (spec.headExists) refs.push(`+refs/heads/${spec.headBranch}:refs/remotes/origin/${spec.headBranch}`);
-    await withRetry(() => g(["fetch", "--quiet", "--prune", "--no-tags", "origin", ...refs]), retry);
+    // A restored tree was a previous session's to write: its hooks, config and alternates go.
+    if (jail.user && statSync(dir).uid !== jail.user.uid) jail.own(dir);
+    const rebuilt = await execLine(jail.session("sh", ["-c", REBUILD_GIT_DIR, "sh", cleanGitConfig(spec.cloneUrl)], dir), jail.env());
+    if (rebuilt.code !== 0) throw new Error(`the restored checkout's git directory could not be reset: ${redact(rebuilt.output.trim()).slice(-500)}`);
+    const haves = (await g(["for-each-ref", "--format=%(objectname)", "refs/remotes/origin/"]).catch(() => "")).split("\n").filter(Boolean);
+    const refs = [{ branch: spec.baseBranch, into: `refs/remotes/origin/${spec.baseBranch}` }];
+    if (spec.headExists) refs.push({ branch: spec.headBranch, into: `refs/remotes/origin/${spec.headBranch}` });
+    await withRetry(() => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves: haves.slice(0, 50), redact }), retry);
   }
 
   const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
@@ -83,5 +95,5 @@ export async function prepareCheckout(options: CheckoutOptions): Promise<Checkou
   await g(["clean", "-fdq"]);
   const sha = (await g(["rev-parse", "HEAD"])).trim();
   if (!existsSync(dir)) throw new Error("checkout vanished");
-  return { dir, source, ...(source === "cache" ? { cachedAt } : {}), sha, auth };
+  return { dir, source, ...(source === "cache" ? { cachedAt } : {}), sha, auth, jail };
 }

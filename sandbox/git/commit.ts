@@ -2,7 +2,9 @@
 import type { Redactor } from "../redact.js";
 import { backoff, logRetries, withRetry } from "../retry.js";
 import { identityEnv, type GitIdentity } from "./author.js";
+import type { Jail } from "../jail/jail.js";
 import { git, GitError, type GitAuth } from "./run.js";
+import { pushThroughStaging } from "./xfer.js";
 
 export interface CommitResult {
   sha: string;
@@ -13,12 +15,13 @@ export interface CommitResult {
 /** Commit all changes in the checkout; null when the turn changed nothing. */
 export async function commitAll(opts: {
   dir: string;
+  jail?: Jail | null;
   author: GitIdentity;
   committer: GitIdentity;
   message: string;
   redact?: Redactor;
 }): Promise<CommitResult | null> {
-  const g = (args: string[], env?: Record<string, string>) => git(args, { cwd: opts.dir, env, redact: opts.redact });
+  const g = (args: string[], env?: Record<string, string>) => git(args, { cwd: opts.dir, env, jail: opts.jail, redact: opts.redact });
   await g(["add", "--all"]);
   const staged = (await g(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
   if (staged.length === 0) return null;
@@ -29,15 +32,15 @@ export async function commitAll(opts: {
 }
 
 /** Files changed in the working tree (tracked and untracked), before committing. */
-export async function changedFileCount(dir: string): Promise<number> {
-  const out = await git(["status", "--porcelain", "-z", "--untracked-files=all"], { cwd: dir });
+export async function changedFileCount(dir: string, jail?: Jail | null): Promise<number> {
+  const out = await git(["status", "--porcelain", "-z", "--untracked-files=all"], { cwd: dir, jail });
   return out.split("\0").filter((entry) => /^.. /.test(entry)).length;
 }
 
 /** Throw away uncommitted edits (a stopped turn's half-done work must not ride along in the next commit). */
-export async function discardChanges(dir: string): Promise<void> {
-  await git(["reset", "--hard", "--quiet"], { cwd: dir });
-  await git(["clean", "-fdq"], { cwd: dir });
+export async function discardChanges(dir: string, jail?: Jail | null, ownJail = false): Promise<void> {
+  await git(["reset", "--hard", "--quiet"], { cwd: dir, jail, ownJail });
+  await git(["clean", "-fdq"], { cwd: dir, jail, ownJail });
 }
 
 export class PushRejectedError extends Error {
@@ -49,6 +52,9 @@ export class PushRejectedError extends Error {
 
 export async function pushBranch(opts: {
   dir: string;
+  jail: Jail;
+  /** Where to push: the session's clone URL (never the checkout's own remote config). */
+  url: string;
   branch: string;
   auth: GitAuth | null;
   redact?: Redactor;
@@ -57,10 +63,11 @@ export async function pushBranch(opts: {
   /** Where a retry is told (default stderr). */
   log?: (line: string) => void;
 }): Promise<string> {
-  const sha = (await git(["rev-parse", "HEAD"], { cwd: opts.dir })).trim();
+  const sha = (await git(["rev-parse", "--verify", "HEAD^{commit}"], { cwd: opts.dir, jail: opts.jail })).trim();
+  if (!/^[0-9a-f]{40}$/.test(sha)) throw new PushRejectedError(`Pushing ${opts.branch} failed: HEAD is not a commit`);
   try {
     await withRetry(
-      () => git(["push", "--quiet", "origin", `HEAD:refs/heads/${opts.branch}`], { cwd: opts.dir, auth: opts.auth, redact: opts.redact, timeoutMs: 5 * 60_000 }),
+      () => pushThroughStaging({ jail: opts.jail, dir: opts.dir, url: opts.url, auth: opts.auth, sha, branch: opts.branch, redact: opts.redact }),
       {
         attempts: opts.attempts ?? 3,
         delayMs: backoff(opts.retryDelayMs ?? 1_000),

@@ -3,8 +3,13 @@
  * (`GIT_CONFIG_COUNT`/`KEY`/`VALUE` → an `http.<origin>/.extraHeader` scoped to the clone
  * URL's origin): never `.git/config`, never the command line (visible in `ps`), and every
  * message that leaves here passes the redactor.
+ *
+ * Every git call runs with the repository's hooks and fsmonitor off and no global or system
+ * config; with a jail, in the session jail — or, holding the token, in a network jail of its
+ * own (see jail.ts), which must never be pointed at a checkout's own config (xfer.ts).
  */
 import { spawn } from "node:child_process";
+import type { Jail } from "../jail/jail.js";
 import type { Redactor } from "../redact.js";
 
 export interface GitAuth {
@@ -19,6 +24,10 @@ export interface GitOptions {
   auth?: GitAuth | null;
   redact?: Redactor;
   timeoutMs?: number;
+  /** Run inside the sandbox: in the session jail, or — always when `auth` is given — a fresh jail of its own. */
+  jail?: Jail | null;
+  /** A fresh jail even without a token (the staging repository, or after the session jail ended). */
+  ownJail?: boolean;
 }
 
 export class GitError extends Error {
@@ -45,14 +54,26 @@ export function isTransientGitError(stderr: string): boolean {
   return TRANSIENT.test(stderr) && !PERMANENT.test(stderr);
 }
 
-export function authEnv(auth: GitAuth | null | undefined): Record<string, string> {
-  if (!auth) return {};
-  const basic = Buffer.from(`x-access-token:${auth.token}`).toString("base64");
-  return {
-    GIT_CONFIG_COUNT: "1",
-    GIT_CONFIG_KEY_0: `http.${auth.origin.replace(/\/+$/, "")}/.extraHeader`,
-    GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
-  };
+/**
+ * Config given on git's "command line" (through the environment) wins over the repository's
+ * own: no hooks, no fsmonitor (both run programs a repository or a poisoned snapshot names),
+ * and — for the network — the token as a header scoped to the host's origin.
+ */
+export function forcedConfigEnv(auth: GitAuth | null | undefined): Record<string, string> {
+  const pairs: Array<[string, string]> = [
+    ["core.hooksPath", "/dev/null"],
+    ["core.fsmonitor", "false"],
+  ];
+  if (auth) {
+    const basic = Buffer.from(`x-access-token:${auth.token}`).toString("base64");
+    pairs.push([`http.${auth.origin.replace(/\/+$/, "")}/.extraHeader`, `Authorization: Basic ${basic}`]);
+  }
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(pairs.length) };
+  pairs.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
 }
 
 /** Origin of an https clone URL (for scoping the header); null for paths and ssh. */
@@ -66,20 +87,26 @@ export function httpsOrigin(cloneUrl: string): string | null {
 }
 
 /** Base environment for git: no prompts, no user/system config surprises. */
-export function gitBaseEnv(): Record<string, string> {
+export function gitBaseEnv(from: Record<string, string | undefined> = process.env): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
+  for (const [k, v] of Object.entries(from)) {
     if (v !== undefined && !/^GIT_|^INSPECT_/.test(k)) env[k] = v;
   }
-  return { ...env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" };
+  return { ...env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", LC_ALL: "C" };
 }
 
 export function git(args: string[], options: GitOptions): Promise<string> {
   const redact = options.redact ?? ((s: string) => s);
+  const jail = options.jail;
+  const line = !jail
+    ? { file: "git", args, cwd: options.cwd }
+    : options.auth || options.ownJail
+      ? jail.network("git", args, options.cwd)
+      : jail.session("git", args, options.cwd);
   return new Promise((resolve, reject) => {
-    const child = spawn("git", args, {
-      cwd: options.cwd,
-      env: { ...gitBaseEnv(), ...options.env, ...authEnv(options.auth) },
+    const child = spawn(line.file, line.args, {
+      cwd: line.cwd,
+      env: { ...gitBaseEnv(jail ? jail.env() : process.env), ...options.env, ...forcedConfigEnv(options.auth) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -89,6 +116,7 @@ export function git(args: string[], options: GitOptions): Promise<string> {
     const timer = options.timeoutMs
       ? setTimeout(() => {
           stderr += `\ngit ${args[0]} timed out after ${options.timeoutMs} ms`;
+          // In a jail this is nsenter or bwrap; a network jail dies with bwrap, the session jail with the session.
           child.kill("SIGKILL");
         }, options.timeoutMs)
       : undefined;

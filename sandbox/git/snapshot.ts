@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import type { Jail } from "../jail/jail.js";
 import { discardChanges } from "./commit.js";
 
 const run = promisify(execFile);
@@ -238,6 +239,8 @@ export interface HandBackOptions extends CacheOptions {
   snapshotRoot: string | null;
   /** Whether to save to the Actions cache (where the service exists). */
   useActionsCache?: boolean;
+  /** The session's jail: the checkout is cleaned inside it, as its owner. */
+  jail?: Jail | null;
 }
 
 /**
@@ -253,7 +256,8 @@ export async function handBackCheckout(o: HandBackOptions): Promise<{ cached: bo
   const toCache = !!o.useActionsCache && (o.source === "clone" || stale);
   if (!toCache && !o.snapshotRoot) return { cached: false, snapshot: false };
   // Tracked files back to the commit, untracked leftovers gone; ignored files (dependencies) stay.
-  await discardChanges(o.dir);
+  // The session jail has ended by now: a fresh one (no token) does this.
+  await discardChanges(o.dir, o.jail, true);
   let cached = false;
   if (toCache) cached = await saveToActionsCache(o.dir, o.owner, o.name, o.sha, o);
   const snapshot = o.snapshotRoot ? await returnSnapshot(o.dir, snapshotPath(o.snapshotRoot, o.owner, o.name)) : false;

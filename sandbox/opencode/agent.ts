@@ -5,6 +5,7 @@
  * the first prompt does not pay OpenCode's lazy first-prompt setup.
  */
 import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk/v2";
+import type { Jail } from "../jail/jail.js";
 import { opencodeVersion, resolveOpencodeBinary } from "./binary.js";
 import { opencodeEnv, prepareXdg } from "./env.js";
 import { EventHub } from "./event-hub.js";
@@ -18,6 +19,10 @@ export interface AgentServerOptions {
   cwd: string;
   config: Record<string, unknown>;
   baseEnv?: NodeJS.ProcessEnv;
+  /** The session jail to run in; its folders are handed to the sandbox user. */
+  jail?: Jail | null;
+  /** The repository's own OpenCode config may add MCP servers, plugins and providers (INSPECT_TRUST_REPO_CONFIG). */
+  trustRepoConfig?: boolean;
   timeoutMs?: number;
   onLog?: (line: string) => void;
   /** Cancels a start that is still under way (the process is killed). */
@@ -26,9 +31,15 @@ export interface AgentServerOptions {
 
 export async function startAgentServer(options: AgentServerOptions): Promise<OpencodeServer> {
   const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env, options.signal));
+  options.jail?.own(options.home);
+  const env = opencodeEnv(options.jail ? options.jail.env() : (options.baseEnv ?? process.env), xdg, options.config);
+  // The repository's opencode.json/.opencode may not widen the agent's reach: Inspect reads the
+  // parts it allows (instructions) itself, see repo-config.ts.
+  if (!options.trustRepoConfig) env.OPENCODE_DISABLE_PROJECT_CONFIG = "1";
   return startOpencodeServer({
     binary: resolveOpencodeBinary(options.baseEnv ?? process.env),
-    env: opencodeEnv(options.baseEnv ?? process.env, xdg, options.config),
+    env,
+    jail: options.jail,
     cwd: options.cwd,
     timeoutMs: options.timeoutMs,
     onLog: options.onLog,

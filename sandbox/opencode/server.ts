@@ -5,6 +5,7 @@
  * can start before the checkout exists.
  */
 import type { ChildProcess } from "node:child_process";
+import type { Jail } from "../jail/jail.js";
 import { killGroup, spawnGroup } from "../proc/group.js";
 
 export interface OpencodeServer {
@@ -20,6 +21,8 @@ export interface StartServerOptions {
   env: Record<string, string>;
   /** Working directory for the server process (any existing folder). */
   cwd: string;
+  /** Run it in the session jail (as the sandbox user). */
+  jail?: Jail | null;
   timeoutMs?: number;
   /** Called with every output line (already free of secrets: the env has none). */
   onLog?: (line: string) => void;
@@ -30,8 +33,10 @@ export interface StartServerOptions {
 export const LISTENING = /opencode server listening on (https?:\/\/\S+)/;
 
 export function startOpencodeServer(options: StartServerOptions): Promise<OpencodeServer> {
-  const child = spawnGroup(options.binary, ["serve", "--hostname", "127.0.0.1", "--port", "0"], {
-    cwd: options.cwd,
+  const args = ["serve", "--hostname", "127.0.0.1", "--port", "0"];
+  const line = options.jail ? options.jail.session(options.binary, args, options.cwd) : { file: options.binary, args, cwd: options.cwd };
+  const child = spawnGroup(line.file, line.args, {
+    cwd: line.cwd,
     env: options.env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -167,7 +167,7 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(new Set(sandboxGit.map((c) => c.auth))).toEqual(new Set([basic(gitTokens()[0]!)]));
 
     // The checkout came from the fake's clone URL and kept no credential.
-    const checkout = path.join(root, "data", "runners", sessionId, "sessions", sessionId, "repo");
+    const checkout = path.join(root, "data", "runners", sessionId, "sessions", sessionId, "box", "repo");
     expect(existsSync(path.join(checkout, ".git", "config"))).toBe(true);
     const gitConfig = readFileSync(path.join(checkout, ".git", "config"), "utf8");
     expect(gitConfig).toContain(`url = ${fake.webUrl}/${OWNER}/${REPO}.git`);
