@@ -1251,14 +1251,14 @@ var require_util = __commonJS({
         }
         const port = url3.port != null ? url3.port : url3.protocol === "https:" ? 443 : 80;
         let origin = url3.origin != null ? url3.origin : `${url3.protocol || ""}//${url3.hostname || ""}:${port}`;
-        let path21 = url3.path != null ? url3.path : `${url3.pathname || ""}${url3.search || ""}`;
+        let path25 = url3.path != null ? url3.path : `${url3.pathname || ""}${url3.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path21 && path21[0] !== "/") {
-          path21 = `/${path21}`;
+        if (path25 && path25[0] !== "/") {
+          path25 = `/${path25}`;
         }
-        return new URL(`${origin}${path21}`);
+        return new URL(`${origin}${path25}`);
       }
       if (!isHttpOrHttpsPrefixed(url3.origin || url3.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1709,39 +1709,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path25, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path21);
+        debuglog("sending request to %s %s/%s", method, origin, path25);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path25, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path21,
+          path25,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path25, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path21);
+        debuglog("trailers received from %s %s/%s", method, origin, path25);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path25, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path21,
+          path25,
           error63.message
         );
       });
@@ -1790,9 +1790,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path21, origin }
+            request: { method, path: path25, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path21);
+          debuglog("sending request to %s %s/%s", method, origin, path25);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1855,7 +1855,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request3 = class {
       constructor(origin, {
-        path: path21,
+        path: path25,
         method,
         body: body2,
         headers,
@@ -1870,11 +1870,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler) {
-        if (typeof path21 !== "string") {
+        if (typeof path25 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path21[0] !== "/" && !(path21.startsWith("http://") || path21.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path25[0] !== "/" && !(path25.startsWith("http://") || path25.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path21)) {
+        } else if (invalidPathRegex.test(path25)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1940,7 +1940,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path21, query) : path21;
+        this.path = query ? buildURL(path25, query) : path25;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6633,7 +6633,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client2, request) {
-      const { method, path: path21, host: host2, upgrade, blocking, reset } = request;
+      const { method, path: path25, host: host2, upgrade, blocking, reset } = request;
       let { body: body2, headers, contentLength: contentLength2 } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util5.isFormDataLike(body2)) {
@@ -6714,7 +6714,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path21} HTTP/1.1\r
+      let header = `${method} ${path25} HTTP/1.1\r
 `;
       if (typeof host2 === "string") {
         header += `host: ${host2}\r
@@ -7243,7 +7243,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client2, request) {
       const session = client2[kHTTP2Session];
-      const { method, path: path21, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path25, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request;
       let { body: body2 } = request;
       if (upgrade) {
         util5.errorRequest(client2, request, new Error("Upgrade not supported for H2"));
@@ -7340,7 +7340,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path21;
+      headers[HTTP2_HEADER_PATH] = path25;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body2 && typeof body2.read === "function") {
@@ -7693,9 +7693,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util5.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path21 = search ? `${pathname}${search}` : pathname;
+        const path25 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path21;
+        this.opts.path = path25;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8934,10 +8934,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path21 = "/",
+          path: path25 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path21;
+        opts.path = origin + path25;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host: host2 } = new URL3(origin);
           headers.host = host2;
@@ -10909,20 +10909,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path21) {
-      if (typeof path21 !== "string") {
-        return path21;
+    function safeUrl(path25) {
+      if (typeof path25 !== "string") {
+        return path25;
       }
-      const pathSegments = path21.split("?");
+      const pathSegments = path25.split("?");
       if (pathSegments.length !== 2) {
-        return path21;
+        return path25;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path21, method, body: body2, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path21);
+    function matchKey(mockDispatch2, { path: path25, method, body: body2, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path25);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body2) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10944,7 +10944,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path21 }) => matchValue(safeUrl(path21), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path25 }) => matchValue(safeUrl(path25), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10982,9 +10982,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path21, method, body: body2, headers, query } = opts;
+      const { path: path25, method, body: body2, headers, query } = opts;
       return {
-        path: path21,
+        path: path25,
         method,
         body: body2,
         headers,
@@ -11447,10 +11447,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path21, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path25, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path21,
+            Path: path25,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -15935,8 +15935,8 @@ var require_cache = __commonJS({
        * @returns {requestResponseList}
        */
       #batchCacheOperations(operations) {
-        const cache = this.#relevantRequestResponseList;
-        const backupCache = [...cache];
+        const cache2 = this.#relevantRequestResponseList;
+        const backupCache = [...cache2];
         const addedItems = [];
         const resultList = [];
         try {
@@ -15963,9 +15963,9 @@ var require_cache = __commonJS({
                 return [];
               }
               for (const requestResponse of requestResponses) {
-                const idx = cache.indexOf(requestResponse);
+                const idx = cache2.indexOf(requestResponse);
                 assert5(idx !== -1);
-                cache.splice(idx, 1);
+                cache2.splice(idx, 1);
               }
             } else if (operation.type === "put") {
               if (operation.response == null) {
@@ -15995,11 +15995,11 @@ var require_cache = __commonJS({
               }
               requestResponses = this.#queryCache(operation.request);
               for (const requestResponse of requestResponses) {
-                const idx = cache.indexOf(requestResponse);
+                const idx = cache2.indexOf(requestResponse);
                 assert5(idx !== -1);
-                cache.splice(idx, 1);
+                cache2.splice(idx, 1);
               }
-              cache.push([operation.request, operation.response]);
+              cache2.push([operation.request, operation.response]);
               addedItems.push([operation.request, operation.response]);
             }
             resultList.push([operation.request, operation.response]);
@@ -16173,13 +16173,13 @@ var require_cachestorage = __commonJS({
         if (options.cacheName != null) {
           if (this.#caches.has(options.cacheName)) {
             const cacheList = this.#caches.get(options.cacheName);
-            const cache = new Cache(kConstruct, cacheList);
-            return await cache.match(request, options);
+            const cache2 = new Cache(kConstruct, cacheList);
+            return await cache2.match(request, options);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
-            const cache = new Cache(kConstruct, cacheList);
-            const response = await cache.match(request, options);
+            const cache2 = new Cache(kConstruct, cacheList);
+            const response = await cache2.match(request, options);
             if (response !== void 0) {
               return response;
             }
@@ -16209,12 +16209,12 @@ var require_cachestorage = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix2);
         cacheName = webidl.converters.DOMString(cacheName, prefix2, "cacheName");
         if (this.#caches.has(cacheName)) {
-          const cache2 = this.#caches.get(cacheName);
-          return new Cache(kConstruct, cache2);
+          const cache3 = this.#caches.get(cacheName);
+          return new Cache(kConstruct, cache3);
         }
-        const cache = [];
-        this.#caches.set(cacheName, cache);
-        return new Cache(kConstruct, cache);
+        const cache2 = [];
+        this.#caches.set(cacheName, cache2);
+        return new Cache(kConstruct, cache2);
       }
       /**
        * @see https://w3c.github.io/ServiceWorker/#cache-storage-delete
@@ -16329,9 +16329,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path21) {
-      for (let i = 0; i < path21.length; ++i) {
-        const code = path21.charCodeAt(i);
+    function validateCookiePath(path25) {
+      for (let i = 0; i < path25.length; ++i) {
+        const code = path25.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19251,11 +19251,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path21 = opts.path;
+          let path25 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path21 = `/${path21}`;
+            path25 = `/${path25}`;
           }
-          url3 = new URL(util5.parseOrigin(url3).origin + path21);
+          url3 = new URL(util5.parseOrigin(url3).origin + path25);
         } else {
           if (!opts) {
             opts = typeof url3 === "object" ? url3 : {};
@@ -21304,29 +21304,29 @@ var init_internal_glob_options_helper = __esm({
 });
 
 // node_modules/@actions/glob/lib/internal-path-helper.js
-import * as path4 from "path";
-import assert from "assert";
+import * as path5 from "path";
+import assert2 from "assert";
 function dirname4(p) {
   p = safeTrimTrailingSeparator(p);
   if (IS_WINDOWS3 && /^\\\\[^\\]+(\\[^\\]+)?$/.test(p)) {
     return p;
   }
-  let result = path4.dirname(p);
+  let result = path5.dirname(p);
   if (IS_WINDOWS3 && /^\\\\[^\\]+\\[^\\]+\\$/.test(result)) {
     result = safeTrimTrailingSeparator(result);
   }
   return result;
 }
 function ensureAbsoluteRoot(root, itemPath) {
-  assert(root, `ensureAbsoluteRoot parameter 'root' must not be empty`);
-  assert(itemPath, `ensureAbsoluteRoot parameter 'itemPath' must not be empty`);
+  assert2(root, `ensureAbsoluteRoot parameter 'root' must not be empty`);
+  assert2(itemPath, `ensureAbsoluteRoot parameter 'itemPath' must not be empty`);
   if (hasAbsoluteRoot(itemPath)) {
     return itemPath;
   }
   if (IS_WINDOWS3) {
     if (itemPath.match(/^[A-Z]:[^\\/]|^[A-Z]:$/i)) {
       let cwd = process.cwd();
-      assert(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
+      assert2(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
       if (itemPath[0].toUpperCase() === cwd[0].toUpperCase()) {
         if (itemPath.length === 2) {
           return `${itemPath[0]}:\\${cwd.substr(3)}`;
@@ -21341,19 +21341,19 @@ function ensureAbsoluteRoot(root, itemPath) {
       }
     } else if (normalizeSeparators2(itemPath).match(/^\\$|^\\[^\\]/)) {
       const cwd = process.cwd();
-      assert(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
+      assert2(cwd.match(/^[A-Z]:\\/i), `Expected current directory to start with an absolute drive root. Actual '${cwd}'`);
       return `${cwd[0]}:\\${itemPath.substr(1)}`;
     }
   }
-  assert(hasAbsoluteRoot(root), `ensureAbsoluteRoot parameter 'root' must have an absolute root`);
+  assert2(hasAbsoluteRoot(root), `ensureAbsoluteRoot parameter 'root' must have an absolute root`);
   if (root.endsWith("/") || IS_WINDOWS3 && root.endsWith("\\")) {
   } else {
-    root += path4.sep;
+    root += path5.sep;
   }
   return root + itemPath;
 }
 function hasAbsoluteRoot(itemPath) {
-  assert(itemPath, `hasAbsoluteRoot parameter 'itemPath' must not be empty`);
+  assert2(itemPath, `hasAbsoluteRoot parameter 'itemPath' must not be empty`);
   itemPath = normalizeSeparators2(itemPath);
   if (IS_WINDOWS3) {
     return itemPath.startsWith("\\\\") || /^[A-Z]:\\/i.test(itemPath);
@@ -21361,7 +21361,7 @@ function hasAbsoluteRoot(itemPath) {
   return itemPath.startsWith("/");
 }
 function hasRoot(itemPath) {
-  assert(itemPath, `isRooted parameter 'itemPath' must not be empty`);
+  assert2(itemPath, `isRooted parameter 'itemPath' must not be empty`);
   itemPath = normalizeSeparators2(itemPath);
   if (IS_WINDOWS3) {
     return itemPath.startsWith("\\") || /^[A-Z]:/i.test(itemPath);
@@ -21382,10 +21382,10 @@ function safeTrimTrailingSeparator(p) {
     return "";
   }
   p = normalizeSeparators2(p);
-  if (!p.endsWith(path4.sep)) {
+  if (!p.endsWith(path5.sep)) {
     return p;
   }
-  if (p === path4.sep) {
+  if (p === path5.sep) {
     return p;
   }
   if (IS_WINDOWS3 && /^[A-Z]:\\$/i.test(p)) {
@@ -21998,7 +21998,7 @@ var init_unescape = __esm({
 });
 
 // node_modules/minimatch/dist/esm/ast.js
-var _a, types, isExtglobType, isExtglobAST, adoptionMap, adoptionWithSpaceMap, adoptionAnyMap, usurpMap, startNoTraversal, startNoDot, addPatternStart, justDots, reSpecials, regExpEscape, qmark, star, starNoEmpty, ID, AST;
+var _a3, types, isExtglobType, isExtglobAST, adoptionMap, adoptionWithSpaceMap, adoptionAnyMap, usurpMap, startNoTraversal, startNoDot, addPatternStart, justDots, reSpecials, regExpEscape, qmark, star, starNoEmpty, ID, AST;
 var init_ast = __esm({
   "node_modules/minimatch/dist/esm/ast.js"() {
     init_brace_expressions();
@@ -22152,7 +22152,7 @@ var init_ast = __esm({
         for (const p of parts) {
           if (p === "")
             continue;
-          if (typeof p !== "string" && !(p instanceof _a && p.#parent === this)) {
+          if (typeof p !== "string" && !(p instanceof _a3 && p.#parent === this)) {
             throw new Error("invalid part: " + p);
           }
           this.#parts.push(p);
@@ -22177,7 +22177,7 @@ var init_ast = __esm({
         const p = this.#parent;
         for (let i = 0; i < this.#parentIndex; i++) {
           const pp = p.#parts[i];
-          if (!(pp instanceof _a && pp.type === "!")) {
+          if (!(pp instanceof _a3 && pp.type === "!")) {
             return false;
           }
         }
@@ -22202,7 +22202,7 @@ var init_ast = __esm({
           this.push(part.clone(this));
       }
       clone(parent) {
-        const c = new _a(this.type, parent);
+        const c = new _a3(this.type, parent);
         for (const p of this.#parts) {
           c.copyIn(p);
         }
@@ -22245,8 +22245,8 @@ var init_ast = __esm({
             if (doRecurse) {
               ast.push(acc2);
               acc2 = "";
-              const ext2 = new _a(c, ast);
-              i2 = _a.#parseAST(str, ext2, i2, opt, extDepth + 1);
+              const ext2 = new _a3(c, ast);
+              i2 = _a3.#parseAST(str, ext2, i2, opt, extDepth + 1);
               ast.push(ext2);
               continue;
             }
@@ -22256,7 +22256,7 @@ var init_ast = __esm({
           return i2;
         }
         let i = pos + 1;
-        let part = new _a(null, ast);
+        let part = new _a3(null, ast);
         const parts = [];
         let acc = "";
         while (i < str.length) {
@@ -22289,16 +22289,16 @@ var init_ast = __esm({
             const depthAdd = ast && ast.#canAdoptType(c) ? 0 : 1;
             part.push(acc);
             acc = "";
-            const ext2 = new _a(c, part);
+            const ext2 = new _a3(c, part);
             part.push(ext2);
-            i = _a.#parseAST(str, ext2, i, opt, extDepth + depthAdd);
+            i = _a3.#parseAST(str, ext2, i, opt, extDepth + depthAdd);
             continue;
           }
           if (c === "|") {
             part.push(acc);
             acc = "";
             parts.push(part);
-            part = new _a(null, ast);
+            part = new _a3(null, ast);
             continue;
           }
           if (c === ")") {
@@ -22335,7 +22335,7 @@ var init_ast = __esm({
       }
       #adoptWithSpace(child2, index) {
         const gc = child2.#parts[0];
-        const blank = new _a(null, gc, this.options);
+        const blank = new _a3(null, gc, this.options);
         blank.#parts.push("");
         gc.push(blank);
         this.#adopt(child2, index);
@@ -22380,8 +22380,8 @@ var init_ast = __esm({
         this.#emptyExt = false;
       }
       static fromGlob(pattern, options = {}) {
-        const ast = new _a(null, void 0, options);
-        _a.#parseAST(pattern, ast, 0, options, 0);
+        const ast = new _a3(null, void 0, options);
+        _a3.#parseAST(pattern, ast, 0, options, 0);
         return ast;
       }
       // returns the regular expression if there's magic, or the unescaped
@@ -22482,7 +22482,7 @@ var init_ast = __esm({
         if (!isExtglobAST(this)) {
           const noEmpty = this.isStart() && this.isEnd() && !this.#parts.some((s) => typeof s !== "string");
           const src = this.#parts.map((p) => {
-            const [re, _, hasMagic, uflag] = typeof p === "string" ? _a.#parseGlob(p, this.#hasMagic, noEmpty) : p.toRegExpSource(allowDot);
+            const [re, _, hasMagic, uflag] = typeof p === "string" ? _a3.#parseGlob(p, this.#hasMagic, noEmpty) : p.toRegExpSource(allowDot);
             this.#hasMagic = this.#hasMagic || hasMagic;
             this.#uflag = this.#uflag || uflag;
             return re;
@@ -22643,7 +22643,7 @@ var init_ast = __esm({
         return [re, unescape(glob), !!hasMagic, uflag];
       }
     };
-    _a = AST;
+    _a3 = AST;
   }
 });
 
@@ -22661,7 +22661,7 @@ var init_escape = __esm({
 });
 
 // node_modules/minimatch/dist/esm/index.js
-var minimatch, starDotExtRE, starDotExtTest, starDotExtTestDot, starDotExtTestNocase, starDotExtTestNocaseDot, starDotStarRE, starDotStarTest, starDotStarTestDot, dotStarRE, dotStarTest, starRE, starTest, starTestDot, qmarksRE, qmarksTestNocase, qmarksTestNocaseDot, qmarksTestDot, qmarksTest, qmarksTestNoExt, qmarksTestNoExtDot, defaultPlatform, path5, sep3, GLOBSTAR, qmark2, star2, twoStarDot, twoStarNoDot, filter, ext, defaults, braceExpand, makeRe, match2, globMagic, regExpEscape2, Minimatch;
+var minimatch, starDotExtRE, starDotExtTest, starDotExtTestDot, starDotExtTestNocase, starDotExtTestNocaseDot, starDotStarRE, starDotStarTest, starDotStarTestDot, dotStarRE, dotStarTest, starRE, starTest, starTestDot, qmarksRE, qmarksTestNocase, qmarksTestNocaseDot, qmarksTestDot, qmarksTest, qmarksTestNoExt, qmarksTestNoExtDot, defaultPlatform, path6, sep3, GLOBSTAR, qmark2, star2, twoStarDot, twoStarNoDot, filter, ext, defaults, braceExpand, makeRe, match2, globMagic, regExpEscape2, Minimatch;
 var init_esm3 = __esm({
   "node_modules/minimatch/dist/esm/index.js"() {
     init_esm2();
@@ -22730,11 +22730,11 @@ var init_esm3 = __esm({
       return (f) => f.length === len && f !== "." && f !== "..";
     };
     defaultPlatform = typeof process === "object" && process ? typeof process.env === "object" && process.env && process.env.__MINIMATCH_TESTING_PLATFORM__ || process.platform : "posix";
-    path5 = {
+    path6 = {
       win32: { sep: "\\" },
       posix: { sep: "/" }
     };
-    sep3 = defaultPlatform === "win32" ? path5.win32.sep : path5.posix.sep;
+    sep3 = defaultPlatform === "win32" ? path6.win32.sep : path6.posix.sep;
     minimatch.sep = sep3;
     GLOBSTAR = /* @__PURE__ */ Symbol("globstar **");
     minimatch.GLOBSTAR = GLOBSTAR;
@@ -23483,8 +23483,8 @@ var init_esm3 = __esm({
 });
 
 // node_modules/@actions/glob/lib/internal-path.js
-import * as path6 from "path";
-import assert2 from "assert";
+import * as path7 from "path";
+import assert3 from "assert";
 var IS_WINDOWS5, Path;
 var init_internal_path = __esm({
   "node_modules/@actions/glob/lib/internal-path.js"() {
@@ -23498,15 +23498,15 @@ var init_internal_path = __esm({
       constructor(itemPath) {
         this.segments = [];
         if (typeof itemPath === "string") {
-          assert2(itemPath, `Parameter 'itemPath' must not be empty`);
+          assert3(itemPath, `Parameter 'itemPath' must not be empty`);
           itemPath = safeTrimTrailingSeparator(itemPath);
           if (!hasRoot(itemPath)) {
-            this.segments = itemPath.split(path6.sep);
+            this.segments = itemPath.split(path7.sep);
           } else {
             let remaining = itemPath;
             let dir = dirname4(remaining);
             while (dir !== remaining) {
-              const basename5 = path6.basename(remaining);
+              const basename5 = path7.basename(remaining);
               this.segments.unshift(basename5);
               remaining = dir;
               dir = dirname4(remaining);
@@ -23514,17 +23514,17 @@ var init_internal_path = __esm({
             this.segments.unshift(remaining);
           }
         } else {
-          assert2(itemPath.length > 0, `Parameter 'itemPath' must not be an empty array`);
+          assert3(itemPath.length > 0, `Parameter 'itemPath' must not be an empty array`);
           for (let i = 0; i < itemPath.length; i++) {
             let segment = itemPath[i];
-            assert2(segment, `Parameter 'itemPath' must not contain any empty segments`);
+            assert3(segment, `Parameter 'itemPath' must not contain any empty segments`);
             segment = normalizeSeparators2(itemPath[i]);
             if (i === 0 && hasRoot(segment)) {
               segment = safeTrimTrailingSeparator(segment);
-              assert2(segment === dirname4(segment), `Parameter 'itemPath' root segment contains information for multiple segments`);
+              assert3(segment === dirname4(segment), `Parameter 'itemPath' root segment contains information for multiple segments`);
               this.segments.push(segment);
             } else {
-              assert2(!segment.includes(path6.sep), `Parameter 'itemPath' contains unexpected path separators`);
+              assert3(!segment.includes(path7.sep), `Parameter 'itemPath' contains unexpected path separators`);
               this.segments.push(segment);
             }
           }
@@ -23535,12 +23535,12 @@ var init_internal_path = __esm({
        */
       toString() {
         let result = this.segments[0];
-        let skipSlash = result.endsWith(path6.sep) || IS_WINDOWS5 && /^[A-Z]:$/i.test(result);
+        let skipSlash = result.endsWith(path7.sep) || IS_WINDOWS5 && /^[A-Z]:$/i.test(result);
         for (let i = 1; i < this.segments.length; i++) {
           if (skipSlash) {
             skipSlash = false;
           } else {
-            result += path6.sep;
+            result += path7.sep;
           }
           result += this.segments[i];
         }
@@ -23552,8 +23552,8 @@ var init_internal_path = __esm({
 
 // node_modules/@actions/glob/lib/internal-pattern.js
 import * as os5 from "os";
-import * as path7 from "path";
-import assert3 from "assert";
+import * as path8 from "path";
+import assert4 from "assert";
 var IS_WINDOWS6, Pattern;
 var init_internal_pattern = __esm({
   "node_modules/@actions/glob/lib/internal-pattern.js"() {
@@ -23570,9 +23570,9 @@ var init_internal_pattern = __esm({
           pattern = patternOrNegate.trim();
         } else {
           segments = segments || [];
-          assert3(segments.length, `Parameter 'segments' must not empty`);
+          assert4(segments.length, `Parameter 'segments' must not empty`);
           const root = _Pattern.getLiteral(segments[0]);
-          assert3(root && hasAbsoluteRoot(root), `Parameter 'segments' first element must be a root path`);
+          assert4(root && hasAbsoluteRoot(root), `Parameter 'segments' first element must be a root path`);
           pattern = new Path(segments).toString().trim();
           if (patternOrNegate) {
             pattern = `!${pattern}`;
@@ -23584,7 +23584,7 @@ var init_internal_pattern = __esm({
         }
         pattern = _Pattern.fixupPattern(pattern, homedir2);
         this.segments = new Path(pattern).segments;
-        this.trailingSeparator = normalizeSeparators2(pattern).endsWith(path7.sep);
+        this.trailingSeparator = normalizeSeparators2(pattern).endsWith(path8.sep);
         pattern = safeTrimTrailingSeparator(pattern);
         let foundGlob = false;
         const searchSegments = this.segments.map((x) => _Pattern.getLiteral(x)).filter((x) => !foundGlob && !(foundGlob = x === ""));
@@ -23608,8 +23608,8 @@ var init_internal_pattern = __esm({
       match(itemPath) {
         if (this.segments[this.segments.length - 1] === "**") {
           itemPath = normalizeSeparators2(itemPath);
-          if (!itemPath.endsWith(path7.sep) && this.isImplicitPattern === false) {
-            itemPath = `${itemPath}${path7.sep}`;
+          if (!itemPath.endsWith(path8.sep) && this.isImplicitPattern === false) {
+            itemPath = `${itemPath}${path8.sep}`;
           }
         } else {
           itemPath = safeTrimTrailingSeparator(itemPath);
@@ -23639,17 +23639,17 @@ var init_internal_pattern = __esm({
        * Normalizes slashes and ensures absolute root
        */
       static fixupPattern(pattern, homedir2) {
-        assert3(pattern, "pattern cannot be empty");
+        assert4(pattern, "pattern cannot be empty");
         const literalSegments = new Path(pattern).segments.map((x) => _Pattern.getLiteral(x));
-        assert3(literalSegments.every((x, i) => (x !== "." || i === 0) && x !== ".."), `Invalid pattern '${pattern}'. Relative pathing '.' and '..' is not allowed.`);
-        assert3(!hasRoot(pattern) || literalSegments[0], `Invalid pattern '${pattern}'. Root segment must not contain globs.`);
+        assert4(literalSegments.every((x, i) => (x !== "." || i === 0) && x !== ".."), `Invalid pattern '${pattern}'. Relative pathing '.' and '..' is not allowed.`);
+        assert4(!hasRoot(pattern) || literalSegments[0], `Invalid pattern '${pattern}'. Root segment must not contain globs.`);
         pattern = normalizeSeparators2(pattern);
-        if (pattern === "." || pattern.startsWith(`.${path7.sep}`)) {
+        if (pattern === "." || pattern.startsWith(`.${path8.sep}`)) {
           pattern = _Pattern.globEscape(process.cwd()) + pattern.substr(1);
-        } else if (pattern === "~" || pattern.startsWith(`~${path7.sep}`)) {
+        } else if (pattern === "~" || pattern.startsWith(`~${path8.sep}`)) {
           homedir2 = homedir2 || os5.homedir();
-          assert3(homedir2, "Unable to determine HOME directory");
-          assert3(hasAbsoluteRoot(homedir2), `Expected HOME directory to be a rooted path. Actual '${homedir2}'`);
+          assert4(homedir2, "Unable to determine HOME directory");
+          assert4(hasAbsoluteRoot(homedir2), `Expected HOME directory to be a rooted path. Actual '${homedir2}'`);
           pattern = _Pattern.globEscape(homedir2) + pattern.substr(1);
         } else if (IS_WINDOWS6 && (pattern.match(/^[A-Z]:$/i) || pattern.match(/^[A-Z]:[^\\]/i))) {
           let root = ensureAbsoluteRoot("C:\\dummy-root", pattern.substr(0, 2));
@@ -23727,8 +23727,8 @@ var SearchState;
 var init_internal_search_state = __esm({
   "node_modules/@actions/glob/lib/internal-search-state.js"() {
     SearchState = class {
-      constructor(path21, level) {
-        this.path = path21;
+      constructor(path25, level) {
+        this.path = path25;
         this.level = level;
       }
     };
@@ -23737,7 +23737,7 @@ var init_internal_search_state = __esm({
 
 // node_modules/@actions/glob/lib/internal-globber.js
 import * as fs2 from "fs";
-import * as path8 from "path";
+import * as path9 from "path";
 var __awaiter10, __asyncValues, __await, __asyncGenerator, IS_WINDOWS7, DefaultGlobber;
 var init_internal_globber = __esm({
   "node_modules/@actions/glob/lib/internal-globber.js"() {
@@ -23908,7 +23908,7 @@ var init_internal_globber = __esm({
             if (!stats) {
               continue;
             }
-            if (options.excludeHiddenFiles && path8.basename(item.path).match(/^\./)) {
+            if (options.excludeHiddenFiles && path9.basename(item.path).match(/^\./)) {
               continue;
             }
             if (stats.isDirectory()) {
@@ -23918,7 +23918,7 @@ var init_internal_globber = __esm({
                 continue;
               }
               const childLevel = item.level + 1;
-              const childItems = (yield __await(fs2.promises.readdir(item.path))).map((x) => new SearchState(path8.join(item.path, x), childLevel));
+              const childItems = (yield __await(fs2.promises.readdir(item.path))).map((x) => new SearchState(path9.join(item.path, x), childLevel));
               stack.push(...childItems.reverse());
             } else if (match3 & MatchKind.File) {
               yield yield __await(item.path);
@@ -25249,7 +25249,7 @@ var require_range = __commonJS({
         range3 = range3.replace(BUILDSTRIPRE, "");
         const memoOpts = (this.options.includePrerelease && FLAG_INCLUDE_PRERELEASE) | (this.options.loose && FLAG_LOOSE);
         const memoKey = memoOpts + ":" + range3;
-        const cached2 = cache.get(memoKey);
+        const cached2 = cache2.get(memoKey);
         if (cached2) {
           return cached2;
         }
@@ -25283,7 +25283,7 @@ var require_range = __commonJS({
           rangeMap.delete("");
         }
         const result = [...rangeMap.values()];
-        cache.set(memoKey, result);
+        cache2.set(memoKey, result);
         return result;
       }
       intersects(range3, options) {
@@ -25322,7 +25322,7 @@ var require_range = __commonJS({
     };
     module.exports = Range;
     var LRU = require_lrucache();
-    var cache = new LRU();
+    var cache2 = new LRU();
     var parseOptions = require_parse_options();
     var Comparator = require_comparator();
     var debug2 = require_debug();
@@ -26278,7 +26278,7 @@ var init_constants = __esm({
 // node_modules/@actions/cache/lib/internal/cacheUtils.js
 import * as crypto2 from "crypto";
 import * as fs3 from "fs";
-import * as path9 from "path";
+import * as path10 from "path";
 import * as util from "util";
 function createTempDirectory() {
   return __awaiter12(this, void 0, void 0, function* () {
@@ -26295,9 +26295,9 @@ function createTempDirectory() {
           baseLocation = "/home";
         }
       }
-      tempDirectory = path9.join(baseLocation, "actions", "temp");
+      tempDirectory = path10.join(baseLocation, "actions", "temp");
     }
-    const dest = path9.join(tempDirectory, crypto2.randomUUID());
+    const dest = path10.join(tempDirectory, crypto2.randomUUID());
     yield mkdirP(dest);
     return dest;
   });
@@ -26319,7 +26319,7 @@ function resolvePaths(patterns) {
         _c = _g.value;
         _e = false;
         const file2 = _c;
-        const relativeFile = path9.relative(workspace, file2).replace(new RegExp(`\\${path9.sep}`, "g"), "/");
+        const relativeFile = path10.relative(workspace, file2).replace(new RegExp(`\\${path10.sep}`, "g"), "/");
         debug(`Matched: ${relativeFile}`);
         if (relativeFile === "") {
           paths.push(".");
@@ -26625,7 +26625,7 @@ function createDebugger(namespace) {
     destroy,
     log: debugObj.log,
     namespace,
-    extend
+    extend: extend2
   });
   function debug2(...args) {
     if (!newDebugger.enabled) {
@@ -26647,7 +26647,7 @@ function destroy() {
   }
   return false;
 }
-function extend(namespace) {
+function extend2(namespace) {
   const newDebugger = createDebugger(`${this.namespace}:${namespace}`);
   newDebugger.log = this.log;
   return newDebugger;
@@ -27112,7 +27112,7 @@ var init_pipeline = __esm({
 });
 
 // node_modules/@typespec/ts-http-runtime/dist/esm/util/object.js
-function isObject(input2) {
+function isObject2(input2) {
   return typeof input2 === "object" && input2 !== null && !Array.isArray(input2) && !(input2 instanceof RegExp) && !(input2 instanceof Date);
 }
 var init_object = __esm({
@@ -27122,7 +27122,7 @@ var init_object = __esm({
 
 // node_modules/@typespec/ts-http-runtime/dist/esm/util/error.js
 function isError(e) {
-  if (isObject(e)) {
+  if (isObject2(e)) {
     const hasName = typeof e.name === "string";
     const hasMessage = typeof e.message === "string";
     return hasName && hasMessage;
@@ -27137,10 +27137,10 @@ var init_error = __esm({
 
 // node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js
 import { inspect } from "node:util";
-var custom;
+var custom2;
 var init_inspect = __esm({
   "node_modules/@typespec/ts-http-runtime/dist/esm/util/inspect.js"() {
-    custom = inspect.custom;
+    custom2 = inspect.custom;
   }
 });
 
@@ -27216,11 +27216,11 @@ var init_sanitizer = __esm({
               message: value.message
             };
           }
-          if (key === "headers" && isObject(value)) {
+          if (key === "headers" && isObject2(value)) {
             return this.sanitizeHeaders(value);
           } else if (key === "url" && typeof value === "string") {
             return this.sanitizeUrl(value);
-          } else if (key === "query" && isObject(value)) {
+          } else if (key === "query" && isObject2(value)) {
             return this.sanitizeQuery(value);
           } else if (key === "body") {
             return void 0;
@@ -27228,7 +27228,7 @@ var init_sanitizer = __esm({
             return void 0;
           } else if (key === "operationSpec") {
             return void 0;
-          } else if (Array.isArray(value) || isObject(value)) {
+          } else if (Array.isArray(value) || isObject2(value)) {
             if (seen.has(value)) {
               return "[Circular]";
             }
@@ -27345,7 +27345,7 @@ var init_restError = __esm({
           maxFreeSockets: this.request.agent.maxFreeSockets,
           maxSockets: this.request.agent.maxSockets
         } : void 0;
-        Object.defineProperty(this, custom, {
+        Object.defineProperty(this, custom2, {
           value: () => {
             return `RestError: ${this.message} 
  ${errorSanitizer.sanitize({
@@ -32371,7 +32371,7 @@ function shouldDeserializeResponse(parsedResponse) {
   return result;
 }
 async function deserializeResponseBody(jsonContentTypes, xmlContentTypes, response, options, parseXML2) {
-  const parsedResponse = await parse(jsonContentTypes, xmlContentTypes, response, options, parseXML2);
+  const parsedResponse = await parse3(jsonContentTypes, xmlContentTypes, response, options, parseXML2);
   if (!shouldDeserializeResponse(parsedResponse)) {
     return parsedResponse;
   }
@@ -32472,7 +32472,7 @@ function handleErrorResponse(parsedResponse, operationSpec, responseSpec, option
   }
   return { error: error63, shouldReturnResponse: false };
 }
-async function parse(jsonContentTypes, xmlContentTypes, operationResponse, opts, parseXML2) {
+async function parse3(jsonContentTypes, xmlContentTypes, operationResponse, opts, parseXML2) {
   if (!operationResponse.request.streamResponseStatusCodes?.has(operationResponse.status) && operationResponse.bodyAsText) {
     const text = operationResponse.bodyAsText;
     const contentType2 = operationResponse.headers.get("Content-Type") || "";
@@ -32712,15 +32712,15 @@ function getRequestUrl(baseUri, operationSpec, operationArguments, fallbackObjec
   let isAbsolutePath = false;
   let requestUrl = replaceAll(baseUri, urlReplacements);
   if (operationSpec.path) {
-    let path21 = replaceAll(operationSpec.path, urlReplacements);
-    if (operationSpec.path === "/{nextLink}" && path21.startsWith("/")) {
-      path21 = path21.substring(1);
+    let path25 = replaceAll(operationSpec.path, urlReplacements);
+    if (operationSpec.path === "/{nextLink}" && path25.startsWith("/")) {
+      path25 = path25.substring(1);
     }
-    if (isAbsoluteUrl(path21)) {
-      requestUrl = path21;
+    if (isAbsoluteUrl(path25)) {
+      requestUrl = path25;
       isAbsolutePath = true;
     } else {
-      requestUrl = appendPath(requestUrl, path21);
+      requestUrl = appendPath(requestUrl, path25);
     }
   }
   const { queryParams, sequenceParams } = calculateQueryParameters(operationSpec, operationArguments, fallbackObject);
@@ -32766,9 +32766,9 @@ function appendPath(url3, pathToAppend) {
   }
   const searchStart = pathToAppend.indexOf("?");
   if (searchStart !== -1) {
-    const path21 = pathToAppend.substring(0, searchStart);
+    const path25 = pathToAppend.substring(0, searchStart);
     const search = pathToAppend.substring(searchStart + 1);
-    newPath = newPath + path21;
+    newPath = newPath + path25;
     if (search) {
       parsedUrl.search = parsedUrl.search ? `${parsedUrl.search}&${search}` : search;
     }
@@ -33657,7 +33657,7 @@ var init_util2 = __esm({
 });
 
 // node_modules/fast-xml-parser/src/validator.js
-function validate(xmlData, options) {
+function validate2(xmlData, options) {
   options = Object.assign({}, defaultOptions, options);
   const tags2 = [];
   let tagFound = false;
@@ -34753,16 +34753,16 @@ var init_src2 = __esm({
         );
       }
       const regex = getRegexes(xmlVersion, asciiOnly)[production];
-      let cache = /* @__PURE__ */ new Map();
+      let cache2 = /* @__PURE__ */ new Map();
       const validator = (str) => {
-        const cached2 = cache.get(str);
+        const cached2 = cache2.get(str);
         if (cached2 !== void 0) return cached2;
         const result = regex.test(str);
-        if (cache.size < maxCacheSize) cache.set(str, result);
+        if (cache2.size < maxCacheSize) cache2.set(str, result);
         return result;
       };
       validator.reset = () => {
-        cache = /* @__PURE__ */ new Map();
+        cache2 = /* @__PURE__ */ new Map();
       };
       return validator;
     };
@@ -35840,16 +35840,16 @@ var init_Matcher = __esm({
        * @returns {string|undefined}
        */
       getCurrentTag() {
-        const path21 = this._matcher.path;
-        return path21.length > 0 ? path21[path21.length - 1].tag : void 0;
+        const path25 = this._matcher.path;
+        return path25.length > 0 ? path25[path25.length - 1].tag : void 0;
       }
       /**
        * Get current namespace.
        * @returns {string|undefined}
        */
       getCurrentNamespace() {
-        const path21 = this._matcher.path;
-        return path21.length > 0 ? path21[path21.length - 1].namespace : void 0;
+        const path25 = this._matcher.path;
+        return path25.length > 0 ? path25[path25.length - 1].namespace : void 0;
       }
       /**
        * Get current node's attribute value.
@@ -35857,9 +35857,9 @@ var init_Matcher = __esm({
        * @returns {*}
        */
       getAttrValue(attrName) {
-        const path21 = this._matcher.path;
-        if (path21.length === 0) return void 0;
-        return path21[path21.length - 1].values?.[attrName];
+        const path25 = this._matcher.path;
+        if (path25.length === 0) return void 0;
+        return path25[path25.length - 1].values?.[attrName];
       }
       /**
        * Check if current node has an attribute.
@@ -35867,9 +35867,9 @@ var init_Matcher = __esm({
        * @returns {boolean}
        */
       hasAttr(attrName) {
-        const path21 = this._matcher.path;
-        if (path21.length === 0) return false;
-        const current = path21[path21.length - 1];
+        const path25 = this._matcher.path;
+        if (path25.length === 0) return false;
+        const current = path25[path25.length - 1];
         return current.values !== void 0 && attrName in current.values;
       }
       /**
@@ -35895,18 +35895,18 @@ var init_Matcher = __esm({
        * @returns {number}
        */
       getPosition() {
-        const path21 = this._matcher.path;
-        if (path21.length === 0) return -1;
-        return path21[path21.length - 1].position ?? 0;
+        const path25 = this._matcher.path;
+        if (path25.length === 0) return -1;
+        return path25[path25.length - 1].position ?? 0;
       }
       /**
        * Get current node's repeat counter (occurrence count of this tag name).
        * @returns {number}
        */
       getCounter() {
-        const path21 = this._matcher.path;
-        if (path21.length === 0) return -1;
-        return path21[path21.length - 1].counter ?? 0;
+        const path25 = this._matcher.path;
+        if (path25.length === 0) return -1;
+        return path25[path25.length - 1].counter ?? 0;
       }
       /**
        * Get current node's sibling index (alias for getPosition).
@@ -37969,7 +37969,7 @@ var init_XMLParser = __esm({
         }
         if (validationOption) {
           if (validationOption === true) validationOption = {};
-          const result = validate(xmlData, validationOption);
+          const result = validate2(xmlData, validationOption);
           if (result !== true) {
             throw Error(`${result.err.msg}:${result.err.line}:${result.err.col}`);
           }
@@ -38792,7 +38792,7 @@ var init_fxp = __esm({
     init_XMLParser();
     init_json2xml();
     XMLValidator = {
-      validate
+      validate: validate2
     };
   }
 });
@@ -39374,11 +39374,11 @@ var init_crc64 = __esm({
           throw new Error("Module.ENVIRONMENT has been deprecated. To force the environment, use the ENVIRONMENT compile-time option (for example, -sENVIRONMENT=web or -sENVIRONMENT=node)");
         }
         var scriptDirectory = "";
-        function locateFile(path21) {
+        function locateFile(path25) {
           if (Module["locateFile"]) {
-            return Module["locateFile"](path21, scriptDirectory);
+            return Module["locateFile"](path25, scriptDirectory);
           }
-          return scriptDirectory + path21;
+          return scriptDirectory + path25;
         }
         var read_, readAsync, readBinary, setWindowTitle;
         function logExceptionOnExit(e) {
@@ -41393,12 +41393,12 @@ var init_crc64 = __esm({
         }
         Module["getCache"] = getCache;
         function wrapPointer(ptr, __class__) {
-          var cache = getCache(__class__);
-          var ret = cache[ptr];
+          var cache2 = getCache(__class__);
+          var ret = cache2[ptr];
           if (ret) return ret;
           ret = Object.create((__class__ || WrapperObject).prototype);
           ret.ptr = ptr;
-          return cache[ptr] = ret;
+          return cache2[ptr] = ret;
         }
         Module["wrapPointer"] = wrapPointer;
         function castObject(obj, __class__) {
@@ -42855,9 +42855,9 @@ var init_StorageSharedKeyCredentialPolicy = __esm({
        * @param request -
        */
       getCanonicalizedResourceString(request) {
-        const path21 = getURLPath(request.url) || "/";
+        const path25 = getURLPath(request.url) || "/";
         let canonicalizedResourceString = "";
-        canonicalizedResourceString += `/${this.factory.accountName}${path21}`;
+        canonicalizedResourceString += `/${this.factory.accountName}${path25}`;
         const queries = getURLQueries(request.url);
         const lowercaseQueries = {};
         if (queries) {
@@ -43399,9 +43399,9 @@ function storageSharedKeyCredentialPolicy(options) {
     return canonicalizedHeadersStringToSign;
   }
   function getCanonicalizedResourceString(request) {
-    const path21 = getURLPath(request.url) || "/";
+    const path25 = getURLPath(request.url) || "/";
     let canonicalizedResourceString = "";
-    canonicalizedResourceString += `/${options.accountName}${path21}`;
+    canonicalizedResourceString += `/${options.accountName}${path25}`;
     const queries = getURLQueries(request.url);
     const lowercaseQueries = {};
     if (queries) {
@@ -52615,7 +52615,7 @@ var init_mappers = __esm({
 });
 
 // node_modules/@azure/storage-blob/dist/esm/generated/src/models/parameters.js
-var contentType, blobServiceProperties, accept, url, restype, comp, timeoutInSeconds, version, requestId, accept1, comp1, comp2, prefix, marker, maxPageSize, include, keyInfo, comp3, restype1, body, comp4, contentLength, multipartContentType, comp5, where, restype2, metadata, access2, defaultEncryptionScope, preventEncryptionScopeOverride, leaseId, ifModifiedSince, ifUnmodifiedSince, comp6, comp7, containerAcl, comp8, deletedContainerName, deletedContainerVersion, comp9, sourceContainerName, sourceLeaseId, comp10, action, duration, proposedLeaseId, action1, leaseId1, action2, action3, breakPeriod, action4, proposedLeaseId1, include1, startFrom, delimiter2, snapshot, versionId, range2, rangeGetContentMD5, rangeGetContentCRC64, encryptionKey, encryptionKeySha256, encryptionAlgorithm, ifMatch, ifNoneMatch, ifTags, deleteSnapshots, blobDeleteType, comp11, expiryOptions, expiresOn, blobCacheControl, blobContentType, blobContentMD5, blobContentEncoding, blobContentLanguage, blobContentDisposition, comp12, immutabilityPolicyExpiry, immutabilityPolicyMode, comp13, legalHold, encryptionScope, comp14, tier, rehydratePriority, sourceIfModifiedSince, sourceIfUnmodifiedSince, sourceIfMatch, sourceIfNoneMatch, sourceIfTags, copySource, blobTagsString, sealBlob, legalHold1, xMsRequiresSync, sourceContentMD5, copySourceAuthorization, copySourceTags, fileRequestIntent, comp15, copyActionAbortConstant, copyId, comp16, tier1, queryRequest, comp17, comp18, ifModifiedSince1, ifUnmodifiedSince1, ifMatch1, ifNoneMatch1, tags, transactionalContentMD5, transactionalContentCrc64, blobType, blobContentLength, blobSequenceNumber, contentType1, body1, accept2, comp19, pageWrite, ifSequenceNumberLessThanOrEqualTo, ifSequenceNumberLessThan, ifSequenceNumberEqualTo, pageWrite1, sourceUrl, sourceRange, sourceContentCrc64, range1, comp20, prevsnapshot, prevSnapshotUrl, sequenceNumberAction, comp21, blobType1, comp22, maxSize, appendPosition, sourceRange1, comp23, blobType2, copySourceBlobProperties, comp24, blockId, blocks, comp25, listType;
+var contentType, blobServiceProperties, accept, url2, restype, comp, timeoutInSeconds, version2, requestId, accept1, comp1, comp2, prefix, marker, maxPageSize, include, keyInfo, comp3, restype1, body, comp4, contentLength, multipartContentType, comp5, where, restype2, metadata, access2, defaultEncryptionScope, preventEncryptionScopeOverride, leaseId, ifModifiedSince, ifUnmodifiedSince, comp6, comp7, containerAcl, comp8, deletedContainerName, deletedContainerVersion, comp9, sourceContainerName, sourceLeaseId, comp10, action, duration3, proposedLeaseId, action1, leaseId1, action2, action3, breakPeriod, action4, proposedLeaseId1, include1, startFrom, delimiter2, snapshot, versionId, range2, rangeGetContentMD5, rangeGetContentCRC64, encryptionKey, encryptionKeySha256, encryptionAlgorithm, ifMatch, ifNoneMatch, ifTags, deleteSnapshots, blobDeleteType, comp11, expiryOptions, expiresOn, blobCacheControl, blobContentType, blobContentMD5, blobContentEncoding, blobContentLanguage, blobContentDisposition, comp12, immutabilityPolicyExpiry, immutabilityPolicyMode, comp13, legalHold, encryptionScope, comp14, tier, rehydratePriority, sourceIfModifiedSince, sourceIfUnmodifiedSince, sourceIfMatch, sourceIfNoneMatch, sourceIfTags, copySource, blobTagsString, sealBlob, legalHold1, xMsRequiresSync, sourceContentMD5, copySourceAuthorization, copySourceTags, fileRequestIntent, comp15, copyActionAbortConstant, copyId, comp16, tier1, queryRequest, comp17, comp18, ifModifiedSince1, ifUnmodifiedSince1, ifMatch1, ifNoneMatch1, tags, transactionalContentMD5, transactionalContentCrc64, blobType, blobContentLength, blobSequenceNumber, contentType1, body1, accept2, comp19, pageWrite, ifSequenceNumberLessThanOrEqualTo, ifSequenceNumberLessThan, ifSequenceNumberEqualTo, pageWrite1, sourceUrl, sourceRange, sourceContentCrc64, range1, comp20, prevsnapshot, prevSnapshotUrl, sequenceNumberAction, comp21, blobType1, comp22, maxSize, appendPosition, sourceRange1, comp23, blobType2, copySourceBlobProperties, comp24, blockId, blocks, comp25, listType;
 var init_parameters = __esm({
   "node_modules/@azure/storage-blob/dist/esm/generated/src/models/parameters.js"() {
     init_mappers();
@@ -52645,7 +52645,7 @@ var init_parameters = __esm({
         }
       }
     };
-    url = {
+    url2 = {
       parameterPath: "url",
       mapper: {
         serializedName: "url",
@@ -52692,7 +52692,7 @@ var init_parameters = __esm({
         }
       }
     };
-    version = {
+    version2 = {
       parameterPath: "version",
       mapper: {
         defaultValue: "2026-02-06",
@@ -53105,7 +53105,7 @@ var init_parameters = __esm({
         }
       }
     };
-    duration = {
+    duration3 = {
       parameterPath: ["options", "duration"],
       mapper: {
         serializedName: "x-ms-lease-duration",
@@ -54396,11 +54396,11 @@ var init_service = __esm({
         comp,
         timeoutInSeconds
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         contentType,
         accept,
-        version,
+        version2,
         requestId
       ],
       isXML: true,
@@ -54426,9 +54426,9 @@ var init_service = __esm({
         comp,
         timeoutInSeconds
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -54453,9 +54453,9 @@ var init_service = __esm({
         timeoutInSeconds,
         comp1
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -54483,9 +54483,9 @@ var init_service = __esm({
         maxPageSize,
         include
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -54511,11 +54511,11 @@ var init_service = __esm({
         timeoutInSeconds,
         comp3
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         contentType,
         accept,
-        version,
+        version2,
         requestId
       ],
       isXML: true,
@@ -54540,9 +54540,9 @@ var init_service = __esm({
         timeoutInSeconds,
         restype1
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -54567,10 +54567,10 @@ var init_service = __esm({
       },
       requestBody: body,
       queryParameters: [timeoutInSeconds, comp4],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         accept,
-        version,
+        version2,
         requestId,
         contentLength,
         multipartContentType
@@ -54600,9 +54600,9 @@ var init_service = __esm({
         comp5,
         where
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -54799,9 +54799,9 @@ var init_container = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, restype2],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         metadata,
@@ -54825,9 +54825,9 @@ var init_container = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, restype2],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId
@@ -54848,9 +54848,9 @@ var init_container = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, restype2],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -54877,9 +54877,9 @@ var init_container = __esm({
         restype2,
         comp6
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         metadata,
@@ -54918,9 +54918,9 @@ var init_container = __esm({
         restype2,
         comp7
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId
@@ -54946,11 +54946,11 @@ var init_container = __esm({
         restype2,
         comp7
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         contentType,
         accept,
-        version,
+        version2,
         requestId,
         access2,
         leaseId,
@@ -54979,9 +54979,9 @@ var init_container = __esm({
         restype2,
         comp8
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         deletedContainerName,
@@ -55007,9 +55007,9 @@ var init_container = __esm({
         restype2,
         comp9
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         sourceContainerName,
@@ -55040,10 +55040,10 @@ var init_container = __esm({
         comp4,
         restype2
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         accept,
-        version,
+        version2,
         requestId,
         contentLength,
         multipartContentType
@@ -55074,9 +55074,9 @@ var init_container = __esm({
         where,
         restype2
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -55100,15 +55100,15 @@ var init_container = __esm({
         restype2,
         comp10
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
         ifUnmodifiedSince,
         action,
-        duration,
+        duration3,
         proposedLeaseId
       ],
       isXML: true,
@@ -55131,9 +55131,9 @@ var init_container = __esm({
         restype2,
         comp10
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -55161,9 +55161,9 @@ var init_container = __esm({
         restype2,
         comp10
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -55191,9 +55191,9 @@ var init_container = __esm({
         restype2,
         comp10
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -55221,9 +55221,9 @@ var init_container = __esm({
         restype2,
         comp10
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -55258,9 +55258,9 @@ var init_container = __esm({
         include1,
         startFrom
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -55291,9 +55291,9 @@ var init_container = __esm({
         startFrom,
         delimiter2
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -55317,9 +55317,9 @@ var init_container = __esm({
         timeoutInSeconds,
         restype1
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -55592,9 +55592,9 @@ var init_blob = __esm({
         snapshot,
         versionId
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -55630,9 +55630,9 @@ var init_blob = __esm({
         snapshot,
         versionId
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -55666,9 +55666,9 @@ var init_blob = __esm({
         versionId,
         blobDeleteType
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -55695,9 +55695,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp8],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -55717,9 +55717,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp11],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         expiryOptions,
@@ -55741,9 +55741,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [comp, timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -55780,9 +55780,9 @@ var init_blob = __esm({
         versionId,
         comp12
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifUnmodifiedSince,
@@ -55810,9 +55810,9 @@ var init_blob = __esm({
         versionId,
         comp12
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -55837,9 +55837,9 @@ var init_blob = __esm({
         versionId,
         comp13
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         legalHold
@@ -55860,9 +55860,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp6],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         metadata,
@@ -55893,15 +55893,15 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp10],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
         ifUnmodifiedSince,
         action,
-        duration,
+        duration3,
         proposedLeaseId,
         ifMatch,
         ifNoneMatch,
@@ -55923,9 +55923,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp10],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -55952,9 +55952,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp10],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -55981,9 +55981,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp10],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -56011,9 +56011,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp10],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -56040,9 +56040,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp14],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         metadata,
@@ -56073,9 +56073,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         metadata,
@@ -56115,9 +56115,9 @@ var init_blob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         metadata,
@@ -56164,9 +56164,9 @@ var init_blob = __esm({
         comp15,
         copyId
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -56196,9 +56196,9 @@ var init_blob = __esm({
         versionId,
         comp16
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -56226,9 +56226,9 @@ var init_blob = __esm({
         timeoutInSeconds,
         restype1
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1
       ],
@@ -56264,11 +56264,11 @@ var init_blob = __esm({
         snapshot,
         comp17
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         contentType,
         accept,
-        version,
+        version2,
         requestId,
         leaseId,
         ifModifiedSince,
@@ -56304,9 +56304,9 @@ var init_blob = __esm({
         versionId,
         comp18
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -56337,11 +56337,11 @@ var init_blob = __esm({
         versionId,
         comp18
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         contentType,
         accept,
-        version,
+        version2,
         requestId,
         leaseId,
         ifTags,
@@ -56486,9 +56486,9 @@ var init_pageBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         contentLength,
@@ -56535,9 +56535,9 @@ var init_pageBlob = __esm({
       },
       requestBody: body1,
       queryParameters: [timeoutInSeconds, comp19],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         contentLength,
         leaseId,
@@ -56578,9 +56578,9 @@ var init_pageBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp19],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         contentLength,
@@ -56616,9 +56616,9 @@ var init_pageBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp19],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         contentLength,
@@ -56671,9 +56671,9 @@ var init_pageBlob = __esm({
         snapshot,
         comp20
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -56708,9 +56708,9 @@ var init_pageBlob = __esm({
         comp20,
         prevsnapshot
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -56738,9 +56738,9 @@ var init_pageBlob = __esm({
         }
       },
       queryParameters: [comp, timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -56771,9 +56771,9 @@ var init_pageBlob = __esm({
         }
       },
       queryParameters: [comp, timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -56801,9 +56801,9 @@ var init_pageBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp21],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         ifModifiedSince,
@@ -56893,9 +56893,9 @@ var init_appendBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         contentLength,
@@ -56939,9 +56939,9 @@ var init_appendBlob = __esm({
       },
       requestBody: body1,
       queryParameters: [timeoutInSeconds, comp22],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         contentLength,
         leaseId,
@@ -56979,9 +56979,9 @@ var init_appendBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp22],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         contentLength,
@@ -57025,9 +57025,9 @@ var init_appendBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds, comp23],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -57156,9 +57156,9 @@ var init_blockBlob = __esm({
       },
       requestBody: body1,
       queryParameters: [timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         contentLength,
         metadata,
@@ -57207,9 +57207,9 @@ var init_blockBlob = __esm({
         }
       },
       queryParameters: [timeoutInSeconds],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         contentLength,
@@ -57267,9 +57267,9 @@ var init_blockBlob = __esm({
         comp24,
         blockId
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         contentLength,
         leaseId,
@@ -57304,9 +57304,9 @@ var init_blockBlob = __esm({
         comp24,
         blockId
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         contentLength,
@@ -57343,11 +57343,11 @@ var init_blockBlob = __esm({
       },
       requestBody: blocks,
       queryParameters: [timeoutInSeconds, comp25],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
         contentType,
         accept,
-        version,
+        version2,
         requestId,
         metadata,
         leaseId,
@@ -57398,9 +57398,9 @@ var init_blockBlob = __esm({
         comp25,
         listType
       ],
-      urlParameters: [url],
+      urlParameters: [url2],
       headerParameters: [
-        version,
+        version2,
         requestId,
         accept1,
         leaseId,
@@ -57556,10 +57556,10 @@ var init_StorageContextClient = __esm({
 // node_modules/@azure/storage-blob/dist/esm/utils/utils.common.js
 function escapeURLPath(url3) {
   const urlParsed = new URL(url3);
-  let path21 = urlParsed.pathname;
-  path21 = path21 || "/";
-  path21 = escape2(path21);
-  urlParsed.pathname = path21;
+  let path25 = urlParsed.pathname;
+  path25 = path25 || "/";
+  path25 = escape2(path25);
+  urlParsed.pathname = path25;
   return urlParsed.toString();
 }
 function getProxyUriFromDevConnString(connectionString) {
@@ -57644,9 +57644,9 @@ function escape2(text) {
 }
 function appendToURLPath(url3, name) {
   const urlParsed = new URL(url3);
-  let path21 = urlParsed.pathname;
-  path21 = path21 ? path21.endsWith("/") ? `${path21}${name}` : `${path21}/${name}` : name;
-  urlParsed.pathname = path21;
+  let path25 = urlParsed.pathname;
+  path25 = path25 ? path25.endsWith("/") ? `${path25}${name}` : `${path25}/${name}` : name;
+  urlParsed.pathname = path25;
   return urlParsed.toString();
 }
 function setURLParameter2(url3, name, value) {
@@ -70855,8 +70855,8 @@ var init_cacheTwirpClient = __esm({
 });
 
 // node_modules/@actions/cache/lib/internal/tar.js
-import { existsSync as existsSync2, writeFileSync as writeFileSync2 } from "fs";
-import * as path10 from "path";
+import { existsSync as existsSync3, writeFileSync as writeFileSync3 } from "fs";
+import * as path11 from "path";
 function getTarPath() {
   return __awaiter18(this, void 0, void 0, function* () {
     switch (process.platform) {
@@ -70865,7 +70865,7 @@ function getTarPath() {
         const systemTar = SystemTarPathOnWindows;
         if (gnuTar) {
           return { path: gnuTar, type: ArchiveToolType.GNU };
-        } else if (existsSync2(systemTar)) {
+        } else if (existsSync3(systemTar)) {
           return { path: systemTar, type: ArchiveToolType.BSD };
         }
         break;
@@ -70899,13 +70899,13 @@ function getTarArgs(tarPath_1, compressionMethod_1, type_1) {
     const BSD_TAR_ZSTD = tarPath.type === ArchiveToolType.BSD && compressionMethod !== CompressionMethod.Gzip && IS_WINDOWS8;
     switch (type) {
       case "create":
-        args.push("--posix", "-cf", BSD_TAR_ZSTD ? tarFile : cacheFileName.replace(new RegExp(`\\${path10.sep}`, "g"), "/"), "--exclude", BSD_TAR_ZSTD ? tarFile : cacheFileName.replace(new RegExp(`\\${path10.sep}`, "g"), "/"), "-P", "-C", workingDirectory.replace(new RegExp(`\\${path10.sep}`, "g"), "/"), "--files-from", ManifestFilename);
+        args.push("--posix", "-cf", BSD_TAR_ZSTD ? tarFile : cacheFileName.replace(new RegExp(`\\${path11.sep}`, "g"), "/"), "--exclude", BSD_TAR_ZSTD ? tarFile : cacheFileName.replace(new RegExp(`\\${path11.sep}`, "g"), "/"), "-P", "-C", workingDirectory.replace(new RegExp(`\\${path11.sep}`, "g"), "/"), "--files-from", ManifestFilename);
         break;
       case "extract":
-        args.push("-xf", BSD_TAR_ZSTD ? tarFile : archivePath.replace(new RegExp(`\\${path10.sep}`, "g"), "/"), "-P", "-C", BSD_TAR_ZSTD ? quoteAbsolutePath(workingDirectory) : workingDirectory.replace(new RegExp(`\\${path10.sep}`, "g"), "/"));
+        args.push("-xf", BSD_TAR_ZSTD ? tarFile : archivePath.replace(new RegExp(`\\${path11.sep}`, "g"), "/"), "-P", "-C", BSD_TAR_ZSTD ? quoteAbsolutePath(workingDirectory) : workingDirectory.replace(new RegExp(`\\${path11.sep}`, "g"), "/"));
         break;
       case "list":
-        args.push("-tf", BSD_TAR_ZSTD ? tarFile : archivePath.replace(new RegExp(`\\${path10.sep}`, "g"), "/"), "-P");
+        args.push("-tf", BSD_TAR_ZSTD ? tarFile : archivePath.replace(new RegExp(`\\${path11.sep}`, "g"), "/"), "-P");
         break;
     }
     if (tarPath.type === ArchiveToolType.GNU) {
@@ -70944,7 +70944,7 @@ function getWorkingDirectory() {
   return (_a4 = process.env["GITHUB_WORKSPACE"]) !== null && _a4 !== void 0 ? _a4 : process.cwd();
 }
 function quoteAbsolutePath(filePath) {
-  return `"${path10.resolve(filePath).replace(new RegExp(`\\${path10.sep}`, "g"), "/")}"`;
+  return `"${path11.resolve(filePath).replace(new RegExp(`\\${path11.sep}`, "g"), "/")}"`;
 }
 function getDecompressionProgram(tarPath, compressionMethod, archivePath) {
   return __awaiter18(this, void 0, void 0, function* () {
@@ -70974,7 +70974,7 @@ function getCompressionProgram(tarPath, compressionMethod) {
       case CompressionMethod.Zstd:
         return BSD_TAR_ZSTD ? [
           "zstd -T0 --long=30 --force -o",
-          cacheFileName.replace(new RegExp(`\\${path10.sep}`, "g"), "/"),
+          cacheFileName.replace(new RegExp(`\\${path11.sep}`, "g"), "/"),
           TarFilename
         ] : [
           "--use-compress-program",
@@ -70983,7 +70983,7 @@ function getCompressionProgram(tarPath, compressionMethod) {
       case CompressionMethod.ZstdWithoutLong:
         return BSD_TAR_ZSTD ? [
           "zstd -T0 --force -o",
-          cacheFileName.replace(new RegExp(`\\${path10.sep}`, "g"), "/"),
+          cacheFileName.replace(new RegExp(`\\${path11.sep}`, "g"), "/"),
           TarFilename
         ] : ["--use-compress-program", IS_WINDOWS8 ? '"zstd -T0"' : "zstdmt"];
       default:
@@ -71036,7 +71036,7 @@ function extractTar(archivePath, compressionMethod) {
 }
 function createTar(archiveFolder, sourceDirectories, compressionMethod) {
   return __awaiter18(this, void 0, void 0, function* () {
-    writeFileSync2(path10.join(archiveFolder, ManifestFilename), sourceDirectories.join("\n"));
+    writeFileSync3(path11.join(archiveFolder, ManifestFilename), sourceDirectories.join("\n"));
     const { commands } = yield getCommands(compressionMethod, "create");
     yield execCommands(commands, archiveFolder);
   });
@@ -71094,7 +71094,7 @@ __export(cache_exports, {
   restoreCache: () => restoreCache,
   saveCache: () => saveCache2
 });
-import * as path11 from "path";
+import * as path12 from "path";
 function checkPaths(paths) {
   if (!paths || paths.length === 0) {
     throw new ValidationError(`Path Validation Error: At least one directory or file path is required`);
@@ -71175,7 +71175,7 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         info("Lookup only - skipping download");
         return cacheEntry.cacheKey;
       }
-      archivePath = path11.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
+      archivePath = path12.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
       debug(`Archive Path: ${archivePath}`);
       yield downloadCache(cacheEntry.archiveLocation, archivePath, options);
       if (isDebug()) {
@@ -71254,7 +71254,7 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
         info("Lookup only - skipping download");
         return response.matchedKey;
       }
-      archivePath = path11.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
+      archivePath = path12.join(yield createTempDirectory(), getCacheFileName(compressionMethod));
       debug(`Archive path: ${archivePath}`);
       debug(`Starting download of archive to: ${archivePath}`);
       yield downloadCache(response.signedDownloadUrl, archivePath, options);
@@ -71322,7 +71322,7 @@ function saveCacheV1(paths_1, key_1, options_1) {
       throw new Error(`Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.`);
     }
     const archiveFolder = yield createTempDirectory();
-    const archivePath = path11.join(archiveFolder, getCacheFileName(compressionMethod));
+    const archivePath = path12.join(archiveFolder, getCacheFileName(compressionMethod));
     debug(`Archive Path: ${archivePath}`);
     try {
       yield createTar(archiveFolder, cachePaths, compressionMethod);
@@ -71391,7 +71391,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
       throw new Error(`Path Validation Error: Path(s) specified in the action for caching do(es) not exist, hence no cache is being saved.`);
     }
     const archiveFolder = yield createTempDirectory();
-    const archivePath = path11.join(archiveFolder, getCacheFileName(compressionMethod));
+    const archivePath = path12.join(archiveFolder, getCacheFileName(compressionMethod));
     debug(`Archive Path: ${archivePath}`);
     try {
       yield createTar(archiveFolder, cachePaths, compressionMethod);
@@ -71550,7 +71550,7 @@ var require_windows = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs7 = __require("fs");
-    function checkPathExt(path21, options) {
+    function checkPathExt(path25, options) {
       var pathext = options.pathExt !== void 0 ? options.pathExt : process.env.PATHEXT;
       if (!pathext) {
         return true;
@@ -71561,25 +71561,25 @@ var require_windows = __commonJS({
       }
       for (var i = 0; i < pathext.length; i++) {
         var p = pathext[i].toLowerCase();
-        if (p && path21.substr(-p.length).toLowerCase() === p) {
+        if (p && path25.substr(-p.length).toLowerCase() === p) {
           return true;
         }
       }
       return false;
     }
-    function checkStat(stat2, path21, options) {
+    function checkStat(stat2, path25, options) {
       if (!stat2.isSymbolicLink() && !stat2.isFile()) {
         return false;
       }
-      return checkPathExt(path21, options);
+      return checkPathExt(path25, options);
     }
-    function isexe(path21, options, cb) {
-      fs7.stat(path21, function(er, stat2) {
-        cb(er, er ? false : checkStat(stat2, path21, options));
+    function isexe(path25, options, cb) {
+      fs7.stat(path25, function(er, stat2) {
+        cb(er, er ? false : checkStat(stat2, path25, options));
       });
     }
-    function sync(path21, options) {
-      return checkStat(fs7.statSync(path21), path21, options);
+    function sync(path25, options) {
+      return checkStat(fs7.statSync(path25), path25, options);
     }
   }
 });
@@ -71590,13 +71590,13 @@ var require_mode = __commonJS({
     module.exports = isexe;
     isexe.sync = sync;
     var fs7 = __require("fs");
-    function isexe(path21, options, cb) {
-      fs7.stat(path21, function(er, stat2) {
+    function isexe(path25, options, cb) {
+      fs7.stat(path25, function(er, stat2) {
         cb(er, er ? false : checkStat(stat2, options));
       });
     }
-    function sync(path21, options) {
-      return checkStat(fs7.statSync(path21), options);
+    function sync(path25, options) {
+      return checkStat(fs7.statSync(path25), options);
     }
     function checkStat(stat2, options) {
       return stat2.isFile() && checkMode(stat2, options);
@@ -71629,7 +71629,7 @@ var require_isexe = __commonJS({
     }
     module.exports = isexe;
     isexe.sync = sync;
-    function isexe(path21, options, cb) {
+    function isexe(path25, options, cb) {
       if (typeof options === "function") {
         cb = options;
         options = {};
@@ -71639,7 +71639,7 @@ var require_isexe = __commonJS({
           throw new TypeError("callback not provided");
         }
         return new Promise(function(resolve3, reject) {
-          isexe(path21, options || {}, function(er, is) {
+          isexe(path25, options || {}, function(er, is) {
             if (er) {
               reject(er);
             } else {
@@ -71648,7 +71648,7 @@ var require_isexe = __commonJS({
           });
         });
       }
-      core(path21, options || {}, function(er, is) {
+      core(path25, options || {}, function(er, is) {
         if (er) {
           if (er.code === "EACCES" || options && options.ignoreErrors) {
             er = null;
@@ -71658,9 +71658,9 @@ var require_isexe = __commonJS({
         cb(er, is);
       });
     }
-    function sync(path21, options) {
+    function sync(path25, options) {
       try {
-        return core.sync(path21, options || {});
+        return core.sync(path25, options || {});
       } catch (er) {
         if (options && options.ignoreErrors || er.code === "EACCES") {
           return false;
@@ -71676,7 +71676,7 @@ var require_isexe = __commonJS({
 var require_which = __commonJS({
   "node_modules/which/which.js"(exports2, module) {
     var isWindows = process.platform === "win32" || process.env.OSTYPE === "cygwin" || process.env.OSTYPE === "msys";
-    var path21 = __require("path");
+    var path25 = __require("path");
     var COLON = isWindows ? ";" : ":";
     var isexe = require_isexe();
     var getNotFoundError = (cmd) => Object.assign(new Error(`not found: ${cmd}`), { code: "ENOENT" });
@@ -71714,7 +71714,7 @@ var require_which = __commonJS({
           return opt.all && found.length ? resolve3(found) : reject(getNotFoundError(cmd));
         const ppRaw = pathEnv[i];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path21.join(pathPart, cmd);
+        const pCmd = path25.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         resolve3(subStep(p, i, 0));
       });
@@ -71741,7 +71741,7 @@ var require_which = __commonJS({
       for (let i = 0; i < pathEnv.length; i++) {
         const ppRaw = pathEnv[i];
         const pathPart = /^".*"$/.test(ppRaw) ? ppRaw.slice(1, -1) : ppRaw;
-        const pCmd = path21.join(pathPart, cmd);
+        const pCmd = path25.join(pathPart, cmd);
         const p = !pathPart && /^\.[\\\/]/.test(cmd) ? cmd.slice(0, 2) + pCmd : pCmd;
         for (let j = 0; j < pathExt.length; j++) {
           const cur = p + pathExt[j];
@@ -71789,7 +71789,7 @@ var require_path_key = __commonJS({
 var require_resolveCommand = __commonJS({
   "node_modules/cross-spawn/lib/util/resolveCommand.js"(exports2, module) {
     "use strict";
-    var path21 = __require("path");
+    var path25 = __require("path");
     var which2 = require_which();
     var getPathKey = require_path_key();
     function resolveCommandAttempt(parsed, withoutPathExt) {
@@ -71807,7 +71807,7 @@ var require_resolveCommand = __commonJS({
       try {
         resolved = which2.sync(parsed.command, {
           path: env[getPathKey({ env })],
-          pathExt: withoutPathExt ? path21.delimiter : void 0
+          pathExt: withoutPathExt ? path25.delimiter : void 0
         });
       } catch (e) {
       } finally {
@@ -71816,7 +71816,7 @@ var require_resolveCommand = __commonJS({
         }
       }
       if (resolved) {
-        resolved = path21.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
+        resolved = path25.resolve(hasCustomCwd ? parsed.options.cwd : "", resolved);
       }
       return resolved;
     }
@@ -71870,8 +71870,8 @@ var require_shebang_command = __commonJS({
       if (!match3) {
         return null;
       }
-      const [path21, argument] = match3[0].replace(/#! ?/, "").split(" ");
-      const binary = path21.split("/").pop();
+      const [path25, argument] = match3[0].replace(/#! ?/, "").split(" ");
+      const binary = path25.split("/").pop();
       if (binary === "env") {
         return argument;
       }
@@ -71906,7 +71906,7 @@ var require_readShebang = __commonJS({
 var require_parse3 = __commonJS({
   "node_modules/cross-spawn/lib/parse.js"(exports2, module) {
     "use strict";
-    var path21 = __require("path");
+    var path25 = __require("path");
     var resolveCommand = require_resolveCommand();
     var escape3 = require_escape();
     var readShebang = require_readShebang();
@@ -71931,7 +71931,7 @@ var require_parse3 = __commonJS({
       const needsShell = !isExecutableRegExp.test(commandFile);
       if (parsed.options.forceShell || needsShell) {
         const needsDoubleEscapeMetaChars = isCmdShimRegExp.test(commandFile);
-        parsed.command = path21.normalize(parsed.command);
+        parsed.command = path25.normalize(parsed.command);
         parsed.command = escape3.command(parsed.command);
         parsed.args = parsed.args.map((arg) => escape3.argument(arg, needsDoubleEscapeMetaChars));
         const shellCommand = [parsed.command].concat(parsed.args).join(" ");
@@ -72021,7 +72021,7 @@ var require_cross_spawn = __commonJS({
     var cp = __require("child_process");
     var parse4 = require_parse3();
     var enoent = require_enoent();
-    function spawn4(command, args, options) {
+    function spawn6(command, args, options) {
       const parsed = parse4(command, args, options);
       const spawned = cp.spawn(parsed.command, parsed.args, parsed.options);
       enoent.hookChildProcess(spawned, parsed);
@@ -72033,8 +72033,8 @@ var require_cross_spawn = __commonJS({
       result.error = result.error || enoent.verifyENOENTSync(result.status, parsed);
       return result;
     }
-    module.exports = spawn4;
-    module.exports.spawn = spawn4;
+    module.exports = spawn6;
+    module.exports.spawn = spawn6;
     module.exports.sync = spawnSync;
     module.exports._parse = parse4;
     module.exports._enoent = enoent;
@@ -72043,6488 +72043,9 @@ var require_cross_spawn = __commonJS({
 
 // action/src/main.ts
 init_core();
-import path20 from "node:path";
-
-// sandbox/git/snapshot.ts
-import { execFile } from "node:child_process";
-import { existsSync as existsSync3, mkdirSync, renameSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path12 from "node:path";
-import { promisify as promisify3 } from "node:util";
-
-// sandbox/retry.ts
-async function withRetry(fn, options) {
-  let lastError;
-  for (let attempt = 1; attempt <= options.attempts; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (error63) {
-      lastError = error63;
-      if (attempt === options.attempts || !options.retryable(error63) || options.signal?.aborted) throw error63;
-      const delay4 = options.delayMs(attempt);
-      (options.onRetry ?? logRetries(options.attempts))(error63, attempt, delay4);
-      await new Promise((r) => setTimeout(r, delay4));
-    }
-  }
-  throw lastError;
-}
-var logRetries = (attempts, log2 = (line) => void process.stderr.write(`[sandbox] ${line}
-`)) => (error63, attempt, delayMs) => {
-  const message = (error63 instanceof Error ? error63.message : String(error63)).replace(/\s*\n\s*/g, " | ").slice(0, 500);
-  log2(`attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}`);
-};
-var backoff = (baseMs, maxMs = 1e4) => (attempt) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-
-// sandbox/git/author.ts
-function noreplyEmail(login, id, domain2 = "users.noreply.github.com") {
-  return id ? `${id}+${login}@${domain2}` : `${login}@${domain2}`;
-}
-function cleanName(name) {
-  return name.replace(/[<>\0]/g, "").replace(/\s+/g, " ").trim();
-}
-function authorIdentity(author, domain2) {
-  const name = cleanName(author.name ?? "") || author.login;
-  return { name, email: noreplyEmail(author.login, author.id, domain2) };
-}
-function identityEnv(author, committer) {
-  return {
-    GIT_AUTHOR_NAME: author.name,
-    GIT_AUTHOR_EMAIL: author.email,
-    GIT_COMMITTER_NAME: committer.name,
-    GIT_COMMITTER_EMAIL: committer.email
-  };
-}
-function commitMessage(title, sessionUrl) {
-  const subject = title.replace(/\s+/g, " ").trim() || "Inspect changes";
-  return `${subject}
-
-Inspect-Session: ${sessionUrl}
-`;
-}
-
-// sandbox/git/run.ts
-import { spawn as spawn2 } from "node:child_process";
-var GitError = class extends Error {
-  constructor(message, args, stderr, code) {
-    super(message);
-    this.args = args;
-    this.stderr = stderr;
-    this.code = code;
-    this.name = "GitError";
-  }
-  args;
-  stderr;
-  code;
-  /** Network-ish failures worth another try; a rejected push or a missing ref is not. */
-  get transient() {
-    return isTransientGitError(this.stderr);
-  }
-};
-var TRANSIENT = /could not resolve host|connection (timed out|refused|reset)|operation timed out|early eof|the remote end hung up unexpectedly|rpc failed|http 5\d\d|returned error: 5\d\d|\b50[0234]\b|temporarily unavailable|tls|ssl_|unable to access|timed out/i;
-var PERMANENT = /returned error: 4\d\d|\[rejected\]|non-fast-forward|\[remote rejected\]|pre-receive hook declined|protected branch|authentication failed|permission denied|not found|couldn't find remote ref|invalid refspec/i;
-function isTransientGitError(stderr) {
-  return TRANSIENT.test(stderr) && !PERMANENT.test(stderr);
-}
-function authEnv(auth) {
-  if (!auth) return {};
-  const basic = Buffer.from(`x-access-token:${auth.token}`).toString("base64");
-  return {
-    GIT_CONFIG_COUNT: "1",
-    GIT_CONFIG_KEY_0: `http.${auth.origin.replace(/\/+$/, "")}/.extraHeader`,
-    GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`
-  };
-}
-function httpsOrigin(cloneUrl) {
-  try {
-    const url3 = new URL(cloneUrl);
-    return url3.protocol === "https:" || url3.protocol === "http:" ? url3.origin : null;
-  } catch {
-    return null;
-  }
-}
-function gitBaseEnv() {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== void 0 && !/^GIT_|^INSPECT_/.test(k)) env[k] = v;
-  }
-  return { ...env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" };
-}
-function git(args, options) {
-  const redact = options.redact ?? ((s) => s);
-  return new Promise((resolve3, reject) => {
-    const child2 = spawn2("git", args, {
-      cwd: options.cwd,
-      env: { ...gitBaseEnv(), ...options.env, ...authEnv(options.auth) },
-      stdio: ["ignore", "pipe", "pipe"]
-    });
-    let stdout = "";
-    let stderr = "";
-    child2.stdout.on("data", (c) => stdout += c);
-    child2.stderr.on("data", (c) => stderr += c);
-    const timer = options.timeoutMs ? setTimeout(() => {
-      stderr += `
-git ${args[0]} timed out after ${options.timeoutMs} ms`;
-      child2.kill("SIGKILL");
-    }, options.timeoutMs) : void 0;
-    child2.on("error", (error63) => {
-      clearTimeout(timer);
-      reject(new GitError(redact(`git ${args[0]} could not run: ${error63.message}`), args, "", null));
-    });
-    child2.on("close", (code) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve3(stdout);
-      const err = redact(stderr.trim());
-      reject(new GitError(`git ${redact(args.join(" "))} failed (exit ${code}): ${err.slice(-2e3)}`, args, err, code));
-    });
-  });
-}
-
-// sandbox/git/commit.ts
-async function commitAll(opts) {
-  const g = (args, env) => git(args, { cwd: opts.dir, env, redact: opts.redact });
-  await g(["add", "--all"]);
-  const staged = (await g(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
-  if (staged.length === 0) return null;
-  await g(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message], identityEnv(opts.author, opts.committer));
-  const sha = (await g(["rev-parse", "HEAD"])).trim();
-  return { sha, message: opts.message.trim(), files: staged.length };
-}
-async function discardChanges(dir) {
-  await git(["reset", "--hard", "--quiet"], { cwd: dir });
-  await git(["clean", "-fdq"], { cwd: dir });
-}
-var PushRejectedError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "PushRejectedError";
-  }
-};
-async function pushBranch(opts) {
-  const sha = (await git(["rev-parse", "HEAD"], { cwd: opts.dir })).trim();
-  try {
-    await withRetry(
-      () => git(["push", "--quiet", "origin", `HEAD:refs/heads/${opts.branch}`], { cwd: opts.dir, auth: opts.auth, redact: opts.redact, timeoutMs: 5 * 6e4 }),
-      {
-        attempts: opts.attempts ?? 3,
-        delayMs: backoff(opts.retryDelayMs ?? 1e3),
-        retryable: (e) => e instanceof GitError && e.transient,
-        onRetry: logRetries(opts.attempts ?? 3, opts.log)
-      }
-    );
-  } catch (error63) {
-    const detail = error63 instanceof GitError ? error63.stderr || error63.message : String(error63);
-    throw new PushRejectedError(`Pushing ${opts.branch} failed: ${detail.slice(-2e3)}`);
-  }
-  return sha;
-}
-
-// sandbox/git/snapshot.ts
-var run = promisify3(execFile);
-function snapshotPath(root, owner, name) {
-  const safe = (s) => s.replace(/[^\w.-]/g, "_");
-  return path12.join(root, safe(owner), safe(name));
-}
-function hasSnapshot(snapshot2) {
-  return existsSync3(path12.join(snapshot2, ".git", "HEAD"));
-}
-async function copyTree(from, to) {
-  mkdirSync(path12.dirname(to), { recursive: true });
-  await run("cp", ["-a", "--reflink=auto", from, to]);
-}
-async function restoreSnapshot(snapshot2, dir) {
-  if (!hasSnapshot(snapshot2)) return false;
-  await moveTree(snapshot2, dir);
-  return true;
-}
-async function returnSnapshot(dir, snapshot2) {
-  if (hasSnapshot(snapshot2) || !existsSync3(path12.join(dir, ".git"))) return false;
-  mkdirSync(path12.dirname(snapshot2), { recursive: true });
-  try {
-    renameSync(dir, snapshot2);
-    return true;
-  } catch (error63) {
-    if (error63.code !== "EXDEV") throw error63;
-    await saveSnapshot(dir, snapshot2);
-    return true;
-  }
-}
-async function saveSnapshot(dir, snapshot2) {
-  const staging = `${snapshot2}.partial-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  await copyTree(dir, staging);
-  if (hasSnapshot(snapshot2)) {
-    const old = `${snapshot2}.old-${process.pid}`;
-    renameSync(snapshot2, old);
-    renameSync(staging, snapshot2);
-    rmSync(old, { recursive: true, force: true });
-  } else {
-    mkdirSync(path12.dirname(snapshot2), { recursive: true });
-    renameSync(staging, snapshot2);
-  }
-}
-var defaultLog = (line) => void process.stderr.write(`[sandbox] ${line}
-`);
-async function loadActionsCache() {
-  try {
-    return await Promise.resolve().then(() => (init_cache3(), cache_exports));
-  } catch {
-    return null;
-  }
-}
-async function usableCache(o) {
-  const cache = o.cache === void 0 ? await loadActionsCache() : o.cache;
-  try {
-    return cache?.isFeatureAvailable() ? cache : null;
-  } catch {
-    return null;
-  }
-}
-async function actionsCacheAvailable(cache) {
-  return await usableCache({ cache }) !== null;
-}
-function defaultCacheRoot() {
-  return path12.join(process.env.RUNNER_TEMP || tmpdir(), "inspect-cache");
-}
-function cacheKeyPrefix(owner, name) {
-  return `inspect-checkout-${process.platform}-${process.arch}-${owner}/${name}-`;
-}
-function cacheKeyTime(key, owner, name) {
-  const prefix2 = cacheKeyPrefix(owner, name);
-  if (!key.startsWith(prefix2)) return null;
-  const time3 = Number.parseInt(key.slice(prefix2.length).split("-")[0] ?? "", 36);
-  return Number.isFinite(time3) ? time3 : null;
-}
-var CACHE_REFRESH_MS = 7 * 24 * 36e5;
-async function moveTree(from, to) {
-  rmSync(to, { recursive: true, force: true });
-  mkdirSync(path12.dirname(to), { recursive: true });
-  try {
-    renameSync(from, to);
-  } catch (error63) {
-    if (error63.code !== "EXDEV") throw error63;
-    await copyTree(from, to);
-    rmSync(from, { recursive: true, force: true });
-  }
-}
-async function restoreFromActionsCache(dir, owner, name, o = {}) {
-  const log2 = o.log ?? defaultLog;
-  const cache = await usableCache(o);
-  if (!cache) return null;
-  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
-  const prefix2 = cacheKeyPrefix(owner, name);
-  try {
-    rmSync(fixed, { recursive: true, force: true });
-    mkdirSync(path12.dirname(fixed), { recursive: true });
-    const hit = await cache.restoreCache([fixed], prefix2, [prefix2]);
-    if (hit === void 0) {
-      log2("Actions cache: no cached checkout, cloning");
-      return null;
-    }
-    if (!hasSnapshot(fixed)) {
-      log2(`Actions cache: entry ${hit} holds no git checkout, cloning`);
-      return null;
-    }
-    await moveTree(fixed, dir);
-    log2(`Actions cache: restored ${hit}`);
-    return hit;
-  } catch (error63) {
-    log2(`Actions cache: restore failed, cloning: ${error63.message}`);
-    return null;
-  } finally {
-    rmSync(fixed, { recursive: true, force: true });
-  }
-}
-async function saveToActionsCache(dir, owner, name, sha, o = {}) {
-  const log2 = o.log ?? defaultLog;
-  const cache = await usableCache(o);
-  if (!cache || !hasSnapshot(dir)) return false;
-  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
-  const key = `${cacheKeyPrefix(owner, name)}${Date.now().toString(36)}-${sha.slice(0, 12)}`;
-  try {
-    await moveTree(dir, fixed);
-  } catch (error63) {
-    log2(`Actions cache: could not stage the checkout for saving: ${error63.message}`);
-    return false;
-  }
-  try {
-    const id = await cache.saveCache([fixed], key);
-    if (typeof id !== "number" || id === -1) {
-      log2(`Actions cache: checkout not saved (${key})`);
-      return false;
-    }
-    log2(`Actions cache: saved ${key}`);
-    return true;
-  } catch (error63) {
-    log2(`Actions cache: save failed: ${error63.message}`);
-    return false;
-  } finally {
-    await moveTree(fixed, dir);
-  }
-}
-async function handBackCheckout(o) {
-  const stale = o.source === "cache" && o.cachedAt != null && Date.now() - o.cachedAt > CACHE_REFRESH_MS;
-  const toCache = !!o.useActionsCache && (o.source === "clone" || stale);
-  if (!toCache && !o.snapshotRoot) return { cached: false, snapshot: false };
-  await discardChanges(o.dir);
-  let cached2 = false;
-  if (toCache) cached2 = await saveToActionsCache(o.dir, o.owner, o.name, o.sha, o);
-  const snapshot2 = o.snapshotRoot ? await returnSnapshot(o.dir, snapshotPath(o.snapshotRoot, o.owner, o.name)) : false;
-  return { cached: cached2, snapshot: snapshot2 };
-}
-
-// sandbox/runtime.ts
-import { mkdirSync as mkdirSync3, mkdtempSync, rmSync as rmSync3 } from "node:fs";
-import { tmpdir as tmpdir2 } from "node:os";
-import path19 from "node:path";
-
-// sandbox/redact.ts
-var REDACTED = "***";
-function secretForms(secret) {
-  const forms = /* @__PURE__ */ new Set([secret, encodeURIComponent(secret)]);
-  forms.add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
-  forms.add(Buffer.from(secret).toString("base64"));
-  return [...forms].filter((f) => f.length >= 6);
-}
-function createRedactor(secrets) {
-  const forms = secrets.filter((s) => typeof s === "string" && s.length >= 6).flatMap(secretForms).sort((a, b) => b.length - a.length);
-  if (forms.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
-    return out;
-  };
-}
-function redactDeep(value, redact) {
-  if (typeof value === "string") return redact(value);
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, redact);
-    return out;
-  }
-  return value;
-}
-var SECRET_KEY = /key|token|secret|password|authorization|credential/i;
-function configSecrets(value, underSecretKey = false) {
-  if (typeof value === "string") {
-    const text = value.replace(/^(Bearer|Basic|token)\s+/i, "");
-    return underSecretKey && text.length >= 8 ? [text] : [];
-  }
-  if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
-  if (value && typeof value === "object") {
-    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
-  }
-  return [];
-}
-
-// sandbox/event-sink.ts
-var MERGE_LIMIT = 16e3;
-function coalesce(events2) {
-  const out = [];
-  for (const ev of events2) {
-    const last = out[out.length - 1];
-    if (last?.type === "agent.text.delta" && ev.type === "agent.text.delta" && last.data.partId === ev.data.partId && last.data.delta.length + ev.data.delta.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "agent.text.delta", data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta } };
-    } else if (last?.type === "setup.output" && ev.type === "setup.output" && last.data.stream === ev.data.stream && last.data.text.length + ev.data.text.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "setup.output", data: { stream: ev.data.stream, text: last.data.text + ev.data.text } };
-    } else {
-      out.push(ev);
-    }
-  }
-  return out;
-}
-var EventSink = class {
-  constructor(options) {
-    this.options = options;
-    this.maxBatch = options.maxBatch ?? 100;
-    this.lingerMs = options.lingerMs ?? 30;
-  }
-  options;
-  queue = [];
-  running = null;
-  maxBatch;
-  lingerMs;
-  push(events2) {
-    if (events2.length === 0) return;
-    for (const ev of events2) this.queue.push(redactDeep(ev, this.options.redact));
-    if (!this.running) this.running = this.drain();
-  }
-  /** Resolves when everything pushed so far has been sent (or given up on). */
-  async flush() {
-    while (this.running) await this.running;
-  }
-  async drain() {
-    try {
-      await new Promise((r) => setTimeout(r, this.lingerMs));
-      while (this.queue.length > 0) {
-        const merged = coalesce(this.queue.splice(0, this.queue.length));
-        const batch = merged.splice(0, this.maxBatch);
-        this.queue.unshift(...merged);
-        try {
-          await this.options.send(batch);
-        } catch (error63) {
-          this.options.onDrop?.(batch.length, error63);
-        }
-      }
-    } finally {
-      this.running = null;
-    }
-  }
-};
-
-// sandbox/prepare.ts
-import path16 from "node:path";
-
-// sandbox/git/checkout.ts
-import { existsSync as existsSync4, rmSync as rmSync2 } from "node:fs";
-function gitAuthFor(spec) {
-  const origin = httpsOrigin(spec.cloneUrl);
-  return spec.gitToken && origin ? { origin, token: spec.gitToken } : null;
-}
-var transient = (error63) => error63 instanceof GitError && error63.transient;
-async function prepareCheckout(options) {
-  const { spec, dir, redact } = options;
-  const auth = gitAuthFor(spec);
-  const attempts = options.retries ?? 3;
-  const retry2 = { attempts, delayMs: backoff(500), retryable: transient, onRetry: logRetries(attempts, options.log) };
-  const g = (args, cwd = dir) => git(args, { cwd, auth, redact, timeoutMs: 10 * 6e4 });
-  let source = "clone";
-  let cachedAt = null;
-  const snapshot2 = options.snapshotRoot ? snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name) : null;
-  if (snapshot2 && await restoreSnapshot(snapshot2, dir).catch(() => false)) source = "snapshot";
-  else if (options.useActionsCache) {
-    const hit = await restoreFromActionsCache(dir, spec.repo.owner, spec.repo.name, { log: options.log });
-    if (hit) {
-      source = "cache";
-      cachedAt = cacheKeyTime(hit, spec.repo.owner, spec.repo.name);
-    }
-  }
-  if (source === "clone") {
-    await withRetry(async () => {
-      rmSync2(dir, { recursive: true, force: true });
-      await g(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], process.cwd());
-    }, retry2);
-  } else {
-    await g(["remote", "set-url", "origin", spec.cloneUrl]).catch(async () => g(["remote", "add", "origin", spec.cloneUrl]));
-    const refs = [`+refs/heads/${spec.baseBranch}:refs/remotes/origin/${spec.baseBranch}`];
-    if (spec.headExists) refs.push(`+refs/heads/${spec.headBranch}:refs/remotes/origin/${spec.headBranch}`);
-    await withRetry(() => g(["fetch", "--quiet", "--prune", "--no-tags", "origin", ...refs]), retry2);
-  }
-  const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
-  try {
-    await g(["rev-parse", "--verify", "--quiet", `${start}^{commit}`]);
-  } catch {
-    const which2 = spec.headExists ? `head branch ${spec.headBranch}` : `base branch ${spec.baseBranch}`;
-    throw new Error(`The ${which2} does not exist on the remote`);
-  }
-  await g(["checkout", "--quiet", "-f", "-B", spec.headBranch, start]);
-  await g(["clean", "-fdq"]);
-  const sha = (await g(["rev-parse", "HEAD"])).trim();
-  if (!existsSync4(dir)) throw new Error("checkout vanished");
-  return { dir, source, ...source === "cache" ? { cachedAt } : {}, sha, auth };
-}
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/core/serverSentEvents.gen.js
-var createSseClient = ({ onRequest, onSseError, onSseEvent, responseTransformer, responseValidator, sseDefaultRetryDelay, sseMaxRetryAttempts, sseMaxRetryDelay, sseSleepFn, url: url3, ...options }) => {
-  let lastEventId;
-  const sleep3 = sseSleepFn ?? ((ms) => new Promise((resolve3) => setTimeout(resolve3, ms)));
-  const createStream = async function* () {
-    let retryDelay = sseDefaultRetryDelay ?? 3e3;
-    let attempt = 0;
-    const signal = options.signal ?? new AbortController().signal;
-    while (true) {
-      if (signal.aborted)
-        break;
-      attempt++;
-      const headers = options.headers instanceof Headers ? options.headers : new Headers(options.headers);
-      if (lastEventId !== void 0) {
-        headers.set("Last-Event-ID", lastEventId);
-      }
-      try {
-        const requestInit = {
-          redirect: "follow",
-          ...options,
-          body: options.serializedBody,
-          headers,
-          signal
-        };
-        let request = new Request(url3, requestInit);
-        if (onRequest) {
-          request = await onRequest(url3, requestInit);
-        }
-        const _fetch = options.fetch ?? globalThis.fetch;
-        const response = await _fetch(request);
-        if (!response.ok)
-          throw new Error(`SSE failed: ${response.status} ${response.statusText}`);
-        if (!response.body)
-          throw new Error("No body in SSE response");
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer3 = "";
-        const abortHandler = () => {
-          try {
-            reader.cancel();
-          } catch {
-          }
-        };
-        signal.addEventListener("abort", abortHandler);
-        try {
-          while (true) {
-            const { done, value } = await reader.read();
-            if (done)
-              break;
-            buffer3 += value;
-            buffer3 = buffer3.replace(/\r\n/g, "\n").replace(/\r/g, "\n");
-            const chunks = buffer3.split("\n\n");
-            buffer3 = chunks.pop() ?? "";
-            for (const chunk of chunks) {
-              const lines = chunk.split("\n");
-              const dataLines = [];
-              let eventName;
-              for (const line of lines) {
-                if (line.startsWith("data:")) {
-                  dataLines.push(line.replace(/^data:\s*/, ""));
-                } else if (line.startsWith("event:")) {
-                  eventName = line.replace(/^event:\s*/, "");
-                } else if (line.startsWith("id:")) {
-                  lastEventId = line.replace(/^id:\s*/, "");
-                } else if (line.startsWith("retry:")) {
-                  const parsed = Number.parseInt(line.replace(/^retry:\s*/, ""), 10);
-                  if (!Number.isNaN(parsed)) {
-                    retryDelay = parsed;
-                  }
-                }
-              }
-              let data;
-              let parsedJson = false;
-              if (dataLines.length) {
-                const rawData = dataLines.join("\n");
-                try {
-                  data = JSON.parse(rawData);
-                  parsedJson = true;
-                } catch {
-                  data = rawData;
-                }
-              }
-              if (parsedJson) {
-                if (responseValidator) {
-                  await responseValidator(data);
-                }
-                if (responseTransformer) {
-                  data = await responseTransformer(data);
-                }
-              }
-              onSseEvent?.({
-                data,
-                event: eventName,
-                id: lastEventId,
-                retry: retryDelay
-              });
-              if (dataLines.length) {
-                yield data;
-              }
-            }
-          }
-        } finally {
-          signal.removeEventListener("abort", abortHandler);
-          reader.releaseLock();
-        }
-        break;
-      } catch (error63) {
-        onSseError?.(error63);
-        if (sseMaxRetryAttempts !== void 0 && attempt >= sseMaxRetryAttempts) {
-          break;
-        }
-        const backoff2 = Math.min(retryDelay * 2 ** (attempt - 1), sseMaxRetryDelay ?? 3e4);
-        await sleep3(backoff2);
-      }
-    }
-  };
-  const stream2 = createStream();
-  return { stream: stream2 };
-};
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/core/pathSerializer.gen.js
-var separatorArrayExplode = (style) => {
-  switch (style) {
-    case "label":
-      return ".";
-    case "matrix":
-      return ";";
-    case "simple":
-      return ",";
-    default:
-      return "&";
-  }
-};
-var separatorArrayNoExplode = (style) => {
-  switch (style) {
-    case "form":
-      return ",";
-    case "pipeDelimited":
-      return "|";
-    case "spaceDelimited":
-      return "%20";
-    default:
-      return ",";
-  }
-};
-var separatorObjectExplode = (style) => {
-  switch (style) {
-    case "label":
-      return ".";
-    case "matrix":
-      return ";";
-    case "simple":
-      return ",";
-    default:
-      return "&";
-  }
-};
-var serializeArrayParam = ({ allowReserved, explode, name, style, value }) => {
-  if (!explode) {
-    const joinedValues2 = (allowReserved ? value : value.map((v) => encodeURIComponent(v))).join(separatorArrayNoExplode(style));
-    switch (style) {
-      case "label":
-        return `.${joinedValues2}`;
-      case "matrix":
-        return `;${name}=${joinedValues2}`;
-      case "simple":
-        return joinedValues2;
-      default:
-        return `${name}=${joinedValues2}`;
-    }
-  }
-  const separator = separatorArrayExplode(style);
-  const joinedValues = value.map((v) => {
-    if (style === "label" || style === "simple") {
-      return allowReserved ? v : encodeURIComponent(v);
-    }
-    return serializePrimitiveParam({
-      allowReserved,
-      name,
-      value: v
-    });
-  }).join(separator);
-  return style === "label" || style === "matrix" ? separator + joinedValues : joinedValues;
-};
-var serializePrimitiveParam = ({ allowReserved, name, value }) => {
-  if (value === void 0 || value === null) {
-    return "";
-  }
-  if (typeof value === "object") {
-    throw new Error("Deeply-nested arrays/objects aren\u2019t supported. Provide your own `querySerializer()` to handle these.");
-  }
-  return `${name}=${allowReserved ? value : encodeURIComponent(value)}`;
-};
-var serializeObjectParam = ({ allowReserved, explode, name, style, value, valueOnly }) => {
-  if (value instanceof Date) {
-    return valueOnly ? value.toISOString() : `${name}=${value.toISOString()}`;
-  }
-  if (style !== "deepObject" && !explode) {
-    let values = [];
-    Object.entries(value).forEach(([key, v]) => {
-      values = [...values, key, allowReserved ? v : encodeURIComponent(v)];
-    });
-    const joinedValues2 = values.join(",");
-    switch (style) {
-      case "form":
-        return `${name}=${joinedValues2}`;
-      case "label":
-        return `.${joinedValues2}`;
-      case "matrix":
-        return `;${name}=${joinedValues2}`;
-      default:
-        return joinedValues2;
-    }
-  }
-  const separator = separatorObjectExplode(style);
-  const joinedValues = Object.entries(value).map(([key, v]) => serializePrimitiveParam({
-    allowReserved,
-    name: style === "deepObject" ? `${name}[${key}]` : key,
-    value: v
-  })).join(separator);
-  return style === "label" || style === "matrix" ? separator + joinedValues : joinedValues;
-};
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/core/utils.gen.js
-var PATH_PARAM_RE = /\{[^{}]+\}/g;
-var defaultPathSerializer = ({ path: path21, url: _url2 }) => {
-  let url3 = _url2;
-  const matches = _url2.match(PATH_PARAM_RE);
-  if (matches) {
-    for (const match3 of matches) {
-      let explode = false;
-      let name = match3.substring(1, match3.length - 1);
-      let style = "simple";
-      if (name.endsWith("*")) {
-        explode = true;
-        name = name.substring(0, name.length - 1);
-      }
-      if (name.startsWith(".")) {
-        name = name.substring(1);
-        style = "label";
-      } else if (name.startsWith(";")) {
-        name = name.substring(1);
-        style = "matrix";
-      }
-      const value = path21[name];
-      if (value === void 0 || value === null) {
-        continue;
-      }
-      if (Array.isArray(value)) {
-        url3 = url3.replace(match3, serializeArrayParam({ explode, name, style, value }));
-        continue;
-      }
-      if (typeof value === "object") {
-        url3 = url3.replace(match3, serializeObjectParam({
-          explode,
-          name,
-          style,
-          value,
-          valueOnly: true
-        }));
-        continue;
-      }
-      if (style === "matrix") {
-        url3 = url3.replace(match3, `;${serializePrimitiveParam({
-          name,
-          value
-        })}`);
-        continue;
-      }
-      const replaceValue = encodeURIComponent(style === "label" ? `.${value}` : value);
-      url3 = url3.replace(match3, replaceValue);
-    }
-  }
-  return url3;
-};
-var getUrl = ({ baseUrl, path: path21, query, querySerializer, url: _url2 }) => {
-  const pathUrl = _url2.startsWith("/") ? _url2 : `/${_url2}`;
-  let url3 = (baseUrl ?? "") + pathUrl;
-  if (path21) {
-    url3 = defaultPathSerializer({ path: path21, url: url3 });
-  }
-  let search = query ? querySerializer(query) : "";
-  if (search.startsWith("?")) {
-    search = search.substring(1);
-  }
-  if (search) {
-    url3 += `?${search}`;
-  }
-  return url3;
-};
-function getValidRequestBody(options) {
-  const hasBody = options.body !== void 0;
-  const isSerializedBody = hasBody && options.bodySerializer;
-  if (isSerializedBody) {
-    if ("serializedBody" in options) {
-      const hasSerializedBody = options.serializedBody !== void 0 && options.serializedBody !== "";
-      return hasSerializedBody ? options.serializedBody : null;
-    }
-    return options.body !== "" ? options.body : null;
-  }
-  if (hasBody) {
-    return options.body;
-  }
-  return void 0;
-}
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/core/auth.gen.js
-var getAuthToken = async (auth, callback) => {
-  const token = typeof callback === "function" ? await callback(auth) : callback;
-  if (!token) {
-    return;
-  }
-  if (auth.scheme === "bearer") {
-    return `Bearer ${token}`;
-  }
-  if (auth.scheme === "basic") {
-    return `Basic ${btoa(token)}`;
-  }
-  return token;
-};
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/core/bodySerializer.gen.js
-var jsonBodySerializer = {
-  bodySerializer: (body2) => JSON.stringify(body2, (_key, value) => typeof value === "bigint" ? value.toString() : value)
-};
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/client/utils.gen.js
-var createQuerySerializer = ({ parameters = {}, ...args } = {}) => {
-  const querySerializer = (queryParams) => {
-    const search = [];
-    if (queryParams && typeof queryParams === "object") {
-      for (const name in queryParams) {
-        const value = queryParams[name];
-        if (value === void 0 || value === null) {
-          continue;
-        }
-        const options = parameters[name] || args;
-        if (Array.isArray(value)) {
-          const serializedArray = serializeArrayParam({
-            allowReserved: options.allowReserved,
-            explode: true,
-            name,
-            style: "form",
-            value,
-            ...options.array
-          });
-          if (serializedArray)
-            search.push(serializedArray);
-        } else if (typeof value === "object") {
-          const serializedObject = serializeObjectParam({
-            allowReserved: options.allowReserved,
-            explode: true,
-            name,
-            style: "deepObject",
-            value,
-            ...options.object
-          });
-          if (serializedObject)
-            search.push(serializedObject);
-        } else {
-          const serializedPrimitive = serializePrimitiveParam({
-            allowReserved: options.allowReserved,
-            name,
-            value
-          });
-          if (serializedPrimitive)
-            search.push(serializedPrimitive);
-        }
-      }
-    }
-    return search.join("&");
-  };
-  return querySerializer;
-};
-var getParseAs = (contentType2) => {
-  if (!contentType2) {
-    return "stream";
-  }
-  const cleanContent = contentType2.split(";")[0]?.trim();
-  if (!cleanContent) {
-    return;
-  }
-  if (cleanContent.startsWith("application/json") || cleanContent.endsWith("+json")) {
-    return "json";
-  }
-  if (cleanContent === "multipart/form-data") {
-    return "formData";
-  }
-  if (["application/", "audio/", "image/", "video/"].some((type) => cleanContent.startsWith(type))) {
-    return "blob";
-  }
-  if (cleanContent.startsWith("text/")) {
-    return "text";
-  }
-  return;
-};
-var checkForExistence = (options, name) => {
-  if (!name) {
-    return false;
-  }
-  if (options.headers.has(name) || options.query?.[name] || options.headers.get("Cookie")?.includes(`${name}=`)) {
-    return true;
-  }
-  return false;
-};
-var setAuthParams = async ({ security, ...options }) => {
-  for (const auth of security) {
-    if (checkForExistence(options, auth.name)) {
-      continue;
-    }
-    const token = await getAuthToken(auth, options.auth);
-    if (!token) {
-      continue;
-    }
-    const name = auth.name ?? "Authorization";
-    switch (auth.in) {
-      case "query":
-        if (!options.query) {
-          options.query = {};
-        }
-        options.query[name] = token;
-        break;
-      case "cookie":
-        options.headers.append("Cookie", `${name}=${token}`);
-        break;
-      case "header":
-      default:
-        options.headers.set(name, token);
-        break;
-    }
-  }
-};
-var buildUrl = (options) => getUrl({
-  baseUrl: options.baseUrl,
-  path: options.path,
-  query: options.query,
-  querySerializer: typeof options.querySerializer === "function" ? options.querySerializer : createQuerySerializer(options.querySerializer),
-  url: options.url
-});
-var mergeConfigs = (a, b) => {
-  const config2 = { ...a, ...b };
-  if (config2.baseUrl?.endsWith("/")) {
-    config2.baseUrl = config2.baseUrl.substring(0, config2.baseUrl.length - 1);
-  }
-  config2.headers = mergeHeaders(a.headers, b.headers);
-  return config2;
-};
-var headersEntries = (headers) => {
-  const entries = [];
-  headers.forEach((value, key) => {
-    entries.push([key, value]);
-  });
-  return entries;
-};
-var mergeHeaders = (...headers) => {
-  const mergedHeaders = new Headers();
-  for (const header of headers) {
-    if (!header) {
-      continue;
-    }
-    const iterator = header instanceof Headers ? headersEntries(header) : Object.entries(header);
-    for (const [key, value] of iterator) {
-      if (value === null) {
-        mergedHeaders.delete(key);
-      } else if (Array.isArray(value)) {
-        for (const v of value) {
-          mergedHeaders.append(key, v);
-        }
-      } else if (value !== void 0) {
-        mergedHeaders.set(key, typeof value === "object" ? JSON.stringify(value) : value);
-      }
-    }
-  }
-  return mergedHeaders;
-};
-var Interceptors = class {
-  fns = [];
-  clear() {
-    this.fns = [];
-  }
-  eject(id) {
-    const index = this.getInterceptorIndex(id);
-    if (this.fns[index]) {
-      this.fns[index] = null;
-    }
-  }
-  exists(id) {
-    const index = this.getInterceptorIndex(id);
-    return Boolean(this.fns[index]);
-  }
-  getInterceptorIndex(id) {
-    if (typeof id === "number") {
-      return this.fns[id] ? id : -1;
-    }
-    return this.fns.indexOf(id);
-  }
-  update(id, fn) {
-    const index = this.getInterceptorIndex(id);
-    if (this.fns[index]) {
-      this.fns[index] = fn;
-      return id;
-    }
-    return false;
-  }
-  use(fn) {
-    this.fns.push(fn);
-    return this.fns.length - 1;
-  }
-};
-var createInterceptors = () => ({
-  error: new Interceptors(),
-  request: new Interceptors(),
-  response: new Interceptors()
-});
-var defaultQuerySerializer = createQuerySerializer({
-  allowReserved: false,
-  array: {
-    explode: true,
-    style: "form"
-  },
-  object: {
-    explode: true,
-    style: "deepObject"
-  }
-});
-var defaultHeaders = {
-  "Content-Type": "application/json"
-};
-var createConfig = (override = {}) => ({
-  ...jsonBodySerializer,
-  headers: defaultHeaders,
-  parseAs: "auto",
-  querySerializer: defaultQuerySerializer,
-  ...override
-});
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/client/client.gen.js
-var createClient = (config2 = {}) => {
-  let _config = mergeConfigs(createConfig(), config2);
-  const getConfig = () => ({ ..._config });
-  const setConfig = (config3) => {
-    _config = mergeConfigs(_config, config3);
-    return getConfig();
-  };
-  const interceptors = createInterceptors();
-  const beforeRequest = async (options) => {
-    const opts = {
-      ..._config,
-      ...options,
-      fetch: options.fetch ?? _config.fetch ?? globalThis.fetch,
-      headers: mergeHeaders(_config.headers, options.headers),
-      serializedBody: void 0
-    };
-    if (opts.security) {
-      await setAuthParams({
-        ...opts,
-        security: opts.security
-      });
-    }
-    if (opts.requestValidator) {
-      await opts.requestValidator(opts);
-    }
-    if (opts.body !== void 0 && opts.bodySerializer) {
-      opts.serializedBody = opts.bodySerializer(opts.body);
-    }
-    if (opts.body === void 0 || opts.serializedBody === "") {
-      opts.headers.delete("Content-Type");
-    }
-    const url3 = buildUrl(opts);
-    return { opts, url: url3 };
-  };
-  const request = async (options) => {
-    const { opts, url: url3 } = await beforeRequest(options);
-    const requestInit = {
-      redirect: "follow",
-      ...opts,
-      body: getValidRequestBody(opts)
-    };
-    let request2 = new Request(url3, requestInit);
-    for (const fn of interceptors.request.fns) {
-      if (fn) {
-        request2 = await fn(request2, opts);
-      }
-    }
-    const _fetch = opts.fetch;
-    let response;
-    try {
-      response = await _fetch(request2);
-    } catch (error64) {
-      let finalError2 = error64;
-      for (const fn of interceptors.error.fns) {
-        if (fn) {
-          finalError2 = await fn(error64, void 0, request2, opts);
-        }
-      }
-      finalError2 = finalError2 || {};
-      if (opts.throwOnError) {
-        throw finalError2;
-      }
-      return opts.responseStyle === "data" ? void 0 : {
-        error: finalError2,
-        request: request2,
-        response: void 0
-      };
-    }
-    for (const fn of interceptors.response.fns) {
-      if (fn) {
-        response = await fn(response, request2, opts);
-      }
-    }
-    const result = {
-      request: request2,
-      response
-    };
-    if (response.ok) {
-      const parseAs = (opts.parseAs === "auto" ? getParseAs(response.headers.get("Content-Type")) : opts.parseAs) ?? "json";
-      if (response.status === 204 || response.headers.get("Content-Length") === "0") {
-        let emptyData;
-        switch (parseAs) {
-          case "arrayBuffer":
-          case "blob":
-          case "text":
-            emptyData = await response[parseAs]();
-            break;
-          case "formData":
-            emptyData = new FormData();
-            break;
-          case "stream":
-            emptyData = response.body;
-            break;
-          case "json":
-          default:
-            emptyData = {};
-            break;
-        }
-        return opts.responseStyle === "data" ? emptyData : {
-          data: emptyData,
-          ...result
-        };
-      }
-      let data;
-      switch (parseAs) {
-        case "arrayBuffer":
-        case "blob":
-        case "formData":
-        case "text":
-          data = await response[parseAs]();
-          break;
-        case "json": {
-          const text = await response.text();
-          data = text ? JSON.parse(text) : {};
-          break;
-        }
-        case "stream":
-          return opts.responseStyle === "data" ? response.body : {
-            data: response.body,
-            ...result
-          };
-      }
-      if (parseAs === "json") {
-        if (opts.responseValidator) {
-          await opts.responseValidator(data);
-        }
-        if (opts.responseTransformer) {
-          data = await opts.responseTransformer(data);
-        }
-      }
-      return opts.responseStyle === "data" ? data : {
-        data,
-        ...result
-      };
-    }
-    const textError = await response.text();
-    let jsonError;
-    try {
-      jsonError = JSON.parse(textError);
-    } catch {
-    }
-    const error63 = jsonError ?? textError;
-    let finalError = error63;
-    for (const fn of interceptors.error.fns) {
-      if (fn) {
-        finalError = await fn(error63, response, request2, opts);
-      }
-    }
-    finalError = finalError || {};
-    if (opts.throwOnError) {
-      throw finalError;
-    }
-    return opts.responseStyle === "data" ? void 0 : {
-      error: finalError,
-      ...result
-    };
-  };
-  const makeMethodFn = (method) => (options) => request({ ...options, method });
-  const makeSseFn = (method) => async (options) => {
-    const { opts, url: url3 } = await beforeRequest(options);
-    return createSseClient({
-      ...opts,
-      body: opts.body,
-      headers: opts.headers,
-      method,
-      onRequest: async (url4, init) => {
-        let request2 = new Request(url4, init);
-        for (const fn of interceptors.request.fns) {
-          if (fn) {
-            request2 = await fn(request2, opts);
-          }
-        }
-        return request2;
-      },
-      serializedBody: getValidRequestBody(opts),
-      url: url3
-    });
-  };
-  return {
-    buildUrl,
-    connect: makeMethodFn("CONNECT"),
-    delete: makeMethodFn("DELETE"),
-    get: makeMethodFn("GET"),
-    getConfig,
-    head: makeMethodFn("HEAD"),
-    interceptors,
-    options: makeMethodFn("OPTIONS"),
-    patch: makeMethodFn("PATCH"),
-    post: makeMethodFn("POST"),
-    put: makeMethodFn("PUT"),
-    request,
-    setConfig,
-    sse: {
-      connect: makeSseFn("CONNECT"),
-      delete: makeSseFn("DELETE"),
-      get: makeSseFn("GET"),
-      head: makeSseFn("HEAD"),
-      options: makeSseFn("OPTIONS"),
-      patch: makeSseFn("PATCH"),
-      post: makeSseFn("POST"),
-      put: makeSseFn("PUT"),
-      trace: makeSseFn("TRACE")
-    },
-    trace: makeMethodFn("TRACE")
-  };
-};
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/core/params.gen.js
-var extraPrefixesMap = {
-  $body_: "body",
-  $headers_: "headers",
-  $path_: "path",
-  $query_: "query"
-};
-var extraPrefixes = Object.entries(extraPrefixesMap);
-var buildKeyMap = (fields, map2) => {
-  if (!map2) {
-    map2 = /* @__PURE__ */ new Map();
-  }
-  for (const config2 of fields) {
-    if ("in" in config2) {
-      if (config2.key) {
-        map2.set(config2.key, {
-          in: config2.in,
-          map: config2.map
-        });
-      }
-    } else if ("key" in config2) {
-      map2.set(config2.key, {
-        map: config2.map
-      });
-    } else if (config2.args) {
-      buildKeyMap(config2.args, map2);
-    }
-  }
-  return map2;
-};
-var stripEmptySlots = (params) => {
-  for (const [slot, value] of Object.entries(params)) {
-    if (value && typeof value === "object" && !Object.keys(value).length) {
-      delete params[slot];
-    }
-  }
-};
-var buildClientParams = (args, fields) => {
-  const params = {
-    body: {},
-    headers: {},
-    path: {},
-    query: {}
-  };
-  const map2 = buildKeyMap(fields);
-  let config2;
-  for (const [index, arg] of args.entries()) {
-    if (fields[index]) {
-      config2 = fields[index];
-    }
-    if (!config2) {
-      continue;
-    }
-    if ("in" in config2) {
-      if (config2.key) {
-        const field = map2.get(config2.key);
-        const name = field.map || config2.key;
-        if (field.in) {
-          ;
-          params[field.in][name] = arg;
-        }
-      } else {
-        params.body = arg;
-      }
-    } else {
-      for (const [key, value] of Object.entries(arg ?? {})) {
-        const field = map2.get(key);
-        if (field) {
-          if (field.in) {
-            const name = field.map || key;
-            params[field.in][name] = value;
-          } else {
-            params[field.map] = value;
-          }
-        } else {
-          const extra = extraPrefixes.find(([prefix2]) => key.startsWith(prefix2));
-          if (extra) {
-            const [prefix2, slot] = extra;
-            params[slot][key.slice(prefix2.length)] = value;
-          } else if ("allowExtra" in config2 && config2.allowExtra) {
-            for (const [slot, allowed] of Object.entries(config2.allowExtra)) {
-              if (allowed) {
-                ;
-                params[slot][key] = value;
-                break;
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  stripEmptySlots(params);
-  return params;
-};
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/client.gen.js
-var client = createClient(createConfig({ baseUrl: "http://localhost:4096" }));
-
-// node_modules/@opencode-ai/sdk/dist/v2/gen/sdk.gen.js
-var HeyApiClient = class {
-  client;
-  constructor(args) {
-    this.client = args?.client ?? client;
-  }
-};
-var HeyApiRegistry = class {
-  defaultKey = "default";
-  instances = /* @__PURE__ */ new Map();
-  get(key) {
-    const instance = this.instances.get(key ?? this.defaultKey);
-    if (!instance) {
-      throw new Error(`No SDK client found. Create one with "new OpencodeClient()" to fix this error.`);
-    }
-    return instance;
-  }
-  set(value, key) {
-    this.instances.set(key ?? this.defaultKey, value);
-  }
-};
-var Auth = class extends HeyApiClient {
-  /**
-   * Remove auth credentials
-   *
-   * Remove authentication credentials
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "providerID" }] }]);
-    return (options?.client ?? this.client).delete({
-      url: "/auth/{providerID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Set auth credentials
-   *
-   * Set authentication credentials
-   */
-  set(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "providerID" },
-          { key: "auth", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).put({
-      url: "/auth/{providerID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var App = class extends HeyApiClient {
-  /**
-   * Write log
-   *
-   * Write a log entry to the server logs with specified level and metadata.
-   */
-  log(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "service" },
-          { in: "body", key: "level" },
-          { in: "body", key: "message" },
-          { in: "body", key: "extra" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/log",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * List agents
-   *
-   * Get a list of all available AI agents in the OpenCode system.
-   */
-  agents(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/agent",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * List skills
-   *
-   * Get a list of all available skills in the OpenCode system.
-   */
-  skills(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/skill",
-      ...options,
-      ...params
-    });
-  }
-};
-var ControlPlane = class extends HeyApiClient {
-  /**
-   * Move session
-   *
-   * Move a session to another project directory, optionally transferring local changes.
-   */
-  moveSession(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "body", key: "sessionID" },
-          { in: "body", key: "destination" },
-          { in: "body", key: "moveChanges" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/control-plane/move-session",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Capabilities = class extends HeyApiClient {
-  /**
-   * Get experimental capabilities
-   *
-   * Get experimental features enabled on the OpenCode server.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/capabilities",
-      ...options,
-      ...params
-    });
-  }
-};
-var Console = class extends HeyApiClient {
-  /**
-   * Get active Console provider metadata
-   *
-   * Get the active Console org name and the set of provider IDs managed by that Console org.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/console",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * List switchable Console orgs
-   *
-   * Get the available Console orgs across logged-in accounts, including the current active org.
-   */
-  listOrgs(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/console/orgs",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Switch active Console org
-   *
-   * Persist a new active Console account/org selection for the current local OpenCode state.
-   */
-  switchOrg(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "accountID" },
-          { in: "body", key: "orgID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/console/switch",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Session = class extends HeyApiClient {
-  /**
-   * List sessions
-   *
-   * Get a list of all OpenCode sessions across projects, sorted by most recently updated. Archived sessions are excluded by default.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "roots" },
-          { in: "query", key: "start" },
-          { in: "query", key: "cursor" },
-          { in: "query", key: "search" },
-          { in: "query", key: "limit" },
-          { in: "query", key: "archived" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/session",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Background subagents
-   *
-   * Detach any synchronous subagents currently blocking the session and continue them in the background.
-   */
-  background(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/session/{sessionID}/background",
-      ...options,
-      ...params
-    });
-  }
-};
-var Resource = class extends HeyApiClient {
-  /**
-   * Get MCP resources
-   *
-   * Get all available MCP resources from connected servers. Optionally filter by name.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/resource",
-      ...options,
-      ...params
-    });
-  }
-};
-var ProjectCopy = class extends HeyApiClient {
-  /**
-   * Generate project copy name
-   *
-   * Generate a short name for a project copy from task context.
-   */
-  generateName(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "projectID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "context" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/project/{projectID}/copy/generate-name",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Adapter = class extends HeyApiClient {
-  /**
-   * List workspace adapters
-   *
-   * List all available workspace adapters for the current project.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/workspace/adapter",
-      ...options,
-      ...params
-    });
-  }
-};
-var Workspace = class extends HeyApiClient {
-  /**
-   * List workspaces
-   *
-   * List all workspaces.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/workspace",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Create workspace
-   *
-   * Create a workspace for the current project.
-   */
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "id" },
-          { in: "body", key: "type" },
-          { in: "body", key: "branch" },
-          { in: "body", key: "extra" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/workspace",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Sync workspace list
-   *
-   * Register missing workspaces returned by workspace adapters.
-   */
-  syncList(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/workspace/sync-list",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Workspace status
-   *
-   * Get connection status for workspaces in the current project.
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/workspace/status",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Remove workspace
-   *
-   * Remove an existing workspace.
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "id" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/experimental/workspace/{id}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Warp session into workspace
-   *
-   * Move a session's sync history into the target workspace, or detach it to the local project.
-   */
-  warp(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "id" },
-          { in: "body", key: "sessionID" },
-          { in: "body", key: "copyChanges" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/workspace/warp",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  _adapter;
-  get adapter() {
-    return this._adapter ??= new Adapter({ client: this.client });
-  }
-};
-var Experimental = class extends HeyApiClient {
-  _controlPlane;
-  get controlPlane() {
-    return this._controlPlane ??= new ControlPlane({ client: this.client });
-  }
-  _capabilities;
-  get capabilities() {
-    return this._capabilities ??= new Capabilities({ client: this.client });
-  }
-  _console;
-  get console() {
-    return this._console ??= new Console({ client: this.client });
-  }
-  _session;
-  get session() {
-    return this._session ??= new Session({ client: this.client });
-  }
-  _resource;
-  get resource() {
-    return this._resource ??= new Resource({ client: this.client });
-  }
-  _projectCopy;
-  get projectCopy() {
-    return this._projectCopy ??= new ProjectCopy({ client: this.client });
-  }
-  _workspace;
-  get workspace() {
-    return this._workspace ??= new Workspace({ client: this.client });
-  }
-};
-var Config = class extends HeyApiClient {
-  /**
-   * Get global configuration
-   *
-   * Retrieve the current global OpenCode configuration settings and preferences.
-   */
-  get(options) {
-    return (options?.client ?? this.client).get({
-      url: "/global/config",
-      ...options
-    });
-  }
-  /**
-   * Update global configuration
-   *
-   * Update global OpenCode configuration settings and preferences.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ key: "config", map: "body" }] }]);
-    return (options?.client ?? this.client).patch({
-      url: "/global/config",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Global = class extends HeyApiClient {
-  /**
-   * Get health
-   *
-   * Get health information about the OpenCode server.
-   */
-  health(options) {
-    return (options?.client ?? this.client).get({
-      url: "/global/health",
-      ...options
-    });
-  }
-  /**
-   * Get global events
-   *
-   * Subscribe to global events from the OpenCode system using server-sent events.
-   */
-  event(options) {
-    return (options?.client ?? this.client).sse.get({
-      url: "/global/event",
-      ...options
-    });
-  }
-  /**
-   * Dispose instance
-   *
-   * Clean up and dispose all OpenCode instances, releasing all resources.
-   */
-  dispose(options) {
-    return (options?.client ?? this.client).post({
-      url: "/global/dispose",
-      ...options
-    });
-  }
-  /**
-   * Upgrade opencode
-   *
-   * Upgrade opencode to the specified version.
-   */
-  upgrade(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "body", key: "target" }] }]);
-    return (options?.client ?? this.client).post({
-      url: "/global/upgrade",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  _config;
-  get config() {
-    return this._config ??= new Config({ client: this.client });
-  }
-};
-var Event2 = class extends HeyApiClient {
-  /**
-   * Subscribe to events
-   *
-   * Get events
-   */
-  subscribe(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).sse.get({
-      url: "/event",
-      ...options,
-      ...params
-    });
-  }
-};
-var Config2 = class extends HeyApiClient {
-  /**
-   * Get configuration
-   *
-   * Retrieve the current OpenCode configuration settings and preferences.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/config",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Update configuration
-   *
-   * Update OpenCode configuration settings and preferences.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "config", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).patch({
-      url: "/config",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * List config providers
-   *
-   * Get a list of all configured AI providers and their default models.
-   */
-  providers(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/config/providers",
-      ...options,
-      ...params
-    });
-  }
-};
-var Tool = class extends HeyApiClient {
-  /**
-   * List tools
-   *
-   * Get a list of available tools with their JSON schema parameters for a specific provider and model combination.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "provider" },
-          { in: "query", key: "model" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/tool",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * List tool IDs
-   *
-   * Get a list of all available tool IDs, including both built-in tools and dynamically registered tools.
-   */
-  ids(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/tool/ids",
-      ...options,
-      ...params
-    });
-  }
-};
-var Worktree = class extends HeyApiClient {
-  /**
-   * Remove worktree
-   *
-   * Remove a git worktree and delete its branch.
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "worktreeRemoveInput", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/experimental/worktree",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * List worktrees
-   *
-   * List all sandbox worktrees for the current project.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/experimental/worktree",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Create worktree
-   *
-   * Create a new git worktree for the current project and run any configured startup scripts.
-   */
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "worktreeCreateInput", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/worktree",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Reset worktree
-   *
-   * Reset a worktree branch to the primary default branch.
-   */
-  reset(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "worktreeResetInput", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/worktree/reset",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Find = class extends HeyApiClient {
-  /**
-   * Find text
-   *
-   * Search for text patterns across files in the project using ripgrep.
-   */
-  text(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "pattern" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/find",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Find files
-   *
-   * Search for files or directories by name or pattern in the project directory.
-   */
-  files(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "query" },
-          { in: "query", key: "dirs" },
-          { in: "query", key: "type" },
-          { in: "query", key: "limit" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/find/file",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Find symbols
-   *
-   * Search for workspace symbols like functions, classes, and variables using LSP.
-   */
-  symbols(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "query" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/find/symbol",
-      ...options,
-      ...params
-    });
-  }
-};
-var File2 = class extends HeyApiClient {
-  /**
-   * List files
-   *
-   * List files and directories in a specified path.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "path" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/file",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Read file
-   *
-   * Read the content of a specified file.
-   */
-  read(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "path" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/file/content",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get file status
-   *
-   * Get the git status of all files in the project.
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/file/status",
-      ...options,
-      ...params
-    });
-  }
-};
-var Instance = class extends HeyApiClient {
-  /**
-   * Dispose instance
-   *
-   * Clean up and dispose the current OpenCode instance, releasing all resources.
-   */
-  dispose(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/instance/dispose",
-      ...options,
-      ...params
-    });
-  }
-};
-var Path2 = class extends HeyApiClient {
-  /**
-   * Get paths
-   *
-   * Retrieve the current working directory and related path information for the OpenCode instance.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/path",
-      ...options,
-      ...params
-    });
-  }
-};
-var Diff = class extends HeyApiClient {
-  /**
-   * Get raw VCS diff
-   *
-   * Retrieve a raw patch for current uncommitted changes.
-   */
-  raw(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/vcs/diff/raw",
-      ...options,
-      ...params
-    });
-  }
-};
-var Vcs = class extends HeyApiClient {
-  /**
-   * Get VCS info
-   *
-   * Retrieve version control system (VCS) information for the current project, such as git branch.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/vcs",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get VCS status
-   *
-   * Retrieve changed files in the current working tree without patches.
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/vcs/status",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get VCS diff
-   *
-   * Retrieve the current git diff for the working tree or against the default branch.
-   */
-  diff(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "mode" },
-          { in: "query", key: "context" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/vcs/diff",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Apply VCS patch
-   *
-   * Apply a raw patch to the current working tree.
-   */
-  apply(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "patch" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/vcs/apply",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  _diff;
-  get diff2() {
-    return this._diff ??= new Diff({ client: this.client });
-  }
-};
-var Command2 = class extends HeyApiClient {
-  /**
-   * List commands
-   *
-   * Get a list of all available commands in the OpenCode system.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/command",
-      ...options,
-      ...params
-    });
-  }
-};
-var Lsp = class extends HeyApiClient {
-  /**
-   * Get LSP status
-   *
-   * Get LSP server status
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/lsp",
-      ...options,
-      ...params
-    });
-  }
-};
-var Formatter = class extends HeyApiClient {
-  /**
-   * Get formatter status
-   *
-   * Get formatter status
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/formatter",
-      ...options,
-      ...params
-    });
-  }
-};
-var Auth2 = class extends HeyApiClient {
-  /**
-   * Remove MCP OAuth
-   *
-   * Remove OAuth credentials for an MCP server.
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "name" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/mcp/{name}/auth",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Start MCP OAuth
-   *
-   * Start OAuth authentication flow for a Model Context Protocol (MCP) server.
-   */
-  start(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "name" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/mcp/{name}/auth",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Complete MCP OAuth
-   *
-   * Complete OAuth authentication for a Model Context Protocol (MCP) server using the authorization code.
-   */
-  callback(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "name" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "code" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/mcp/{name}/auth/callback",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Authenticate MCP OAuth
-   *
-   * Start OAuth flow and wait for callback (opens browser).
-   */
-  authenticate(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "name" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/mcp/{name}/auth/authenticate",
-      ...options,
-      ...params
-    });
-  }
-};
-var Mcp = class extends HeyApiClient {
-  /**
-   * Get MCP status
-   *
-   * Get the status of all Model Context Protocol (MCP) servers.
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/mcp",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Add MCP server
-   *
-   * Dynamically add a new Model Context Protocol (MCP) server to the system.
-   */
-  add(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "name" },
-          { in: "body", key: "config" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/mcp",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Connect an MCP server.
-   */
-  connect(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "name" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/mcp/{name}/connect",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Disconnect an MCP server.
-   */
-  disconnect(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "name" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/mcp/{name}/disconnect",
-      ...options,
-      ...params
-    });
-  }
-  _auth;
-  get auth() {
-    return this._auth ??= new Auth2({ client: this.client });
-  }
-};
-var Project = class extends HeyApiClient {
-  /**
-   * List all projects
-   *
-   * Get a list of projects that have been opened with OpenCode.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/project",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get current project
-   *
-   * Retrieve the currently active project that OpenCode is working with.
-   */
-  current(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/project/current",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Initialize git repository
-   *
-   * Create a git repository for the current project and return the refreshed project info.
-   */
-  initGit(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/project/git/init",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Update project
-   *
-   * Update project properties such as name, icon, and commands.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "projectID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "name" },
-          { in: "body", key: "icon" },
-          { in: "body", key: "commands" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).patch({
-      url: "/project/{projectID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * List project directories
-   *
-   * List known local absolute directories for a project.
-   */
-  directories(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "projectID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/project/{projectID}/directories",
-      ...options,
-      ...params
-    });
-  }
-};
-var Pty = class extends HeyApiClient {
-  /**
-   * List available shells
-   *
-   * Get a list of available shells on the system.
-   */
-  shells(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/pty/shells",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * List PTY sessions
-   *
-   * Get a list of all active pseudo-terminal (PTY) sessions managed by OpenCode.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/pty",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Create PTY session
-   *
-   * Create a new pseudo-terminal (PTY) session for running shell commands and processes.
-   */
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "command" },
-          { in: "body", key: "args" },
-          { in: "body", key: "cwd" },
-          { in: "body", key: "title" },
-          { in: "body", key: "env" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/pty",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Remove PTY session
-   *
-   * Remove and terminate a specific pseudo-terminal (PTY) session.
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/pty/{ptyID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get PTY session
-   *
-   * Retrieve detailed information about a specific pseudo-terminal (PTY) session.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/pty/{ptyID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Update PTY session
-   *
-   * Update properties of an existing pseudo-terminal (PTY) session.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "title" },
-          { in: "body", key: "size" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).put({
-      url: "/pty/{ptyID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Create PTY WebSocket token
-   *
-   * Create a short-lived ticket for opening a PTY WebSocket connection.
-   */
-  connectToken(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/pty/{ptyID}/connect-token",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Connect to PTY session
-   *
-   * Establish a WebSocket connection to interact with a pseudo-terminal (PTY) session in real-time.
-   */
-  connect(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "cursor" },
-          { in: "query", key: "ticket" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/pty/{ptyID}/connect",
-      ...options,
-      ...params
-    });
-  }
-};
-var Question = class extends HeyApiClient {
-  /**
-   * List pending questions
-   *
-   * Get all pending question requests across all sessions.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/question",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Reply to question request
-   *
-   * Provide answers to a question request from the AI assistant.
-   */
-  reply(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "requestID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "answers" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/question/{requestID}/reply",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Reject question request
-   *
-   * Reject a question request from the AI assistant.
-   */
-  reject(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "requestID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/question/{requestID}/reject",
-      ...options,
-      ...params
-    });
-  }
-};
-var Permission = class extends HeyApiClient {
-  /**
-   * List pending permissions
-   *
-   * Get all pending permission requests across all sessions.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/permission",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Respond to permission request
-   *
-   * Approve or deny a permission request from the AI assistant.
-   */
-  reply(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "requestID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "reply" },
-          { in: "body", key: "message" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/permission/{requestID}/reply",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Respond to permission
-   *
-   * Approve or deny a permission request from the AI assistant.
-   *
-   * @deprecated
-   */
-  respond(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "permissionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "response" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/permissions/{permissionID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Oauth = class extends HeyApiClient {
-  /**
-   * Start OAuth authorization
-   *
-   * Start the OAuth authorization flow for a provider.
-   */
-  authorize(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "providerID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "method" },
-          { in: "body", key: "inputs" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/provider/{providerID}/oauth/authorize",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Handle OAuth callback
-   *
-   * Handle the OAuth callback from a provider after user authorization.
-   */
-  callback(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "providerID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "method" },
-          { in: "body", key: "code" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/provider/{providerID}/oauth/callback",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Provider = class extends HeyApiClient {
-  /**
-   * List providers
-   *
-   * Get a list of all available AI providers, including both available and connected ones.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/provider",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get provider auth methods
-   *
-   * Retrieve available authentication methods for all AI providers.
-   */
-  auth(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/provider/auth",
-      ...options,
-      ...params
-    });
-  }
-  _oauth;
-  get oauth() {
-    return this._oauth ??= new Oauth({ client: this.client });
-  }
-};
-var Session2 = class extends HeyApiClient {
-  /**
-   * List sessions
-   *
-   * Get a list of all OpenCode sessions, sorted by most recently updated.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "scope" },
-          { in: "query", key: "path" },
-          { in: "query", key: "roots" },
-          { in: "query", key: "start" },
-          { in: "query", key: "search" },
-          { in: "query", key: "limit" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Create session
-   *
-   * Create a new OpenCode session for interacting with AI assistants and managing conversations.
-   */
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "parentID" },
-          { in: "body", key: "title" },
-          { in: "body", key: "agent" },
-          { in: "body", key: "model" },
-          { in: "body", key: "metadata" },
-          { in: "body", key: "permission" },
-          { in: "body", key: "workspaceID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Get session status
-   *
-   * Retrieve the current status of all sessions, including active, idle, and completed states.
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session/status",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Delete session
-   *
-   * Delete a session and permanently remove all associated data, including messages and history.
-   */
-  delete(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/session/{sessionID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get session
-   *
-   * Retrieve detailed information about a specific OpenCode session.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session/{sessionID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Update session
-   *
-   * Update properties of an existing session, such as title or other metadata.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "title" },
-          { in: "body", key: "metadata" },
-          { in: "body", key: "permission" },
-          { in: "body", key: "time" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).patch({
-      url: "/session/{sessionID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Get session children
-   *
-   * Retrieve all child sessions that were forked from the specified parent session.
-   */
-  children(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session/{sessionID}/children",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get session todos
-   *
-   * Retrieve the todo list associated with a specific session, showing tasks and action items.
-   */
-  todo(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session/{sessionID}/todo",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get message diff
-   *
-   * Get the file changes (diff) that resulted from a specific user message in the session.
-   */
-  diff(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "messageID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session/{sessionID}/diff",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get session messages
-   *
-   * Retrieve all messages in a session, including user prompts and AI responses.
-   */
-  messages(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "query", key: "limit" },
-          { in: "query", key: "before" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session/{sessionID}/message",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Send message
-   *
-   * Create and send a new message to a session, streaming the AI response.
-   */
-  prompt(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "messageID" },
-          { in: "body", key: "model" },
-          { in: "body", key: "agent" },
-          { in: "body", key: "noReply" },
-          { in: "body", key: "tools" },
-          { in: "body", key: "format" },
-          { in: "body", key: "system" },
-          { in: "body", key: "variant" },
-          { in: "body", key: "parts" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/message",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Delete message
-   *
-   * Permanently delete a specific message and all of its parts from a session without reverting file changes.
-   */
-  deleteMessage(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "messageID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/session/{sessionID}/message/{messageID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get message
-   *
-   * Retrieve a specific message from a session by its message ID.
-   */
-  message(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "messageID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/session/{sessionID}/message/{messageID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Fork session
-   *
-   * Create a new session by forking an existing session at a specific message point.
-   */
-  fork(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "messageID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/fork",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Abort session
-   *
-   * Abort an active session and stop any ongoing AI processing or command execution.
-   */
-  abort(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/abort",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Initialize session
-   *
-   * Analyze the current application and create an AGENTS.md file with project-specific agent configurations.
-   */
-  init(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "modelID" },
-          { in: "body", key: "providerID" },
-          { in: "body", key: "messageID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/init",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Unshare session
-   *
-   * Remove the shareable link for a session, making it private again.
-   */
-  unshare(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/session/{sessionID}/share",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Share session
-   *
-   * Create a shareable link for a session, allowing others to view the conversation.
-   */
-  share(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/share",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Summarize session
-   *
-   * Generate a concise summary of the session using AI compaction to preserve key information.
-   */
-  summarize(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "providerID" },
-          { in: "body", key: "modelID" },
-          { in: "body", key: "auto" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/summarize",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Send async message
-   *
-   * Create and send a new message to a session asynchronously, starting the session if needed and returning immediately.
-   */
-  promptAsync(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "messageID" },
-          { in: "body", key: "model" },
-          { in: "body", key: "agent" },
-          { in: "body", key: "noReply" },
-          { in: "body", key: "tools" },
-          { in: "body", key: "format" },
-          { in: "body", key: "system" },
-          { in: "body", key: "variant" },
-          { in: "body", key: "parts" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/prompt_async",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Send command
-   *
-   * Send a new command to a session for execution by the AI assistant.
-   */
-  command(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "messageID" },
-          { in: "body", key: "agent" },
-          { in: "body", key: "model" },
-          { in: "body", key: "arguments" },
-          { in: "body", key: "command" },
-          { in: "body", key: "variant" },
-          { in: "body", key: "parts" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/command",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Run shell command
-   *
-   * Execute a shell command within the session context and return the AI's response.
-   */
-  shell(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "messageID" },
-          { in: "body", key: "agent" },
-          { in: "body", key: "model" },
-          { in: "body", key: "command" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/shell",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Revert message
-   *
-   * Revert a specific message in a session, undoing its effects and restoring the previous state.
-   */
-  revert(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "messageID" },
-          { in: "body", key: "partID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/revert",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Restore reverted messages
-   *
-   * Restore all previously reverted messages in a session.
-   */
-  unrevert(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/session/{sessionID}/unrevert",
-      ...options,
-      ...params
-    });
-  }
-};
-var Part = class extends HeyApiClient {
-  /**
-   * Delete a part from a message.
-   */
-  delete(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "messageID" },
-          { in: "path", key: "partID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/session/{sessionID}/message/{messageID}/part/{partID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Update a part in a message.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "messageID" },
-          { in: "path", key: "partID" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "part", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).patch({
-      url: "/session/{sessionID}/message/{messageID}/part/{partID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var History = class extends HeyApiClient {
-  /**
-   * List sync events
-   *
-   * List sync events for all aggregates. Keys are aggregate IDs the client already knows about, values are the last known sequence ID. Events with seq > value are returned for those aggregates. Aggregates not listed in the input get their full history.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "body", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/sync/history",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Sync = class extends HeyApiClient {
-  /**
-   * Start workspace sync
-   *
-   * Start sync loops for workspaces in the current project that have active sessions.
-   */
-  start(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/sync/start",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Replay sync events
-   *
-   * Validate and replay a complete sync event history.
-   */
-  replay(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          {
-            in: "query",
-            key: "query_directory",
-            map: "directory"
-          },
-          { in: "query", key: "workspace" },
-          {
-            in: "body",
-            key: "body_directory",
-            map: "directory"
-          },
-          { in: "body", key: "events" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/sync/replay",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Steal session into workspace
-   *
-   * Update a session to belong to the current workspace through the sync event system.
-   */
-  steal(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "sessionID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/sync/steal",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  _history;
-  get history() {
-    return this._history ??= new History({ client: this.client });
-  }
-};
-var Control = class extends HeyApiClient {
-  /**
-   * Get next TUI request
-   *
-   * Retrieve the next TUI request from the queue for processing.
-   */
-  next(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/tui/control/next",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Submit TUI response
-   *
-   * Submit a response to the TUI request queue to complete a pending request.
-   */
-  response(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "body", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/control/response",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Tui = class extends HeyApiClient {
-  /**
-   * Append TUI prompt
-   *
-   * Append prompt to the TUI.
-   */
-  appendPrompt(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "text" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/append-prompt",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Open help dialog
-   *
-   * Open the help dialog in the TUI to display user assistance information.
-   */
-  openHelp(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/open-help",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Open sessions dialog
-   *
-   * Open the session dialog.
-   */
-  openSessions(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/open-sessions",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Open themes dialog
-   *
-   * Open the theme dialog.
-   */
-  openThemes(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/open-themes",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Open models dialog
-   *
-   * Open the model dialog.
-   */
-  openModels(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/open-models",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Submit TUI prompt
-   *
-   * Submit the prompt.
-   */
-  submitPrompt(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/submit-prompt",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Clear TUI prompt
-   *
-   * Clear the prompt.
-   */
-  clearPrompt(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/clear-prompt",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Execute TUI command
-   *
-   * Execute a TUI command.
-   */
-  executeCommand(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "command" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/execute-command",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Show TUI toast
-   *
-   * Show a toast notification in the TUI.
-   */
-  showToast(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "title" },
-          { in: "body", key: "message" },
-          { in: "body", key: "variant" },
-          { in: "body", key: "duration" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/show-toast",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Publish TUI event
-   *
-   * Publish a TUI event.
-   */
-  publish(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { key: "body", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/publish",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Select session
-   *
-   * Navigate the TUI to display the specified session.
-   */
-  selectSession(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "directory" },
-          { in: "query", key: "workspace" },
-          { in: "body", key: "sessionID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/tui/select-session",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  _control;
-  get control() {
-    return this._control ??= new Control({ client: this.client });
-  }
-};
-var Health = class extends HeyApiClient {
-  /**
-   * Check server health
-   *
-   * Check whether the API server is ready to accept requests.
-   */
-  get(options) {
-    return (options?.client ?? this.client).get({
-      url: "/api/health",
-      ...options
-    });
-  }
-};
-var Location = class extends HeyApiClient {
-  /**
-   * Get location
-   *
-   * Resolve the requested location or the server default location.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/location",
-      ...options,
-      ...params
-    });
-  }
-};
-var Agent3 = class extends HeyApiClient {
-  /**
-   * List agents
-   *
-   * Retrieve currently registered agents.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/agent",
-      ...options,
-      ...params
-    });
-  }
-};
-var Revert = class extends HeyApiClient {
-  /**
-   * Stage session revert
-   *
-   * Stage or move a reversible session boundary and optionally apply its file changes.
-   */
-  stage(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "body", key: "messageID" },
-          { in: "body", key: "files" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/revert/stage",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Clear staged revert
-   */
-  clear(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/revert/clear",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Commit staged revert
-   */
-  commit(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/revert/commit",
-      ...options,
-      ...params
-    });
-  }
-};
-var Permission2 = class extends HeyApiClient {
-  /**
-   * List session permission requests
-   *
-   * Retrieve pending permission requests owned by a session.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}/permission",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Create permission request
-   *
-   * Evaluate and, when approval is required, create a permission request for a session.
-   */
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "body", key: "id" },
-          { in: "body", key: "action" },
-          { in: "body", key: "resources" },
-          { in: "body", key: "save" },
-          { in: "body", key: "metadata" },
-          { in: "body", key: "source" },
-          { in: "body", key: "agent" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/permission",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Get permission request
-   *
-   * Retrieve a pending permission request owned by a session.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "requestID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}/permission/{requestID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Reply to pending permission request
-   *
-   * Respond to a pending permission request owned by a session.
-   */
-  reply(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "requestID" },
-          { in: "body", key: "reply" },
-          { in: "body", key: "message" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/permission/{requestID}/reply",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Question2 = class extends HeyApiClient {
-  /**
-   * List session question requests
-   *
-   * Retrieve pending question requests owned by a session.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}/question",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Reply to pending question request
-   *
-   * Answer a pending question request owned by a session.
-   */
-  reply(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "requestID" },
-          { key: "questionV2Reply", map: "body" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/question/{requestID}/reply",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Reject pending question request
-   *
-   * Reject a pending question request owned by a session.
-   */
-  reject(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "requestID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/question/{requestID}/reject",
-      ...options,
-      ...params
-    });
-  }
-};
-var Session3 = class extends HeyApiClient {
-  /**
-   * List sessions
-   *
-   * Retrieve sessions in the requested order. Items keep that order across pages; use cursor.next or cursor.previous to move through the ordered list.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "workspace" },
-          { in: "query", key: "limit" },
-          { in: "query", key: "order" },
-          { in: "query", key: "search" },
-          { in: "query", key: "directory" },
-          { in: "query", key: "project" },
-          { in: "query", key: "subpath" },
-          { in: "query", key: "cursor" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Create session
-   *
-   * Create a session at the requested location.
-   */
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "body", key: "id" },
-          { in: "body", key: "agent" },
-          { in: "body", key: "model" },
-          { in: "body", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * List active sessions
-   *
-   * Retrieve foreground Session drains currently owned by this OpenCode process. Sessions absent from the result are inactive.
-   */
-  active(options) {
-    return (options?.client ?? this.client).get({
-      url: "/api/session/active",
-      ...options
-    });
-  }
-  /**
-   * Get session
-   *
-   * Retrieve a session by ID.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Switch session agent
-   *
-   * Switch the agent used by subsequent provider turns.
-   */
-  switchAgent(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "body", key: "agent" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/agent",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Switch session model
-   *
-   * Switch the model used by subsequent provider turns.
-   */
-  switchModel(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "body", key: "model" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/model",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Send message
-   *
-   * Durably admit one session input and schedule agent-loop execution unless resume is false.
-   */
-  prompt(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "body", key: "id" },
-          { in: "body", key: "prompt" },
-          { in: "body", key: "delivery" },
-          { in: "body", key: "resume" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/prompt",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Compact session
-   *
-   * Compact a session conversation.
-   */
-  compact(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/compact",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Wait for session
-   *
-   * Wait for a session agent loop to become idle.
-   */
-  wait(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/wait",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get session context
-   *
-   * Retrieve the active context messages for a session (all messages after the last compaction).
-   */
-  context(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}/context",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get session history
-   *
-   * Read one finite page of public durable Session events after an exclusive aggregate sequence. Newly committed events may appear on later pages.
-   */
-  history(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "limit" },
-          { in: "query", key: "after" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}/history",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Subscribe to session events
-   *
-   * Replay durable events after an aggregate sequence, then continue with new durable events.
-   */
-  events(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "after" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).sse.get({
-      url: "/api/session/{sessionID}/event",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Interrupt session execution
-   *
-   * Interrupt active execution owned by this OpenCode process. Idle interruption is a no-op.
-   */
-  interrupt(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
-    return (options?.client ?? this.client).post({
-      url: "/api/session/{sessionID}/interrupt",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get session message
-   *
-   * Retrieve one projected message owned by the Session.
-   */
-  message(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "path", key: "messageID" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}/message/{messageID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get session messages
-   *
-   * Retrieve projected messages for a session. Items keep the requested order across pages; use cursor.next or cursor.previous to move through the ordered timeline.
-   */
-  messages(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "sessionID" },
-          { in: "query", key: "limit" },
-          { in: "query", key: "order" },
-          { in: "query", key: "cursor" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/session/{sessionID}/message",
-      ...options,
-      ...params
-    });
-  }
-  _revert;
-  get revert() {
-    return this._revert ??= new Revert({ client: this.client });
-  }
-  _permission;
-  get permission() {
-    return this._permission ??= new Permission2({ client: this.client });
-  }
-  _question;
-  get question() {
-    return this._question ??= new Question2({ client: this.client });
-  }
-};
-var Model = class extends HeyApiClient {
-  /**
-   * List models
-   *
-   * Retrieve available models ordered by release date.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/model",
-      ...options,
-      ...params
-    });
-  }
-};
-var Provider2 = class extends HeyApiClient {
-  /**
-   * List providers
-   *
-   * Retrieve active AI providers so clients can show provider availability and configuration.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/provider",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get provider
-   *
-   * Retrieve a single AI provider so clients can inspect its availability and endpoint settings.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "providerID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/provider/{providerID}",
-      ...options,
-      ...params
-    });
-  }
-};
-var Connect = class extends HeyApiClient {
-  /**
-   * Connect with key
-   *
-   * Run a key authentication method and store the resulting credential.
-   */
-  key(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "integrationID" },
-          { in: "query", key: "location" },
-          { in: "body", key: "key" },
-          { in: "body", key: "label" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/integration/{integrationID}/connect/key",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Begin OAuth connection
-   *
-   * Start an OAuth attempt and return the authorization details.
-   */
-  oauth(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "integrationID" },
-          { in: "query", key: "location" },
-          { in: "body", key: "methodID" },
-          { in: "body", key: "inputs" },
-          { in: "body", key: "label" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/integration/{integrationID}/connect/oauth",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Attempt = class extends HeyApiClient {
-  /**
-   * Cancel OAuth connection
-   *
-   * Cancel an OAuth attempt and release its resources.
-   */
-  cancel(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "attemptID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/api/integration/attempt/{attemptID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get OAuth attempt status
-   *
-   * Poll the current status of an OAuth attempt.
-   */
-  status(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "attemptID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/integration/attempt/{attemptID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Complete OAuth connection
-   *
-   * Complete a code-based OAuth attempt and store the resulting credential.
-   */
-  complete(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "attemptID" },
-          { in: "query", key: "location" },
-          { in: "body", key: "code" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/integration/attempt/{attemptID}/complete",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Integration = class extends HeyApiClient {
-  /**
-   * List integrations
-   *
-   * Retrieve available integrations and their authentication methods.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/integration",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get integration
-   *
-   * Retrieve one integration and its authentication methods.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "integrationID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/integration/{integrationID}",
-      ...options,
-      ...params
-    });
-  }
-  _connect;
-  get connect() {
-    return this._connect ??= new Connect({ client: this.client });
-  }
-  _attempt;
-  get attempt() {
-    return this._attempt ??= new Attempt({ client: this.client });
-  }
-};
-var Credential2 = class extends HeyApiClient {
-  /**
-   * Remove credential
-   *
-   * Remove a stored integration credential.
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "credentialID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/api/credential/{credentialID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Update credential
-   *
-   * Update a stored credential label.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "credentialID" },
-          { in: "query", key: "location" },
-          { in: "body", key: "label" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).patch({
-      url: "/api/credential/{credentialID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-};
-var Request2 = class extends HeyApiClient {
-  /**
-   * List pending permission requests
-   *
-   * Retrieve pending permission requests for a location.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/permission/request",
-      ...options,
-      ...params
-    });
-  }
-};
-var Saved = class extends HeyApiClient {
-  /**
-   * List saved permissions
-   *
-   * Retrieve saved permissions, optionally filtered by project.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "projectID" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/permission/saved",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Remove saved permission
-   *
-   * Remove a saved permission by ID.
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "id" }] }]);
-    return (options?.client ?? this.client).delete({
-      url: "/api/permission/saved/{id}",
-      ...options,
-      ...params
-    });
-  }
-};
-var Permission3 = class extends HeyApiClient {
-  _request;
-  get request() {
-    return this._request ??= new Request2({ client: this.client });
-  }
-  _saved;
-  get saved() {
-    return this._saved ??= new Saved({ client: this.client });
-  }
-};
-var Fs = class extends HeyApiClient {
-  /**
-   * Read file
-   *
-   * Serve one file relative to the requested location.
-   */
-  read(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/fs/read/*",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * List directory
-   *
-   * List direct children of one directory relative to the requested location.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "location" },
-          { in: "query", key: "path" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/fs/list",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Find files
-   *
-   * Find recursively ranked filesystem entries relative to the requested location.
-   */
-  find(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "location" },
-          { in: "query", key: "query" },
-          { in: "query", key: "type" },
-          { in: "query", key: "limit" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/fs/find",
-      ...options,
-      ...params
-    });
-  }
-};
-var Command22 = class extends HeyApiClient {
-  /**
-   * List commands
-   *
-   * Retrieve currently registered commands.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/command",
-      ...options,
-      ...params
-    });
-  }
-};
-var Skill = class extends HeyApiClient {
-  /**
-   * List skills
-   *
-   * Retrieve currently registered skills.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/skill",
-      ...options,
-      ...params
-    });
-  }
-};
-var Event22 = class extends HeyApiClient {
-  /**
-   * Subscribe to events
-   *
-   * Subscribe to native event payloads for the server.
-   */
-  subscribe(options) {
-    return (options?.client ?? this.client).sse.get({
-      url: "/api/event",
-      ...options
-    });
-  }
-};
-var Pty2 = class extends HeyApiClient {
-  /**
-   * List PTY sessions
-   *
-   * List PTY sessions for a location, including exited sessions retained until removal.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/pty",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Create PTY session
-   *
-   * Create a pseudo-terminal session for a location.
-   */
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "query", key: "location" },
-          { in: "body", key: "command" },
-          { in: "body", key: "args" },
-          { in: "body", key: "cwd" },
-          { in: "body", key: "title" },
-          { in: "body", key: "env" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/pty",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Remove PTY session
-   *
-   * Terminate and remove one PTY session.
-   */
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/api/pty/{ptyID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Get PTY session
-   *
-   * Get one PTY session, including its exit code once exited.
-   */
-  get(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/pty/{ptyID}",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Update PTY session
-   *
-   * Update the title or viewport size of one PTY session.
-   */
-  update(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "location" },
-          { in: "body", key: "title" },
-          { in: "body", key: "size" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).put({
-      url: "/api/pty/{ptyID}",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  /**
-   * Create PTY WebSocket token
-   *
-   * Create a short-lived single-use ticket for opening a PTY WebSocket connection.
-   */
-  connectToken(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/api/pty/{ptyID}/connect-token",
-      ...options,
-      ...params
-    });
-  }
-  /**
-   * Connect to PTY session
-   *
-   * Establish a WebSocket connection streaming PTY output and accepting terminal input.
-   */
-  connect(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "ptyID" },
-          { in: "query", key: "location[directory]" },
-          { in: "query", key: "location[workspace]" },
-          { in: "query", key: "cursor" },
-          { in: "query", key: "ticket" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).get({
-      url: "/api/pty/{ptyID}/connect",
-      ...options,
-      ...params
-    });
-  }
-};
-var Request22 = class extends HeyApiClient {
-  /**
-   * List pending question requests
-   *
-   * Retrieve pending question requests for a location.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/question/request",
-      ...options,
-      ...params
-    });
-  }
-};
-var Question3 = class extends HeyApiClient {
-  _request;
-  get request() {
-    return this._request ??= new Request22({ client: this.client });
-  }
-};
-var Reference = class extends HeyApiClient {
-  /**
-   * List references
-   *
-   * List references available in the requested location.
-   */
-  list(parameters, options) {
-    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
-    return (options?.client ?? this.client).get({
-      url: "/api/reference",
-      ...options,
-      ...params
-    });
-  }
-};
-var ProjectCopy2 = class extends HeyApiClient {
-  remove(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "projectID" },
-          { in: "query", key: "location" },
-          { in: "body", key: "directory" },
-          { in: "body", key: "force" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).delete({
-      url: "/experimental/project/{projectID}/copy",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  create(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "projectID" },
-          { in: "query", key: "location" },
-          { in: "body", key: "strategy" },
-          { in: "body", key: "directory" },
-          { in: "body", key: "name" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/project/{projectID}/copy",
-      ...options,
-      ...params,
-      headers: {
-        "Content-Type": "application/json",
-        ...options?.headers,
-        ...params.headers
-      }
-    });
-  }
-  refresh(parameters, options) {
-    const params = buildClientParams([parameters], [
-      {
-        args: [
-          { in: "path", key: "projectID" },
-          { in: "query", key: "location" }
-        ]
-      }
-    ]);
-    return (options?.client ?? this.client).post({
-      url: "/experimental/project/{projectID}/copy/refresh",
-      ...options,
-      ...params
-    });
-  }
-};
-var V2 = class extends HeyApiClient {
-  _health;
-  get health() {
-    return this._health ??= new Health({ client: this.client });
-  }
-  _location;
-  get location() {
-    return this._location ??= new Location({ client: this.client });
-  }
-  _agent;
-  get agent() {
-    return this._agent ??= new Agent3({ client: this.client });
-  }
-  _session;
-  get session() {
-    return this._session ??= new Session3({ client: this.client });
-  }
-  _model;
-  get model() {
-    return this._model ??= new Model({ client: this.client });
-  }
-  _provider;
-  get provider() {
-    return this._provider ??= new Provider2({ client: this.client });
-  }
-  _integration;
-  get integration() {
-    return this._integration ??= new Integration({ client: this.client });
-  }
-  _credential;
-  get credential() {
-    return this._credential ??= new Credential2({ client: this.client });
-  }
-  _permission;
-  get permission() {
-    return this._permission ??= new Permission3({ client: this.client });
-  }
-  _fs;
-  get fs() {
-    return this._fs ??= new Fs({ client: this.client });
-  }
-  _command;
-  get command() {
-    return this._command ??= new Command22({ client: this.client });
-  }
-  _skill;
-  get skill() {
-    return this._skill ??= new Skill({ client: this.client });
-  }
-  _event;
-  get event() {
-    return this._event ??= new Event22({ client: this.client });
-  }
-  _pty;
-  get pty() {
-    return this._pty ??= new Pty2({ client: this.client });
-  }
-  _question;
-  get question() {
-    return this._question ??= new Question3({ client: this.client });
-  }
-  _reference;
-  get reference() {
-    return this._reference ??= new Reference({ client: this.client });
-  }
-  _projectCopy;
-  get projectCopy() {
-    return this._projectCopy ??= new ProjectCopy2({ client: this.client });
-  }
-};
-var OpencodeClient = class _OpencodeClient extends HeyApiClient {
-  static __registry = new HeyApiRegistry();
-  constructor(args) {
-    super(args);
-    _OpencodeClient.__registry.set(this, args?.key);
-  }
-  _auth;
-  get auth() {
-    return this._auth ??= new Auth({ client: this.client });
-  }
-  _app;
-  get app() {
-    return this._app ??= new App({ client: this.client });
-  }
-  _experimental;
-  get experimental() {
-    return this._experimental ??= new Experimental({ client: this.client });
-  }
-  _global;
-  get global() {
-    return this._global ??= new Global({ client: this.client });
-  }
-  _event;
-  get event() {
-    return this._event ??= new Event2({ client: this.client });
-  }
-  _config;
-  get config() {
-    return this._config ??= new Config2({ client: this.client });
-  }
-  _tool;
-  get tool() {
-    return this._tool ??= new Tool({ client: this.client });
-  }
-  _worktree;
-  get worktree() {
-    return this._worktree ??= new Worktree({ client: this.client });
-  }
-  _find;
-  get find() {
-    return this._find ??= new Find({ client: this.client });
-  }
-  _file;
-  get file() {
-    return this._file ??= new File2({ client: this.client });
-  }
-  _instance;
-  get instance() {
-    return this._instance ??= new Instance({ client: this.client });
-  }
-  _path;
-  get path() {
-    return this._path ??= new Path2({ client: this.client });
-  }
-  _vcs;
-  get vcs() {
-    return this._vcs ??= new Vcs({ client: this.client });
-  }
-  _command;
-  get command() {
-    return this._command ??= new Command2({ client: this.client });
-  }
-  _lsp;
-  get lsp() {
-    return this._lsp ??= new Lsp({ client: this.client });
-  }
-  _formatter;
-  get formatter() {
-    return this._formatter ??= new Formatter({ client: this.client });
-  }
-  _mcp;
-  get mcp() {
-    return this._mcp ??= new Mcp({ client: this.client });
-  }
-  _project;
-  get project() {
-    return this._project ??= new Project({ client: this.client });
-  }
-  _pty;
-  get pty() {
-    return this._pty ??= new Pty({ client: this.client });
-  }
-  _question;
-  get question() {
-    return this._question ??= new Question({ client: this.client });
-  }
-  _permission;
-  get permission() {
-    return this._permission ??= new Permission({ client: this.client });
-  }
-  _provider;
-  get provider() {
-    return this._provider ??= new Provider({ client: this.client });
-  }
-  _session;
-  get session() {
-    return this._session ??= new Session2({ client: this.client });
-  }
-  _part;
-  get part() {
-    return this._part ??= new Part({ client: this.client });
-  }
-  _sync;
-  get sync() {
-    return this._sync ??= new Sync({ client: this.client });
-  }
-  _tui;
-  get tui() {
-    return this._tui ??= new Tui({ client: this.client });
-  }
-  _v2;
-  get v2() {
-    return this._v2 ??= new V2({ client: this.client });
-  }
-};
-
-// node_modules/@opencode-ai/sdk/dist/error-interceptor.js
-function wrapClientError(error63, response, request, opts) {
-  if (!opts?.throwOnError)
-    return error63;
-  if (error63 instanceof Error)
-    return error63;
-  if (typeof error63 === "object" && error63 !== null && Object.keys(error63).length > 0) {
-    const obj = error63;
-    const message = typeof obj.data?.message === "string" && obj.data.message || typeof obj.message === "string" && obj.message || typeof obj.name === "string" && obj.name || describe(request, response);
-    return new Error(message, { cause: { body: error63, status: response?.status } });
-  }
-  if (typeof error63 === "string" && error63.length > 0) {
-    return new Error(error63, { cause: { body: error63, status: response?.status } });
-  }
-  const reason = response ? "(empty response body)" : "network error (no response)";
-  return new Error(`opencode server ${describe(request, response)}: ${reason}`, {
-    cause: { body: error63, status: response?.status }
-  });
-}
-function describe(request, response) {
-  const method = request?.method ?? "?";
-  const url3 = request?.url ?? "?";
-  const status = response?.status;
-  const statusText = response?.statusText;
-  return `${method} ${url3}${status ? " \u2192 " + status : ""}${statusText ? " " + statusText : ""}`;
-}
-
-// node_modules/@opencode-ai/sdk/dist/v2/client.js
-function pick(value, fallback, encode3) {
-  if (!value)
-    return;
-  if (!fallback)
-    return value;
-  if (value === fallback)
-    return fallback;
-  if (encode3 && value === encode3(fallback))
-    return fallback;
-  return value;
-}
-function rewrite(request, values) {
-  if (request.method !== "GET" && request.method !== "HEAD")
-    return request;
-  const url3 = new URL(request.url);
-  let changed = false;
-  for (const [name, key] of [
-    ["x-opencode-directory", "directory"],
-    ["x-opencode-workspace", "workspace"]
-  ]) {
-    const value = pick(request.headers.get(name), key === "directory" ? values.directory : values.workspace, key === "directory" ? encodeURIComponent : void 0);
-    if (!value)
-      continue;
-    for (const query of url3.pathname.startsWith("/api/") ? [key, `location[${key}]`] : [key]) {
-      if (!url3.searchParams.has(query)) {
-        url3.searchParams.set(query, value);
-      }
-    }
-    changed = true;
-  }
-  if (!changed)
-    return request;
-  const next = new Request(url3, request);
-  next.headers.delete("x-opencode-directory");
-  next.headers.delete("x-opencode-workspace");
-  return next;
-}
-function createOpencodeClient(config2) {
-  if (!config2?.fetch) {
-    const customFetch = (req) => {
-      req.timeout = false;
-      return fetch(req);
-    };
-    config2 = {
-      ...config2,
-      fetch: customFetch
-    };
-  }
-  if (config2?.directory) {
-    config2.headers = {
-      ...config2.headers,
-      "x-opencode-directory": encodeURIComponent(config2.directory)
-    };
-  }
-  if (config2?.experimental_workspaceID) {
-    config2.headers = {
-      ...config2.headers,
-      "x-opencode-workspace": config2.experimental_workspaceID
-    };
-  }
-  const client2 = createClient(config2);
-  client2.interceptors.request.use((request) => rewrite(request, {
-    directory: config2?.directory,
-    workspace: config2?.experimental_workspaceID
-  }));
-  client2.interceptors.response.use((response) => {
-    const contentType2 = response.headers.get("content-type");
-    if (contentType2 === "text/html")
-      throw new Error("Request is not supported by this version of OpenCode Server (Server responded with text/html)");
-    return response;
-  });
-  client2.interceptors.error.use(wrapClientError);
-  return new OpencodeClient({ client: client2 });
-}
-
-// node_modules/@opencode-ai/sdk/dist/v2/server.js
-var import_cross_spawn = __toESM(require_cross_spawn(), 1);
-
-// sandbox/opencode/binary.ts
-import { execFile as execFile2 } from "node:child_process";
-import { closeSync as closeSync3, existsSync as existsSync5, openSync as openSync3, readFileSync, readSync, statSync as statSync2 } from "node:fs";
-import { createRequire as createRequire2 } from "node:module";
-import path13 from "node:path";
-import { promisify as promisify4 } from "node:util";
-var require3 = createRequire2(import.meta.url);
-var INSTALLED_PLATFORMS = "Linux x64 (glibc)";
-var host = null;
-function thisHost() {
-  host ??= { platform: process.platform, arch: process.arch, musl: isMusl(), avx2: hasAvx2() };
-  return host;
-}
-function isMusl() {
-  if (process.platform !== "linux") return false;
-  const header = process.report?.getReport()?.header;
-  return !header?.glibcVersionRuntime;
-}
-function hasAvx2() {
-  if (process.arch !== "x64") return false;
-  if (process.platform !== "linux") return true;
-  try {
-    return /^flags\s*:.*\savx2(?:\s|$)/m.test(readFileSync("/proc/cpuinfo", "utf8"));
-  } catch {
-    return false;
-  }
-}
-function platformPackages(h = thisHost()) {
-  const os7 = h.platform === "win32" ? "windows" : h.platform;
-  const base = `opencode-${os7}-${h.arch}`;
-  const libc = h.musl ? "-musl" : "";
-  if (h.arch !== "x64") return [`${base}${libc}`];
-  const [first, second] = h.avx2 ? [base, `${base}-baseline`] : [`${base}-baseline`, base];
-  return [`${first}${libc}`, `${second}${libc}`];
-}
-function isNativeExecutable(file2) {
-  try {
-    if (statSync2(file2).size < 1e6) return false;
-    const fd = openSync3(file2, "r");
-    const head = Buffer.alloc(4);
-    try {
-      readSync(fd, head, 0, 4, 0);
-    } finally {
-      closeSync3(fd);
-    }
-    const magic = head.readUInt32BE(0);
-    return magic === 2135247942 || magic === 3489328638 || magic === 3472551422 || head.subarray(0, 2).toString() === "MZ";
-  } catch {
-    return false;
-  }
-}
-function packageDir(name) {
-  try {
-    return path13.dirname(require3.resolve(`${name}/package.json`));
-  } catch {
-    return null;
-  }
-}
-function findPinnedOpencode(h = thisHost()) {
-  const names = platformPackages(h);
-  const looked = [];
-  for (const name of names) {
-    const dir = packageDir(name);
-    if (!dir) continue;
-    const binary = path13.join(dir, "bin", h.platform === "win32" ? "opencode.exe" : "opencode");
-    looked.push(binary);
-    if (!isNativeExecutable(binary)) continue;
-    const { version: version4 } = JSON.parse(readFileSync(path13.join(dir, "package.json"), "utf8"));
-    return { package: name, binary, version: version4 };
-  }
-  const platform2 = `${h.platform}-${h.arch}${h.platform === "linux" ? h.musl ? " (musl)" : " (glibc)" : ""}`;
-  if (isInstalledPlatform(h)) {
-    throw new Error(
-      `OpenCode for ${platform2} is not installed: none of ${names.join(", ")} ${looked.length ? `has a native binary (looked at ${looked.join(", ")})` : "is in node_modules"}. Run \`npm ci\` in the Inspect checkout (\`npm ci --prefix action\` for the action) and check its output \u2014 npm skips an optional package it could not download without failing \u2014 or set INSPECT_OPENCODE_BIN.`
-    );
-  }
-  throw new Error(
-    `No OpenCode binary for ${platform2}: Inspect installs the pinned OpenCode only for ${INSTALLED_PLATFORMS} (looked for ${names.join(", ")}); on ${platform2} set INSPECT_OPENCODE_BIN to an OpenCode binary of the version in package.json's optionalDependencies.`
-  );
-}
-function isInstalledPlatform(h) {
-  return h.platform === "linux" && h.arch === "x64" && !h.musl;
-}
-function resolveOpencodeBinary(env = process.env) {
-  const override = env.INSPECT_OPENCODE_BIN;
-  if (override) {
-    if (!existsSync5(override)) throw new Error(`INSPECT_OPENCODE_BIN points to ${override}, which does not exist`);
-    return override;
-  }
-  return findPinnedOpencode().binary;
-}
-async function opencodeVersion(env = process.env, signal) {
-  const override = env.INSPECT_OPENCODE_BIN;
-  if (override) {
-    let asked = askedVersions.get(override);
-    if (!asked) {
-      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 3e4, signal }).then(({ stdout }) => {
-        const version4 = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
-        if (!version4) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
-        return version4;
-      });
-      askedVersions.set(override, asked);
-      asked.catch(() => askedVersions.delete(override));
-    }
-    return asked;
-  }
-  return findPinnedOpencode().version;
-}
-var askedVersions = /* @__PURE__ */ new Map();
-var execFileAsync = promisify4(execFile2);
-
-// sandbox/opencode/env.ts
-import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
-import path14 from "node:path";
-var SECRET_NAME = /^(INSPECT_.*|ACTIONS_ID_TOKEN_REQUEST_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RESULTS_URL|GITHUB_TOKEN|GH_TOKEN|GIT_ASKPASS|GIT_CONFIG_.*|OPENCODE_CONFIG_CONTENT)$/;
-function scrubEnv(env) {
-  const out = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== void 0 && !SECRET_NAME.test(key)) out[key] = value;
-  }
-  return out;
-}
-function xdgDirs(root) {
-  return {
-    config: path14.join(root, "config"),
-    data: path14.join(root, "data"),
-    cache: path14.join(root, "cache"),
-    state: path14.join(root, "state")
-  };
-}
-function opencodeEnv(base, xdg, configContent) {
-  return {
-    ...scrubEnv(base),
-    XDG_CONFIG_HOME: xdg.config,
-    XDG_DATA_HOME: xdg.data,
-    XDG_CACHE_HOME: xdg.cache,
-    XDG_STATE_HOME: xdg.state,
-    OPENCODE_DISABLE_MODELS_FETCH: "1",
-    OPENCODE_DISABLE_AUTOUPDATE: "1",
-    OPENCODE_DISABLE_SHARE: "1",
-    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
-    OPENCODE_DISABLE_CLAUDE_CODE: "1",
-    OPENCODE_CONFIG_CONTENT: JSON.stringify(configContent)
-  };
-}
-function seedPluginInstall(configDir, version4) {
-  mkdirSync2(path14.join(configDir, "node_modules", "@opencode-ai", "plugin"), { recursive: true });
-  const dep = { "@opencode-ai/plugin": version4 };
-  writeFileSync3(path14.join(configDir, "package.json"), JSON.stringify({ dependencies: dep }, null, 2));
-  writeFileSync3(
-    path14.join(configDir, "package-lock.json"),
-    JSON.stringify(
-      {
-        name: "opencode",
-        lockfileVersion: 3,
-        requires: true,
-        packages: {
-          "": { dependencies: dep },
-          "node_modules/@opencode-ai/plugin": { version: version4 }
-        }
-      },
-      null,
-      2
-    )
-  );
-  writeFileSync3(
-    path14.join(configDir, "node_modules", "@opencode-ai", "plugin", "package.json"),
-    JSON.stringify({ name: "@opencode-ai/plugin", version: version4 })
-  );
-}
-function prepareXdg(root, version4) {
-  const dirs = xdgDirs(root);
-  for (const dir of Object.values(dirs)) mkdirSync2(dir, { recursive: true });
-  seedPluginInstall(path14.join(dirs.config, "opencode"), version4);
-  return dirs;
-}
-
-// sandbox/opencode/event-hub.ts
-var EventHub = class {
-  constructor(client2) {
-    this.client = client2;
-  }
-  client;
-  listeners = /* @__PURE__ */ new Set();
-  abort = new AbortController();
-  connected;
-  /** Resolves once the stream delivered its first event (server.connected). */
-  ready = new Promise((resolve3) => this.connected = resolve3);
-  start() {
-    void this.run();
-    return this;
-  }
-  on(listener) {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  close() {
-    this.abort.abort();
-    this.listeners.clear();
-  }
-  async run() {
-    try {
-      const sub = await this.client.event.subscribe(void 0, {
-        signal: this.abort.signal,
-        // A dead server is noticed through its process exit; don't hammer it meanwhile.
-        sseMaxRetryAttempts: 50,
-        sseDefaultRetryDelay: 200,
-        sseMaxRetryDelay: 1e3
-      });
-      for await (const ev of sub.stream) {
-        this.connected();
-        for (const listener of [...this.listeners]) {
-          try {
-            listener(ev);
-          } catch {
-          }
-        }
-      }
-    } catch {
-    }
-  }
-};
-
-// sandbox/proc/group.ts
-import { spawn as spawn3 } from "node:child_process";
-var groups = /* @__PURE__ */ new Set();
-var exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of groups) signalPid(pid, "SIGKILL");
-  });
-}
-var WATCHDOG = `parent=$1; shift
-( while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
-exec "$@"`;
-function spawnGroup(command, args, options) {
-  installExitHook();
-  const child2 = spawn3("sh", ["-c", WATCHDOG, "inspect-group", String(process.pid), command, ...args], { ...options, detached: true });
-  if (child2.pid) groups.add(child2.pid);
-  return child2;
-}
-function signalPid(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-var sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
-async function killPidGroup(pid, graceMs) {
-  signalPid(pid, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (signalPid(pid, 0) && Date.now() < deadline) await sleep2(25);
-  if (signalPid(pid, 0)) {
-    signalPid(pid, "SIGKILL");
-    const hard = Date.now() + 2e3;
-    while (signalPid(pid, 0) && Date.now() < hard) await sleep2(25);
-  }
-  groups.delete(pid);
-}
-async function killGroup(child2, graceMs = 1e3) {
-  if (child2.pid) await killPidGroup(child2.pid, graceMs);
-}
-async function killAllGroups(graceMs = 1e3) {
-  await Promise.all([...groups].map((pid) => killPidGroup(pid, graceMs)));
-}
-
-// sandbox/opencode/server.ts
-var LISTENING = /opencode server listening on (https?:\/\/\S+)/;
-function startOpencodeServer(options) {
-  const child2 = spawnGroup(options.binary, ["serve", "--hostname", "127.0.0.1", "--port", "0"], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ["ignore", "pipe", "pipe"]
-  });
-  let tail = "";
-  const exited = new Promise((resolve3) => {
-    child2.once("exit", (code, signal) => resolve3(`OpenCode exited (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(-2e3)}` : ""}`));
-    child2.once("error", (error63) => resolve3(`OpenCode could not start: ${error63.message}`));
-  });
-  const stop2 = () => killGroup(child2);
-  return new Promise((resolve3, reject) => {
-    let buffer3 = "";
-    let done = false;
-    const timer = setTimeout(() => {
-      if (done) return;
-      done = true;
-      void stop2();
-      reject(new Error(`OpenCode did not start within ${options.timeoutMs ?? 3e4} ms${tail ? `: ${tail.slice(-2e3)}` : ""}`));
-    }, options.timeoutMs ?? 3e4);
-    const onData = (chunk) => {
-      const text = chunk.toString();
-      tail = (tail + text).slice(-8e3);
-      buffer3 += text;
-      const lines = buffer3.split("\n");
-      buffer3 = lines.pop() ?? "";
-      for (const line of lines) {
-        options.onLog?.(line);
-        const match3 = LISTENING.exec(line);
-        if (match3 && !done) {
-          done = true;
-          clearTimeout(timer);
-          resolve3({ url: match3[1], child: child2, exited, stop: stop2 });
-        }
-      }
-    };
-    child2.stdout?.on("data", onData);
-    child2.stderr?.on("data", onData);
-    void exited.then((why) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      reject(new Error(why));
-    });
-    const onAbort = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      void stop2();
-      reject(new Error("OpenCode's start was cancelled"));
-    };
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-// sandbox/opencode/warmup.ts
-import { createServer } from "node:http";
-var WARMUP_PROVIDER = "inspect-warmup";
-var WARMUP_MODEL = "warmup";
-async function startWarmupModel() {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if (req.method !== "POST") {
-        res.writeHead(404).end();
-        return;
-      }
-      const chunk = (delta, finish) => `data: ${JSON.stringify({ id: "warmup", object: "chat.completion.chunk", created: 0, model: WARMUP_MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}
-
-`;
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.end(chunk({ role: "assistant", content: "ok" }, null) + chunk({}, "stop") + "data: [DONE]\n\n");
-    });
-  });
-  await new Promise((resolve3) => server.listen(0, "127.0.0.1", resolve3));
-  const { port } = server.address();
-  return {
-    provider: {
-      [WARMUP_PROVIDER]: {
-        npm: "@ai-sdk/openai-compatible",
-        name: "Inspect warm-up (local, answers ok)",
-        options: { baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none" },
-        models: { [WARMUP_MODEL]: { name: WARMUP_MODEL, tool_call: true, limit: { context: 1e5, output: 1e3 } } }
-      }
-    },
-    close: () => new Promise((resolve3) => {
-      server.close(() => resolve3());
-      server.closeAllConnections();
-    })
-  };
-}
-async function warmUp(client2, hub, timeoutMs = 8e3) {
-  try {
-    const created = await client2.session.create({ title: "Inspect warm-up" });
-    const scratch = created.data?.id;
-    if (!scratch) return false;
-    let off = () => {
-    };
-    const idle = new Promise((resolve3) => {
-      const timer = setTimeout(() => resolve3(false), timeoutMs);
-      off = hub.on((ev) => {
-        if (ev.type === "session.idle" && ev.properties?.sessionID === scratch) {
-          clearTimeout(timer);
-          resolve3(true);
-        }
-      });
-    });
-    await client2.session.promptAsync({ sessionID: scratch, model: { providerID: WARMUP_PROVIDER, modelID: WARMUP_MODEL }, parts: [{ type: "text", text: "Reply ok." }] });
-    const ok2 = await idle;
-    off();
-    if (!ok2) await client2.session.abort({ sessionID: scratch }).catch(() => void 0);
-    await client2.session.delete({ sessionID: scratch }).catch(() => void 0);
-    return ok2;
-  } catch {
-    return false;
-  }
-}
-
-// sandbox/opencode/agent.ts
-async function startAgentServer(options) {
-  const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env, options.signal));
-  return startOpencodeServer({
-    binary: resolveOpencodeBinary(options.baseEnv ?? process.env),
-    env: opencodeEnv(options.baseEnv ?? process.env, xdg, options.config),
-    cwd: options.cwd,
-    timeoutMs: options.timeoutMs,
-    onLog: options.onLog,
-    signal: options.signal
-  });
-}
-async function openWorkspace(server, directory, title, options = {}) {
-  const client2 = createOpencodeClient({ baseUrl: server.url, directory });
-  const hub = new EventHub(client2).start();
-  const cancelled = new Promise((_, reject) => {
-    const cancel3 = () => {
-      hub.close();
-      reject(new Error("opening the workspace was cancelled"));
-    };
-    if (options.signal?.aborted) cancel3();
-    else options.signal?.addEventListener("abort", cancel3, { once: true });
-  });
-  cancelled.catch(() => void 0);
-  try {
-    const created = await Promise.race([client2.session.create({ title }), cancelled]);
-    if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
-    await Promise.race([hub.ready, cancelled]);
-    if (options.warm !== false) await Promise.race([warmUp(client2, hub), cancelled]);
-    return { client: client2, hub, sessionID: created.data.id, directory };
-  } catch (error63) {
-    hub.close();
-    throw error63;
-  }
-}
-
-// sandbox/opencode/config.ts
-var BASE_CONFIG = {
-  $schema: "https://opencode.ai/config.json",
-  autoupdate: false,
-  share: "disabled",
-  // OpenCode's own undo snapshots copy the worktree into a shadow git repository on the first
-  // step of a session (seconds on a large checkout); Inspect commits with git itself.
-  snapshot: false,
-  permission: {
-    // Nobody is there to answer a question: the agent must decide or say so in its reply.
-    question: "deny",
-    // Outside the checkout OpenCode asks; the sandbox answers by policy (reject).
-    external_directory: "ask"
-  }
-};
-function isPlainObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-function deepMerge(base, over) {
-  const out = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    if (value === void 0) continue;
-    const current = out[key];
-    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
-  }
-  return out;
-}
-function parseModel(model) {
-  if (!model) return void 0;
-  const slash = model.indexOf("/");
-  if (slash <= 0 || slash === model.length - 1) return void 0;
-  return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) };
-}
-function buildOpencodeConfig(operator, sessionModel) {
-  const merged = deepMerge(BASE_CONFIG, operator);
-  if (sessionModel) merged.model = sessionModel;
-  return merged;
-}
-
-// sandbox/setup-script.ts
-import { existsSync as existsSync6 } from "node:fs";
-import path15 from "node:path";
-var SETUP_SCRIPT = ".inspect/setup.sh";
-async function runSetupScript(options) {
-  const script = path15.join(options.dir, SETUP_SCRIPT);
-  if (!existsSync6(script)) return null;
-  const started = Date.now();
-  const child2 = spawnGroup("bash", [script], { cwd: options.dir, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-  child2.stdout?.setEncoding("utf8").on("data", (text) => options.onOutput("stdout", text));
-  child2.stderr?.setEncoding("utf8").on("data", (text) => options.onOutput("stderr", text));
-  let timedOut = false;
-  const stopAll = () => void killGroup(child2, 500);
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stopAll();
-  }, options.timeoutMs);
-  options.signal?.addEventListener("abort", stopAll, { once: true });
-  const exitCode = await new Promise((resolve3) => {
-    child2.once("error", () => resolve3(null));
-    child2.once("close", (code) => resolve3(code));
-  });
-  clearTimeout(timer);
-  options.signal?.removeEventListener("abort", stopAll);
-  if (timedOut || exitCode !== 0) await killGroup(child2, 500);
-  return { exitCode: timedOut ? null : exitCode, timedOut, durationMs: Date.now() - started };
-}
-
-// sandbox/prepare.ts
-var PreparationError = class extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-    this.name = "PreparationError";
-  }
-  code;
-  /** Set once an error event has been sent for it, so it is reported once. */
-  reported = false;
-  /** What was prepared before a cancel, so the runtime can still keep the checkout. */
-  partial;
-};
-async function prepareSandbox(o) {
-  const warmup = o.warm === false ? null : await startWarmupModel();
-  const config2 = buildOpencodeConfig(o.spec.opencodeConfig, o.spec.model);
-  if (warmup) config2.provider = { ...config2.provider, ...warmup.provider };
-  const serverStarting = startAgentServer({
-    home: path16.join(o.sessionDir, "opencode"),
-    cwd: o.sessionDir,
-    config: config2,
-    onLog: (line) => o.log(`opencode: ${line}`),
-    signal: o.cancel
-  });
-  serverStarting.catch(() => void 0);
-  let workspace = null;
-  const stopOpencode = async () => {
-    workspace?.hub.close();
-    await serverStarting.then((s) => s.stop(), () => void 0);
-  };
-  let checkout = null;
-  let setup = { ok: false, cutShort: false };
-  const reusable = (c) => setup.ok || c.source !== "clone" && !setup.cutShort;
-  try {
-    try {
-      checkout = await prepareCheckout({
-        spec: o.spec,
-        dir: path16.join(o.sessionDir, "repo"),
-        snapshotRoot: o.snapshotRoot,
-        redact: o.redact,
-        useActionsCache: o.useActionsCache,
-        log: o.log
-      });
-    } catch (error63) {
-      throw new PreparationError(`Preparing the checkout failed: ${error63.message}`, "checkout_failed");
-    }
-    o.mark("checkout");
-    o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
-    const opencodeReady = serverStarting.then(async (s) => {
-      o.mark("opencode");
-      workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm, signal: o.cancel });
-      o.mark("workspace");
-      return { server: s, workspace };
-    }).catch((error63) => {
-      throw new PreparationError(`OpenCode did not start: ${error63.message}`, "opencode_failed");
-    });
-    opencodeReady.catch(() => void 0);
-    setup = await runSetup(o, checkout);
-    o.mark("setup");
-    const ready = await opencodeReady;
-    return { checkout, ...ready, setupOk: setup.ok, reusable: reusable(checkout) };
-  } catch (error63) {
-    await stopOpencode();
-    if (o.cancel?.aborted) {
-      const cancelled = new PreparationError("The sandbox left before it was ready", "cancelled");
-      if (checkout) cancelled.partial = { checkout, reusable: reusable(checkout) };
-      throw cancelled;
-    }
-    throw error63;
-  } finally {
-    await warmup?.close();
-  }
-}
-async function runSetup(o, checkout) {
-  const { spec, emit } = o;
-  const result = await runSetupScript({
-    dir: checkout.dir,
-    timeoutMs: spec.setupTimeoutMs,
-    env: scrubEnv(process.env),
-    signal: o.signal,
-    onOutput: (stream2, text) => emit([{ type: "setup.output", data: { stream: stream2, text: text.slice(0, 2e4) } }])
-  });
-  if (!result) return { ok: true, cutShort: false };
-  emit([{ type: "setup.finished", data: result }]);
-  if (o.signal.aborted) return { ok: false, cutShort: true };
-  if (result.timedOut) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`, code: "setup_timeout" } }]);
-  } else if (result.exitCode !== 0) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
-  }
-  return { ok: result.exitCode === 0, cutShort: result.timedOut };
-}
-
-// sandbox/deadline.ts
-var TOKEN_MARGIN_MS = 10 * 6e4;
-function idleDeadline(lastActivity, idleTimeoutMs, gitTokenExpiresAt) {
-  const idle = lastActivity + idleTimeoutMs;
-  const expires = gitTokenExpiresAt ? Date.parse(gitTokenExpiresAt) : NaN;
-  return Number.isFinite(expires) ? Math.min(idle, expires - TOKEN_MARGIN_MS) : idle;
-}
-
-// sandbox/opencode/bridge.ts
-import path17 from "node:path";
+import { spawn as spawn5 } from "node:child_process";
+import path24 from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -78635,17 +72156,17 @@ __export(external_exports, {
   coerce: () => coerce_exports,
   compile: () => compile,
   config: () => config,
-  core: () => core_exports3,
+  core: () => core_exports2,
   creditCard: () => creditCard2,
   cuid: () => cuid3,
   cuid2: () => cuid22,
   currencyCode: () => currencyCode2,
-  custom: () => custom2,
+  custom: () => custom,
   date: () => date2,
   decode: () => decode2,
   decodeAsync: () => decodeAsync2,
   deepPartial: () => deepPartial,
-  describe: () => describe3,
+  describe: () => describe2,
   discriminatedUnion: () => discriminatedUnion,
   e164: () => e1642,
   email: () => email2,
@@ -78724,7 +72245,7 @@ __export(external_exports, {
   optional: () => optional,
   output: () => output,
   overwrite: () => _overwrite,
-  parse: () => parse3,
+  parse: () => parse2,
   parseAsync: () => parseAsync2,
   partialRecord: () => partialRecord,
   pipe: () => pipe,
@@ -78775,13 +72296,13 @@ __export(external_exports, {
   union: () => union,
   unknown: () => unknown,
   uppercase: () => _uppercase,
-  url: () => url2,
+  url: () => url,
   util: () => util_exports,
   uuid: () => uuid2,
   uuidv4: () => uuidv4,
   uuidv6: () => uuidv6,
   uuidv7: () => uuidv7,
-  validate: () => validate2,
+  validate: () => validate,
   validateAsync: () => validateAsync,
   void: () => _void2,
   withParser: () => withParser,
@@ -78790,8 +72311,8 @@ __export(external_exports, {
 });
 
 // node_modules/zod/v4/core/index.js
-var core_exports3 = {};
-__export(core_exports3, {
+var core_exports2 = {};
+__export(core_exports2, {
   $ZodAny: () => $ZodAny,
   $ZodArray: () => $ZodArray,
   $ZodAsyncError: () => $ZodAsyncError,
@@ -79051,7 +72572,7 @@ __export(core_exports3, {
   createToJSONSchemaMethod: () => createToJSONSchemaMethod,
   decode: () => decode,
   decodeAsync: () => decodeAsync,
-  describe: () => describe2,
+  describe: () => describe,
   encode: () => encode,
   encodeAsync: () => encodeAsync,
   extractDefs: () => extractDefs,
@@ -79076,7 +72597,7 @@ __export(core_exports3, {
   memoizer: () => memoizer,
   mergeValues: () => mergeValues,
   meta: () => meta,
-  parse: () => parse2,
+  parse: () => parse,
   parseAsync: () => parseAsync,
   parseURLObject: () => parseURLObject,
   prettifyError: () => prettifyError,
@@ -79099,10 +72620,10 @@ __export(core_exports3, {
   urlHostnameOk: () => urlHostnameOk,
   urlProtocolOk: () => urlProtocolOk,
   util: () => util_exports,
-  validate: () => validate2,
+  validate: () => validate,
   validateAsync: () => validateAsync,
   validateURL: () => validateURL,
-  version: () => version3,
+  version: () => version,
   withParser: () => withParser
 });
 
@@ -79115,7 +72636,7 @@ __export(util_exports, {
   NUMBER_FORMAT_RANGES: () => NUMBER_FORMAT_RANGES,
   aborted: () => aborted,
   allowsEval: () => allowsEval,
-  assert: () => assert4,
+  assert: () => assert,
   assertEqual: () => assertEqual,
   assertIs: () => assertIs,
   assertNever: () => assertNever,
@@ -79139,7 +72660,7 @@ __export(util_exports, {
   esc: () => esc,
   escapeRegex: () => escapeRegex,
   explicitlyAborted: () => explicitlyAborted,
-  extend: () => extend2,
+  extend: () => extend,
   finalizeIssue: () => finalizeIssue,
   floatSafeRemainder: () => floatSafeRemainder,
   getElementAtPath: () => getElementAtPath,
@@ -79150,8 +72671,8 @@ __export(util_exports, {
   hexToUint8Array: () => hexToUint8Array,
   hide: () => hide,
   installLazyProp: () => installLazyProp,
-  isObject: () => isObject2,
-  isPlainObject: () => isPlainObject2,
+  isObject: () => isObject,
+  isPlainObject: () => isPlainObject,
   issue: () => issue2,
   joinValues: () => joinValues,
   jsonStringifyReplacer: () => jsonStringifyReplacer,
@@ -79167,7 +72688,7 @@ __export(util_exports, {
   own: () => own,
   parsedType: () => parsedType,
   partial: () => partial,
-  pick: () => pick2,
+  pick: () => pick,
   prefixIssues: () => prefixIssues,
   primitiveTypes: () => primitiveTypes,
   promiseAllObject: () => promiseAllObject,
@@ -79200,7 +72721,7 @@ function assertIs(_arg) {
 function assertNever(_x) {
   throw new Error("Unexpected value in exhaustive check");
 }
-function assert4(_) {
+function assert(_) {
 }
 function getEnumValues(entries) {
   const numericValues = Object.values(entries).filter((v) => typeof v === "number");
@@ -79343,10 +72864,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path21) {
-  if (!path21)
+function getElementAtPath(obj, path25) {
+  if (!path25)
     return obj;
-  return path21.reduce((acc, key) => acc?.[key], obj);
+  return path25.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -79375,7 +72896,7 @@ function slugify(input2) {
 }
 var captureStackTrace = "captureStackTrace" in Error ? Error.captureStackTrace : (..._args) => {
 };
-function isObject2(data) {
+function isObject(data) {
   return typeof data === "object" && data !== null && !Array.isArray(data);
 }
 var allowsEval = /* @__PURE__ */ cached(() => {
@@ -79393,8 +72914,8 @@ var allowsEval = /* @__PURE__ */ cached(() => {
     return false;
   }
 });
-function isPlainObject2(o) {
-  if (isObject2(o) === false)
+function isPlainObject(o) {
+  if (isObject(o) === false)
     return false;
   const ctor = o.constructor;
   if (ctor === void 0)
@@ -79402,7 +72923,7 @@ function isPlainObject2(o) {
   if (typeof ctor !== "function")
     return true;
   const prot = ctor.prototype;
-  if (isObject2(prot) === false)
+  if (isObject(prot) === false)
     return false;
   if (Object.prototype.hasOwnProperty.call(prot, "isPrototypeOf") === false) {
     return false;
@@ -79410,7 +72931,7 @@ function isPlainObject2(o) {
   return true;
 }
 function shallowClone(o) {
-  if (isPlainObject2(o))
+  if (isPlainObject(o))
     return { ...o };
   if (Array.isArray(o))
     return [...o];
@@ -79563,7 +73084,7 @@ var BIGINT_FORMAT_RANGES = {
   int64: [/* @__PURE__ */ BigInt("-9223372036854775808"), /* @__PURE__ */ BigInt("9223372036854775807")],
   uint64: [/* @__PURE__ */ BigInt(0), /* @__PURE__ */ BigInt("18446744073709551615")]
 };
-function pick2(schema, mask) {
+function pick(schema, mask) {
   const currDef = schema._zod.def;
   const checks = currDef.checks;
   const hasChecks = checks && checks.length > 0;
@@ -79598,8 +73119,8 @@ function omit(schema, mask) {
   mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)).filter((key) => !omitted.has(key)));
   return clone(schema, mergeDefs(currDef, { shape: newShape, checks: [] }));
 }
-function extend2(schema, shape) {
-  if (!isPlainObject2(shape)) {
+function extend(schema, shape) {
+  if (!isPlainObject(shape)) {
     throw new Error("Invalid input to extend: expected a plain object");
   }
   const checks = schema._zod.def.checks;
@@ -79621,7 +73142,7 @@ function extended(schema, shape) {
   return newShape;
 }
 function safeExtend(schema, shape) {
-  if (!isPlainObject2(shape)) {
+  if (!isPlainObject(shape)) {
     throw new Error("Invalid input to safeExtend: expected a plain object");
   }
   return clone(schema, mergeDefs(schema._zod.def, { shape: extended(schema, shape) }));
@@ -79686,11 +73207,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path21, issues) {
+function prefixIssues(path25, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path21);
+    iss.path.unshift(path25);
     return iss;
   });
 }
@@ -79963,7 +73484,7 @@ function constantCatch(value) {
 }
 
 // node_modules/zod/v4/core/core.js
-var _a2;
+var _a;
 var NEVER = /* @__PURE__ */ Object.freeze({
   status: "aborted"
 });
@@ -80076,7 +73597,7 @@ var $ZodEncodeError = class extends Error {
     this.name = "ZodEncodeError";
   }
 };
-(_a2 = globalThis).__zod_globalConfig ?? (_a2.__zod_globalConfig = {});
+(_a = globalThis).__zod_globalConfig ?? (_a.__zod_globalConfig = {});
 var globalConfig = globalThis.__zod_globalConfig;
 function config(newConfig) {
   if (newConfig)
@@ -80152,16 +73673,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path21 = []) => {
+  const processError = (error64, path25 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path25, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else {
-        const fullpath = [...path21, ...issue3.path];
+        const fullpath = [...path25, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -80200,17 +73721,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path21 = []) => {
+  const processError = (error64, path25 = []) => {
     var _a4;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path25, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else {
-        const fullpath = [...path21, ...issue3.path];
+        const fullpath = [...path25, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -80249,8 +73770,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path21) {
+  const path25 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path25) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -80296,7 +73817,7 @@ var _parse = (_Err) => {
   };
   return fn;
 };
-var parse2 = /* @__PURE__ */ _parse($ZodRealError);
+var parse = /* @__PURE__ */ _parse($ZodRealError);
 var _parseAsync = (_Err) => {
   const fn = async (schema, value, _ctx, params) => {
     const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
@@ -80351,7 +73872,7 @@ var _safeParseAsync = (_Err) => async (schema, value, _ctx) => {
 var safeParseAsync = /* @__PURE__ */ _safeParseAsync($ZodRealError);
 var COMPILE_INVALID = /* @__PURE__ */ Symbol.for("zod.compile.invalid");
 var COMPILE_FALLBACK = /* @__PURE__ */ Symbol.for("zod.compile.fallback");
-var validate2 = ((schema, value, _ctx) => {
+var validate = ((schema, value, _ctx) => {
   const validator = schema._zod.bag.validator;
   if (validator !== void 0) {
     if (validator(value) !== COMPILE_INVALID)
@@ -80454,7 +73975,7 @@ __export(regexes_exports, {
   date: () => date,
   datetime: () => datetime,
   domain: () => domain,
-  duration: () => duration2,
+  duration: () => duration,
   e164: () => e164,
   email: () => email,
   emoji: () => emoji,
@@ -80513,7 +74034,7 @@ var nanoid = /^[a-zA-Z0-9_-]{21}$/;
 function nanoidOfLength(length) {
   return new RegExp(`^[a-zA-Z0-9_-]{${length}}$`);
 }
-var duration2 = /^P(?:(\d+W)|(?!.*W)(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+([.,]\d+)?S)?)?)$/;
+var duration = /^P(?:(\d+W)|(?!.*W)(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+([.,]\d+)?S)?)?)$/;
 var extendedDuration = /^[-+]?P(?!$)(?:(?:[-+]?\d+Y)|(?:[-+]?\d+[.,]\d+Y$))?(?:(?:[-+]?\d+M)|(?:[-+]?\d+[.,]\d+M$))?(?:(?:[-+]?\d+W)|(?:[-+]?\d+[.,]\d+W$))?(?:(?:[-+]?\d+D)|(?:[-+]?\d+[.,]\d+D$))?(?:T(?=[\d+-])(?:(?:[-+]?\d+H)|(?:[-+]?\d+[.,]\d+H$))?(?:(?:[-+]?\d+M)|(?:[-+]?\d+[.,]\d+M$))?(?:[-+]?\d+(?:[.,]\d+)?S)?)??$/;
 var guid = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
 var uuid = (version4) => {
@@ -81126,7 +74647,7 @@ ${content.join("\n")}
 };
 
 // node_modules/zod/v4/core/versions.js
-var version3 = {
+var version = {
   major: 4,
   minor: 6,
   patch: 7
@@ -81138,7 +74659,7 @@ var $ZodType = /* @__PURE__ */ $constructor("$ZodType", (inst, def) => {
   inst ?? (inst = {});
   inst._zod.def = def;
   inst._zod.bag = inst._zod.bag || {};
-  inst._zod.version = version3;
+  inst._zod.version = version;
   const defChecks = inst._zod.def.checks;
   const checks = inst._zod.traits.has("$ZodCheck") ? [inst, ...defChecks ?? []] : defChecks?.length ? [...defChecks] : [];
   for (const ch of checks) {
@@ -81469,7 +74990,7 @@ var $ZodISOTime = /* @__PURE__ */ $constructor("$ZodISOTime", (inst, def) => {
   $ZodStringFormat.init(inst, def);
 });
 var $ZodISODuration = /* @__PURE__ */ $constructor("$ZodISODuration", (inst, def) => {
-  def.pattern ?? (def.pattern = duration2);
+  def.pattern ?? (def.pattern = duration);
   $ZodStringFormat.init(inst, def);
 });
 var $ZodIPv4 = /* @__PURE__ */ $constructor("$ZodIPv4", (inst, def) => {
@@ -82088,7 +75609,7 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
     }
     return propValues;
   });
-  const isObject3 = isObject2;
+  const isObject3 = isObject;
   const catchall = def.catchall;
   let value;
   const memo2 = globalConfig.memoizer;
@@ -82232,7 +75753,7 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
     return doc.compile();
   };
   let fastpass;
-  const isObject3 = isObject2;
+  const isObject3 = isObject;
   const jit = !globalConfig.jitless;
   const allowsEval2 = allowsEval;
   const fastEnabled = jit && allowsEval2.value;
@@ -82449,7 +75970,7 @@ var $ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("$ZodDiscriminatedUnio
   const disc = cached(() => discriminatorMap(def));
   inst._zod.parse = (payload, ctx) => {
     const input2 = payload.value;
-    if (!isObject2(input2)) {
+    if (!isObject(input2)) {
       payload.issues.push({
         code: "invalid_type",
         expected: "object",
@@ -82501,7 +76022,7 @@ function mergeValues(a, b) {
   if (a instanceof Date && b instanceof Date && +a === +b) {
     return { valid: true, data: a };
   }
-  if (isPlainObject2(a) && isPlainObject2(b)) {
+  if (isPlainObject(a) && isPlainObject(b)) {
     const bKeys = Object.keys(b);
     const sharedKeys = Object.keys(a).filter((key) => bKeys.indexOf(key) !== -1);
     const newObj = { ...a, ...b };
@@ -82722,7 +76243,7 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
   memo2?.attach(inst);
   inst._zod.parse = (payload, ctx) => {
     const input2 = payload.value;
-    if (!isPlainObject2(input2)) {
+    if (!isPlainObject(input2)) {
       payload.issues.push({
         expected: "record",
         code: "invalid_type",
@@ -83449,10 +76970,10 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
       throw new Error("implement() must be called with a function");
     }
     return Object.defineProperty(function(...args) {
-      const parsedArgs = inst._def.input ? parse2(inst._def.input, args) : args;
+      const parsedArgs = inst._def.input ? parse(inst._def.input, args) : args;
       const result = Reflect.apply(func, this, parsedArgs);
       if (inst._def.output) {
-        return parse2(inst._def.output, result);
+        return parse(inst._def.output, result);
       }
       return result;
     }, "_zod", { value: inst._zod, enumerable: false });
@@ -91419,7 +84940,7 @@ function yo_default() {
 }
 
 // node_modules/zod/v4/core/registries.js
-var _a3;
+var _a2;
 var $output = /* @__PURE__ */ Symbol("ZodOutput");
 var $input = /* @__PURE__ */ Symbol("ZodInput");
 var $ZodRegistry = class {
@@ -91465,7 +84986,7 @@ var $ZodRegistry = class {
 function registry() {
   return new $ZodRegistry();
 }
-(_a3 = globalThis).__zod_globalRegistry ?? (_a3.__zod_globalRegistry = registry());
+(_a2 = globalThis).__zod_globalRegistry ?? (_a2.__zod_globalRegistry = registry());
 var globalRegistry = globalThis.__zod_globalRegistry;
 
 // node_modules/zod/v4/core/compile.js
@@ -92811,7 +86332,7 @@ function generateIntersectionCheck(doc, ctx, schema, accessor) {
 }
 function generateRecordCheck(doc, ctx, schema, accessor) {
   const def = schema._zod.def;
-  const isPlainObjectConst = addConstant(ctx, isPlainObject2);
+  const isPlainObjectConst = addConstant(ctx, isPlainObject);
   doc.write(`if (!${isPlainObjectConst}(${accessor})) return INVALID;`);
   const outputVar = newVar(ctx);
   const kVar = newVar(ctx);
@@ -94041,7 +87562,7 @@ function _check(fn, params) {
   return ch;
 }
 // @__NO_SIDE_EFFECTS__
-function describe2(description) {
+function describe(description) {
   const ch = new $ZodCheck({ check: "describe" });
   ch._zod.onattach = [
     (inst) => {
@@ -95593,9 +89114,9 @@ __export(schemas_exports2, {
   cuid: () => cuid3,
   cuid2: () => cuid22,
   currencyCode: () => currencyCode2,
-  custom: () => custom2,
+  custom: () => custom,
   date: () => date2,
-  describe: () => describe3,
+  describe: () => describe2,
   discriminatedUnion: () => discriminatedUnion,
   e164: () => e1642,
   email: () => email2,
@@ -95667,7 +89188,7 @@ __export(schemas_exports2, {
   undefined: () => _undefined3,
   union: () => union,
   unknown: () => unknown,
-  url: () => url2,
+  url: () => url,
   uuid: () => uuid2,
   uuidv4: () => uuidv4,
   uuidv6: () => uuidv6,
@@ -95759,7 +89280,7 @@ var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0
 });
 
 // node_modules/zod/v4/classic/parse.js
-var parse3 = /* @__PURE__ */ _parse(ZodRealError);
+var parse2 = /* @__PURE__ */ _parse(ZodRealError);
 var parseAsync2 = /* @__PURE__ */ _parseAsync(ZodRealError);
 var safeParse2 = /* @__PURE__ */ _safeParse(ZodRealError);
 var safeParseAsync2 = /* @__PURE__ */ _safeParseAsync(ZodRealError);
@@ -95896,7 +89417,7 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     util_exports.own(this, "~standard", value);
   },
   parse: function _parse2(data, params) {
-    return parse3(this, data, params, { callee: _parse2 });
+    return parse2(this, data, params, { callee: _parse2 });
   },
   parseAsync: async function _parseAsync2(data, params) {
     return await parseAsync2(this, data, params, { callee: _parseAsync2 });
@@ -95915,7 +89436,7 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
     util_exports.own(this, "spa", value);
   },
   validate(data, params) {
-    return validate2(this, data, params);
+    return validate(this, data, params);
   },
   validateAsync(data, params) {
     return validateAsync(this, data, params);
@@ -96155,7 +89676,7 @@ var ZodURL = /* @__PURE__ */ $constructor("ZodURL", (inst, def) => {
   $ZodURL.init(inst, def);
   ZodStringFormat.init(inst, def);
 });
-function url2(params) {
+function url(params) {
   return _url(ZodURL, params);
 }
 function httpUrl(params) {
@@ -97178,7 +90699,7 @@ function check(fn) {
   ch._zod.check = fn;
   return ch;
 }
-function custom2(fn, _params) {
+function custom(fn, _params) {
   return _custom(ZodCustom, fn ?? (() => true), _params);
 }
 function refine(fn, _params = {}) {
@@ -97187,7 +90708,7 @@ function refine(fn, _params = {}) {
 function superRefine(fn, params) {
   return _superRefine(fn, params);
 }
-var describe3 = describe2;
+var describe2 = describe;
 var meta2 = meta;
 var ZodInstanceOf = /* @__PURE__ */ $constructor("ZodInstanceOf", (inst, def) => {
   ZodCustom.init(inst, def);
@@ -97272,7 +90793,7 @@ __export(iso_exports, {
   ZodISOTime: () => ZodISOTime,
   date: () => date3,
   datetime: () => datetime2,
-  duration: () => duration3,
+  duration: () => duration2,
   time: () => time2
 });
 function datetime2(params) {
@@ -97284,7 +90805,7 @@ function date3(params) {
 function time2(params) {
   return _isoTime(ZodISOTime, params);
 }
-function duration3(params) {
+function duration2(params) {
   return _isoDuration(ZodISODuration, params);
 }
 
@@ -97388,13 +90909,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path21 = ref.slice(1).split("/").filter(Boolean);
-  if (path21.length === 0) {
+  const path25 = ref.slice(1).split("/").filter(Boolean);
+  if (path25.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path21[0] === defsKey) {
-    const key = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
+  if (path25[0] === defsKey) {
+    const key = path25[1] === void 0 ? void 0 : decodeJSONPointerSegment(path25[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -97817,7 +91338,7 @@ function convertBaseSchema(schema, ctx) {
           const patterns = patternKeys.map((p) => new RegExp(p));
           const basePatternSchema = zodSchema;
           zodSchema = zodSchema.check((payload) => {
-            if (!isPlainObject2(payload.value))
+            if (!isPlainObject(payload.value))
               return;
             const unrecognized = [];
             for (const key of Object.keys(payload.value)) {
@@ -98028,21 +91549,21 @@ function visit(schema, fnOrHandlers) {
     const h = fnOrHandlers[node2._zod.def.type];
     return h ? h(node2, rewritten) : node2;
   };
-  const cache = /* @__PURE__ */ new Map();
+  const cache2 = /* @__PURE__ */ new Map();
   function run2(s) {
-    const cached2 = cache.get(s);
+    const cached2 = cache2.get(s);
     if (cached2 === RESOLVING) {
       return new $ZodLazy({
         type: "lazy",
-        getter: () => cache.get(s)
+        getter: () => cache2.get(s)
       });
     }
     if (cached2 !== void 0)
       return cached2;
-    cache.set(s, RESOLVING);
+    cache2.set(s, RESOLVING);
     const inner = mapInner(s);
     const mapped = fn(inner, inner !== s);
-    cache.set(s, mapped);
+    cache2.set(s, mapped);
     return mapped;
   }
   function mapInner(s) {
@@ -98360,7 +91881,7037 @@ function trimText(text, max = 4e3) {
 ${text.slice(-tail)}`;
 }
 
+// app/protocol/runner-api.ts
+var RUNNER_API_PREFIX = "/api/runner";
+var ClaimRequest = external_exports.object({ sessionId: external_exports.string().min(1).max(64) });
+var SessionSpec = external_exports.object({
+  id: external_exports.string(),
+  repo: external_exports.object({ owner: external_exports.string(), name: external_exports.string(), fullName: external_exports.string() }),
+  /** https URL for GitHub repositories, a filesystem path for local ones. */
+  cloneUrl: external_exports.string(),
+  baseBranch: external_exports.string(),
+  headBranch: external_exports.string(),
+  /** True when the head branch already exists on the remote (PR threads, later runs). */
+  headExists: external_exports.boolean(),
+  /** Repo-scoped, short-lived installation token; null for local repositories. */
+  gitToken: external_exports.string().nullable(),
+  gitTokenExpiresAt: external_exports.string().nullable(),
+  /** The identity commits are made as the committer (the bot). */
+  committer: external_exports.object({ name: external_exports.string(), email: external_exports.string() }),
+  /** The GitHub host's no-reply e-mail domain for commit authors (`users.noreply.<host>`); absent: github.com's. */
+  noreplyDomain: external_exports.string().optional(),
+  /** `provider/model`, or null for OpenCode's configured default. */
+  model: external_exports.string().nullable(),
+  /** Operator OpenCode config (providers, MCP servers), secrets already resolved by the app. */
+  opencodeConfig: external_exports.record(external_exports.string(), external_exports.unknown()),
+  idleTimeoutMs: external_exports.number().int().positive(),
+  heartbeatIntervalMs: external_exports.number().int().positive(),
+  setupTimeoutMs: external_exports.number().int().positive(),
+  sessionUrl: external_exports.string(),
+  /** The repository's own OpenCode config may add MCP servers, plugins and providers (INSPECT_TRUST_REPO_CONFIG). */
+  trustRepoConfig: external_exports.boolean().optional()
+});
+var ClaimResponse = external_exports.object({ sessionToken: external_exports.string(), session: SessionSpec });
+var PromptHandout = external_exports.object({
+  id: external_exports.number().int(),
+  /** What the agent is given: request and context fenced as untrusted data. */
+  text: external_exports.string(),
+  /** One line for the commit subject. */
+  title: external_exports.string(),
+  author: Author,
+  model: external_exports.string().nullable()
+});
+var NextResponse = external_exports.discriminatedUnion("kind", [
+  external_exports.object({ kind: external_exports.literal("prompt"), prompt: PromptHandout }),
+  /** Abort the running turn and report it `stopped`; the next poll says whether to wait or exit. */
+  external_exports.object({ kind: external_exports.literal("stop"), promptId: external_exports.number().int().nullable() }),
+  /** The session is over (archived, stopped for good): exit now. */
+  external_exports.object({ kind: external_exports.literal("exit"), reason: external_exports.string() }),
+  /** Nothing yet: poll again. */
+  external_exports.object({ kind: external_exports.literal("none") })
+]);
+var AppendEventsRequest = external_exports.object({ events: external_exports.array(RunnerEventSchema).min(1).max(500) });
+var AppendEventsResponse = external_exports.object({ lastSeq: external_exports.number().int() });
+var PromptDoneRequest = external_exports.object({
+  status: external_exports.enum(["done", "failed", "stopped"]),
+  commits: external_exports.array(CommitRef).max(100).default([]),
+  error: external_exports.string().max(2e4).optional(),
+  usage: Usage.optional(),
+  changedFiles: external_exports.number().int().nonnegative().optional(),
+  /** A short summary of what the turn did (the agent's last message), for PR bodies. */
+  summary: external_exports.string().max(2e4).optional()
+});
+var PushedRequest = external_exports.object({
+  branch: external_exports.string().min(1).max(255),
+  sha: external_exports.string().regex(/^[0-9a-f]{7,64}$/)
+});
+var ExitRequest = external_exports.object({
+  reason: external_exports.enum(["idle", "stopped", "exit", "error"]),
+  error: external_exports.string().max(2e4).optional()
+});
+var ApiError = external_exports.object({ error: external_exports.string(), issues: external_exports.array(external_exports.unknown()).optional() });
+
+// sandbox/git/snapshot.ts
+import { execFile } from "node:child_process";
+import { existsSync as existsSync4, mkdirSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path13 from "node:path";
+import { promisify as promisify3 } from "node:util";
+
+// sandbox/retry.ts
+async function withRetry(fn, options) {
+  let lastError;
+  for (let attempt = 1; attempt <= options.attempts; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error63) {
+      lastError = error63;
+      if (attempt === options.attempts || !options.retryable(error63) || options.signal?.aborted) throw error63;
+      const delay4 = options.delayMs(attempt);
+      (options.onRetry ?? logRetries(options.attempts))(error63, attempt, delay4);
+      await new Promise((r) => setTimeout(r, delay4));
+    }
+  }
+  throw lastError;
+}
+var logRetries = (attempts, log2 = (line) => void process.stderr.write(`[sandbox] ${line}
+`)) => (error63, attempt, delayMs) => {
+  const message = (error63 instanceof Error ? error63.message : String(error63)).replace(/\s*\n\s*/g, " | ").slice(0, 500);
+  log2(`attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}`);
+};
+var backoff = (baseMs, maxMs = 1e4) => (attempt) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+
+// sandbox/git/author.ts
+function noreplyEmail(login, id, domain2 = "users.noreply.github.com") {
+  return id ? `${id}+${login}@${domain2}` : `${login}@${domain2}`;
+}
+function cleanName(name) {
+  return name.replace(/[<>\0]/g, "").replace(/\s+/g, " ").trim();
+}
+function authorIdentity(author, domain2) {
+  const name = cleanName(author.name ?? "") || author.login;
+  return { name, email: noreplyEmail(author.login, author.id, domain2) };
+}
+function identityEnv(author, committer) {
+  return {
+    GIT_AUTHOR_NAME: author.name,
+    GIT_AUTHOR_EMAIL: author.email,
+    GIT_COMMITTER_NAME: committer.name,
+    GIT_COMMITTER_EMAIL: committer.email
+  };
+}
+function commitMessage(title, sessionUrl) {
+  const subject = title.replace(/\s+/g, " ").trim() || "Inspect changes";
+  return `${subject}
+
+Inspect-Session: ${sessionUrl}
+`;
+}
+
+// sandbox/git/run.ts
+import { spawn as spawn2 } from "node:child_process";
+var GitError = class extends Error {
+  constructor(message, args, stderr, code) {
+    super(message);
+    this.args = args;
+    this.stderr = stderr;
+    this.code = code;
+    this.name = "GitError";
+  }
+  args;
+  stderr;
+  code;
+  /** Network-ish failures worth another try; a rejected push or a missing ref is not. */
+  get transient() {
+    return isTransientGitError(this.stderr);
+  }
+};
+var TRANSIENT = /could not resolve host|connection (timed out|refused|reset)|operation timed out|early eof|the remote end hung up unexpectedly|rpc failed|http 5\d\d|returned error: 5\d\d|\b50[0234]\b|temporarily unavailable|tls|ssl_|unable to access|timed out/i;
+var PERMANENT = /returned error: 4\d\d|\[rejected\]|non-fast-forward|\[remote rejected\]|pre-receive hook declined|protected branch|authentication failed|permission denied|not found|couldn't find remote ref|invalid refspec/i;
+function isTransientGitError(stderr) {
+  return TRANSIENT.test(stderr) && !PERMANENT.test(stderr);
+}
+function forcedConfigEnv(auth) {
+  const pairs = [
+    ["core.hooksPath", "/dev/null"],
+    ["core.fsmonitor", "false"]
+  ];
+  if (auth) {
+    const basic = Buffer.from(`x-access-token:${auth.token}`).toString("base64");
+    pairs.push([`http.${auth.origin.replace(/\/+$/, "")}/.extraHeader`, `Authorization: Basic ${basic}`]);
+  }
+  const env = { GIT_CONFIG_COUNT: String(pairs.length) };
+  pairs.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = key;
+    env[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return env;
+}
+function httpsOrigin(cloneUrl) {
+  try {
+    const url3 = new URL(cloneUrl);
+    return url3.protocol === "https:" || url3.protocol === "http:" ? url3.origin : null;
+  } catch {
+    return null;
+  }
+}
+function gitBaseEnv(from = process.env) {
+  const env = {};
+  for (const [k, v] of Object.entries(from)) {
+    if (v !== void 0 && !/^GIT_|^INSPECT_/.test(k)) env[k] = v;
+  }
+  return { ...env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", LC_ALL: "C" };
+}
+function git(args, options) {
+  const redact = options.redact ?? ((s) => s);
+  const jail = options.jail;
+  const line = !jail ? { file: "git", args, cwd: options.cwd } : options.auth || options.ownJail ? jail.network("git", args, options.cwd) : jail.session("git", args, options.cwd);
+  return new Promise((resolve3, reject) => {
+    const child2 = spawn2(line.file, line.args, {
+      cwd: line.cwd,
+      env: { ...gitBaseEnv(jail ? jail.env() : process.env), ...options.env, ...forcedConfigEnv(options.auth) },
+      stdio: ["ignore", "pipe", "pipe"]
+    });
+    let stdout = "";
+    let stderr = "";
+    child2.stdout.on("data", (c) => stdout += c);
+    child2.stderr.on("data", (c) => stderr += c);
+    const timer = options.timeoutMs ? setTimeout(() => {
+      stderr += `
+git ${args[0]} timed out after ${options.timeoutMs} ms`;
+      child2.kill("SIGKILL");
+    }, options.timeoutMs) : void 0;
+    child2.on("error", (error63) => {
+      clearTimeout(timer);
+      reject(new GitError(redact(`git ${args[0]} could not run: ${error63.message}`), args, "", null));
+    });
+    child2.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve3(stdout);
+      const err = redact(stderr.trim());
+      reject(new GitError(`git ${redact(args.join(" "))} failed (exit ${code}): ${err.slice(-2e3)}`, args, err, code));
+    });
+  });
+}
+
+// sandbox/git/xfer.ts
+import { existsSync, writeFileSync } from "node:fs";
+import path4 from "node:path";
+var NETWORK_TIMEOUT_MS = 10 * 6e4;
+async function stagingRepo(o) {
+  const staging = path4.join(o.jail.xfer, "git");
+  if (!existsSync(path4.join(staging, "HEAD"))) {
+    await git(["init", "--bare", "--quiet", staging], { cwd: o.jail.xfer, jail: o.jail, ownJail: true, redact: o.redact });
+  }
+  const alternates = path4.join(staging, "objects", "info", "alternates");
+  writeFileSync(alternates, `${path4.join(o.dir, ".git", "objects")}
+`);
+  o.jail.own(alternates);
+  return staging;
+}
+async function fetchThroughStaging(o) {
+  const staging = await stagingRepo(o);
+  const base = { cwd: o.jail.xfer, jail: o.jail, redact: o.redact };
+  const hints = o.haves.filter((sha) => /^[0-9a-f]{40}$/.test(sha));
+  for (const [i, sha] of hints.entries()) {
+    await git(["--git-dir", staging, "update-ref", `refs/haves/${i}`, sha], { ...base, ownJail: true }).catch(() => void 0);
+  }
+  const specs = o.refs.map((r) => `+refs/heads/${r.branch}:refs/heads/${r.branch}`);
+  await git(["--git-dir", staging, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], { ...base, auth: o.auth, ownJail: true, timeoutMs: NETWORK_TIMEOUT_MS });
+  const into = o.refs.map((r) => `+refs/heads/${r.branch}:${r.into}`);
+  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", staging, ...into], { cwd: o.dir, jail: o.jail, redact: o.redact, timeoutMs: NETWORK_TIMEOUT_MS });
+}
+async function pushThroughStaging(o) {
+  const staging = await stagingRepo(o);
+  await git(["--git-dir", staging, "push", "--quiet", o.url, `${o.sha}:refs/heads/${o.branch}`], {
+    cwd: o.jail.xfer,
+    jail: o.jail,
+    auth: o.auth,
+    ownJail: true,
+    redact: o.redact,
+    timeoutMs: 5 * 6e4
+  });
+}
+function cleanGitConfig(cloneUrl) {
+  return [
+    "[core]",
+    "	repositoryformatversion = 0",
+    "	filemode = true",
+    "	bare = false",
+    "	logallrefupdates = true",
+    '[remote "origin"]',
+    `	url = ${cloneUrl}`,
+    "	fetch = +refs/heads/*:refs/remotes/origin/*",
+    ""
+  ].join("\n");
+}
+var REBUILD_GIT_DIR = 'set -e; test -d .git && test ! -L .git; rm -rf -- .git/hooks; mkdir .git/hooks; rm -f -- .git/config .git/objects/info/alternates .git/info/attributes; printf "%s" "$1" > .git/config';
+
+// sandbox/git/commit.ts
+async function commitAll(opts) {
+  const g = (args, env) => git(args, { cwd: opts.dir, env, jail: opts.jail, redact: opts.redact });
+  await g(["add", "--all"]);
+  const staged = (await g(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
+  if (staged.length === 0) return null;
+  await g(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message], identityEnv(opts.author, opts.committer));
+  const sha = (await g(["rev-parse", "HEAD"])).trim();
+  return { sha, message: opts.message.trim(), files: staged.length };
+}
+async function discardChanges(dir, jail, ownJail = false) {
+  await git(["reset", "--hard", "--quiet"], { cwd: dir, jail, ownJail });
+  await git(["clean", "-fdq"], { cwd: dir, jail, ownJail });
+}
+var PushRejectedError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "PushRejectedError";
+  }
+};
+async function pushBranch(opts) {
+  const sha = (await git(["rev-parse", "--verify", "HEAD^{commit}"], { cwd: opts.dir, jail: opts.jail })).trim();
+  if (!/^[0-9a-f]{40}$/.test(sha)) throw new PushRejectedError(`Pushing ${opts.branch} failed: HEAD is not a commit`);
+  try {
+    await withRetry(
+      () => pushThroughStaging({ jail: opts.jail, dir: opts.dir, url: opts.url, auth: opts.auth, sha, branch: opts.branch, redact: opts.redact }),
+      {
+        attempts: opts.attempts ?? 3,
+        delayMs: backoff(opts.retryDelayMs ?? 1e3),
+        retryable: (e) => e instanceof GitError && e.transient,
+        onRetry: logRetries(opts.attempts ?? 3, opts.log)
+      }
+    );
+  } catch (error63) {
+    const detail = error63 instanceof GitError ? error63.stderr || error63.message : String(error63);
+    throw new PushRejectedError(`Pushing ${opts.branch} failed: ${detail.slice(-2e3)}`);
+  }
+  return sha;
+}
+
+// sandbox/git/snapshot.ts
+var run = promisify3(execFile);
+function snapshotPath(root, owner, name) {
+  const safe = (s) => s.replace(/[^\w.-]/g, "_");
+  return path13.join(root, safe(owner), safe(name));
+}
+function hasSnapshot(snapshot2) {
+  return existsSync4(path13.join(snapshot2, ".git", "HEAD"));
+}
+async function copyTree(from, to) {
+  mkdirSync(path13.dirname(to), { recursive: true });
+  await run("cp", ["-a", "--reflink=auto", from, to]);
+}
+async function restoreSnapshot(snapshot2, dir) {
+  if (!hasSnapshot(snapshot2)) return false;
+  await moveTree(snapshot2, dir);
+  return true;
+}
+async function returnSnapshot(dir, snapshot2) {
+  if (hasSnapshot(snapshot2) || !existsSync4(path13.join(dir, ".git"))) return false;
+  mkdirSync(path13.dirname(snapshot2), { recursive: true });
+  try {
+    renameSync(dir, snapshot2);
+    return true;
+  } catch (error63) {
+    if (error63.code !== "EXDEV") throw error63;
+    await saveSnapshot(dir, snapshot2);
+    return true;
+  }
+}
+async function saveSnapshot(dir, snapshot2) {
+  const staging = `${snapshot2}.partial-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  await copyTree(dir, staging);
+  if (hasSnapshot(snapshot2)) {
+    const old = `${snapshot2}.old-${process.pid}`;
+    renameSync(snapshot2, old);
+    renameSync(staging, snapshot2);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    mkdirSync(path13.dirname(snapshot2), { recursive: true });
+    renameSync(staging, snapshot2);
+  }
+}
+var defaultLog = (line) => void process.stderr.write(`[sandbox] ${line}
+`);
+async function loadActionsCache() {
+  try {
+    return await Promise.resolve().then(() => (init_cache3(), cache_exports));
+  } catch {
+    return null;
+  }
+}
+async function usableCache(o) {
+  const cache2 = o.cache === void 0 ? await loadActionsCache() : o.cache;
+  try {
+    return cache2?.isFeatureAvailable() ? cache2 : null;
+  } catch {
+    return null;
+  }
+}
+async function actionsCacheAvailable(cache2) {
+  return await usableCache({ cache: cache2 }) !== null;
+}
+function defaultCacheRoot() {
+  return path13.join(process.env.RUNNER_TEMP || tmpdir(), "inspect-cache");
+}
+function cacheKeyPrefix(owner, name) {
+  return `inspect-checkout-${process.platform}-${process.arch}-${owner}/${name}-`;
+}
+function cacheKeyTime(key, owner, name) {
+  const prefix2 = cacheKeyPrefix(owner, name);
+  if (!key.startsWith(prefix2)) return null;
+  const time3 = Number.parseInt(key.slice(prefix2.length).split("-")[0] ?? "", 36);
+  return Number.isFinite(time3) ? time3 : null;
+}
+var CACHE_REFRESH_MS = 7 * 24 * 36e5;
+async function moveTree(from, to) {
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(path13.dirname(to), { recursive: true });
+  try {
+    renameSync(from, to);
+  } catch (error63) {
+    if (error63.code !== "EXDEV") throw error63;
+    await copyTree(from, to);
+    rmSync(from, { recursive: true, force: true });
+  }
+}
+async function restoreFromActionsCache(dir, owner, name, o = {}) {
+  const log2 = o.log ?? defaultLog;
+  const cache2 = await usableCache(o);
+  if (!cache2) return null;
+  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
+  const prefix2 = cacheKeyPrefix(owner, name);
+  try {
+    rmSync(fixed, { recursive: true, force: true });
+    mkdirSync(path13.dirname(fixed), { recursive: true });
+    const hit = await cache2.restoreCache([fixed], prefix2, [prefix2]);
+    if (hit === void 0) {
+      log2("Actions cache: no cached checkout, cloning");
+      return null;
+    }
+    if (!hasSnapshot(fixed)) {
+      log2(`Actions cache: entry ${hit} holds no git checkout, cloning`);
+      return null;
+    }
+    await moveTree(fixed, dir);
+    log2(`Actions cache: restored ${hit}`);
+    return hit;
+  } catch (error63) {
+    log2(`Actions cache: restore failed, cloning: ${error63.message}`);
+    return null;
+  } finally {
+    rmSync(fixed, { recursive: true, force: true });
+  }
+}
+async function saveToActionsCache(dir, owner, name, sha, o = {}) {
+  const log2 = o.log ?? defaultLog;
+  const cache2 = await usableCache(o);
+  if (!cache2 || !hasSnapshot(dir)) return false;
+  const fixed = snapshotPath(o.root ?? defaultCacheRoot(), owner, name);
+  const key = `${cacheKeyPrefix(owner, name)}${Date.now().toString(36)}-${sha.slice(0, 12)}`;
+  try {
+    await moveTree(dir, fixed);
+  } catch (error63) {
+    log2(`Actions cache: could not stage the checkout for saving: ${error63.message}`);
+    return false;
+  }
+  try {
+    const id = await cache2.saveCache([fixed], key);
+    if (typeof id !== "number" || id === -1) {
+      log2(`Actions cache: checkout not saved (${key})`);
+      return false;
+    }
+    log2(`Actions cache: saved ${key}`);
+    return true;
+  } catch (error63) {
+    log2(`Actions cache: save failed: ${error63.message}`);
+    return false;
+  } finally {
+    await moveTree(fixed, dir);
+  }
+}
+async function handBackCheckout(o) {
+  const stale = o.source === "cache" && o.cachedAt != null && Date.now() - o.cachedAt > CACHE_REFRESH_MS;
+  const toCache = !!o.useActionsCache && (o.source === "clone" || stale);
+  if (!toCache && !o.snapshotRoot) return { cached: false, snapshot: false };
+  await discardChanges(o.dir, o.jail, true);
+  let cached2 = false;
+  if (toCache) cached2 = await saveToActionsCache(o.dir, o.owner, o.name, o.sha, o);
+  const snapshot2 = o.snapshotRoot ? await returnSnapshot(o.dir, snapshotPath(o.snapshotRoot, o.owner, o.name)) : false;
+  return { cached: cached2, snapshot: snapshot2 };
+}
+
+// sandbox/jail/boundary.ts
+import { execFileSync } from "node:child_process";
+var DEFAULT_SANDBOX_USER = "inspect-sandbox";
+var TOOLS = ["bwrap", "setpriv", "nsenter"];
+function onPath(tool) {
+  try {
+    execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+function idOf(flag, name) {
+  try {
+    const out = execFileSync("id", [flag, name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return /^\d+$/.test(out) ? Number(out) : null;
+  } catch {
+    return null;
+  }
+}
+var cache = /* @__PURE__ */ new Map();
+function detectBoundary(userName = DEFAULT_SANDBOX_USER) {
+  const known = cache.get(userName);
+  if (known) return known;
+  const answer = detect(userName);
+  cache.set(userName, answer);
+  return answer;
+}
+function detect(userName) {
+  if (process.platform !== "linux") return { ok: false, reason: `the sandbox boundary needs Linux (this is ${process.platform})` };
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) {
+    return { ok: false, reason: "the runner is not root, so it cannot run the session's code as another user" };
+  }
+  const missing = TOOLS.filter((tool) => !onPath(tool));
+  if (missing.length > 0) {
+    return { ok: false, reason: `${missing.join(", ")} not found (install Debian's bubblewrap and util-linux)` };
+  }
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(userName)) return { ok: false, reason: `"${userName}" is not a valid user name` };
+  const uid = idOf("-u", userName);
+  const gid = idOf("-g", userName);
+  if (uid === null || gid === null) {
+    return { ok: false, reason: `the sandbox user "${userName}" does not exist (create it: useradd --system --no-create-home ${userName})` };
+  }
+  if (uid === 0 || gid === 0) return { ok: false, reason: `the sandbox user "${userName}" must not be root` };
+  return { ok: true, user: { name: userName, uid, gid } };
+}
+
+// sandbox/runner-client.ts
+var RunnerApiError = class extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+    this.name = "RunnerApiError";
+  }
+  status;
+};
+var retryable = (error63) => !(error63 instanceof RunnerApiError) || error63.status >= 500 || error63.status === 429;
+var RunnerClient = class {
+  constructor(controlPlaneUrl, options = {}) {
+    this.options = options;
+    this.base = controlPlaneUrl.replace(/\/+$/, "") + RUNNER_API_PREFIX;
+  }
+  options;
+  token = null;
+  sessionId = null;
+  base;
+  async claim(bearer, sessionId) {
+    const body2 = await this.request("POST", "/claim", { sessionId }, bearer);
+    const claimed = ClaimResponse.parse(body2);
+    this.token = claimed.sessionToken;
+    this.sessionId = claimed.session.id;
+    return claimed;
+  }
+  /** Take over a claim made elsewhere (the Action claims, then hands it to the runtime). */
+  adopt(claimed) {
+    const parsed = ClaimResponse.parse(claimed);
+    this.token = parsed.sessionToken;
+    this.sessionId = parsed.session.id;
+    return parsed;
+  }
+  /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
+  async next(waitSeconds, signal) {
+    const body2 = await this.request("GET", `${this.sessionPath()}/next?wait=${waitSeconds}`, void 0, void 0, signal, (waitSeconds + 15) * 1e3);
+    return NextResponse.parse(body2);
+  }
+  async events(events2) {
+    const body2 = await this.request("POST", `${this.sessionPath()}/events`, { events: events2 });
+    return AppendEventsResponse.parse(body2).lastSeq;
+  }
+  async promptDone(promptId, done) {
+    await this.request("POST", `${this.sessionPath()}/prompts/${promptId}/done`, done);
+  }
+  async pushed(pushed) {
+    await this.request("POST", `${this.sessionPath()}/pushed`, pushed);
+  }
+  async heartbeat() {
+    await this.request("POST", `${this.sessionPath()}/heartbeat`, {}, void 0, void 0, 1e4, 1);
+  }
+  async exit(exit) {
+    await this.request("POST", `${this.sessionPath()}/exit`, exit, void 0, void 0, 1e4, 2);
+  }
+  sessionPath() {
+    if (!this.sessionId) throw new Error("not claimed yet");
+    return `/sessions/${encodeURIComponent(this.sessionId)}`;
+  }
+  async request(method, path25, body2, bearer, signal, timeoutMs = 3e4, attempts = this.options.attempts ?? 4) {
+    const token = bearer ?? this.token;
+    if (!token) throw new Error("no runner credential");
+    return withRetry(
+      async () => {
+        const timeout = AbortSignal.timeout(timeoutMs);
+        const res = await fetch(this.base + path25, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...body2 === void 0 ? {} : { "content-type": "application/json" } },
+          body: body2 === void 0 ? void 0 : JSON.stringify(body2),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout
+        });
+        const text = await res.text();
+        if (!res.ok) {
+          let detail = text.slice(0, 500);
+          try {
+            detail = JSON.parse(text).error ?? detail;
+          } catch {
+          }
+          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path25.split("?")[0]} \u2192 ${res.status}: ${detail}`, res.status);
+        }
+        return text ? JSON.parse(text) : {};
+      },
+      { attempts, delayMs: backoff(this.options.retryDelayMs ?? 300, 5e3), retryable, signal }
+    );
+  }
+};
+
+// sandbox/runtime.ts
+import { mkdirSync as mkdirSync5, mkdtempSync, rmSync as rmSync4 } from "node:fs";
+import { tmpdir as tmpdir2 } from "node:os";
+import path23 from "node:path";
+
+// sandbox/redact.ts
+var REDACTED = "***";
+function secretForms(secret) {
+  const forms = /* @__PURE__ */ new Set([secret, encodeURIComponent(secret)]);
+  forms.add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
+  forms.add(Buffer.from(secret).toString("base64"));
+  return [...forms].filter((f) => f.length >= 6);
+}
+function createRedactor(secrets) {
+  const forms = secrets.filter((s) => typeof s === "string" && s.length >= 6).flatMap(secretForms).sort((a, b) => b.length - a.length);
+  if (forms.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
+    return out;
+  };
+}
+function redactDeep(value, redact) {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, redact));
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, redact);
+    return out;
+  }
+  return value;
+}
+var SECRET_KEY = /key|token|secret|password|authorization|credential/i;
+function configSecrets(value, underSecretKey = false) {
+  if (typeof value === "string") {
+    const text = value.replace(/^(Bearer|Basic|token)\s+/i, "");
+    return underSecretKey && text.length >= 8 ? [text] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
+  }
+  return [];
+}
+
+// sandbox/event-sink.ts
+var MERGE_LIMIT = 16e3;
+function coalesce(events2) {
+  const out = [];
+  for (const ev of events2) {
+    const last = out[out.length - 1];
+    if (last?.type === "agent.text.delta" && ev.type === "agent.text.delta" && last.data.partId === ev.data.partId && last.data.delta.length + ev.data.delta.length <= MERGE_LIMIT) {
+      out[out.length - 1] = { type: "agent.text.delta", data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta } };
+    } else if (last?.type === "setup.output" && ev.type === "setup.output" && last.data.stream === ev.data.stream && last.data.text.length + ev.data.text.length <= MERGE_LIMIT) {
+      out[out.length - 1] = { type: "setup.output", data: { stream: ev.data.stream, text: last.data.text + ev.data.text } };
+    } else {
+      out.push(ev);
+    }
+  }
+  return out;
+}
+var EventSink = class {
+  constructor(options) {
+    this.options = options;
+    this.maxBatch = options.maxBatch ?? 100;
+    this.lingerMs = options.lingerMs ?? 30;
+  }
+  options;
+  queue = [];
+  running = null;
+  maxBatch;
+  lingerMs;
+  push(events2) {
+    if (events2.length === 0) return;
+    for (const ev of events2) this.queue.push(redactDeep(ev, this.options.redact));
+    if (!this.running) this.running = this.drain();
+  }
+  /** Resolves when everything pushed so far has been sent (or given up on). */
+  async flush() {
+    while (this.running) await this.running;
+  }
+  async drain() {
+    try {
+      await new Promise((r) => setTimeout(r, this.lingerMs));
+      while (this.queue.length > 0) {
+        const merged = coalesce(this.queue.splice(0, this.queue.length));
+        const batch = merged.splice(0, this.maxBatch);
+        this.queue.unshift(...merged);
+        try {
+          await this.options.send(batch);
+        } catch (error63) {
+          this.options.onDrop?.(batch.length, error63);
+        }
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+};
+
+// sandbox/jail/jail.ts
+import { execFileSync as execFileSync2 } from "node:child_process";
+import { existsSync as existsSync5, mkdirSync as mkdirSync3, statSync as statSync2 } from "node:fs";
+import path15 from "node:path";
+
+// sandbox/opencode/env.ts
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync4 } from "node:fs";
+import path14 from "node:path";
+var SECRET_NAME = /^(INSPECT_.*|ACTIONS_ID_TOKEN_REQUEST_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RESULTS_URL|GITHUB_TOKEN|GH_TOKEN|GIT_ASKPASS|GIT_CONFIG_.*|OPENCODE_CONFIG_CONTENT)$/;
+function scrubEnv(env) {
+  const out = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== void 0 && !SECRET_NAME.test(key)) out[key] = value;
+  }
+  return out;
+}
+function xdgDirs(root) {
+  return {
+    config: path14.join(root, "config"),
+    data: path14.join(root, "data"),
+    cache: path14.join(root, "cache"),
+    state: path14.join(root, "state")
+  };
+}
+function opencodeEnv(base, xdg, configContent) {
+  return {
+    ...scrubEnv(base),
+    XDG_CONFIG_HOME: xdg.config,
+    XDG_DATA_HOME: xdg.data,
+    XDG_CACHE_HOME: xdg.cache,
+    XDG_STATE_HOME: xdg.state,
+    OPENCODE_DISABLE_MODELS_FETCH: "1",
+    OPENCODE_DISABLE_AUTOUPDATE: "1",
+    OPENCODE_DISABLE_SHARE: "1",
+    OPENCODE_DISABLE_LSP_DOWNLOAD: "1",
+    OPENCODE_DISABLE_CLAUDE_CODE: "1",
+    OPENCODE_CONFIG_CONTENT: JSON.stringify(configContent)
+  };
+}
+function seedPluginInstall(configDir, version4) {
+  mkdirSync2(path14.join(configDir, "node_modules", "@opencode-ai", "plugin"), { recursive: true });
+  const dep = { "@opencode-ai/plugin": version4 };
+  writeFileSync4(path14.join(configDir, "package.json"), JSON.stringify({ dependencies: dep }, null, 2));
+  writeFileSync4(
+    path14.join(configDir, "package-lock.json"),
+    JSON.stringify(
+      {
+        name: "opencode",
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          "": { dependencies: dep },
+          "node_modules/@opencode-ai/plugin": { version: version4 }
+        }
+      },
+      null,
+      2
+    )
+  );
+  writeFileSync4(
+    path14.join(configDir, "node_modules", "@opencode-ai", "plugin", "package.json"),
+    JSON.stringify({ name: "@opencode-ai/plugin", version: version4 })
+  );
+}
+function prepareXdg(root, version4) {
+  const dirs = xdgDirs(root);
+  for (const dir of Object.values(dirs)) mkdirSync2(dir, { recursive: true });
+  seedPluginInstall(path14.join(dirs.config, "opencode"), version4);
+  return dirs;
+}
+
+// sandbox/proc/group.ts
+import { spawn as spawn3 } from "node:child_process";
+var groups = /* @__PURE__ */ new Set();
+var exitHookInstalled = false;
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const pid of groups) signalPid(pid, "SIGKILL");
+  });
+}
+var WATCHDOG = `parent=$1; shift
+( while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+exec "$@"`;
+function spawnGroup(command, args, options) {
+  installExitHook();
+  const child2 = spawn3("sh", ["-c", WATCHDOG, "inspect-group", String(process.pid), command, ...args], { ...options, detached: true });
+  if (child2.pid) groups.add(child2.pid);
+  return child2;
+}
+function signalPid(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+var sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
+async function killPidGroup(pid, graceMs) {
+  signalPid(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (signalPid(pid, 0) && Date.now() < deadline) await sleep2(25);
+  if (signalPid(pid, 0)) {
+    signalPid(pid, "SIGKILL");
+    const hard = Date.now() + 2e3;
+    while (signalPid(pid, 0) && Date.now() < hard) await sleep2(25);
+  }
+  groups.delete(pid);
+}
+async function killGroup(child2, graceMs = 1e3) {
+  if (child2.pid) await killPidGroup(child2.pid, graceMs);
+}
+async function killAllGroups(graceMs = 1e3) {
+  await Promise.all([...groups].map((pid) => killPidGroup(pid, graceMs)));
+}
+
+// sandbox/jail/jail.ts
+function layoutDirs(sessionDir) {
+  return { box: path15.join(sessionDir, "box"), xfer: path15.join(sessionDir, "xfer") };
+}
+function noJail(sessionDir) {
+  const { box, xfer } = layoutDirs(sessionDir);
+  mkdirSync3(box, { recursive: true });
+  mkdirSync3(xfer, { recursive: true });
+  const direct = (command, args, cwd) => ({ file: command, args, cwd });
+  return {
+    isolated: false,
+    user: null,
+    box,
+    xfer,
+    start: async () => void 0,
+    session: direct,
+    network: direct,
+    env: () => scrubEnv(process.env),
+    own: () => void 0,
+    close: async () => void 0
+  };
+}
+var ENTER = 'cd -- "$1" || exit 126; shift; exec "$@"';
+var SETPRIV_FLAGS = ["--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"];
+function userJail(user, layout) {
+  const { box, xfer } = layoutDirs(layout.sessionDir);
+  const sessionDir = layout.sessionDir;
+  mkdirSync3(sessionDir, { recursive: true, mode: 493 });
+  for (const dir of [box, xfer, path15.join(box, "home")]) mkdirSync3(dir, { recursive: true });
+  chown(user, box);
+  chown(user, xfer);
+  const hidden = layout.hide.map((p) => path15.resolve(p)).filter((p) => existsSync5(p));
+  const setpriv = ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, ...SETPRIV_FLAGS, "--"];
+  const mounts = (binds) => {
+    const args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc"];
+    args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm");
+    for (const p of hidden) {
+      if (statSync2(p).isDirectory()) args.push("--tmpfs", p);
+      else args.push("--ro-bind", "/dev/null", p);
+    }
+    const made = /* @__PURE__ */ new Set();
+    const all = [...layout.reveal.filter((p) => existsSync5(p)).map((p) => ["--ro-bind", path15.resolve(p)]), ...binds];
+    for (const [flag, target] of all) {
+      for (const dir of ancestors(target)) {
+        if (made.has(dir) || !hidden.some((h) => dir.startsWith(h + path15.sep))) continue;
+        made.add(dir);
+        args.push("--dir", dir);
+      }
+      args.push(flag, target, target);
+    }
+    return args;
+  };
+  let holder = null;
+  let holderPid = null;
+  return {
+    isolated: true,
+    user,
+    box,
+    xfer,
+    async start() {
+      if (holder) return;
+      const args = [...mounts([["--bind", box], ["--ro-bind", xfer]]), "--info-fd", "3", "--", ...setpriv, "sleep", "infinity"];
+      const child2 = spawnGroup("bwrap", args, { cwd: sessionDir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["ignore", "ignore", "pipe", "pipe"] });
+      holder = child2;
+      holderPid = await readChildPid(child2);
+    },
+    session(command, args, cwd) {
+      if (!holderPid) throw new Error("the session jail is not running");
+      return { file: "nsenter", args: ["-t", String(holderPid), "-p", "-m", "--", ...setpriv, "sh", "-c", ENTER, "sh", cwd, command, ...args], cwd: sessionDir };
+    },
+    network(command, args, cwd) {
+      return { file: "bwrap", args: [...mounts([["--bind", box], ["--bind", xfer]]), "--chdir", cwd, "--", ...setpriv, command, ...args], cwd: sessionDir };
+    },
+    env() {
+      return { ...scrubEnv(process.env), HOME: path15.join(box, "home"), USER: user.name, LOGNAME: user.name, TMPDIR: "/tmp" };
+    },
+    own(target) {
+      chown(user, target);
+    },
+    async close() {
+      const child2 = holder;
+      holder = null;
+      holderPid = null;
+      if (child2) await killGroup(child2, 200);
+    }
+  };
+}
+function ancestors(target) {
+  const out = [];
+  for (let dir = path15.dirname(target); dir !== path15.dirname(dir); dir = path15.dirname(dir)) out.unshift(dir);
+  return out;
+}
+function chown(user, target) {
+  execFileSync2("chown", ["-R", "-h", `${user.uid}:${user.gid}`, target], { stdio: "ignore" });
+}
+function readChildPid(child2) {
+  return new Promise((resolve3, reject) => {
+    let text = "";
+    let stderr = "";
+    const info2 = child2.stdio[3];
+    child2.stdio[2]?.on("data", (c) => stderr = (stderr + c.toString()).slice(-2e3));
+    let settled = false;
+    const timer = setTimeout(() => fail2(new Error("the sandbox did not start within 10 s")), 1e4);
+    const fail2 = (error63) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void killGroup(child2, 0);
+      reject(error63);
+    };
+    info2?.on("data", (chunk) => {
+      text += chunk.toString();
+      const pid = /"child-pid"\s*:\s*(\d+)/.exec(text)?.[1];
+      if (pid && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve3(Number(pid));
+      }
+    });
+    child2.once("exit", (code) => fail2(new Error(`the sandbox could not start (bwrap exited ${code}): ${stderr.trim()}`)));
+    child2.once("error", (error63) => fail2(error63));
+  });
+}
+
+// sandbox/opencode/binary.ts
+import { execFile as execFile2 } from "node:child_process";
+import { closeSync as closeSync3, existsSync as existsSync6, openSync as openSync3, readFileSync, readSync, statSync as statSync3 } from "node:fs";
+import { createRequire as createRequire2 } from "node:module";
+import path16 from "node:path";
+import { promisify as promisify4 } from "node:util";
+var require3 = createRequire2(import.meta.url);
+var INSTALLED_PLATFORMS = "Linux x64 (glibc)";
+var host = null;
+function thisHost() {
+  host ??= { platform: process.platform, arch: process.arch, musl: isMusl(), avx2: hasAvx2() };
+  return host;
+}
+function isMusl() {
+  if (process.platform !== "linux") return false;
+  const header = process.report?.getReport()?.header;
+  return !header?.glibcVersionRuntime;
+}
+function hasAvx2() {
+  if (process.arch !== "x64") return false;
+  if (process.platform !== "linux") return true;
+  try {
+    return /^flags\s*:.*\savx2(?:\s|$)/m.test(readFileSync("/proc/cpuinfo", "utf8"));
+  } catch {
+    return false;
+  }
+}
+function platformPackages(h = thisHost()) {
+  const os7 = h.platform === "win32" ? "windows" : h.platform;
+  const base = `opencode-${os7}-${h.arch}`;
+  const libc = h.musl ? "-musl" : "";
+  if (h.arch !== "x64") return [`${base}${libc}`];
+  const [first, second] = h.avx2 ? [base, `${base}-baseline`] : [`${base}-baseline`, base];
+  return [`${first}${libc}`, `${second}${libc}`];
+}
+function isNativeExecutable(file2) {
+  try {
+    if (statSync3(file2).size < 1e6) return false;
+    const fd = openSync3(file2, "r");
+    const head = Buffer.alloc(4);
+    try {
+      readSync(fd, head, 0, 4, 0);
+    } finally {
+      closeSync3(fd);
+    }
+    const magic = head.readUInt32BE(0);
+    return magic === 2135247942 || magic === 3489328638 || magic === 3472551422 || head.subarray(0, 2).toString() === "MZ";
+  } catch {
+    return false;
+  }
+}
+function packageDir(name) {
+  try {
+    return path16.dirname(require3.resolve(`${name}/package.json`));
+  } catch {
+    return null;
+  }
+}
+function findPinnedOpencode(h = thisHost()) {
+  const names = platformPackages(h);
+  const looked = [];
+  for (const name of names) {
+    const dir = packageDir(name);
+    if (!dir) continue;
+    const binary = path16.join(dir, "bin", h.platform === "win32" ? "opencode.exe" : "opencode");
+    looked.push(binary);
+    if (!isNativeExecutable(binary)) continue;
+    const { version: version4 } = JSON.parse(readFileSync(path16.join(dir, "package.json"), "utf8"));
+    return { package: name, binary, version: version4 };
+  }
+  const platform2 = `${h.platform}-${h.arch}${h.platform === "linux" ? h.musl ? " (musl)" : " (glibc)" : ""}`;
+  if (isInstalledPlatform(h)) {
+    throw new Error(
+      `OpenCode for ${platform2} is not installed: none of ${names.join(", ")} ${looked.length ? `has a native binary (looked at ${looked.join(", ")})` : "is in node_modules"}. Run \`npm ci\` in the Inspect checkout (\`npm ci --prefix action\` for the action) and check its output \u2014 npm skips an optional package it could not download without failing \u2014 or set INSPECT_OPENCODE_BIN.`
+    );
+  }
+  throw new Error(
+    `No OpenCode binary for ${platform2}: Inspect installs the pinned OpenCode only for ${INSTALLED_PLATFORMS} (looked for ${names.join(", ")}); on ${platform2} set INSPECT_OPENCODE_BIN to an OpenCode binary of the version in package.json's optionalDependencies.`
+  );
+}
+function isInstalledPlatform(h) {
+  return h.platform === "linux" && h.arch === "x64" && !h.musl;
+}
+function resolveOpencodeBinary(env = process.env) {
+  const override = env.INSPECT_OPENCODE_BIN;
+  if (override) {
+    if (!existsSync6(override)) throw new Error(`INSPECT_OPENCODE_BIN points to ${override}, which does not exist`);
+    return override;
+  }
+  return findPinnedOpencode().binary;
+}
+async function opencodeVersion(env = process.env, signal) {
+  const override = env.INSPECT_OPENCODE_BIN;
+  if (override) {
+    let asked = askedVersions.get(override);
+    if (!asked) {
+      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 3e4, signal }).then(({ stdout }) => {
+        const version4 = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
+        if (!version4) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
+        return version4;
+      });
+      askedVersions.set(override, asked);
+      asked.catch(() => askedVersions.delete(override));
+    }
+    return asked;
+  }
+  return findPinnedOpencode().version;
+}
+var askedVersions = /* @__PURE__ */ new Map();
+var execFileAsync = promisify4(execFile2);
+
+// sandbox/prepare.ts
+import path20 from "node:path";
+
+// sandbox/git/checkout.ts
+import { existsSync as existsSync7, rmSync as rmSync2, statSync as statSync4 } from "node:fs";
+import path17 from "node:path";
+
+// sandbox/jail/exec.ts
+import { spawn as spawn4 } from "node:child_process";
+function execLine(line, env, timeoutMs = 6e4) {
+  return new Promise((resolve3) => {
+    const child2 = spawn4(line.file, line.args, { cwd: line.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output2 = "";
+    const keep = (c) => output2 = (output2 + c.toString()).slice(-4e3);
+    child2.stdout.on("data", keep);
+    child2.stderr.on("data", keep);
+    const timer = setTimeout(() => child2.kill("SIGKILL"), timeoutMs);
+    child2.once("error", (error63) => {
+      clearTimeout(timer);
+      resolve3({ code: null, output: error63.message });
+    });
+    child2.once("close", (code) => {
+      clearTimeout(timer);
+      resolve3({ code, output: output2 });
+    });
+  });
+}
+
+// sandbox/git/checkout.ts
+function gitAuthFor(spec) {
+  const origin = httpsOrigin(spec.cloneUrl);
+  return spec.gitToken && origin ? { origin, token: spec.gitToken } : null;
+}
+var transient = (error63) => error63 instanceof GitError && error63.transient;
+async function prepareCheckout(options) {
+  const { spec, dir, redact } = options;
+  const jail = options.jail ?? noJail(`${dir}.session`);
+  const auth = gitAuthFor(spec);
+  const attempts = options.retries ?? 3;
+  const retry2 = { attempts, delayMs: backoff(500), retryable: transient, onRetry: logRetries(attempts, options.log) };
+  const g = (args) => git(args, { cwd: dir, jail, redact, timeoutMs: 10 * 6e4 });
+  let source = "clone";
+  let cachedAt = null;
+  const snapshot2 = options.snapshotRoot ? snapshotPath(options.snapshotRoot, spec.repo.owner, spec.repo.name) : null;
+  if (snapshot2 && await restoreSnapshot(snapshot2, dir).catch(() => false)) source = "snapshot";
+  else if (options.useActionsCache) {
+    const hit = await restoreFromActionsCache(dir, spec.repo.owner, spec.repo.name, { log: options.log });
+    if (hit) {
+      source = "cache";
+      cachedAt = cacheKeyTime(hit, spec.repo.owner, spec.repo.name);
+    }
+  }
+  if (source === "clone") {
+    await withRetry(async () => {
+      rmSync2(dir, { recursive: true, force: true });
+      await git(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], { cwd: path17.dirname(dir), jail, auth, redact, timeoutMs: 10 * 6e4 });
+    }, retry2);
+  } else {
+    if (jail.user && statSync4(dir).uid !== jail.user.uid) jail.own(dir);
+    const rebuilt = await execLine(jail.session("sh", ["-c", REBUILD_GIT_DIR, "sh", cleanGitConfig(spec.cloneUrl)], dir), jail.env());
+    if (rebuilt.code !== 0) throw new Error(`the restored checkout's git directory could not be reset: ${redact(rebuilt.output.trim()).slice(-500)}`);
+    const haves = (await g(["for-each-ref", "--format=%(objectname)", "refs/remotes/origin/"]).catch(() => "")).split("\n").filter(Boolean);
+    const refs = [{ branch: spec.baseBranch, into: `refs/remotes/origin/${spec.baseBranch}` }];
+    if (spec.headExists) refs.push({ branch: spec.headBranch, into: `refs/remotes/origin/${spec.headBranch}` });
+    await withRetry(() => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves: haves.slice(0, 50), redact }), retry2);
+  }
+  const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
+  try {
+    await g(["rev-parse", "--verify", "--quiet", `${start}^{commit}`]);
+  } catch {
+    const which2 = spec.headExists ? `head branch ${spec.headBranch}` : `base branch ${spec.baseBranch}`;
+    throw new Error(`The ${which2} does not exist on the remote`);
+  }
+  await g(["checkout", "--quiet", "-f", "-B", spec.headBranch, start]);
+  await g(["clean", "-fdq"]);
+  const sha = (await g(["rev-parse", "HEAD"])).trim();
+  if (!existsSync7(dir)) throw new Error("checkout vanished");
+  return { dir, source, ...source === "cache" ? { cachedAt } : {}, sha, auth, jail };
+}
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/core/serverSentEvents.gen.js
+var createSseClient = ({ onRequest, onSseError, onSseEvent, responseTransformer, responseValidator, sseDefaultRetryDelay, sseMaxRetryAttempts, sseMaxRetryDelay, sseSleepFn, url: url3, ...options }) => {
+  let lastEventId;
+  const sleep3 = sseSleepFn ?? ((ms) => new Promise((resolve3) => setTimeout(resolve3, ms)));
+  const createStream = async function* () {
+    let retryDelay = sseDefaultRetryDelay ?? 3e3;
+    let attempt = 0;
+    const signal = options.signal ?? new AbortController().signal;
+    while (true) {
+      if (signal.aborted)
+        break;
+      attempt++;
+      const headers = options.headers instanceof Headers ? options.headers : new Headers(options.headers);
+      if (lastEventId !== void 0) {
+        headers.set("Last-Event-ID", lastEventId);
+      }
+      try {
+        const requestInit = {
+          redirect: "follow",
+          ...options,
+          body: options.serializedBody,
+          headers,
+          signal
+        };
+        let request = new Request(url3, requestInit);
+        if (onRequest) {
+          request = await onRequest(url3, requestInit);
+        }
+        const _fetch = options.fetch ?? globalThis.fetch;
+        const response = await _fetch(request);
+        if (!response.ok)
+          throw new Error(`SSE failed: ${response.status} ${response.statusText}`);
+        if (!response.body)
+          throw new Error("No body in SSE response");
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer3 = "";
+        const abortHandler = () => {
+          try {
+            reader.cancel();
+          } catch {
+          }
+        };
+        signal.addEventListener("abort", abortHandler);
+        try {
+          while (true) {
+            const { done, value } = await reader.read();
+            if (done)
+              break;
+            buffer3 += value;
+            buffer3 = buffer3.replace(/\r\n/g, "\n").replace(/\r/g, "\n");
+            const chunks = buffer3.split("\n\n");
+            buffer3 = chunks.pop() ?? "";
+            for (const chunk of chunks) {
+              const lines = chunk.split("\n");
+              const dataLines = [];
+              let eventName;
+              for (const line of lines) {
+                if (line.startsWith("data:")) {
+                  dataLines.push(line.replace(/^data:\s*/, ""));
+                } else if (line.startsWith("event:")) {
+                  eventName = line.replace(/^event:\s*/, "");
+                } else if (line.startsWith("id:")) {
+                  lastEventId = line.replace(/^id:\s*/, "");
+                } else if (line.startsWith("retry:")) {
+                  const parsed = Number.parseInt(line.replace(/^retry:\s*/, ""), 10);
+                  if (!Number.isNaN(parsed)) {
+                    retryDelay = parsed;
+                  }
+                }
+              }
+              let data;
+              let parsedJson = false;
+              if (dataLines.length) {
+                const rawData = dataLines.join("\n");
+                try {
+                  data = JSON.parse(rawData);
+                  parsedJson = true;
+                } catch {
+                  data = rawData;
+                }
+              }
+              if (parsedJson) {
+                if (responseValidator) {
+                  await responseValidator(data);
+                }
+                if (responseTransformer) {
+                  data = await responseTransformer(data);
+                }
+              }
+              onSseEvent?.({
+                data,
+                event: eventName,
+                id: lastEventId,
+                retry: retryDelay
+              });
+              if (dataLines.length) {
+                yield data;
+              }
+            }
+          }
+        } finally {
+          signal.removeEventListener("abort", abortHandler);
+          reader.releaseLock();
+        }
+        break;
+      } catch (error63) {
+        onSseError?.(error63);
+        if (sseMaxRetryAttempts !== void 0 && attempt >= sseMaxRetryAttempts) {
+          break;
+        }
+        const backoff2 = Math.min(retryDelay * 2 ** (attempt - 1), sseMaxRetryDelay ?? 3e4);
+        await sleep3(backoff2);
+      }
+    }
+  };
+  const stream2 = createStream();
+  return { stream: stream2 };
+};
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/core/pathSerializer.gen.js
+var separatorArrayExplode = (style) => {
+  switch (style) {
+    case "label":
+      return ".";
+    case "matrix":
+      return ";";
+    case "simple":
+      return ",";
+    default:
+      return "&";
+  }
+};
+var separatorArrayNoExplode = (style) => {
+  switch (style) {
+    case "form":
+      return ",";
+    case "pipeDelimited":
+      return "|";
+    case "spaceDelimited":
+      return "%20";
+    default:
+      return ",";
+  }
+};
+var separatorObjectExplode = (style) => {
+  switch (style) {
+    case "label":
+      return ".";
+    case "matrix":
+      return ";";
+    case "simple":
+      return ",";
+    default:
+      return "&";
+  }
+};
+var serializeArrayParam = ({ allowReserved, explode, name, style, value }) => {
+  if (!explode) {
+    const joinedValues2 = (allowReserved ? value : value.map((v) => encodeURIComponent(v))).join(separatorArrayNoExplode(style));
+    switch (style) {
+      case "label":
+        return `.${joinedValues2}`;
+      case "matrix":
+        return `;${name}=${joinedValues2}`;
+      case "simple":
+        return joinedValues2;
+      default:
+        return `${name}=${joinedValues2}`;
+    }
+  }
+  const separator = separatorArrayExplode(style);
+  const joinedValues = value.map((v) => {
+    if (style === "label" || style === "simple") {
+      return allowReserved ? v : encodeURIComponent(v);
+    }
+    return serializePrimitiveParam({
+      allowReserved,
+      name,
+      value: v
+    });
+  }).join(separator);
+  return style === "label" || style === "matrix" ? separator + joinedValues : joinedValues;
+};
+var serializePrimitiveParam = ({ allowReserved, name, value }) => {
+  if (value === void 0 || value === null) {
+    return "";
+  }
+  if (typeof value === "object") {
+    throw new Error("Deeply-nested arrays/objects aren\u2019t supported. Provide your own `querySerializer()` to handle these.");
+  }
+  return `${name}=${allowReserved ? value : encodeURIComponent(value)}`;
+};
+var serializeObjectParam = ({ allowReserved, explode, name, style, value, valueOnly }) => {
+  if (value instanceof Date) {
+    return valueOnly ? value.toISOString() : `${name}=${value.toISOString()}`;
+  }
+  if (style !== "deepObject" && !explode) {
+    let values = [];
+    Object.entries(value).forEach(([key, v]) => {
+      values = [...values, key, allowReserved ? v : encodeURIComponent(v)];
+    });
+    const joinedValues2 = values.join(",");
+    switch (style) {
+      case "form":
+        return `${name}=${joinedValues2}`;
+      case "label":
+        return `.${joinedValues2}`;
+      case "matrix":
+        return `;${name}=${joinedValues2}`;
+      default:
+        return joinedValues2;
+    }
+  }
+  const separator = separatorObjectExplode(style);
+  const joinedValues = Object.entries(value).map(([key, v]) => serializePrimitiveParam({
+    allowReserved,
+    name: style === "deepObject" ? `${name}[${key}]` : key,
+    value: v
+  })).join(separator);
+  return style === "label" || style === "matrix" ? separator + joinedValues : joinedValues;
+};
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/core/utils.gen.js
+var PATH_PARAM_RE = /\{[^{}]+\}/g;
+var defaultPathSerializer = ({ path: path25, url: _url2 }) => {
+  let url3 = _url2;
+  const matches = _url2.match(PATH_PARAM_RE);
+  if (matches) {
+    for (const match3 of matches) {
+      let explode = false;
+      let name = match3.substring(1, match3.length - 1);
+      let style = "simple";
+      if (name.endsWith("*")) {
+        explode = true;
+        name = name.substring(0, name.length - 1);
+      }
+      if (name.startsWith(".")) {
+        name = name.substring(1);
+        style = "label";
+      } else if (name.startsWith(";")) {
+        name = name.substring(1);
+        style = "matrix";
+      }
+      const value = path25[name];
+      if (value === void 0 || value === null) {
+        continue;
+      }
+      if (Array.isArray(value)) {
+        url3 = url3.replace(match3, serializeArrayParam({ explode, name, style, value }));
+        continue;
+      }
+      if (typeof value === "object") {
+        url3 = url3.replace(match3, serializeObjectParam({
+          explode,
+          name,
+          style,
+          value,
+          valueOnly: true
+        }));
+        continue;
+      }
+      if (style === "matrix") {
+        url3 = url3.replace(match3, `;${serializePrimitiveParam({
+          name,
+          value
+        })}`);
+        continue;
+      }
+      const replaceValue = encodeURIComponent(style === "label" ? `.${value}` : value);
+      url3 = url3.replace(match3, replaceValue);
+    }
+  }
+  return url3;
+};
+var getUrl = ({ baseUrl, path: path25, query, querySerializer, url: _url2 }) => {
+  const pathUrl = _url2.startsWith("/") ? _url2 : `/${_url2}`;
+  let url3 = (baseUrl ?? "") + pathUrl;
+  if (path25) {
+    url3 = defaultPathSerializer({ path: path25, url: url3 });
+  }
+  let search = query ? querySerializer(query) : "";
+  if (search.startsWith("?")) {
+    search = search.substring(1);
+  }
+  if (search) {
+    url3 += `?${search}`;
+  }
+  return url3;
+};
+function getValidRequestBody(options) {
+  const hasBody = options.body !== void 0;
+  const isSerializedBody = hasBody && options.bodySerializer;
+  if (isSerializedBody) {
+    if ("serializedBody" in options) {
+      const hasSerializedBody = options.serializedBody !== void 0 && options.serializedBody !== "";
+      return hasSerializedBody ? options.serializedBody : null;
+    }
+    return options.body !== "" ? options.body : null;
+  }
+  if (hasBody) {
+    return options.body;
+  }
+  return void 0;
+}
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/core/auth.gen.js
+var getAuthToken = async (auth, callback) => {
+  const token = typeof callback === "function" ? await callback(auth) : callback;
+  if (!token) {
+    return;
+  }
+  if (auth.scheme === "bearer") {
+    return `Bearer ${token}`;
+  }
+  if (auth.scheme === "basic") {
+    return `Basic ${btoa(token)}`;
+  }
+  return token;
+};
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/core/bodySerializer.gen.js
+var jsonBodySerializer = {
+  bodySerializer: (body2) => JSON.stringify(body2, (_key, value) => typeof value === "bigint" ? value.toString() : value)
+};
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/client/utils.gen.js
+var createQuerySerializer = ({ parameters = {}, ...args } = {}) => {
+  const querySerializer = (queryParams) => {
+    const search = [];
+    if (queryParams && typeof queryParams === "object") {
+      for (const name in queryParams) {
+        const value = queryParams[name];
+        if (value === void 0 || value === null) {
+          continue;
+        }
+        const options = parameters[name] || args;
+        if (Array.isArray(value)) {
+          const serializedArray = serializeArrayParam({
+            allowReserved: options.allowReserved,
+            explode: true,
+            name,
+            style: "form",
+            value,
+            ...options.array
+          });
+          if (serializedArray)
+            search.push(serializedArray);
+        } else if (typeof value === "object") {
+          const serializedObject = serializeObjectParam({
+            allowReserved: options.allowReserved,
+            explode: true,
+            name,
+            style: "deepObject",
+            value,
+            ...options.object
+          });
+          if (serializedObject)
+            search.push(serializedObject);
+        } else {
+          const serializedPrimitive = serializePrimitiveParam({
+            allowReserved: options.allowReserved,
+            name,
+            value
+          });
+          if (serializedPrimitive)
+            search.push(serializedPrimitive);
+        }
+      }
+    }
+    return search.join("&");
+  };
+  return querySerializer;
+};
+var getParseAs = (contentType2) => {
+  if (!contentType2) {
+    return "stream";
+  }
+  const cleanContent = contentType2.split(";")[0]?.trim();
+  if (!cleanContent) {
+    return;
+  }
+  if (cleanContent.startsWith("application/json") || cleanContent.endsWith("+json")) {
+    return "json";
+  }
+  if (cleanContent === "multipart/form-data") {
+    return "formData";
+  }
+  if (["application/", "audio/", "image/", "video/"].some((type) => cleanContent.startsWith(type))) {
+    return "blob";
+  }
+  if (cleanContent.startsWith("text/")) {
+    return "text";
+  }
+  return;
+};
+var checkForExistence = (options, name) => {
+  if (!name) {
+    return false;
+  }
+  if (options.headers.has(name) || options.query?.[name] || options.headers.get("Cookie")?.includes(`${name}=`)) {
+    return true;
+  }
+  return false;
+};
+var setAuthParams = async ({ security, ...options }) => {
+  for (const auth of security) {
+    if (checkForExistence(options, auth.name)) {
+      continue;
+    }
+    const token = await getAuthToken(auth, options.auth);
+    if (!token) {
+      continue;
+    }
+    const name = auth.name ?? "Authorization";
+    switch (auth.in) {
+      case "query":
+        if (!options.query) {
+          options.query = {};
+        }
+        options.query[name] = token;
+        break;
+      case "cookie":
+        options.headers.append("Cookie", `${name}=${token}`);
+        break;
+      case "header":
+      default:
+        options.headers.set(name, token);
+        break;
+    }
+  }
+};
+var buildUrl = (options) => getUrl({
+  baseUrl: options.baseUrl,
+  path: options.path,
+  query: options.query,
+  querySerializer: typeof options.querySerializer === "function" ? options.querySerializer : createQuerySerializer(options.querySerializer),
+  url: options.url
+});
+var mergeConfigs = (a, b) => {
+  const config2 = { ...a, ...b };
+  if (config2.baseUrl?.endsWith("/")) {
+    config2.baseUrl = config2.baseUrl.substring(0, config2.baseUrl.length - 1);
+  }
+  config2.headers = mergeHeaders(a.headers, b.headers);
+  return config2;
+};
+var headersEntries = (headers) => {
+  const entries = [];
+  headers.forEach((value, key) => {
+    entries.push([key, value]);
+  });
+  return entries;
+};
+var mergeHeaders = (...headers) => {
+  const mergedHeaders = new Headers();
+  for (const header of headers) {
+    if (!header) {
+      continue;
+    }
+    const iterator = header instanceof Headers ? headersEntries(header) : Object.entries(header);
+    for (const [key, value] of iterator) {
+      if (value === null) {
+        mergedHeaders.delete(key);
+      } else if (Array.isArray(value)) {
+        for (const v of value) {
+          mergedHeaders.append(key, v);
+        }
+      } else if (value !== void 0) {
+        mergedHeaders.set(key, typeof value === "object" ? JSON.stringify(value) : value);
+      }
+    }
+  }
+  return mergedHeaders;
+};
+var Interceptors = class {
+  fns = [];
+  clear() {
+    this.fns = [];
+  }
+  eject(id) {
+    const index = this.getInterceptorIndex(id);
+    if (this.fns[index]) {
+      this.fns[index] = null;
+    }
+  }
+  exists(id) {
+    const index = this.getInterceptorIndex(id);
+    return Boolean(this.fns[index]);
+  }
+  getInterceptorIndex(id) {
+    if (typeof id === "number") {
+      return this.fns[id] ? id : -1;
+    }
+    return this.fns.indexOf(id);
+  }
+  update(id, fn) {
+    const index = this.getInterceptorIndex(id);
+    if (this.fns[index]) {
+      this.fns[index] = fn;
+      return id;
+    }
+    return false;
+  }
+  use(fn) {
+    this.fns.push(fn);
+    return this.fns.length - 1;
+  }
+};
+var createInterceptors = () => ({
+  error: new Interceptors(),
+  request: new Interceptors(),
+  response: new Interceptors()
+});
+var defaultQuerySerializer = createQuerySerializer({
+  allowReserved: false,
+  array: {
+    explode: true,
+    style: "form"
+  },
+  object: {
+    explode: true,
+    style: "deepObject"
+  }
+});
+var defaultHeaders = {
+  "Content-Type": "application/json"
+};
+var createConfig = (override = {}) => ({
+  ...jsonBodySerializer,
+  headers: defaultHeaders,
+  parseAs: "auto",
+  querySerializer: defaultQuerySerializer,
+  ...override
+});
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/client/client.gen.js
+var createClient = (config2 = {}) => {
+  let _config = mergeConfigs(createConfig(), config2);
+  const getConfig = () => ({ ..._config });
+  const setConfig = (config3) => {
+    _config = mergeConfigs(_config, config3);
+    return getConfig();
+  };
+  const interceptors = createInterceptors();
+  const beforeRequest = async (options) => {
+    const opts = {
+      ..._config,
+      ...options,
+      fetch: options.fetch ?? _config.fetch ?? globalThis.fetch,
+      headers: mergeHeaders(_config.headers, options.headers),
+      serializedBody: void 0
+    };
+    if (opts.security) {
+      await setAuthParams({
+        ...opts,
+        security: opts.security
+      });
+    }
+    if (opts.requestValidator) {
+      await opts.requestValidator(opts);
+    }
+    if (opts.body !== void 0 && opts.bodySerializer) {
+      opts.serializedBody = opts.bodySerializer(opts.body);
+    }
+    if (opts.body === void 0 || opts.serializedBody === "") {
+      opts.headers.delete("Content-Type");
+    }
+    const url3 = buildUrl(opts);
+    return { opts, url: url3 };
+  };
+  const request = async (options) => {
+    const { opts, url: url3 } = await beforeRequest(options);
+    const requestInit = {
+      redirect: "follow",
+      ...opts,
+      body: getValidRequestBody(opts)
+    };
+    let request2 = new Request(url3, requestInit);
+    for (const fn of interceptors.request.fns) {
+      if (fn) {
+        request2 = await fn(request2, opts);
+      }
+    }
+    const _fetch = opts.fetch;
+    let response;
+    try {
+      response = await _fetch(request2);
+    } catch (error64) {
+      let finalError2 = error64;
+      for (const fn of interceptors.error.fns) {
+        if (fn) {
+          finalError2 = await fn(error64, void 0, request2, opts);
+        }
+      }
+      finalError2 = finalError2 || {};
+      if (opts.throwOnError) {
+        throw finalError2;
+      }
+      return opts.responseStyle === "data" ? void 0 : {
+        error: finalError2,
+        request: request2,
+        response: void 0
+      };
+    }
+    for (const fn of interceptors.response.fns) {
+      if (fn) {
+        response = await fn(response, request2, opts);
+      }
+    }
+    const result = {
+      request: request2,
+      response
+    };
+    if (response.ok) {
+      const parseAs = (opts.parseAs === "auto" ? getParseAs(response.headers.get("Content-Type")) : opts.parseAs) ?? "json";
+      if (response.status === 204 || response.headers.get("Content-Length") === "0") {
+        let emptyData;
+        switch (parseAs) {
+          case "arrayBuffer":
+          case "blob":
+          case "text":
+            emptyData = await response[parseAs]();
+            break;
+          case "formData":
+            emptyData = new FormData();
+            break;
+          case "stream":
+            emptyData = response.body;
+            break;
+          case "json":
+          default:
+            emptyData = {};
+            break;
+        }
+        return opts.responseStyle === "data" ? emptyData : {
+          data: emptyData,
+          ...result
+        };
+      }
+      let data;
+      switch (parseAs) {
+        case "arrayBuffer":
+        case "blob":
+        case "formData":
+        case "text":
+          data = await response[parseAs]();
+          break;
+        case "json": {
+          const text = await response.text();
+          data = text ? JSON.parse(text) : {};
+          break;
+        }
+        case "stream":
+          return opts.responseStyle === "data" ? response.body : {
+            data: response.body,
+            ...result
+          };
+      }
+      if (parseAs === "json") {
+        if (opts.responseValidator) {
+          await opts.responseValidator(data);
+        }
+        if (opts.responseTransformer) {
+          data = await opts.responseTransformer(data);
+        }
+      }
+      return opts.responseStyle === "data" ? data : {
+        data,
+        ...result
+      };
+    }
+    const textError = await response.text();
+    let jsonError;
+    try {
+      jsonError = JSON.parse(textError);
+    } catch {
+    }
+    const error63 = jsonError ?? textError;
+    let finalError = error63;
+    for (const fn of interceptors.error.fns) {
+      if (fn) {
+        finalError = await fn(error63, response, request2, opts);
+      }
+    }
+    finalError = finalError || {};
+    if (opts.throwOnError) {
+      throw finalError;
+    }
+    return opts.responseStyle === "data" ? void 0 : {
+      error: finalError,
+      ...result
+    };
+  };
+  const makeMethodFn = (method) => (options) => request({ ...options, method });
+  const makeSseFn = (method) => async (options) => {
+    const { opts, url: url3 } = await beforeRequest(options);
+    return createSseClient({
+      ...opts,
+      body: opts.body,
+      headers: opts.headers,
+      method,
+      onRequest: async (url4, init) => {
+        let request2 = new Request(url4, init);
+        for (const fn of interceptors.request.fns) {
+          if (fn) {
+            request2 = await fn(request2, opts);
+          }
+        }
+        return request2;
+      },
+      serializedBody: getValidRequestBody(opts),
+      url: url3
+    });
+  };
+  return {
+    buildUrl,
+    connect: makeMethodFn("CONNECT"),
+    delete: makeMethodFn("DELETE"),
+    get: makeMethodFn("GET"),
+    getConfig,
+    head: makeMethodFn("HEAD"),
+    interceptors,
+    options: makeMethodFn("OPTIONS"),
+    patch: makeMethodFn("PATCH"),
+    post: makeMethodFn("POST"),
+    put: makeMethodFn("PUT"),
+    request,
+    setConfig,
+    sse: {
+      connect: makeSseFn("CONNECT"),
+      delete: makeSseFn("DELETE"),
+      get: makeSseFn("GET"),
+      head: makeSseFn("HEAD"),
+      options: makeSseFn("OPTIONS"),
+      patch: makeSseFn("PATCH"),
+      post: makeSseFn("POST"),
+      put: makeSseFn("PUT"),
+      trace: makeSseFn("TRACE")
+    },
+    trace: makeMethodFn("TRACE")
+  };
+};
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/core/params.gen.js
+var extraPrefixesMap = {
+  $body_: "body",
+  $headers_: "headers",
+  $path_: "path",
+  $query_: "query"
+};
+var extraPrefixes = Object.entries(extraPrefixesMap);
+var buildKeyMap = (fields, map2) => {
+  if (!map2) {
+    map2 = /* @__PURE__ */ new Map();
+  }
+  for (const config2 of fields) {
+    if ("in" in config2) {
+      if (config2.key) {
+        map2.set(config2.key, {
+          in: config2.in,
+          map: config2.map
+        });
+      }
+    } else if ("key" in config2) {
+      map2.set(config2.key, {
+        map: config2.map
+      });
+    } else if (config2.args) {
+      buildKeyMap(config2.args, map2);
+    }
+  }
+  return map2;
+};
+var stripEmptySlots = (params) => {
+  for (const [slot, value] of Object.entries(params)) {
+    if (value && typeof value === "object" && !Object.keys(value).length) {
+      delete params[slot];
+    }
+  }
+};
+var buildClientParams = (args, fields) => {
+  const params = {
+    body: {},
+    headers: {},
+    path: {},
+    query: {}
+  };
+  const map2 = buildKeyMap(fields);
+  let config2;
+  for (const [index, arg] of args.entries()) {
+    if (fields[index]) {
+      config2 = fields[index];
+    }
+    if (!config2) {
+      continue;
+    }
+    if ("in" in config2) {
+      if (config2.key) {
+        const field = map2.get(config2.key);
+        const name = field.map || config2.key;
+        if (field.in) {
+          ;
+          params[field.in][name] = arg;
+        }
+      } else {
+        params.body = arg;
+      }
+    } else {
+      for (const [key, value] of Object.entries(arg ?? {})) {
+        const field = map2.get(key);
+        if (field) {
+          if (field.in) {
+            const name = field.map || key;
+            params[field.in][name] = value;
+          } else {
+            params[field.map] = value;
+          }
+        } else {
+          const extra = extraPrefixes.find(([prefix2]) => key.startsWith(prefix2));
+          if (extra) {
+            const [prefix2, slot] = extra;
+            params[slot][key.slice(prefix2.length)] = value;
+          } else if ("allowExtra" in config2 && config2.allowExtra) {
+            for (const [slot, allowed] of Object.entries(config2.allowExtra)) {
+              if (allowed) {
+                ;
+                params[slot][key] = value;
+                break;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  stripEmptySlots(params);
+  return params;
+};
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/client.gen.js
+var client = createClient(createConfig({ baseUrl: "http://localhost:4096" }));
+
+// node_modules/@opencode-ai/sdk/dist/v2/gen/sdk.gen.js
+var HeyApiClient = class {
+  client;
+  constructor(args) {
+    this.client = args?.client ?? client;
+  }
+};
+var HeyApiRegistry = class {
+  defaultKey = "default";
+  instances = /* @__PURE__ */ new Map();
+  get(key) {
+    const instance = this.instances.get(key ?? this.defaultKey);
+    if (!instance) {
+      throw new Error(`No SDK client found. Create one with "new OpencodeClient()" to fix this error.`);
+    }
+    return instance;
+  }
+  set(value, key) {
+    this.instances.set(key ?? this.defaultKey, value);
+  }
+};
+var Auth = class extends HeyApiClient {
+  /**
+   * Remove auth credentials
+   *
+   * Remove authentication credentials
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "providerID" }] }]);
+    return (options?.client ?? this.client).delete({
+      url: "/auth/{providerID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Set auth credentials
+   *
+   * Set authentication credentials
+   */
+  set(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "providerID" },
+          { key: "auth", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).put({
+      url: "/auth/{providerID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var App = class extends HeyApiClient {
+  /**
+   * Write log
+   *
+   * Write a log entry to the server logs with specified level and metadata.
+   */
+  log(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "service" },
+          { in: "body", key: "level" },
+          { in: "body", key: "message" },
+          { in: "body", key: "extra" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/log",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * List agents
+   *
+   * Get a list of all available AI agents in the OpenCode system.
+   */
+  agents(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/agent",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * List skills
+   *
+   * Get a list of all available skills in the OpenCode system.
+   */
+  skills(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/skill",
+      ...options,
+      ...params
+    });
+  }
+};
+var ControlPlane = class extends HeyApiClient {
+  /**
+   * Move session
+   *
+   * Move a session to another project directory, optionally transferring local changes.
+   */
+  moveSession(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "body", key: "sessionID" },
+          { in: "body", key: "destination" },
+          { in: "body", key: "moveChanges" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/control-plane/move-session",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Capabilities = class extends HeyApiClient {
+  /**
+   * Get experimental capabilities
+   *
+   * Get experimental features enabled on the OpenCode server.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/capabilities",
+      ...options,
+      ...params
+    });
+  }
+};
+var Console = class extends HeyApiClient {
+  /**
+   * Get active Console provider metadata
+   *
+   * Get the active Console org name and the set of provider IDs managed by that Console org.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/console",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * List switchable Console orgs
+   *
+   * Get the available Console orgs across logged-in accounts, including the current active org.
+   */
+  listOrgs(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/console/orgs",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Switch active Console org
+   *
+   * Persist a new active Console account/org selection for the current local OpenCode state.
+   */
+  switchOrg(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "accountID" },
+          { in: "body", key: "orgID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/console/switch",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Session = class extends HeyApiClient {
+  /**
+   * List sessions
+   *
+   * Get a list of all OpenCode sessions across projects, sorted by most recently updated. Archived sessions are excluded by default.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "roots" },
+          { in: "query", key: "start" },
+          { in: "query", key: "cursor" },
+          { in: "query", key: "search" },
+          { in: "query", key: "limit" },
+          { in: "query", key: "archived" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/session",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Background subagents
+   *
+   * Detach any synchronous subagents currently blocking the session and continue them in the background.
+   */
+  background(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/session/{sessionID}/background",
+      ...options,
+      ...params
+    });
+  }
+};
+var Resource = class extends HeyApiClient {
+  /**
+   * Get MCP resources
+   *
+   * Get all available MCP resources from connected servers. Optionally filter by name.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/resource",
+      ...options,
+      ...params
+    });
+  }
+};
+var ProjectCopy = class extends HeyApiClient {
+  /**
+   * Generate project copy name
+   *
+   * Generate a short name for a project copy from task context.
+   */
+  generateName(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "projectID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "context" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/project/{projectID}/copy/generate-name",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Adapter = class extends HeyApiClient {
+  /**
+   * List workspace adapters
+   *
+   * List all available workspace adapters for the current project.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/workspace/adapter",
+      ...options,
+      ...params
+    });
+  }
+};
+var Workspace = class extends HeyApiClient {
+  /**
+   * List workspaces
+   *
+   * List all workspaces.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/workspace",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Create workspace
+   *
+   * Create a workspace for the current project.
+   */
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "id" },
+          { in: "body", key: "type" },
+          { in: "body", key: "branch" },
+          { in: "body", key: "extra" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/workspace",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Sync workspace list
+   *
+   * Register missing workspaces returned by workspace adapters.
+   */
+  syncList(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/workspace/sync-list",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Workspace status
+   *
+   * Get connection status for workspaces in the current project.
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/workspace/status",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Remove workspace
+   *
+   * Remove an existing workspace.
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "id" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/experimental/workspace/{id}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Warp session into workspace
+   *
+   * Move a session's sync history into the target workspace, or detach it to the local project.
+   */
+  warp(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "id" },
+          { in: "body", key: "sessionID" },
+          { in: "body", key: "copyChanges" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/workspace/warp",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  _adapter;
+  get adapter() {
+    return this._adapter ??= new Adapter({ client: this.client });
+  }
+};
+var Experimental = class extends HeyApiClient {
+  _controlPlane;
+  get controlPlane() {
+    return this._controlPlane ??= new ControlPlane({ client: this.client });
+  }
+  _capabilities;
+  get capabilities() {
+    return this._capabilities ??= new Capabilities({ client: this.client });
+  }
+  _console;
+  get console() {
+    return this._console ??= new Console({ client: this.client });
+  }
+  _session;
+  get session() {
+    return this._session ??= new Session({ client: this.client });
+  }
+  _resource;
+  get resource() {
+    return this._resource ??= new Resource({ client: this.client });
+  }
+  _projectCopy;
+  get projectCopy() {
+    return this._projectCopy ??= new ProjectCopy({ client: this.client });
+  }
+  _workspace;
+  get workspace() {
+    return this._workspace ??= new Workspace({ client: this.client });
+  }
+};
+var Config = class extends HeyApiClient {
+  /**
+   * Get global configuration
+   *
+   * Retrieve the current global OpenCode configuration settings and preferences.
+   */
+  get(options) {
+    return (options?.client ?? this.client).get({
+      url: "/global/config",
+      ...options
+    });
+  }
+  /**
+   * Update global configuration
+   *
+   * Update global OpenCode configuration settings and preferences.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ key: "config", map: "body" }] }]);
+    return (options?.client ?? this.client).patch({
+      url: "/global/config",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Global = class extends HeyApiClient {
+  /**
+   * Get health
+   *
+   * Get health information about the OpenCode server.
+   */
+  health(options) {
+    return (options?.client ?? this.client).get({
+      url: "/global/health",
+      ...options
+    });
+  }
+  /**
+   * Get global events
+   *
+   * Subscribe to global events from the OpenCode system using server-sent events.
+   */
+  event(options) {
+    return (options?.client ?? this.client).sse.get({
+      url: "/global/event",
+      ...options
+    });
+  }
+  /**
+   * Dispose instance
+   *
+   * Clean up and dispose all OpenCode instances, releasing all resources.
+   */
+  dispose(options) {
+    return (options?.client ?? this.client).post({
+      url: "/global/dispose",
+      ...options
+    });
+  }
+  /**
+   * Upgrade opencode
+   *
+   * Upgrade opencode to the specified version.
+   */
+  upgrade(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "body", key: "target" }] }]);
+    return (options?.client ?? this.client).post({
+      url: "/global/upgrade",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  _config;
+  get config() {
+    return this._config ??= new Config({ client: this.client });
+  }
+};
+var Event2 = class extends HeyApiClient {
+  /**
+   * Subscribe to events
+   *
+   * Get events
+   */
+  subscribe(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).sse.get({
+      url: "/event",
+      ...options,
+      ...params
+    });
+  }
+};
+var Config2 = class extends HeyApiClient {
+  /**
+   * Get configuration
+   *
+   * Retrieve the current OpenCode configuration settings and preferences.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/config",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Update configuration
+   *
+   * Update OpenCode configuration settings and preferences.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "config", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).patch({
+      url: "/config",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * List config providers
+   *
+   * Get a list of all configured AI providers and their default models.
+   */
+  providers(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/config/providers",
+      ...options,
+      ...params
+    });
+  }
+};
+var Tool = class extends HeyApiClient {
+  /**
+   * List tools
+   *
+   * Get a list of available tools with their JSON schema parameters for a specific provider and model combination.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "provider" },
+          { in: "query", key: "model" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/tool",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * List tool IDs
+   *
+   * Get a list of all available tool IDs, including both built-in tools and dynamically registered tools.
+   */
+  ids(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/tool/ids",
+      ...options,
+      ...params
+    });
+  }
+};
+var Worktree = class extends HeyApiClient {
+  /**
+   * Remove worktree
+   *
+   * Remove a git worktree and delete its branch.
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "worktreeRemoveInput", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/experimental/worktree",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * List worktrees
+   *
+   * List all sandbox worktrees for the current project.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/experimental/worktree",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Create worktree
+   *
+   * Create a new git worktree for the current project and run any configured startup scripts.
+   */
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "worktreeCreateInput", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/worktree",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Reset worktree
+   *
+   * Reset a worktree branch to the primary default branch.
+   */
+  reset(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "worktreeResetInput", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/worktree/reset",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Find = class extends HeyApiClient {
+  /**
+   * Find text
+   *
+   * Search for text patterns across files in the project using ripgrep.
+   */
+  text(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "pattern" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/find",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Find files
+   *
+   * Search for files or directories by name or pattern in the project directory.
+   */
+  files(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "query" },
+          { in: "query", key: "dirs" },
+          { in: "query", key: "type" },
+          { in: "query", key: "limit" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/find/file",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Find symbols
+   *
+   * Search for workspace symbols like functions, classes, and variables using LSP.
+   */
+  symbols(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "query" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/find/symbol",
+      ...options,
+      ...params
+    });
+  }
+};
+var File2 = class extends HeyApiClient {
+  /**
+   * List files
+   *
+   * List files and directories in a specified path.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "path" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/file",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Read file
+   *
+   * Read the content of a specified file.
+   */
+  read(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "path" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/file/content",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get file status
+   *
+   * Get the git status of all files in the project.
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/file/status",
+      ...options,
+      ...params
+    });
+  }
+};
+var Instance = class extends HeyApiClient {
+  /**
+   * Dispose instance
+   *
+   * Clean up and dispose the current OpenCode instance, releasing all resources.
+   */
+  dispose(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/instance/dispose",
+      ...options,
+      ...params
+    });
+  }
+};
+var Path2 = class extends HeyApiClient {
+  /**
+   * Get paths
+   *
+   * Retrieve the current working directory and related path information for the OpenCode instance.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/path",
+      ...options,
+      ...params
+    });
+  }
+};
+var Diff = class extends HeyApiClient {
+  /**
+   * Get raw VCS diff
+   *
+   * Retrieve a raw patch for current uncommitted changes.
+   */
+  raw(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/vcs/diff/raw",
+      ...options,
+      ...params
+    });
+  }
+};
+var Vcs = class extends HeyApiClient {
+  /**
+   * Get VCS info
+   *
+   * Retrieve version control system (VCS) information for the current project, such as git branch.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/vcs",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get VCS status
+   *
+   * Retrieve changed files in the current working tree without patches.
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/vcs/status",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get VCS diff
+   *
+   * Retrieve the current git diff for the working tree or against the default branch.
+   */
+  diff(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "mode" },
+          { in: "query", key: "context" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/vcs/diff",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Apply VCS patch
+   *
+   * Apply a raw patch to the current working tree.
+   */
+  apply(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "patch" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/vcs/apply",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  _diff;
+  get diff2() {
+    return this._diff ??= new Diff({ client: this.client });
+  }
+};
+var Command2 = class extends HeyApiClient {
+  /**
+   * List commands
+   *
+   * Get a list of all available commands in the OpenCode system.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/command",
+      ...options,
+      ...params
+    });
+  }
+};
+var Lsp = class extends HeyApiClient {
+  /**
+   * Get LSP status
+   *
+   * Get LSP server status
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/lsp",
+      ...options,
+      ...params
+    });
+  }
+};
+var Formatter = class extends HeyApiClient {
+  /**
+   * Get formatter status
+   *
+   * Get formatter status
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/formatter",
+      ...options,
+      ...params
+    });
+  }
+};
+var Auth2 = class extends HeyApiClient {
+  /**
+   * Remove MCP OAuth
+   *
+   * Remove OAuth credentials for an MCP server.
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "name" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/mcp/{name}/auth",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Start MCP OAuth
+   *
+   * Start OAuth authentication flow for a Model Context Protocol (MCP) server.
+   */
+  start(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "name" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/mcp/{name}/auth",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Complete MCP OAuth
+   *
+   * Complete OAuth authentication for a Model Context Protocol (MCP) server using the authorization code.
+   */
+  callback(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "name" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "code" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/mcp/{name}/auth/callback",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Authenticate MCP OAuth
+   *
+   * Start OAuth flow and wait for callback (opens browser).
+   */
+  authenticate(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "name" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/mcp/{name}/auth/authenticate",
+      ...options,
+      ...params
+    });
+  }
+};
+var Mcp = class extends HeyApiClient {
+  /**
+   * Get MCP status
+   *
+   * Get the status of all Model Context Protocol (MCP) servers.
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/mcp",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Add MCP server
+   *
+   * Dynamically add a new Model Context Protocol (MCP) server to the system.
+   */
+  add(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "name" },
+          { in: "body", key: "config" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/mcp",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Connect an MCP server.
+   */
+  connect(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "name" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/mcp/{name}/connect",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Disconnect an MCP server.
+   */
+  disconnect(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "name" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/mcp/{name}/disconnect",
+      ...options,
+      ...params
+    });
+  }
+  _auth;
+  get auth() {
+    return this._auth ??= new Auth2({ client: this.client });
+  }
+};
+var Project = class extends HeyApiClient {
+  /**
+   * List all projects
+   *
+   * Get a list of projects that have been opened with OpenCode.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/project",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get current project
+   *
+   * Retrieve the currently active project that OpenCode is working with.
+   */
+  current(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/project/current",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Initialize git repository
+   *
+   * Create a git repository for the current project and return the refreshed project info.
+   */
+  initGit(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/project/git/init",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Update project
+   *
+   * Update project properties such as name, icon, and commands.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "projectID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "name" },
+          { in: "body", key: "icon" },
+          { in: "body", key: "commands" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).patch({
+      url: "/project/{projectID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * List project directories
+   *
+   * List known local absolute directories for a project.
+   */
+  directories(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "projectID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/project/{projectID}/directories",
+      ...options,
+      ...params
+    });
+  }
+};
+var Pty = class extends HeyApiClient {
+  /**
+   * List available shells
+   *
+   * Get a list of available shells on the system.
+   */
+  shells(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/pty/shells",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * List PTY sessions
+   *
+   * Get a list of all active pseudo-terminal (PTY) sessions managed by OpenCode.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/pty",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Create PTY session
+   *
+   * Create a new pseudo-terminal (PTY) session for running shell commands and processes.
+   */
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "command" },
+          { in: "body", key: "args" },
+          { in: "body", key: "cwd" },
+          { in: "body", key: "title" },
+          { in: "body", key: "env" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/pty",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Remove PTY session
+   *
+   * Remove and terminate a specific pseudo-terminal (PTY) session.
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/pty/{ptyID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get PTY session
+   *
+   * Retrieve detailed information about a specific pseudo-terminal (PTY) session.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/pty/{ptyID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Update PTY session
+   *
+   * Update properties of an existing pseudo-terminal (PTY) session.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "title" },
+          { in: "body", key: "size" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).put({
+      url: "/pty/{ptyID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Create PTY WebSocket token
+   *
+   * Create a short-lived ticket for opening a PTY WebSocket connection.
+   */
+  connectToken(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/pty/{ptyID}/connect-token",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Connect to PTY session
+   *
+   * Establish a WebSocket connection to interact with a pseudo-terminal (PTY) session in real-time.
+   */
+  connect(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "cursor" },
+          { in: "query", key: "ticket" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/pty/{ptyID}/connect",
+      ...options,
+      ...params
+    });
+  }
+};
+var Question = class extends HeyApiClient {
+  /**
+   * List pending questions
+   *
+   * Get all pending question requests across all sessions.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/question",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Reply to question request
+   *
+   * Provide answers to a question request from the AI assistant.
+   */
+  reply(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "requestID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "answers" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/question/{requestID}/reply",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Reject question request
+   *
+   * Reject a question request from the AI assistant.
+   */
+  reject(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "requestID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/question/{requestID}/reject",
+      ...options,
+      ...params
+    });
+  }
+};
+var Permission = class extends HeyApiClient {
+  /**
+   * List pending permissions
+   *
+   * Get all pending permission requests across all sessions.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/permission",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Respond to permission request
+   *
+   * Approve or deny a permission request from the AI assistant.
+   */
+  reply(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "requestID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "reply" },
+          { in: "body", key: "message" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/permission/{requestID}/reply",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Respond to permission
+   *
+   * Approve or deny a permission request from the AI assistant.
+   *
+   * @deprecated
+   */
+  respond(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "permissionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "response" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/permissions/{permissionID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Oauth = class extends HeyApiClient {
+  /**
+   * Start OAuth authorization
+   *
+   * Start the OAuth authorization flow for a provider.
+   */
+  authorize(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "providerID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "method" },
+          { in: "body", key: "inputs" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/provider/{providerID}/oauth/authorize",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Handle OAuth callback
+   *
+   * Handle the OAuth callback from a provider after user authorization.
+   */
+  callback(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "providerID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "method" },
+          { in: "body", key: "code" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/provider/{providerID}/oauth/callback",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Provider = class extends HeyApiClient {
+  /**
+   * List providers
+   *
+   * Get a list of all available AI providers, including both available and connected ones.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/provider",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get provider auth methods
+   *
+   * Retrieve available authentication methods for all AI providers.
+   */
+  auth(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/provider/auth",
+      ...options,
+      ...params
+    });
+  }
+  _oauth;
+  get oauth() {
+    return this._oauth ??= new Oauth({ client: this.client });
+  }
+};
+var Session2 = class extends HeyApiClient {
+  /**
+   * List sessions
+   *
+   * Get a list of all OpenCode sessions, sorted by most recently updated.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "scope" },
+          { in: "query", key: "path" },
+          { in: "query", key: "roots" },
+          { in: "query", key: "start" },
+          { in: "query", key: "search" },
+          { in: "query", key: "limit" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Create session
+   *
+   * Create a new OpenCode session for interacting with AI assistants and managing conversations.
+   */
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "parentID" },
+          { in: "body", key: "title" },
+          { in: "body", key: "agent" },
+          { in: "body", key: "model" },
+          { in: "body", key: "metadata" },
+          { in: "body", key: "permission" },
+          { in: "body", key: "workspaceID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Get session status
+   *
+   * Retrieve the current status of all sessions, including active, idle, and completed states.
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session/status",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Delete session
+   *
+   * Delete a session and permanently remove all associated data, including messages and history.
+   */
+  delete(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/session/{sessionID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get session
+   *
+   * Retrieve detailed information about a specific OpenCode session.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session/{sessionID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Update session
+   *
+   * Update properties of an existing session, such as title or other metadata.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "title" },
+          { in: "body", key: "metadata" },
+          { in: "body", key: "permission" },
+          { in: "body", key: "time" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).patch({
+      url: "/session/{sessionID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Get session children
+   *
+   * Retrieve all child sessions that were forked from the specified parent session.
+   */
+  children(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session/{sessionID}/children",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get session todos
+   *
+   * Retrieve the todo list associated with a specific session, showing tasks and action items.
+   */
+  todo(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session/{sessionID}/todo",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get message diff
+   *
+   * Get the file changes (diff) that resulted from a specific user message in the session.
+   */
+  diff(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "messageID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session/{sessionID}/diff",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get session messages
+   *
+   * Retrieve all messages in a session, including user prompts and AI responses.
+   */
+  messages(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "query", key: "limit" },
+          { in: "query", key: "before" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session/{sessionID}/message",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Send message
+   *
+   * Create and send a new message to a session, streaming the AI response.
+   */
+  prompt(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "messageID" },
+          { in: "body", key: "model" },
+          { in: "body", key: "agent" },
+          { in: "body", key: "noReply" },
+          { in: "body", key: "tools" },
+          { in: "body", key: "format" },
+          { in: "body", key: "system" },
+          { in: "body", key: "variant" },
+          { in: "body", key: "parts" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/message",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Delete message
+   *
+   * Permanently delete a specific message and all of its parts from a session without reverting file changes.
+   */
+  deleteMessage(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "messageID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/session/{sessionID}/message/{messageID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get message
+   *
+   * Retrieve a specific message from a session by its message ID.
+   */
+  message(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "messageID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/session/{sessionID}/message/{messageID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Fork session
+   *
+   * Create a new session by forking an existing session at a specific message point.
+   */
+  fork(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "messageID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/fork",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Abort session
+   *
+   * Abort an active session and stop any ongoing AI processing or command execution.
+   */
+  abort(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/abort",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Initialize session
+   *
+   * Analyze the current application and create an AGENTS.md file with project-specific agent configurations.
+   */
+  init(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "modelID" },
+          { in: "body", key: "providerID" },
+          { in: "body", key: "messageID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/init",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Unshare session
+   *
+   * Remove the shareable link for a session, making it private again.
+   */
+  unshare(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/session/{sessionID}/share",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Share session
+   *
+   * Create a shareable link for a session, allowing others to view the conversation.
+   */
+  share(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/share",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Summarize session
+   *
+   * Generate a concise summary of the session using AI compaction to preserve key information.
+   */
+  summarize(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "providerID" },
+          { in: "body", key: "modelID" },
+          { in: "body", key: "auto" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/summarize",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Send async message
+   *
+   * Create and send a new message to a session asynchronously, starting the session if needed and returning immediately.
+   */
+  promptAsync(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "messageID" },
+          { in: "body", key: "model" },
+          { in: "body", key: "agent" },
+          { in: "body", key: "noReply" },
+          { in: "body", key: "tools" },
+          { in: "body", key: "format" },
+          { in: "body", key: "system" },
+          { in: "body", key: "variant" },
+          { in: "body", key: "parts" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/prompt_async",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Send command
+   *
+   * Send a new command to a session for execution by the AI assistant.
+   */
+  command(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "messageID" },
+          { in: "body", key: "agent" },
+          { in: "body", key: "model" },
+          { in: "body", key: "arguments" },
+          { in: "body", key: "command" },
+          { in: "body", key: "variant" },
+          { in: "body", key: "parts" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/command",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Run shell command
+   *
+   * Execute a shell command within the session context and return the AI's response.
+   */
+  shell(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "messageID" },
+          { in: "body", key: "agent" },
+          { in: "body", key: "model" },
+          { in: "body", key: "command" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/shell",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Revert message
+   *
+   * Revert a specific message in a session, undoing its effects and restoring the previous state.
+   */
+  revert(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "messageID" },
+          { in: "body", key: "partID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/revert",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Restore reverted messages
+   *
+   * Restore all previously reverted messages in a session.
+   */
+  unrevert(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/session/{sessionID}/unrevert",
+      ...options,
+      ...params
+    });
+  }
+};
+var Part = class extends HeyApiClient {
+  /**
+   * Delete a part from a message.
+   */
+  delete(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "messageID" },
+          { in: "path", key: "partID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/session/{sessionID}/message/{messageID}/part/{partID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Update a part in a message.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "messageID" },
+          { in: "path", key: "partID" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "part", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).patch({
+      url: "/session/{sessionID}/message/{messageID}/part/{partID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var History = class extends HeyApiClient {
+  /**
+   * List sync events
+   *
+   * List sync events for all aggregates. Keys are aggregate IDs the client already knows about, values are the last known sequence ID. Events with seq > value are returned for those aggregates. Aggregates not listed in the input get their full history.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "body", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/sync/history",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Sync = class extends HeyApiClient {
+  /**
+   * Start workspace sync
+   *
+   * Start sync loops for workspaces in the current project that have active sessions.
+   */
+  start(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/sync/start",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Replay sync events
+   *
+   * Validate and replay a complete sync event history.
+   */
+  replay(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          {
+            in: "query",
+            key: "query_directory",
+            map: "directory"
+          },
+          { in: "query", key: "workspace" },
+          {
+            in: "body",
+            key: "body_directory",
+            map: "directory"
+          },
+          { in: "body", key: "events" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/sync/replay",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Steal session into workspace
+   *
+   * Update a session to belong to the current workspace through the sync event system.
+   */
+  steal(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "sessionID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/sync/steal",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  _history;
+  get history() {
+    return this._history ??= new History({ client: this.client });
+  }
+};
+var Control = class extends HeyApiClient {
+  /**
+   * Get next TUI request
+   *
+   * Retrieve the next TUI request from the queue for processing.
+   */
+  next(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/tui/control/next",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Submit TUI response
+   *
+   * Submit a response to the TUI request queue to complete a pending request.
+   */
+  response(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "body", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/control/response",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Tui = class extends HeyApiClient {
+  /**
+   * Append TUI prompt
+   *
+   * Append prompt to the TUI.
+   */
+  appendPrompt(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "text" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/append-prompt",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Open help dialog
+   *
+   * Open the help dialog in the TUI to display user assistance information.
+   */
+  openHelp(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/open-help",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Open sessions dialog
+   *
+   * Open the session dialog.
+   */
+  openSessions(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/open-sessions",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Open themes dialog
+   *
+   * Open the theme dialog.
+   */
+  openThemes(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/open-themes",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Open models dialog
+   *
+   * Open the model dialog.
+   */
+  openModels(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/open-models",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Submit TUI prompt
+   *
+   * Submit the prompt.
+   */
+  submitPrompt(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/submit-prompt",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Clear TUI prompt
+   *
+   * Clear the prompt.
+   */
+  clearPrompt(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/clear-prompt",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Execute TUI command
+   *
+   * Execute a TUI command.
+   */
+  executeCommand(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "command" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/execute-command",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Show TUI toast
+   *
+   * Show a toast notification in the TUI.
+   */
+  showToast(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "title" },
+          { in: "body", key: "message" },
+          { in: "body", key: "variant" },
+          { in: "body", key: "duration" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/show-toast",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Publish TUI event
+   *
+   * Publish a TUI event.
+   */
+  publish(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { key: "body", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/publish",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Select session
+   *
+   * Navigate the TUI to display the specified session.
+   */
+  selectSession(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "directory" },
+          { in: "query", key: "workspace" },
+          { in: "body", key: "sessionID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/tui/select-session",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  _control;
+  get control() {
+    return this._control ??= new Control({ client: this.client });
+  }
+};
+var Health = class extends HeyApiClient {
+  /**
+   * Check server health
+   *
+   * Check whether the API server is ready to accept requests.
+   */
+  get(options) {
+    return (options?.client ?? this.client).get({
+      url: "/api/health",
+      ...options
+    });
+  }
+};
+var Location = class extends HeyApiClient {
+  /**
+   * Get location
+   *
+   * Resolve the requested location or the server default location.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/location",
+      ...options,
+      ...params
+    });
+  }
+};
+var Agent3 = class extends HeyApiClient {
+  /**
+   * List agents
+   *
+   * Retrieve currently registered agents.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/agent",
+      ...options,
+      ...params
+    });
+  }
+};
+var Revert = class extends HeyApiClient {
+  /**
+   * Stage session revert
+   *
+   * Stage or move a reversible session boundary and optionally apply its file changes.
+   */
+  stage(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "body", key: "messageID" },
+          { in: "body", key: "files" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/revert/stage",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Clear staged revert
+   */
+  clear(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/revert/clear",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Commit staged revert
+   */
+  commit(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/revert/commit",
+      ...options,
+      ...params
+    });
+  }
+};
+var Permission2 = class extends HeyApiClient {
+  /**
+   * List session permission requests
+   *
+   * Retrieve pending permission requests owned by a session.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}/permission",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Create permission request
+   *
+   * Evaluate and, when approval is required, create a permission request for a session.
+   */
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "body", key: "id" },
+          { in: "body", key: "action" },
+          { in: "body", key: "resources" },
+          { in: "body", key: "save" },
+          { in: "body", key: "metadata" },
+          { in: "body", key: "source" },
+          { in: "body", key: "agent" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/permission",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Get permission request
+   *
+   * Retrieve a pending permission request owned by a session.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "requestID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}/permission/{requestID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Reply to pending permission request
+   *
+   * Respond to a pending permission request owned by a session.
+   */
+  reply(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "requestID" },
+          { in: "body", key: "reply" },
+          { in: "body", key: "message" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/permission/{requestID}/reply",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Question2 = class extends HeyApiClient {
+  /**
+   * List session question requests
+   *
+   * Retrieve pending question requests owned by a session.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}/question",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Reply to pending question request
+   *
+   * Answer a pending question request owned by a session.
+   */
+  reply(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "requestID" },
+          { key: "questionV2Reply", map: "body" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/question/{requestID}/reply",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Reject pending question request
+   *
+   * Reject a pending question request owned by a session.
+   */
+  reject(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "requestID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/question/{requestID}/reject",
+      ...options,
+      ...params
+    });
+  }
+};
+var Session3 = class extends HeyApiClient {
+  /**
+   * List sessions
+   *
+   * Retrieve sessions in the requested order. Items keep that order across pages; use cursor.next or cursor.previous to move through the ordered list.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "workspace" },
+          { in: "query", key: "limit" },
+          { in: "query", key: "order" },
+          { in: "query", key: "search" },
+          { in: "query", key: "directory" },
+          { in: "query", key: "project" },
+          { in: "query", key: "subpath" },
+          { in: "query", key: "cursor" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Create session
+   *
+   * Create a session at the requested location.
+   */
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "body", key: "id" },
+          { in: "body", key: "agent" },
+          { in: "body", key: "model" },
+          { in: "body", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * List active sessions
+   *
+   * Retrieve foreground Session drains currently owned by this OpenCode process. Sessions absent from the result are inactive.
+   */
+  active(options) {
+    return (options?.client ?? this.client).get({
+      url: "/api/session/active",
+      ...options
+    });
+  }
+  /**
+   * Get session
+   *
+   * Retrieve a session by ID.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Switch session agent
+   *
+   * Switch the agent used by subsequent provider turns.
+   */
+  switchAgent(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "body", key: "agent" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/agent",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Switch session model
+   *
+   * Switch the model used by subsequent provider turns.
+   */
+  switchModel(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "body", key: "model" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/model",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Send message
+   *
+   * Durably admit one session input and schedule agent-loop execution unless resume is false.
+   */
+  prompt(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "body", key: "id" },
+          { in: "body", key: "prompt" },
+          { in: "body", key: "delivery" },
+          { in: "body", key: "resume" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/prompt",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Compact session
+   *
+   * Compact a session conversation.
+   */
+  compact(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/compact",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Wait for session
+   *
+   * Wait for a session agent loop to become idle.
+   */
+  wait(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/wait",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get session context
+   *
+   * Retrieve the active context messages for a session (all messages after the last compaction).
+   */
+  context(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}/context",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get session history
+   *
+   * Read one finite page of public durable Session events after an exclusive aggregate sequence. Newly committed events may appear on later pages.
+   */
+  history(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "limit" },
+          { in: "query", key: "after" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}/history",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Subscribe to session events
+   *
+   * Replay durable events after an aggregate sequence, then continue with new durable events.
+   */
+  events(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "after" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).sse.get({
+      url: "/api/session/{sessionID}/event",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Interrupt session execution
+   *
+   * Interrupt active execution owned by this OpenCode process. Idle interruption is a no-op.
+   */
+  interrupt(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "sessionID" }] }]);
+    return (options?.client ?? this.client).post({
+      url: "/api/session/{sessionID}/interrupt",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get session message
+   *
+   * Retrieve one projected message owned by the Session.
+   */
+  message(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "path", key: "messageID" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}/message/{messageID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get session messages
+   *
+   * Retrieve projected messages for a session. Items keep the requested order across pages; use cursor.next or cursor.previous to move through the ordered timeline.
+   */
+  messages(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "sessionID" },
+          { in: "query", key: "limit" },
+          { in: "query", key: "order" },
+          { in: "query", key: "cursor" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/session/{sessionID}/message",
+      ...options,
+      ...params
+    });
+  }
+  _revert;
+  get revert() {
+    return this._revert ??= new Revert({ client: this.client });
+  }
+  _permission;
+  get permission() {
+    return this._permission ??= new Permission2({ client: this.client });
+  }
+  _question;
+  get question() {
+    return this._question ??= new Question2({ client: this.client });
+  }
+};
+var Model = class extends HeyApiClient {
+  /**
+   * List models
+   *
+   * Retrieve available models ordered by release date.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/model",
+      ...options,
+      ...params
+    });
+  }
+};
+var Provider2 = class extends HeyApiClient {
+  /**
+   * List providers
+   *
+   * Retrieve active AI providers so clients can show provider availability and configuration.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/provider",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get provider
+   *
+   * Retrieve a single AI provider so clients can inspect its availability and endpoint settings.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "providerID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/provider/{providerID}",
+      ...options,
+      ...params
+    });
+  }
+};
+var Connect = class extends HeyApiClient {
+  /**
+   * Connect with key
+   *
+   * Run a key authentication method and store the resulting credential.
+   */
+  key(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "integrationID" },
+          { in: "query", key: "location" },
+          { in: "body", key: "key" },
+          { in: "body", key: "label" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/integration/{integrationID}/connect/key",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Begin OAuth connection
+   *
+   * Start an OAuth attempt and return the authorization details.
+   */
+  oauth(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "integrationID" },
+          { in: "query", key: "location" },
+          { in: "body", key: "methodID" },
+          { in: "body", key: "inputs" },
+          { in: "body", key: "label" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/integration/{integrationID}/connect/oauth",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Attempt = class extends HeyApiClient {
+  /**
+   * Cancel OAuth connection
+   *
+   * Cancel an OAuth attempt and release its resources.
+   */
+  cancel(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "attemptID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/api/integration/attempt/{attemptID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get OAuth attempt status
+   *
+   * Poll the current status of an OAuth attempt.
+   */
+  status(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "attemptID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/integration/attempt/{attemptID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Complete OAuth connection
+   *
+   * Complete a code-based OAuth attempt and store the resulting credential.
+   */
+  complete(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "attemptID" },
+          { in: "query", key: "location" },
+          { in: "body", key: "code" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/integration/attempt/{attemptID}/complete",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Integration = class extends HeyApiClient {
+  /**
+   * List integrations
+   *
+   * Retrieve available integrations and their authentication methods.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/integration",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get integration
+   *
+   * Retrieve one integration and its authentication methods.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "integrationID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/integration/{integrationID}",
+      ...options,
+      ...params
+    });
+  }
+  _connect;
+  get connect() {
+    return this._connect ??= new Connect({ client: this.client });
+  }
+  _attempt;
+  get attempt() {
+    return this._attempt ??= new Attempt({ client: this.client });
+  }
+};
+var Credential2 = class extends HeyApiClient {
+  /**
+   * Remove credential
+   *
+   * Remove a stored integration credential.
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "credentialID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/api/credential/{credentialID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Update credential
+   *
+   * Update a stored credential label.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "credentialID" },
+          { in: "query", key: "location" },
+          { in: "body", key: "label" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).patch({
+      url: "/api/credential/{credentialID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+};
+var Request2 = class extends HeyApiClient {
+  /**
+   * List pending permission requests
+   *
+   * Retrieve pending permission requests for a location.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/permission/request",
+      ...options,
+      ...params
+    });
+  }
+};
+var Saved = class extends HeyApiClient {
+  /**
+   * List saved permissions
+   *
+   * Retrieve saved permissions, optionally filtered by project.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "projectID" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/permission/saved",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Remove saved permission
+   *
+   * Remove a saved permission by ID.
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "path", key: "id" }] }]);
+    return (options?.client ?? this.client).delete({
+      url: "/api/permission/saved/{id}",
+      ...options,
+      ...params
+    });
+  }
+};
+var Permission3 = class extends HeyApiClient {
+  _request;
+  get request() {
+    return this._request ??= new Request2({ client: this.client });
+  }
+  _saved;
+  get saved() {
+    return this._saved ??= new Saved({ client: this.client });
+  }
+};
+var Fs = class extends HeyApiClient {
+  /**
+   * Read file
+   *
+   * Serve one file relative to the requested location.
+   */
+  read(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/fs/read/*",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * List directory
+   *
+   * List direct children of one directory relative to the requested location.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "location" },
+          { in: "query", key: "path" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/fs/list",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Find files
+   *
+   * Find recursively ranked filesystem entries relative to the requested location.
+   */
+  find(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "location" },
+          { in: "query", key: "query" },
+          { in: "query", key: "type" },
+          { in: "query", key: "limit" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/fs/find",
+      ...options,
+      ...params
+    });
+  }
+};
+var Command22 = class extends HeyApiClient {
+  /**
+   * List commands
+   *
+   * Retrieve currently registered commands.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/command",
+      ...options,
+      ...params
+    });
+  }
+};
+var Skill = class extends HeyApiClient {
+  /**
+   * List skills
+   *
+   * Retrieve currently registered skills.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/skill",
+      ...options,
+      ...params
+    });
+  }
+};
+var Event22 = class extends HeyApiClient {
+  /**
+   * Subscribe to events
+   *
+   * Subscribe to native event payloads for the server.
+   */
+  subscribe(options) {
+    return (options?.client ?? this.client).sse.get({
+      url: "/api/event",
+      ...options
+    });
+  }
+};
+var Pty2 = class extends HeyApiClient {
+  /**
+   * List PTY sessions
+   *
+   * List PTY sessions for a location, including exited sessions retained until removal.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/pty",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Create PTY session
+   *
+   * Create a pseudo-terminal session for a location.
+   */
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "query", key: "location" },
+          { in: "body", key: "command" },
+          { in: "body", key: "args" },
+          { in: "body", key: "cwd" },
+          { in: "body", key: "title" },
+          { in: "body", key: "env" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/pty",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Remove PTY session
+   *
+   * Terminate and remove one PTY session.
+   */
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/api/pty/{ptyID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Get PTY session
+   *
+   * Get one PTY session, including its exit code once exited.
+   */
+  get(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/pty/{ptyID}",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Update PTY session
+   *
+   * Update the title or viewport size of one PTY session.
+   */
+  update(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "location" },
+          { in: "body", key: "title" },
+          { in: "body", key: "size" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).put({
+      url: "/api/pty/{ptyID}",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  /**
+   * Create PTY WebSocket token
+   *
+   * Create a short-lived single-use ticket for opening a PTY WebSocket connection.
+   */
+  connectToken(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/api/pty/{ptyID}/connect-token",
+      ...options,
+      ...params
+    });
+  }
+  /**
+   * Connect to PTY session
+   *
+   * Establish a WebSocket connection streaming PTY output and accepting terminal input.
+   */
+  connect(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "ptyID" },
+          { in: "query", key: "location[directory]" },
+          { in: "query", key: "location[workspace]" },
+          { in: "query", key: "cursor" },
+          { in: "query", key: "ticket" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).get({
+      url: "/api/pty/{ptyID}/connect",
+      ...options,
+      ...params
+    });
+  }
+};
+var Request22 = class extends HeyApiClient {
+  /**
+   * List pending question requests
+   *
+   * Retrieve pending question requests for a location.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/question/request",
+      ...options,
+      ...params
+    });
+  }
+};
+var Question3 = class extends HeyApiClient {
+  _request;
+  get request() {
+    return this._request ??= new Request22({ client: this.client });
+  }
+};
+var Reference = class extends HeyApiClient {
+  /**
+   * List references
+   *
+   * List references available in the requested location.
+   */
+  list(parameters, options) {
+    const params = buildClientParams([parameters], [{ args: [{ in: "query", key: "location" }] }]);
+    return (options?.client ?? this.client).get({
+      url: "/api/reference",
+      ...options,
+      ...params
+    });
+  }
+};
+var ProjectCopy2 = class extends HeyApiClient {
+  remove(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "projectID" },
+          { in: "query", key: "location" },
+          { in: "body", key: "directory" },
+          { in: "body", key: "force" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).delete({
+      url: "/experimental/project/{projectID}/copy",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  create(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "projectID" },
+          { in: "query", key: "location" },
+          { in: "body", key: "strategy" },
+          { in: "body", key: "directory" },
+          { in: "body", key: "name" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/project/{projectID}/copy",
+      ...options,
+      ...params,
+      headers: {
+        "Content-Type": "application/json",
+        ...options?.headers,
+        ...params.headers
+      }
+    });
+  }
+  refresh(parameters, options) {
+    const params = buildClientParams([parameters], [
+      {
+        args: [
+          { in: "path", key: "projectID" },
+          { in: "query", key: "location" }
+        ]
+      }
+    ]);
+    return (options?.client ?? this.client).post({
+      url: "/experimental/project/{projectID}/copy/refresh",
+      ...options,
+      ...params
+    });
+  }
+};
+var V2 = class extends HeyApiClient {
+  _health;
+  get health() {
+    return this._health ??= new Health({ client: this.client });
+  }
+  _location;
+  get location() {
+    return this._location ??= new Location({ client: this.client });
+  }
+  _agent;
+  get agent() {
+    return this._agent ??= new Agent3({ client: this.client });
+  }
+  _session;
+  get session() {
+    return this._session ??= new Session3({ client: this.client });
+  }
+  _model;
+  get model() {
+    return this._model ??= new Model({ client: this.client });
+  }
+  _provider;
+  get provider() {
+    return this._provider ??= new Provider2({ client: this.client });
+  }
+  _integration;
+  get integration() {
+    return this._integration ??= new Integration({ client: this.client });
+  }
+  _credential;
+  get credential() {
+    return this._credential ??= new Credential2({ client: this.client });
+  }
+  _permission;
+  get permission() {
+    return this._permission ??= new Permission3({ client: this.client });
+  }
+  _fs;
+  get fs() {
+    return this._fs ??= new Fs({ client: this.client });
+  }
+  _command;
+  get command() {
+    return this._command ??= new Command22({ client: this.client });
+  }
+  _skill;
+  get skill() {
+    return this._skill ??= new Skill({ client: this.client });
+  }
+  _event;
+  get event() {
+    return this._event ??= new Event22({ client: this.client });
+  }
+  _pty;
+  get pty() {
+    return this._pty ??= new Pty2({ client: this.client });
+  }
+  _question;
+  get question() {
+    return this._question ??= new Question3({ client: this.client });
+  }
+  _reference;
+  get reference() {
+    return this._reference ??= new Reference({ client: this.client });
+  }
+  _projectCopy;
+  get projectCopy() {
+    return this._projectCopy ??= new ProjectCopy2({ client: this.client });
+  }
+};
+var OpencodeClient = class _OpencodeClient extends HeyApiClient {
+  static __registry = new HeyApiRegistry();
+  constructor(args) {
+    super(args);
+    _OpencodeClient.__registry.set(this, args?.key);
+  }
+  _auth;
+  get auth() {
+    return this._auth ??= new Auth({ client: this.client });
+  }
+  _app;
+  get app() {
+    return this._app ??= new App({ client: this.client });
+  }
+  _experimental;
+  get experimental() {
+    return this._experimental ??= new Experimental({ client: this.client });
+  }
+  _global;
+  get global() {
+    return this._global ??= new Global({ client: this.client });
+  }
+  _event;
+  get event() {
+    return this._event ??= new Event2({ client: this.client });
+  }
+  _config;
+  get config() {
+    return this._config ??= new Config2({ client: this.client });
+  }
+  _tool;
+  get tool() {
+    return this._tool ??= new Tool({ client: this.client });
+  }
+  _worktree;
+  get worktree() {
+    return this._worktree ??= new Worktree({ client: this.client });
+  }
+  _find;
+  get find() {
+    return this._find ??= new Find({ client: this.client });
+  }
+  _file;
+  get file() {
+    return this._file ??= new File2({ client: this.client });
+  }
+  _instance;
+  get instance() {
+    return this._instance ??= new Instance({ client: this.client });
+  }
+  _path;
+  get path() {
+    return this._path ??= new Path2({ client: this.client });
+  }
+  _vcs;
+  get vcs() {
+    return this._vcs ??= new Vcs({ client: this.client });
+  }
+  _command;
+  get command() {
+    return this._command ??= new Command2({ client: this.client });
+  }
+  _lsp;
+  get lsp() {
+    return this._lsp ??= new Lsp({ client: this.client });
+  }
+  _formatter;
+  get formatter() {
+    return this._formatter ??= new Formatter({ client: this.client });
+  }
+  _mcp;
+  get mcp() {
+    return this._mcp ??= new Mcp({ client: this.client });
+  }
+  _project;
+  get project() {
+    return this._project ??= new Project({ client: this.client });
+  }
+  _pty;
+  get pty() {
+    return this._pty ??= new Pty({ client: this.client });
+  }
+  _question;
+  get question() {
+    return this._question ??= new Question({ client: this.client });
+  }
+  _permission;
+  get permission() {
+    return this._permission ??= new Permission({ client: this.client });
+  }
+  _provider;
+  get provider() {
+    return this._provider ??= new Provider({ client: this.client });
+  }
+  _session;
+  get session() {
+    return this._session ??= new Session2({ client: this.client });
+  }
+  _part;
+  get part() {
+    return this._part ??= new Part({ client: this.client });
+  }
+  _sync;
+  get sync() {
+    return this._sync ??= new Sync({ client: this.client });
+  }
+  _tui;
+  get tui() {
+    return this._tui ??= new Tui({ client: this.client });
+  }
+  _v2;
+  get v2() {
+    return this._v2 ??= new V2({ client: this.client });
+  }
+};
+
+// node_modules/@opencode-ai/sdk/dist/error-interceptor.js
+function wrapClientError(error63, response, request, opts) {
+  if (!opts?.throwOnError)
+    return error63;
+  if (error63 instanceof Error)
+    return error63;
+  if (typeof error63 === "object" && error63 !== null && Object.keys(error63).length > 0) {
+    const obj = error63;
+    const message = typeof obj.data?.message === "string" && obj.data.message || typeof obj.message === "string" && obj.message || typeof obj.name === "string" && obj.name || describe3(request, response);
+    return new Error(message, { cause: { body: error63, status: response?.status } });
+  }
+  if (typeof error63 === "string" && error63.length > 0) {
+    return new Error(error63, { cause: { body: error63, status: response?.status } });
+  }
+  const reason = response ? "(empty response body)" : "network error (no response)";
+  return new Error(`opencode server ${describe3(request, response)}: ${reason}`, {
+    cause: { body: error63, status: response?.status }
+  });
+}
+function describe3(request, response) {
+  const method = request?.method ?? "?";
+  const url3 = request?.url ?? "?";
+  const status = response?.status;
+  const statusText = response?.statusText;
+  return `${method} ${url3}${status ? " \u2192 " + status : ""}${statusText ? " " + statusText : ""}`;
+}
+
+// node_modules/@opencode-ai/sdk/dist/v2/client.js
+function pick2(value, fallback, encode3) {
+  if (!value)
+    return;
+  if (!fallback)
+    return value;
+  if (value === fallback)
+    return fallback;
+  if (encode3 && value === encode3(fallback))
+    return fallback;
+  return value;
+}
+function rewrite(request, values) {
+  if (request.method !== "GET" && request.method !== "HEAD")
+    return request;
+  const url3 = new URL(request.url);
+  let changed = false;
+  for (const [name, key] of [
+    ["x-opencode-directory", "directory"],
+    ["x-opencode-workspace", "workspace"]
+  ]) {
+    const value = pick2(request.headers.get(name), key === "directory" ? values.directory : values.workspace, key === "directory" ? encodeURIComponent : void 0);
+    if (!value)
+      continue;
+    for (const query of url3.pathname.startsWith("/api/") ? [key, `location[${key}]`] : [key]) {
+      if (!url3.searchParams.has(query)) {
+        url3.searchParams.set(query, value);
+      }
+    }
+    changed = true;
+  }
+  if (!changed)
+    return request;
+  const next = new Request(url3, request);
+  next.headers.delete("x-opencode-directory");
+  next.headers.delete("x-opencode-workspace");
+  return next;
+}
+function createOpencodeClient(config2) {
+  if (!config2?.fetch) {
+    const customFetch = (req) => {
+      req.timeout = false;
+      return fetch(req);
+    };
+    config2 = {
+      ...config2,
+      fetch: customFetch
+    };
+  }
+  if (config2?.directory) {
+    config2.headers = {
+      ...config2.headers,
+      "x-opencode-directory": encodeURIComponent(config2.directory)
+    };
+  }
+  if (config2?.experimental_workspaceID) {
+    config2.headers = {
+      ...config2.headers,
+      "x-opencode-workspace": config2.experimental_workspaceID
+    };
+  }
+  const client2 = createClient(config2);
+  client2.interceptors.request.use((request) => rewrite(request, {
+    directory: config2?.directory,
+    workspace: config2?.experimental_workspaceID
+  }));
+  client2.interceptors.response.use((response) => {
+    const contentType2 = response.headers.get("content-type");
+    if (contentType2 === "text/html")
+      throw new Error("Request is not supported by this version of OpenCode Server (Server responded with text/html)");
+    return response;
+  });
+  client2.interceptors.error.use(wrapClientError);
+  return new OpencodeClient({ client: client2 });
+}
+
+// node_modules/@opencode-ai/sdk/dist/v2/server.js
+var import_cross_spawn = __toESM(require_cross_spawn(), 1);
+
+// sandbox/opencode/event-hub.ts
+var EventHub = class {
+  constructor(client2) {
+    this.client = client2;
+  }
+  client;
+  listeners = /* @__PURE__ */ new Set();
+  abort = new AbortController();
+  connected;
+  /** Resolves once the stream delivered its first event (server.connected). */
+  ready = new Promise((resolve3) => this.connected = resolve3);
+  start() {
+    void this.run();
+    return this;
+  }
+  on(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  close() {
+    this.abort.abort();
+    this.listeners.clear();
+  }
+  async run() {
+    try {
+      const sub = await this.client.event.subscribe(void 0, {
+        signal: this.abort.signal,
+        // A dead server is noticed through its process exit; don't hammer it meanwhile.
+        sseMaxRetryAttempts: 50,
+        sseDefaultRetryDelay: 200,
+        sseMaxRetryDelay: 1e3
+      });
+      for await (const ev of sub.stream) {
+        this.connected();
+        for (const listener of [...this.listeners]) {
+          try {
+            listener(ev);
+          } catch {
+          }
+        }
+      }
+    } catch {
+    }
+  }
+};
+
+// sandbox/opencode/server.ts
+var LISTENING = /opencode server listening on (https?:\/\/\S+)/;
+function startOpencodeServer(options) {
+  const args = ["serve", "--hostname", "127.0.0.1", "--port", "0"];
+  const line = options.jail ? options.jail.session(options.binary, args, options.cwd) : { file: options.binary, args, cwd: options.cwd };
+  const child2 = spawnGroup(line.file, line.args, {
+    cwd: line.cwd,
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"]
+  });
+  let tail = "";
+  const exited = new Promise((resolve3) => {
+    child2.once("exit", (code, signal) => resolve3(`OpenCode exited (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(-2e3)}` : ""}`));
+    child2.once("error", (error63) => resolve3(`OpenCode could not start: ${error63.message}`));
+  });
+  const stop2 = () => killGroup(child2);
+  return new Promise((resolve3, reject) => {
+    let buffer3 = "";
+    let done = false;
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      void stop2();
+      reject(new Error(`OpenCode did not start within ${options.timeoutMs ?? 3e4} ms${tail ? `: ${tail.slice(-2e3)}` : ""}`));
+    }, options.timeoutMs ?? 3e4);
+    const onData = (chunk) => {
+      const text = chunk.toString();
+      tail = (tail + text).slice(-8e3);
+      buffer3 += text;
+      const lines = buffer3.split("\n");
+      buffer3 = lines.pop() ?? "";
+      for (const line2 of lines) {
+        options.onLog?.(line2);
+        const match3 = LISTENING.exec(line2);
+        if (match3 && !done) {
+          done = true;
+          clearTimeout(timer);
+          resolve3({ url: match3[1], child: child2, exited, stop: stop2 });
+        }
+      }
+    };
+    child2.stdout?.on("data", onData);
+    child2.stderr?.on("data", onData);
+    void exited.then((why) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      reject(new Error(why));
+    });
+    const onAbort = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void stop2();
+      reject(new Error("OpenCode's start was cancelled"));
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+// sandbox/opencode/warmup.ts
+import { createServer } from "node:http";
+var WARMUP_PROVIDER = "inspect-warmup";
+var WARMUP_MODEL = "warmup";
+async function startWarmupModel() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.method !== "POST") {
+        res.writeHead(404).end();
+        return;
+      }
+      const chunk = (delta, finish) => `data: ${JSON.stringify({ id: "warmup", object: "chat.completion.chunk", created: 0, model: WARMUP_MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}
+
+`;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(chunk({ role: "assistant", content: "ok" }, null) + chunk({}, "stop") + "data: [DONE]\n\n");
+    });
+  });
+  await new Promise((resolve3) => server.listen(0, "127.0.0.1", resolve3));
+  const { port } = server.address();
+  return {
+    provider: {
+      [WARMUP_PROVIDER]: {
+        npm: "@ai-sdk/openai-compatible",
+        name: "Inspect warm-up (local, answers ok)",
+        options: { baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "none" },
+        models: { [WARMUP_MODEL]: { name: WARMUP_MODEL, tool_call: true, limit: { context: 1e5, output: 1e3 } } }
+      }
+    },
+    close: () => new Promise((resolve3) => {
+      server.close(() => resolve3());
+      server.closeAllConnections();
+    })
+  };
+}
+async function warmUp(client2, hub, timeoutMs = 8e3) {
+  try {
+    const created = await client2.session.create({ title: "Inspect warm-up" });
+    const scratch = created.data?.id;
+    if (!scratch) return false;
+    let off = () => {
+    };
+    const idle = new Promise((resolve3) => {
+      const timer = setTimeout(() => resolve3(false), timeoutMs);
+      off = hub.on((ev) => {
+        if (ev.type === "session.idle" && ev.properties?.sessionID === scratch) {
+          clearTimeout(timer);
+          resolve3(true);
+        }
+      });
+    });
+    await client2.session.promptAsync({ sessionID: scratch, model: { providerID: WARMUP_PROVIDER, modelID: WARMUP_MODEL }, parts: [{ type: "text", text: "Reply ok." }] });
+    const ok2 = await idle;
+    off();
+    if (!ok2) await client2.session.abort({ sessionID: scratch }).catch(() => void 0);
+    await client2.session.delete({ sessionID: scratch }).catch(() => void 0);
+    return ok2;
+  } catch {
+    return false;
+  }
+}
+
+// sandbox/opencode/agent.ts
+async function startAgentServer(options) {
+  const xdg = prepareXdg(options.home, await opencodeVersion(options.baseEnv ?? process.env, options.signal));
+  options.jail?.own(options.home);
+  const env = opencodeEnv(options.jail ? options.jail.env() : options.baseEnv ?? process.env, xdg, options.config);
+  if (!options.trustRepoConfig) env.OPENCODE_DISABLE_PROJECT_CONFIG = "1";
+  return startOpencodeServer({
+    binary: resolveOpencodeBinary(options.baseEnv ?? process.env),
+    env,
+    jail: options.jail,
+    cwd: options.cwd,
+    timeoutMs: options.timeoutMs,
+    onLog: options.onLog,
+    signal: options.signal
+  });
+}
+async function openWorkspace(server, directory, title, options = {}) {
+  const client2 = createOpencodeClient({ baseUrl: server.url, directory });
+  const hub = new EventHub(client2).start();
+  const cancelled = new Promise((_, reject) => {
+    const cancel3 = () => {
+      hub.close();
+      reject(new Error("opening the workspace was cancelled"));
+    };
+    if (options.signal?.aborted) cancel3();
+    else options.signal?.addEventListener("abort", cancel3, { once: true });
+  });
+  cancelled.catch(() => void 0);
+  try {
+    const created = await Promise.race([client2.session.create({ title }), cancelled]);
+    if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
+    await Promise.race([hub.ready, cancelled]);
+    if (options.warm !== false) await Promise.race([warmUp(client2, hub), cancelled]);
+    return { client: client2, hub, sessionID: created.data.id, directory };
+  } catch (error63) {
+    hub.close();
+    throw error63;
+  }
+}
+
+// sandbox/opencode/config.ts
+var BASE_CONFIG = {
+  $schema: "https://opencode.ai/config.json",
+  autoupdate: false,
+  share: "disabled",
+  // OpenCode's own undo snapshots copy the worktree into a shadow git repository on the first
+  // step of a session (seconds on a large checkout); Inspect commits with git itself.
+  snapshot: false,
+  permission: {
+    // Nobody is there to answer a question: the agent must decide or say so in its reply.
+    question: "deny",
+    // Outside the checkout OpenCode asks; the sandbox answers by policy (reject).
+    external_directory: "ask"
+  }
+};
+function isPlainObject2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function deepMerge(base, over) {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === void 0) continue;
+    const current = out[key];
+    out[key] = isPlainObject2(current) && isPlainObject2(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+function parseModel(model) {
+  if (!model) return void 0;
+  const slash = model.indexOf("/");
+  if (slash <= 0 || slash === model.length - 1) return void 0;
+  return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) };
+}
+function buildOpencodeConfig(operator, sessionModel) {
+  const merged = deepMerge(BASE_CONFIG, operator);
+  if (sessionModel) merged.model = sessionModel;
+  return merged;
+}
+
+// sandbox/opencode/repo-config.ts
+import { mkdirSync as mkdirSync4, rmSync as rmSync3, writeFileSync as writeFileSync5 } from "node:fs";
+import path19 from "node:path";
+
+// sandbox/setup-script.ts
+import { existsSync as existsSync8 } from "node:fs";
+import path18 from "node:path";
+var SETUP_SCRIPT = ".inspect/setup.sh";
+async function runSetupScript(options) {
+  const script = options.script === void 0 ? path18.join(options.dir, SETUP_SCRIPT) : options.script;
+  if (!script || !existsSync8(script)) return null;
+  const started = Date.now();
+  const line = options.jail ? options.jail.session("bash", [script], options.dir) : { file: "bash", args: [script], cwd: options.dir };
+  const child2 = spawnGroup(line.file, line.args, { cwd: line.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  child2.stdout?.setEncoding("utf8").on("data", (text) => options.onOutput("stdout", text));
+  child2.stderr?.setEncoding("utf8").on("data", (text) => options.onOutput("stderr", text));
+  let timedOut = false;
+  const stopAll = () => void killGroup(child2, 500);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stopAll();
+  }, options.timeoutMs);
+  options.signal?.addEventListener("abort", stopAll, { once: true });
+  const exitCode = await new Promise((resolve3) => {
+    child2.once("error", () => resolve3(null));
+    child2.once("close", (code) => resolve3(code));
+  });
+  clearTimeout(timer);
+  options.signal?.removeEventListener("abort", stopAll);
+  if (timedOut || exitCode !== 0) await killGroup(child2, 500);
+  return { exitCode: timedOut ? null : exitCode, timedOut, durationMs: Date.now() - started };
+}
+
+// sandbox/opencode/repo-config.ts
+var RULE_FILES = ["AGENTS.md", "CONTEXT.md"];
+var CONFIG_FILES = ["opencode.jsonc", "opencode.json"];
+var MAX_FILE = 256 * 1024;
+var MAX_INSTRUCTIONS = 20;
+function instructionPaths(xfer) {
+  const dir = path19.join(xfer, "base");
+  return [path19.join(dir, "rules.md"), path19.join(dir, "instructions.md")];
+}
+function parseJsonc(text) {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const end = stringEnd(text, i);
+      out += text.slice(i, end);
+      i = end - 1;
+    } else if (c === "/" && text[i + 1] === "/") {
+      while (i < text.length && text[i] !== "\n") i++;
+      out += "\n";
+    } else if (c === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      i = end === -1 ? text.length : end + 1;
+    } else out += c;
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
+}
+function stringEnd(text, start) {
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === '"') return i + 1;
+  }
+  return text.length;
+}
+function instructionProblem(entry) {
+  if (typeof entry !== "string" || entry.length === 0 || entry.length > 300) return "not a path";
+  if (/^[a-z]+:\/\//i.test(entry)) return "a URL";
+  if (entry.startsWith("/") || entry.startsWith("~")) return "outside the repository";
+  if (/[*?[\]{}]/.test(entry)) return "a pattern";
+  if (path19.posix.normalize(entry).split("/").includes("..")) return "outside the repository";
+  return null;
+}
+async function readRepoFiles(o) {
+  const ref = `refs/remotes/origin/${o.baseBranch}`;
+  const show = async (file2) => {
+    try {
+      const text = await git(["show", `${ref}:${file2}`], { cwd: o.dir, jail: o.jail, timeoutMs: 3e4 });
+      return text.length > MAX_FILE ? text.slice(0, MAX_FILE) : text;
+    } catch {
+      return null;
+    }
+  };
+  const dir = path19.join(o.jail.xfer, "base");
+  rmSync3(dir, { recursive: true, force: true });
+  mkdirSync4(dir, { recursive: true, mode: 493 });
+  const [rulesPath, instructionsPath] = instructionPaths(o.jail.xfer);
+  const written = [];
+  const skipped = [];
+  for (const name of RULE_FILES) {
+    const text = await show(name);
+    if (text === null) continue;
+    writeFileSync5(rulesPath, text, { mode: 420 });
+    written.push(name);
+    break;
+  }
+  let listed = [];
+  for (const name of CONFIG_FILES) {
+    const text = await show(name);
+    if (text === null) continue;
+    try {
+      const config2 = parseJsonc(text);
+      if (Array.isArray(config2.instructions)) listed = config2.instructions;
+    } catch (error63) {
+      skipped.push(`${name}: not valid JSON (${error63.message})`);
+    }
+    break;
+  }
+  const parts = [];
+  for (const entry of listed.slice(0, MAX_INSTRUCTIONS)) {
+    const problem = instructionProblem(entry);
+    if (problem) {
+      skipped.push(`${String(entry).slice(0, 100)}: ${problem}`);
+      continue;
+    }
+    const text = await show(entry);
+    if (text === null) {
+      skipped.push(`${entry}: not on the base branch`);
+      continue;
+    }
+    parts.push(`Instructions from ${entry}:
+
+${text}`);
+    written.push(entry);
+  }
+  if (parts.length > 0) writeFileSync5(instructionsPath, parts.join("\n\n"), { mode: 420 });
+  const script = await show(SETUP_SCRIPT);
+  let setupScript = null;
+  if (script !== null) {
+    setupScript = path19.join(dir, "setup.sh");
+    writeFileSync5(setupScript, script, { mode: 420 });
+  }
+  if (skipped.length) o.log?.(`repository instructions not followed: ${skipped.join("; ")}`);
+  return { setupScript, instructions: written, skipped };
+}
+
+// sandbox/prepare.ts
+var PreparationError = class extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+    this.name = "PreparationError";
+  }
+  code;
+  /** Set once an error event has been sent for it, so it is reported once. */
+  reported = false;
+  /** What was prepared before a cancel, so the runtime can still keep the checkout. */
+  partial;
+};
+async function prepareSandbox(o) {
+  const warmup = o.warm === false ? null : await startWarmupModel();
+  const config2 = buildOpencodeConfig(o.spec.opencodeConfig, o.spec.model);
+  if (warmup) config2.provider = { ...config2.provider, ...warmup.provider };
+  const trustRepoConfig = o.spec.trustRepoConfig === true;
+  if (!trustRepoConfig) {
+    const operator = Array.isArray(config2.instructions) ? config2.instructions : [];
+    config2.instructions = [...operator, ...instructionPaths(o.jail.xfer)];
+  }
+  const serverStarting = startAgentServer({
+    home: path20.join(o.jail.box, "opencode"),
+    cwd: o.jail.box,
+    config: config2,
+    jail: o.jail,
+    trustRepoConfig,
+    onLog: (line) => o.log(`opencode: ${line}`),
+    signal: o.cancel
+  });
+  serverStarting.catch(() => void 0);
+  let workspace = null;
+  const stopOpencode = async () => {
+    workspace?.hub.close();
+    await serverStarting.then((s) => s.stop(), () => void 0);
+  };
+  let checkout = null;
+  let setup = { ok: false, cutShort: false };
+  const reusable = (c) => setup.ok || c.source !== "clone" && !setup.cutShort;
+  try {
+    try {
+      checkout = await prepareCheckout({
+        spec: o.spec,
+        dir: path20.join(o.jail.box, "repo"),
+        jail: o.jail,
+        snapshotRoot: o.snapshotRoot,
+        redact: o.redact,
+        useActionsCache: o.useActionsCache,
+        log: o.log
+      });
+    } catch (error63) {
+      throw new PreparationError(`Preparing the checkout failed: ${error63.message}`, "checkout_failed");
+    }
+    o.mark("checkout");
+    o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
+    const repoFiles = await readRepoFiles({ jail: o.jail, dir: checkout.dir, baseBranch: o.spec.baseBranch, log: o.log });
+    if (repoFiles.instructions.length) o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
+    const opencodeReady = serverStarting.then(async (s) => {
+      o.mark("opencode");
+      workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm, signal: o.cancel });
+      o.mark("workspace");
+      return { server: s, workspace };
+    }).catch((error63) => {
+      throw new PreparationError(`OpenCode did not start: ${error63.message}`, "opencode_failed");
+    });
+    opencodeReady.catch(() => void 0);
+    setup = await runSetup(o, checkout, repoFiles);
+    o.mark("setup");
+    const ready = await opencodeReady;
+    return { checkout, ...ready, setupOk: setup.ok, reusable: reusable(checkout) };
+  } catch (error63) {
+    await stopOpencode();
+    if (o.cancel?.aborted) {
+      const cancelled = new PreparationError("The sandbox left before it was ready", "cancelled");
+      if (checkout) cancelled.partial = { checkout, reusable: reusable(checkout) };
+      throw cancelled;
+    }
+    throw error63;
+  } finally {
+    await warmup?.close();
+  }
+}
+async function runSetup(o, checkout, repoFiles) {
+  const { spec, emit } = o;
+  const result = await runSetupScript({
+    dir: checkout.dir,
+    script: repoFiles.setupScript,
+    jail: o.jail,
+    timeoutMs: spec.setupTimeoutMs,
+    env: o.jail.env(),
+    signal: o.signal,
+    onOutput: (stream2, text) => emit([{ type: "setup.output", data: { stream: stream2, text: text.slice(0, 2e4) } }])
+  });
+  if (!result) return { ok: true, cutShort: false };
+  emit([{ type: "setup.finished", data: result }]);
+  if (o.signal.aborted) return { ok: false, cutShort: true };
+  if (result.timedOut) {
+    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`, code: "setup_timeout" } }]);
+  } else if (result.exitCode !== 0) {
+    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
+  }
+  return { ok: result.exitCode === 0, cutShort: result.timedOut };
+}
+
+// sandbox/deadline.ts
+var TOKEN_MARGIN_MS = 10 * 6e4;
+function idleDeadline(lastActivity, idleTimeoutMs, gitTokenExpiresAt) {
+  const idle = lastActivity + idleTimeoutMs;
+  const expires = gitTokenExpiresAt ? Date.parse(gitTokenExpiresAt) : NaN;
+  return Number.isFinite(expires) ? Math.min(idle, expires - TOKEN_MARGIN_MS) : idle;
+}
+
 // sandbox/opencode/bridge.ts
+import path21 from "node:path";
 var INPUT_MAX = 2e3;
 var OUTPUT_MAX = 4e3;
 var TurnBridge = class {
@@ -98484,10 +99035,10 @@ var TurnBridge = class {
   }
   fileEdited(file2) {
     if (typeof file2 !== "string" || !file2) return [];
-    const absolute = path17.resolve(this.directory, file2);
-    const relative3 = path17.relative(this.directory, absolute);
-    if (relative3.startsWith("..") || path17.isAbsolute(relative3)) return [];
-    return [event("file.edited", { path: relative3.split(path17.sep).join("/") })];
+    const absolute = path21.resolve(this.directory, file2);
+    const relative3 = path21.relative(this.directory, absolute);
+    if (relative3.startsWith("..") || path21.isAbsolute(relative3)) return [];
+    return [event("file.edited", { path: relative3.split(path21.sep).join("/") })];
   }
   sessionError(error63) {
     if (!error63) return [];
@@ -98508,10 +99059,10 @@ function describeError(error63) {
 }
 
 // sandbox/opencode/permission-policy.ts
-import path18 from "node:path";
+import path22 from "node:path";
 function isInside(root, candidate) {
-  const relative3 = path18.relative(path18.resolve(root), path18.resolve(root, candidate));
-  return relative3 === "" || !relative3.startsWith("..") && !path18.isAbsolute(relative3);
+  const relative3 = path22.relative(path22.resolve(root), path22.resolve(root, candidate));
+  return relative3 === "" || !relative3.startsWith("..") && !path22.isAbsolute(relative3);
 }
 function pathsOf(ask) {
   const found = [];
@@ -98661,7 +99212,7 @@ async function runPrompt(ctx) {
     ...turn.error ? { error: ctx.redact(turn.error).slice(0, 2e4) } : {}
   };
   if (turn.status === "stopped") {
-    await discardChanges(checkout.dir).catch((e) => ctx.log(`discarding changes failed: ${e.message}`));
+    await discardChanges(checkout.dir, checkout.jail).catch((e) => ctx.log(`discarding changes failed: ${e.message}`));
   } else {
     await commitAndPush(ctx, author, done);
   }
@@ -98674,6 +99225,7 @@ async function commitAndPush(ctx, author, done) {
   try {
     commit = await commitAll({
       dir: checkout.dir,
+      jail: checkout.jail,
       author,
       committer: spec.committer,
       message: commitMessage(ctx.prompt.title, spec.sessionUrl),
@@ -98691,7 +99243,7 @@ async function commitAndPush(ctx, author, done) {
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
   try {
-    const sha = await pushBranch({ dir: checkout.dir, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
+    const sha = await pushBranch({ dir: checkout.dir, jail: checkout.jail, url: spec.cloneUrl, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
     ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
   } catch (error63) {
     return failDone(ctx, done, error63.message, "push_failed");
@@ -98705,153 +99257,6 @@ function failDone(ctx, done, message, code) {
   done.status = "failed";
   done.error = clean2.slice(0, 2e4);
 }
-
-// app/protocol/runner-api.ts
-var RUNNER_API_PREFIX = "/api/runner";
-var ClaimRequest = external_exports.object({ sessionId: external_exports.string().min(1).max(64) });
-var SessionSpec = external_exports.object({
-  id: external_exports.string(),
-  repo: external_exports.object({ owner: external_exports.string(), name: external_exports.string(), fullName: external_exports.string() }),
-  /** https URL for GitHub repositories, a filesystem path for local ones. */
-  cloneUrl: external_exports.string(),
-  baseBranch: external_exports.string(),
-  headBranch: external_exports.string(),
-  /** True when the head branch already exists on the remote (PR threads, later runs). */
-  headExists: external_exports.boolean(),
-  /** Repo-scoped, short-lived installation token; null for local repositories. */
-  gitToken: external_exports.string().nullable(),
-  gitTokenExpiresAt: external_exports.string().nullable(),
-  /** The identity commits are made as the committer (the bot). */
-  committer: external_exports.object({ name: external_exports.string(), email: external_exports.string() }),
-  /** The GitHub host's no-reply e-mail domain for commit authors (`users.noreply.<host>`); absent: github.com's. */
-  noreplyDomain: external_exports.string().optional(),
-  /** `provider/model`, or null for OpenCode's configured default. */
-  model: external_exports.string().nullable(),
-  /** Operator OpenCode config (providers, MCP servers), secrets already resolved by the app. */
-  opencodeConfig: external_exports.record(external_exports.string(), external_exports.unknown()),
-  idleTimeoutMs: external_exports.number().int().positive(),
-  heartbeatIntervalMs: external_exports.number().int().positive(),
-  setupTimeoutMs: external_exports.number().int().positive(),
-  sessionUrl: external_exports.string()
-});
-var ClaimResponse = external_exports.object({ sessionToken: external_exports.string(), session: SessionSpec });
-var PromptHandout = external_exports.object({
-  id: external_exports.number().int(),
-  /** What the agent is given: request and context fenced as untrusted data. */
-  text: external_exports.string(),
-  /** One line for the commit subject. */
-  title: external_exports.string(),
-  author: Author,
-  model: external_exports.string().nullable()
-});
-var NextResponse = external_exports.discriminatedUnion("kind", [
-  external_exports.object({ kind: external_exports.literal("prompt"), prompt: PromptHandout }),
-  /** Abort the running turn and report it `stopped`; the next poll says whether to wait or exit. */
-  external_exports.object({ kind: external_exports.literal("stop"), promptId: external_exports.number().int().nullable() }),
-  /** The session is over (archived, stopped for good): exit now. */
-  external_exports.object({ kind: external_exports.literal("exit"), reason: external_exports.string() }),
-  /** Nothing yet: poll again. */
-  external_exports.object({ kind: external_exports.literal("none") })
-]);
-var AppendEventsRequest = external_exports.object({ events: external_exports.array(RunnerEventSchema).min(1).max(500) });
-var AppendEventsResponse = external_exports.object({ lastSeq: external_exports.number().int() });
-var PromptDoneRequest = external_exports.object({
-  status: external_exports.enum(["done", "failed", "stopped"]),
-  commits: external_exports.array(CommitRef).max(100).default([]),
-  error: external_exports.string().max(2e4).optional(),
-  usage: Usage.optional(),
-  changedFiles: external_exports.number().int().nonnegative().optional(),
-  /** A short summary of what the turn did (the agent's last message), for PR bodies. */
-  summary: external_exports.string().max(2e4).optional()
-});
-var PushedRequest = external_exports.object({
-  branch: external_exports.string().min(1).max(255),
-  sha: external_exports.string().regex(/^[0-9a-f]{7,64}$/)
-});
-var ExitRequest = external_exports.object({
-  reason: external_exports.enum(["idle", "stopped", "exit", "error"]),
-  error: external_exports.string().max(2e4).optional()
-});
-var ApiError = external_exports.object({ error: external_exports.string(), issues: external_exports.array(external_exports.unknown()).optional() });
-
-// sandbox/runner-client.ts
-var RunnerApiError = class extends Error {
-  constructor(message, status) {
-    super(message);
-    this.status = status;
-    this.name = "RunnerApiError";
-  }
-  status;
-};
-var retryable = (error63) => !(error63 instanceof RunnerApiError) || error63.status >= 500 || error63.status === 429;
-var RunnerClient = class {
-  constructor(controlPlaneUrl, options = {}) {
-    this.options = options;
-    this.base = controlPlaneUrl.replace(/\/+$/, "") + RUNNER_API_PREFIX;
-  }
-  options;
-  token = null;
-  sessionId = null;
-  base;
-  async claim(bearer, sessionId) {
-    const body2 = await this.request("POST", "/claim", { sessionId }, bearer);
-    const claimed = ClaimResponse.parse(body2);
-    this.token = claimed.sessionToken;
-    this.sessionId = claimed.session.id;
-    return claimed;
-  }
-  /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
-  async next(waitSeconds, signal) {
-    const body2 = await this.request("GET", `${this.sessionPath()}/next?wait=${waitSeconds}`, void 0, void 0, signal, (waitSeconds + 15) * 1e3);
-    return NextResponse.parse(body2);
-  }
-  async events(events2) {
-    const body2 = await this.request("POST", `${this.sessionPath()}/events`, { events: events2 });
-    return AppendEventsResponse.parse(body2).lastSeq;
-  }
-  async promptDone(promptId, done) {
-    await this.request("POST", `${this.sessionPath()}/prompts/${promptId}/done`, done);
-  }
-  async pushed(pushed) {
-    await this.request("POST", `${this.sessionPath()}/pushed`, pushed);
-  }
-  async heartbeat() {
-    await this.request("POST", `${this.sessionPath()}/heartbeat`, {}, void 0, void 0, 1e4, 1);
-  }
-  async exit(exit) {
-    await this.request("POST", `${this.sessionPath()}/exit`, exit, void 0, void 0, 1e4, 2);
-  }
-  sessionPath() {
-    if (!this.sessionId) throw new Error("not claimed yet");
-    return `/sessions/${encodeURIComponent(this.sessionId)}`;
-  }
-  async request(method, path21, body2, bearer, signal, timeoutMs = 3e4, attempts = this.options.attempts ?? 4) {
-    const token = bearer ?? this.token;
-    if (!token) throw new Error("no runner credential");
-    return withRetry(
-      async () => {
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const res = await fetch(this.base + path21, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...body2 === void 0 ? {} : { "content-type": "application/json" } },
-          body: body2 === void 0 ? void 0 : JSON.stringify(body2),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout
-        });
-        const text = await res.text();
-        if (!res.ok) {
-          let detail = text.slice(0, 500);
-          try {
-            detail = JSON.parse(text).error ?? detail;
-          } catch {
-          }
-          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path21.split("?")[0]} \u2192 ${res.status}: ${detail}`, res.status);
-        }
-        return text ? JSON.parse(text) : {};
-      },
-      { attempts, delayMs: backoff(this.options.retryDelayMs ?? 300, 5e3), retryable, signal }
-    );
-  }
-};
 
 // sandbox/prompt-loop.ts
 var PREPARING_WAIT_SECONDS = 2;
@@ -98977,14 +99382,17 @@ async function runSandbox(options) {
   const log2 = (line) => (options.log ?? ((l) => process.stderr.write(`[sandbox] ${l}
 `)))(redact(line));
   const api = new RunnerClient(options.controlPlaneUrl);
-  const claimed = await api.claim(options.claimToken, options.sessionId);
+  const claimed = options.claimed ? api.adopt(options.claimed) : await api.claim(options.claimToken, options.sessionId);
   const spec = claimed.session;
   redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken, ...configSecrets(spec.opencodeConfig)]);
   mark("claimed");
   log2(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
-  const workDir = options.workDir ?? mkdtempSync(path19.join(tmpdir2(), "inspect-sandbox-"));
-  const sessionDir = path19.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
-  mkdirSync3(sessionDir, { recursive: true });
+  const workDir = options.workDir ?? mkdtempSync(path23.join(tmpdir2(), "inspect-sandbox-"));
+  const sessionDir = path23.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
+  mkdirSync5(sessionDir, { recursive: true });
+  const jailed = makeJail(options, workDir, sessionDir);
+  const jail = jailed.jail;
+  log2(jail.isolated ? `the session's code runs as ${jail.user.name} in a sandbox` : jailed.problem ?? "the session's code runs as this user, without a sandbox boundary");
   const sink = new EventSink({
     send: async (events2) => void await api.events(events2),
     redact,
@@ -99003,18 +99411,23 @@ async function runSandbox(options) {
   heartbeat.unref();
   const prepAbort = new AbortController();
   const teardown = new AbortController();
-  const preparing = prepareSandbox({
-    spec,
-    sessionDir,
-    snapshotRoot: options.snapshotRoot ?? null,
-    useActionsCache: options.useActionsCache,
-    redact,
-    emit,
-    signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
-    cancel: teardown.signal,
-    log: log2,
-    mark
-  });
+  const preparing = jailed.problem ? Promise.reject(new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable")) : jail.start().then(
+    () => prepareSandbox({
+      spec,
+      jail,
+      snapshotRoot: options.snapshotRoot ?? null,
+      useActionsCache: options.useActionsCache,
+      redact,
+      emit,
+      signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
+      cancel: teardown.signal,
+      log: log2,
+      mark
+    }),
+    (error63) => {
+      throw new PreparationError(`The sandbox could not start: ${error63.message}`, "sandbox_unavailable");
+    }
+  );
   preparing.then(
     () => {
       mark("ready");
@@ -99059,12 +99472,13 @@ async function runSandbox(options) {
   });
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => void 0);
+  await jail.close();
   await killAllGroups();
   await sink.flush();
   await api.exit({ reason: result.reason, ...result.error ? { error: result.error.slice(0, 2e4) } : {} }).catch((e) => log2(`exit report failed: ${e.message}`));
   const prepared = done ?? partial2;
   if (prepared?.reusable) await saveForNextTime(spec, prepared.checkout, options, log2);
-  rmSync3(sessionDir, { recursive: true, force: true });
+  rmSync4(sessionDir, { recursive: true, force: true });
   log2(`exited (${result.reason})`);
   return result;
 }
@@ -99079,6 +99493,7 @@ async function saveForNextTime(spec, checkout, options, log2) {
       cachedAt: checkout.cachedAt,
       snapshotRoot: options.snapshotRoot ?? null,
       useActionsCache: options.useActionsCache,
+      jail: checkout.jail,
       log: log2
     });
     if (kept.cached) log2("checkout cached");
@@ -99087,13 +99502,49 @@ async function saveForNextTime(spec, checkout, options, log2) {
     log2(`saving the snapshot failed: ${error63.message}`);
   }
 }
+function makeJail(options, workDir, sessionDir) {
+  if (!options.sandboxUser) return { jail: noJail(sessionDir) };
+  const boundary = detectBoundary(options.sandboxUser);
+  if (!boundary.ok) return { jail: noJail(sessionDir), problem: boundary.reason };
+  const reveal = [...options.reveal ?? []];
+  try {
+    reveal.push(resolveOpencodeBinary());
+  } catch {
+  }
+  const hide2 = [workDir, ...options.snapshotRoot ? [options.snapshotRoot] : [], ...options.hide ?? []];
+  return { jail: userJail(boundary.user, { sessionDir, hide: hide2, reveal }) };
+}
 
 // action/src/main.ts
-async function main() {
+var CHILD_FLAG = "INSPECT_ACTION_RUNTIME";
+var ALLOWED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "RUNNER_TEMP", "RUNNER_TOOL_CACHE", "RUNNER_OS", "RUNNER_ARCH", "INSPECT_OPENCODE_BIN"];
+var CACHE_ENV = ["ACTIONS_RESULTS_URL", "ACTIONS_CACHE_URL", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_CACHE_SERVICE_V2"];
+var Handover = external_exports.object({
+  controlPlaneUrl: external_exports.string(),
+  claimed: ClaimResponse,
+  workDir: external_exports.string(),
+  snapshotDir: external_exports.string().nullable(),
+  useActionsCache: external_exports.boolean(),
+  cacheEnv: external_exports.record(external_exports.string(), external_exports.string()),
+  sandboxUser: external_exports.string(),
+  hide: external_exports.array(external_exports.string()),
+  reveal: external_exports.array(external_exports.string())
+});
+function runnerPaths(env = process.env, execPath = process.execPath) {
+  const hide2 = [];
+  const reveal = [];
+  if (env.RUNNER_TEMP) hide2.push(env.RUNNER_TEMP, path24.dirname(env.RUNNER_TEMP));
+  const externals = execPath.lastIndexOf(`${path24.sep}externals${path24.sep}`);
+  if (externals > 0) hide2.push(execPath.slice(0, externals));
+  if (env.RUNNER_TOOL_CACHE) reveal.push(env.RUNNER_TOOL_CACHE);
+  return { hide: hide2, reveal };
+}
+async function prepare() {
   const sessionId = getInput("session-id", { required: true });
   const controlPlaneUrl = getInput("control-plane-url", { required: true }).replace(/\/+$/, "");
   const audience = getInput("audience") || controlPlaneUrl;
   const snapshotDir = getInput("snapshot-dir") || process.env.INSPECT_SNAPSHOT_DIR || null;
+  const sandboxUser = getInput("sandbox-user") || DEFAULT_SANDBOX_USER;
   let token;
   try {
     token = await getIDToken(audience);
@@ -99102,18 +99553,73 @@ async function main() {
     return;
   }
   setSecret(token);
+  let claimed;
+  try {
+    claimed = await new RunnerClient(controlPlaneUrl).claim(token, sessionId);
+  } catch (error63) {
+    setFailed(`Could not claim session ${sessionId}: ${error63.message}`);
+    return;
+  }
   const useActionsCache = await actionsCacheAvailable();
   info(`checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`);
-  const workDir = path20.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_"));
-  const result = await runSandbox({
+  const cacheEnv = {};
+  if (useActionsCache) {
+    for (const key of CACHE_ENV) if (process.env[key]) cacheEnv[key] = process.env[key];
+  }
+  const { hide: hide2, reveal } = runnerPaths();
+  const handover = {
     controlPlaneUrl,
-    sessionId,
-    claimToken: token,
-    workDir,
-    snapshotRoot: snapshotDir,
+    claimed,
+    workDir: path24.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_")),
+    snapshotDir,
     useActionsCache,
+    cacheEnv,
+    sandboxUser,
+    hide: hide2,
+    reveal
+  };
+  const env = { [CHILD_FLAG]: "1" };
+  for (const key of ALLOWED_ENV) if (process.env[key]) env[key] = process.env[key];
+  const self2 = fileURLToPath2(import.meta.url);
+  const child2 = spawn5(process.execPath, [self2], { env, stdio: ["pipe", "inherit", "inherit"] });
+  const forward = (signal) => child2.kill(signal);
+  process.on("SIGTERM", forward);
+  process.on("SIGINT", forward);
+  child2.stdin.end(JSON.stringify(handover));
+  const code = await new Promise((resolve3) => {
+    child2.once("error", (error63) => {
+      error(`The runtime could not start: ${error63.message}`);
+      resolve3(null);
+    });
+    child2.once("exit", (exitCode) => resolve3(exitCode));
+  });
+  if (code !== 0) setFailed(`The session runtime ended with ${code === null ? "an error" : `exit code ${code}`} (its log is above)`);
+}
+async function runtime() {
+  let text = "";
+  for await (const chunk of process.stdin) text += chunk;
+  const handover = Handover.parse(JSON.parse(text));
+  Object.assign(process.env, handover.cacheEnv);
+  const result = await runSandbox({
+    controlPlaneUrl: handover.controlPlaneUrl,
+    sessionId: handover.claimed.session.id,
+    claimToken: "",
+    claimed: handover.claimed,
+    workDir: handover.workDir,
+    snapshotRoot: handover.snapshotDir,
+    useActionsCache: handover.useActionsCache,
+    sandboxUser: handover.sandboxUser,
+    hide: handover.hide,
+    reveal: handover.reveal,
     log: (line) => info(line)
   });
-  if (result.reason === "error") setFailed(result.error ?? "the sandbox failed");
+  if (result.reason === "error") {
+    error(result.error ?? "the sandbox failed");
+    process.exitCode = 1;
+  }
 }
+var main = process.env[CHILD_FLAG] === "1" ? runtime : prepare;
 main().catch((error63) => setFailed(error63.message));
+export {
+  runnerPaths
+};

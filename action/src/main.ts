@@ -1,19 +1,63 @@
 /**
- * The GitHub Action: prove who we are with the job's OIDC token (audience = the control
- * plane), claim the session with it, and run the same sandbox runtime the local dispatcher
- * starts. The token is masked in the log and never leaves this process except as the
- * claim bearer.
+ * The GitHub Action, in two processes (prepare and run kept apart, as claude-code-action does):
+ *
+ * 1. This process holds the job's credentials (the OIDC request token, the runner's
+ *    environment). It mints the OIDC token, claims the session with it, and starts
+ * 2. the runtime: this same file as a child whose environment is an allow-list — no
+ *    `ACTIONS_*` request or runtime token, no `GITHUB_TOKEN` — and which gets the claim (and,
+ *    when the Actions cache is used, that service's URL and token) over a pipe, so nothing of
+ *    it shows in `/proc/<pid>/environ`. The runtime in turn runs the session's code as the
+ *    sandbox user in bubblewrap, where neither process is visible.
  */
 import * as core from "@actions/core";
+import { spawn } from "node:child_process";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ClaimResponse } from "../../app/protocol/runner-api.js";
 import { actionsCacheAvailable } from "../../sandbox/git/snapshot.js";
+import { DEFAULT_SANDBOX_USER } from "../../sandbox/jail/boundary.js";
+import { RunnerClient } from "../../sandbox/runner-client.js";
 import { runSandbox } from "../../sandbox/runtime.js";
+import { z } from "zod";
 
-async function main(): Promise<void> {
+const CHILD_FLAG = "INSPECT_ACTION_RUNTIME";
+
+/** What the runtime child may inherit from the job's environment. */
+const ALLOWED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "RUNNER_TEMP", "RUNNER_TOOL_CACHE", "RUNNER_OS", "RUNNER_ARCH", "INSPECT_OPENCODE_BIN"];
+/** The Actions cache service (only passed on, over the pipe, when it is used). */
+const CACHE_ENV = ["ACTIONS_RESULTS_URL", "ACTIONS_CACHE_URL", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_CACHE_SERVICE_V2"];
+
+const Handover = z.object({
+  controlPlaneUrl: z.string(),
+  claimed: ClaimResponse,
+  workDir: z.string(),
+  snapshotDir: z.string().nullable(),
+  useActionsCache: z.boolean(),
+  cacheEnv: z.record(z.string(), z.string()),
+  sandboxUser: z.string(),
+  hide: z.array(z.string()),
+  reveal: z.array(z.string()),
+});
+type Handover = z.infer<typeof Handover>;
+
+/** The runner's own folders: its install (credentials), its work folder (other jobs, step files). */
+export function runnerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): { hide: string[]; reveal: string[] } {
+  const hide: string[] = [];
+  const reveal: string[] = [];
+  if (env.RUNNER_TEMP) hide.push(env.RUNNER_TEMP, path.dirname(env.RUNNER_TEMP));
+  // The runner runs actions with its bundled node: <runner>/externals/node24/bin/node.
+  const externals = execPath.lastIndexOf(`${path.sep}externals${path.sep}`);
+  if (externals > 0) hide.push(execPath.slice(0, externals));
+  if (env.RUNNER_TOOL_CACHE) reveal.push(env.RUNNER_TOOL_CACHE);
+  return { hide, reveal };
+}
+
+async function prepare(): Promise<void> {
   const sessionId = core.getInput("session-id", { required: true });
   const controlPlaneUrl = core.getInput("control-plane-url", { required: true }).replace(/\/+$/, "");
   const audience = core.getInput("audience") || controlPlaneUrl;
   const snapshotDir = core.getInput("snapshot-dir") || process.env.INSPECT_SNAPSHOT_DIR || null;
+  const sandboxUser = core.getInput("sandbox-user") || DEFAULT_SANDBOX_USER;
 
   let token: string;
   try {
@@ -24,20 +68,77 @@ async function main(): Promise<void> {
   }
   core.setSecret(token);
 
+  let claimed: ClaimResponse;
+  try {
+    claimed = await new RunnerClient(controlPlaneUrl).claim(token, sessionId);
+  } catch (error) {
+    core.setFailed(`Could not claim session ${sessionId}: ${(error as Error).message}`);
+    return;
+  }
+  // The session and git tokens are not masked with ::add-mask:: (that would print them): the
+  // runtime's own log passes its redactor.
+
   // Snapshot folder first, then the Actions cache where this job can reach it, else a clone.
   const useActionsCache = await actionsCacheAvailable();
   core.info(`checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`);
-  const workDir = path.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_"));
-  const result = await runSandbox({
+  const cacheEnv: Record<string, string> = {};
+  if (useActionsCache) for (const key of CACHE_ENV) if (process.env[key]) cacheEnv[key] = process.env[key]!;
+  const { hide, reveal } = runnerPaths();
+  const handover: Handover = {
     controlPlaneUrl,
-    sessionId,
-    claimToken: token,
-    workDir,
-    snapshotRoot: snapshotDir,
+    claimed,
+    workDir: path.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_")),
+    snapshotDir,
     useActionsCache,
-    log: (line) => core.info(line),
+    cacheEnv,
+    sandboxUser,
+    hide,
+    reveal,
+  };
+
+  const env: Record<string, string> = { [CHILD_FLAG]: "1" };
+  for (const key of ALLOWED_ENV) if (process.env[key]) env[key] = process.env[key]!;
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [self], { env, stdio: ["pipe", "inherit", "inherit"] });
+  // The runner's cancel signals reach us; the runtime shuts down cleanly on its own signal.
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on("SIGTERM", forward);
+  process.on("SIGINT", forward);
+  child.stdin!.end(JSON.stringify(handover));
+  const code = await new Promise<number | null>((resolve) => {
+    child.once("error", (error) => {
+      core.error(`The runtime could not start: ${error.message}`);
+      resolve(null);
+    });
+    child.once("exit", (exitCode) => resolve(exitCode));
   });
-  if (result.reason === "error") core.setFailed(result.error ?? "the sandbox failed");
+  if (code !== 0) core.setFailed(`The session runtime ended with ${code === null ? "an error" : `exit code ${code}`} (its log is above)`);
 }
 
+async function runtime(): Promise<void> {
+  let text = "";
+  for await (const chunk of process.stdin) text += chunk;
+  const handover = Handover.parse(JSON.parse(text));
+  // In this process's memory only: @actions/cache reads them from process.env at call time.
+  Object.assign(process.env, handover.cacheEnv);
+  const result = await runSandbox({
+    controlPlaneUrl: handover.controlPlaneUrl,
+    sessionId: handover.claimed.session.id,
+    claimToken: "",
+    claimed: handover.claimed,
+    workDir: handover.workDir,
+    snapshotRoot: handover.snapshotDir,
+    useActionsCache: handover.useActionsCache,
+    sandboxUser: handover.sandboxUser,
+    hide: handover.hide,
+    reveal: handover.reveal,
+    log: (line) => core.info(line),
+  });
+  if (result.reason === "error") {
+    core.error(result.error ?? "the sandbox failed");
+    process.exitCode = 1;
+  }
+}
+
+const main = process.env[CHILD_FLAG] === "1" ? runtime : prepare;
 main().catch((error: Error) => core.setFailed(error.message));
