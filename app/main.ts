@@ -1,6 +1,8 @@
 /** `npm start`: run Inspect on this machine with embedded defaults. */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { userInfo } from "node:os";
+import { detectBoundary } from "../sandbox/jail/boundary.js";
 import { roomSettings, startRoomDevServer } from "./rooms/index.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createInspect } from "./server.js";
@@ -30,6 +32,18 @@ async function main() {
   const { port } = await inspect.listen();
   const url = config.publicUrl;
   console.log(`Inspect is running at ${url} (port ${port}, database: ${inspect.database.kind}, runner: ${config.runner.kind})`);
+  if (config.runner.kind === "local") {
+    if (!config.githubApp) {
+      console.log(`Sessions run as ${userInfo().username}, without the sandbox boundary: fine for your own repositories, not for anyone else's (README → Security).`);
+    } else {
+      const boundary = detectBoundary(config.sandboxUser);
+      console.log(
+        boundary.ok
+          ? `Sandbox: the session's code runs as ${boundary.user.name} inside bubblewrap.`
+          : `Sandbox boundary not in place (${boundary.reason}): every session will be refused until it is (README → Security).`,
+      );
+    }
+  }
   if (!config.githubApp) {
     console.log(
       `No GitHub App configured — local mode. Run sessions on local repositories with \`npx inspect run --repo <path> "<prompt>"\`; to connect GitHub, set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET (see README) or open ${url}/setup.`,

@@ -1,6 +1,6 @@
 /** `npm start`'s entry point as a real process: embedded defaults, and one-line config errors. */
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -33,6 +33,9 @@ describe("npm start", () => {
     try {
       await waitFor(() => p.output().includes("Inspect is running"), 60_000);
       expect(p.output()).toMatch(/No GitHub App configured — local mode\..*set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET/);
+      // It says the session's code runs as us, and keeps its data folder to itself.
+      expect(p.output()).toMatch(/Sessions run as \S+, without the sandbox boundary/);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
       const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
       expect(health).toEqual({ ok: true, database: "pglite", githubApp: false, runner: "local" });
       // The room server (partykit dev) came up with it: a room refuses an unauthenticated append.
