@@ -53,6 +53,8 @@ export interface InspectOptions {
   access?: AccessPolicy;
   /** How often the status comment may be edited. */
   statusCommentIntervalMs?: number;
+  /** Where log lines go (default stdout): tests read every line, runner output included. */
+  logDestination?: { write(line: string): void };
 }
 
 export interface Inspect {
@@ -76,7 +78,9 @@ export interface Inspect {
 const DELIVERY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
-  const log = pino({ level: opts.logLevel ?? config.logLevel, base: undefined });
+  const log = opts.logDestination
+    ? pino({ level: opts.logLevel ?? config.logLevel, base: undefined }, opts.logDestination)
+    : pino({ level: opts.logLevel ?? config.logLevel, base: undefined });
   if (config.dataDir !== "memory://") ensurePrivateDir(config.dataDir);
   const database = opts.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const db = database.db;
