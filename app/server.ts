@@ -97,8 +97,9 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       privateKey: config.githubApp.privateKey,
       secret: config.githubApp.webhookSecret,
       baseUrl: config.github.apiUrl,
-      // Probot's own logger knows no "silent"; fatal is the quietest it has.
-      logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel),
+      // Probot's own logger knows no "silent"; fatal is the quietest it has. With a log
+      // destination, Probot's lines go there too.
+      ...(opts.logDestination ? { log: log.child({ name: "probot" }) } : { logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel) }),
       Octokit: opts.Octokit ?? InspectOctokit,
     });
     const p = probot;

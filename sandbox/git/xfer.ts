@@ -20,6 +20,7 @@ export interface StagingOptions {
 }
 
 const NETWORK_TIMEOUT_MS = 10 * 60_000;
+// The staging repository is named by GIT_DIR (not --git-dir), so messages read "git push …".
 
 /** The staging repository (made on first use); its alternates always point at the checkout. */
 export async function stagingRepo(o: StagingOptions): Promise<string> {
@@ -50,10 +51,10 @@ export async function fetchThroughStaging(o: StagingOptions & { url: string; aut
   const hints = o.haves.filter((sha) => /^[0-9a-f]{40}$/.test(sha));
   for (const [i, sha] of hints.entries()) {
     // A commit the checkout says it has but does not is only a lost hint.
-    await git(["--git-dir", staging, "update-ref", `refs/haves/${i}`, sha], { ...base, ownJail: true }).catch(() => undefined);
+    await git(["update-ref", `refs/haves/${i}`, sha], { ...base, env: { GIT_DIR: staging }, ownJail: true }).catch(() => undefined);
   }
   const specs = o.refs.map((r) => `+refs/heads/${r.branch}:refs/heads/${r.branch}`);
-  await git(["--git-dir", staging, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], { ...base, auth: o.auth, ownJail: true, timeoutMs: NETWORK_TIMEOUT_MS });
+  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], { ...base, env: { GIT_DIR: staging }, auth: o.auth, ownJail: true, timeoutMs: NETWORK_TIMEOUT_MS });
   const into = o.refs.map((r) => `+refs/heads/${r.branch}:${r.into}`);
   await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", staging, ...into], { cwd: o.dir, jail: o.jail, redact: o.redact, timeoutMs: NETWORK_TIMEOUT_MS });
 }
@@ -61,8 +62,9 @@ export async function fetchThroughStaging(o: StagingOptions & { url: string; aut
 /** Push commit `sha` (made in the checkout) to `branch` at `url`. */
 export async function pushThroughStaging(o: StagingOptions & { url: string; auth: GitAuth | null; sha: string; branch: string }): Promise<void> {
   const staging = await stagingRepo(o);
-  await git(["--git-dir", staging, "push", "--quiet", o.url, `${o.sha}:refs/heads/${o.branch}`], {
+  await git(["push", "--quiet", o.url, `${o.sha}:refs/heads/${o.branch}`], {
     cwd: o.jail.xfer,
+    env: { GIT_DIR: staging },
     jail: o.jail,
     auth: o.auth,
     ownJail: true,
