@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{app,sandbox,action,web,test}/**/*.test.{ts,tsx}"],
+    include: ["{protocol,app,sandbox,action,web,test}/**/*.test.{ts,tsx}"],
     exclude: ["**/node_modules/**", "action/dist/**"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -29,7 +29,7 @@ import { PermissionCache } from "./github/permissions.js";
 import { CheckRuns } from "./github/check-runs.js";
 import { PullRequests } from "./github/pull-requests.js";
 import { startReporter } from "./github/status-reporter.js";
-import { RUNNER_API_PREFIX } from "./protocol/runner-api.js";
+import { RUNNER_API_PREFIX } from "../protocol/runner-api.js";
 import { createOidcVerifier } from "./runner-api/oidc.js";
 import { runnerRoutes } from "./runner-api/routes.js";
 import { RunnerService } from "./runner-api/runner-service.js";

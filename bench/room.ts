@@ -9,10 +9,10 @@
  */
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
-import type { SessionEvent } from "../app/protocol/events.js";
+import type { SessionEvent } from "../protocol/events.js";
 import { startRoomDevServer } from "../app/rooms/dev-server.js";
 import { HttpRoomPublisher } from "../app/rooms/publisher.js";
-import { signViewerToken } from "../app/rooms/viewer-token.js";
+import { signViewerToken } from "../protocol/viewer-token.js";
 import { freePort } from "../test/support/ports.js";
 
 const SECRET = "bench-room-secret-0123456789abcdef";

@@ -16,11 +16,12 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { SessionSpec } from "../app/protocol/runner-api.js";
+import type { SessionSpec } from "../protocol/runner-api.js";
 import { discardChanges } from "../sandbox/git/commit.js";
 import { returnSnapshot, snapshotPath } from "../sandbox/git/snapshot.js";
 import { runTurn } from "../sandbox/opencode/turn.js";
 import { prepareSandbox, type Prepared } from "../sandbox/prepare.js";
+import { noJail } from "../sandbox/jail/jail.js";
 import { killAllGroups } from "../sandbox/proc/group.js";
 import { startModelServer, textStep, type ModelServer } from "../test/support/model-server.js";
 import { sessionSpec } from "../test/support/session-spec.js";
@@ -111,7 +112,7 @@ async function scenario(root: string, remote: string, model: ModelServer, n: num
   const t0 = Date.now();
   const p = await prepareSandbox({
     spec: spec(remote, model, id),
-    sessionDir,
+    jail: noJail(sessionDir),
     snapshotRoot: opts.snapshotRoot,
     redact: (s) => s,
     emit: () => undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { NewEvent } from "../app/protocol/events.js";
+import type { NewEvent } from "../protocol/events.js";
 import { coalesce, EventSink } from "./event-sink.js";
 import { createRedactor } from "./redact.js";
 

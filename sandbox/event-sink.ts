@@ -4,7 +4,7 @@
  * consecutive setup output of one stream) are merged, so a chatty stream costs few requests.
  * Every string is redacted before it leaves.
  */
-import type { NewEvent } from "../app/protocol/events.js";
+import type { NewEvent } from "../protocol/events.js";
 import { redactDeep, type Redactor } from "./redact.js";
 
 const MERGE_LIMIT = 16_000;

@@ -4,8 +4,8 @@
  * everything started here is stopped again before the error is thrown.
  */
 import path from "node:path";
-import type { NewEvent } from "../app/protocol/events.js";
-import type { SessionSpec } from "../app/protocol/runner-api.js";
+import type { NewEvent } from "../protocol/events.js";
+import type { SessionSpec } from "../protocol/runner-api.js";
 import { prepareCheckout, type Checkout } from "./git/checkout.js";
 import type { Jail } from "./jail/jail.js";
 import { openWorkspace, startAgentServer, type Workspace } from "./opencode/agent.js";

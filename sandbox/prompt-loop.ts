@@ -7,8 +7,8 @@
  * next prompt at any moment, and an abandoned answer would lose that prompt. Its wait is
  * therefore kept short while preparing and capped by the idle timeout otherwise.
  */
-import type { NewEvent } from "../app/protocol/events.js";
-import type { NextResponse, PromptHandout, SessionSpec } from "../app/protocol/runner-api.js";
+import type { NewEvent } from "../protocol/events.js";
+import type { NextResponse, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { idleDeadline } from "./deadline.js";
 import { PreparationError, type Prepared } from "./prepare.js";

@@ -3,8 +3,8 @@
  * push and report. Every outcome ends in POST /prompts/:id/done — done, failed (with an
  * error event saying why) or stopped.
  */
-import type { CommitRef, NewEvent } from "../app/protocol/events.js";
-import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../app/protocol/runner-api.js";
+import type { CommitRef, NewEvent } from "../protocol/events.js";
+import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { authorIdentity, commitMessage } from "./git/author.js";
 import type { Checkout } from "./git/checkout.js";

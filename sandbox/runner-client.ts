@@ -1,9 +1,9 @@
 /**
- * The runtime's side of the runner API (app/protocol/runner-api.ts): typed calls, responses
+ * The runtime's side of the runner API (protocol/runner-api.ts): typed calls, responses
  * validated with the shared schemas, bounded retries for transient failures (network errors,
  * 5xx, 429). 4xx other than 429 are final and surface as RunnerApiError.
  */
-import type { NewEvent } from "../app/protocol/events.js";
+import type { NewEvent } from "../protocol/events.js";
 import {
   AppendEventsResponse,
   ClaimResponse,
@@ -12,7 +12,7 @@ import {
   type ExitRequest,
   type PromptDoneRequest,
   type PushedRequest,
-} from "../app/protocol/runner-api.js";
+} from "../protocol/runner-api.js";
 import { backoff, withRetry } from "./retry.js";
 
 export class RunnerApiError extends Error {

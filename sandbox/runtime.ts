@@ -9,8 +9,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { NewEvent } from "../app/protocol/events.js";
-import type { ClaimResponse, SessionSpec } from "../app/protocol/runner-api.js";
+import type { NewEvent } from "../protocol/events.js";
+import type { ClaimResponse, SessionSpec } from "../protocol/runner-api.js";
 import { EventSink } from "./event-sink.js";
 import type { Checkout } from "./git/checkout.js";
 import { handBackCheckout } from "./git/snapshot.js";

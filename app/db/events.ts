@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, sql } from "drizzle-orm";
-import type { NewEvent, SessionEvent } from "../protocol/events.js";
+import type { NewEvent, SessionEvent } from "../../protocol/events.js";
 import type { Db } from "./client.js";
 import { events, sessions } from "./schema.js";
 

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
-import type { PromptSource } from "../protocol/events.js";
+import type { PromptSource } from "../../protocol/events.js";
 import type { Db } from "./client.js";
 import { prompts, type PromptStatus } from "./schema.js";
 

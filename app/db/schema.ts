@@ -12,7 +12,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import type { PromptSource, SessionStatus } from "../protocol/events.js";
+import type { PromptSource, SessionStatus } from "../../protocol/events.js";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 

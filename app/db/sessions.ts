@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, inArray, isNull, lt, ne, or, type SQL } from "drizzle-orm";
-import type { SessionStatus } from "../protocol/events.js";
+import type { SessionStatus } from "../../protocol/events.js";
 import type { Db } from "./client.js";
 import { sessions } from "./schema.js";
 

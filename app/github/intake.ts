@@ -10,7 +10,7 @@ import { getPrompt, hasOpenPromptFrom, listPrompts } from "../db/prompts.js";
 import { findSessionByCheckRun, findSessionByHeadBranch, findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { PromptContext } from "../db/schema.js";
-import type { PromptSource } from "../protocol/events.js";
+import type { PromptSource } from "../../protocol/events.js";
 import { sessionBranch } from "../sessions/branch.js";
 import { SessionClosedError, type NewPrompt, type SessionService } from "../sessions/service.js";
 import { isActive } from "../sessions/state.js";

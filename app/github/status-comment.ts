@@ -1,5 +1,5 @@
 /** The one status comment per session: what Inspect is doing, with the live link. */
-import type { SessionStatus } from "../protocol/events.js";
+import type { SessionStatus } from "../../protocol/events.js";
 
 export interface StatusView {
   status: SessionStatus;

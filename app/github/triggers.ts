@@ -2,7 +2,7 @@
  * Webhook payload → what Inspect should do. Pure: no I/O, no Probot.
  */
 import type { EmitterWebhookEvent, EmitterWebhookEventName } from "@octokit/webhooks";
-import type { PromptSource } from "../protocol/events.js";
+import type { PromptSource } from "../../protocol/events.js";
 import { findMention, isStopCommand } from "./mention.js";
 
 export interface RepoRef {

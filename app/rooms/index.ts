@@ -5,10 +5,10 @@
 import { createHmac } from "node:crypto";
 import type { Config } from "../config.js";
 import { HttpRoomPublisher, type RoomPublisher } from "./publisher.js";
-import { signViewerToken } from "./viewer-token.js";
+import { signViewerToken } from "../../protocol/viewer-token.js";
 
 export { HttpRoomPublisher, NoRoomPublisher, type RoomPublisher } from "./publisher.js";
-export { signViewerToken, verifyViewerToken, VIEWER_TOKEN_TTL_SECONDS } from "./viewer-token.js";
+export { signViewerToken, verifyViewerToken, VIEWER_TOKEN_TTL_SECONDS } from "../../protocol/viewer-token.js";
 export { startRoomDevServer, type RoomDevServer } from "./dev-server.js";
 
 export interface RoomSettings {

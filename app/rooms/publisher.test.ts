@@ -5,7 +5,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import type { SessionEvent } from "../protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 import { HttpRoomPublisher } from "./publisher.js";
 
 let server: http.Server;

@@ -7,8 +7,8 @@
  * persisted, and events published while a POST is in flight are coalesced into the
  * next one. A slow room therefore costs fewer, larger requests, not a growing chain.
  */
-import type { SessionEvent } from "../protocol/events.js";
-import { roomPath } from "../protocol/room.js";
+import type { SessionEvent } from "../../protocol/events.js";
+import { roomPath } from "../../protocol/room.js";
 
 export interface RoomPublisher {
   /** Never rejects. Resolves once these events were sent (or the attempt failed and was logged). */

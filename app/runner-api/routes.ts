@@ -1,9 +1,9 @@
-/** The runner API (see app/protocol/runner-api.ts for the contract). */
+/** The runner API (see protocol/runner-api.ts for the contract). */
 import { Hono } from "hono";
 import { z } from "zod";
 import { apiError, bearer, jsonBody } from "../api/validate.js";
 import type { RunRow } from "../db/runs.js";
-import { AppendEventsRequest, ClaimRequest, ExitRequest, PromptDoneRequest, PushedRequest } from "../protocol/runner-api.js";
+import { AppendEventsRequest, ClaimRequest, ExitRequest, PromptDoneRequest, PushedRequest } from "../../protocol/runner-api.js";
 import { OidcError, type RunnerIdentity } from "./oidc.js";
 import { RunnerError, type RunnerService } from "./runner-service.js";
 

@@ -7,8 +7,8 @@ import { hasQueuedPrompt, requeueRunning, runningPrompt, takeNextPrompt, updateP
 import { activeRun, endRun, findClaimedRun, markClaimed, oidcTokenUsed, pruneOidcTokenUses, queuedRun, staleRuns, touchRun, type RunRow } from "../db/runs.js";
 import { updateSession } from "../db/sessions.js";
 import type { GitHubGateway, WorkflowRunInfo } from "../github/gateway.js";
-import type { NewEvent } from "../protocol/events.js";
-import type { ClaimResponse, NextResponse, PromptDoneRequest, PushedRequest, SessionSpec } from "../protocol/runner-api.js";
+import type { NewEvent } from "../../protocol/events.js";
+import type { ClaimResponse, NextResponse, PromptDoneRequest, PushedRequest, SessionSpec } from "../../protocol/runner-api.js";
 import { buildAgentPrompt } from "../sessions/agent-prompt.js";
 import { promptTitle, titleLine } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";

@@ -3,7 +3,7 @@
  * here once, after it is durable. Listeners (room forwarding, GitHub
  * reporting, long-poll wake-ups) subscribe; none can fail the append.
  */
-import type { SessionEvent } from "../protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 
 export type SessionListener = (sessionId: string, events: SessionEvent[]) => void;
 

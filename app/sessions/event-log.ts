@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.js";
 import { insertEvents, listEvents } from "../db/events.js";
-import type { NewEvent, SessionEvent } from "../protocol/events.js";
+import type { NewEvent, SessionEvent } from "../../protocol/events.js";
 import type { SessionBus } from "./bus.js";
 
 /** Persist, then announce. The database is the durable log; the bus fans out. */

@@ -11,7 +11,7 @@ import { activeRun, endRun, insertRun, recordDispatchedRun } from "../db/runs.js
 import type { PromptContext } from "../db/schema.js";
 import { getSession, insertSession, updateSession, type SessionRow } from "../db/sessions.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
-import type { PromptSource } from "../protocol/events.js";
+import type { PromptSource } from "../../protocol/events.js";
 import type { Logger } from "../util/tasks.js";
 import { newSessionId, randomToken, sha256 } from "../util/tokens.js";
 import { titleLine } from "./branch.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SESSION_STATUSES } from "../protocol/events.js";
+import { SESSION_STATUSES } from "../../protocol/events.js";
 import { canTransition, isActive, sourcesOf } from "./state.js";
 
 describe("session state machine", () => {

@@ -2,7 +2,7 @@
  * The session state machine. `transition` (in transition.ts) is the only
  * place a session's status changes; this file holds the rules as plain data.
  */
-import type { SessionStatus } from "../protocol/events.js";
+import type { SessionStatus } from "../../protocol/events.js";
 
 const allowed: Record<SessionStatus, readonly SessionStatus[]> = {
   queued: ["starting", "failed", "stopped", "archived"],

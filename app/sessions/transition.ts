@@ -1,6 +1,6 @@
 import type { Db } from "../db/client.js";
 import { getSession, updateStatusIf, type SessionRow } from "../db/sessions.js";
-import type { SessionStatus } from "../protocol/events.js";
+import type { SessionStatus } from "../../protocol/events.js";
 import type { EventLog } from "./event-log.js";
 import { sourcesOf, TransitionError } from "./state.js";
 

@@ -3,7 +3,7 @@
  * the human and blame stays honest. The e-mail is GitHub's no-reply address for the account
  * (`<id>+<login>@…` links the commit to the account even after a rename).
  */
-import type { Author } from "../../app/protocol/events.js";
+import type { Author } from "../../protocol/events.js";
 
 export interface GitIdentity {
   name: string;

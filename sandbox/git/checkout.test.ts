@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SessionSpec } from "../../app/protocol/runner-api.js";
+import type { SessionSpec } from "../../protocol/runner-api.js";
 import { sessionSpec } from "../../test/support/session-spec.js";
 import { prepareCheckout } from "./checkout.js";
 import { returnSnapshot, saveSnapshot, snapshotPath } from "./snapshot.js";

@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import type { SessionSpec } from "../../app/protocol/runner-api.js";
+import type { SessionSpec } from "../../protocol/runner-api.js";
 import { execLine } from "../jail/exec.js";
 import { noJail, type Jail } from "../jail/jail.js";
 import { backoff, logRetries, withRetry } from "../retry.js";

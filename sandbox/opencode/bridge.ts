@@ -6,7 +6,7 @@
  * the last assistant text (the summary), the model error if any, and retry attempts.
  */
 import path from "node:path";
-import { event, trimText, type NewEvent, type Usage } from "../../app/protocol/events.js";
+import { event, trimText, type NewEvent, type Usage } from "../../protocol/events.js";
 
 /** The slice of OpenCode's event union the bridge reads; everything else is ignored. */
 export interface OpencodeEvent {

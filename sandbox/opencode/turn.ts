@@ -4,7 +4,7 @@
  * failing, or OpenCode dies. It never waits forever on its own.
  */
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
-import type { NewEvent, Usage } from "../../app/protocol/events.js";
+import type { NewEvent, Usage } from "../../protocol/events.js";
 import { TurnBridge, type OpencodeEvent } from "./bridge.js";
 import type { EventHub } from "./event-hub.js";
 import { decidePermission, refusalReason } from "./permission-policy.js";

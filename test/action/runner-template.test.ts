@@ -34,7 +34,7 @@ import { parse } from "yaml";
 import { openDatabase, type Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 import type { Inspect } from "../../app/server.js";
 import { snapshotPath } from "../../sandbox/git/snapshot.js";
 import { isNativeExecutable, platformPackages } from "../../sandbox/opencode/binary.js";

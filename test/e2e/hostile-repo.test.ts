@@ -32,7 +32,7 @@ import { upsertUser } from "../../app/db/accounts.js";
 import { openDatabase, type Database } from "../../app/db/client.js";
 import { users } from "../../app/db/schema.js";
 import { listSessions } from "../../app/db/sessions.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 import type { Inspect } from "../../app/server.js";
 import { snapshotPath } from "../../sandbox/git/snapshot.js";
 import { detectBoundary } from "../../sandbox/jail/boundary.js";

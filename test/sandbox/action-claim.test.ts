@@ -28,7 +28,7 @@ import { openDatabase, type Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { activeRun, queuedRun } from "../../app/db/runs.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 import type { Inspect } from "../../app/server.js";
 import { snapshotPath } from "../../sandbox/git/snapshot.js";
 import { basic, CLONE_THEN_PUSH, fakeGheEnv, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";

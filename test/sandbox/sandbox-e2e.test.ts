@@ -9,7 +9,7 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { upsertUser } from "../../app/db/accounts.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 import { errorStep, hangStep, textStep, toolStep } from "../support/model-server.js";
 import { api, bareRepo, git, processesMentioning, startHarness, waitForEvents, waitForNoProcesses, waitForStatus, type Harness } from "../support/sandbox-harness.js";
 import { ofType } from "../support/wait.js";

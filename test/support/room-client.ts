@@ -1,6 +1,6 @@
 /** A test viewer: a raw `ws` connection to a room that records the messages it gets. */
 import WebSocket from "ws";
-import { RoomMessage } from "../../app/protocol/room.js";
+import { RoomMessage } from "../../protocol/room.js";
 
 export class RoomClient {
   messages: RoomMessage[] = [];

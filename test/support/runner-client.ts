@@ -1,5 +1,5 @@
 /** This test acts as a runner: the runner API over HTTP, with an OIDC token from the test issuer. */
-import type { ClaimResponse, NextResponse } from "../../app/protocol/runner-api.js";
+import type { ClaimResponse, NextResponse } from "../../protocol/runner-api.js";
 import type { Inspect } from "../../app/server.js";
 import type { TestIssuer } from "./oidc-issuer.js";
 

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../app/config.js";
 import { openDatabase, type Database } from "../../app/db/client.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 import { createInspect, type Inspect } from "../../app/server.js";
 import { startModelServer, type ModelServer } from "./model-server.js";
 

@@ -1,5 +1,5 @@
 /** A runner's session spec for tests and benchmarks that drive the sandbox's parts directly (no control plane). */
-import type { SessionSpec } from "../../app/protocol/runner-api.js";
+import type { SessionSpec } from "../../protocol/runner-api.js";
 
 export function sessionSpec(cloneUrl: string, over: Partial<SessionSpec> = {}): SessionSpec {
   const id = over.id ?? "s1";

@@ -1,5 +1,5 @@
 /** Small helpers the end-to-end tests share: polling for a condition, picking events by type. */
-import type { SessionEvent } from "../../app/protocol/events.js";
+import type { SessionEvent } from "../../protocol/events.js";
 
 /** Poll until `check` returns something truthy; fail with `what` (and the check's last error) otherwise. */
 export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {

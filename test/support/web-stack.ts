@@ -11,7 +11,7 @@ import path from "node:path";
 import { loadConfig } from "../../app/config.js";
 import { upsertRepository, upsertUser, type RepositoryRow } from "../../app/db/accounts.js";
 import { insertSession, type NewSessionRow } from "../../app/db/sessions.js";
-import type { NewEvent } from "../../app/protocol/events.js";
+import type { NewEvent } from "../../protocol/events.js";
 import { startRoomDevServer, type RoomDevServer } from "../../app/rooms/dev-server.js";
 import { createInspect, type Inspect } from "../../app/server.js";
 import { appPrivateKey, TestOctokit, WEBHOOK_SECRET } from "./inspect.js";

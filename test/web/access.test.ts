@@ -5,8 +5,8 @@
  * at the HTTP boundary (as a GHE host), everything else is real.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyViewerToken } from "../../app/rooms/viewer-token.js";
-import { RoomTokenResponse } from "../../app/protocol/room.js";
+import { verifyViewerToken } from "../../protocol/viewer-token.js";
+import { RoomTokenResponse } from "../../protocol/room.js";
 import { ROOM_SECRET, signIn, startWebStack, type WebStack } from "../support/web-stack.js";
 import { RoomClient } from "../support/room-client.js";
 

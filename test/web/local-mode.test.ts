@@ -13,7 +13,7 @@ import { loadConfig } from "../../app/config.js";
 import { upsertRepository } from "../../app/db/accounts.js";
 import { getSession, insertSession } from "../../app/db/sessions.js";
 import { sessions } from "../../app/db/schema.js";
-import { verifyViewerToken } from "../../app/rooms/viewer-token.js";
+import { verifyViewerToken } from "../../protocol/viewer-token.js";
 import { createInspect, type Inspect } from "../../app/server.js";
 import { freePort } from "../support/ports.js";
 

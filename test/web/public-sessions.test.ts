@@ -7,7 +7,7 @@
  * Anonymous visitors are sent to sign in under both settings.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RoomTokenResponse } from "../../app/protocol/room.js";
+import { RoomTokenResponse } from "../../protocol/room.js";
 import { RoomClient } from "../support/room-client.js";
 import { signIn, startWebStack, type WebStack } from "../support/web-stack.js";
 

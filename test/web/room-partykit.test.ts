@@ -9,11 +9,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
-import type { SessionEvent } from "../../app/protocol/events.js";
-import { RoomMessage } from "../../app/protocol/room.js";
+import type { SessionEvent } from "../../protocol/events.js";
+import { RoomMessage } from "../../protocol/room.js";
 import { HttpRoomPublisher } from "../../app/rooms/publisher.js";
 import { startRoomDevServer, type RoomDevServer } from "../../app/rooms/dev-server.js";
-import { signViewerToken } from "../../app/rooms/viewer-token.js";
+import { signViewerToken } from "../../protocol/viewer-token.js";
 import { freePort } from "../support/ports.js";
 import { RoomClient } from "../support/room-client.js";
 

@@ -10,7 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRoomDevServer, type RoomDevServer } from "../../app/rooms/dev-server.js";
-import { signViewerToken } from "../../app/rooms/viewer-token.js";
+import { signViewerToken } from "../../protocol/viewer-token.js";
 import { freePort } from "../support/ports.js";
 import { RoomClient } from "../support/room-client.js";
 

@@ -1,5 +1,5 @@
 /** What the session page hands its script (embedded as JSON in the page). */
-import type { SessionStatus } from "../../app/protocol/events.js";
+import type { SessionStatus } from "../../protocol/events.js";
 
 export interface SessionBoot {
   sessionId: string;

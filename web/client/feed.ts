@@ -4,8 +4,8 @@
  * room sends (it missed an append) is filled from the API, which is the durable log.
  */
 import PartySocket from "partysocket";
-import { SessionEventSchema, type SessionEvent } from "../../app/protocol/events.js";
-import { RoomMessage, RoomTokenResponse, type Watcher } from "../../app/protocol/room.js";
+import { SessionEventSchema, type SessionEvent } from "../../protocol/events.js";
+import { RoomMessage, RoomTokenResponse, type Watcher } from "../../protocol/room.js";
 import { z } from "zod";
 
 export type FeedState = "connecting" | "live" | "polling";

@@ -1,5 +1,5 @@
 /** The live session page: timeline, presence, queue, prompt box and Stop. */
-import type { SessionStatus } from "../../app/protocol/events.js";
+import type { SessionStatus } from "../../protocol/events.js";
 import type { SessionBoot } from "./boot.js";
 import { avatar, h, safeHref } from "./dom.js";
 import { EventFeed } from "./feed.js";

@@ -3,7 +3,7 @@
  * own element (a prompt card, a tool row, an assistant text part), so a later event
  * for the same thing changes it in place instead of adding a line.
  */
-import type { Author, SessionEvent, SessionStatus } from "../../app/protocol/events.js";
+import type { Author, SessionEvent, SessionStatus } from "../../protocol/events.js";
 import { avatar, badge, diffBlock, h, safeHref } from "./dom.js";
 
 export interface QueuedPrompt {

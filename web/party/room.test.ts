@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { SessionEvent } from "../../app/protocol/events.js";
-import { RoomMessage } from "../../app/protocol/room.js";
-import { signViewerToken } from "../../app/rooms/viewer-token.js";
+import type { SessionEvent } from "../../protocol/events.js";
+import { RoomMessage } from "../../protocol/room.js";
+import { signViewerToken } from "../../protocol/viewer-token.js";
 import { SessionRoom, type RoomConnection, type RoomStorage } from "./room.js";
 
 const SECRET = "room-secret-for-unit-tests-0123456789";

@@ -9,9 +9,9 @@
  * - Viewers connect with a short-lived token for this session; presence (login and
  *   avatar) is broadcast on every join and leave.
  */
-import { AppendRequest, ConnectQuery, type RoomMessage, type Watcher } from "../../app/protocol/room.js";
-import type { SessionEvent } from "../../app/protocol/events.js";
-import { verifyViewerToken } from "../../app/rooms/viewer-token.js";
+import { AppendRequest, ConnectQuery, type RoomMessage, type Watcher } from "../../protocol/room.js";
+import type { SessionEvent } from "../../protocol/events.js";
+import { verifyViewerToken } from "../../protocol/viewer-token.js";
 
 /** The subset of Durable Object storage the room uses. */
 export interface RoomStorage {

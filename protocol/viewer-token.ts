@@ -6,7 +6,7 @@
  * workerd: only Web Crypto and jose.
  */
 import { SignJWT, jwtVerify } from "jose";
-import { ViewerClaims } from "../protocol/room.js";
+import { ViewerClaims } from "./room.js";
 
 const PURPOSE = "inspect viewer token v1";
 export const VIEWER_TOKEN_TTL_SECONDS = 300;
