@@ -91764,7 +91764,7 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// app/protocol/events.ts
+// protocol/events.ts
 var SESSION_STATUSES = [
   "queued",
   "starting",
@@ -91881,7 +91881,7 @@ function trimText(text, max = 4e3) {
 ${text.slice(-tail)}`;
 }
 
-// app/protocol/runner-api.ts
+// protocol/runner-api.ts
 var RUNNER_API_PREFIX = "/api/runner";
 var ClaimRequest = external_exports.object({ sessionId: external_exports.string().min(1).max(64) });
 var SessionSpec = external_exports.object({
@@ -92114,17 +92114,18 @@ async function fetchThroughStaging(o) {
   const base = { cwd: o.jail.xfer, jail: o.jail, redact: o.redact };
   const hints = o.haves.filter((sha) => /^[0-9a-f]{40}$/.test(sha));
   for (const [i, sha] of hints.entries()) {
-    await git(["--git-dir", staging, "update-ref", `refs/haves/${i}`, sha], { ...base, ownJail: true }).catch(() => void 0);
+    await git(["update-ref", `refs/haves/${i}`, sha], { ...base, env: { GIT_DIR: staging }, ownJail: true }).catch(() => void 0);
   }
   const specs = o.refs.map((r) => `+refs/heads/${r.branch}:refs/heads/${r.branch}`);
-  await git(["--git-dir", staging, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], { ...base, auth: o.auth, ownJail: true, timeoutMs: NETWORK_TIMEOUT_MS });
+  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], { ...base, env: { GIT_DIR: staging }, auth: o.auth, ownJail: true, timeoutMs: NETWORK_TIMEOUT_MS });
   const into = o.refs.map((r) => `+refs/heads/${r.branch}:${r.into}`);
   await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", staging, ...into], { cwd: o.dir, jail: o.jail, redact: o.redact, timeoutMs: NETWORK_TIMEOUT_MS });
 }
 async function pushThroughStaging(o) {
   const staging = await stagingRepo(o);
-  await git(["--git-dir", staging, "push", "--quiet", o.url, `${o.sha}:refs/heads/${o.branch}`], {
+  await git(["push", "--quiet", o.url, `${o.sha}:refs/heads/${o.branch}`], {
     cwd: o.jail.xfer,
+    env: { GIT_DIR: staging },
     jail: o.jail,
     auth: o.auth,
     ownJail: true,

@@ -13,7 +13,7 @@ import * as core from "@actions/core";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ClaimResponse } from "../../app/protocol/runner-api.js";
+import { ClaimResponse } from "../../protocol/runner-api.js";
 import { actionsCacheAvailable } from "../../sandbox/git/snapshot.js";
 import { DEFAULT_SANDBOX_USER } from "../../sandbox/jail/boundary.js";
 import { RunnerClient } from "../../sandbox/runner-client.js";
