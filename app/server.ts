@@ -37,6 +37,7 @@ import { SessionBus } from "./sessions/bus.js";
 import { createAuth } from "./auth/index.js";
 import { createRoomPublisher, roomSettings } from "./rooms/index.js";
 import { webRoutes } from "../web/routes.js";
+import { webDeps } from "./read/web-deps.js";
 import { EventLog } from "./sessions/event-log.js";
 import { SessionService } from "./sessions/service.js";
 import { SessionStarter } from "./sessions/starter.js";
@@ -228,7 +229,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   const starter = new SessionStarter({ db, config, sessions, github, permissions });
   app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);
-  app.route("/", webRoutes({ db, config, access, log, rooms: { url: rooms.url, secret: rooms.secret }, warmup: (viewer, repo) => starter.warm(viewer, repo) }));
+  app.route("/", webRoutes(webDeps({ db, config, access, log, rooms: { url: rooms.url, secret: rooms.secret }, warm: (viewer, repo) => starter.warm(viewer, repo) })));
 
   return {
     app,

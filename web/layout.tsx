@@ -1,6 +1,6 @@
 /** The page frame every page shares: header, navigation, who is signed in. */
 import type { Child } from "hono/jsx";
-import type { Viewer } from "../app/api/access.js";
+import type { Viewer } from "./deps.js";
 
 export function Avatar(props: { login: string; url: string | null | undefined; size?: number }) {
   const size = props.size ?? 24;

@@ -16,12 +16,15 @@ export interface Viewer {
   local: boolean;
 }
 
+/** What the policy looks at in a repository (a row, or the web's view of one). */
+export type RepositoryRef = Pick<RepositoryRow, "fullName" | "localPath">;
+
 export interface AccessPolicy {
   /** The signed-in viewer, or null (→ 401 / sign-in redirect). */
   viewer(c: Context): Promise<Viewer | null>;
   /** May see the repository's sessions (page, API and events, room token, list, stats). */
-  canRead(viewer: Viewer, repo: RepositoryRow): Promise<boolean>;
-  canWrite(viewer: Viewer, repo: RepositoryRow): Promise<boolean>;
+  canRead(viewer: Viewer, repo: RepositoryRef): Promise<boolean>;
+  canWrite(viewer: Viewer, repo: RepositoryRef): Promise<boolean>;
 }
 
 export function isLoopback(address: string | undefined): boolean {

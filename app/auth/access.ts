@@ -10,9 +10,8 @@
  */
 import type { Context } from "hono";
 import { eq } from "drizzle-orm";
-import { LOCAL_VIEWER, isLoopback, type AccessPolicy, type Viewer } from "../api/access.js";
+import { LOCAL_VIEWER, isLoopback, type AccessPolicy, type RepositoryRef, type Viewer } from "../api/access.js";
 import type { Config } from "../config.js";
-import type { RepositoryRow } from "../db/accounts.js";
 import type { Db } from "../db/client.js";
 import { users } from "../db/schema.js";
 import { readSessionCookie } from "./cookies.js";
@@ -54,17 +53,17 @@ export class GitHubAccess implements AccessPolicy {
    * write, maintain or admin for the viewer (a role the maintainers granted; pull alone
    * is everyone's), or every reader with INSPECT_PUBLIC_SESSIONS=everyone.
    */
-  async canRead(viewer: Viewer, repo: RepositoryRow): Promise<boolean> {
+  async canRead(viewer: Viewer, repo: RepositoryRef): Promise<boolean> {
     const perms = await this.permissions(viewer, repo);
     if (!perms.pull) return false;
     return !perms.public || perms.collaborator || this.opts.config.publicSessions === "everyone";
   }
 
-  async canWrite(viewer: Viewer, repo: RepositoryRow): Promise<boolean> {
+  async canWrite(viewer: Viewer, repo: RepositoryRef): Promise<boolean> {
     return (await this.permissions(viewer, repo)).push;
   }
 
-  private async permissions(viewer: Viewer, repo: RepositoryRow): Promise<Permissions> {
+  private async permissions(viewer: Viewer, repo: RepositoryRef): Promise<Permissions> {
     const none = NO_PERMISSIONS;
     // Local repositories exist only on this machine: only the local user sees them.
     if (viewer.local || repo.localPath !== null) return viewer.local && repo.localPath !== null ? { pull: true, push: true, collaborator: true, public: false } : none;

@@ -1,5 +1,5 @@
 /**
- * The stats page's figures (web/queries.ts sessionStats) on a real database, at a
+ * The stats page's figures (app/read/queries.ts sessionStats) on a real database, at a
  * fixed "now": who counts as active now (each rule on its own), and rows dated
  * after now (clock skew between replicas or the database) do not break the page.
  */
@@ -8,7 +8,7 @@ import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
 import { openDatabase, type Database } from "../../app/db/client.js";
 import { insertPrompt } from "../../app/db/prompts.js";
 import { insertSession, type NewSessionRow } from "../../app/db/sessions.js";
-import { sessionStats } from "../../web/queries.js";
+import { sessionStats } from "../../app/read/queries.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -1,13 +1,14 @@
 /**
- * The warm-up endpoint's failure handling (web/routes.tsx), in process: warming is best
- * effort, so the form always gets 202 {warming:false} when it fails — but a failure is
- * logged, while an expected refusal (StartError: no write access, not a git repository)
- * is not reported as one.
+ * The warm-up endpoint's failure handling (web/routes.tsx, fed by app/read/web-deps.ts),
+ * in process: warming is best effort, so the form always gets 202 {warming:false} when
+ * it fails — but a failure is logged, while an expected refusal (StartError: no write
+ * access, not a git repository) is not reported as one.
  */
 import { describe, expect, it } from "vitest";
 import { LOCAL_VIEWER, type AccessPolicy } from "../../app/api/access.js";
 import type { Config } from "../../app/config.js";
 import type { Db } from "../../app/db/client.js";
+import { webDeps } from "../../app/read/web-deps.js";
 import { StartError } from "../../app/sessions/starter.js";
 import { webRoutes } from "../../web/routes.js";
 
@@ -17,7 +18,7 @@ const config = { oauth: null, github: { webUrl: "https://github.com" }, model: n
 function app(warmup: () => Promise<boolean>) {
   const logged: { level: string; obj: unknown; msg?: string }[] = [];
   const log = { warn: (obj: unknown, msg?: string) => logged.push({ level: "warn", obj, msg }), debug: (obj: unknown, msg?: string) => logged.push({ level: "debug", obj, msg }) };
-  const web = webRoutes({ db: {} as Db, config, access, rooms: null, warmup, log });
+  const web = webRoutes(webDeps({ db: {} as Db, config, access, rooms: null, warm: warmup, log }));
   const post = async () => {
     const res = await web.request("/api/warmup", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ repo: "/srv/tools" }) });
     return { status: res.status, body: await res.json() };

@@ -1,5 +1,5 @@
 /** Start a session from the web: repository, prompt, model. */
-import type { Viewer } from "../../app/api/access.js";
+import type { Viewer } from "../deps.js";
 import { Layout } from "../layout.js";
 
 export function NewSessionPage(props: { viewer: Viewer; repos: string[]; defaultModel: string | null }) {

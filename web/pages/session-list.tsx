@@ -1,8 +1,7 @@
 /** The session list: sessions in repositories the viewer can read, newest first. */
-import type { Viewer } from "../../app/api/access.js";
 import { Avatar, Layout, timeAgo } from "../layout.js";
 import { safeHref } from "../links.js";
-import type { SessionListItem } from "../queries.js";
+import type { SessionListItem, Viewer } from "../deps.js";
 
 export function threadLabel(item: Pick<SessionListItem, "session">): string {
   const { threadKind, threadNumber } = item.session;

@@ -4,15 +4,13 @@
  * the room and keeps everything current.
  */
 import { raw } from "hono/html";
-import type { Viewer } from "../../app/api/access.js";
-import type { RepositoryRow } from "../../app/db/accounts.js";
-import type { SessionRow } from "../../app/db/sessions.js";
 import { Layout, jsonForScript } from "../layout.js";
 import { safeHref } from "../links.js";
 import type { SessionBoot } from "../client/boot.js";
+import type { RepositoryView, SessionView, Viewer } from "../deps.js";
 import { threadLabel, threadUrl } from "./session-list.js";
 
-export function SessionPage(props: { viewer: Viewer; session: SessionRow; repo: RepositoryRow; canWrite: boolean; webUrl: string; boot: SessionBoot }) {
+export function SessionPage(props: { viewer: Viewer; session: SessionView; repo: RepositoryView; canWrite: boolean; webUrl: string; boot: SessionBoot }) {
   const { session, repo } = props;
   const thread = threadUrl(props.webUrl, { session, repo });
   return (

@@ -1,7 +1,6 @@
 /** Stats: numbers and a chart (server-drawn SVG, no script needed). */
-import type { Viewer } from "../../app/api/access.js";
 import { Layout } from "../layout.js";
-import type { Stats } from "../queries.js";
+import type { Stats, Viewer } from "../deps.js";
 
 function duration(ms: number | null): string {
   if (ms === null) return "–";

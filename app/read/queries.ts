@@ -1,14 +1,31 @@
-/** Read-only queries the pages need (the session list and the stats page). */
+/**
+ * The read side of the control plane: the queries behind the web's pages, answering
+ * with the view models the web declares (web/deps.ts), never table rows.
+ */
 import { and, desc, eq, gte, inArray, ne } from "drizzle-orm";
-import type { RepositoryRow } from "../app/db/accounts.js";
-import type { Db } from "../app/db/client.js";
-import { events, prompts, repositories, sessions, users } from "../app/db/schema.js";
-import type { SessionRow } from "../app/db/sessions.js";
+import type { RepositoryView, SessionListItem, SessionView, Stats } from "../../web/deps.js";
+import { findRepositoryByFullName, getRepository, type RepositoryRow } from "../db/accounts.js";
+import type { Db } from "../db/client.js";
+import { events, prompts, repositories, sessions, users } from "../db/schema.js";
+import { getSession, type SessionRow } from "../db/sessions.js";
 
-export interface SessionListItem {
-  session: SessionRow;
-  repo: RepositoryRow;
-  author: { login: string; avatarUrl: string | null } | null;
+export function repositoryView(r: RepositoryRow): RepositoryView {
+  return { id: r.id, fullName: r.fullName, localPath: r.localPath };
+}
+
+export function sessionView(s: SessionRow): SessionView {
+  return {
+    id: s.id,
+    repositoryId: s.repositoryId,
+    threadKind: s.threadKind,
+    threadNumber: s.threadNumber,
+    title: s.title,
+    status: s.status,
+    headBranch: s.headBranch,
+    prNumber: s.prNumber,
+    prUrl: s.prUrl,
+    createdAt: s.createdAt,
+  };
 }
 
 /** Newest first, with repository and creator joined in. */
@@ -21,22 +38,24 @@ export async function recentSessions(db: Db, limit = 200): Promise<SessionListIt
     .where(ne(sessions.threadKind, "warm")) // warm sandboxes no prompt has adopted are not sessions yet
     .orderBy(desc(sessions.createdAt))
     .limit(limit);
-  return rows.map((r) => ({ session: r.session, repo: r.repo, author: r.login ? { login: r.login, avatarUrl: r.avatarUrl } : null }));
+  return rows.map((r) => ({ session: sessionView(r.session), repo: repositoryView(r.repo), author: r.login ? { login: r.login, avatarUrl: r.avatarUrl } : null }));
 }
 
-export async function allRepositories(db: Db): Promise<RepositoryRow[]> {
-  return db.select().from(repositories).orderBy(repositories.fullName);
+export async function allRepositories(db: Db): Promise<RepositoryView[]> {
+  return (await db.select().from(repositories).orderBy(repositories.fullName)).map(repositoryView);
 }
 
-export interface Stats {
-  days: { day: string; sessions: number; prompts: number }[];
-  sessions: number;
-  prompts: number;
-  activeUsersNow: number;
-  prsOpened: number;
-  prsMerged: number;
-  mergeRate: number | null;
-  medianPromptToPrMs: number | null;
+export async function repositoryByFullName(db: Db, fullName: string): Promise<RepositoryView | undefined> {
+  const repo = await findRepositoryByFullName(db, fullName);
+  return repo && repositoryView(repo);
+}
+
+/** The session and its repository, or undefined when there is no such session. */
+export async function sessionWithRepository(db: Db, id: string): Promise<{ session: SessionView; repo: RepositoryView } | undefined> {
+  const session = await getSession(db, id);
+  if (!session) return undefined;
+  const repo = (await getRepository(db, session.repositoryId))!;
+  return { session: sessionView(session), repo: repositoryView(repo) };
 }
 
 const ACTIVE_WINDOW_MS = 60 * 60 * 1000;
