@@ -26,9 +26,8 @@ import { GitHubGateway } from "./github/gateway.js";
 import { InspectOctokit } from "./github/octokit.js";
 import { GitHubIntake } from "./github/intake.js";
 import { PermissionCache } from "./github/permissions.js";
-import { CheckRuns } from "./github/check-runs.js";
-import { PullRequests } from "./github/pull-requests.js";
-import { startReporter } from "./github/status-reporter.js";
+import { githubReporters } from "./reporters/github.js";
+import { attachReporters } from "./reporters/reporter.js";
 import { RUNNER_API_PREFIX } from "../protocol/runner-api.js";
 import { createOidcVerifier } from "./runner-api/oidc.js";
 import { runnerRoutes } from "./runner-api/routes.js";
@@ -79,9 +78,7 @@ export interface Inspect {
 const DELIVERY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
-  const log = opts.logDestination
-    ? pino({ level: opts.logLevel ?? config.logLevel, base: undefined }, opts.logDestination)
-    : pino({ level: opts.logLevel ?? config.logLevel, base: undefined });
+  const log = createLogger(config, opts);
   if (config.dataDir !== "memory://") ensurePrivateDir(config.dataDir);
   const database = opts.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
   const db = database.db;
@@ -89,88 +86,155 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   const tasks = new BackgroundTasks(log);
   const bus = new SessionBus();
   const events = new EventLog(db, bus);
-
-  let probot: Probot | null = null;
-  let github: GitHubGateway | null = null;
-  if (config.githubApp) {
-    probot = new Probot({
-      appId: config.githubApp.appId,
-      privateKey: config.githubApp.privateKey,
-      secret: config.githubApp.webhookSecret,
-      baseUrl: config.github.apiUrl,
-      // Probot's own logger knows no "silent"; fatal is the quietest it has. With a log
-      // destination, Probot's lines go there too.
-      ...(opts.logDestination ? { log: log.child({ name: "probot" }) } : { logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel) }),
-      Octokit: opts.Octokit ?? InspectOctokit,
-    });
-    const p = probot;
-    const UserOctokit = opts.Octokit ?? InspectOctokit;
-    github = new GitHubGateway(
-      (id) => p.auth(id),
-      (token) => new UserOctokit({ auth: { token }, baseUrl: config.github.apiUrl }),
-    );
-  }
+  const probot = config.githubApp ? createProbot(config, opts, log) : null;
+  const github = probot ? createGateway(config, probot, opts) : null;
 
   let listening: ServerType | null = null;
   let boundPort = config.port;
-  let dispatcher: Dispatcher;
-  let actions: ActionsDispatcher | null = null;
-  let runners: RunnerService | null = null;
-  if (config.runner.kind === "actions") {
-    dispatcher = actions = new ActionsDispatcher({ github: github!, repo: config.runner.repo, workflow: config.runner.workflow, ref: config.runner.ref, controlPlaneUrl: config.publicUrl });
-  } else {
-    dispatcher = new LocalDispatcher({
-      controlPlaneUrl: () => `http://127.0.0.1:${boundPort}`,
-      workDir: path.join(config.dataDir, "runners"),
-      snapshotDir: path.join(config.dataDir, "snapshots"),
-      // With a GitHub App the session's code never runs as us (our secrets are readable to us).
-      sandboxUser: config.githubApp ? config.sandboxUser : null,
-      hide: [config.dataDir, ...(config.privateKeyPath ? [config.privateKeyPath] : []), path.resolve(".env")],
-      log,
-      onExit: (sessionId, code, signal, tail) => tasks.run(`runner exit ${sessionId}`, () => runners!.processExited(sessionId, code, signal, tail)),
-    });
-  }
-
+  const { dispatcher, actions } = createDispatcher(config, { github, log, tasks, port: () => boundPort, runners: () => runners });
   const sessions = new SessionService({ db, config, events, bus, dispatcher, log });
-  runners = new RunnerService(sessions, github, actions);
-
-  let intake: GitHubIntake | null = null;
+  const runners = new RunnerService(sessions, github, actions);
   const permissions = github ? new PermissionCache(github) : null;
   const stops: (() => void)[] = [];
+  let intake: GitHubIntake | null = null;
   if (probot && github) {
-    const i = (intake = new GitHubIntake({ db, config, github, permissions: permissions!, sessions, log }));
-    const pulls = new PullRequests({ db, config, github, sessions, events, secret, log });
-    const checks = new CheckRuns({ db, config, github, sessions });
-    const reporter = startReporter({
-      bus,
-      tasks,
-      intervalMs: opts.statusCommentIntervalMs ?? 3_000,
-      refresh: [(id) => i.refreshStatusComment(id), (id) => checks.sync(id)],
-      // A PR that could not be opened at the push (GitHub down, say) is tried again when the turn ends.
-      afterTurn: async (id) => {
-        await pulls.ensureOpened(id);
-        await pulls.refreshBody(id);
-      },
-      pickedUp: (id, promptId) => i.pickedUp(id, promptId),
-    });
-    stops.push(reporter.stop);
-    // The first push opens the PR; every push moves the check run to the new head. Never on the runner's request path.
-    runners.onPushed((sessionId) => tasks.run(`pushed ${sessionId}`, async () => {
-      await pulls.ensureOpened(sessionId);
-      reporter.touch(sessionId);
-    }));
+    intake = new GitHubIntake({ db, config, github, permissions: permissions!, sessions, log });
+    const reporters = githubReporters({ db, config, github, sessions, events, secret, log });
+    stops.push(attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, reporters, { tasks, intervalMs: opts.statusCommentIntervalMs ?? 3_000 }));
     await probot.load(inspectApp({ db, intake, github, tasks, handle: config.botHandle }));
   }
+  stops.push(startHousekeeping(config, db, runners, tasks));
+  const app = httpApp({ config, opts, database, log, secret, bus, stops, probot, github, permissions, sessions, runners, actions });
 
+  return {
+    app,
+    config,
+    database,
+    bus,
+    sessions,
+    runners,
+    intake,
+    github,
+    probot,
+    tasks,
+    secret,
+    log,
+    listen(port = config.port, hostname = "0.0.0.0") {
+      return new Promise((resolve) => {
+        listening = serve({ fetch: app.fetch, port, hostname }, (info) => {
+          boundPort = info.port;
+          resolve({ port: info.port, url: `http://127.0.0.1:${info.port}` });
+        });
+      });
+    },
+    async close() {
+      for (const stop of stops) stop();
+      await dispatcher.close();
+      if (listening) await closeServer(listening);
+      await tasks.drain();
+      if (!opts.database) await database.close();
+    },
+  };
+}
+
+function createLogger(config: Config, opts: InspectOptions) {
+  const level = opts.logLevel ?? config.logLevel;
+  return opts.logDestination ? pino({ level, base: undefined }, opts.logDestination) : pino({ level, base: undefined });
+}
+
+function createProbot(config: Config, opts: InspectOptions, log: ReturnType<typeof createLogger>): Probot {
+  const app = config.githubApp!;
+  return new Probot({
+    appId: app.appId,
+    privateKey: app.privateKey,
+    secret: app.webhookSecret,
+    baseUrl: config.github.apiUrl,
+    // Probot's own logger knows no "silent"; fatal is the quietest it has. With a log
+    // destination, Probot's lines go there too.
+    ...(opts.logDestination ? { log: log.child({ name: "probot" }) } : { logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel) }),
+    Octokit: opts.Octokit ?? InspectOctokit,
+  });
+}
+
+function createGateway(config: Config, probot: Probot, opts: InspectOptions): GitHubGateway {
+  const UserOctokit = opts.Octokit ?? InspectOctokit;
+  return new GitHubGateway(
+    (id) => probot.auth(id),
+    (token) => new UserOctokit({ auth: { token }, baseUrl: config.github.apiUrl }),
+  );
+}
+
+interface DispatcherDeps {
+  github: GitHubGateway | null;
+  log: Logger;
+  tasks: BackgroundTasks;
+  /** The port the server listens on, once it does. */
+  port: () => number;
+  runners: () => RunnerService;
+}
+
+function createDispatcher(config: Config, deps: DispatcherDeps): { dispatcher: Dispatcher; actions: ActionsDispatcher | null } {
+  if (config.runner.kind === "actions") {
+    const actions = new ActionsDispatcher({ github: deps.github!, repo: config.runner.repo, workflow: config.runner.workflow, ref: config.runner.ref, controlPlaneUrl: config.publicUrl });
+    return { dispatcher: actions, actions };
+  }
+  const dispatcher = new LocalDispatcher({
+    controlPlaneUrl: () => `http://127.0.0.1:${deps.port()}`,
+    workDir: path.join(config.dataDir, "runners"),
+    snapshotDir: path.join(config.dataDir, "snapshots"),
+    // With a GitHub App the session's code never runs as us (our secrets are readable to us).
+    sandboxUser: config.githubApp ? config.sandboxUser : null,
+    hide: [config.dataDir, ...(config.privateKeyPath ? [config.privateKeyPath] : []), path.resolve(".env")],
+    log: deps.log,
+    onExit: (sessionId, code, signal, tail) => deps.tasks.run(`runner exit ${sessionId}`, () => deps.runners().processExited(sessionId, code, signal, tail)),
+  });
+  return { dispatcher, actions: null };
+}
+
+/** Reap stale runners and prune old webhook deliveries, in the background; returns the stop. */
+function startHousekeeping(config: Config, db: Database["db"], runners: RunnerService, tasks: BackgroundTasks): () => void {
   const reapEvery = Math.max(1_000, Math.min(15_000, Math.floor(config.heartbeatTimeoutMs / 3)));
-  const reaper = setInterval(() => tasks.run("reap stale runners", () => runners!.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)), reapEvery);
+  const reaper = setInterval(() => tasks.run("reap stale runners", () => runners.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)), reapEvery);
   reaper.unref();
   // Delivery ids only guard against redeliveries, which GitHub makes within days: keep a week.
   const pruneOld = () => tasks.run("prune webhook deliveries", () => pruneDeliveries(db, new Date(Date.now() - DELIVERY_RETENTION_MS)));
   pruneOld();
   const pruner = setInterval(pruneOld, 3_600_000);
   pruner.unref();
+  return () => {
+    clearInterval(reaper);
+    clearInterval(pruner);
+  };
+}
 
+async function closeServer(server: ServerType): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Long-polling runners would otherwise hold the server open.
+  (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  await closed;
+}
+
+interface HttpDeps {
+  config: Config;
+  opts: InspectOptions;
+  database: Database;
+  log: Logger;
+  secret: string;
+  bus: SessionBus;
+  /** Where the room forwarding's unsubscribe goes. */
+  stops: (() => void)[];
+  probot: Probot | null;
+  github: GitHubGateway | null;
+  permissions: PermissionCache | null;
+  sessions: SessionService;
+  runners: RunnerService;
+  actions: ActionsDispatcher | null;
+}
+
+/** The one Hono app: webhooks, setup, the runner API, the session API, sign-in and the web. */
+function httpApp(d: HttpDeps): Hono {
+  const { config, opts, database, log, secret, bus, stops, probot, github, permissions, sessions, runners, actions } = d;
+  const db = database.db;
   const remoteAddress = (c: Context) => {
     try {
       return getConnInfo(c).remote.address;
@@ -231,41 +295,5 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   app.route("/auth", auth.routes);
   app.route("/", webRoutes(webDeps({ db, config, access, log, rooms: { url: rooms.url, secret: rooms.secret }, warm: (viewer, repo) => starter.warm(viewer, repo) })));
 
-  return {
-    app,
-    config,
-    database,
-    bus,
-    sessions,
-    runners,
-    intake,
-    github,
-    probot,
-    tasks,
-    secret,
-    log,
-    listen(port = config.port, hostname = "0.0.0.0") {
-      return new Promise((resolve) => {
-        listening = serve({ fetch: app.fetch, port, hostname }, (info) => {
-          boundPort = info.port;
-          resolve({ port: info.port, url: `http://127.0.0.1:${info.port}` });
-        });
-      });
-    },
-    async close() {
-      clearInterval(reaper);
-      clearInterval(pruner);
-      for (const stop of stops) stop();
-      await dispatcher.close();
-      if (listening) {
-        const server = listening;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Long-polling runners would otherwise hold the server open.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        await closed;
-      }
-      await tasks.drain();
-      if (!opts.database) await database.close();
-    },
-  };
+  return app;
 }

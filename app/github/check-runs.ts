@@ -7,12 +7,16 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { claimCheckRunCreation, updateSession, type SessionRow } from "../db/sessions.js";
 import type { SessionService } from "../sessions/service.js";
+import { lastTurn, type TurnOutcome } from "../sessions/state.js";
 import type { CheckConclusion, CheckRunOutput, GitHubGateway } from "./gateway.js";
 import { summaryInput } from "./session-summary.js";
 import { checkRunOutput } from "./summary.js";
 
-/** What the check run should show for a session's state. */
-export function desiredCheck(session: Pick<SessionRow, "status" | "statusReason">): { working: boolean; conclusion?: CheckConclusion; title: string } {
+/**
+ * What the check run should show for a session's state. `turn` is how its last finished turn
+ * ended: an idle session after a failed turn is a failure (its reason says why).
+ */
+export function desiredCheck(session: Pick<SessionRow, "status" | "statusReason">, turn: TurnOutcome | null): { working: boolean; conclusion?: CheckConclusion; title: string } {
   const reason = session.statusReason ?? "";
   switch (session.status) {
     case "queued":
@@ -21,10 +25,13 @@ export function desiredCheck(session: Pick<SessionRow, "status" | "statusReason"
     case "running":
       return { working: true, title: reason ? reason.charAt(0).toUpperCase() + reason.slice(1) : "Working" };
     case "idle":
+      if (turn === "failed") {
+        const why = reason || "the prompt failed";
+        return { working: false, conclusion: "failure", title: why.charAt(0).toUpperCase() + why.slice(1) };
+      }
+      return { working: false, conclusion: "success", title: "Done — waiting for follow-ups" };
     case "completed":
-      return reason.startsWith("the prompt failed")
-        ? { working: false, conclusion: "failure", title: reason.charAt(0).toUpperCase() + reason.slice(1) }
-        : { working: false, conclusion: "success", title: "Done — waiting for follow-ups" };
+      return { working: false, conclusion: "success", title: "Done — waiting for follow-ups" };
     case "failed":
       return { working: false, conclusion: "failure", title: `Failed: ${reason || "unknown error"}` };
     case "stopped":
@@ -53,8 +60,9 @@ export class CheckRuns {
     const repo = await this.deps.sessions.repository(session);
     if (!repo.installationId) return;
     const inst = repo.installationId;
-    const want = desiredCheck(session);
-    const output = checkRunOutput(await summaryInput(db, config, session), { title: want.title });
+    const summary = await summaryInput(db, config, session);
+    const want = desiredCheck(session, lastTurn(summary.prompts));
+    const output = checkRunOutput(summary, { title: want.title });
     const detailsUrl = `${config.publicUrl}/sessions/${session.id}`;
     const moved = session.checkRunId !== null && session.checkRunSha !== session.headSha;
 

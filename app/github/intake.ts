@@ -1,13 +1,13 @@
 /**
- * GitHub intake: a parsed trigger becomes a session action. Acknowledges first
- * (👀 within a second), then does the slower work. Knows GitHub, not Probot.
+ * GitHub intake: a parsed trigger becomes a call on the session service. Acknowledges first
+ * (👀 within a second), then does the slower work. Knows GitHub, not Probot. Reporting back
+ * (status comment, check run, PR, 🚀) is the reporters' (app/reporters), from the session bus.
  */
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { findRepositoryByFullName, upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
-import { lastEventOfType } from "../db/events.js";
-import { getPrompt, hasOpenPromptFrom, listPrompts } from "../db/prompts.js";
-import { findSessionByCheckRun, findSessionByHeadBranch, findSessionByPullRequest, findThreadSession, updateSession, type SessionRow } from "../db/sessions.js";
+import { hasOpenPromptFrom, listPrompts } from "../db/prompts.js";
+import { findSessionByCheckRun, findSessionByHeadBranch, findSessionByPullRequest, findThreadSession, type SessionRow } from "../db/sessions.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { PromptContext } from "../db/schema.js";
 import type { PromptSource } from "../../protocol/events.js";
@@ -19,7 +19,6 @@ import type { Logger } from "../util/tasks.js";
 import type { GitHubGateway } from "./gateway.js";
 import { canTrigger, type PermissionCache } from "./permissions.js";
 import { stripHidden } from "./sanitize.js";
-import { statusCommentBody } from "./status-comment.js";
 import type { Actor, RepoRef, ThreadRef, Trigger } from "./triggers.js";
 
 export interface IntakeDeps {
@@ -41,8 +40,6 @@ export type IntakeResult =
 const ISSUE_ITSELF: readonly PromptSource[] = ["github_issue", "github_assignment"];
 
 export class GitHubIntake {
-  /** The last status comment text sent per active session, to skip edits that change nothing. */
-  private readonly lastStatusBody = new Map<string, string>();
   // A thread's next webhook waits for the one before, but not for more than 30 s (a stalled GitHub).
   private readonly threads = new SerialQueue(30_000);
 
@@ -156,11 +153,8 @@ export class GitHubIntake {
       await ack;
       return { outcome: "queued", sessionId: raced };
     }
-    const commentId = await github.comment(inst, repo.owner, repo.name, t.thread.number, statusCommentBody({ status: "queued", reason: null, sessionUrl: this.url(session.id), prUrl }));
-    await updateSession(this.deps.db, session.id, { statusCommentId: commentId });
+    // The status comment is the status comment reporter's (app/reporters), posted as the session is queued.
     await ack;
-    // The session may have moved on (e.g. dispatch failed) before the comment existed.
-    if ((await this.deps.sessions.get(session.id))?.status !== "queued") await this.refreshStatusComment(session.id);
     return { outcome: "created", sessionId: session.id };
   }
 
@@ -215,18 +209,6 @@ export class GitHubIntake {
     return session?.repositoryId === repo.id ? session : undefined;
   }
 
-  /** 🚀 on the comment that carried a prompt, once the runner picks it up. */
-  async pickedUp(sessionId: string, promptId: number): Promise<void> {
-    const prompt = await getPrompt(this.deps.db, promptId);
-    if (!prompt?.commentId) return;
-    const session = await this.deps.sessions.get(sessionId);
-    if (!session) return;
-    const repo = await this.deps.sessions.repository(session);
-    if (!repo.installationId) return;
-    const kind = prompt.commentKind === "review_comment" ? "review_comment" : "issue_comment";
-    await this.deps.github.react(repo.installationId, repo.owner, repo.name, { id: prompt.commentId, kind }, "rocket");
-  }
-
   /**
    * A PR opened with the requester's own token arrives as their `pull_request.opened`; its
    * body is ours and must never become a prompt (the body has no mention, and this holds even
@@ -269,28 +251,4 @@ export class GitHubIntake {
     if (r.installationId) await upsertInstallation(this.deps.db, r.installationId, r.owner);
     return upsertRepository(this.deps.db, { githubId: r.githubId, owner: r.owner, name: r.name, installationId: r.installationId, defaultBranch: r.defaultBranch, private: r.private });
   }
-
-  private url(sessionId: string): string {
-    return `${this.deps.config.publicUrl}/sessions/${sessionId}`;
-  }
-
-  /** Bring the status comment in line with the session; skipped when its text would not change. */
-  async refreshStatusComment(sessionId: string): Promise<void> {
-    const session = await this.deps.sessions.get(sessionId);
-    if (!session?.statusCommentId) return;
-    const repo = await this.deps.sessions.repository(session);
-    if (!repo.installationId) return;
-    let activity: string | null = null;
-    if (session.status === "running") {
-      const tool = await lastEventOfType(this.deps.db, sessionId, "tool.call");
-      if (tool?.type === "tool.call") activity = tool.data.title ?? tool.data.tool;
-    }
-    const body = statusCommentBody({ status: session.status, reason: session.statusReason, sessionUrl: this.url(session.id), prUrl: session.prUrl, activity });
-    if (this.lastStatusBody.get(sessionId) === body) return;
-    await this.deps.github.editComment(repo.installationId, repo.owner, repo.name, session.statusCommentId, body);
-    // Ended sessions rarely change again: forget them so the cache stays small.
-    if (isActive(session.status)) this.lastStatusBody.set(sessionId, body);
-    else this.lastStatusBody.delete(sessionId);
-  }
-
 }

@@ -1,5 +1,6 @@
 /** The one status comment per session: what Inspect is doing, with the live link. */
 import type { SessionStatus } from "../../protocol/events.js";
+import type { TurnOutcome } from "../sessions/state.js";
 
 export interface StatusView {
   status: SessionStatus;
@@ -8,6 +9,8 @@ export interface StatusView {
   prUrl: string | null;
   /** What the agent is doing right now (last tool title), while running. */
   activity?: string | null;
+  /** How the last finished turn ended: an idle session after a failed one says so. */
+  turn?: TurnOutcome | null;
 }
 
 const MARKER = "<!-- inspect:status -->";
@@ -25,8 +28,8 @@ export function statusCommentBody(v: StatusView): string {
       line = `⚙️ Working${v.activity ? `: ${v.activity}` : "…"} ${link}`;
       break;
     case "idle":
-      line = v.reason?.startsWith("the prompt failed")
-        ? `⚠️ ${capitalise(v.reason)}. Waiting for follow-ups: mention me again to continue. ${link}`
+      line = v.turn === "failed"
+        ? `⚠️ ${capitalise(v.reason ?? "the prompt failed")}. Waiting for follow-ups: mention me again to continue. ${link}`
         : `💤 Done for now, waiting for follow-ups (mention me to continue).${pr} ${link}`;
       break;
     case "completed":

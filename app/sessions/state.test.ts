@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SESSION_STATUSES } from "../../protocol/events.js";
-import { canTransition, isActive, sourcesOf } from "./state.js";
+import { canTransition, isActive, lastTurn, sourcesOf } from "./state.js";
 
 describe("session state machine", () => {
   it("follows queued → starting → running ⇄ idle → completed", () => {
@@ -27,5 +27,13 @@ describe("session state machine", () => {
     expect(sourcesOf("starting")).toEqual(["queued"]);
     expect(sourcesOf("stopped").sort()).toEqual(["idle", "queued", "running", "starting"]);
     expect(SESSION_STATUSES.filter(isActive)).toEqual(["queued", "starting", "running", "idle"]);
+  });
+
+  it("tells how the last finished turn ended, skipping prompts that never ran to an end", () => {
+    expect(lastTurn([])).toBeNull();
+    expect(lastTurn([{ status: "queued" }])).toBeNull();
+    expect(lastTurn([{ status: "failed" }, { status: "done" }])).toBe("done");
+    expect(lastTurn([{ status: "done" }, { status: "failed" }, { status: "cancelled" }, { status: "queued" }])).toBe("failed");
+    expect(lastTurn([{ status: "failed" }, { status: "stopped" }, { status: "running" }])).toBe("stopped");
   });
 });

@@ -33,6 +33,21 @@ export function isActive(status: SessionStatus): boolean {
   return (ACTIVE_STATUSES as readonly string[]).includes(status);
 }
 
+/** How a prompt's turn ended, for those that ran to an end. */
+export type TurnOutcome = "done" | "failed" | "stopped";
+
+/**
+ * How the session's last finished turn ended (null before any): the structured fact that an idle
+ * session is waiting after a failure rather than after work done. Prompts in the order they ran.
+ */
+export function lastTurn(prompts: readonly { status: string }[]): TurnOutcome | null {
+  for (let i = prompts.length - 1; i >= 0; i--) {
+    const s = prompts[i]!.status;
+    if (s === "done" || s === "failed" || s === "stopped") return s;
+  }
+  return null;
+}
+
 export class TransitionError extends Error {
   constructor(
     readonly from: SessionStatus | undefined,

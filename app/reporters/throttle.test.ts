@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Throttle } from "./status-reporter.js";
+import { Throttle } from "./throttle.js";
 
 describe("Throttle", () => {
   beforeEach(() => vi.useFakeTimers({ now: 1_000_000 }));
