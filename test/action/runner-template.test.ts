@@ -25,8 +25,6 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,7 +39,7 @@ import { isNativeExecutable, platformPackages } from "../../sandbox/opencode/bin
 import { fakeGheEnv, startFakeGhe, type FakeGhe, type WorkflowDispatch } from "../support/fake-ghe.js";
 import { deliver, testInspect } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
-import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
+import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
 import { freePort } from "../support/ports.js";
 import { jobClaims } from "../support/runner-client.js";
@@ -261,9 +259,8 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
   let db: Database;
   let inspect: Inspect;
   let controlPlane: string;
-  let tokenService: Server;
+  let tokenService: TokenService;
   let dispatch: WorkflowDispatch | undefined;
-  const audiences: string[] = [];
 
   beforeAll(async () => {
     bare = bareRepo(path.join(gitRoot, "acme"), "widgets", { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" });
@@ -289,30 +286,23 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
     await inspect.listen(port, "127.0.0.1");
     // The Actions token service: the token GitHub would mint for this job — a runner job's claims
     // (test/support/runner-client.ts) for the run the dispatch started, its workflow, repository and ref.
-    tokenService = createServer(async (req, res) => {
-      const audience = new URL(req.url ?? "/", "http://x").searchParams.get("audience") ?? "";
-      audiences.push(audience);
-      const ok = req.headers.authorization === "Bearer request-token" && dispatch;
-      const ref = dispatch && (dispatch.ref.startsWith("refs/") ? dispatch.ref : `refs/heads/${dispatch.ref}`);
-      const claims =
-        dispatch &&
-        jobClaims(dispatch.runId, {
-          repository: dispatch.repo,
-          workflow_ref: `${dispatch.repo}/.github/workflows/${dispatch.workflow}@${ref}`,
-          event_name: "workflow_dispatch",
-          ref,
-          aud: audience,
-        });
-      res.writeHead(ok ? 200 : 401, { "content-type": "application/json" });
-      res.end(JSON.stringify(ok ? { value: await issuer.sign(claims!) } : { message: "bad request token" }));
+    tokenService = await startTokenService(issuer, "request-token", (audience) => {
+      if (!dispatch) return null;
+      const ref = dispatch.ref.startsWith("refs/") ? dispatch.ref : `refs/heads/${dispatch.ref}`;
+      return jobClaims(dispatch.runId, {
+        repository: dispatch.repo,
+        workflow_ref: `${dispatch.repo}/.github/workflows/${dispatch.workflow}@${ref}`,
+        event_name: "workflow_dispatch",
+        ref,
+        aud: audience,
+      });
     });
-    await new Promise<void>((r) => tokenService.listen(0, "127.0.0.1", r));
-    machine.tokenUrl = `http://127.0.0.1:${(tokenService.address() as AddressInfo).port}/token?api-version=2.0`;
+    machine.tokenUrl = tokenService.url;
   });
 
   afterAll(async () => {
     await inspect?.close();
-    await new Promise<void>((r) => (tokenService ? tokenService.close(() => r()) : r()));
+    await tokenService?.close();
     await issuer?.close();
     await model?.close();
     await fake?.close();
@@ -374,7 +364,7 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
 
     // The action step: claimed with the job's OIDC token, ran the OpenCode the install step put in the workspace.
     const output = steps.at(-1)!.output;
-    expect(audiences).toEqual([controlPlane]);
+    expect(tokenService.audiences).toEqual([controlPlane]);
     expect(output).toContain(`claimed session ${session.id} (acme/widgets, branch ${BRANCH})`);
     expect(output).toContain("checkout ready from clone");
     expect(output).toContain("exited (idle)");

@@ -20,8 +20,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -40,7 +38,7 @@ import { fakeGheEnv, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
 import { daemonRunning, hostileRepoFiles, leakedSecrets, pushedFile, pushedFiles, pushedText } from "../support/hostile.js";
 import { appPrivateKey, deliver, testInspect, WEBHOOK_SECRET } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
-import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
+import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
 import { RUNNER_CLAIMS } from "../support/runner-client.js";
 import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
@@ -220,10 +218,8 @@ describe.skipIf(!boundary.ok)("a hostile repository, the bundled GitHub Action",
   let w: World;
   let inspect: Inspect;
   let issuer: TestIssuer;
-  let tokenService: Server;
-  let tokenUrl: string;
+  let tokens: TokenService;
   let controlPlane: string;
-  const minted: string[] = [];
   let job: Record<string, unknown> = {};
   const REQUEST_TOKEN = `actions-request-${randomBytes(8).toString("hex")}`;
   const RUNTIME_TOKEN = `actions-runtime-${randomBytes(8).toString("hex")}`;
@@ -237,21 +233,12 @@ describe.skipIf(!boundary.ok)("a hostile repository, the bundled GitHub Action",
     const env = fakeGheEnv(w.fake, w.model, w.dataDir, { INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "acme/inspect-runner", INSPECT_OIDC_ISSUER: issuer.url });
     inspect = await testInspect(env, w.database, { logLevel: "debug", logDestination: { write: (line) => void w.logs.push(line) } });
     controlPlane = (await inspect.listen(0, "127.0.0.1")).url;
-    tokenService = createServer(async (req, res) => {
-      const audience = new URL(req.url ?? "/", "http://x").searchParams.get("audience") ?? "";
-      const ok = req.headers.authorization === `Bearer ${REQUEST_TOKEN}`;
-      const value = ok ? await issuer.sign({ ...RUNNER_CLAIMS, ...job, aud: audience }) : null;
-      if (value) minted.push(value);
-      res.writeHead(ok ? 200 : 401, { "content-type": "application/json" });
-      res.end(JSON.stringify(ok ? { value } : { message: "bad request token" }));
-    });
-    await new Promise<void>((r) => tokenService.listen(0, "127.0.0.1", r));
-    tokenUrl = `http://127.0.0.1:${(tokenService.address() as AddressInfo).port}/token?api-version=2.0`;
+    tokens = await startTokenService(issuer, REQUEST_TOKEN, (audience) => ({ ...RUNNER_CLAIMS, ...job, aud: audience }));
   }, 60_000);
 
   afterAll(async () => {
     nock.enableNetConnect();
-    await new Promise<void>((r) => tokenService?.close(() => r()));
+    await tokens?.close();
     await issuer?.close();
     await closeWorld(w, inspect);
   }, 60_000);
@@ -273,7 +260,7 @@ describe.skipIf(!boundary.ok)("a hostile repository, the bundled GitHub Action",
           "INPUT_CONTROL-PLANE-URL": controlPlane,
           INPUT_AUDIENCE: String(dispatch!.inputs.control_plane_url),
           "INPUT_SNAPSHOT-DIR": path.join(runnerTemp, "snapshots"),
-          ACTIONS_ID_TOKEN_REQUEST_URL: tokenUrl,
+          ACTIONS_ID_TOKEN_REQUEST_URL: tokens.url,
           ACTIONS_ID_TOKEN_REQUEST_TOKEN: REQUEST_TOKEN,
           ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN,
           GITHUB_TOKEN: JOB_TOKEN,
@@ -292,7 +279,7 @@ describe.skipIf(!boundary.ok)("a hostile repository, the bundled GitHub Action",
     expect(ofType(log, "prompt.finished")[0]?.data.status, JSON.stringify(ofType(log, "error"))).toBe("done");
 
     const secrets = secretsOf(w, { actionsRequestToken: REQUEST_TOKEN, actionsRuntimeToken: RUNTIME_TOKEN, jobGitHubToken: JOB_TOKEN });
-    minted.forEach((token, i) => (secrets[`oidcToken${i}`] = token));
+    tokens.minted.forEach((token, i) => (secrets[`oidcToken${i}`] = token));
     // The job's output may carry the OIDC token only inside the runner's own mask command.
     const jobOutput = output.text.replace(/^::add-mask::.*$/gm, "");
     expectNoLeak(w, session.headBranch, { events: JSON.stringify(log), logs: w.logs.join("\n"), jobOutput }, secrets);

@@ -18,8 +18,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import nock from "nock";
@@ -34,7 +32,7 @@ import { snapshotPath } from "../../sandbox/git/snapshot.js";
 import { basic, CLONE_THEN_PUSH, fakeGheEnv, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
 import { FakeGitHub } from "../support/fake-github.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
-import { startIssuer, type TestIssuer } from "../support/oidc-issuer.js";
+import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { jobClaims, RUNNER_CLAIMS } from "../support/runner-client.js";
@@ -46,9 +44,8 @@ let issuer: TestIssuer;
 let gh: FakeGitHub;
 let inspect: Inspect;
 let controlPlane: string;
-let tokenService: Server;
+let tokenService: TokenService;
 let tokenUrl: string;
-const audiences: string[] = [];
 /** The job the token service signs for (its `run_id`): set by each test before it runs the action. */
 let job: Record<string, unknown> = {};
 
@@ -62,22 +59,15 @@ beforeAll(async () => {
   inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url }), database);
   controlPlane = (await inspect.listen(0, "127.0.0.1")).url;
   // The Actions token service: GET <ACTIONS_ID_TOKEN_REQUEST_URL>&audience=… → {value: jwt}.
-  tokenService = createServer(async (req, res) => {
-    const audience = new URL(req.url ?? "/", "http://x").searchParams.get("audience") ?? "";
-    audiences.push(audience);
-    const ok = req.headers.authorization === "Bearer request-token";
-    res.writeHead(ok ? 200 : 401, { "content-type": "application/json" });
-    res.end(JSON.stringify(ok ? { value: await issuer.sign({ ...RUNNER_CLAIMS, ...job, aud: audience }) } : { message: "bad request token" }));
-  });
-  await new Promise<void>((r) => tokenService.listen(0, "127.0.0.1", r));
-  tokenUrl = `http://127.0.0.1:${(tokenService.address() as AddressInfo).port}/token?api-version=2.0`;
+  tokenService = await startTokenService(issuer, "request-token", (audience) => ({ ...RUNNER_CLAIMS, ...job, aud: audience }));
+  tokenUrl = tokenService.url;
 });
 
 afterAll(async () => {
   await inspect?.close();
   gh?.close();
   nock.enableNetConnect();
-  await new Promise<void>((r) => tokenService?.close(() => r()));
+  await tokenService?.close();
   await issuer?.close();
   await database?.close();
 });
@@ -123,7 +113,7 @@ describe("the GitHub Action claiming with OIDC", () => {
         ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token",
         RUNNER_TEMP: runnerTemp,
       });
-      expect(audiences).toEqual(["https://inspect.test"]);
+      expect(tokenService.audiences).toEqual(["https://inspect.test"]);
       expect(output).toContain(`claimed session ${session.id}`);
       expect(code).toBe(1);
       expect(output).toMatch(/::error::Preparing the checkout failed: git clone .*https:\/\/github\.com\/acme\/widgets\.git/);

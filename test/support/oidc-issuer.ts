@@ -40,3 +40,38 @@ export async function startIssuer(): Promise<TestIssuer> {
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
+export interface TokenService {
+  /** ACTIONS_ID_TOKEN_REQUEST_URL for the job. */
+  url: string;
+  /** The audiences asked for, and every token handed out, in order. */
+  audiences: string[];
+  minted: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * The Actions token service a runner job asks for its OIDC token:
+ * `GET <ACTIONS_ID_TOKEN_REQUEST_URL>&audience=…` with `Bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>` →
+ * `{value: jwt}`, signed by `issuer` with the claims `claims(audience)` gives (null: refused).
+ */
+export async function startTokenService(issuer: TestIssuer, requestToken: string, claims: (audience: string) => (JWTPayload & Record<string, unknown>) | null): Promise<TokenService> {
+  const audiences: string[] = [];
+  const minted: string[] = [];
+  const server = createServer(async (req, res) => {
+    const audience = new URL(req.url ?? "/", "http://x").searchParams.get("audience") ?? "";
+    audiences.push(audience);
+    const wanted = req.headers.authorization === `Bearer ${requestToken}` ? claims(audience) : null;
+    const value = wanted ? await issuer.sign(wanted) : null;
+    if (value) minted.push(value);
+    res.writeHead(value ? 200 : 401, { "content-type": "application/json" });
+    res.end(JSON.stringify(value ? { value } : { message: "bad request token" }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/token?api-version=2.0`,
+    audiences,
+    minted,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
