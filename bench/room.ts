@@ -28,11 +28,6 @@ function event(seq: number): SessionEvent {
   };
 }
 
-interface Viewer {
-  ws: WebSocket;
-  onEvents: (seqs: number[]) => void;
-}
-
 async function connect(url: string, room: string, onMessage: (msg: { type: string; done?: boolean; events?: { seq: number }[] }) => void): Promise<WebSocket> {
   const { token } = await signViewerToken(SECRET, { login: "bench", sessionId: room });
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/parties/main/${room}?token=${token}&since=0`);

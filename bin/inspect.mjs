@@ -49,10 +49,10 @@ async function call(base, method, route, body) {
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (error) {
-    throw new Error(`cannot reach the control plane at ${base} (${error.cause?.code ?? error.message}). Is \`npm start\` running?`);
+    throw new Error(`cannot reach the control plane at ${base} (${error.cause?.code ?? error.message}). Is \`npm start\` running?`, { cause: error });
   }
   const text = await res.text();
-  let data = {};
+  let data;
   try {
     data = text ? JSON.parse(text) : {};
   } catch {

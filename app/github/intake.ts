@@ -90,7 +90,7 @@ export class GitHubIntake {
   }
 
   private async prompt(t: Extract<Trigger, { kind: "prompt" }>): Promise<IntakeResult> {
-    const { github, config } = this.deps;
+    const { github } = this.deps;
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     const inst = t.repo.installationId;
     if (await this.openedByInspect(t)) return { outcome: "ignored", reason: "a pull request Inspect opened" };

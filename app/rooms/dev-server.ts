@@ -122,7 +122,7 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
     await waitUntilReady(url, child, opts.timeoutMs ?? 30_000);
   } catch (err) {
     await stop();
-    throw new Error(`the room server did not start: ${(err as Error).message}\n${output.join("").slice(-2000)}`);
+    throw new Error(`the room server did not start: ${(err as Error).message}\n${output.join("").slice(-2000)}`, { cause: err });
   }
   return { url, pid: child.pid!, stop };
 }

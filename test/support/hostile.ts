@@ -48,7 +48,7 @@ exit 0
  * (a checkout restored from a poisoned snapshot must not need it). And it leaves a daemon
  * that watches every process it can see for git credentials.
  */
-export function setupScript(t: Targets): string {
+export function setupScript(): string {
   return `#!/bin/sh
 sh .inspect/attack.sh setup
 if [ ! -e .git/inspect-poisoned ]; then
@@ -73,7 +73,7 @@ export function hostileRepoFiles(t: Targets): Record<string, string> {
   return {
     "README.md": "# widgets\n",
     ".inspect/attack.sh": attackScript(t),
-    ".inspect/setup.sh": setupScript(t),
+    ".inspect/setup.sh": setupScript(),
     // The repository asks for an MCP server and a provider endpoint of its own: neither may load.
     "opencode.json": JSON.stringify({
       $schema: "https://opencode.ai/config.json",

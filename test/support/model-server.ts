@@ -103,7 +103,7 @@ export async function startModelServer(steps: ModelStep[] = [], options: ModelSe
       return json(res, 200, { object: "list", data: [{ id: "scripted-model", object: "model" }] });
     }
     if (req.method !== "POST" || !path.endsWith("/chat/completions")) return json(res, 404, { error: { message: "not found" } });
-    let body: any = {};
+    let body: any;
     try {
       body = JSON.parse(raw || "{}");
     } catch {
