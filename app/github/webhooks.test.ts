@@ -4,13 +4,13 @@
  */
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../app/db/client.js";
-import { listPrompts } from "../../app/db/prompts.js";
-import { listSessions } from "../../app/db/sessions.js";
-import type { Inspect } from "../../app/server.js";
-import { FakeGitHub } from "../support/fake-github.js";
-import { deliver, githubEnv, testInspect } from "../support/inspect.js";
-import { allExamples, issueComment, payload } from "../support/payloads.js";
+import { openDatabase, type Database } from "../db/client.js";
+import { listPrompts } from "../db/prompts.js";
+import { listSessions } from "../db/sessions.js";
+import type { Inspect } from "../server.js";
+import { FakeGitHub } from "../../test/support/fake-github.js";
+import { deliver, githubEnv, testInspect } from "../../test/support/inspect.js";
+import { allExamples, issueComment, payload } from "../../test/support/payloads.js";
 
 let database: Database;
 let inspect: Inspect;

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import os from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
-import { migrationsFolder } from "../../app/db/client.js";
+import { migrationsFolder } from "./client.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 

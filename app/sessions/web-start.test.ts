@@ -3,15 +3,15 @@
  * a runner dispatched while the person is still typing, adopted by their prompt.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Viewer } from "../../app/api/access.js";
-import type { Database } from "../../app/db/client.js";
-import { listPrompts } from "../../app/db/prompts.js";
-import { getSession, listSessions } from "../../app/db/sessions.js";
-import { PermissionCache } from "../../app/github/permissions.js";
-import type { Inspect } from "../../app/server.js";
-import { SessionStarter, StartError } from "../../app/sessions/starter.js";
-import type { FakeGitHub } from "../support/fake-github.js";
-import { useGitHubStack } from "../support/github-stack.js";
+import type { Viewer } from "../api/access.js";
+import type { Database } from "../db/client.js";
+import { listPrompts } from "../db/prompts.js";
+import { getSession, listSessions } from "../db/sessions.js";
+import { PermissionCache } from "../github/permissions.js";
+import type { Inspect } from "../server.js";
+import { SessionStarter, StartError } from "./starter.js";
+import type { FakeGitHub } from "../../test/support/fake-github.js";
+import { useGitHubStack } from "../../test/support/github-stack.js";
 
 const stack = useGitHubStack({
   permissions: { alice: "write", reader: "read" },

@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import nock from "nock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../app/config.js";
-import { buildManifest, setupRoutes } from "../../app/github/manifest.js";
-import { TestOctokit } from "../support/inspect.js";
+import { loadConfig } from "../config.js";
+import { buildManifest, setupRoutes } from "./manifest.js";
+import { TestOctokit } from "../../test/support/inspect.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "inspect-setup-"));
 copyFileSync(path.join(process.cwd(), "app.yml"), path.join(root, "app.yml"));

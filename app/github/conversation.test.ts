@@ -6,22 +6,22 @@
  */
 import Bottleneck from "bottleneck";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { sealToken } from "../../app/auth/crypto.js";
-import { InspectOctokit } from "../../app/github/octokit.js";
-import { upsertUser } from "../../app/db/accounts.js";
-import type { Database } from "../../app/db/client.js";
-import { listPrompts } from "../../app/db/prompts.js";
-import { getSession, listSessions } from "../../app/db/sessions.js";
-import { CheckRuns } from "../../app/github/check-runs.js";
-import { GitHubIntake } from "../../app/github/intake.js";
-import { PermissionCache } from "../../app/github/permissions.js";
-import { parseTrigger } from "../../app/github/triggers.js";
-import { findMention } from "../../app/github/mention.js";
-import type { Inspect } from "../../app/server.js";
-import type { FakeGitHub } from "../support/fake-github.js";
-import { useGitHubStack } from "../support/github-stack.js";
-import { deliver } from "../support/inspect.js";
-import { issueComment, payload } from "../support/payloads.js";
+import { sealToken } from "../auth/crypto.js";
+import { InspectOctokit } from "./octokit.js";
+import { upsertUser } from "../db/accounts.js";
+import type { Database } from "../db/client.js";
+import { listPrompts } from "../db/prompts.js";
+import { getSession, listSessions } from "../db/sessions.js";
+import { CheckRuns } from "./check-runs.js";
+import { GitHubIntake } from "./intake.js";
+import { PermissionCache } from "./permissions.js";
+import { parseTrigger } from "./triggers.js";
+import { findMention } from "./mention.js";
+import type { Inspect } from "../server.js";
+import type { FakeGitHub } from "../../test/support/fake-github.js";
+import { useGitHubStack } from "../../test/support/github-stack.js";
+import { deliver } from "../../test/support/inspect.js";
+import { issueComment, payload } from "../../test/support/payloads.js";
 
 const SECRET = "s".repeat(40);
 const stack = useGitHubStack({ env: { INSPECT_SECRET: SECRET }, permissions: { alice: "write", bob: "write" } });

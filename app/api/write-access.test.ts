@@ -7,10 +7,10 @@
  */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listPrompts } from "../../app/db/prompts.js";
-import { sessions, users } from "../../app/db/schema.js";
-import { getSession } from "../../app/db/sessions.js";
-import { RUNNER_REPO, signIn, startWebStack, type WebStack } from "../support/web-stack.js";
+import { listPrompts } from "../db/prompts.js";
+import { sessions, users } from "../db/schema.js";
+import { getSession } from "../db/sessions.js";
+import { RUNNER_REPO, signIn, startWebStack, type WebStack } from "../../test/support/web-stack.js";
 
 let stack: WebStack;
 let alice: string; // write access

@@ -4,11 +4,11 @@
  * after now (clock skew between replicas or the database) do not break the page.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
-import { openDatabase, type Database } from "../../app/db/client.js";
-import { insertPrompt } from "../../app/db/prompts.js";
-import { insertSession, type NewSessionRow } from "../../app/db/sessions.js";
-import { sessionStats } from "../../app/read/queries.js";
+import { upsertRepository, upsertUser } from "../db/accounts.js";
+import { openDatabase, type Database } from "../db/client.js";
+import { insertPrompt } from "../db/prompts.js";
+import { insertSession, type NewSessionRow } from "../db/sessions.js";
+import { sessionStats } from "./queries.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -3,19 +3,19 @@
  * and a real PostgreSQL server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
-import { openDatabase, type Database } from "../../app/db/client.js";
-import { claimDelivery, pruneDeliveries } from "../../app/db/deliveries.js";
-import { insertEvents, listEvents } from "../../app/db/events.js";
-import { insertPrompt, takeNextPrompt, updatePromptIf } from "../../app/db/prompts.js";
-import { endRun, findClaimedRun, insertRun, markClaimed, oidcTokenUsed, pruneOidcTokenUses, queuedRun, recordDispatchedRun, staleRuns } from "../../app/db/runs.js";
-import { isUniqueViolation } from "../../app/db/errors.js";
-import { claimCheckRunCreation, findThreadSession, insertSession, updateSession, updateStatusIf } from "../../app/db/sessions.js";
-import { SessionBus } from "../../app/sessions/bus.js";
-import { EventLog } from "../../app/sessions/event-log.js";
-import { transition, tryTransition } from "../../app/sessions/transition.js";
-import { TransitionError } from "../../app/sessions/state.js";
-import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { upsertRepository, upsertUser } from "./accounts.js";
+import { openDatabase, type Database } from "./client.js";
+import { claimDelivery, pruneDeliveries } from "./deliveries.js";
+import { insertEvents, listEvents } from "./events.js";
+import { insertPrompt, takeNextPrompt, updatePromptIf } from "./prompts.js";
+import { endRun, findClaimedRun, insertRun, markClaimed, oidcTokenUsed, pruneOidcTokenUses, queuedRun, recordDispatchedRun, staleRuns } from "./runs.js";
+import { isUniqueViolation } from "./errors.js";
+import { claimCheckRunCreation, findThreadSession, insertSession, updateSession, updateStatusIf } from "./sessions.js";
+import { SessionBus } from "../sessions/bus.js";
+import { EventLog } from "../sessions/event-log.js";
+import { transition, tryTransition } from "../sessions/transition.js";
+import { TransitionError } from "../sessions/state.js";
+import { startPostgres, type TestPostgres } from "../../test/support/postgres.js";
 
 let pg: TestPostgres | null = null;
 beforeAll(async () => {
