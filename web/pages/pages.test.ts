@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upsertRepository, upsertUser } from "../../app/db/accounts.js";
 import { insertPrompt } from "../../app/db/prompts.js";
-import { signIn, startWebStack, type WebStack } from "../support/web-stack.js";
+import { signIn, startWebStack, type WebStack } from "../../test/support/web-stack.js";
 
 let stack: WebStack;
 let alice: string;

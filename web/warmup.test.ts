@@ -5,12 +5,12 @@
  * access, not a git repository) is not reported as one.
  */
 import { describe, expect, it } from "vitest";
-import { LOCAL_VIEWER, type AccessPolicy } from "../../app/api/access.js";
-import type { Config } from "../../app/config.js";
-import type { Db } from "../../app/db/client.js";
-import { webDeps } from "../../app/read/web-deps.js";
-import { StartError } from "../../app/sessions/starter.js";
-import { webRoutes } from "../../web/routes.js";
+import { LOCAL_VIEWER, type AccessPolicy } from "../app/api/access.js";
+import type { Config } from "../app/config.js";
+import type { Db } from "../app/db/client.js";
+import { webDeps } from "../app/read/web-deps.js";
+import { StartError } from "../app/sessions/starter.js";
+import { webRoutes } from "./routes.js";
 
 const access: AccessPolicy = { viewer: async () => LOCAL_VIEWER, canRead: async () => true, canWrite: async () => true };
 const config = { oauth: null, github: { webUrl: "https://github.com" }, model: null } as unknown as Pick<Config, "oauth" | "github" | "model">;
