@@ -8,6 +8,7 @@ import { listPrompts } from "../db/prompts.js";
 import { listSessions } from "../db/sessions.js";
 import { SessionStarter, StartError } from "../sessions/starter.js";
 import { SessionClosedError, type SessionService } from "../sessions/service.js";
+import { sessionUrl } from "../sessions/url.js";
 import type { AccessPolicy, Viewer } from "./access.js";
 import { apiError, jsonBody } from "./validate.js";
 
@@ -74,7 +75,7 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     const body = await jsonBody(c, CreateSession);
     try {
       const session = await deps.starter.start(c.get("viewer"), body.repo, body.prompt, body.model ?? null);
-      return c.json({ id: session.id, url: `${deps.config.publicUrl}/sessions/${session.id}`, status: session.status }, 201);
+      return c.json({ id: session.id, url: sessionUrl(deps.config.publicUrl, session.id), status: session.status }, 201);
     } catch (err) {
       if (err instanceof StartError) throw apiError(err.status, err.message);
       throw err;
@@ -85,7 +86,7 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     const { session, repo } = await visible(c.req.param("id"), c.get("viewer"));
     const prompts = await listPrompts(db, session.id);
     return c.json({
-      session: { ...session, repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName }, url: `${deps.config.publicUrl}/sessions/${session.id}` },
+      session: { ...session, repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName }, url: sessionUrl(deps.config.publicUrl, session.id) },
       prompts: prompts.map((p) => ({ id: p.id, author: p.authorLogin, source: p.source, text: p.text, status: p.status, createdAt: p.createdAt, commits: p.commits ?? [], error: p.error })),
     });
   });

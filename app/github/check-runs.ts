@@ -8,6 +8,7 @@ import type { Db } from "../db/client.js";
 import { claimCheckRunCreation, updateSession, type SessionRow } from "../db/sessions.js";
 import type { SessionService } from "../sessions/service.js";
 import { lastTurn, type TurnOutcome } from "../sessions/state.js";
+import { sessionUrl } from "../sessions/url.js";
 import type { CheckConclusion, CheckRunOutput, GitHubGateway } from "./gateway.js";
 import { summaryInput } from "./session-summary.js";
 import { checkRunOutput } from "./summary.js";
@@ -63,7 +64,7 @@ export class CheckRuns {
     const summary = await summaryInput(db, config, session);
     const want = desiredCheck(session, lastTurn(summary.prompts));
     const output = checkRunOutput(summary, { title: want.title });
-    const detailsUrl = `${config.publicUrl}/sessions/${session.id}`;
+    const detailsUrl = sessionUrl(config.publicUrl, session.id);
     const moved = session.checkRunId !== null && session.checkRunSha !== session.headSha;
 
     if (session.checkRunId && session.checkRunOpen && moved) {

@@ -14,6 +14,7 @@ import type { PromptSource } from "../../protocol/events.js";
 import { sessionBranch } from "../sessions/branch.js";
 import { SessionClosedError, type NewPrompt, type SessionService } from "../sessions/service.js";
 import { isActive } from "../sessions/state.js";
+import { sessionIdFromUrl } from "../sessions/url.js";
 import { SerialQueue } from "../util/serial.js";
 import type { Logger } from "../util/tasks.js";
 import type { GitHubGateway } from "./gateway.js";
@@ -203,9 +204,9 @@ export class GitHubIntake {
    * created a check run hears of its buttons), and the session must be in the same repository.
    */
   private async sessionOfOlderCheckRun(repo: RepositoryRow, externalId: string | null): Promise<SessionRow | undefined> {
-    const prefix = `${this.deps.config.publicUrl}/sessions/`;
-    if (!externalId?.startsWith(prefix)) return undefined;
-    const session = await this.deps.sessions.get(externalId.slice(prefix.length));
+    const id = sessionIdFromUrl(this.deps.config.publicUrl, externalId);
+    if (!id) return undefined;
+    const session = await this.deps.sessions.get(id);
     return session?.repositoryId === repo.id ? session : undefined;
   }
 

@@ -2,13 +2,14 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { listPrompts } from "../db/prompts.js";
 import type { SessionRow } from "../db/sessions.js";
+import { sessionUrl } from "../sessions/url.js";
 import type { SummaryInput } from "./summary.js";
 
 /** Gather what the summary functions need for one session. */
 export async function summaryInput(db: Db, config: Config, session: SessionRow): Promise<SummaryInput> {
   const prompts = await listPrompts(db, session.id);
   return {
-    sessionUrl: `${config.publicUrl}/sessions/${session.id}`,
+    sessionUrl: sessionUrl(config.publicUrl, session.id),
     closes: session.threadKind === "issue" ? session.threadNumber : null,
     requestedBy: prompts[0]?.authorLogin ?? "someone",
     handle: config.botHandle,

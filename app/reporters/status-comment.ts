@@ -12,6 +12,7 @@ import type { GitHubGateway } from "../github/gateway.js";
 import { statusCommentBody } from "../github/status-comment.js";
 import type { SessionService } from "../sessions/service.js";
 import { isActive, lastTurn } from "../sessions/state.js";
+import { sessionUrl } from "../sessions/url.js";
 import type { Reporter } from "./reporter.js";
 
 export interface StatusCommentDeps {
@@ -67,6 +68,6 @@ export class StatusCommentReporter implements Reporter {
       if (tool?.type === "tool.call") activity = tool.data.title ?? tool.data.tool;
     }
     const turn = session.status === "idle" ? lastTurn(await listPrompts(this.deps.db, session.id)) : null;
-    return statusCommentBody({ status: session.status, reason: session.statusReason, sessionUrl: `${this.deps.config.publicUrl}/sessions/${session.id}`, prUrl: session.prUrl, activity, turn });
+    return statusCommentBody({ status: session.status, reason: session.statusReason, sessionUrl: sessionUrl(this.deps.config.publicUrl, session.id), prUrl: session.prUrl, activity, turn });
   }
 }

@@ -13,6 +13,7 @@ import { buildAgentPrompt } from "../sessions/agent-prompt.js";
 import { promptTitle, titleLine } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";
 import { tryTransition } from "../sessions/transition.js";
+import { sessionUrl } from "../sessions/url.js";
 import { randomToken, sha256 } from "../util/tokens.js";
 import type { RunnerIdentity } from "./oidc.js";
 import { resolveEnvPlaceholders } from "./resolve-env.js";
@@ -166,7 +167,7 @@ export class RunnerService {
       idleTimeoutMs: config.idleTimeoutMs,
       heartbeatIntervalMs: Math.max(1_000, Math.floor(config.heartbeatTimeoutMs / 3)),
       setupTimeoutMs: config.setupTimeoutMs,
-      sessionUrl: `${config.publicUrl}/sessions/${session.id}`,
+      sessionUrl: sessionUrl(config.publicUrl, session.id),
       trustRepoConfig: config.trustRepoConfig,
     };
   }

@@ -2,7 +2,7 @@
  * The session state machine. `transition` (in transition.ts) is the only
  * place a session's status changes; this file holds the rules as plain data.
  */
-import type { SessionStatus } from "../../protocol/events.js";
+import { ACTIVE_STATUSES, type SessionStatus } from "../../protocol/events.js";
 
 const allowed: Record<SessionStatus, readonly SessionStatus[]> = {
   queued: ["starting", "failed", "stopped", "archived"],
@@ -15,10 +15,6 @@ const allowed: Record<SessionStatus, readonly SessionStatus[]> = {
   stopped: ["queued", "archived"],
   archived: [],
 };
-
-export const ACTIVE_STATUSES = ["queued", "starting", "running", "idle"] as const satisfies readonly SessionStatus[];
-/** A runner is attached (or about to be) in these states. */
-export const RUNNER_STATUSES = ["starting", "running", "idle"] as const satisfies readonly SessionStatus[];
 
 export function canTransition(from: SessionStatus, to: SessionStatus): boolean {
   return allowed[from].includes(to);

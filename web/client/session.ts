@@ -1,5 +1,5 @@
 /** The live session page: timeline, presence, queue, prompt box and Stop. */
-import type { SessionStatus } from "../../protocol/events.js";
+import { ACTIVE_STATUSES, type SessionStatus } from "../../protocol/events.js";
 import type { SessionBoot } from "./boot.js";
 import { avatar, h, safeHref } from "./dom.js";
 import { EventFeed } from "./feed.js";
@@ -8,14 +8,13 @@ import { Timeline, type QueuedPrompt } from "./timeline.js";
 const boot = JSON.parse(document.getElementById("boot")!.textContent!) as SessionBoot;
 const $ = (id: string) => document.getElementById(id);
 const api = (path: string) => `/api/sessions/${encodeURIComponent(boot.sessionId)}${path}`;
-const STOPPABLE: SessionStatus[] = ["queued", "starting", "running", "idle"];
 
 function showStatus(status: SessionStatus) {
   const el = $("status")!;
   el.textContent = status;
   el.className = `badge s-${status}`;
   const stop = $("stop") as HTMLButtonElement | null;
-  if (stop) stop.disabled = !STOPPABLE.includes(status);
+  if (stop) stop.disabled = !(ACTIVE_STATUSES as readonly SessionStatus[]).includes(status);
 }
 
 function showQueue(queued: QueuedPrompt[]) {
