@@ -1,4 +1,6 @@
+import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { verifyViewerToken } from "../../protocol/viewer-token.js";
 import { safeReturnTo } from "./cookies.js";
 import { deriveKey, openToken, sealToken } from "./crypto.js";
 
@@ -24,6 +26,11 @@ describe("sealed OAuth tokens", () => {
 
   it("derives different keys per purpose", () => {
     expect(deriveKey(SECRET, "a").equals(deriveKey(SECRET, "b"))).toBe(false);
+  });
+
+  it("is the derivation the room's viewer tokens use (Web Crypto there, for workerd)", async () => {
+    const token = await new SignJWT({ sid: "s1", avatar: null }).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuedAt().setExpirationTime("1m").sign(deriveKey(SECRET, "viewer token"));
+    expect((await verifyViewerToken(SECRET, token, "s1"))?.sub).toBe("alice");
   });
 });
 

@@ -4,6 +4,11 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 
+/**
+ * HMAC-SHA256(secret, "inspect <purpose> v1"): the control plane's one key derivation (cookies,
+ * token sealing, the room secret). protocol/viewer-token.ts computes the same formula with Web
+ * Crypto, because the room runs in workerd.
+ */
 export function deriveKey(secret: string, purpose: string): Buffer {
   return createHmac("sha256", secret).update(`inspect ${purpose} v1`).digest();
 }

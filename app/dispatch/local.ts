@@ -4,11 +4,12 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { detectBoundary } from "../../sandbox/jail/boundary.js";
+import { signalGroup } from "../../sandbox/proc/group.js";
 import type { Logger } from "../util/tasks.js";
 import { DispatchError, type Dispatcher, type DispatchRequest } from "./dispatcher.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const SANDBOX_ENTRY = path.join(root, "sandbox", "main.ts");
+const SANDBOX_ENTRY = path.join(root, "sandbox", "main.ts");
 
 export interface LocalDispatcherOptions {
   controlPlaneUrl: () => string;
@@ -90,7 +91,7 @@ export class LocalDispatcher implements Dispatcher {
     child.on("exit", (code, signal) => {
       if (this.children.get(req.sessionId) === child) this.children.delete(req.sessionId);
       // Anything the runner left running in its group goes with it.
-      killGroup(child, "SIGKILL");
+      signalGroup(child, "SIGKILL");
       this.opts.onExit(req.sessionId, code, signal, tail.trim().split("\n").slice(-15).join("\n"));
     });
   }
@@ -104,23 +105,14 @@ export class LocalDispatcher implements Dispatcher {
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => killGroup(child, "SIGKILL"), 5_000);
+          const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 5_000);
           child.once("exit", () => {
             clearTimeout(timer);
             resolve();
           });
-          killGroup(child, "SIGTERM");
+          signalGroup(child, "SIGTERM");
         }),
     );
     await Promise.all(exits);
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (!child.pid) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    /* already gone */
   }
 }

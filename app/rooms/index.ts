@@ -2,7 +2,7 @@
  * The control plane's side of live sessions: publish events to rooms, sign viewer
  * tokens. `roomSettings(config, appSecret)` decides the room URL and secret once.
  */
-import { createHmac } from "node:crypto";
+import { deriveKey } from "../auth/crypto.js";
 import type { Config } from "../config.js";
 import { HttpRoomPublisher, type RoomPublisher } from "./publisher.js";
 import { signViewerToken } from "../../protocol/viewer-token.js";
@@ -26,7 +26,7 @@ export interface RoomSettings {
  * local install needs no extra variable and a restarted app still matches its room.
  */
 export function roomSettings(config: Config, appSecret: string, env: Record<string, string | undefined> = process.env): RoomSettings {
-  const secret = config.party.secret ?? createHmac("sha256", appSecret).update("inspect room secret v1").digest("base64url");
+  const secret = config.party.secret ?? deriveKey(appSecret, "room secret").toString("base64url");
   const url = new URL(config.party.url);
   return {
     url: config.party.url,
