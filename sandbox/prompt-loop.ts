@@ -8,6 +8,7 @@
  * therefore kept short while preparing and capped by the idle timeout otherwise.
  */
 import type { NewEvent } from "../protocol/events.js";
+import { errorEvent } from "./error-event.js";
 import type { NextResponse, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { idleDeadline } from "./deadline.js";
@@ -78,7 +79,7 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
           // The sandbox could not be prepared: say why, then end this prompt failed.
           const message = ctx.redact((error as Error).message ?? String(error));
           const code = error instanceof PreparationError ? error.code : "sandbox_failed";
-          ctx.emit([{ type: "error", data: { message: message.slice(0, 4_000), code, promptId: prompt.id } }]);
+          ctx.emit([errorEvent(message, code, prompt.id)]);
           if (error instanceof PreparationError) error.reported = true;
           await ctx.sink.flush();
           await ctx.api.promptDone(prompt.id, { status: "failed", commits: [], error: message.slice(0, 20_000) });

@@ -4,6 +4,7 @@
  * error event saying why) or stopped.
  */
 import type { CommitRef, NewEvent } from "../protocol/events.js";
+import { errorEvent } from "./error-event.js";
 import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { authorIdentity, commitMessage } from "./git/author.js";
@@ -105,7 +106,7 @@ async function commitAndPush(ctx: PromptContext, author: { name: string; email: 
 
 function failDone(ctx: PromptContext, done: PromptDoneRequest, message: string, code: string) {
   const clean = ctx.redact(message);
-  ctx.emit([{ type: "error", data: { message: clean.slice(0, 4_000), code, promptId: ctx.prompt.id } }]);
+  ctx.emit([errorEvent(clean, code, ctx.prompt.id)]);
   done.status = "failed";
   done.error = clean.slice(0, 20_000);
 }

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { NewEvent } from "../protocol/events.js";
+import { errorEvent } from "./error-event.js";
 import type { ClaimResponse, SessionSpec } from "../protocol/runner-api.js";
 import { EventSink } from "./event-sink.js";
 import type { Checkout } from "./git/checkout.js";
@@ -154,7 +155,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
     const message = redact((error as Error).message ?? String(error));
     log(`failed: ${message}`);
     if (!(error instanceof PreparationError && error.reported)) {
-      emit([{ type: "error", data: { message: message.slice(0, 4_000), code: error instanceof PreparationError ? error.code : "sandbox_failed" } }]);
+      emit([errorEvent(message, error instanceof PreparationError ? error.code : "sandbox_failed")]);
     }
     result = { reason: "error", error: message };
   } finally {

@@ -92480,6 +92480,13 @@ import { mkdirSync as mkdirSync5, mkdtempSync, rmSync as rmSync4 } from "node:fs
 import { tmpdir as tmpdir2 } from "node:os";
 import path23 from "node:path";
 
+// sandbox/error-event.ts
+var MESSAGE_MAX = 4e3;
+var CODE_MAX = 100;
+function errorEvent(message, code, promptId) {
+  return { type: "error", data: { message: message.slice(0, MESSAGE_MAX), code: code.slice(0, CODE_MAX), ...promptId !== void 0 ? { promptId } : {} } };
+}
+
 // sandbox/redact.ts
 var REDACTED = "***";
 function secretForms(secret) {
@@ -99048,7 +99055,7 @@ var TurnBridge = class {
     const message = describeError(error63);
     if (this.error?.message === message) return [];
     this.error = { message, code };
-    return [event("error", { message: trimText(message, 4e3), code: trimText(code, 100) })];
+    return [errorEvent(message, code)];
   }
 };
 function describeError(error63) {
@@ -99183,7 +99190,7 @@ async function runTurn(req) {
 }
 function fail(bridge, message, emit) {
   const outcome = bridge.outcome();
-  emit([{ type: "error", data: { message: message.slice(0, 4e3), code: "turn_failed" } }]);
+  emit([errorEvent(message, "turn_failed")]);
   return { status: "failed", error: message, usage: outcome.usage, ...outcome.summary ? { summary: outcome.summary } : {} };
 }
 
@@ -99254,7 +99261,7 @@ async function commitAndPush(ctx, author, done) {
 }
 function failDone(ctx, done, message, code) {
   const clean2 = ctx.redact(message);
-  ctx.emit([{ type: "error", data: { message: clean2.slice(0, 4e3), code, promptId: ctx.prompt.id } }]);
+  ctx.emit([errorEvent(clean2, code, ctx.prompt.id)]);
   done.status = "failed";
   done.error = clean2.slice(0, 2e4);
 }
@@ -99293,7 +99300,7 @@ async function promptLoop(ctx) {
       async (error63) => {
         const message = ctx.redact(error63.message ?? String(error63));
         const code = error63 instanceof PreparationError ? error63.code : "sandbox_failed";
-        ctx.emit([{ type: "error", data: { message: message.slice(0, 4e3), code, promptId: prompt.id } }]);
+        ctx.emit([errorEvent(message, code, prompt.id)]);
         if (error63 instanceof PreparationError) error63.reported = true;
         await ctx.sink.flush();
         await ctx.api.promptDone(prompt.id, { status: "failed", commits: [], error: message.slice(0, 2e4) });
@@ -99456,7 +99463,7 @@ async function runSandbox(options) {
     const message = redact(error63.message ?? String(error63));
     log2(`failed: ${message}`);
     if (!(error63 instanceof PreparationError && error63.reported)) {
-      emit([{ type: "error", data: { message: message.slice(0, 4e3), code: error63 instanceof PreparationError ? error63.code : "sandbox_failed" } }]);
+      emit([errorEvent(message, error63 instanceof PreparationError ? error63.code : "sandbox_failed")]);
     }
     result = { reason: "error", error: message };
   } finally {

@@ -7,6 +7,7 @@
  */
 import path from "node:path";
 import { event, trimText, type NewEvent, type Usage } from "../../protocol/events.js";
+import { errorEvent } from "../error-event.js";
 
 /** The slice of OpenCode's event union the bridge reads; everything else is ignored. */
 export interface OpencodeEvent {
@@ -169,7 +170,7 @@ export class TurnBridge {
     const message = describeError(error);
     if (this.error?.message === message) return [];
     this.error = { message, code };
-    return [event("error", { message: trimText(message, 4_000), code: trimText(code, 100) })];
+    return [errorEvent(message, code)];
   }
 }
 

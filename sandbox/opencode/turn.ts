@@ -5,6 +5,7 @@
  */
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { NewEvent, Usage } from "../../protocol/events.js";
+import { errorEvent } from "../error-event.js";
 import { TurnBridge, type OpencodeEvent } from "./bridge.js";
 import type { EventHub } from "./event-hub.js";
 import { decidePermission, refusalReason } from "./permission-policy.js";
@@ -139,6 +140,6 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
 
 function fail(bridge: TurnBridge, message: string, emit: (events: NewEvent[]) => void): TurnResult {
   const outcome = bridge.outcome();
-  emit([{ type: "error", data: { message: message.slice(0, 4_000), code: "turn_failed" } }]);
+  emit([errorEvent(message, "turn_failed")]);
   return { status: "failed", error: message, usage: outcome.usage, ...(outcome.summary ? { summary: outcome.summary } : {}) };
 }
