@@ -74,4 +74,13 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ GITHUB_CLIENT_ID: "x" })).toThrow(/^GITHUB_CLIENT_SECRET:/);
     expect(loadConfig({ GITHUB_CLIENT_ID: "x", GITHUB_CLIENT_SECRET: "y" }).oauth).toEqual({ clientId: "x", clientSecret: "y" });
   });
+
+  it("turns Slack on with both its signing secret and bot token, Slack's Web API by default", () => {
+    expect(loadConfig({}).slack).toBeNull();
+    expect(() => loadConfig({ SLACK_SIGNING_SECRET: "s" })).toThrow(/^SLACK_BOT_TOKEN:/);
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: "xoxb-1" })).toThrow(/^SLACK_SIGNING_SECRET:/);
+    expect(() => loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxp-user" })).toThrow(/^SLACK_BOT_TOKEN: expected/);
+    expect(loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxb-1" }).slack).toEqual({ signingSecret: "s", botToken: "xoxb-1", apiUrl: "https://slack.com/api/" });
+    expect(loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: "http://127.0.0.1:9/api" }).slack?.apiUrl).toBe("http://127.0.0.1:9/api/");
+  });
 });

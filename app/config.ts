@@ -54,6 +54,9 @@ const spec = {
   INSPECT_SANDBOX_USER: { schema: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/), expects: "an OS user name, e.g. inspect-sandbox" },
   INSPECT_TRUST_REPO_CONFIG: { schema: z.string().transform(bool), expects: "true or false" },
   INSPECT_PUBLIC_SESSIONS: { schema: z.enum(["collaborators", "everyone"]), expects: "'collaborators' or 'everyone'" },
+  SLACK_SIGNING_SECRET: { schema: z.string().min(1), expects: "the Slack app's signing secret (Basic Information → App Credentials)" },
+  SLACK_BOT_TOKEN: { schema: z.string().regex(/^xoxb-/), expects: "the Slack app's bot token (xoxb-…)" },
+  SLACK_API_URL: { schema: z.string().url(), expects: "Slack's Web API URL, e.g. https://slack.com/api/" },
   LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     expects: "one of fatal, error, warn, info, debug, trace, silent",
@@ -108,6 +111,8 @@ export interface Config {
   privateKeyPath: string | null;
   /** Who sees sessions of public repositories: their collaborators (triage or more), or everyone who signs in. */
   publicSessions: "collaborators" | "everyone";
+  /** Null when Slack is not configured (SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN unset). */
+  slack: { signingSecret: string; botToken: string; apiUrl: string } | null;
   /** The control plane's log level (pino). */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -183,6 +188,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     throw new ConfigError(clientId ? "GITHUB_CLIENT_SECRET" : "GITHUB_CLIENT_ID", "expected both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither");
   }
 
+  const signingSecret = read(env, "SLACK_SIGNING_SECRET");
+  const botToken = read(env, "SLACK_BOT_TOKEN");
+  if ((signingSecret === undefined) !== (botToken === undefined)) {
+    throw new ConfigError(signingSecret ? "SLACK_BOT_TOKEN" : "SLACK_SIGNING_SECRET", "expected both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN, or neither");
+  }
+  const slackApiUrl = (read(env, "SLACK_API_URL") ?? "https://slack.com/api/").replace(/\/*$/, "/");
+
   const runnerKind = read(env, "INSPECT_RUNNER") ?? "local";
   let runner: Config["runner"] = { kind: "local" };
   if (runnerKind === "actions") {
@@ -228,6 +240,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustRepoConfig: read(env, "INSPECT_TRUST_REPO_CONFIG") ?? false,
     privateKeyPath: !env.PRIVATE_KEY && env.PRIVATE_KEY_PATH ? path.resolve(cwd, env.PRIVATE_KEY_PATH) : null,
     publicSessions: read(env, "INSPECT_PUBLIC_SESSIONS") ?? "collaborators",
+    slack: signingSecret && botToken ? { signingSecret, botToken, apiUrl: slackApiUrl } : null,
     logLevel: read(env, "LOG_LEVEL") ?? "info",
   };
 }

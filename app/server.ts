@@ -35,6 +35,7 @@ import { RunnerService } from "./runner-api/runner-service.js";
 import { SessionBus } from "./sessions/bus.js";
 import { createAuth } from "./auth/index.js";
 import { createRoomPublisher, roomSettings } from "./rooms/index.js";
+import { createSlack } from "./slack/index.js";
 import { webRoutes } from "../web/routes.js";
 import { webDeps } from "./read/web-deps.js";
 import { EventLog } from "./sessions/event-log.js";
@@ -104,7 +105,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     await probot.load(inspectApp({ db, intake, github, tasks, handle: config.botHandle }));
   }
   stops.push(startHousekeeping(config, db, runners, tasks));
-  const app = httpApp({ config, opts, database, log, secret, bus, stops, probot, github, permissions, sessions, runners, actions });
+  const app = httpApp({ config, opts, database, log, secret, bus, stops, probot, github, permissions, sessions, runners, actions, tasks });
 
   return {
     app,
@@ -229,6 +230,7 @@ interface HttpDeps {
   sessions: SessionService;
   runners: RunnerService;
   actions: ActionsDispatcher | null;
+  tasks: BackgroundTasks;
 }
 
 /** The one Hono app: webhooks, setup, the runner API, the session API, sign-in and the web. */
@@ -290,6 +292,16 @@ function httpApp(d: HttpDeps): Hono {
         })
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
+  // Slack (app/slack): events and interactivity at /api/slack/events, account linking at /slack/link.
+  if (config.slack) {
+    const slack = createSlack({ config: { ...config, slack: config.slack }, db, secret, tasks: d.tasks, log, canRead: auth.canReadRepo, viewer: (c) => auth.access.viewer(c) });
+    stops.push(slack.stop);
+    app.route("/api/slack", slack.events);
+    app.route("/slack", slack.pages);
+    log.info(`Slack: on (events at ${config.publicUrl}/api/slack/events)`);
+  } else {
+    log.info("Slack: off (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on)");
+  }
   const starter = new SessionStarter({ db, config, sessions, github, permissions });
   app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);

@@ -209,3 +209,23 @@ export const webhookDeliveries = pgTable("webhook_deliveries", {
   event: text("event").notNull(),
   receivedAt: timestamp("received_at", { withTimezone: true }).notNull().default(sql`now()`),
 });
+
+/** Slack event ids already taken (Slack retries an event it thinks was not acknowledged). */
+export const slackEvents = pgTable("slack_events", {
+  id: text("id").primaryKey(),
+  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().default(sql`now()`),
+});
+
+/** A Slack user (in one workspace) linked to the GitHub account they signed in with. */
+export const slackLinks = pgTable(
+  "slack_links",
+  {
+    teamId: text("team_id").notNull(),
+    slackUserId: text("slack_user_id").notNull(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.slackUserId] })],
+);

@@ -1,0 +1,129 @@
+/**
+ * Slack: one route for everything Slack sends (`POST /api/slack/events`: the Events API and
+ * interactivity), the account-linking page (`/slack/link`), and Bolt's Web API client pointed at
+ * SLACK_API_URL. A request is size-limited, its `v0` signature checked on the raw body with a
+ * timestamp within five minutes, an event id claimed in the database (Slack retries), then acked
+ * at once; the work runs in the background.
+ */
+import { App, isValidSlackRequest, type Logger as BoltLogger, LogLevel, webApi } from "@slack/bolt";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import type { RepositoryRef, Viewer } from "../api/access.js";
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import type { BackgroundTasks, Logger } from "../util/tasks.js";
+import { slackLinkRoutes } from "./link.js";
+import { claimSlackEvent, pruneSlackEvents } from "./store.js";
+import { LinkShared, unfurlLinks } from "./unfurl.js";
+
+export interface SlackDeps {
+  config: Pick<Config, "publicUrl" | "github" | "oauth"> & { slack: NonNullable<Config["slack"]> };
+  db: Db;
+  secret: string;
+  tasks: BackgroundTasks;
+  log: Logger;
+  canRead(viewer: Viewer, repo: RepositoryRef): Promise<boolean>;
+  viewer(c: Context): Promise<Viewer | null>;
+}
+
+export interface Slack {
+  /** Mount at /api/slack. */
+  events: Hono;
+  /** Mount at /slack. */
+  pages: Hono;
+  stop(): void;
+}
+
+const MAX_BODY = 512 * 1024;
+const MAX_SKEW_SECONDS = 5 * 60;
+const EVENT_RETENTION_MS = 24 * 3_600_000;
+
+const Envelope = z.object({
+  type: z.string().max(64),
+  challenge: z.string().max(200).optional(),
+  event_id: z.string().max(64).optional(),
+  team_id: z.string().max(64).optional(),
+  event: z.object({ type: z.string().max(64) }).passthrough().optional(),
+});
+
+export function createSlack(deps: SlackDeps): Slack {
+  const { config, db, log, tasks } = deps;
+  const slack = config.slack;
+  const bolt = new App({
+    signingSecret: slack.signingSecret,
+    token: slack.botToken,
+    tokenVerificationEnabled: false,
+    logger: boltLogger(log),
+    logLevel: LogLevel.INFO,
+    clientOptions: { slackApiUrl: slack.apiUrl, timeout: 10_000, retryConfig: { retries: 2, factor: 1, minTimeout: 200, maxTimeout: 2_000 } },
+  });
+  const client = bolt.client;
+  client.on(webApi.WebClientEvent.RATE_LIMITED, (retryAfter: number, req: { url?: string }) => log.warn({ retryAfter, url: req?.url }, `Slack rate-limited ${req?.url ?? "a call"}: retrying after ${retryAfter}s`));
+
+  const unfurlDeps = { db, secret: deps.secret, publicUrl: config.publicUrl, githubWebUrl: config.github.webUrl, client, canRead: deps.canRead, log };
+
+  const events = new Hono();
+  events.post("/events", bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: "body too large" }, 413) }), async (c) => {
+    const raw = await c.req.text();
+    if (!verified(slack.signingSecret, c, raw)) return c.json({ error: "bad or stale Slack signature" }, 401);
+    if ((c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) {
+      // Interactivity (the card's "View session" button is a plain link): acknowledged, nothing to do.
+      return c.body(null, 200);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return c.json({ error: "expected a JSON body" }, 400);
+    }
+    const body = Envelope.safeParse(json);
+    if (!body.success) return c.json({ error: "not a Slack event" }, 400);
+    if (body.data.type === "url_verification") return c.json({ challenge: body.data.challenge ?? "" });
+    if (body.data.type !== "event_callback" || !body.data.event_id || !body.data.event) return c.body(null, 200);
+    if (!(await claimSlackEvent(db, body.data.event_id))) {
+      log.info({ eventId: body.data.event_id }, "Slack event seen before: skipped");
+      return c.body(null, 200);
+    }
+    const teamId = body.data.team_id ?? "";
+    const event = body.data.event;
+    tasks.run(`slack ${event.type} ${body.data.event_id}`, async () => {
+      if (event.type === "link_shared") {
+        const parsed = LinkShared.safeParse(event);
+        if (parsed.success) await unfurlLinks(unfurlDeps, teamId, parsed.data);
+        else log.warn({ eventId: body.data.event_id }, "Slack link_shared event not understood");
+      }
+    });
+    return c.body(null, 200);
+  });
+
+  const pages = slackLinkRoutes({ db, secret: deps.secret, publicUrl: config.publicUrl, signInAvailable: Boolean(config.oauth), viewer: deps.viewer });
+
+  const prune = () => tasks.run("prune Slack event ids", () => pruneSlackEvents(db, new Date(Date.now() - EVENT_RETENTION_MS)));
+  const pruner = setInterval(prune, 3_600_000);
+  pruner.unref();
+  return { events, pages, stop: () => clearInterval(pruner) };
+}
+
+/** Slack's `v0` signature over the raw body, and a timestamp no more than five minutes off either way. */
+function verified(signingSecret: string, c: Context, raw: string): boolean {
+  const signature = c.req.header("x-slack-signature");
+  const ts = Number(c.req.header("x-slack-request-timestamp"));
+  if (!signature || !Number.isInteger(ts) || Math.abs(Date.now() / 1000 - ts) > MAX_SKEW_SECONDS) return false;
+  return isValidSlackRequest({ signingSecret, body: raw, headers: { "x-slack-signature": signature, "x-slack-request-timestamp": ts } });
+}
+
+/** Bolt's and its Web API client's log lines, into ours. */
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(" ");
+  return {
+    debug: (...msg) => log.debug({ name: "slack" }, text(msg)),
+    info: (...msg) => log.info({ name: "slack" }, text(msg)),
+    warn: (...msg) => log.warn({ name: "slack" }, text(msg)),
+    error: (...msg) => log.error({ name: "slack" }, text(msg)),
+    setLevel: (l) => void (level = l),
+    getLevel: () => level,
+    setName: () => {},
+  };
+}

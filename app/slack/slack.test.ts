@@ -1,0 +1,238 @@
+/**
+ * Slack end to end: the real app (createInspect), Slack's Web API replaced at the HTTP boundary
+ * by a local server that records calls (SLACK_API_URL), GitHub faked at HTTP (sign-in and
+ * permission checks), and requests signed as Slack signs them.
+ */
+import { createHmac } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { upsertRepository } from "../db/accounts.js";
+import { insertPrompt } from "../db/prompts.js";
+import { insertSession } from "../db/sessions.js";
+import { signIn, startWebStack, type WebStack } from "../../test/support/web-stack.js";
+
+const SIGNING_SECRET = "slack-signing-secret-for-tests";
+
+interface SlackCall {
+  method: string;
+  args: Record<string, any>;
+}
+
+/** Slack's Web API: records each call; answers from a per-method script, else `{ok: true}`. */
+async function startFakeSlack() {
+  const calls: SlackCall[] = [];
+  const script = new Map<string, { status: number; body: unknown; headers?: Record<string, string> }[]>();
+  const server = http.createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const method = new URL(req.url!, "http://x").pathname.replace(/^\/api\//, "");
+    const args: Record<string, any> = {};
+    for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? JSON.parse(v) : v;
+    calls.push({ method, args });
+    const next = script.get(method)?.shift() ?? { status: 200, body: { ok: true } };
+    res.writeHead(next.status, { "content-type": "application/json", ...next.headers });
+    res.end(JSON.stringify(next.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`,
+    calls,
+    answer(method: string, ...answers: { status: number; body: unknown; headers?: Record<string, string> }[]) {
+      script.set(method, answers);
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+let stack: WebStack;
+let slack: Awaited<ReturnType<typeof startFakeSlack>>;
+let nextEvent = 1;
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+  stack = await startWebStack(
+    { alice: { "acme/secret": { pull: true, push: true } }, bob: {} },
+    { withRooms: false, publicRepos: ["acme/widgets"], env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: slack.url } },
+  );
+  const db = stack.inspect.database.db;
+  await stack.createSession("pub1", "Fix the login test", "alice", { prUrl: "https://github.com/acme/widgets/pull/12", prNumber: 12 });
+  await insertPrompt(db, { sessionId: "pub1", authorLogin: "alice", source: "github_comment", text: "fix the flaky login test\nit fails on CI <!channel>" });
+  const secret = await upsertRepository(db, { owner: "acme", name: "secret", githubId: 43, private: true });
+  await insertSession(db, { id: "priv1", repositoryId: secret.id, threadKind: "issue", threadNumber: 3, title: "Rotate the TOP SECRET keys", status: "running", baseBranch: "main", headBranch: "inspect/priv1" });
+  await insertPrompt(db, { sessionId: "priv1", authorLogin: "alice", source: "github_comment", text: "rotate the TOP SECRET keys" });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await slack?.close();
+});
+
+beforeEach(() => {
+  slack.calls.length = 0;
+});
+
+function sign(body: string, ts = Math.floor(Date.now() / 1000)) {
+  const signature = `v0=${createHmac("sha256", SIGNING_SECRET).update(`v0:${ts}:${body}`).digest("hex")}`;
+  return { "x-slack-signature": signature, "x-slack-request-timestamp": String(ts), "content-type": "application/json" };
+}
+
+async function post(payload: unknown, headers?: Record<string, string>) {
+  const body = JSON.stringify(payload);
+  return fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: headers ?? sign(body) });
+}
+
+function linkShared(user: string, ...ids: string[]) {
+  return {
+    type: "event_callback",
+    team_id: "T1",
+    event_id: `Ev${nextEvent++}`,
+    event: { type: "link_shared", channel: "C1", user, message_ts: "1700000000.000100", unfurl_id: "U-123", source: "conversations_history", links: ids.map((id) => ({ url: `${stack.url}/sessions/${id}`, domain: "127.0.0.1" })) },
+  };
+}
+
+async function share(user: string, ...ids: string[]) {
+  const res = await post(linkShared(user, ...ids));
+  expect(res.status).toBe(200);
+  await stack.inspect.tasks.drain();
+  return slack.calls.filter((c) => c.method === "chat.unfurl");
+}
+
+describe("the Slack events route", () => {
+  it("answers url_verification with its challenge", async () => {
+    const res = await post({ type: "url_verification", token: "x", challenge: "abc123" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ challenge: "abc123" });
+  });
+
+  it("refuses a bad signature or a stale timestamp and does nothing", async () => {
+    const body = JSON.stringify(linkShared("U1", "pub1"));
+    const bad = await fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: { ...sign(body), "x-slack-signature": "v0=00" } });
+    expect(bad.status).toBe(401);
+    const stale = await fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: sign(body, Math.floor(Date.now() / 1000) - 6 * 60) });
+    expect(stale.status).toBe(401);
+    const future = await fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: sign(body, Math.floor(Date.now() / 1000) + 6 * 60) });
+    expect(future.status).toBe(401);
+    await stack.inspect.tasks.drain();
+    expect(slack.calls).toEqual([]);
+  });
+
+  it("processes a replayed event id once", async () => {
+    const event = linkShared("U1", "pub1");
+    for (let i = 0; i < 3; i++) expect((await post(event)).status).toBe(200);
+    await stack.inspect.tasks.drain();
+    expect(slack.calls.filter((c) => c.method === "chat.unfurl")).toHaveLength(1);
+  });
+});
+
+describe("unfurling session links", () => {
+  it("unfurls a public repository's session into a card for anyone", async () => {
+    const [call] = await share("U-anyone", "pub1");
+    expect(call!.args).toMatchObject({ unfurl_id: "U-123", source: "conversations_history" });
+    const url = `${stack.url}/sessions/pub1`;
+    const blocks = call!.args.unfurls[url].blocks;
+    const text = JSON.stringify(blocks);
+    expect(text).toContain("fix the flaky login test");
+    expect(text).not.toContain("it fails on CI"); // the first line only
+    expect(text).toContain("acme/widgets");
+    expect(text).toContain("issues/7");
+    expect(text).toContain("running");
+    expect(text).toContain("alice");
+    expect(text).toContain("https://github.com/acme/widgets/pull/12");
+    expect(text).toContain("<!date^");
+    expect(blocks.at(-1)).toMatchObject({ type: "actions", elements: [{ type: "button", url }] });
+  });
+
+  it("targets channel + ts when the event has no unfurl_id", async () => {
+    const event = linkShared("U1", "pub1");
+    delete (event.event as any).unfurl_id;
+    delete (event.event as any).source;
+    await post(event);
+    await stack.inspect.tasks.drain();
+    expect(slack.calls[0]!.args).toMatchObject({ channel: "C1", ts: "1700000000.000100" });
+  });
+
+  it("shows nothing of a private session to an unlinked sharer: an invitation to link instead", async () => {
+    const calls = await share("U-stranger", "priv1");
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.args).toMatchObject({ user_auth_required: "true", unfurls: {} });
+    expect(calls[0]!.args.user_auth_url).toMatch(new RegExp(`^${stack.url}/slack/link\\?t=`));
+    expect(JSON.stringify(calls[0]!.args)).not.toMatch(/secret|TOP|priv1/i);
+  });
+
+  it("says nothing about a session that does not exist, or a link elsewhere", async () => {
+    expect(await share("U1", "nope404")).toEqual([]);
+    const event = linkShared("U1");
+    event.event.links = [{ url: "https://example.com/sessions/pub1", domain: "example.com" }];
+    await post(event);
+    await stack.inspect.tasks.drain();
+    expect(slack.calls).toEqual([]);
+  });
+
+  it("links a Slack user to GitHub through sign-in; then the private card unfurls for them only while GitHub says they can read", async () => {
+    const [invite] = await share("UALICE", "priv1");
+    const linkUrl = invite!.args.user_auth_url as string;
+    // Not signed in: off to GitHub sign-in, coming back to the same link.
+    const anon = await fetch(linkUrl, { redirect: "manual" });
+    expect(anon.status).toBe(302);
+    expect(anon.headers.get("location")).toMatch(/^\/auth\/login\?returnTo=%2Fslack%2Flink%3Ft%3D/);
+    const cookie = await signIn(stack, "alice");
+    const confirm = await fetch(linkUrl, { headers: { cookie } });
+    expect(await confirm.text()).toContain("UALICE");
+    const t = new URL(linkUrl).searchParams.get("t")!;
+    const crossSite = await fetch(`${stack.url}/slack/link`, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t }) });
+    expect(crossSite.status).toBe(403);
+    const linked = await fetch(`${stack.url}/slack/link`, { method: "POST", headers: { cookie, origin: stack.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t }) });
+    expect(linked.status).toBe(200);
+
+    slack.calls.length = 0;
+    const [card] = await share("UALICE", "priv1");
+    expect(JSON.stringify(card!.args.unfurls)).toContain("rotate the TOP SECRET keys");
+    expect(card!.args.user_auth_required).toBeUndefined();
+
+    // bob links too, but GitHub says he cannot read acme/secret.
+    slack.calls.length = 0;
+    const [bobInvite] = await share("UBOB", "priv1");
+    const bobCookie = await signIn(stack, "bob");
+    const bt = new URL(bobInvite!.args.user_auth_url).searchParams.get("t")!;
+    await fetch(`${stack.url}/slack/link`, { method: "POST", headers: { cookie: bobCookie, origin: stack.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t: bt }) });
+    slack.calls.length = 0;
+    const bobCalls = await share("UBOB", "priv1");
+    expect(bobCalls).toHaveLength(1);
+    expect(bobCalls[0]!.args).toMatchObject({ user_auth_required: "true", unfurls: {} });
+    expect(JSON.stringify(bobCalls[0]!.args)).not.toMatch(/TOP SECRET/);
+  });
+
+  it("rejects a forged or tampered link token", async () => {
+    const res = await fetch(`${stack.url}/slack/link?t=eyJhbGciOiJIUzI1NiJ9.eyJ0ZWFtIjoiVDEiLCJ1c2VyIjoiVTEifQ.AAAA`);
+    expect(res.status).toBe(400);
+  });
+});
+
+describe("Slack API errors", () => {
+  it("waits out a 429 with Retry-After, then unfurls", async () => {
+    slack.answer("chat.unfurl", { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": "1" } });
+    const calls = await share("U1", "pub1");
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.args.unfurls).toBeDefined();
+    expect(stack.inspect.tasks.failures).toBe(0);
+  }, 15_000);
+
+  it("logs channel_not_found and carries on", async () => {
+    slack.answer("chat.unfurl", { status: 200, body: { ok: false, error: "channel_not_found" } });
+    const calls = await share("U1", "pub1");
+    expect(calls).toHaveLength(1);
+    expect(stack.inspect.tasks.failures).toBe(0);
+    slack.calls.length = 0;
+    expect(await share("U1", "pub1")).toHaveLength(1); // and the next one goes through
+  });
+});
+
+// Last: the server answers 413 before the body is read and drops that connection.
+describe("request size", () => {
+  it("limits the body size", async () => {
+    const body = JSON.stringify({ type: "event_callback", pad: "x".repeat(600 * 1024) });
+    const res = await fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: sign(body) });
+    expect(res.status).toBe(413);
+  });
+});
