@@ -98940,25 +98940,28 @@ var TurnBridge = class {
   retryMessage;
   /** Set when the turn is being stopped on purpose: the abort error is expected, not news. */
   stopping = false;
+  /** Every event of OpenCode's stream; the kinds not read here are ignored. */
   handle(ev) {
-    const p = ev.properties ?? {};
-    if (ev.type === "file.edited") return this.fileEdited(p.file);
-    if (p.sessionID !== void 0 && p.sessionID !== this.sessionID) return [];
+    if (ev.type === "file.edited") return this.fileEdited(ev.properties?.file);
+    const sessionID = sessionOf(ev);
+    if (sessionID !== void 0 && sessionID !== this.sessionID) return [];
     switch (ev.type) {
       case "message.updated":
-        return this.messageUpdated(p.info);
+        return this.messageUpdated(ev.properties?.info);
       case "message.part.updated":
-        return this.partUpdated(p.part);
+        return this.partUpdated(ev.properties?.part);
       case "message.part.delta":
-        return this.partDelta(p);
+        return this.partDelta(ev.properties ?? {});
       case "session.error":
-        return this.sessionError(p.error);
-      case "session.status":
-        if (p.status?.type === "retry") {
-          this.retryAttempts = Math.max(this.retryAttempts, Number(p.status.attempt) || this.retryAttempts + 1);
-          this.retryMessage = String(p.status.message ?? "");
+        return this.sessionError(ev.properties?.error);
+      case "session.status": {
+        const status = ev.properties?.status;
+        if (status?.type === "retry") {
+          this.retryAttempts = Math.max(this.retryAttempts, Number(status.attempt) || this.retryAttempts + 1);
+          this.retryMessage = String(status.message ?? "");
         }
         return [];
+      }
       default:
         return [];
     }
@@ -99016,15 +99019,15 @@ var TurnBridge = class {
   }
   partDelta(p) {
     if (p.field !== "text" || typeof p.delta !== "string" || !p.delta) return [];
-    if (this.userMessages.has(p.messageID)) return [];
-    const kind = this.partKinds.get(p.partID);
+    if (p.messageID !== void 0 && this.userMessages.has(p.messageID)) return [];
+    const kind = p.partID === void 0 ? void 0 : this.partKinds.get(p.partID);
     if (kind !== void 0 && kind !== "text") return [];
     return [event("agent.text.delta", { partId: String(p.partID), delta: p.delta })];
   }
   toolUpdated(part) {
-    const state3 = part.state ?? {};
-    const status = state3.status;
-    if (!["pending", "running", "completed", "error"].includes(status)) return [];
+    const state3 = part.state;
+    const status = state3?.status;
+    if (!status || !["pending", "running", "completed", "error"].includes(status)) return [];
     const callId = String(part.callID ?? part.id);
     if (this.toolStatus.get(callId) === status) return [];
     this.toolStatus.set(callId, status);
@@ -99034,10 +99037,10 @@ var TurnBridge = class {
         callId,
         tool: String(part.tool ?? "unknown"),
         status,
-        ...state3.title ? { title: trimText(String(state3.title), 500) } : {},
+        ..."title" in state3 && state3.title ? { title: trimText(String(state3.title), 500) } : {},
         ...input2 ? { input: input2 } : {},
-        ...status === "completed" && typeof state3.output === "string" ? { output: trimText(state3.output, OUTPUT_MAX) } : {},
-        ...status === "error" ? { error: trimText(String(state3.error ?? "tool failed"), OUTPUT_MAX) } : {}
+        ...state3.status === "completed" && typeof state3.output === "string" ? { output: trimText(state3.output, OUTPUT_MAX) } : {},
+        ...state3.status === "error" ? { error: trimText(String(state3.error ?? "tool failed"), OUTPUT_MAX) } : {}
       })
     ];
   }
@@ -99058,11 +99061,15 @@ var TurnBridge = class {
     return [errorEvent(message, code)];
   }
 };
+function sessionOf(ev) {
+  const id = ev.properties?.sessionID;
+  return typeof id === "string" ? id : void 0;
+}
 function describeError(error63) {
-  const data = error63?.data ?? {};
-  const message = String(data.message ?? error63?.message ?? error63?.name ?? "unknown error");
-  if (error63?.name === "APIError" && data.statusCode) return `Model request failed (HTTP ${data.statusCode}): ${message}`;
-  if (error63?.name === "ProviderAuthError") return `Model provider ${data.providerID ?? ""} rejected the credentials: ${message}`;
+  const data = error63.data ?? {};
+  const message = String(data.message ?? error63.message ?? error63.name ?? "unknown error");
+  if (error63.name === "APIError" && error63.data?.statusCode) return `Model request failed (HTTP ${error63.data.statusCode}): ${message}`;
+  if (error63.name === "ProviderAuthError") return `Model provider ${error63.data?.providerID ?? ""} rejected the credentials: ${message}`;
   return message;
 }
 
@@ -99107,17 +99114,17 @@ async function runTurn(req) {
   const off = req.hub.on((ev) => {
     const out = bridge.handle(ev);
     if (out.length) req.emit(out);
-    const p = ev.properties ?? {};
-    if (p.sessionID !== req.sessionID) return;
-    if (ev.type === "session.status" && p.status?.type !== "idle") seenBusy = true;
+    if (sessionOf(ev) !== req.sessionID) return;
+    if (ev.type === "session.status" && ev.properties.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
-      const reply = decidePermission(req.directory, p);
-      void req.client.permission.reply({ requestID: p.id, reply, ...reply === "reject" ? { message: refusalReason(p) } : {} }).catch(() => void 0);
+      const ask = ev.properties;
+      const reply = decidePermission(req.directory, ask);
+      void req.client.permission.reply({ requestID: ask.id, reply, ...reply === "reject" ? { message: refusalReason(ask) } : {} }).catch(() => void 0);
     } else if (ev.type === "question.asked") {
-      void req.client.question.reject({ requestID: p.id }).catch(() => void 0);
-    } else if (ev.type === "session.idle" || ev.type === "session.status" && p.status?.type === "idle") {
+      void req.client.question.reject({ requestID: ev.properties.id }).catch(() => void 0);
+    } else if (ev.type === "session.idle" || ev.type === "session.status" && ev.properties.status?.type === "idle") {
       settle2({ kind: "idle" });
-    } else if (ev.type === "session.status" && p.status?.type === "retry" && bridge.outcome().retryAttempts > maxRetries) {
+    } else if (ev.type === "session.status" && ev.properties.status?.type === "retry" && bridge.outcome().retryAttempts > maxRetries) {
       settle2({ kind: "retries" });
     }
   });
@@ -99154,7 +99161,7 @@ async function runTurn(req) {
       bridge.stopping = true;
       const idle = new Promise((resolve3) => {
         const offIdle = req.hub.on((ev) => {
-          if (ev.properties?.sessionID === req.sessionID && ev.type === "session.idle") {
+          if (ev.type === "session.idle" && ev.properties.sessionID === req.sessionID) {
             offIdle();
             resolve3();
           }

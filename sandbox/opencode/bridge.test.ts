@@ -1,5 +1,13 @@
+import type { Event } from "@opencode-ai/sdk/v2";
 import { describe, expect, it } from "vitest";
 import { TurnBridge, describeError } from "./bridge.js";
+
+/** The fixtures below are the slices of OpenCode's events the bridge reads, not whole events. */
+class FixtureBridge extends TurnBridge {
+  override handle(ev: object) {
+    return super.handle(ev as Event);
+  }
+}
 
 const S = "ses_1";
 const dir = "/work/repo";
@@ -10,7 +18,7 @@ const tool = (status: string, extra: Record<string, unknown> = {}) =>
 
 describe("OpenCode → session events", () => {
   it("streams assistant text as deltas, then the complete part, and ignores the user's own message and reasoning", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     expect(b.handle(msgUpdated({ id: "msg_u", role: "user" }))).toEqual([]);
     expect(b.handle(partUpdated({ id: "prt_u", messageID: "msg_u", type: "text", text: "do it", time: { start: 1, end: 2 } }))).toEqual([]);
     expect(b.handle(msgUpdated({ id: "msg_a", role: "assistant", tokens: { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } }, cost: 0 }))).toEqual([]);
@@ -27,7 +35,7 @@ describe("OpenCode → session events", () => {
   });
 
   it("reports each tool status once, with title, trimmed input and output", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     expect(b.handle(tool("pending", { input: {}, raw: "" }))).toEqual([{ type: "tool.call", data: { callId: "call_1", tool: "write", status: "pending" } }]);
     const running = b.handle(tool("running", { time: { start: 1 } }));
     expect(running).toEqual([{ type: "tool.call", data: { callId: "call_1", tool: "write", status: "running", input: '{"filePath":"a.txt","content":"x"}' } }]);
@@ -38,23 +46,23 @@ describe("OpenCode → session events", () => {
     expect(data).toMatchObject({ status: "completed", title: "a.txt" });
     expect(data.output.length).toBeLessThanOrEqual(4_000);
     expect(data.output).toContain("characters trimmed");
-    const failed = new TurnBridge(S, dir).handle(tool("error", { error: "The user rejected permission", time: { start: 1, end: 2 } }));
+    const failed = new FixtureBridge(S, dir).handle(tool("error", { error: "The user rejected permission", time: { start: 1, end: 2 } }));
     expect((failed[0] as any).data).toMatchObject({ status: "error", error: "The user rejected permission" });
   });
 
   it("reports edited files relative to the checkout, never outside it", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     expect(b.handle({ type: "file.edited", properties: { file: "/work/repo/src/a.ts" } })).toEqual([{ type: "file.edited", data: { path: "src/a.ts" } }]);
     expect(b.handle({ type: "file.edited", properties: { file: "/etc/hosts" } })).toEqual([]);
   });
 
   it("ignores other sessions' events", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     expect(b.handle({ type: "message.part.updated", properties: { sessionID: "other", part: { id: "p", messageID: "m", type: "text", text: "x", time: { start: 1, end: 2 } } } })).toEqual([]);
   });
 
   it("turns a model error into one clear error event and remembers it", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     const error = { name: "APIError", data: { message: "Bad Request: no such model", statusCode: 400, isRetryable: false } };
     const out = b.handle({ type: "session.error", properties: { sessionID: S, error } });
     expect(out).toEqual([{ type: "error", data: { message: "Model request failed (HTTP 400): Bad Request: no such model", code: "APIError" } }]);
@@ -64,14 +72,14 @@ describe("OpenCode → session events", () => {
   });
 
   it("stays quiet about the abort it caused itself", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     b.stopping = true;
     expect(b.handle({ type: "session.error", properties: { sessionID: S, error: { name: "MessageAbortedError", data: { message: "Aborted" } } } })).toEqual([]);
     expect(b.outcome().error).toBeUndefined();
   });
 
   it("sums token usage per assistant message, counting each message's latest update once", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     const tokens = (input: number, output: number) => ({ input, output, reasoning: 1, cache: { read: 10, write: 0 } });
     b.handle(msgUpdated({ id: "m1", role: "assistant", tokens: tokens(0, 0), cost: 0 }));
     b.handle(msgUpdated({ id: "m1", role: "assistant", tokens: tokens(100, 20), cost: 0.01 }));
@@ -83,7 +91,7 @@ describe("OpenCode → session events", () => {
   });
 
   it("counts provider retries", () => {
-    const b = new TurnBridge(S, dir);
+    const b = new FixtureBridge(S, dir);
     b.handle({ type: "session.status", properties: { sessionID: S, status: { type: "retry", attempt: 2, message: "overloaded", next: 0 } } });
     expect(b.outcome()).toMatchObject({ retryAttempts: 2, retryMessage: "overloaded" });
   });

@@ -6,14 +6,12 @@
  * the last assistant text (the summary), the model error if any, and retry attempts.
  */
 import path from "node:path";
+import type { AssistantMessage, Event, EventMessagePartDelta, Message, Part, ToolPart } from "@opencode-ai/sdk/v2";
 import { event, trimText, type NewEvent, type Usage } from "../../protocol/events.js";
 import { errorEvent } from "../error-event.js";
 
-/** The slice of OpenCode's event union the bridge reads; everything else is ignored. */
-export interface OpencodeEvent {
-  type: string;
-  properties?: any;
-}
+/** OpenCode's error shapes, on `session.error` and on a failed assistant message. */
+type OpencodeError = NonNullable<AssistantMessage["error"]>;
 
 const INPUT_MAX = 2_000;
 const OUTPUT_MAX = 4_000;
@@ -45,26 +43,30 @@ export class TurnBridge {
     readonly directory: string,
   ) {}
 
-  handle(ev: OpencodeEvent): NewEvent[] {
-    const p = ev.properties ?? {};
+  /** Every event of OpenCode's stream; the kinds not read here are ignored. */
+  handle(ev: Event): NewEvent[] {
     // file.edited carries no session id; only one turn runs at a time, so it is ours.
-    if (ev.type === "file.edited") return this.fileEdited(p.file);
-    if (p.sessionID !== undefined && p.sessionID !== this.sessionID) return [];
+    if (ev.type === "file.edited") return this.fileEdited(ev.properties?.file);
+    // Another session's events (a missing id, as on some session.error, counts as ours).
+    const sessionID = sessionOf(ev);
+    if (sessionID !== undefined && sessionID !== this.sessionID) return [];
     switch (ev.type) {
       case "message.updated":
-        return this.messageUpdated(p.info);
+        return this.messageUpdated(ev.properties?.info);
       case "message.part.updated":
-        return this.partUpdated(p.part);
+        return this.partUpdated(ev.properties?.part);
       case "message.part.delta":
-        return this.partDelta(p);
+        return this.partDelta(ev.properties ?? {});
       case "session.error":
-        return this.sessionError(p.error);
-      case "session.status":
-        if (p.status?.type === "retry") {
-          this.retryAttempts = Math.max(this.retryAttempts, Number(p.status.attempt) || this.retryAttempts + 1);
-          this.retryMessage = String(p.status.message ?? "");
+        return this.sessionError(ev.properties?.error);
+      case "session.status": {
+        const status = ev.properties?.status;
+        if (status?.type === "retry") {
+          this.retryAttempts = Math.max(this.retryAttempts, Number(status.attempt) || this.retryAttempts + 1);
+          this.retryMessage = String(status.message ?? "");
         }
         return [];
+      }
       default:
         return [];
     }
@@ -89,14 +91,14 @@ export class TurnBridge {
     };
   }
 
-  private messageUpdated(info: any): NewEvent[] {
+  private messageUpdated(info: Message | undefined): NewEvent[] {
     if (!info?.id) return [];
     if (info.role === "user") {
       this.userMessages.add(info.id);
       return [];
     }
     if (info.role !== "assistant") return [];
-    const t = info.tokens ?? {};
+    const t: Partial<AssistantMessage["tokens"]> = info.tokens ?? {};
     const cacheRead = Number(t.cache?.read) || 0;
     this.messageUsage.set(info.id, {
       input: (Number(t.input) || 0) + cacheRead,
@@ -107,7 +109,7 @@ export class TurnBridge {
     return [];
   }
 
-  private partUpdated(part: any): NewEvent[] {
+  private partUpdated(part: Part | undefined): NewEvent[] {
     if (!part?.id) return [];
     this.partKinds.set(part.id, part.type);
     if (this.userMessages.has(part.messageID)) return [];
@@ -124,19 +126,19 @@ export class TurnBridge {
     return [];
   }
 
-  private partDelta(p: any): NewEvent[] {
+  private partDelta(p: Partial<EventMessagePartDelta["properties"]>): NewEvent[] {
     if (p.field !== "text" || typeof p.delta !== "string" || !p.delta) return [];
-    if (this.userMessages.has(p.messageID)) return [];
+    if (p.messageID !== undefined && this.userMessages.has(p.messageID)) return [];
     // Reasoning streams through the same delta event; only assistant text is shown.
-    const kind = this.partKinds.get(p.partID);
+    const kind = p.partID === undefined ? undefined : this.partKinds.get(p.partID);
     if (kind !== undefined && kind !== "text") return [];
     return [event("agent.text.delta", { partId: String(p.partID), delta: p.delta })];
   }
 
-  private toolUpdated(part: any): NewEvent[] {
-    const state = part.state ?? {};
-    const status = state.status as "pending" | "running" | "completed" | "error";
-    if (!["pending", "running", "completed", "error"].includes(status)) return [];
+  private toolUpdated(part: ToolPart): NewEvent[] {
+    const state = part.state;
+    const status = state?.status;
+    if (!status || !["pending", "running", "completed", "error"].includes(status)) return [];
     const callId = String(part.callID ?? part.id);
     // Running updates repeat while output streams; one event per status keeps the log short.
     if (this.toolStatus.get(callId) === status) return [];
@@ -147,10 +149,10 @@ export class TurnBridge {
         callId,
         tool: String(part.tool ?? "unknown"),
         status,
-        ...(state.title ? { title: trimText(String(state.title), 500) } : {}),
+        ...("title" in state && state.title ? { title: trimText(String(state.title), 500) } : {}),
         ...(input ? { input } : {}),
-        ...(status === "completed" && typeof state.output === "string" ? { output: trimText(state.output, OUTPUT_MAX) } : {}),
-        ...(status === "error" ? { error: trimText(String(state.error ?? "tool failed"), OUTPUT_MAX) } : {}),
+        ...(state.status === "completed" && typeof state.output === "string" ? { output: trimText(state.output, OUTPUT_MAX) } : {}),
+        ...(state.status === "error" ? { error: trimText(String(state.error ?? "tool failed"), OUTPUT_MAX) } : {}),
       }),
     ];
   }
@@ -163,7 +165,7 @@ export class TurnBridge {
     return [event("file.edited", { path: relative.split(path.sep).join("/") })];
   }
 
-  private sessionError(error: any): NewEvent[] {
+  private sessionError(error: OpencodeError | undefined): NewEvent[] {
     if (!error) return [];
     const code = String(error.name ?? "UnknownError");
     if (code === "MessageAbortedError" && this.stopping) return [];
@@ -174,11 +176,17 @@ export class TurnBridge {
   }
 }
 
+/** The OpenCode session an event is about, for the kinds that carry one. */
+export function sessionOf(ev: Event): string | undefined {
+  const id = (ev.properties as { sessionID?: unknown } | undefined)?.sessionID;
+  return typeof id === "string" ? id : undefined;
+}
+
 /** A readable one-liner for OpenCode's error shapes (APIError carries the HTTP status). */
-export function describeError(error: any): string {
-  const data = error?.data ?? {};
-  const message = String(data.message ?? error?.message ?? error?.name ?? "unknown error");
-  if (error?.name === "APIError" && data.statusCode) return `Model request failed (HTTP ${data.statusCode}): ${message}`;
-  if (error?.name === "ProviderAuthError") return `Model provider ${data.providerID ?? ""} rejected the credentials: ${message}`;
+export function describeError(error: OpencodeError): string {
+  const data: { message?: unknown } = error.data ?? {};
+  const message = String(data.message ?? (error as { message?: unknown }).message ?? error.name ?? "unknown error");
+  if (error.name === "APIError" && error.data?.statusCode) return `Model request failed (HTTP ${error.data.statusCode}): ${message}`;
+  if (error.name === "ProviderAuthError") return `Model provider ${error.data?.providerID ?? ""} rejected the credentials: ${message}`;
   return message;
 }

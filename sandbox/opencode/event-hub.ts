@@ -3,10 +3,9 @@
  * whoever listens (the running turn). Subscribing per turn would race: events of a fast
  * turn can arrive before a fresh subscription is live.
  */
-import type { OpencodeClient } from "@opencode-ai/sdk/v2";
-import type { OpencodeEvent } from "./bridge.js";
+import type { Event, OpencodeClient } from "@opencode-ai/sdk/v2";
 
-type Listener = (ev: OpencodeEvent) => void;
+type Listener = (ev: Event) => void;
 
 export class EventHub {
   private readonly listeners = new Set<Listener>();
@@ -41,7 +40,7 @@ export class EventHub {
         sseDefaultRetryDelay: 200,
         sseMaxRetryDelay: 1_000,
       } as never);
-      for await (const ev of sub.stream as AsyncIterable<OpencodeEvent>) {
+      for await (const ev of sub.stream) {
         this.connected();
         for (const listener of [...this.listeners]) {
           try {

@@ -6,7 +6,7 @@
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { NewEvent, Usage } from "../../protocol/events.js";
 import { errorEvent } from "../error-event.js";
-import { TurnBridge, type OpencodeEvent } from "./bridge.js";
+import { TurnBridge, sessionOf } from "./bridge.js";
 import type { EventHub } from "./event-hub.js";
 import { decidePermission, refusalReason } from "./permission-policy.js";
 import { parseModel } from "./config.js";
@@ -46,22 +46,22 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
   const ended = new Promise<Parameters<typeof settle>[0]>((resolve) => (settle = resolve));
 
   let seenBusy = false;
-  const off = req.hub.on((ev: OpencodeEvent) => {
+  const off = req.hub.on((ev) => {
     const out = bridge.handle(ev);
     if (out.length) req.emit(out);
-    const p = ev.properties ?? {};
-    if (p.sessionID !== req.sessionID) return;
-    if (ev.type === "session.status" && p.status?.type !== "idle") seenBusy = true;
+    if (sessionOf(ev) !== req.sessionID) return;
+    if (ev.type === "session.status" && ev.properties.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
-      const reply = decidePermission(req.directory, p);
+      const ask = ev.properties;
+      const reply = decidePermission(req.directory, ask);
       void req.client.permission
-        .reply({ requestID: p.id, reply, ...(reply === "reject" ? { message: refusalReason(p) } : {}) })
+        .reply({ requestID: ask.id, reply, ...(reply === "reject" ? { message: refusalReason(ask) } : {}) })
         .catch(() => undefined);
     } else if (ev.type === "question.asked") {
-      void req.client.question.reject({ requestID: p.id }).catch(() => undefined);
-    } else if (ev.type === "session.idle" || (ev.type === "session.status" && p.status?.type === "idle")) {
+      void req.client.question.reject({ requestID: ev.properties.id }).catch(() => undefined);
+    } else if (ev.type === "session.idle" || (ev.type === "session.status" && ev.properties.status?.type === "idle")) {
       settle({ kind: "idle" });
-    } else if (ev.type === "session.status" && p.status?.type === "retry" && bridge.outcome().retryAttempts > maxRetries) {
+    } else if (ev.type === "session.status" && ev.properties.status?.type === "retry" && bridge.outcome().retryAttempts > maxRetries) {
       settle({ kind: "retries" });
     }
   });
@@ -103,7 +103,7 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
       bridge.stopping = true;
       const idle = new Promise<void>((resolve) => {
         const offIdle = req.hub.on((ev) => {
-          if (ev.properties?.sessionID === req.sessionID && ev.type === "session.idle") {
+          if (ev.type === "session.idle" && ev.properties.sessionID === req.sessionID) {
             offIdle();
             resolve();
           }
