@@ -16,7 +16,7 @@ import type { Db } from "../db/client.js";
 import { users } from "../db/schema.js";
 import { readSessionCookie } from "./cookies.js";
 import { openToken } from "./crypto.js";
-import { NO_PERMISSIONS, fetchRepoPermissions, type Permissions } from "./github-api.js";
+import { NO_PERMISSIONS, fetchRepoPermissions, type Permissions } from "../github/user-api.js";
 
 export interface GitHubAccessOptions {
   config: Pick<Config, "oauth" | "github" | "publicSessions">;

@@ -13,7 +13,7 @@ import { users } from "../db/schema.js";
 import { randomToken } from "../util/tokens.js";
 import { clearSessionCookie, safeReturnTo, setSessionCookie, setStateCookie, takeStateCookie } from "./cookies.js";
 import { sealToken } from "./crypto.js";
-import { GitHubAuthError, exchangeCode, fetchUser } from "./github-api.js";
+import { GitHubAuthError, exchangeCode, fetchUser } from "../github/user-api.js";
 
 export interface AuthRouteDeps {
   config: Pick<Config, "oauth" | "github" | "publicUrl">;

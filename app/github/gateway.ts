@@ -1,8 +1,9 @@
 /**
  * Every GitHub API call Inspect makes, in one place. The session service talks
- * to this, never to Probot or Octokit directly.
+ * to this, never to Probot or Octokit directly. Sign-in's calls, made as the person
+ * signing in, are in user-api.ts beside it.
  */
-import type { ProbotOctokit } from "probot";
+import { ProbotOctokit } from "probot";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 /** `auth()` → app-authenticated (JWT); `auth(id)` → installation-authenticated. */
@@ -261,4 +262,14 @@ export interface NewPullRequest {
   title: string;
   body: string;
   draft: boolean;
+}
+
+/**
+ * First-run setup: trade the code GitHub's App-manifest flow returns for the new App's
+ * credentials. No App exists yet, so the call is unauthenticated.
+ */
+export async function convertManifest(apiUrl: string, code: string, OctokitClass: typeof ProbotOctokit = ProbotOctokit) {
+  const octokit = new OctokitClass({ baseUrl: apiUrl });
+  const { data } = await octokit.request("POST /app-manifests/{code}/conversions", { code });
+  return data;
 }

@@ -6,9 +6,10 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Hono, type Context } from "hono";
 import { html } from "hono/html";
-import { ProbotOctokit } from "probot";
+import type { ProbotOctokit } from "probot";
 import { parse } from "yaml";
 import type { Config } from "../config.js";
+import { convertManifest } from "./gateway.js";
 
 export function buildManifest(config: Config, appYml: string): Record<string, unknown> {
   const base = (parse(appYml) ?? {}) as Record<string, unknown>;
@@ -23,7 +24,7 @@ export function buildManifest(config: Config, appYml: string): Record<string, un
 }
 
 /** The env lines for a converted manifest (quoted PEM, as dotenv reads it). */
-export function envLines(app: { id: number; pem: string; webhook_secret: string; client_id: string; client_secret: string }): string {
+function envLines(app: { id: number; pem: string; webhook_secret: string; client_id: string; client_secret: string }): string {
   return [
     `APP_ID=${app.id}`,
     `PRIVATE_KEY="${app.pem.trim().replace(/\n/g, "\\n")}"`,
@@ -64,8 +65,7 @@ export function setupRoutes(config: Config, opts: { root: string; isLocal: (c: C
   app.get("/callback", async (c) => {
     const code = c.req.query("code");
     if (!code || !/^[\w-]{1,200}$/.test(code)) return c.json({ error: "missing or invalid code" }, 400);
-    const octokit = new (opts.Octokit ?? ProbotOctokit)({ baseUrl: config.github.apiUrl });
-    const { data } = await octokit.request("POST /app-manifests/{code}/conversions", { code });
+    const data = await convertManifest(config.github.apiUrl, code, opts.Octokit);
     const existing = existsSync(envFile) ? readFileSync(envFile, "utf8") : "";
     appendFileSync(envFile, `${existing && !existing.endsWith("\n") ? "\n" : ""}${envLines(data as never)}\n`, { mode: 0o600 });
     return c.html(html`<!doctype html>

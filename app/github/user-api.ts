@@ -1,7 +1,8 @@
 /**
- * The few GitHub calls sign-in needs, against config.github (so GHE hosts work):
- * the OAuth code exchange, the signed-in user, and a repository's permissions as
- * seen with the viewer's own token.
+ * Part of the GitHub gateway (gateway.ts): the calls sign-in makes as the person signing in,
+ * against config.github (so GHE hosts work): the OAuth code exchange, the signed-in user, and
+ * a repository's permissions as seen with the viewer's own token. Plain fetch (injectable in
+ * tests): no app or installation is involved.
  */
 import { z } from "zod";
 
