@@ -292,17 +292,18 @@ function httpApp(d: HttpDeps): Hono {
         })
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
+  const starter = new SessionStarter({ db, config, sessions, github, permissions });
   // Slack (app/slack): events and interactivity at /api/slack/events, account linking at /slack/link.
   if (config.slack) {
-    const slack = createSlack({ config: { ...config, slack: config.slack }, db, secret, tasks: d.tasks, log, canRead: auth.canReadRepo, viewer: (c) => auth.access.viewer(c) });
+    const slack = createSlack({ config: { ...config, slack: config.slack }, db, secret, tasks: d.tasks, log, canRead: auth.canReadRepo, viewer: (c) => auth.access.viewer(c), starter, sessions });
     stops.push(slack.stop);
+    stops.push(attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, [slack.reporter], { tasks: d.tasks, intervalMs: opts.statusCommentIntervalMs ?? 3_000 }));
     app.route("/api/slack", slack.events);
     app.route("/slack", slack.pages);
     log.info(`Slack: on (events at ${config.publicUrl}/api/slack/events)`);
   } else {
     log.info("Slack: off (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on)");
   }
-  const starter = new SessionStarter({ db, config, sessions, github, permissions });
   app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);
   app.route("/", webRoutes(webDeps({ db, config, access, log, rooms: { url: rooms.url, secret: rooms.secret }, warm: (viewer, repo) => starter.warm(viewer, repo) })));

@@ -229,3 +229,16 @@ export const slackLinks = pgTable(
   },
   (t) => [primaryKey({ columns: [t.teamId, t.slackUserId] })],
 );
+
+/** A session started from Slack: the thread it answers in, and the reply kept current. */
+export const slackThreads = pgTable("slack_threads", {
+  sessionId: text("session_id")
+    .primaryKey()
+    .references(() => sessions.id),
+  teamId: text("team_id").notNull(),
+  channel: text("channel").notNull(),
+  threadTs: text("thread_ts").notNull(),
+  /** The reply with the session's card (chat.update edits it). */
+  messageTs: text("message_ts").notNull(),
+  createdAt: createdAt(),
+});

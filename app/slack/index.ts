@@ -3,7 +3,8 @@
  * interactivity), the account-linking page (`/slack/link`), and Bolt's Web API client pointed at
  * SLACK_API_URL. A request is size-limited, its `v0` signature checked on the raw body with a
  * timestamp within five minutes, an event id claimed in the database (Slack retries), then acked
- * at once; the work runs in the background.
+ * at once; the work runs in the background: link_shared unfurls session links (unfurl.ts),
+ * app_mention starts a session (mention.ts) whose reply a reporter keeps current (reporter.ts).
  */
 import { App, isValidSlackRequest, type Logger as BoltLogger, LogLevel, webApi } from "@slack/bolt";
 import { Hono, type Context } from "hono";
@@ -13,7 +14,11 @@ import type { RepositoryRef, Viewer } from "../api/access.js";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { BackgroundTasks, Logger } from "../util/tasks.js";
+import type { SessionService } from "../sessions/service.js";
+import type { SessionStarter } from "../sessions/starter.js";
 import { slackLinkRoutes } from "./link.js";
+import { AppMention, startFromMention } from "./mention.js";
+import { SlackThreadReporter } from "./reporter.js";
 import { claimSlackEvent, pruneSlackEvents } from "./store.js";
 import { LinkShared, unfurlLinks } from "./unfurl.js";
 
@@ -25,6 +30,9 @@ export interface SlackDeps {
   log: Logger;
   canRead(viewer: Viewer, repo: RepositoryRef): Promise<boolean>;
   viewer(c: Context): Promise<Viewer | null>;
+  /** Starting sessions from `@inspect owner/repo <task>`. */
+  starter: Pick<SessionStarter, "repository">;
+  sessions: Pick<SessionService, "create">;
 }
 
 export interface Slack {
@@ -32,6 +40,8 @@ export interface Slack {
   events: Hono;
   /** Mount at /slack. */
   pages: Hono;
+  /** Keeps the replies of sessions started from Slack current (attach with attachReporters). */
+  reporter: SlackThreadReporter;
   stop(): void;
 }
 
@@ -63,6 +73,9 @@ export function createSlack(deps: SlackDeps): Slack {
 
   const unfurlDeps = { db, secret: deps.secret, publicUrl: config.publicUrl, githubWebUrl: config.github.webUrl, client, canRead: deps.canRead, log };
 
+  const mentionDeps = { db, secret: deps.secret, publicUrl: config.publicUrl, client, starter: deps.starter, sessions: deps.sessions, log };
+  const reporter = new SlackThreadReporter({ db, publicUrl: config.publicUrl, githubWebUrl: config.github.webUrl, client, log });
+
   const events = new Hono();
   events.post("/events", bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: "body too large" }, 413) }), async (c) => {
     const raw = await c.req.text();
@@ -92,6 +105,10 @@ export function createSlack(deps: SlackDeps): Slack {
         const parsed = LinkShared.safeParse(event);
         if (parsed.success) await unfurlLinks(unfurlDeps, teamId, parsed.data);
         else log.warn({ eventId: body.data.event_id }, "Slack link_shared event not understood");
+      } else if (event.type === "app_mention") {
+        const parsed = AppMention.safeParse(event);
+        if (parsed.success) await startFromMention(mentionDeps, teamId, parsed.data);
+        else log.warn({ eventId: body.data.event_id }, "Slack app_mention event not understood");
       }
     });
     return c.body(null, 200);
@@ -102,7 +119,7 @@ export function createSlack(deps: SlackDeps): Slack {
   const prune = () => tasks.run("prune Slack event ids", () => pruneSlackEvents(db, new Date(Date.now() - EVENT_RETENTION_MS)));
   const pruner = setInterval(prune, 3_600_000);
   pruner.unref();
-  return { events, pages, stop: () => clearInterval(pruner) };
+  return { events, pages, reporter, stop: () => clearInterval(pruner) };
 }
 
 /** Slack's `v0` signature over the raw body, and a timestamp no more than five minutes off either way. */

@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { upsertRepository } from "../db/accounts.js";
-import { insertPrompt } from "../db/prompts.js";
+import { insertPrompt, listPrompts } from "../db/prompts.js";
 import { insertSession } from "../db/sessions.js";
 import { signIn, startWebStack, type WebStack } from "../../test/support/web-stack.js";
 
@@ -30,7 +30,7 @@ async function startFakeSlack() {
     const args: Record<string, any> = {};
     for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? JSON.parse(v) : v;
     calls.push({ method, args });
-    const next = script.get(method)?.shift() ?? { status: 200, body: { ok: true } };
+    const next = script.get(method)?.shift() ?? { status: 200, body: method === "chat.postMessage" ? { ok: true, channel: args.channel, ts: "1700000000.000100" } : { ok: true } };
     res.writeHead(next.status, { "content-type": "application/json", ...next.headers });
     res.end(JSON.stringify(next.body));
   });
@@ -227,6 +227,96 @@ describe("Slack API errors", () => {
     expect(await share("U1", "pub1")).toHaveLength(1); // and the next one goes through
   });
 });
+
+describe("sessions from Slack (@inspect owner/repo <task>)", () => {
+  let app: WebStack;
+  let api: Awaited<ReturnType<typeof startFakeSlack>>;
+  const mention = (user: string, text: string, extra: Record<string, string> = {}) => ({
+    type: "event_callback",
+    team_id: "T1",
+    event_id: `Ev${nextEvent++}`,
+    event: { type: "app_mention", user, text, ts: "1700000001.000200", channel: "C9", ...extra },
+  });
+  const send = async (payload: unknown) => {
+    const body = JSON.stringify(payload);
+    const res = await fetch(`${app.url}/api/slack/events`, { method: "POST", body, headers: sign(body) });
+    expect(res.status).toBe(200);
+    await app.inspect.tasks.drain();
+  };
+  const linkAs = async (slackUser: string, login: string) => {
+    await send(mention(slackUser, "<@UBOT> acme/widgets hello"));
+    const invite = api.calls.find((c) => c.method === "chat.postEphemeral" && c.args.user === slackUser)!;
+    const t = new URL(invite.args.text.match(/https?:\/\/\S+/)[0]).searchParams.get("t")!;
+    const cookie = await signIn(app, login);
+    const res = await fetch(`${app.url}/slack/link`, { method: "POST", headers: { cookie, origin: app.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t }) });
+    expect(res.status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    api = await startFakeSlack();
+    const writer = { "acme/widgets": { pull: true, push: true } };
+    app = await startWebStack(
+      { alice: writer, rita: { "acme/widgets": { pull: true, push: false } } },
+      { withRooms: false, githubApp: true, env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: api.url } },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await api?.close();
+  });
+  beforeEach(() => {
+    api.calls.length = 0;
+  });
+
+  it("asks an unlinked user, and only them, to link their GitHub account; starts nothing", async () => {
+    await send(mention("UNEW", "<@UBOT> acme/widgets fix the build"));
+    expect(api.calls.map((c) => c.method)).toEqual(["chat.postEphemeral"]);
+    expect(api.calls[0]!.args).toMatchObject({ channel: "C9", user: "UNEW" });
+    expect(app.github.dispatches).toHaveLength(0);
+  });
+
+  it("refuses someone whose GitHub account cannot write to the repository", async () => {
+    await linkAs("URITA", "rita");
+    api.calls.length = 0;
+    await send(mention("URITA", "<@UBOT> acme/widgets delete everything"));
+    const [reply] = api.calls.filter((c) => c.method === "chat.postMessage");
+    expect(reply!.args.text).toMatch(/write access/);
+    expect(app.github.dispatches).toHaveLength(0);
+  });
+
+  it("starts a session, replies in the thread with its link at once, and keeps that reply current", async () => {
+    await linkAs("UALICE", "alice");
+    api.calls.length = 0;
+    await send(mention("UALICE", "<@UBOT> acme/widgets add a --verbose flag &amp; document it", { thread_ts: "1700000000.000001" }));
+    const [reply] = api.calls.filter((c) => c.method === "chat.postMessage");
+    expect(reply!.args).toMatchObject({ channel: "C9", thread_ts: "1700000000.000001" });
+    const id = /\/sessions\/([\w-]+)/.exec(reply!.args.text)![1]!;
+    const session = await app.inspect.sessions.get(id);
+    expect(session).toMatchObject({ status: "queued" });
+    const prompts = await listPrompts(app.inspect.database.db, id);
+    expect(prompts[0]).toMatchObject({ authorLogin: "alice", source: "slack", text: "add a --verbose flag & document it" });
+    expect(app.github.dispatches).toHaveLength(1);
+
+    expect(await app.inspect.sessions.stop(id, "alice")).toBe(true);
+    await waitFor(() => api.calls.some((c) => c.method === "chat.update" && JSON.stringify(c.args.blocks).includes("stopped")));
+    const update = api.calls.findLast((c) => c.method === "chat.update")!;
+    expect(update.args).toMatchObject({ channel: "C9", ts: "1700000000.000100" });
+    expect(JSON.stringify(update.args.blocks)).toContain("add a --verbose flag");
+  }, 20_000);
+
+  it("explains the syntax when the repository or task is missing", async () => {
+    await send(mention("UALICE", "<@UBOT> please help"));
+    expect(api.calls.find((c) => c.method === "chat.postMessage")!.args.text).toMatch(/owner\/repo/);
+  });
+});
+
+async function waitFor(check: () => boolean, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 // Last: the server answers 413 before the body is read and drops that connection.
 describe("request size", () => {

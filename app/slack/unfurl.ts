@@ -11,7 +11,7 @@ import { openToken } from "../auth/crypto.js";
 import { getRepository, type RepositoryRow } from "../db/accounts.js";
 import type { Db } from "../db/client.js";
 import { listPrompts } from "../db/prompts.js";
-import { getSession } from "../db/sessions.js";
+import { getSession, type SessionRow } from "../db/sessions.js";
 import { users } from "../db/schema.js";
 import { eq } from "drizzle-orm";
 import type { Logger } from "../util/tasks.js";
@@ -70,9 +70,7 @@ export async function unfurlLinks(deps: UnfurlDeps, teamId: string, event: LinkS
       authNeeded = true;
       continue;
     }
-    const [prompt] = await listPrompts(deps.db, session.id);
-    const [creator] = session.createdByUserId !== null ? await deps.db.select({ login: users.login }).from(users).where(eq(users.id, session.createdByUserId)) : [];
-    unfurls[url] = { blocks: sessionCard({ session, repo, prompt: prompt?.text ?? null, askedBy: prompt?.authorLogin ?? creator?.login ?? null, url, githubWebUrl: deps.githubWebUrl }) };
+    unfurls[url] = { blocks: await cardBlocks(deps, session, repo, url) };
   }
   const target = event.unfurl_id && event.source ? { unfurl_id: event.unfurl_id, source: event.source } : event.channel && event.message_ts ? { channel: event.channel, ts: event.message_ts } : null;
   if (!target) {
@@ -91,20 +89,39 @@ export async function unfurlLinks(deps: UnfurlDeps, teamId: string, event: LinkS
   }
 }
 
-async function mayUnfurl(deps: UnfurlDeps, teamId: string, slackUserId: string, repo: RepositoryRow): Promise<boolean> {
-  if (!repo.private && repo.localPath === null) return true;
-  const user = await linkedUser(deps.db, teamId, slackUserId);
-  const token = user?.oauthToken ? openToken(deps.secret, user.oauthToken) : null;
-  if (!user || !token) return false;
-  return deps.canRead({ login: user.login, id: user.githubId ?? null, avatarUrl: user.avatarUrl ?? null, token, local: false }, repo);
+/** The card for a stored session (its first prompt and who asked are looked up). */
+export async function cardBlocks(deps: Pick<UnfurlDeps, "db" | "githubWebUrl">, session: SessionRow, repo: RepositoryRow, url: string) {
+  const [prompt] = await listPrompts(deps.db, session.id);
+  const [creator] = session.createdByUserId !== null ? await deps.db.select({ login: users.login }).from(users).where(eq(users.id, session.createdByUserId)) : [];
+  return sessionCard({ session, repo, prompt: prompt?.text ?? null, askedBy: prompt?.authorLogin ?? creator?.login ?? null, url, githubWebUrl: deps.githubWebUrl });
 }
 
-/** A Slack API failure is logged, never thrown: an unfurl is best effort. */
+async function mayUnfurl(deps: UnfurlDeps, teamId: string, slackUserId: string, repo: RepositoryRow): Promise<boolean> {
+  if (!repo.private && repo.localPath === null) return true;
+  const viewer = await linkedViewer(deps, teamId, slackUserId);
+  return viewer ? deps.canRead(viewer, repo) : false;
+}
+
+/** The GitHub account a Slack user linked, as a viewer acting with its own token; null when not linked. */
+export async function linkedViewer(deps: Pick<UnfurlDeps, "db" | "secret">, teamId: string, slackUserId: string): Promise<Viewer | null> {
+  const user = await linkedUser(deps.db, teamId, slackUserId);
+  const token = user?.oauthToken ? openToken(deps.secret, user.oauthToken) : null;
+  if (!user || !token) return null;
+  return { login: user.login, id: user.githubId ?? null, avatarUrl: user.avatarUrl ?? null, token, local: false };
+}
+
 async function call(deps: UnfurlDeps, what: string, args: Record<string, unknown>): Promise<void> {
+  // Built above: target + unfurls (+ the sign-in invitation).
+  await slackCall(deps.log, what, () => deps.client.chat.unfurl(args as unknown as UnfurlArguments));
+}
+
+/** A Slack API failure is logged, never thrown: Slack is a place we report to, best effort. */
+export async function slackCall<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {
-    await deps.client.chat.unfurl(args as unknown as UnfurlArguments); // built above: target + unfurls (+ auth invitation)
+    return await fn();
   } catch (err) {
     const e = err as { code?: string; data?: { error?: string }; message?: string };
-    deps.log.warn({ slackError: e.data?.error ?? e.code ?? e.message }, `Slack ${what} failed: ${e.data?.error ?? e.message}`);
+    log.warn({ slackError: e.data?.error ?? e.code ?? e.message }, `Slack ${what} failed: ${e.data?.error ?? e.message}`);
+    return undefined;
   }
 }
