@@ -23,7 +23,7 @@ export type SessionStatus = z.infer<typeof SessionStatus>;
 /** A session still at work or waiting for more: it takes follow-ups and can be stopped. */
 export const ACTIVE_STATUSES = ["queued", "starting", "running", "idle"] as const satisfies readonly SessionStatus[];
 
-export const PROMPT_SOURCES = ["github_comment", "github_assignment", "github_review_comment", "github_issue", "web", "slack", "cli", "rerun"] as const;
+const PROMPT_SOURCES = ["github_comment", "github_assignment", "github_review_comment", "github_issue", "web", "slack", "cli", "rerun"] as const;
 export const PromptSource = z.enum(PROMPT_SOURCES);
 export type PromptSource = z.infer<typeof PromptSource>;
 
@@ -52,7 +52,7 @@ export const CommitRef = z.object({
 export type CommitRef = z.infer<typeof CommitRef>;
 
 /** Every event kind and the shape of its `data`. */
-export const EventData = {
+const EventData = {
   "session.status": z.object({ status: SessionStatus, reason: short.optional() }),
   "prompt.queued": z.object({
     promptId: z.number().int(),
@@ -102,11 +102,11 @@ export const EventData = {
 } as const;
 
 export type EventType = keyof typeof EventData;
-export const EVENT_TYPES = Object.keys(EventData) as EventType[];
+const EVENT_TYPES = Object.keys(EventData) as EventType[];
 export type EventDataOf<T extends EventType> = z.infer<(typeof EventData)[T]>;
 
 /** Event kinds a runner may send; the rest are the control plane's to write. */
-export const RUNNER_EVENT_TYPES = [
+const RUNNER_EVENT_TYPES = [
   "agent.text.delta",
   "agent.text",
   "tool.call",
@@ -128,7 +128,7 @@ function variantSchema<T extends EventType>(type: T) {
 
 const variants = EVENT_TYPES.map((t) => variantSchema(t));
 /** An event as produced (no seq yet). */
-export const NewEventSchema = z.discriminatedUnion(
+const NewEventSchema = z.discriminatedUnion(
   "type",
   variants as unknown as [ReturnType<typeof variantSchema>, ...ReturnType<typeof variantSchema>[]],
 ) as unknown as z.ZodType<NewEvent>;

@@ -11,7 +11,7 @@ import { SessionEventSchema, type SessionEvent } from "./events.js";
 export const ROOM_PARTY = "main";
 
 /** Session ids are used as room ids in URLs: keep them to a safe alphabet. */
-export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "a session id (letters, digits, _ and -)");
+const RoomId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "a session id (letters, digits, _ and -)");
 
 /** Path of a session's room on the PartyKit host. */
 export function roomPath(sessionId: string): string {

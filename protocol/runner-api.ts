@@ -102,4 +102,3 @@ export const ExitRequest = z.object({
 });
 export type ExitRequest = z.infer<typeof ExitRequest>;
 
-export const ApiError = z.object({ error: z.string(), issues: z.array(z.unknown()).optional() });

@@ -9,7 +9,7 @@ import { SignJWT, jwtVerify } from "jose";
 import { ViewerClaims } from "./room.js";
 
 const PURPOSE = "inspect viewer token v1";
-export const VIEWER_TOKEN_TTL_SECONDS = 300;
+const VIEWER_TOKEN_TTL_SECONDS = 300;
 
 const keyCache = new Map<string, Promise<Uint8Array>>();
 

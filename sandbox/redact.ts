@@ -8,7 +8,7 @@ export const REDACTED = "***";
 
 export type Redactor = (text: string) => string;
 
-export function secretForms(secret: string): string[] {
+function secretForms(secret: string): string[] {
   const forms = new Set<string>([secret, encodeURIComponent(secret)]);
   forms.add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
   forms.add(Buffer.from(secret).toString("base64"));

@@ -58,8 +58,6 @@ export interface RuntimeOptions {
   signal?: AbortSignal;
 }
 
-export type { ExitReason };
-
 export interface RuntimeResult {
   reason: ExitReason;
   error?: string;

@@ -70,7 +70,7 @@ export interface ReadService {
 }
 
 /** Who is looking, and what they may see. */
-export interface AccessPolicy {
+interface AccessPolicy {
   /** The signed-in viewer, or null (→ 401 / sign-in redirect). */
   viewer(c: Context): Promise<Viewer | null>;
   /** May see the repository's sessions (page, API and events, room token, list, stats). */
@@ -79,7 +79,7 @@ export interface AccessPolicy {
 }
 
 /** What a warm-up request came to: started (or not needed), or refused for an expected reason (no write access, not a git repository). */
-export type WarmupOutcome = { warming: boolean } | { refused: string };
+type WarmupOutcome = { warming: boolean } | { refused: string };
 
 export interface WebLog {
   warn(obj: unknown, msg?: string): void;

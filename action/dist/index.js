@@ -91949,7 +91949,6 @@ var ExitRequest = external_exports.object({
   reason: external_exports.enum(["idle", "stopped", "exit", "error"]),
   error: external_exports.string().max(2e4).optional()
 });
-var ApiError = external_exports.object({ error: external_exports.string(), issues: external_exports.array(external_exports.unknown()).optional() });
 
 // sandbox/git/snapshot.ts
 import { execFile } from "node:child_process";

@@ -8,8 +8,8 @@ import { SignJWT, jwtVerify } from "jose";
 import { z } from "zod";
 import { deriveKey } from "./crypto.js";
 
-export const SESSION_COOKIE = "inspect_session";
-export const STATE_COOKIE = "inspect_oauth";
+const SESSION_COOKIE = "inspect_session";
+const STATE_COOKIE = "inspect_oauth";
 const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 const STATE_TTL_SECONDS = 600;
 

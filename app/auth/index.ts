@@ -9,10 +9,6 @@ import type { RepositoryRow } from "../db/accounts.js";
 import { GitHubAccess, type GitHubAccessOptions } from "./access.js";
 import { authRoutes } from "./routes.js";
 
-export { GitHubAccess, isLocalRequest } from "./access.js";
-export { authRoutes } from "./routes.js";
-export { sealToken, openToken } from "./crypto.js";
-
 declare module "hono" {
   interface ContextVariableMap {
     viewer: Viewer;
@@ -41,9 +37,7 @@ export function createAuth(opts: AuthOptions) {
   };
 }
 
-export type Auth = ReturnType<typeof createAuth>;
-
-export function unauthenticated(c: Context, signInAvailable: boolean): Response {
+function unauthenticated(c: Context, signInAvailable: boolean): Response {
   const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
   if (wantsHtml && signInAvailable) return c.redirect(`/auth/login?returnTo=${encodeURIComponent(c.req.path)}`, 302);
   const error = signInAvailable ? "sign in first (GET /auth/login)" : "local mode: only requests from this machine (localhost) are served";

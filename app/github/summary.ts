@@ -49,7 +49,7 @@ export function quoteMentions(raw: string, handle: string): string {
   return out + text.slice(from);
 }
 
-export function promptList(prompts: SummaryPrompt[], handle: string): string {
+function promptList(prompts: SummaryPrompt[], handle: string): string {
   return prompts
     .filter((p) => p.status !== "cancelled")
     .map((p) => {

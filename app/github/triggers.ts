@@ -31,7 +31,7 @@ export interface Actor {
   isBot: boolean;
 }
 
-export interface ReviewContext {
+interface ReviewContext {
   path: string;
   line: number | null;
   diffHunk: string;
@@ -70,7 +70,7 @@ interface UserLike {
   type?: string;
 }
 
-export function actorOf(user: UserLike | null | undefined): Actor {
+function actorOf(user: UserLike | null | undefined): Actor {
   const login = user?.login ?? "ghost";
   return {
     login,
@@ -85,7 +85,7 @@ interface RepoPayload {
   installation?: { id: number };
 }
 
-export function repoOf(payload: RepoPayload): RepoRef {
+function repoOf(payload: RepoPayload): RepoRef {
   const r = payload.repository;
   return {
     owner: r.owner.login,

@@ -9,11 +9,11 @@ import type { Db } from "../db/client.js";
 import { events, prompts, repositories, sessions, users } from "../db/schema.js";
 import { getSession, type SessionRow } from "../db/sessions.js";
 
-export function repositoryView(r: RepositoryRow): RepositoryView {
+function repositoryView(r: RepositoryRow): RepositoryView {
   return { id: r.id, fullName: r.fullName, localPath: r.localPath };
 }
 
-export function sessionView(s: SessionRow): SessionView {
+function sessionView(s: SessionRow): SessionView {
   return {
     id: s.id,
     repositoryId: s.repositoryId,
@@ -130,7 +130,7 @@ export async function sessionStats(db: Db, repositoryIds: number[], days = 14, n
   };
 }
 
-export function median(values: number[]): number | null {
+function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -11,7 +11,7 @@ import { StartError } from "../sessions/starter.js";
 import type { Logger } from "../util/tasks.js";
 import { allRepositories, recentSessions, repositoryByFullName, sessionStats, sessionWithRepository } from "./queries.js";
 
-export function readService(db: Db): ReadService {
+function readService(db: Db): ReadService {
   return {
     recentSessions: (limit) => recentSessions(db, limit),
     repositories: () => allRepositories(db),

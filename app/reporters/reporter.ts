@@ -13,7 +13,7 @@ import { Throttle } from "./throttle.js";
 export type EventOf<T extends EventType> = Extract<SessionEvent, { type: T }>;
 
 /** Work to do when an event of a kind is stored, typed by that kind. */
-export type EventHandlers = { [T in EventType]?: (sessionId: string, event: EventOf<T>) => Promise<void> };
+type EventHandlers = { [T in EventType]?: (sessionId: string, event: EventOf<T>) => Promise<void> };
 
 export interface Reporter {
   /** Names its background tasks in logs. */

@@ -5,11 +5,9 @@
 import { deriveKey } from "../auth/crypto.js";
 import type { Config } from "../config.js";
 import { HttpRoomPublisher, type RoomPublisher } from "./publisher.js";
-import { signViewerToken } from "../../protocol/viewer-token.js";
 
-export { HttpRoomPublisher, NoRoomPublisher, type RoomPublisher } from "./publisher.js";
-export { signViewerToken, verifyViewerToken, VIEWER_TOKEN_TTL_SECONDS } from "../../protocol/viewer-token.js";
-export { startRoomDevServer, type RoomDevServer } from "./dev-server.js";
+export { type RoomPublisher } from "./publisher.js";
+export { startRoomDevServer } from "./dev-server.js";
 
 export interface RoomSettings {
   /** Where the app POSTs events and where browsers connect. */
@@ -38,8 +36,4 @@ export function roomSettings(config: Config, appSecret: string, env: Record<stri
 
 export function createRoomPublisher(settings: Pick<RoomSettings, "url" | "secret">, log?: (m: string) => void): RoomPublisher {
   return new HttpRoomPublisher({ url: settings.url, secret: settings.secret, log });
-}
-
-export function createViewerTokenSigner(settings: Pick<RoomSettings, "secret">) {
-  return (input: { login: string; sessionId: string; avatarUrl?: string | null }) => signViewerToken(settings.secret, input);
 }

@@ -114,8 +114,3 @@ function describe(err: unknown): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
   return e.cause ? `${e.message}: ${e.cause.code ?? e.cause.message}` : e.message;
 }
-
-/** For setups without a room server: events stay in the database, pages poll the API. */
-export class NoRoomPublisher implements RoomPublisher {
-  async publish(): Promise<void> {}
-}

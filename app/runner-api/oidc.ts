@@ -37,7 +37,7 @@ export class OidcError extends Error {
 }
 
 /** `main` → `refs/heads/main`; a full ref (`refs/heads/…`, `refs/tags/…`) stays as it is. */
-export function fullRef(ref: string): string {
+function fullRef(ref: string): string {
   return ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
 }
 

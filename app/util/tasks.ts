@@ -36,5 +36,3 @@ export class BackgroundTasks {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 }
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };

@@ -38,7 +38,7 @@ export interface Checkout {
   jail: Jail;
 }
 
-export function gitAuthFor(spec: SessionSpec): GitAuth | null {
+function gitAuthFor(spec: SessionSpec): GitAuth | null {
   const origin = httpsOrigin(spec.cloneUrl);
   return spec.gitToken && origin ? { origin, token: spec.gitToken } : null;
 }

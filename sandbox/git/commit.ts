@@ -31,19 +31,13 @@ export async function commitAll(opts: {
   return { sha, message: opts.message.trim(), files: staged.length };
 }
 
-/** Files changed in the working tree (tracked and untracked), before committing. */
-export async function changedFileCount(dir: string, jail?: Jail | null): Promise<number> {
-  const out = await git(["status", "--porcelain", "-z", "--untracked-files=all"], { cwd: dir, jail });
-  return out.split("\0").filter((entry) => /^.. /.test(entry)).length;
-}
-
 /** Throw away uncommitted edits (a stopped turn's half-done work must not ride along in the next commit). */
 export async function discardChanges(dir: string, jail?: Jail | null, ownJail = false): Promise<void> {
   await git(["reset", "--hard", "--quiet"], { cwd: dir, jail, ownJail });
   await git(["clean", "-fdq"], { cwd: dir, jail, ownJail });
 }
 
-export class PushRejectedError extends Error {
+class PushRejectedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "PushRejectedError";

@@ -59,7 +59,7 @@ export function isTransientGitError(stderr: string): boolean {
  * own: no hooks, no fsmonitor (both run programs a repository or a poisoned snapshot names),
  * and — for the network — the token as a header scoped to the host's origin.
  */
-export function forcedConfigEnv(auth: GitAuth | null | undefined): Record<string, string> {
+function forcedConfigEnv(auth: GitAuth | null | undefined): Record<string, string> {
   const pairs: Array<[string, string]> = [
     ["core.hooksPath", "/dev/null"],
     ["core.fsmonitor", "false"],
@@ -87,7 +87,7 @@ export function httpsOrigin(cloneUrl: string): string | null {
 }
 
 /** Base environment for git: no prompts, no user/system config surprises. */
-export function gitBaseEnv(from: Record<string, string | undefined> = process.env): Record<string, string> {
+function gitBaseEnv(from: Record<string, string | undefined> = process.env): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(from)) {
     if (v !== undefined && !/^GIT_|^INSPECT_/.test(k)) env[k] = v;

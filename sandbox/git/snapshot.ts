@@ -29,7 +29,7 @@ export function hasSnapshot(snapshot: string): boolean {
 }
 
 /** Copy a folder tree, sharing blocks where the file system can (reflink), else a plain copy. */
-export async function copyTree(from: string, to: string): Promise<void> {
+async function copyTree(from: string, to: string): Promise<void> {
   mkdirSync(path.dirname(to), { recursive: true });
   await run("cp", ["-a", "--reflink=auto", from, to]);
 }
@@ -118,7 +118,7 @@ export async function actionsCacheAvailable(cache?: CacheService | null): Promis
   return (await usableCache({ cache })) !== null;
 }
 
-export function defaultCacheRoot(): string {
+function defaultCacheRoot(): string {
   return path.join(process.env.RUNNER_TEMP || tmpdir(), "inspect-cache");
 }
 
@@ -143,10 +143,10 @@ export function cacheKeyTime(key: string, owner: string, name: string): number |
  * evicted, so without a refresh every later session would start from the first clone and
  * fetch ever more on top of it.
  */
-export const CACHE_REFRESH_MS = 7 * 24 * 3_600_000;
+const CACHE_REFRESH_MS = 7 * 24 * 3_600_000;
 
 /** Move a folder; across file systems, copy then delete. */
-export async function moveTree(from: string, to: string): Promise<void> {
+async function moveTree(from: string, to: string): Promise<void> {
   rmSync(to, { recursive: true, force: true });
   mkdirSync(path.dirname(to), { recursive: true });
   try {

@@ -23,7 +23,7 @@ const NETWORK_TIMEOUT_MS = 10 * 60_000;
 // The staging repository is named by GIT_DIR (not --git-dir), so messages read "git push …".
 
 /** The staging repository (made on first use); its alternates always point at the checkout. */
-export async function stagingRepo(o: StagingOptions): Promise<string> {
+async function stagingRepo(o: StagingOptions): Promise<string> {
   const staging = path.join(o.jail.xfer, "git");
   if (!existsSync(path.join(staging, "HEAD"))) {
     await git(["init", "--bare", "--quiet", staging], { cwd: o.jail.xfer, jail: o.jail, ownJail: true, redact: o.redact });

@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 const require = createRequire(import.meta.url);
 
 /** Where Inspect installs OpenCode by itself: the platform packages in its optionalDependencies. */
-export const INSTALLED_PLATFORMS = "Linux x64 (glibc)";
+const INSTALLED_PLATFORMS = "Linux x64 (glibc)";
 
 export interface Host {
   platform: NodeJS.Platform;
@@ -121,7 +121,7 @@ export function findPinnedOpencode(h: Host = thisHost()): PinnedOpencode {
 }
 
 /** Whether `npm ci` installs OpenCode on `h` (its package for `h` is in the lockfile). */
-export function isInstalledPlatform(h: Host): boolean {
+function isInstalledPlatform(h: Host): boolean {
   return h.platform === "linux" && h.arch === "x64" && !h.musl;
 }
 

@@ -30,7 +30,7 @@ export interface StartServerOptions {
   signal?: AbortSignal;
 }
 
-export const LISTENING = /opencode server listening on (https?:\/\/\S+)/;
+const LISTENING = /opencode server listening on (https?:\/\/\S+)/;
 
 export function startOpencodeServer(options: StartServerOptions): Promise<OpencodeServer> {
   const args = ["serve", "--hostname", "127.0.0.1", "--port", "0"];

@@ -10,8 +10,8 @@ import type { AddressInfo } from "node:net";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { EventHub } from "./event-hub.js";
 
-export const WARMUP_PROVIDER = "inspect-warmup";
-export const WARMUP_MODEL = "warmup";
+const WARMUP_PROVIDER = "inspect-warmup";
+const WARMUP_MODEL = "warmup";
 
 export interface WarmupModel {
   /** Provider entry to merge into OpenCode's `provider` config. */

@@ -70,8 +70,3 @@ export async function killGroup(child: ChildProcess, graceMs = 1_000): Promise<v
 export async function killAllGroups(graceMs = 1_000): Promise<void> {
   await Promise.all([...groups].map((pid) => killPidGroup(pid, graceMs)));
 }
-
-/** Groups not yet killed (for the "nothing left behind" check). */
-export function liveGroups(): number[] {
-  return [...groups].filter((pid) => signalPid(pid, 0));
-}

@@ -10,7 +10,7 @@ function duration(ms: number | null): string {
 }
 
 /** Sessions (blue) and prompts (green) per day. */
-export function DailyChart(props: { days: Stats["days"] }) {
+function DailyChart(props: { days: Stats["days"] }) {
   const w = 640;
   const h = 180;
   const pad = 24;
