@@ -8,7 +8,7 @@ import { claimDelivery } from "../db/deliveries.js";
 import type { BackgroundTasks } from "../util/tasks.js";
 import type { GitHubGateway } from "./gateway.js";
 import type { GitHubIntake } from "./intake.js";
-import { HANDLED_EVENTS, parseTrigger, type Trigger } from "./triggers.js";
+import { HANDLED_EVENTS, parseTrigger } from "./triggers.js";
 
 export interface InspectAppDeps {
   db: Db;
@@ -16,8 +16,6 @@ export interface InspectAppDeps {
   github: GitHubGateway;
   tasks: BackgroundTasks;
   handle: string;
-  /** Extra consumers of parsed triggers (e.g. check run actions). */
-  onTrigger?: (trigger: Trigger) => Promise<unknown>;
 }
 
 export function inspectApp(deps: InspectAppDeps) {
@@ -32,7 +30,6 @@ export function inspectApp(deps: InspectAppDeps) {
         const trigger = parseTrigger(context.name, context.payload, { handle: deps.handle, botLogin });
         if (trigger.kind === "ignore") return;
         const result = await deps.intake.handle(trigger);
-        await deps.onTrigger?.(trigger);
         context.log.info({ delivery: context.id, event: context.name, result }, "webhook handled");
       });
     });

@@ -9,7 +9,7 @@ import { getRepository, type RepositoryRow, type UserRow } from "../db/accounts.
 import { hasQueuedPrompt, insertPrompt, listPrompts, updatePromptIf, type PromptRow } from "../db/prompts.js";
 import { activeRun, endRun, insertRun, recordDispatchedRun } from "../db/runs.js";
 import type { PromptContext } from "../db/schema.js";
-import { getSession, insertSession, updateSession, type SessionRow } from "../db/sessions.js";
+import { getSession, insertSession, type SessionRow } from "../db/sessions.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import type { PromptSource } from "../../protocol/events.js";
 import type { Logger } from "../util/tasks.js";
@@ -242,10 +242,6 @@ export class SessionService {
     if (!session || isActive(session.status) || session.status === "archived") return;
     if (!(await hasQueuedPrompt(this.db, sessionId))) return;
     if (await tryTransition(this.deps, sessionId, "queued", "follow-up waiting")) await this.dispatch(sessionId);
-  }
-
-  async setPullRequest(sessionId: string, pr: { number: number; url: string }): Promise<void> {
-    await updateSession(this.db, sessionId, { prNumber: pr.number, prUrl: pr.url });
   }
 
   async repository(session: SessionRow): Promise<RepositoryRow> {
