@@ -85,8 +85,8 @@ describe.skipIf(!boundary.ok)("the session jail", () => {
         return "";
       }
     };
-    await expect.poll(running).not.toBe("");
+    await expect.poll(running, { timeout: 10_000 }).not.toBe("");
     await jail.close();
-    await expect.poll(running, { timeout: 5_000 }).toBe("");
+    await expect.poll(running, { timeout: 10_000 }).toBe("");
   });
 });
