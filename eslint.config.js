@@ -65,22 +65,28 @@ export default defineConfig(
   },
   // ── Import boundaries ────────────────────────────────────────────────────────────────────────
   // protocol/ is the contract every part stands on, browser code included: zod, jose and itself.
-  boundary([`protocol/**/*.${ts}`], [
-    { regex: climbsOutExcept(["protocol"]), message: "protocol/ imports only itself, zod and jose." },
-    { regex: String.raw`^(?!\.|zod(?:/|$)|jose(?:/|$))`, message: "protocol/ imports only itself, zod and jose." },
-  ]),
+  boundary(
+    [`protocol/**/*.${ts}`],
+    [
+      { regex: climbsOutExcept(["protocol"]), message: "protocol/ imports only itself, zod and jose." },
+      { regex: String.raw`^(?!\.|zod(?:/|$)|jose(?:/|$))`, message: "protocol/ imports only itself, zod and jose." },
+    ],
+  ),
   // sandbox/ and action/ run on the runner: never the control plane or the web tier.
-  boundary([`sandbox/**/*.${ts}`, `action/**/*.${ts}`], [
-    { regex: climbsTo(["app", "web"]), message: "sandbox/ and action/ must not import app/ or web/." },
-  ]),
+  boundary(
+    [`sandbox/**/*.${ts}`, `action/**/*.${ts}`],
+    [{ regex: climbsTo(["app", "web"]), message: "sandbox/ and action/ must not import app/ or web/." }],
+  ),
   // web/ talks to the control plane through its API and protocol/, not by importing app/.
-  boundary([`web/**/*.${ts}`], [
-    { regex: climbsTo(["app", "sandbox"]), message: "web/ must not import app/ or sandbox/." },
-  ]),
+  boundary(
+    [`web/**/*.${ts}`],
+    [{ regex: climbsTo(["app", "sandbox"]), message: "web/ must not import app/ or sandbox/." }],
+  ),
   // web/party/ is the room server (its own deployment): protocol/ and itself only.
-  boundary([`web/party/**/*.${ts}`], [
-    { regex: climbsOutExcept(["protocol", "party"]), message: "web/party/ imports only protocol/ and itself." },
-  ]),
+  boundary(
+    [`web/party/**/*.${ts}`],
+    [{ regex: climbsOutExcept(["protocol", "party"]), message: "web/party/ imports only protocol/ and itself." }],
+  ),
   // Tests (unit and cross-part) may import anything.
   {
     files: [`**/*.test.${ts}`, `test/**/*.${ts}`],
@@ -90,8 +96,24 @@ export default defineConfig(
 
 function nodeGlobals() {
   // bin/*.mjs and action/build.mjs are plain Node scripts (TypeScript files get no-undef off).
-  const names = ["process", "console", "Buffer", "URL", "URLSearchParams", "setTimeout", "clearTimeout",
-    "setInterval", "clearInterval", "setImmediate", "fetch", "AbortController", "TextEncoder", "TextDecoder",
-    "structuredClone", "queueMicrotask", "globalThis"];
+  const names = [
+    "process",
+    "console",
+    "Buffer",
+    "URL",
+    "URLSearchParams",
+    "setTimeout",
+    "clearTimeout",
+    "setInterval",
+    "clearInterval",
+    "setImmediate",
+    "fetch",
+    "AbortController",
+    "TextEncoder",
+    "TextDecoder",
+    "structuredClone",
+    "queueMicrotask",
+    "globalThis",
+  ];
   return Object.fromEntries(names.map((n) => [n, "readonly"]));
 }

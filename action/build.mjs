@@ -16,7 +16,9 @@ await build({
   target: "node20",
   format: "esm",
   // Some bundled CommonJS dependencies call require() for Node built-ins.
-  banner: { js: "import { createRequire as __inspectCreateRequire } from 'node:module';\nconst require = __inspectCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __inspectCreateRequire } from 'node:module';\nconst require = __inspectCreateRequire(import.meta.url);",
+  },
   // OpenCode's platform packages (opencode-linux-x64, …) are found at run time next to the action:
   // their package.json gives the version, their bin/ the binary.
   external: ["opencode-*"],

@@ -9,7 +9,14 @@ const PEM = "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----
 describe("loadConfig", () => {
   it("has embedded defaults: local mode, PGlite, port 3000", () => {
     const c = loadConfig({}, "/tmp/x");
-    expect(c).toMatchObject({ port: 3000, publicUrl: "http://localhost:3000", botHandle: "inspect", githubApp: null, databaseUrl: undefined, runner: { kind: "local" } });
+    expect(c).toMatchObject({
+      port: 3000,
+      publicUrl: "http://localhost:3000",
+      botHandle: "inspect",
+      githubApp: null,
+      databaseUrl: undefined,
+      runner: { kind: "local" },
+    });
     expect(c.dataDir).toBe("/tmp/x/.inspect");
     expect(c.github.apiUrl).toBe("https://api.github.com");
   });
@@ -24,7 +31,9 @@ describe("loadConfig", () => {
   it("requires the whole GitHub App triple once any part is set", () => {
     expect(() => loadConfig({ APP_ID: "12" })).toThrow(/^PRIVATE_KEY:/);
     expect(() => loadConfig({ APP_ID: "12", PRIVATE_KEY: PEM })).toThrow(/^WEBHOOK_SECRET:/);
-    expect(() => loadConfig({ APP_ID: "12", PRIVATE_KEY: "not a key", WEBHOOK_SECRET: "s" })).toThrow(/^PRIVATE_KEY: expected a PEM/);
+    expect(() => loadConfig({ APP_ID: "12", PRIVATE_KEY: "not a key", WEBHOOK_SECRET: "s" })).toThrow(
+      /^PRIVATE_KEY: expected a PEM/,
+    );
     const c = loadConfig({ APP_ID: "12", PRIVATE_KEY: PEM.replace(/\n/g, "\\n"), WEBHOOK_SECRET: "s" });
     expect(c.githubApp).toEqual({ appId: 12, privateKey: PEM, webhookSecret: "s" });
   });
@@ -32,19 +41,43 @@ describe("loadConfig", () => {
   it("reads the key from PRIVATE_KEY_PATH", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "cfg-"));
     writeFileSync(path.join(dir, "key.pem"), PEM);
-    expect(loadConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "key.pem", WEBHOOK_SECRET: "s" }, dir).githubApp?.privateKey).toBe(PEM);
-    expect(() => loadConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "missing.pem", WEBHOOK_SECRET: "s" }, dir)).toThrow(/^PRIVATE_KEY_PATH:/);
+    expect(
+      loadConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "key.pem", WEBHOOK_SECRET: "s" }, dir).githubApp?.privateKey,
+    ).toBe(PEM);
+    expect(() => loadConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "missing.pem", WEBHOOK_SECRET: "s" }, dir)).toThrow(
+      /^PRIVATE_KEY_PATH:/,
+    );
   });
 
   it("honours GHE_HOST and GHE_PROTOCOL for every GitHub URL", () => {
-    const c = loadConfig({ GHE_HOST: "ghe.acme.internal", GHE_PROTOCOL: "http", APP_ID: "1", PRIVATE_KEY: PEM, WEBHOOK_SECRET: "s", INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "acme/runner" });
-    expect(c.github).toMatchObject({ webUrl: "http://ghe.acme.internal", apiUrl: "http://ghe.acme.internal/api/v3", graphqlUrl: "http://ghe.acme.internal/api/graphql", enterprise: true });
-    expect(c.runner).toMatchObject({ kind: "actions", oidcIssuer: "http://ghe.acme.internal/_services/token", workflow: "inspect-runner.yml", ref: "main" });
+    const c = loadConfig({
+      GHE_HOST: "ghe.acme.internal",
+      GHE_PROTOCOL: "http",
+      APP_ID: "1",
+      PRIVATE_KEY: PEM,
+      WEBHOOK_SECRET: "s",
+      INSPECT_RUNNER: "actions",
+      INSPECT_RUNNER_REPO: "acme/runner",
+    });
+    expect(c.github).toMatchObject({
+      webUrl: "http://ghe.acme.internal",
+      apiUrl: "http://ghe.acme.internal/api/v3",
+      graphqlUrl: "http://ghe.acme.internal/api/graphql",
+      enterprise: true,
+    });
+    expect(c.runner).toMatchObject({
+      kind: "actions",
+      oidcIssuer: "http://ghe.acme.internal/_services/token",
+      workflow: "inspect-runner.yml",
+      ref: "main",
+    });
   });
 
   it("needs a runner repository and an App for the actions runner", () => {
     expect(() => loadConfig({ INSPECT_RUNNER: "actions" })).toThrow(/^INSPECT_RUNNER_REPO:/);
-    expect(() => loadConfig({ INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "a/b" })).toThrow(/^INSPECT_RUNNER: 'actions' needs a GitHub App/);
+    expect(() => loadConfig({ INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "a/b" })).toThrow(
+      /^INSPECT_RUNNER: 'actions' needs a GitHub App/,
+    );
   });
 
   it("parses the OpenCode config from JSON or a file", () => {
@@ -58,8 +91,11 @@ describe("loadConfig", () => {
   it("validates LOG_LEVEL, defaulting to info", () => {
     expect(loadConfig({}).logLevel).toBe("info");
     expect(loadConfig({ LOG_LEVEL: "" }).logLevel).toBe("info");
-    for (const level of ["fatal", "error", "warn", "info", "debug", "trace", "silent"]) expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
-    expect(() => loadConfig({ LOG_LEVEL: "verbose" })).toThrow(/^LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/);
+    for (const level of ["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    expect(() => loadConfig({ LOG_LEVEL: "verbose" })).toThrow(
+      /^LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"$/,
+    );
     expect(() => loadConfig({ LOG_LEVEL: "INFO" })).toThrow(ConfigError);
   });
 
@@ -67,20 +103,34 @@ describe("loadConfig", () => {
     expect(loadConfig({}).publicSessions).toBe("collaborators");
     expect(loadConfig({ INSPECT_PUBLIC_SESSIONS: "everyone" }).publicSessions).toBe("everyone");
     expect(loadConfig({ INSPECT_PUBLIC_SESSIONS: "collaborators" }).publicSessions).toBe("collaborators");
-    expect(() => loadConfig({ INSPECT_PUBLIC_SESSIONS: "all" })).toThrow(/^INSPECT_PUBLIC_SESSIONS: expected 'collaborators' or 'everyone', got "all"$/);
+    expect(() => loadConfig({ INSPECT_PUBLIC_SESSIONS: "all" })).toThrow(
+      /^INSPECT_PUBLIC_SESSIONS: expected 'collaborators' or 'everyone', got "all"$/,
+    );
   });
 
   it("pairs the OAuth client id and secret", () => {
     expect(() => loadConfig({ GITHUB_CLIENT_ID: "x" })).toThrow(/^GITHUB_CLIENT_SECRET:/);
-    expect(loadConfig({ GITHUB_CLIENT_ID: "x", GITHUB_CLIENT_SECRET: "y" }).oauth).toEqual({ clientId: "x", clientSecret: "y" });
+    expect(loadConfig({ GITHUB_CLIENT_ID: "x", GITHUB_CLIENT_SECRET: "y" }).oauth).toEqual({
+      clientId: "x",
+      clientSecret: "y",
+    });
   });
 
   it("turns Slack on with both its signing secret and bot token, Slack's Web API by default", () => {
     expect(loadConfig({}).slack).toBeNull();
     expect(() => loadConfig({ SLACK_SIGNING_SECRET: "s" })).toThrow(/^SLACK_BOT_TOKEN:/);
     expect(() => loadConfig({ SLACK_BOT_TOKEN: "xoxb-1" })).toThrow(/^SLACK_SIGNING_SECRET:/);
-    expect(() => loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxp-user" })).toThrow(/^SLACK_BOT_TOKEN: expected/);
-    expect(loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxb-1" }).slack).toEqual({ signingSecret: "s", botToken: "xoxb-1", apiUrl: "https://slack.com/api/" });
-    expect(loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: "http://127.0.0.1:9/api" }).slack?.apiUrl).toBe("http://127.0.0.1:9/api/");
+    expect(() => loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxp-user" })).toThrow(
+      /^SLACK_BOT_TOKEN: expected/,
+    );
+    expect(loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxb-1" }).slack).toEqual({
+      signingSecret: "s",
+      botToken: "xoxb-1",
+      apiUrl: "https://slack.com/api/",
+    });
+    expect(
+      loadConfig({ SLACK_SIGNING_SECRET: "s", SLACK_BOT_TOKEN: "xoxb-1", SLACK_API_URL: "http://127.0.0.1:9/api" })
+        .slack?.apiUrl,
+    ).toBe("http://127.0.0.1:9/api/");
   });
 });

@@ -27,8 +27,14 @@ const spec = {
     expects: "a GitHub-style handle without @ (letters, digits, dashes)",
   },
   INSPECT_RUNNER: { schema: z.enum(["local", "actions"]), expects: "'local' or 'actions'" },
-  INSPECT_RUNNER_REPO: { schema: z.string().regex(/^[\w.-]+\/[\w.-]+$/), expects: "owner/name of the runner repository" },
-  INSPECT_RUNNER_WORKFLOW: { schema: z.string().regex(/^[\w.-]+\.ya?ml$/), expects: "a workflow file name, e.g. inspect-runner.yml" },
+  INSPECT_RUNNER_REPO: {
+    schema: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+    expects: "owner/name of the runner repository",
+  },
+  INSPECT_RUNNER_WORKFLOW: {
+    schema: z.string().regex(/^[\w.-]+\.ya?ml$/),
+    expects: "a workflow file name, e.g. inspect-runner.yml",
+  },
   INSPECT_RUNNER_REF: { schema: z.string().min(1), expects: "the branch of the runner repository to dispatch on" },
   GHE_HOST: { schema: z.string().regex(/^[\w.-]+(:\d+)?$/), expects: "a host name, e.g. github.example.com" },
   GHE_PROTOCOL: { schema: z.enum(["http", "https"]), expects: "'http' or 'https'" },
@@ -40,7 +46,10 @@ const spec = {
   APP_ID: { schema: z.coerce.number().int().positive(), expects: "the GitHub App's numeric id" },
   WEBHOOK_SECRET: { schema: z.string().min(1), expects: "the GitHub App's webhook secret" },
   INSPECT_SECRET: { schema: z.string().min(32), expects: "at least 32 characters of random secret" },
-  INSPECT_MODEL: { schema: z.string().regex(/^[\w.@-]+\/[\w.:@/-]+$/), expects: "provider/model, e.g. anthropic/claude-sonnet-4-5" },
+  INSPECT_MODEL: {
+    schema: z.string().regex(/^[\w.@-]+\/[\w.:@/-]+$/),
+    expects: "provider/model, e.g. anthropic/claude-sonnet-4-5",
+  },
   INSPECT_IDLE_TIMEOUT: { schema: z.coerce.number().int().positive(), expects: "seconds (a positive whole number)" },
   INSPECT_HEARTBEAT_TIMEOUT: { schema: z.coerce.number().int().min(5), expects: "seconds (5 or more)" },
   INSPECT_SETUP_TIMEOUT: { schema: z.coerce.number().int().positive(), expects: "seconds (a positive whole number)" },
@@ -51,10 +60,16 @@ const spec = {
   GITHUB_CLIENT_ID: { schema: z.string().min(1), expects: "the GitHub App's OAuth client id" },
   GITHUB_CLIENT_SECRET: { schema: z.string().min(1), expects: "the GitHub App's OAuth client secret" },
   INSPECT_DRAFT_PRS: { schema: z.string().transform(bool), expects: "true or false" },
-  INSPECT_SANDBOX_USER: { schema: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/), expects: "an OS user name, e.g. inspect-sandbox" },
+  INSPECT_SANDBOX_USER: {
+    schema: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/),
+    expects: "an OS user name, e.g. inspect-sandbox",
+  },
   INSPECT_TRUST_REPO_CONFIG: { schema: z.string().transform(bool), expects: "true or false" },
   INSPECT_PUBLIC_SESSIONS: { schema: z.enum(["collaborators", "everyone"]), expects: "'collaborators' or 'everyone'" },
-  SLACK_SIGNING_SECRET: { schema: z.string().min(1), expects: "the Slack app's signing secret (Basic Information → App Credentials)" },
+  SLACK_SIGNING_SECRET: {
+    schema: z.string().min(1),
+    expects: "the Slack app's signing secret (Basic Information → App Credentials)",
+  },
   SLACK_BOT_TOKEN: { schema: z.string().regex(/^xoxb-/), expects: "the Slack app's bot token (xoxb-…)" },
   SLACK_API_URL: { schema: z.string().url(), expects: "Slack's Web API URL, e.g. https://slack.com/api/" },
   LOG_LEVEL: {
@@ -89,7 +104,14 @@ export interface Config {
   /** Null when no GitHub App is configured: local mode. */
   githubApp: GitHubAppConfig | null;
   oauth: { clientId: string; clientSecret: string } | null;
-  github: { webUrl: string; apiUrl: string; graphqlUrl: string; host: string; protocol: "http" | "https"; enterprise: boolean };
+  github: {
+    webUrl: string;
+    apiUrl: string;
+    graphqlUrl: string;
+    host: string;
+    protocol: "http" | "https";
+    enterprise: boolean;
+  };
   runner:
     | { kind: "local" }
     | { kind: "actions"; repo: string; workflow: string; ref: string; oidcIssuer: string; oidcAudience: string };
@@ -120,7 +142,14 @@ export interface Config {
 /** GitHub URLs, honouring Probot's GHE_HOST / GHE_PROTOCOL. */
 export function githubUrls(host: string | undefined, protocol: "http" | "https" = "https") {
   if (!host || host === "github.com") {
-    return { webUrl: "https://github.com", apiUrl: "https://api.github.com", graphqlUrl: "https://api.github.com/graphql", host: "github.com", protocol: "https" as const, enterprise: false };
+    return {
+      webUrl: "https://github.com",
+      apiUrl: "https://api.github.com",
+      graphqlUrl: "https://api.github.com/graphql",
+      host: "github.com",
+      protocol: "https" as const,
+      enterprise: false,
+    };
   }
   const webUrl = `${protocol}://${host}`;
   return { webUrl, apiUrl: `${webUrl}/api/v3`, graphqlUrl: `${webUrl}/api/graphql`, host, protocol, enterprise: true };
@@ -129,7 +158,8 @@ export function githubUrls(host: string | undefined, protocol: "http" | "https" 
 function readPrivateKey(env: Env, cwd: string): string | undefined {
   if (env.PRIVATE_KEY) {
     const key = env.PRIVATE_KEY.replace(/\\n/g, "\n");
-    if (!key.includes("-----BEGIN")) throw new ConfigError("PRIVATE_KEY", "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)");
+    if (!key.includes("-----BEGIN"))
+      throw new ConfigError("PRIVATE_KEY", "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)");
     return key;
   }
   if (env.PRIVATE_KEY_PATH) {
@@ -176,22 +206,34 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const anyApp = appId !== undefined || privateKey !== undefined || webhookSecret !== undefined;
   let githubApp: GitHubAppConfig | null = null;
   if (anyApp) {
-    if (appId === undefined) throw new ConfigError("APP_ID", "expected the GitHub App's numeric id (PRIVATE_KEY/WEBHOOK_SECRET are set)");
-    if (privateKey === undefined) throw new ConfigError("PRIVATE_KEY", "expected the GitHub App's PEM key, or PRIVATE_KEY_PATH to a file (APP_ID is set)");
-    if (webhookSecret === undefined) throw new ConfigError("WEBHOOK_SECRET", "expected the GitHub App's webhook secret (APP_ID is set)");
+    if (appId === undefined)
+      throw new ConfigError("APP_ID", "expected the GitHub App's numeric id (PRIVATE_KEY/WEBHOOK_SECRET are set)");
+    if (privateKey === undefined)
+      throw new ConfigError(
+        "PRIVATE_KEY",
+        "expected the GitHub App's PEM key, or PRIVATE_KEY_PATH to a file (APP_ID is set)",
+      );
+    if (webhookSecret === undefined)
+      throw new ConfigError("WEBHOOK_SECRET", "expected the GitHub App's webhook secret (APP_ID is set)");
     githubApp = { appId, privateKey, webhookSecret };
   }
 
   const clientId = read(env, "GITHUB_CLIENT_ID");
   const clientSecret = read(env, "GITHUB_CLIENT_SECRET");
   if ((clientId === undefined) !== (clientSecret === undefined)) {
-    throw new ConfigError(clientId ? "GITHUB_CLIENT_SECRET" : "GITHUB_CLIENT_ID", "expected both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither");
+    throw new ConfigError(
+      clientId ? "GITHUB_CLIENT_SECRET" : "GITHUB_CLIENT_ID",
+      "expected both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither",
+    );
   }
 
   const signingSecret = read(env, "SLACK_SIGNING_SECRET");
   const botToken = read(env, "SLACK_BOT_TOKEN");
   if ((signingSecret === undefined) !== (botToken === undefined)) {
-    throw new ConfigError(signingSecret ? "SLACK_BOT_TOKEN" : "SLACK_SIGNING_SECRET", "expected both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN, or neither");
+    throw new ConfigError(
+      signingSecret ? "SLACK_BOT_TOKEN" : "SLACK_SIGNING_SECRET",
+      "expected both SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN, or neither",
+    );
   }
   const slackApiUrl = (read(env, "SLACK_API_URL") ?? "https://slack.com/api/").replace(/\/*$/, "/");
 
@@ -199,14 +241,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   let runner: Config["runner"] = { kind: "local" };
   if (runnerKind === "actions") {
     const repo = read(env, "INSPECT_RUNNER_REPO");
-    if (!repo) throw new ConfigError("INSPECT_RUNNER_REPO", "expected owner/name of the runner repository (INSPECT_RUNNER=actions)");
-    if (!githubApp) throw new ConfigError("INSPECT_RUNNER", "'actions' needs a GitHub App (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
+    if (!repo)
+      throw new ConfigError(
+        "INSPECT_RUNNER_REPO",
+        "expected owner/name of the runner repository (INSPECT_RUNNER=actions)",
+      );
+    if (!githubApp)
+      throw new ConfigError("INSPECT_RUNNER", "'actions' needs a GitHub App (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)");
     runner = {
       kind: "actions",
       repo,
       workflow: read(env, "INSPECT_RUNNER_WORKFLOW") ?? "inspect-runner.yml",
       ref: read(env, "INSPECT_RUNNER_REF") ?? "main",
-      oidcIssuer: read(env, "INSPECT_OIDC_ISSUER") ?? (gh.enterprise ? `${gh.webUrl}/_services/token` : "https://token.actions.githubusercontent.com"),
+      oidcIssuer:
+        read(env, "INSPECT_OIDC_ISSUER") ??
+        (gh.enterprise ? `${gh.webUrl}/_services/token` : "https://token.actions.githubusercontent.com"),
       oidcAudience: read(env, "INSPECT_OIDC_AUDIENCE") ?? publicUrl,
     };
   }
@@ -234,7 +283,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     heartbeatTimeoutMs: (read(env, "INSPECT_HEARTBEAT_TIMEOUT") ?? 90) * 1000,
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
     localRepos,
-    party: { url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""), secret: read(env, "INSPECT_ROOM_SECRET") },
+    party: {
+      url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""),
+      secret: read(env, "INSPECT_ROOM_SECRET"),
+    },
     draftPullRequests: read(env, "INSPECT_DRAFT_PRS") ?? true,
     sandboxUser: read(env, "INSPECT_SANDBOX_USER") ?? "inspect-sandbox",
     trustRepoConfig: read(env, "INSPECT_TRUST_REPO_CONFIG") ?? false,

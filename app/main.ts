@@ -24,17 +24,28 @@ async function main() {
   // Local mode: the room server (partykit dev) runs as our child unless INSPECT_PARTY_URL points elsewhere.
   const rooms = roomSettings(config, inspect.secret);
   const roomServer = rooms.startDevServer
-    ? await startRoomDevServer({ port: rooms.devPort, secret: rooms.secret, persistDir: path.join(config.dataDir, "rooms"), log: (m) => console.warn(m) }).catch((err) => {
-        console.warn(`The room server did not start (${err instanceof Error ? err.message : err}); pages will poll for events instead.`);
+    ? await startRoomDevServer({
+        port: rooms.devPort,
+        secret: rooms.secret,
+        persistDir: path.join(config.dataDir, "rooms"),
+        log: (m) => console.warn(m),
+      }).catch((err) => {
+        console.warn(
+          `The room server did not start (${err instanceof Error ? err.message : err}); pages will poll for events instead.`,
+        );
         return null;
       })
     : null;
   const { port } = await inspect.listen();
   const url = config.publicUrl;
-  console.log(`Inspect is running at ${url} (port ${port}, database: ${inspect.database.kind}, runner: ${config.runner.kind})`);
+  console.log(
+    `Inspect is running at ${url} (port ${port}, database: ${inspect.database.kind}, runner: ${config.runner.kind})`,
+  );
   if (config.runner.kind === "local") {
     if (!config.githubApp) {
-      console.log(`Sessions run as ${userInfo().username}, without the sandbox boundary: fine for your own repositories, not for anyone else's (README → Security).`);
+      console.log(
+        `Sessions run as ${userInfo().username}, without the sandbox boundary: fine for your own repositories, not for anyone else's (README → Security).`,
+      );
     } else {
       const boundary = detectBoundary(config.sandboxUser);
       console.log(

@@ -92,7 +92,13 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
 
   let listening: ServerType | null = null;
   let boundPort = config.port;
-  const { dispatcher, actions } = createDispatcher(config, { github, log, tasks, port: () => boundPort, runners: () => runners });
+  const { dispatcher, actions } = createDispatcher(config, {
+    github,
+    log,
+    tasks,
+    port: () => boundPort,
+    runners: () => runners,
+  });
   const sessions = new SessionService({ db, config, events, bus, dispatcher, log });
   const runners = new RunnerService(sessions, github, actions);
   const permissions = github ? new PermissionCache(github) : null;
@@ -101,11 +107,31 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   if (probot && github) {
     intake = new GitHubIntake({ db, config, github, permissions: permissions!, sessions, log });
     const reporters = githubReporters({ db, config, github, sessions, events, secret, log });
-    stops.push(attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, reporters, { tasks, intervalMs: opts.statusCommentIntervalMs ?? 3_000 }));
+    stops.push(
+      attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, reporters, {
+        tasks,
+        intervalMs: opts.statusCommentIntervalMs ?? 3_000,
+      }),
+    );
     await probot.load(inspectApp({ db, intake, github, tasks, handle: config.botHandle }));
   }
   stops.push(startHousekeeping(config, db, runners, tasks));
-  const app = httpApp({ config, opts, database, log, secret, bus, stops, probot, github, permissions, sessions, runners, actions, tasks });
+  const app = httpApp({
+    config,
+    opts,
+    database,
+    log,
+    secret,
+    bus,
+    stops,
+    probot,
+    github,
+    permissions,
+    sessions,
+    runners,
+    actions,
+    tasks,
+  });
 
   return {
     app,
@@ -152,7 +178,9 @@ function createProbot(config: Config, opts: InspectOptions, log: ReturnType<type
     baseUrl: config.github.apiUrl,
     // Probot's own logger knows no "silent"; fatal is the quietest it has. With a log
     // destination, Probot's lines go there too.
-    ...(opts.logDestination ? { log: log.child({ name: "probot" }) } : { logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel) }),
+    ...(opts.logDestination
+      ? { log: log.child({ name: "probot" }) }
+      : { logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel) }),
     Octokit: opts.Octokit ?? InspectOctokit,
   });
 }
@@ -174,9 +202,18 @@ interface DispatcherDeps {
   runners: () => RunnerService;
 }
 
-function createDispatcher(config: Config, deps: DispatcherDeps): { dispatcher: Dispatcher; actions: ActionsDispatcher | null } {
+function createDispatcher(
+  config: Config,
+  deps: DispatcherDeps,
+): { dispatcher: Dispatcher; actions: ActionsDispatcher | null } {
   if (config.runner.kind === "actions") {
-    const actions = new ActionsDispatcher({ github: deps.github!, repo: config.runner.repo, workflow: config.runner.workflow, ref: config.runner.ref, controlPlaneUrl: config.publicUrl });
+    const actions = new ActionsDispatcher({
+      github: deps.github!,
+      repo: config.runner.repo,
+      workflow: config.runner.workflow,
+      ref: config.runner.ref,
+      controlPlaneUrl: config.publicUrl,
+    });
     return { dispatcher: actions, actions };
   }
   const dispatcher = new LocalDispatcher({
@@ -187,18 +224,29 @@ function createDispatcher(config: Config, deps: DispatcherDeps): { dispatcher: D
     sandboxUser: config.githubApp ? config.sandboxUser : null,
     hide: [config.dataDir, ...(config.privateKeyPath ? [config.privateKeyPath] : []), path.resolve(".env")],
     log: deps.log,
-    onExit: (sessionId, code, signal, tail) => deps.tasks.run(`runner exit ${sessionId}`, () => deps.runners().processExited(sessionId, code, signal, tail)),
+    onExit: (sessionId, code, signal, tail) =>
+      deps.tasks.run(`runner exit ${sessionId}`, () => deps.runners().processExited(sessionId, code, signal, tail)),
   });
   return { dispatcher, actions: null };
 }
 
 /** Reap stale runners and prune old webhook deliveries, in the background; returns the stop. */
-function startHousekeeping(config: Config, db: Database["db"], runners: RunnerService, tasks: BackgroundTasks): () => void {
+function startHousekeeping(
+  config: Config,
+  db: Database["db"],
+  runners: RunnerService,
+  tasks: BackgroundTasks,
+): () => void {
   const reapEvery = Math.max(1_000, Math.min(15_000, Math.floor(config.heartbeatTimeoutMs / 3)));
-  const reaper = setInterval(() => tasks.run("reap stale runners", () => runners.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)), reapEvery);
+  const reaper = setInterval(
+    () =>
+      tasks.run("reap stale runners", () => runners.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)),
+    reapEvery,
+  );
   reaper.unref();
   // Delivery ids only guard against redeliveries, which GitHub makes within days: keep a week.
-  const pruneOld = () => tasks.run("prune webhook deliveries", () => pruneDeliveries(db, new Date(Date.now() - DELIVERY_RETENTION_MS)));
+  const pruneOld = () =>
+    tasks.run("prune webhook deliveries", () => pruneDeliveries(db, new Date(Date.now() - DELIVERY_RETENTION_MS)));
   pruneOld();
   const pruner = setInterval(pruneOld, 3_600_000);
   pruner.unref();
@@ -235,7 +283,8 @@ interface HttpDeps {
 
 /** The one Hono app: webhooks, setup, the runner API, the session API, sign-in and the web. */
 function httpApp(d: HttpDeps): Hono {
-  const { config, opts, database, log, secret, bus, stops, probot, github, permissions, sessions, runners, actions } = d;
+  const { config, opts, database, log, secret, bus, stops, probot, github, permissions, sessions, runners, actions } =
+    d;
   const db = database.db;
   const remoteAddress = (c: Context) => {
     try {
@@ -295,9 +344,24 @@ function httpApp(d: HttpDeps): Hono {
   const starter = new SessionStarter({ db, config, sessions, github, permissions });
   // Slack (app/slack): events and interactivity at /api/slack/events, account linking at /slack/link.
   if (config.slack) {
-    const slack = createSlack({ config: { ...config, slack: config.slack }, db, secret, tasks: d.tasks, log, canRead: auth.canReadRepo, viewer: (c) => auth.access.viewer(c), starter, sessions });
+    const slack = createSlack({
+      config: { ...config, slack: config.slack },
+      db,
+      secret,
+      tasks: d.tasks,
+      log,
+      canRead: auth.canReadRepo,
+      viewer: (c) => auth.access.viewer(c),
+      starter,
+      sessions,
+    });
     stops.push(slack.stop);
-    stops.push(attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, [slack.reporter], { tasks: d.tasks, intervalMs: opts.statusCommentIntervalMs ?? 3_000 }));
+    stops.push(
+      attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, [slack.reporter], {
+        tasks: d.tasks,
+        intervalMs: opts.statusCommentIntervalMs ?? 3_000,
+      }),
+    );
     app.route("/api/slack", slack.events);
     app.route("/slack", slack.pages);
     log.info(`Slack: on (events at ${config.publicUrl}/api/slack/events)`);
@@ -306,7 +370,19 @@ function httpApp(d: HttpDeps): Hono {
   }
   app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);
-  app.route("/", webRoutes(webDeps({ db, config, access, log, rooms: { url: rooms.url, secret: rooms.secret }, warm: (viewer, repo) => starter.warm(viewer, repo) })));
+  app.route(
+    "/",
+    webRoutes(
+      webDeps({
+        db,
+        config,
+        access,
+        log,
+        rooms: { url: rooms.url, secret: rooms.secret },
+        warm: (viewer, repo) => starter.warm(viewer, repo),
+      }),
+    ),
+  );
 
   return app;
 }

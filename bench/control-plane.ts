@@ -17,7 +17,8 @@ import { createInspect } from "../app/server.js";
 import { startPostgres } from "../test/support/postgres.js";
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const fmt = (x: number) => `${x.toFixed(1)} ms`;
 
 async function databases() {
@@ -62,7 +63,12 @@ async function webhookToAck(iterations: number) {
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(data));
       };
-      if (req.method === "POST" && /\/access_tokens$/.test(url)) return reply(201, { token: "ghs_bench", expires_at: new Date(Date.now() + 3.6e6).toISOString(), permissions: {} });
+      if (req.method === "POST" && /\/access_tokens$/.test(url))
+        return reply(201, {
+          token: "ghs_bench",
+          expires_at: new Date(Date.now() + 3.6e6).toISOString(),
+          permissions: {},
+        });
       if (req.method === "GET" && url === "/app") return reply(200, { slug: "inspect" });
       if (req.method === "GET" && /\/installation$/.test(url)) return reply(200, { id: 2 });
       if (/\/permission$/.test(url)) return reply(200, { permission: "write", role_name: "write" });
@@ -86,7 +92,9 @@ async function webhookToAck(iterations: number) {
   const secret = "bench-secret";
   const config = loadConfig({
     APP_ID: "1",
-    PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+    PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs1", format: "pem" })
+      .toString(),
     WEBHOOK_SECRET: secret,
     GHE_HOST: `127.0.0.1:${ghPort}`,
     GHE_PROTOCOL: "http",
@@ -109,7 +117,14 @@ async function webhookToAck(iterations: number) {
     const payload = {
       action: "created",
       installation: { id: 2 },
-      repository: { id: 1, name: "widgets", full_name: "acme/widgets", owner: { login: "acme" }, default_branch: "main", private: true },
+      repository: {
+        id: 1,
+        name: "widgets",
+        full_name: "acme/widgets",
+        owner: { login: "acme" },
+        default_branch: "main",
+        private: true,
+      },
       sender: { login: "alice", id: 7, type: "User" },
       issue: { number: issue, title: "Bench issue", body: "body", html_url: "http://x/1" },
       comment: { id: commentId, body: "@inspect fix it", user: { login: "alice", id: 7, type: "User" } },
@@ -133,7 +148,9 @@ async function webhookToAck(iterations: number) {
     const [tr, tc] = await Promise.all([gotReaction, gotComment]);
     await inspect.tasks.drain();
     if (i === 0) {
-      console.log(`cold first webhook: response ${fmt(tResponse)}, 👀 ${fmt(Number(tr - t0) / 1e6)}, status comment ${fmt(Number(tc - t0) / 1e6)}`);
+      console.log(
+        `cold first webhook: response ${fmt(tResponse)}, 👀 ${fmt(Number(tr - t0) / 1e6)}, status comment ${fmt(Number(tc - t0) / 1e6)}`,
+      );
       continue;
     }
     response.push(tResponse);
@@ -153,6 +170,12 @@ console.log(`PGlite, reopen:                         ${fmt(db.pgliteReopen)}`);
 console.log(`PostgreSQL 15, first connect + migrate: ${fmt(db.postgresNew)}`);
 console.log(`PostgreSQL 15, reconnect (no-op migrate): ${fmt(db.postgresReopen)}`);
 const w = await webhookToAck(iterations);
-for (const [name, xs] of Object.entries({ "webhook HTTP response": w.response, "webhook → 👀 reaction at GitHub": w.reaction, "webhook → status comment at GitHub": w.comment })) {
-  console.log(`${name}: p50 ${fmt(pct(xs, 50))}, p95 ${fmt(pct(xs, 95))}, max ${fmt(Math.max(...xs))} (n=${xs.length}, sequential, warm)`);
+for (const [name, xs] of Object.entries({
+  "webhook HTTP response": w.response,
+  "webhook → 👀 reaction at GitHub": w.reaction,
+  "webhook → status comment at GitHub": w.comment,
+})) {
+  console.log(
+    `${name}: p50 ${fmt(pct(xs, 50))}, p95 ${fmt(pct(xs, 95))}, max ${fmt(Math.max(...xs))} (n=${xs.length}, sequential, warm)`,
+  );
 }

@@ -24,11 +24,21 @@ function event(seq: number): SessionEvent {
     seq,
     ts: new Date().toISOString(),
     type: "tool.call",
-    data: { callId: `call-${seq}`, tool: "bash", status: "completed", title: `npm test -- shard ${seq}`, output: `ok ${seq}\n`.repeat(20) },
+    data: {
+      callId: `call-${seq}`,
+      tool: "bash",
+      status: "completed",
+      title: `npm test -- shard ${seq}`,
+      output: `ok ${seq}\n`.repeat(20),
+    },
   };
 }
 
-async function connect(url: string, room: string, onMessage: (msg: { type: string; done?: boolean; events?: { seq: number }[] }) => void): Promise<WebSocket> {
+async function connect(
+  url: string,
+  room: string,
+  onMessage: (msg: { type: string; done?: boolean; events?: { seq: number }[] }) => void,
+): Promise<WebSocket> {
   const { token } = await signViewerToken(SECRET, { login: "bench", sessionId: room });
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/parties/main/${room}?token=${token}&since=0`);
   ws.on("message", (data) => onMessage(JSON.parse(data.toString())));
@@ -72,7 +82,14 @@ async function latency(url: string, publisher: HttpRoomPublisher, viewers: numbe
   const seconds = (performance.now() - started) / 1000;
   for (const ws of sockets) ws.terminate();
   samples.sort((a, b) => a - b);
-  return { viewers, delivered: received, expected: EVENTS * viewers, p50: percentile(samples, 50), p99: percentile(samples, 99), seconds };
+  return {
+    viewers,
+    delivered: received,
+    expected: EVENTS * viewers,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    seconds,
+  };
 }
 
 async function backlog(url: string, publisher: HttpRoomPublisher) {
@@ -105,9 +122,18 @@ async function main(): Promise<boolean> {
     for (const n of [1, 10, 100]) rows.push(await latency(server.url, publisher, n));
     const late = await backlog(server.url, publisher);
     console.log(`\n| viewers | events | delivered | p50 (ms) | p99 (ms) |\n|---:|---:|---:|---:|---:|`);
-    for (const r of rows) console.log(`| ${r.viewers} | ${EVENTS} | ${r.delivered}/${r.expected} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
-    console.log(`\nLate joiner, ${late.events} of ${BACKLOG} backlog events: ${(late.ms / 1000).toFixed(3)} s (connect + replay).`);
-    const ok = rows.every((r) => r.delivered === r.expected) && rows.at(-1)!.p99 < 50 && late.ms < 500 && late.events === BACKLOG;
+    for (const r of rows)
+      console.log(
+        `| ${r.viewers} | ${EVENTS} | ${r.delivered}/${r.expected} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`,
+      );
+    console.log(
+      `\nLate joiner, ${late.events} of ${BACKLOG} backlog events: ${(late.ms / 1000).toFixed(3)} s (connect + replay).`,
+    );
+    const ok =
+      rows.every((r) => r.delivered === r.expected) &&
+      rows.at(-1)!.p99 < 50 &&
+      late.ms < 500 &&
+      late.events === BACKLOG;
     console.log(ok ? "Goals met (p99 < 50 ms at 100 viewers, backlog < 0.5 s)." : "Goals NOT met.");
     return ok;
   } finally {

@@ -30,8 +30,15 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SOURCE_FILES = 3_000;
 const DEP_FILES = 4_000;
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "B", GIT_AUTHOR_EMAIL: "b@x", GIT_COMMITTER_NAME: "B", GIT_COMMITTER_EMAIL: "b@x" };
-const sh = (cwd: string, cmd: string, ...args: string[]) => execFileSync(cmd, args, { cwd, env: gitEnv, encoding: "utf8" });
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "B",
+  GIT_AUTHOR_EMAIL: "b@x",
+  GIT_COMMITTER_NAME: "B",
+  GIT_COMMITTER_EMAIL: "b@x",
+};
+const sh = (cwd: string, cmd: string, ...args: string[]) =>
+  execFileSync(cmd, args, { cwd, env: gitEnv, encoding: "utf8" });
 
 function generateRepo(root: string): { remote: string; depsTar: string } {
   const seed = path.join(root, "seed");
@@ -44,7 +51,11 @@ function generateRepo(root: string): { remote: string; depsTar: string } {
   writeFileSync(path.join(seed, ".gitignore"), "node_modules/\n");
   mkdirSync(path.join(seed, ".inspect"));
   // "npm ci": unpack the dependency tree unless the snapshot already has it.
-  writeFileSync(path.join(seed, ".inspect", "setup.sh"), '#!/bin/sh\nset -e\n[ -f node_modules/.installed ] && { echo "dependencies present"; exit 0; }\ntar -xf "$BENCH_DEPS_TAR"\ntouch node_modules/.installed\necho installed\n', { mode: 0o755 });
+  writeFileSync(
+    path.join(seed, ".inspect", "setup.sh"),
+    '#!/bin/sh\nset -e\n[ -f node_modules/.installed ] && { echo "dependencies present"; exit 0; }\ntar -xf "$BENCH_DEPS_TAR"\ntouch node_modules/.installed\necho installed\n',
+    { mode: 0o755 },
+  );
   sh(seed, "git", "init", "-q", "-b", "main");
   sh(seed, "git", "add", "-A");
   sh(seed, "git", "commit", "-q", "-m", "generated");
@@ -104,7 +115,13 @@ async function timeToModel(p: Prepared, model: ModelServer, text: string): Promi
   return first.at - started;
 }
 
-async function scenario(root: string, remote: string, model: ModelServer, n: number, opts: { snapshotRoot: string | null; warm: boolean }): Promise<Sample> {
+async function scenario(
+  root: string,
+  remote: string,
+  model: ModelServer,
+  n: number,
+  opts: { snapshotRoot: string | null; warm: boolean },
+): Promise<Sample> {
   const id = `b${n}${Math.random().toString(36).slice(2, 8)}`;
   const sessionDir = path.join(root, "sessions", id);
   mkdirSync(sessionDir, { recursive: true });
@@ -147,24 +164,38 @@ async function main() {
   process.env.BENCH_DEPS_TAR = depsTar;
   const model = await startModelServer();
   const snapshots = path.join(root, "snapshots");
-  const results: Record<string, Sample[]> = { "no snapshot (clone + setup installs)": [], "snapshot (warm runner)": [], "snapshot, no warm-up turn": [] };
+  const results: Record<string, Sample[]> = {
+    "no snapshot (clone + setup installs)": [],
+    "snapshot (warm runner)": [],
+    "snapshot, no warm-up turn": [],
+  };
   try {
     // One throwaway run so the OS has the OpenCode binary in its page cache for every scenario.
     await scenario(root, remote, model, 0, { snapshotRoot: null, warm: true });
     for (let i = 1; i <= RUNS; i++) {
-      results["no snapshot (clone + setup installs)"].push(await scenario(root, remote, model, i, { snapshotRoot: null, warm: true }));
+      results["no snapshot (clone + setup installs)"].push(
+        await scenario(root, remote, model, i, { snapshotRoot: null, warm: true }),
+      );
       // The first snapshot run clones and installs, then leaves the snapshot for the next ones.
       if (i === 1) await scenario(root, remote, model, 99, { snapshotRoot: snapshots, warm: true });
-      results["snapshot (warm runner)"].push(await scenario(root, remote, model, i, { snapshotRoot: snapshots, warm: true }));
-      results["snapshot, no warm-up turn"].push(await scenario(root, remote, model, i, { snapshotRoot: snapshots, warm: false }));
+      results["snapshot (warm runner)"].push(
+        await scenario(root, remote, model, i, { snapshotRoot: snapshots, warm: true }),
+      );
+      results["snapshot, no warm-up turn"].push(
+        await scenario(root, remote, model, i, { snapshotRoot: snapshots, warm: false }),
+      );
     }
   } finally {
     await model.close();
     rmSync(root, { recursive: true, force: true });
   }
 
-  console.log(`\nSandbox benchmark — ${SOURCE_FILES} source files, ${DEP_FILES} dependency files, ${os.cpus().length} cores, median of ${RUNS}\n`);
-  console.log("| scenario | checkout | OpenCode up | workspace open | setup done | ready | first prompt → model | next prompt → model | claim → first model request |");
+  console.log(
+    `\nSandbox benchmark — ${SOURCE_FILES} source files, ${DEP_FILES} dependency files, ${os.cpus().length} cores, median of ${RUNS}\n`,
+  );
+  console.log(
+    "| scenario | checkout | OpenCode up | workspace open | setup done | ready | first prompt → model | next prompt → model | claim → first model request |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|");
   for (const [name, samples] of Object.entries(results)) {
     const m = (f: (s: Sample) => number) => `${median(samples.map(f))} ms`;

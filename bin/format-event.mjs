@@ -2,7 +2,10 @@
 // `state.streaming` remembers the text part being streamed so deltas print inline.
 
 const firstLine = (text, max = 100) => {
-  const line = String(text ?? "").split("\n").find((l) => l.trim()) ?? "";
+  const line =
+    String(text ?? "")
+      .split("\n")
+      .find((l) => l.trim()) ?? "";
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 };
 
@@ -68,9 +71,13 @@ export function formatEvent(event, state = { streaming: null }) {
           .join("\n"),
       );
     case "setup.finished":
-      return line(`· setup ${d.timedOut ? "timed out" : `exited ${d.exitCode}`} after ${(d.durationMs / 1000).toFixed(1)} s`);
+      return line(
+        `· setup ${d.timedOut ? "timed out" : `exited ${d.exitCode}`} after ${(d.durationMs / 1000).toFixed(1)} s`,
+      );
     case "git.commit":
-      return line(`● commit ${d.sha.slice(0, 10)} by ${d.author.name} <${d.author.email}> (${d.files} file${d.files === 1 ? "" : "s"})`);
+      return line(
+        `● commit ${d.sha.slice(0, 10)} by ${d.author.name} <${d.author.email}> (${d.files} file${d.files === 1 ? "" : "s"})`,
+      );
     case "git.push":
       return line(`↑ pushed ${d.branch} at ${d.sha.slice(0, 10)}`);
     case "pr.opened":
@@ -80,7 +87,12 @@ export function formatEvent(event, state = { streaming: null }) {
     case "prompt.finished": {
       state.streaming = null;
       const commits = (d.commits ?? []).length;
-      const summary = d.status === "done" ? (commits ? `${commits} commit${commits === 1 ? "" : "s"}, ${d.changedFiles ?? 0} file(s) changed` : "no changes") : (d.error ?? "");
+      const summary =
+        d.status === "done"
+          ? commits
+            ? `${commits} commit${commits === 1 ? "" : "s"}, ${d.changedFiles ?? 0} file(s) changed`
+            : "no changes"
+          : (d.error ?? "");
       return line(`■ prompt ${d.promptId} ${d.status}${summary ? ` — ${firstLine(summary, 300)}` : ""}`);
     }
     default:

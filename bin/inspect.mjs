@@ -17,7 +17,13 @@ const USAGE = `Usage: inspect run --repo <path> [--model provider/model] [--url 
 
 function parse(argv) {
   const [command, ...rest] = argv;
-  const opts = { command, repo: null, model: null, url: process.env.INSPECT_URL || "http://localhost:3000", prompt: [] };
+  const opts = {
+    command,
+    repo: null,
+    model: null,
+    url: process.env.INSPECT_URL || "http://localhost:3000",
+    prompt: [],
+  };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const value = () => {
@@ -49,7 +55,10 @@ async function call(base, method, route, body) {
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (error) {
-    throw new Error(`cannot reach the control plane at ${base} (${error.cause?.code ?? error.message}). Is \`npm start\` running?`, { cause: error });
+    throw new Error(
+      `cannot reach the control plane at ${base} (${error.cause?.code ?? error.message}). Is \`npm start\` running?`,
+      { cause: error },
+    );
   }
   const text = await res.text();
   let data;
@@ -69,7 +78,11 @@ async function run(opts) {
   const prompt = opts.prompt.join(" ").trim();
   if (!prompt) fail("a prompt is required");
   const base = opts.url.replace(/\/+$/, "");
-  const session = await call(base, "POST", "/api/sessions", { repo: path.resolve(opts.repo), prompt, ...(opts.model ? { model: opts.model } : {}) });
+  const session = await call(base, "POST", "/api/sessions", {
+    repo: path.resolve(opts.repo),
+    prompt,
+    ...(opts.model ? { model: opts.model } : {}),
+  });
   process.stdout.write(`Session ${session.id}: ${session.url}\n`);
 
   let since = 0;
@@ -86,7 +99,11 @@ async function run(opts) {
         if (state.streaming) process.stdout.write("\n");
         return event.data.status === "done" ? 0 : 1;
       }
-      if (event.type === "session.status" && ["failed", "stopped", "archived"].includes(event.data.status) && promptId !== null) {
+      if (
+        event.type === "session.status" &&
+        ["failed", "stopped", "archived"].includes(event.data.status) &&
+        promptId !== null
+      ) {
         // The session ended without finishing the prompt (e.g. the runner died).
         return 1;
       }

@@ -23,7 +23,16 @@ export type SessionStatus = z.infer<typeof SessionStatus>;
 /** A session still at work or waiting for more: it takes follow-ups and can be stopped. */
 export const ACTIVE_STATUSES = ["queued", "starting", "running", "idle"] as const satisfies readonly SessionStatus[];
 
-const PROMPT_SOURCES = ["github_comment", "github_assignment", "github_review_comment", "github_issue", "web", "slack", "cli", "rerun"] as const;
+const PROMPT_SOURCES = [
+  "github_comment",
+  "github_assignment",
+  "github_review_comment",
+  "github_issue",
+  "web",
+  "slack",
+  "cli",
+  "rerun",
+] as const;
 export const PromptSource = z.enum(PROMPT_SOURCES);
 export type PromptSource = z.infer<typeof PromptSource>;
 

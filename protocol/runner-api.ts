@@ -101,4 +101,3 @@ export const ExitRequest = z.object({
   error: z.string().max(20_000).optional(),
 });
 export type ExitRequest = z.infer<typeof ExitRequest>;
-

@@ -34,7 +34,10 @@ export interface ViewerTokenInput {
   ttlSeconds?: number;
 }
 
-export async function signViewerToken(secret: string, input: ViewerTokenInput): Promise<{ token: string; expiresAt: Date }> {
+export async function signViewerToken(
+  secret: string,
+  input: ViewerTokenInput,
+): Promise<{ token: string; expiresAt: Date }> {
   const ttl = input.ttlSeconds ?? VIEWER_TOKEN_TTL_SECONDS;
   const exp = Math.floor(Date.now() / 1000) + ttl;
   const token = await new SignJWT({ sid: input.sessionId, avatar: input.avatarUrl ?? null })
@@ -47,7 +50,11 @@ export async function signViewerToken(secret: string, input: ViewerTokenInput): 
 }
 
 /** The token's claims if it is valid, unexpired and for `sessionId`; otherwise null. */
-export async function verifyViewerToken(secret: string, token: string, sessionId: string): Promise<ViewerClaims | null> {
+export async function verifyViewerToken(
+  secret: string,
+  token: string,
+  sessionId: string,
+): Promise<ViewerClaims | null> {
   try {
     const { payload } = await jwtVerify(token, await tokenKey(secret), { algorithms: ["HS256"] });
     const claims = ViewerClaims.safeParse(payload);

@@ -47,7 +47,17 @@ describe("event sink", () => {
     expect(maxInFlight).toBe(1);
     expect(sent.every((b) => b.length <= 3)).toBe(true);
     const flat = sent.flat();
-    expect(flat.map((e) => (e.type === "file.edited" ? e.data.path : e.type))).toEqual(["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "error"]);
+    expect(flat.map((e) => (e.type === "file.edited" ? e.data.path : e.type))).toEqual([
+      "f0",
+      "f1",
+      "f2",
+      "f3",
+      "f4",
+      "f5",
+      "f6",
+      "f7",
+      "error",
+    ]);
     expect(flat.at(-1)).toEqual({ type: "error", data: { message: "leaked ***" } });
   });
 

@@ -14,10 +14,26 @@ export function coalesce(events: NewEvent[]): NewEvent[] {
   const out: NewEvent[] = [];
   for (const ev of events) {
     const last = out[out.length - 1];
-    if (last?.type === "agent.text.delta" && ev.type === "agent.text.delta" && last.data.partId === ev.data.partId && last.data.delta.length + ev.data.delta.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "agent.text.delta", data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta } };
-    } else if (last?.type === "setup.output" && ev.type === "setup.output" && last.data.stream === ev.data.stream && last.data.text.length + ev.data.text.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "setup.output", data: { stream: ev.data.stream, text: last.data.text + ev.data.text } };
+    if (
+      last?.type === "agent.text.delta" &&
+      ev.type === "agent.text.delta" &&
+      last.data.partId === ev.data.partId &&
+      last.data.delta.length + ev.data.delta.length <= MERGE_LIMIT
+    ) {
+      out[out.length - 1] = {
+        type: "agent.text.delta",
+        data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta },
+      };
+    } else if (
+      last?.type === "setup.output" &&
+      ev.type === "setup.output" &&
+      last.data.stream === ev.data.stream &&
+      last.data.text.length + ev.data.text.length <= MERGE_LIMIT
+    ) {
+      out[out.length - 1] = {
+        type: "setup.output",
+        data: { stream: ev.data.stream, text: last.data.text + ev.data.text },
+      };
     } else {
       out.push(ev);
     }

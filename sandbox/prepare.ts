@@ -86,7 +86,10 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
   let workspace: Workspace | null = null;
   const stopOpencode = async () => {
     workspace?.hub.close();
-    await serverStarting.then((s) => s.stop(), () => undefined);
+    await serverStarting.then(
+      (s) => s.stop(),
+      () => undefined,
+    );
   };
 
   let checkout: Checkout | null = null;
@@ -108,8 +111,14 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
     }
     o.mark("checkout");
     o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
-    const repoFiles = await readRepoFiles({ jail: o.jail, dir: checkout.dir, baseBranch: o.spec.baseBranch, log: o.log });
-    if (repoFiles.instructions.length) o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
+    const repoFiles = await readRepoFiles({
+      jail: o.jail,
+      dir: checkout.dir,
+      baseBranch: o.spec.baseBranch,
+      log: o.log,
+    });
+    if (repoFiles.instructions.length)
+      o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
 
     // The setup script and OpenCode's warm-up do not depend on each other.
     const opencodeReady = serverStarting
@@ -163,9 +172,25 @@ async function runSetup(o: PrepareOptions, checkout: Checkout, repoFiles: RepoFi
   // Cut short by a stop, an exit or a signal: that is reported where it happened.
   if (o.signal.aborted) return { ok: false, cutShort: true };
   if (result.timedOut) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1000)} s; continuing without it`, code: "setup_timeout" } }]);
+    emit([
+      {
+        type: "error",
+        data: {
+          message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1000)} s; continuing without it`,
+          code: "setup_timeout",
+        },
+      },
+    ]);
   } else if (result.exitCode !== 0) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
+    emit([
+      {
+        type: "error",
+        data: {
+          message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`,
+          code: "setup_failed",
+        },
+      },
+    ]);
   }
   return { ok: result.exitCode === 0, cutShort: result.timedOut };
 }

@@ -65,7 +65,9 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
 
   const startTurn = (prompt: PromptHandout) => {
     const stop = new AbortController();
-    const stopped = new Promise<"stopped">((resolve) => stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true }));
+    const stopped = new Promise<"stopped">((resolve) =>
+      stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true }),
+    );
     const done = Promise.race([ctx.preparing, stopped])
       .then(
         async (p) => {
@@ -73,7 +75,15 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
             await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [] });
             return;
           }
-          await runPrompt({ ...ctx, ws: p.workspace, checkout: p.checkout, prompt, stop: stop.signal, crashed: p.server.exited, options: ctx });
+          await runPrompt({
+            ...ctx,
+            ws: p.workspace,
+            checkout: p.checkout,
+            prompt,
+            stop: stop.signal,
+            crashed: p.server.exited,
+            options: ctx,
+          });
         },
         async (error) => {
           // The sandbox could not be prepared: say why, then end this prompt failed.
@@ -107,7 +117,11 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
       break;
     }
     const idleSeconds = Math.max(1, Math.floor(ctx.spec.idleTimeoutMs / 1000));
-    const wait = !ready ? PREPARING_WAIT_SECONDS : turn ? Math.min(waitMax, idleSeconds) : Math.max(0, Math.min(waitMax, Math.floor(idleLeft / 1000)));
+    const wait = !ready
+      ? PREPARING_WAIT_SECONDS
+      : turn
+        ? Math.min(waitMax, idleSeconds)
+        : Math.max(0, Math.min(waitMax, Math.floor(idleLeft / 1000)));
     let next: NextResponse;
     try {
       next = await ctx.api.next(wait, ctx.shutdown);
@@ -122,7 +136,8 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
       consecutiveErrors++;
       ctx.log(`polling failed (${consecutiveErrors}): ${(error as Error).message}`);
       await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** consecutiveErrors)));
-      if (ready && !turn && Date.now() > idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt)) exitReason = "idle";
+      if (ready && !turn && Date.now() > idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt))
+        exitReason = "idle";
       continue;
     }
     const current = turn as Turn | null;
@@ -135,7 +150,9 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
           ctx.log(`prompt ${next.prompt.id} arrived during a turn; it runs after`);
           pending.push(next.prompt);
         } else {
-          ctx.log(`prompt ${next.prompt.id} from @${next.prompt.author.login}${ready ? "" : " (runs once the sandbox is ready)"}`);
+          ctx.log(
+            `prompt ${next.prompt.id} from @${next.prompt.author.login}${ready ? "" : " (runs once the sandbox is ready)"}`,
+          );
           startTurn(next.prompt);
         }
         break;
@@ -160,7 +177,9 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
     await last.done;
   }
   for (const prompt of pending) {
-    await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [], error: "The sandbox exited before this prompt ran" }).catch(() => undefined);
+    await ctx.api
+      .promptDone(prompt.id, { status: "stopped", commits: [], error: "The sandbox exited before this prompt ran" })
+      .catch(() => undefined);
   }
   return exitReason;
 }

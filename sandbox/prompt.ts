@@ -94,14 +94,24 @@ async function commitAndPush(ctx: PromptContext, author: { name: string; email: 
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
   try {
-    const sha = await pushBranch({ dir: checkout.dir, jail: checkout.jail, url: spec.cloneUrl, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
+    const sha = await pushBranch({
+      dir: checkout.dir,
+      jail: checkout.jail,
+      url: spec.cloneUrl,
+      branch: spec.headBranch,
+      auth: checkout.auth,
+      redact: ctx.redact,
+      log: ctx.log,
+    });
     ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
   } catch (error) {
     return failDone(ctx, done, (error as Error).message, "push_failed");
   }
   await ctx.sink.flush();
   // The branch is pushed either way; a lost notice only delays the PR until the next push.
-  await ctx.api.pushed({ branch: spec.headBranch, sha: commit.sha }).catch((e) => ctx.log(`reporting the push failed: ${e.message}`));
+  await ctx.api
+    .pushed({ branch: spec.headBranch, sha: commit.sha })
+    .catch((e) => ctx.log(`reporting the push failed: ${e.message}`));
 }
 
 function failDone(ctx: PromptContext, done: PromptDoneRequest, message: string, code: string) {

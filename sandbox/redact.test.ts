@@ -11,7 +11,9 @@ describe("redaction", () => {
     const out = redact(line);
     expect(out).not.toContain(token);
     expect(out).not.toContain(basic);
-    expect(out).toBe(`fatal: https://x-access-token:${REDACTED}@github.com/a/b.git; header Authorization: Basic ${REDACTED}; raw ${REDACTED}`);
+    expect(out).toBe(
+      `fatal: https://x-access-token:${REDACTED}@github.com/a/b.git; header Authorization: Basic ${REDACTED}; raw ${REDACTED}`,
+    );
   });
 
   it("leaves text without secrets alone and ignores empty or tiny secrets", () => {
@@ -20,8 +22,14 @@ describe("redaction", () => {
   });
 
   it("redacts every string inside an event", () => {
-    const ev = { type: "tool.call", data: { callId: "1", tool: "bash", status: "completed", output: `echo ${token}`, nested: [token] } };
-    expect(redactDeep(ev, redact)).toEqual({ type: "tool.call", data: { callId: "1", tool: "bash", status: "completed", output: `echo ${REDACTED}`, nested: [REDACTED] } });
+    const ev = {
+      type: "tool.call",
+      data: { callId: "1", tool: "bash", status: "completed", output: `echo ${token}`, nested: [token] },
+    };
+    expect(redactDeep(ev, redact)).toEqual({
+      type: "tool.call",
+      data: { callId: "1", tool: "bash", status: "completed", output: `echo ${REDACTED}`, nested: [REDACTED] },
+    });
   });
 
   it("finds the secrets in an operator's OpenCode config: API keys, MCP headers and env", () => {
@@ -29,7 +37,11 @@ describe("redaction", () => {
       model: "acme/big-model-name",
       provider: { acme: { options: { baseURL: "https://api.acme.example/v1", apiKey: "sk-acme-1234567890" } } },
       mcp: {
-        sentry: { type: "remote", url: "https://mcp.sentry.dev/mcp", headers: { Authorization: "Bearer sntrys_abcdefgh12345" } },
+        sentry: {
+          type: "remote",
+          url: "https://mcp.sentry.dev/mcp",
+          headers: { Authorization: "Bearer sntrys_abcdefgh12345" },
+        },
         datadog: { type: "local", command: ["dd-mcp"], environment: { DD_API_KEY: "dd0123456789abcdef" } },
       },
     };

@@ -54,7 +54,9 @@ export function configSecrets(value: unknown, underSecretKey = false): string[] 
   }
   if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
   if (value && typeof value === "object") {
-    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
+    return Object.entries(value).flatMap(([k, v]) =>
+      configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"),
+    );
   }
   return [];
 }

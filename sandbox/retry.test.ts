@@ -18,13 +18,17 @@ describe("bounded retries", () => {
 
   it("gives up after the last attempt with the last error", async () => {
     let calls = 0;
-    await expect(withRetry(async () => Promise.reject(new Transient(`blip ${++calls}`)), options)).rejects.toThrow("blip 3");
+    await expect(withRetry(async () => Promise.reject(new Transient(`blip ${++calls}`)), options)).rejects.toThrow(
+      "blip 3",
+    );
     expect(calls).toBe(3);
   });
 
   it("does not retry a permanent failure", async () => {
     let calls = 0;
-    await expect(withRetry(async () => Promise.reject(new Error(`rejected ${++calls}`)), options)).rejects.toThrow("rejected 1");
+    await expect(withRetry(async () => Promise.reject(new Error(`rejected ${++calls}`)), options)).rejects.toThrow(
+      "rejected 1",
+    );
     expect(calls).toBe(1);
   });
 

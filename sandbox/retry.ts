@@ -40,4 +40,7 @@ export const logRetries =
     log(`attempt ${attempt} of ${attempts} failed, retrying in ${delayMs} ms: ${message}`);
   };
 
-export const backoff = (baseMs: number, maxMs = 10_000) => (attempt: number) => Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+export const backoff =
+  (baseMs: number, maxMs = 10_000) =>
+  (attempt: number) =>
+    Math.min(maxMs, baseMs * 2 ** (attempt - 1));

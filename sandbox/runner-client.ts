@@ -62,7 +62,14 @@ export class RunnerClient {
 
   /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
   async next(waitSeconds: number, signal?: AbortSignal): Promise<NextResponse> {
-    const body = await this.request("GET", `${this.sessionPath()}/next?wait=${waitSeconds}`, undefined, undefined, signal, (waitSeconds + 15) * 1_000);
+    const body = await this.request(
+      "GET",
+      `${this.sessionPath()}/next?wait=${waitSeconds}`,
+      undefined,
+      undefined,
+      signal,
+      (waitSeconds + 15) * 1_000,
+    );
     return NextResponse.parse(body);
   }
 
@@ -108,7 +115,10 @@ export class RunnerClient {
         const timeout = AbortSignal.timeout(timeoutMs);
         const res = await fetch(this.base + path, {
           method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });
@@ -120,7 +130,10 @@ export class RunnerClient {
           } catch {
             /* not JSON */
           }
-          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path.split("?")[0]} → ${res.status}: ${detail}`, res.status);
+          throw new RunnerApiError(
+            `${method} ${RUNNER_API_PREFIX}${path.split("?")[0]} → ${res.status}: ${detail}`,
+            res.status,
+          );
         }
         return text ? JSON.parse(text) : {};
       },

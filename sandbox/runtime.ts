@@ -72,7 +72,12 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   const api = new RunnerClient(options.controlPlaneUrl);
   const claimed = options.claimed ? api.adopt(options.claimed) : await api.claim(options.claimToken, options.sessionId);
   const spec = claimed.session;
-  redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken, ...configSecrets(spec.opencodeConfig)]);
+  redact = createRedactor([
+    options.claimToken,
+    claimed.sessionToken,
+    spec.gitToken,
+    ...configSecrets(spec.opencodeConfig),
+  ]);
   mark("claimed");
   log(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
 
@@ -81,7 +86,11 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   mkdirSync(sessionDir, { recursive: true });
   const jailed = makeJail(options, workDir, sessionDir);
   const jail = jailed.jail;
-  log(jail.isolated ? `the session's code runs as ${jail.user!.name} in a sandbox` : jailed.problem ?? "the session's code runs as this user, without a sandbox boundary");
+  log(
+    jail.isolated
+      ? `the session's code runs as ${jail.user!.name} in a sandbox`
+      : (jailed.problem ?? "the session's code runs as this user, without a sandbox boundary"),
+  );
 
   const sink = new EventSink({
     send: async (events) => void (await api.events(events)),
@@ -99,27 +108,32 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   process.on("SIGINT", onSignal);
   options.signal?.addEventListener("abort", () => shutdown.abort("signal"), { once: true });
 
-  const heartbeat = setInterval(() => void api.heartbeat().catch((e) => log(`heartbeat failed: ${e.message}`)), spec.heartbeatIntervalMs);
+  const heartbeat = setInterval(
+    () => void api.heartbeat().catch((e) => log(`heartbeat failed: ${e.message}`)),
+    spec.heartbeatIntervalMs,
+  );
   heartbeat.unref();
 
   // OpenCode, checkout and setup get going at once; the poller runs alongside from the start.
   const prepAbort = new AbortController();
   const teardown = new AbortController();
   const preparing = jailed.problem
-    ? Promise.reject(new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable"))
+    ? Promise.reject(
+        new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable"),
+      )
     : jail.start().then(
         () =>
           prepareSandbox({
-    spec,
-    jail,
-    snapshotRoot: options.snapshotRoot ?? null,
-    useActionsCache: options.useActionsCache,
-    redact,
-    emit,
-    signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
-    cancel: teardown.signal,
-    log,
-    mark,
+            spec,
+            jail,
+            snapshotRoot: options.snapshotRoot ?? null,
+            useActionsCache: options.useActionsCache,
+            redact,
+            emit,
+            signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
+            cancel: teardown.signal,
+            log,
+            mark,
           }),
         (error: Error) => {
           throw new PreparationError(`The sandbox could not start: ${error.message}`, "sandbox_unavailable");
@@ -176,7 +190,9 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   await jail.close();
   await killAllGroups();
   await sink.flush();
-  await api.exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) }).catch((e) => log(`exit report failed: ${e.message}`));
+  await api
+    .exit({ reason: result.reason, ...(result.error ? { error: result.error.slice(0, 20_000) } : {}) })
+    .catch((e) => log(`exit report failed: ${e.message}`));
   // Nothing runs in the checkout any more: keep it (dependencies installed) for the next session.
   const prepared = done ?? partial;
   if (prepared?.reusable) await saveForNextTime(spec, prepared.checkout, options, log);
@@ -187,7 +203,12 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
 }
 
 /** Keep the prepared checkout (dependencies installed) so the next session — on this runner or, via the cache, another — starts warm. */
-async function saveForNextTime(spec: SessionSpec, checkout: Checkout, options: RuntimeOptions, log: (l: string) => void) {
+async function saveForNextTime(
+  spec: SessionSpec,
+  checkout: Checkout,
+  options: RuntimeOptions,
+  log: (l: string) => void,
+) {
   try {
     const kept = await handBackCheckout({
       dir: checkout.dir,

@@ -33,8 +33,14 @@ export async function runSetupScript(options: SetupOptions): Promise<SetupResult
   const script = options.script === undefined ? path.join(options.dir, SETUP_SCRIPT) : options.script;
   if (!script || !existsSync(script)) return null;
   const started = Date.now();
-  const line = options.jail ? options.jail.session("bash", [script], options.dir) : { file: "bash", args: [script], cwd: options.dir };
-  const child = spawnGroup(line.file, line.args, { cwd: line.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  const line = options.jail
+    ? options.jail.session("bash", [script], options.dir)
+    : { file: "bash", args: [script], cwd: options.dir };
+  const child = spawnGroup(line.file, line.args, {
+    cwd: line.cwd,
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout?.setEncoding("utf8").on("data", (text: string) => options.onOutput("stdout", text));
   child.stderr?.setEncoding("utf8").on("data", (text: string) => options.onOutput("stderr", text));
   let timedOut = false;

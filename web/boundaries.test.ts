@@ -25,7 +25,11 @@ function relativeImports(file: string): string[] {
 }
 
 function outside(files: string[], allowed: string[]): string[] {
-  return files.flatMap((f) => relativeImports(f).filter((dep) => !allowed.some((a) => dep.startsWith(a + path.sep))).map((dep) => `${f} → ${dep}`));
+  return files.flatMap((f) =>
+    relativeImports(f)
+      .filter((dep) => !allowed.some((a) => dep.startsWith(a + path.sep)))
+      .map((dep) => `${f} → ${dep}`),
+  );
 }
 
 describe("dependency direction", () => {

@@ -32,7 +32,14 @@ export function webRoutes(deps: WebDeps): Hono {
     const viewer = await access.viewer(c);
     if (viewer) return viewer;
     if (deps.oauth) return c.redirect(`/auth/login?returnTo=${encodeURIComponent(c.req.path)}`, 302);
-    return c.html(<ErrorPage viewer={null} title="Local mode" message="Inspect runs in local mode (no GitHub sign-in configured): it serves this machine only. Open it on localhost." />, 403);
+    return c.html(
+      <ErrorPage
+        viewer={null}
+        title="Local mode"
+        message="Inspect runs in local mode (no GitHub sign-in configured): it serves this machine only. Open it on localhost."
+      />,
+      403,
+    );
   }
 
   async function readable(viewer: Viewer, repos: RepositoryView[]): Promise<Set<number>> {
@@ -47,12 +54,15 @@ export function webRoutes(deps: WebDeps): Hono {
     const found = await read.session(id);
     if (!found) return { status: 404 as const, error: "session not found" };
     const { session, repo } = found;
-    if (!(await access.canRead(viewer, repo))) return { status: 403 as const, error: "you cannot read this repository" };
+    if (!(await access.canRead(viewer, repo)))
+      return { status: 403 as const, error: "you cannot read this repository" };
     return { session, repo };
   }
 
   web.use("/assets/*", compress());
-  web.get("/assets/app.css", (c) => c.body(css, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" }));
+  web.get("/assets/app.css", (c) =>
+    c.body(css, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" }),
+  );
   web.get("/assets/:name{[a-z-]+\\.js}", async (c) => {
     const script = (await clientBundles()).get(c.req.param("name"));
     if (!script) return c.json({ error: "no such script" }, 404);
@@ -64,7 +74,9 @@ export function webRoutes(deps: WebDeps): Hono {
     if (viewer instanceof Response) return viewer;
     const items = await read.recentSessions(200);
     const ok = await readable(viewer, [...new Map(items.map((i) => [i.repo.id, i.repo])).values()]);
-    return c.html(<SessionListPage viewer={viewer} items={items.filter((i) => ok.has(i.repo.id))} webUrl={deps.githubWebUrl} />);
+    return c.html(
+      <SessionListPage viewer={viewer} items={items.filter((i) => ok.has(i.repo.id))} webUrl={deps.githubWebUrl} />,
+    );
   });
 
   web.get("/sessions/new", async (c) => {
@@ -72,7 +84,9 @@ export function webRoutes(deps: WebDeps): Hono {
     if (viewer instanceof Response) return viewer;
     const repos = await read.repositories();
     const ok = await readable(viewer, repos);
-    const names = repos.filter((r) => ok.has(r.id)).map((r) => (viewer.local && r.localPath ? r.localPath : r.fullName));
+    const names = repos
+      .filter((r) => ok.has(r.id))
+      .map((r) => (viewer.local && r.localPath ? r.localPath : r.fullName));
     return c.html(<NewSessionPage viewer={viewer} repos={names} defaultModel={deps.defaultModel} />);
   });
 
@@ -86,26 +100,61 @@ export function webRoutes(deps: WebDeps): Hono {
     }
     const { session, repo } = found;
     const canWrite = await access.canWrite(viewer, repo);
-    const boot = { sessionId: session.id, status: session.status, viewer: { login: viewer.login, avatarUrl: viewer.avatarUrl }, canWrite, roomAvailable: deps.rooms !== null };
-    return c.html(<SessionPage viewer={viewer} session={session} repo={repo} canWrite={canWrite} webUrl={deps.githubWebUrl} boot={boot} />);
+    const boot = {
+      sessionId: session.id,
+      status: session.status,
+      viewer: { login: viewer.login, avatarUrl: viewer.avatarUrl },
+      canWrite,
+      roomAvailable: deps.rooms !== null,
+    };
+    return c.html(
+      <SessionPage
+        viewer={viewer}
+        session={session}
+        repo={repo}
+        canWrite={canWrite}
+        webUrl={deps.githubWebUrl}
+        boot={boot}
+      />,
+    );
   });
 
   web.get("/stats", async (c) => {
     const viewer = await pageViewer(c);
     if (viewer instanceof Response) return viewer;
-    const days = z.coerce.number().int().min(1).max(90).catch(14).parse(c.req.query("days") ?? 14);
+    const days = z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(90)
+      .catch(14)
+      .parse(c.req.query("days") ?? 14);
     const ok = await readable(viewer, await read.repositories());
     return c.html(<StatsPage viewer={viewer} stats={await read.sessionStats([...ok], days)} days={days} />);
   });
 
   web.get("/api/sessions/:id/room-token", async (c) => {
     const viewer = await access.viewer(c);
-    if (!viewer) return c.json({ error: deps.oauth ? "sign in first" : "local mode: only requests from this machine are served" }, deps.oauth ? 401 : 403);
+    if (!viewer)
+      return c.json(
+        { error: deps.oauth ? "sign in first" : "local mode: only requests from this machine are served" },
+        deps.oauth ? 401 : 403,
+      );
     const found = await visibleSession(viewer, c.req.param("id"));
     if ("error" in found) return c.json({ error: found.error }, found.status);
     if (!deps.rooms) return c.json({ error: "no room server is configured; poll /api/sessions/:id/events" }, 503);
-    const { token, expiresAt } = await signViewerToken(deps.rooms.secret, { login: viewer.login, sessionId: found.session.id, avatarUrl: viewer.avatarUrl });
-    const body: RoomTokenResponse = { token, host: deps.rooms.url, party: ROOM_PARTY, room: found.session.id, expiresAt: expiresAt.toISOString() };
+    const { token, expiresAt } = await signViewerToken(deps.rooms.secret, {
+      login: viewer.login,
+      sessionId: found.session.id,
+      avatarUrl: viewer.avatarUrl,
+    });
+    const body: RoomTokenResponse = {
+      token,
+      host: deps.rooms.url,
+      party: ROOM_PARTY,
+      room: found.session.id,
+      expiresAt: expiresAt.toISOString(),
+    };
     return c.json(body, 200, { "cache-control": "no-store" });
   });
 
@@ -119,10 +168,11 @@ export function webRoutes(deps: WebDeps): Hono {
       return c.json({ error: "body is not valid JSON" }, 400);
     }
     const body = Warmup.safeParse(raw);
-    if (!body.success) return c.json({ error: "expected {\"repo\": \"owner/name\" or a local path}" }, 400);
+    if (!body.success) return c.json({ error: 'expected {"repo": "owner/name" or a local path}' }, 400);
     if (!viewer.local) {
       const repo = await read.repositoryByFullName(body.data.repo);
-      if (!repo || !(await access.canRead(viewer, repo))) return c.json({ error: "unknown repository, or you cannot read it" }, 404);
+      if (!repo || !(await access.canRead(viewer, repo)))
+        return c.json({ error: "unknown repository, or you cannot read it" }, 404);
     }
     // Warm-up is best effort: the form works without it, so a failure is logged, not shown.
     // A refusal (no write access, app not installed, not a git repository) is expected, not a failure.
@@ -132,7 +182,8 @@ export function webRoutes(deps: WebDeps): Hono {
           return { warming: false };
         })
       : { warming: false };
-    if ("refused" in outcome) log.debug({ login: viewer.login, repo: body.data.repo, reason: outcome.refused }, "warm-up refused");
+    if ("refused" in outcome)
+      log.debug({ login: viewer.login, repo: body.data.repo, reason: outcome.refused }, "warm-up refused");
     const warming = "warming" in outcome ? outcome.warming : false;
     return c.json({ warming }, 202);
   });

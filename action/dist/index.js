@@ -91776,7 +91776,16 @@ var SESSION_STATUSES = [
   "archived"
 ];
 var SessionStatus = external_exports.enum(SESSION_STATUSES);
-var PROMPT_SOURCES = ["github_comment", "github_assignment", "github_review_comment", "github_issue", "web", "slack", "cli", "rerun"];
+var PROMPT_SOURCES = [
+  "github_comment",
+  "github_assignment",
+  "github_review_comment",
+  "github_issue",
+  "web",
+  "slack",
+  "cli",
+  "rerun"
+];
 var PromptSource = external_exports.enum(PROMPT_SOURCES);
 var Author = external_exports.object({
   login: external_exports.string().min(1).max(100),
@@ -92088,7 +92097,9 @@ git ${args[0]} timed out after ${options.timeoutMs} ms`;
       clearTimeout(timer);
       if (code === 0) return resolve3(stdout);
       const err = redact(stderr.trim());
-      reject(new GitError(`git ${redact(args.join(" "))} failed (exit ${code}): ${err.slice(-2e3)}`, args, err, code));
+      reject(
+        new GitError(`git ${redact(args.join(" "))} failed (exit ${code}): ${err.slice(-2e3)}`, args, err, code)
+      );
     });
   });
 }
@@ -92100,7 +92111,12 @@ var NETWORK_TIMEOUT_MS = 10 * 6e4;
 async function stagingRepo(o) {
   const staging = path4.join(o.jail.xfer, "git");
   if (!existsSync(path4.join(staging, "HEAD"))) {
-    await git(["init", "--bare", "--quiet", staging], { cwd: o.jail.xfer, jail: o.jail, ownJail: true, redact: o.redact });
+    await git(["init", "--bare", "--quiet", staging], {
+      cwd: o.jail.xfer,
+      jail: o.jail,
+      ownJail: true,
+      redact: o.redact
+    });
   }
   const alternates = path4.join(staging, "objects", "info", "alternates");
   writeFileSync(alternates, `${path4.join(o.dir, ".git", "objects")}
@@ -92113,12 +92129,25 @@ async function fetchThroughStaging(o) {
   const base = { cwd: o.jail.xfer, jail: o.jail, redact: o.redact };
   const hints = o.haves.filter((sha) => /^[0-9a-f]{40}$/.test(sha));
   for (const [i, sha] of hints.entries()) {
-    await git(["update-ref", `refs/haves/${i}`, sha], { ...base, env: { GIT_DIR: staging }, ownJail: true }).catch(() => void 0);
+    await git(["update-ref", `refs/haves/${i}`, sha], { ...base, env: { GIT_DIR: staging }, ownJail: true }).catch(
+      () => void 0
+    );
   }
   const specs = o.refs.map((r) => `+refs/heads/${r.branch}:refs/heads/${r.branch}`);
-  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], { ...base, env: { GIT_DIR: staging }, auth: o.auth, ownJail: true, timeoutMs: NETWORK_TIMEOUT_MS });
+  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], {
+    ...base,
+    env: { GIT_DIR: staging },
+    auth: o.auth,
+    ownJail: true,
+    timeoutMs: NETWORK_TIMEOUT_MS
+  });
   const into = o.refs.map((r) => `+refs/heads/${r.branch}:${r.into}`);
-  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", staging, ...into], { cwd: o.dir, jail: o.jail, redact: o.redact, timeoutMs: NETWORK_TIMEOUT_MS });
+  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", staging, ...into], {
+    cwd: o.dir,
+    jail: o.jail,
+    redact: o.redact,
+    timeoutMs: NETWORK_TIMEOUT_MS
+  });
 }
 async function pushThroughStaging(o) {
   const staging = await stagingRepo(o);
@@ -92153,7 +92182,10 @@ async function commitAll(opts) {
   await g(["add", "--all"]);
   const staged = (await g(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
   if (staged.length === 0) return null;
-  await g(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message], identityEnv(opts.author, opts.committer));
+  await g(
+    ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message],
+    identityEnv(opts.author, opts.committer)
+  );
   const sha = (await g(["rev-parse", "HEAD"])).trim();
   return { sha, message: opts.message.trim(), files: staged.length };
 }
@@ -92172,7 +92204,15 @@ async function pushBranch(opts) {
   if (!/^[0-9a-f]{40}$/.test(sha)) throw new PushRejectedError(`Pushing ${opts.branch} failed: HEAD is not a commit`);
   try {
     await withRetry(
-      () => pushThroughStaging({ jail: opts.jail, dir: opts.dir, url: opts.url, auth: opts.auth, sha, branch: opts.branch, redact: opts.redact }),
+      () => pushThroughStaging({
+        jail: opts.jail,
+        dir: opts.dir,
+        url: opts.url,
+        auth: opts.auth,
+        sha,
+        branch: opts.branch,
+        redact: opts.redact
+      }),
       {
         attempts: opts.attempts ?? 3,
         delayMs: backoff(opts.retryDelayMs ?? 1e3),
@@ -92370,7 +92410,8 @@ function detectBoundary(userName = DEFAULT_SANDBOX_USER) {
   return answer;
 }
 function detect(userName) {
-  if (process.platform !== "linux") return { ok: false, reason: `the sandbox boundary needs Linux (this is ${process.platform})` };
+  if (process.platform !== "linux")
+    return { ok: false, reason: `the sandbox boundary needs Linux (this is ${process.platform})` };
   if (typeof process.getuid !== "function" || process.getuid() !== 0) {
     return { ok: false, reason: "the runner is not root, so it cannot run the session's code as another user" };
   }
@@ -92378,11 +92419,15 @@ function detect(userName) {
   if (missing.length > 0) {
     return { ok: false, reason: `${missing.join(", ")} not found (install Debian's bubblewrap and util-linux)` };
   }
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(userName)) return { ok: false, reason: `"${userName}" is not a valid user name` };
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(userName))
+    return { ok: false, reason: `"${userName}" is not a valid user name` };
   const uid = idOf("-u", userName);
   const gid = idOf("-g", userName);
   if (uid === null || gid === null) {
-    return { ok: false, reason: `the sandbox user "${userName}" does not exist (create it: useradd --system --no-create-home ${userName})` };
+    return {
+      ok: false,
+      reason: `the sandbox user "${userName}" does not exist (create it: useradd --system --no-create-home ${userName})`
+    };
   }
   if (uid === 0 || gid === 0) return { ok: false, reason: `the sandbox user "${userName}" must not be root` };
   return { ok: true, user: { name: userName, uid, gid } };
@@ -92423,7 +92468,14 @@ var RunnerClient = class {
   }
   /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
   async next(waitSeconds, signal) {
-    const body2 = await this.request("GET", `${this.sessionPath()}/next?wait=${waitSeconds}`, void 0, void 0, signal, (waitSeconds + 15) * 1e3);
+    const body2 = await this.request(
+      "GET",
+      `${this.sessionPath()}/next?wait=${waitSeconds}`,
+      void 0,
+      void 0,
+      signal,
+      (waitSeconds + 15) * 1e3
+    );
     return NextResponse.parse(body2);
   }
   async events(events2) {
@@ -92454,7 +92506,10 @@ var RunnerClient = class {
         const timeout = AbortSignal.timeout(timeoutMs);
         const res = await fetch(this.base + path25, {
           method,
-          headers: { authorization: `Bearer ${token}`, ...body2 === void 0 ? {} : { "content-type": "application/json" } },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...body2 === void 0 ? {} : { "content-type": "application/json" }
+          },
           body: body2 === void 0 ? void 0 : JSON.stringify(body2),
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout
         });
@@ -92465,7 +92520,10 @@ var RunnerClient = class {
             detail = JSON.parse(text).error ?? detail;
           } catch {
           }
-          throw new RunnerApiError(`${method} ${RUNNER_API_PREFIX}${path25.split("?")[0]} \u2192 ${res.status}: ${detail}`, res.status);
+          throw new RunnerApiError(
+            `${method} ${RUNNER_API_PREFIX}${path25.split("?")[0]} \u2192 ${res.status}: ${detail}`,
+            res.status
+          );
         }
         return text ? JSON.parse(text) : {};
       },
@@ -92483,7 +92541,14 @@ import path23 from "node:path";
 var MESSAGE_MAX = 4e3;
 var CODE_MAX = 100;
 function errorEvent(message, code, promptId) {
-  return { type: "error", data: { message: message.slice(0, MESSAGE_MAX), code: code.slice(0, CODE_MAX), ...promptId !== void 0 ? { promptId } : {} } };
+  return {
+    type: "error",
+    data: {
+      message: message.slice(0, MESSAGE_MAX),
+      code: code.slice(0, CODE_MAX),
+      ...promptId !== void 0 ? { promptId } : {}
+    }
+  };
 }
 
 // sandbox/redact.ts
@@ -92521,7 +92586,9 @@ function configSecrets(value, underSecretKey = false) {
   }
   if (Array.isArray(value)) return value.flatMap((v) => configSecrets(v, underSecretKey));
   if (value && typeof value === "object") {
-    return Object.entries(value).flatMap(([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env"));
+    return Object.entries(value).flatMap(
+      ([k, v]) => configSecrets(v, underSecretKey || SECRET_KEY.test(k) || k === "headers" || k === "env")
+    );
   }
   return [];
 }
@@ -92533,9 +92600,15 @@ function coalesce(events2) {
   for (const ev of events2) {
     const last = out[out.length - 1];
     if (last?.type === "agent.text.delta" && ev.type === "agent.text.delta" && last.data.partId === ev.data.partId && last.data.delta.length + ev.data.delta.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "agent.text.delta", data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta } };
+      out[out.length - 1] = {
+        type: "agent.text.delta",
+        data: { partId: ev.data.partId, delta: last.data.delta + ev.data.delta }
+      };
     } else if (last?.type === "setup.output" && ev.type === "setup.output" && last.data.stream === ev.data.stream && last.data.text.length + ev.data.text.length <= MERGE_LIMIT) {
-      out[out.length - 1] = { type: "setup.output", data: { stream: ev.data.stream, text: last.data.text + ev.data.text } };
+      out[out.length - 1] = {
+        type: "setup.output",
+        data: { stream: ev.data.stream, text: last.data.text + ev.data.text }
+      };
     } else {
       out.push(ev);
     }
@@ -92668,7 +92741,10 @@ var WATCHDOG = `parent=$1; shift
 exec "$@"`;
 function spawnGroup(command, args, options) {
   installExitHook();
-  const child2 = spawn3("sh", ["-c", WATCHDOG, "inspect-group", String(process.pid), command, ...args], { ...options, detached: true });
+  const child2 = spawn3("sh", ["-c", WATCHDOG, "inspect-group", String(process.pid), command, ...args], {
+    ...options,
+    detached: true
+  });
   if (child2.pid) groups.add(child2.pid);
   return child2;
 }
@@ -92734,13 +92810,32 @@ function userJail(user, layout) {
   const setpriv = ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, ...SETPRIV_FLAGS, "--"];
   const mounts = (binds) => {
     const args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc"];
-    args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm");
+    args.push(
+      "--ro-bind",
+      "/",
+      "/",
+      "--dev",
+      "/dev",
+      "--proc",
+      "/proc",
+      "--perms",
+      "1777",
+      "--tmpfs",
+      "/tmp",
+      "--perms",
+      "1777",
+      "--tmpfs",
+      "/dev/shm"
+    );
     for (const p of hidden) {
       if (statSync2(p).isDirectory()) args.push("--tmpfs", p);
       else args.push("--ro-bind", "/dev/null", p);
     }
     const made = /* @__PURE__ */ new Set();
-    const all = [...layout.reveal.filter((p) => existsSync5(p)).map((p) => ["--ro-bind", path15.resolve(p)]), ...binds];
+    const all = [
+      ...layout.reveal.filter((p) => existsSync5(p)).map((p) => ["--ro-bind", path15.resolve(p)]),
+      ...binds
+    ];
     for (const [flag, target] of all) {
       for (const dir of ancestors(target)) {
         if (made.has(dir) || !hidden.some((h) => dir.startsWith(h + path15.sep))) continue;
@@ -92760,20 +92855,60 @@ function userJail(user, layout) {
     xfer,
     async start() {
       if (holder) return;
-      const args = [...mounts([["--bind", box], ["--ro-bind", xfer]]), "--info-fd", "3", "--", ...setpriv, "sleep", "infinity"];
-      const child2 = spawnGroup("bwrap", args, { cwd: sessionDir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["ignore", "ignore", "pipe", "pipe"] });
+      const args = [
+        ...mounts([
+          ["--bind", box],
+          ["--ro-bind", xfer]
+        ]),
+        "--info-fd",
+        "3",
+        "--",
+        ...setpriv,
+        "sleep",
+        "infinity"
+      ];
+      const child2 = spawnGroup("bwrap", args, {
+        cwd: sessionDir,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        stdio: ["ignore", "ignore", "pipe", "pipe"]
+      });
       holder = child2;
       holderPid = await readChildPid(child2);
     },
     session(command, args, cwd) {
       if (!holderPid) throw new Error("the session jail is not running");
-      return { file: "nsenter", args: ["-t", String(holderPid), "-p", "-m", "--", ...setpriv, "sh", "-c", ENTER, "sh", cwd, command, ...args], cwd: sessionDir };
+      return {
+        file: "nsenter",
+        args: ["-t", String(holderPid), "-p", "-m", "--", ...setpriv, "sh", "-c", ENTER, "sh", cwd, command, ...args],
+        cwd: sessionDir
+      };
     },
     network(command, args, cwd) {
-      return { file: "bwrap", args: [...mounts([["--bind", box], ["--bind", xfer]]), "--chdir", cwd, "--", ...setpriv, command, ...args], cwd: sessionDir };
+      return {
+        file: "bwrap",
+        args: [
+          ...mounts([
+            ["--bind", box],
+            ["--bind", xfer]
+          ]),
+          "--chdir",
+          cwd,
+          "--",
+          ...setpriv,
+          command,
+          ...args
+        ],
+        cwd: sessionDir
+      };
     },
     env() {
-      return { ...scrubEnv(process.env), HOME: path15.join(box, "home"), USER: user.name, LOGNAME: user.name, TMPDIR: "/tmp" };
+      return {
+        ...scrubEnv(process.env),
+        HOME: path15.join(box, "home"),
+        USER: user.name,
+        LOGNAME: user.name,
+        TMPDIR: "/tmp"
+      };
     },
     own(target) {
       chown(user, target);
@@ -92818,7 +92953,10 @@ function readChildPid(child2) {
         resolve3(Number(pid));
       }
     });
-    child2.once("exit", (code) => fail2(new Error(`the sandbox could not start (bwrap exited ${code}): ${stderr.trim()}`)));
+    child2.once(
+      "exit",
+      (code) => fail2(new Error(`the sandbox could not start (bwrap exited ${code}): ${stderr.trim()}`))
+    );
     child2.once("error", (error63) => fail2(error63));
   });
 }
@@ -92919,11 +93057,14 @@ async function opencodeVersion(env = process.env, signal) {
   if (override) {
     let asked = askedVersions.get(override);
     if (!asked) {
-      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 3e4, signal }).then(({ stdout }) => {
-        const version4 = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
-        if (!version4) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
-        return version4;
-      });
+      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 3e4, signal }).then(
+        ({ stdout }) => {
+          const version4 = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
+          if (!version4)
+            throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
+          return version4;
+        }
+      );
       askedVersions.set(override, asked);
       asked.catch(() => askedVersions.delete(override));
     }
@@ -92989,16 +93130,31 @@ async function prepareCheckout(options) {
   if (source === "clone") {
     await withRetry(async () => {
       rmSync2(dir, { recursive: true, force: true });
-      await git(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], { cwd: path17.dirname(dir), jail, auth, redact, timeoutMs: 10 * 6e4 });
+      await git(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], {
+        cwd: path17.dirname(dir),
+        jail,
+        auth,
+        redact,
+        timeoutMs: 10 * 6e4
+      });
     }, retry2);
   } else {
     if (jail.user && statSync4(dir).uid !== jail.user.uid) jail.own(dir);
-    const rebuilt = await execLine(jail.session("sh", ["-c", REBUILD_GIT_DIR, "sh", cleanGitConfig(spec.cloneUrl)], dir), jail.env());
-    if (rebuilt.code !== 0) throw new Error(`the restored checkout's git directory could not be reset: ${redact(rebuilt.output.trim()).slice(-500)}`);
+    const rebuilt = await execLine(
+      jail.session("sh", ["-c", REBUILD_GIT_DIR, "sh", cleanGitConfig(spec.cloneUrl)], dir),
+      jail.env()
+    );
+    if (rebuilt.code !== 0)
+      throw new Error(
+        `the restored checkout's git directory could not be reset: ${redact(rebuilt.output.trim()).slice(-500)}`
+      );
     const haves = (await g(["for-each-ref", "--format=%(objectname)", "refs/remotes/origin/"]).catch(() => "")).split("\n").filter(Boolean);
     const refs = [{ branch: spec.baseBranch, into: `refs/remotes/origin/${spec.baseBranch}` }];
     if (spec.headExists) refs.push({ branch: spec.headBranch, into: `refs/remotes/origin/${spec.headBranch}` });
-    await withRetry(() => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves: haves.slice(0, 50), redact }), retry2);
+    await withRetry(
+      () => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves: haves.slice(0, 50), redact }),
+      retry2
+    );
   }
   const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
   try {
@@ -98475,7 +98631,10 @@ function startOpencodeServer(options) {
   });
   let tail = "";
   const exited = new Promise((resolve3) => {
-    child2.once("exit", (code, signal) => resolve3(`OpenCode exited (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(-2e3)}` : ""}`));
+    child2.once(
+      "exit",
+      (code, signal) => resolve3(`OpenCode exited (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(-2e3)}` : ""}`)
+    );
     child2.once("error", (error63) => resolve3(`OpenCode could not start: ${error63.message}`));
   });
   const stop2 = () => killGroup(child2);
@@ -98486,7 +98645,11 @@ function startOpencodeServer(options) {
       if (done) return;
       done = true;
       void stop2();
-      reject(new Error(`OpenCode did not start within ${options.timeoutMs ?? 3e4} ms${tail ? `: ${tail.slice(-2e3)}` : ""}`));
+      reject(
+        new Error(
+          `OpenCode did not start within ${options.timeoutMs ?? 3e4} ms${tail ? `: ${tail.slice(-2e3)}` : ""}`
+        )
+      );
     }, options.timeoutMs ?? 3e4);
     const onData = (chunk) => {
       const text = chunk.toString();
@@ -98576,7 +98739,11 @@ async function warmUp(client2, hub, timeoutMs = 8e3) {
         }
       });
     });
-    await client2.session.promptAsync({ sessionID: scratch, model: { providerID: WARMUP_PROVIDER, modelID: WARMUP_MODEL }, parts: [{ type: "text", text: "Reply ok." }] });
+    await client2.session.promptAsync({
+      sessionID: scratch,
+      model: { providerID: WARMUP_PROVIDER, modelID: WARMUP_MODEL },
+      parts: [{ type: "text", text: "Reply ok." }]
+    });
     const ok2 = await idle;
     off();
     if (!ok2) await client2.session.abort({ sessionID: scratch }).catch(() => void 0);
@@ -98617,7 +98784,8 @@ async function openWorkspace(server, directory, title, options = {}) {
   cancelled.catch(() => void 0);
   try {
     const created = await Promise.race([client2.session.create({ title }), cancelled]);
-    if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
+    if (!created.data)
+      throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
     await Promise.race([hub.ready, cancelled]);
     if (options.warm !== false) await Promise.race([warmUp(client2, hub), cancelled]);
     return { client: client2, hub, sessionID: created.data.id, directory };
@@ -98679,7 +98847,11 @@ async function runSetupScript(options) {
   if (!script || !existsSync8(script)) return null;
   const started = Date.now();
   const line = options.jail ? options.jail.session("bash", [script], options.dir) : { file: "bash", args: [script], cwd: options.dir };
-  const child2 = spawnGroup(line.file, line.args, { cwd: line.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child2 = spawnGroup(line.file, line.args, {
+    cwd: line.cwd,
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"]
+  });
   child2.stdout?.setEncoding("utf8").on("data", (text) => options.onOutput("stdout", text));
   child2.stderr?.setEncoding("utf8").on("data", (text) => options.onOutput("stderr", text));
   let timedOut = false;
@@ -98839,7 +99011,10 @@ async function prepareSandbox(o) {
   let workspace = null;
   const stopOpencode = async () => {
     workspace?.hub.close();
-    await serverStarting.then((s) => s.stop(), () => void 0);
+    await serverStarting.then(
+      (s) => s.stop(),
+      () => void 0
+    );
   };
   let checkout = null;
   let setup = { ok: false, cutShort: false };
@@ -98860,8 +99035,14 @@ async function prepareSandbox(o) {
     }
     o.mark("checkout");
     o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
-    const repoFiles = await readRepoFiles({ jail: o.jail, dir: checkout.dir, baseBranch: o.spec.baseBranch, log: o.log });
-    if (repoFiles.instructions.length) o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
+    const repoFiles = await readRepoFiles({
+      jail: o.jail,
+      dir: checkout.dir,
+      baseBranch: o.spec.baseBranch,
+      log: o.log
+    });
+    if (repoFiles.instructions.length)
+      o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
     const opencodeReady = serverStarting.then(async (s) => {
       o.mark("opencode");
       workspace = await openWorkspace(s, checkout.dir, `Inspect ${o.spec.id}`, { warm: o.warm, signal: o.cancel });
@@ -98902,9 +99083,25 @@ async function runSetup(o, checkout, repoFiles) {
   emit([{ type: "setup.finished", data: result }]);
   if (o.signal.aborted) return { ok: false, cutShort: true };
   if (result.timedOut) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`, code: "setup_timeout" } }]);
+    emit([
+      {
+        type: "error",
+        data: {
+          message: `.inspect/setup.sh timed out after ${Math.round(spec.setupTimeoutMs / 1e3)} s; continuing without it`,
+          code: "setup_timeout"
+        }
+      }
+    ]);
   } else if (result.exitCode !== 0) {
-    emit([{ type: "error", data: { message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`, code: "setup_failed" } }]);
+    emit([
+      {
+        type: "error",
+        data: {
+          message: `.inspect/setup.sh failed with exit code ${result.exitCode}; continuing`,
+          code: "setup_failed"
+        }
+      }
+    ]);
   }
   return { ok: result.exitCode === 0, cutShort: result.timedOut };
 }
@@ -99067,8 +99264,10 @@ function sessionOf(ev) {
 function describeError(error63) {
   const data = error63.data ?? {};
   const message = String(data.message ?? error63.message ?? error63.name ?? "unknown error");
-  if (error63.name === "APIError" && error63.data?.statusCode) return `Model request failed (HTTP ${error63.data.statusCode}): ${message}`;
-  if (error63.name === "ProviderAuthError") return `Model provider ${error63.data?.providerID ?? ""} rejected the credentials: ${message}`;
+  if (error63.name === "APIError" && error63.data?.statusCode)
+    return `Model request failed (HTTP ${error63.data.statusCode}): ${message}`;
+  if (error63.name === "ProviderAuthError")
+    return `Model provider ${error63.data?.providerID ?? ""} rejected the credentials: ${message}`;
   return message;
 }
 
@@ -99181,7 +99380,11 @@ async function runTurn(req) {
       case "crash":
         return fail(bridge, why.message, req.emit);
       case "retries":
-        return fail(bridge, `The model kept failing (${outcome.retryAttempts} attempts): ${outcome.retryMessage ?? "no detail"}`, req.emit);
+        return fail(
+          bridge,
+          `The model kept failing (${outcome.retryAttempts} attempts): ${outcome.retryMessage ?? "no detail"}`,
+          req.emit
+        );
       case "idle":
         if (outcome.error) return { status: "failed", error: outcome.error, ...base };
         return { status: "done", ...base };
@@ -99197,7 +99400,12 @@ async function runTurn(req) {
 function fail(bridge, message, emit) {
   const outcome = bridge.outcome();
   emit([errorEvent(message, "turn_failed")]);
-  return { status: "failed", error: message, usage: outcome.usage, ...outcome.summary ? { summary: outcome.summary } : {} };
+  return {
+    status: "failed",
+    error: message,
+    usage: outcome.usage,
+    ...outcome.summary ? { summary: outcome.summary } : {}
+  };
 }
 
 // sandbox/prompt.ts
@@ -99257,7 +99465,15 @@ async function commitAndPush(ctx, author, done) {
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
   try {
-    const sha = await pushBranch({ dir: checkout.dir, jail: checkout.jail, url: spec.cloneUrl, branch: spec.headBranch, auth: checkout.auth, redact: ctx.redact, log: ctx.log });
+    const sha = await pushBranch({
+      dir: checkout.dir,
+      jail: checkout.jail,
+      url: spec.cloneUrl,
+      branch: spec.headBranch,
+      auth: checkout.auth,
+      redact: ctx.redact,
+      log: ctx.log
+    });
     ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
   } catch (error63) {
     return failDone(ctx, done, error63.message, "push_failed");
@@ -99294,14 +99510,24 @@ async function promptLoop(ctx) {
   const pending = [];
   const startTurn = (prompt) => {
     const stop2 = new AbortController();
-    const stopped = new Promise((resolve3) => stop2.signal.addEventListener("abort", () => resolve3("stopped"), { once: true }));
+    const stopped = new Promise(
+      (resolve3) => stop2.signal.addEventListener("abort", () => resolve3("stopped"), { once: true })
+    );
     const done = Promise.race([ctx.preparing, stopped]).then(
       async (p) => {
         if (p === "stopped") {
           await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [] });
           return;
         }
-        await runPrompt({ ...ctx, ws: p.workspace, checkout: p.checkout, prompt, stop: stop2.signal, crashed: p.server.exited, options: ctx });
+        await runPrompt({
+          ...ctx,
+          ws: p.workspace,
+          checkout: p.checkout,
+          prompt,
+          stop: stop2.signal,
+          crashed: p.server.exited,
+          options: ctx
+        });
       },
       async (error63) => {
         const message = ctx.redact(error63.message ?? String(error63));
@@ -99346,7 +99572,8 @@ async function promptLoop(ctx) {
       consecutiveErrors++;
       ctx.log(`polling failed (${consecutiveErrors}): ${error63.message}`);
       await new Promise((r) => setTimeout(r, Math.min(5e3, 250 * 2 ** consecutiveErrors)));
-      if (ready && !turn && Date.now() > idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt)) exitReason = "idle";
+      if (ready && !turn && Date.now() > idleDeadline(lastActivity, ctx.spec.idleTimeoutMs, ctx.spec.gitTokenExpiresAt))
+        exitReason = "idle";
       continue;
     }
     const current = turn;
@@ -99358,7 +99585,9 @@ async function promptLoop(ctx) {
           ctx.log(`prompt ${next.prompt.id} arrived during a turn; it runs after`);
           pending.push(next.prompt);
         } else {
-          ctx.log(`prompt ${next.prompt.id} from @${next.prompt.author.login}${ready ? "" : " (runs once the sandbox is ready)"}`);
+          ctx.log(
+            `prompt ${next.prompt.id} from @${next.prompt.author.login}${ready ? "" : " (runs once the sandbox is ready)"}`
+          );
           startTurn(next.prompt);
         }
         break;
@@ -99398,7 +99627,12 @@ async function runSandbox(options) {
   const api = new RunnerClient(options.controlPlaneUrl);
   const claimed = options.claimed ? api.adopt(options.claimed) : await api.claim(options.claimToken, options.sessionId);
   const spec = claimed.session;
-  redact = createRedactor([options.claimToken, claimed.sessionToken, spec.gitToken, ...configSecrets(spec.opencodeConfig)]);
+  redact = createRedactor([
+    options.claimToken,
+    claimed.sessionToken,
+    spec.gitToken,
+    ...configSecrets(spec.opencodeConfig)
+  ]);
   mark("claimed");
   log2(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
   const workDir = options.workDir ?? mkdtempSync(path23.join(tmpdir2(), "inspect-sandbox-"));
@@ -99406,7 +99640,9 @@ async function runSandbox(options) {
   mkdirSync5(sessionDir, { recursive: true });
   const jailed = makeJail(options, workDir, sessionDir);
   const jail = jailed.jail;
-  log2(jail.isolated ? `the session's code runs as ${jail.user.name} in a sandbox` : jailed.problem ?? "the session's code runs as this user, without a sandbox boundary");
+  log2(
+    jail.isolated ? `the session's code runs as ${jail.user.name} in a sandbox` : jailed.problem ?? "the session's code runs as this user, without a sandbox boundary"
+  );
   const sink = new EventSink({
     send: async (events2) => void await api.events(events2),
     redact,
@@ -99421,11 +99657,16 @@ async function runSandbox(options) {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   options.signal?.addEventListener("abort", () => shutdown.abort("signal"), { once: true });
-  const heartbeat = setInterval(() => void api.heartbeat().catch((e) => log2(`heartbeat failed: ${e.message}`)), spec.heartbeatIntervalMs);
+  const heartbeat = setInterval(
+    () => void api.heartbeat().catch((e) => log2(`heartbeat failed: ${e.message}`)),
+    spec.heartbeatIntervalMs
+  );
   heartbeat.unref();
   const prepAbort = new AbortController();
   const teardown = new AbortController();
-  const preparing = jailed.problem ? Promise.reject(new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable")) : jail.start().then(
+  const preparing = jailed.problem ? Promise.reject(
+    new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable")
+  ) : jail.start().then(
     () => prepareSandbox({
       spec,
       jail,
@@ -99531,7 +99772,19 @@ function makeJail(options, workDir, sessionDir) {
 
 // action/src/main.ts
 var CHILD_FLAG = "INSPECT_ACTION_RUNTIME";
-var ALLOWED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "RUNNER_TEMP", "RUNNER_TOOL_CACHE", "RUNNER_OS", "RUNNER_ARCH", "INSPECT_OPENCODE_BIN"];
+var ALLOWED_ENV = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "TMPDIR",
+  "RUNNER_TEMP",
+  "RUNNER_TOOL_CACHE",
+  "RUNNER_OS",
+  "RUNNER_ARCH",
+  "INSPECT_OPENCODE_BIN"
+];
 var CACHE_ENV = ["ACTIONS_RESULTS_URL", "ACTIONS_CACHE_URL", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_CACHE_SERVICE_V2"];
 var Handover = external_exports.object({
   controlPlaneUrl: external_exports.string(),
@@ -99563,7 +99816,9 @@ async function prepare() {
   try {
     token = await getIDToken(audience);
   } catch (error63) {
-    setFailed(`Could not get an OIDC token (does the workflow have \`permissions: id-token: write\`?): ${error63.message}`);
+    setFailed(
+      `Could not get an OIDC token (does the workflow have \`permissions: id-token: write\`?): ${error63.message}`
+    );
     return;
   }
   setSecret(token);
@@ -99575,7 +99830,9 @@ async function prepare() {
     return;
   }
   const useActionsCache = await actionsCacheAvailable();
-  info(`checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`);
+  info(
+    `checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`
+  );
   const cacheEnv = {};
   if (useActionsCache) {
     for (const key of CACHE_ENV) if (process.env[key]) cacheEnv[key] = process.env[key];
@@ -99607,7 +99864,10 @@ async function prepare() {
     });
     child2.once("exit", (exitCode) => resolve3(exitCode));
   });
-  if (code !== 0) setFailed(`The session runtime ended with ${code === null ? "an error" : `exit code ${code}`} (its log is above)`);
+  if (code !== 0)
+    setFailed(
+      `The session runtime ended with ${code === null ? "an error" : `exit code ${code}`} (its log is above)`
+    );
 }
 async function runtime() {
   let text = "";

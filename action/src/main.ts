@@ -23,7 +23,19 @@ import { z } from "zod";
 const CHILD_FLAG = "INSPECT_ACTION_RUNTIME";
 
 /** What the runtime child may inherit from the job's environment. */
-const ALLOWED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "RUNNER_TEMP", "RUNNER_TOOL_CACHE", "RUNNER_OS", "RUNNER_ARCH", "INSPECT_OPENCODE_BIN"];
+const ALLOWED_ENV = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "TMPDIR",
+  "RUNNER_TEMP",
+  "RUNNER_TOOL_CACHE",
+  "RUNNER_OS",
+  "RUNNER_ARCH",
+  "INSPECT_OPENCODE_BIN",
+];
 /** The Actions cache service (only passed on, over the pipe, when it is used). */
 const CACHE_ENV = ["ACTIONS_RESULTS_URL", "ACTIONS_CACHE_URL", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_CACHE_SERVICE_V2"];
 
@@ -41,7 +53,10 @@ const Handover = z.object({
 type Handover = z.infer<typeof Handover>;
 
 /** The runner's own folders: its install (credentials), its work folder (other jobs, step files). */
-export function runnerPaths(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath): { hide: string[]; reveal: string[] } {
+export function runnerPaths(
+  env: NodeJS.ProcessEnv = process.env,
+  execPath = process.execPath,
+): { hide: string[]; reveal: string[] } {
   const hide: string[] = [];
   const reveal: string[] = [];
   if (env.RUNNER_TEMP) hide.push(env.RUNNER_TEMP, path.dirname(env.RUNNER_TEMP));
@@ -63,7 +78,9 @@ async function prepare(): Promise<void> {
   try {
     token = await core.getIDToken(audience);
   } catch (error) {
-    core.setFailed(`Could not get an OIDC token (does the workflow have \`permissions: id-token: write\`?): ${(error as Error).message}`);
+    core.setFailed(
+      `Could not get an OIDC token (does the workflow have \`permissions: id-token: write\`?): ${(error as Error).message}`,
+    );
     return;
   }
   core.setSecret(token);
@@ -80,7 +97,9 @@ async function prepare(): Promise<void> {
 
   // Snapshot folder first, then the Actions cache where this job can reach it, else a clone.
   const useActionsCache = await actionsCacheAvailable();
-  core.info(`checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`);
+  core.info(
+    `checkout sources: snapshot folder ${snapshotDir ?? "(none)"}; Actions cache ${useActionsCache ? "available" : "unavailable"}; else clone`,
+  );
   const cacheEnv: Record<string, string> = {};
   if (useActionsCache) for (const key of CACHE_ENV) if (process.env[key]) cacheEnv[key] = process.env[key]!;
   const { hide, reveal } = runnerPaths();
@@ -112,7 +131,10 @@ async function prepare(): Promise<void> {
     });
     child.once("exit", (exitCode) => resolve(exitCode));
   });
-  if (code !== 0) core.setFailed(`The session runtime ended with ${code === null ? "an error" : `exit code ${code}`} (its log is above)`);
+  if (code !== 0)
+    core.setFailed(
+      `The session runtime ended with ${code === null ? "an error" : `exit code ${code}`} (its log is above)`,
+    );
 }
 
 async function runtime(): Promise<void> {

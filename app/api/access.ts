@@ -29,7 +29,12 @@ export interface AccessPolicy {
 
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
-  return address === "::1" || address.startsWith("127.") || address === "::ffff:127.0.0.1" || address.startsWith("::ffff:127.");
+  return (
+    address === "::1" ||
+    address.startsWith("127.") ||
+    address === "::ffff:127.0.0.1" ||
+    address.startsWith("::ffff:127.")
+  );
 }
 
 export const LOCAL_VIEWER: Viewer = { login: "local", id: null, avatarUrl: null, token: null, local: true };

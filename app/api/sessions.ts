@@ -23,7 +23,12 @@ export interface SessionApiDeps {
 const CreateSession = z.object({
   repo: z.string().min(1).max(4_000),
   prompt: z.string().trim().min(1).max(100_000),
-  model: z.string().regex(/^[\w.@-]+\/[\w.:@/-]+$/).max(200).nullable().optional(),
+  model: z
+    .string()
+    .regex(/^[\w.@-]+\/[\w.:@/-]+$/)
+    .max(200)
+    .nullable()
+    .optional(),
 });
 const FollowUp = z.object({ text: z.string().trim().min(1).max(100_000) });
 const SessionIdParam = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
@@ -48,7 +53,8 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     if (!session) throw apiError(404, "session not found");
     const repo = (await getRepository(db, session.repositoryId))!;
     const ok = write ? await access.canWrite(viewer, repo) : await access.canRead(viewer, repo);
-    if (!ok) throw apiError(403, write ? "you need write access to this repository" : "you cannot read this repository");
+    if (!ok)
+      throw apiError(403, write ? "you need write access to this repository" : "you cannot read this repository");
     return { session, repo };
   }
 
@@ -75,7 +81,10 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     const body = await jsonBody(c, CreateSession);
     try {
       const session = await deps.starter.start(c.get("viewer"), body.repo, body.prompt, body.model ?? null);
-      return c.json({ id: session.id, url: sessionUrl(deps.config.publicUrl, session.id), status: session.status }, 201);
+      return c.json(
+        { id: session.id, url: sessionUrl(deps.config.publicUrl, session.id), status: session.status },
+        201,
+      );
     } catch (err) {
       if (err instanceof StartError) throw apiError(err.status, err.message);
       throw err;
@@ -86,13 +95,31 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     const { session, repo } = await visible(c.req.param("id"), c.get("viewer"));
     const prompts = await listPrompts(db, session.id);
     return c.json({
-      session: { ...session, repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName }, url: sessionUrl(deps.config.publicUrl, session.id) },
-      prompts: prompts.map((p) => ({ id: p.id, author: p.authorLogin, source: p.source, text: p.text, status: p.status, createdAt: p.createdAt, commits: p.commits ?? [], error: p.error })),
+      session: {
+        ...session,
+        repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName },
+        url: sessionUrl(deps.config.publicUrl, session.id),
+      },
+      prompts: prompts.map((p) => ({
+        id: p.id,
+        author: p.authorLogin,
+        source: p.source,
+        text: p.text,
+        status: p.status,
+        createdAt: p.createdAt,
+        commits: p.commits ?? [],
+        error: p.error,
+      })),
     });
   });
 
   api.get("/:id/events", async (c) => {
-    const since = z.coerce.number().int().min(0).default(0).safeParse(c.req.query("since") ?? undefined);
+    const since = z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .safeParse(c.req.query("since") ?? undefined);
     if (!since.success) throw apiError(400, "since must be a whole number");
     const { session } = await visible(c.req.param("id"), c.get("viewer"));
     return c.json({ events: await sessions.deps.events.list(session.id, since.data), lastSeq: session.lastSeq });
@@ -104,7 +131,11 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     const { session } = await visible(c.req.param("id"), viewer, true);
     const body = await jsonBody(c, FollowUp);
     try {
-      const prompt = await sessions.queue(session.id, { author: await author(viewer), text: body.text, source: viewer.local ? "cli" : "web" });
+      const prompt = await sessions.queue(session.id, {
+        author: await author(viewer),
+        text: body.text,
+        source: viewer.local ? "cli" : "web",
+      });
       return c.json({ promptId: prompt.id }, 201);
     } catch (err) {
       if (err instanceof SessionClosedError) throw apiError(409, err.message);

@@ -3,8 +3,14 @@ import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
 
 /** A JSON 4xx that says what was wrong. */
-export function apiError(status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503, message: string, issues?: unknown[]): HTTPException {
-  return new HTTPException(status, { res: Response.json(issues ? { error: message, issues } : { error: message }, { status }) });
+export function apiError(
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503,
+  message: string,
+  issues?: unknown[],
+): HTTPException {
+  return new HTTPException(status, {
+    res: Response.json(issues ? { error: message, issues } : { error: message }, { status }),
+  });
 }
 
 /** Parse and validate a JSON body; anything else is a 400 and nothing happens. */
@@ -20,7 +26,14 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S, maxBy
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-    throw apiError(400, `invalid body: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).slice(0, 3).join("; ")}`, issues);
+    throw apiError(
+      400,
+      `invalid body: ${issues
+        .map((i) => `${i.path || "(root)"}: ${i.message}`)
+        .slice(0, 3)
+        .join("; ")}`,
+      issues,
+    );
   }
   return parsed.data;
 }

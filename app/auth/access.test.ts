@@ -34,9 +34,20 @@ beforeEach(() => {
 });
 
 const access = (cacheMs = 60_000, publicSessions: "collaborators" | "everyone" = "collaborators") =>
-  new GitHubAccess({ config: { oauth: { clientId: "x", clientSecret: "y" }, github: { webUrl: "http://ghe", apiUrl } as never, publicSessions }, db: null as unknown as Db, secret: "s".repeat(40), remoteAddress: () => undefined, cacheMs });
+  new GitHubAccess({
+    config: {
+      oauth: { clientId: "x", clientSecret: "y" },
+      github: { webUrl: "http://ghe", apiUrl } as never,
+      publicSessions,
+    },
+    db: null as unknown as Db,
+    secret: "s".repeat(40),
+    remoteAddress: () => undefined,
+    cacheMs,
+  });
 const viewer: Viewer = { login: "ann", id: 1, avatarUrl: null, token: "tok-ann", local: false };
-const repo = (fullName: string, localPath: string | null = null) => ({ id: 1, fullName, owner: fullName.split("/")[0], name: fullName.split("/")[1], localPath }) as RepositoryRow;
+const repo = (fullName: string, localPath: string | null = null) =>
+  ({ id: 1, fullName, owner: fullName.split("/")[0], name: fullName.split("/")[1], localPath }) as RepositoryRow;
 
 describe("GitHubAccess", () => {
   it("reads pull and push from GitHub's answer, asked with the viewer's token", async () => {
@@ -70,7 +81,10 @@ describe("GitHubAccess", () => {
   });
 
   it("public repositories: sessions for collaborators (triage or more) only, unless opened to everyone", async () => {
-    const pub = (permissions: Record<string, boolean>, extra: Record<string, unknown> = { private: false, visibility: "public" }) => ({ status: 200, body: { ...extra, permissions: { pull: true, ...permissions } } });
+    const pub = (
+      permissions: Record<string, boolean>,
+      extra: Record<string, unknown> = { private: false, visibility: "public" },
+    ) => ({ status: 200, body: { ...extra, permissions: { pull: true, ...permissions } } });
     answers["acme/reader"] = pub({});
     answers["acme/triager"] = pub({ triage: true });
     answers["acme/writer"] = pub({ triage: true, push: true });

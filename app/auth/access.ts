@@ -66,7 +66,10 @@ export class GitHubAccess implements AccessPolicy {
   private async permissions(viewer: Viewer, repo: RepositoryRef): Promise<Permissions> {
     const none = NO_PERMISSIONS;
     // Local repositories exist only on this machine: only the local user sees them.
-    if (viewer.local || repo.localPath !== null) return viewer.local && repo.localPath !== null ? { pull: true, push: true, collaborator: true, public: false } : none;
+    if (viewer.local || repo.localPath !== null)
+      return viewer.local && repo.localPath !== null
+        ? { pull: true, push: true, collaborator: true, public: false }
+        : none;
     if (!viewer.token) return none;
     const key = `${viewer.login}\n${repo.fullName.toLowerCase()}`;
     const hit = this.cache.get(key);

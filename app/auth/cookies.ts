@@ -24,7 +24,12 @@ async function sign(secret: string, purpose: string, claims: Record<string, unkn
     .sign(deriveKey(secret, purpose));
 }
 
-async function verify<T>(secret: string, purpose: string, token: string | undefined, schema: z.ZodType<T>): Promise<T | null> {
+async function verify<T>(
+  secret: string,
+  purpose: string,
+  token: string | undefined,
+  schema: z.ZodType<T>,
+): Promise<T | null> {
   if (!token) return null;
   try {
     const { payload } = await jwtVerify(token, deriveKey(secret, purpose), { algorithms: ["HS256"] });
@@ -39,7 +44,12 @@ function cookieOptions(publicUrl: string, maxAge: number) {
   return { httpOnly: true, sameSite: "Lax" as const, path: "/", secure: publicUrl.startsWith("https:"), maxAge };
 }
 
-export async function setSessionCookie(c: Context, secret: string, publicUrl: string, user: { id: number; login: string }) {
+export async function setSessionCookie(
+  c: Context,
+  secret: string,
+  publicUrl: string,
+  user: { id: number; login: string },
+) {
   const token = await sign(secret, "session cookie", { sub: String(user.id), login: user.login }, SESSION_TTL_SECONDS);
   setCookie(c, SESSION_COOKIE, token, cookieOptions(publicUrl, SESSION_TTL_SECONDS));
 }
@@ -55,7 +65,12 @@ export function clearSessionCookie(c: Context) {
 }
 
 export async function setStateCookie(c: Context, secret: string, publicUrl: string, state: string, returnTo: string) {
-  setCookie(c, STATE_COOKIE, await sign(secret, "oauth state", { state, returnTo }, STATE_TTL_SECONDS), cookieOptions(publicUrl, STATE_TTL_SECONDS));
+  setCookie(
+    c,
+    STATE_COOKIE,
+    await sign(secret, "oauth state", { state, returnTo }, STATE_TTL_SECONDS),
+    cookieOptions(publicUrl, STATE_TTL_SECONDS),
+  );
 }
 
 export async function takeStateCookie(c: Context, secret: string): Promise<{ state: string; returnTo: string } | null> {

@@ -29,7 +29,12 @@ describe("sealed OAuth tokens", () => {
   });
 
   it("is the derivation the room's viewer tokens use (Web Crypto there, for workerd)", async () => {
-    const token = await new SignJWT({ sid: "s1", avatar: null }).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuedAt().setExpirationTime("1m").sign(deriveKey(SECRET, "viewer token"));
+    const token = await new SignJWT({ sid: "s1", avatar: null })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuedAt()
+      .setExpirationTime("1m")
+      .sign(deriveKey(SECRET, "viewer token"));
     expect((await verifyViewerToken(SECRET, token, "s1"))?.sub).toBe("alice");
   });
 });
@@ -37,6 +42,14 @@ describe("sealed OAuth tokens", () => {
 describe("safeReturnTo", () => {
   it("keeps same-site paths and drops anything that could leave the site", () => {
     expect(safeReturnTo("/sessions/abc?x=1")).toBe("/sessions/abc?x=1");
-    for (const bad of ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)", "", undefined]) expect(safeReturnTo(bad)).toBe("/");
+    for (const bad of [
+      "https://evil.example/",
+      "//evil.example",
+      "/\\evil.example",
+      "javascript:alert(1)",
+      "",
+      undefined,
+    ])
+      expect(safeReturnTo(bad)).toBe("/");
   });
 });

@@ -40,6 +40,8 @@ export function createAuth(opts: AuthOptions) {
 function unauthenticated(c: Context, signInAvailable: boolean): Response {
   const wantsHtml = !c.req.path.startsWith("/api/") && (c.req.header("accept") ?? "").includes("text/html");
   if (wantsHtml && signInAvailable) return c.redirect(`/auth/login?returnTo=${encodeURIComponent(c.req.path)}`, 302);
-  const error = signInAvailable ? "sign in first (GET /auth/login)" : "local mode: only requests from this machine (localhost) are served";
+  const error = signInAvailable
+    ? "sign in first (GET /auth/login)"
+    : "local mode: only requests from this machine (localhost) are served";
   return c.json({ error }, signInAvailable ? 401 : 403);
 }

@@ -31,7 +31,14 @@ export function authRoutes(deps: AuthRouteDeps): Hono {
 
   routes.get("/login", async (c) => {
     const returnTo = safeReturnTo(c.req.query("returnTo"));
-    if (!config.oauth) return c.json({ error: "sign-in is not configured (set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET); local mode serves this machine only" }, 404);
+    if (!config.oauth)
+      return c.json(
+        {
+          error:
+            "sign-in is not configured (set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET); local mode serves this machine only",
+        },
+        404,
+      );
     const state = randomToken(24);
     await setStateCookie(c, secret, config.publicUrl, state, returnTo);
     const url = new URL(`${config.github.webUrl}/login/oauth/authorize`);
@@ -46,7 +53,8 @@ export function authRoutes(deps: AuthRouteDeps): Hono {
     const query = Callback.safeParse(c.req.query());
     if (!query.success) return c.json({ error: "expected ?code=…&state=… from GitHub" }, 400);
     const expected = await takeStateCookie(c, secret);
-    if (!expected || expected.state !== query.data.state) return c.json({ error: "sign-in expired or was started elsewhere; try again" }, 400);
+    if (!expected || expected.state !== query.data.state)
+      return c.json({ error: "sign-in expired or was started elsewhere; try again" }, 400);
     let token: string;
     let ghUser;
     try {
@@ -56,8 +64,16 @@ export function authRoutes(deps: AuthRouteDeps): Hono {
       if (err instanceof GitHubAuthError) return c.json({ error: err.message }, 400);
       throw err;
     }
-    const user = await upsertUser(db, { login: ghUser.login, githubId: ghUser.id, name: ghUser.name ?? null, avatarUrl: ghUser.avatar_url ?? null });
-    await db.update(users).set({ oauthToken: sealToken(secret, token) }).where(eq(users.id, user.id));
+    const user = await upsertUser(db, {
+      login: ghUser.login,
+      githubId: ghUser.id,
+      name: ghUser.name ?? null,
+      avatarUrl: ghUser.avatar_url ?? null,
+    });
+    await db
+      .update(users)
+      .set({ oauthToken: sealToken(secret, token) })
+      .where(eq(users.id, user.id));
     await setSessionCookie(c, secret, config.publicUrl, user);
     return c.redirect(expected.returnTo, 302);
   });

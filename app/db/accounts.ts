@@ -7,7 +7,10 @@ export type RepositoryRow = typeof repositories.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 
 export async function upsertInstallation(db: Db, id: number, accountLogin: string): Promise<void> {
-  await db.insert(installations).values({ id, accountLogin }).onConflictDoUpdate({ target: installations.id, set: { accountLogin } });
+  await db
+    .insert(installations)
+    .values({ id, accountLogin })
+    .onConflictDoUpdate({ target: installations.id, set: { accountLogin } });
 }
 
 export interface RepositoryInput {

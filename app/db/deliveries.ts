@@ -4,7 +4,11 @@ import { webhookDeliveries } from "./schema.js";
 
 /** True the first time a delivery id is seen; false for a redelivery. */
 export async function claimDelivery(db: Db, id: string, event: string): Promise<boolean> {
-  const rows = await db.insert(webhookDeliveries).values({ id, event }).onConflictDoNothing().returning({ id: webhookDeliveries.id });
+  const rows = await db
+    .insert(webhookDeliveries)
+    .values({ id, event })
+    .onConflictDoNothing()
+    .returning({ id: webhookDeliveries.id });
   return rows.length === 1;
 }
 

@@ -8,7 +8,11 @@ import { events, sessions } from "./schema.js";
  * lives on the session row, so concurrent appenders serialise on its row lock
  * and `seq` stays gap-free and monotonic across replicas.
  */
-export async function insertEvents(db: Db, sessionId: string, batch: (NewEvent & { ts?: string })[]): Promise<SessionEvent[]> {
+export async function insertEvents(
+  db: Db,
+  sessionId: string,
+  batch: (NewEvent & { ts?: string })[],
+): Promise<SessionEvent[]> {
   if (batch.length === 0) return [];
   return db.transaction(async (tx) => {
     const [row] = await tx
@@ -19,8 +23,12 @@ export async function insertEvents(db: Db, sessionId: string, batch: (NewEvent &
     if (!row) throw new Error(`session ${sessionId} not found`);
     const first = row.lastSeq - batch.length + 1;
     const now = new Date().toISOString();
-    const stored = batch.map((e, i) => ({ seq: first + i, ts: e.ts ?? now, type: e.type, data: e.data }) as SessionEvent);
-    await tx.insert(events).values(stored.map((e) => ({ sessionId, seq: e.seq, ts: e.ts, type: e.type, data: e.data })));
+    const stored = batch.map(
+      (e, i) => ({ seq: first + i, ts: e.ts ?? now, type: e.type, data: e.data }) as SessionEvent,
+    );
+    await tx
+      .insert(events)
+      .values(stored.map((e) => ({ sessionId, seq: e.seq, ts: e.ts, type: e.type, data: e.data })));
     return stored;
   });
 }
@@ -32,7 +40,9 @@ export async function listEvents(db: Db, sessionId: string, since = 0, limit = 5
     .where(and(eq(events.sessionId, sessionId), gt(events.seq, since)))
     .orderBy(asc(events.seq))
     .limit(limit);
-  return rows.map((r) => ({ seq: r.seq, ts: new Date(r.ts).toISOString(), type: r.type, data: r.data }) as SessionEvent);
+  return rows.map(
+    (r) => ({ seq: r.seq, ts: new Date(r.ts).toISOString(), type: r.type, data: r.data }) as SessionEvent,
+  );
 }
 
 /** The newest event of a kind (e.g. the tool the agent is running now). */

@@ -18,11 +18,24 @@ it("has a migration for everything in the schema", () => {
     cpSync(path.join(root, "app/db/migrations"), out, { recursive: true });
     const before = readdirSync(out).sort();
     // drizzle-kit takes --out relative to the working directory.
-    const said = execFileSync(process.execPath, [path.join(root, "node_modules/drizzle-kit/bin.cjs"), "generate", "--dialect", "postgresql", "--schema", "./app/db/schema.ts", "--out", path.relative(root, out)], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, NO_COLOR: "1" },
-    });
+    const said = execFileSync(
+      process.execPath,
+      [
+        path.join(root, "node_modules/drizzle-kit/bin.cjs"),
+        "generate",
+        "--dialect",
+        "postgresql",
+        "--schema",
+        "./app/db/schema.ts",
+        "--out",
+        path.relative(root, out),
+      ],
+      {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    );
     expect(readdirSync(out).sort()).toEqual(before);
     expect(said).toContain("No schema changes");
   } finally {
@@ -58,7 +71,9 @@ it("archives a thread's older live sessions before it makes one live session per
         ('other', 1, 'issue', 6, 't', 'idle', 'main', 'inspect/6-b', now());`);
     await migrate(db, { migrationsFolder });
 
-    const { rows } = await client.query<{ id: string; status: string; status_reason: string | null }>("SELECT id, status, status_reason FROM sessions ORDER BY id");
+    const { rows } = await client.query<{ id: string; status: string; status_reason: string | null }>(
+      "SELECT id, status, status_reason FROM sessions ORDER BY id",
+    );
     expect(rows.map((r) => [r.id, r.status])).toEqual([
       ["gone", "archived"],
       ["new", "queued"],
@@ -67,7 +82,11 @@ it("archives a thread's older live sessions before it makes one live session per
     ]);
     expect(rows.find((r) => r.id === "old")?.status_reason).toBe("superseded by a newer session on the same thread");
     // And now the rule holds.
-    await expect(client.exec("INSERT INTO sessions (id, repository_id, thread_kind, thread_number, title, base_branch, head_branch) VALUES ('dup', 1, 'issue', 5, 't', 'main', 'x')")).rejects.toThrow(/sessions_one_per_thread/);
+    await expect(
+      client.exec(
+        "INSERT INTO sessions (id, repository_id, thread_kind, thread_number, title, base_branch, head_branch) VALUES ('dup', 1, 'issue', 5, 't', 'main', 'x')",
+      ),
+    ).rejects.toThrow(/sessions_one_per_thread/);
   } finally {
     await client.close();
     rmSync(dir, { recursive: true, force: true });

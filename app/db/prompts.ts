@@ -21,12 +21,20 @@ export async function listPrompts(db: Db, sessionId: string): Promise<PromptRow[
 }
 
 export async function runningPrompt(db: Db, sessionId: string): Promise<PromptRow | undefined> {
-  const [row] = await db.select().from(prompts).where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "running"))).limit(1);
+  const [row] = await db
+    .select()
+    .from(prompts)
+    .where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "running")))
+    .limit(1);
   return row;
 }
 
 export async function hasQueuedPrompt(db: Db, sessionId: string): Promise<boolean> {
-  const rows = await db.select({ id: prompts.id }).from(prompts).where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "queued"))).limit(1);
+  const rows = await db
+    .select({ id: prompts.id })
+    .from(prompts)
+    .where(and(eq(prompts.sessionId, sessionId), eq(prompts.status, "queued")))
+    .limit(1);
   return rows.length > 0;
 }
 
@@ -35,7 +43,13 @@ export async function hasOpenPromptFrom(db: Db, sessionId: string, sources: read
   const rows = await db
     .select({ id: prompts.id })
     .from(prompts)
-    .where(and(eq(prompts.sessionId, sessionId), inArray(prompts.source, [...sources]), inArray(prompts.status, ["queued", "running"])))
+    .where(
+      and(
+        eq(prompts.sessionId, sessionId),
+        inArray(prompts.source, [...sources]),
+        inArray(prompts.status, ["queued", "running"]),
+      ),
+    )
     .limit(1);
   return rows.length > 0;
 }
@@ -64,7 +78,13 @@ export async function takeNextPrompt(db: Db, sessionId: string): Promise<PromptR
  * Patch a prompt of this session if its status is one of `from`. The session is part of the
  * condition: a prompt id from another session matches nothing (a runner can only touch its own).
  */
-export async function updatePromptIf(db: Db, sessionId: string, id: number, from: PromptStatus[], patch: Partial<NewPromptRow>): Promise<PromptRow | undefined> {
+export async function updatePromptIf(
+  db: Db,
+  sessionId: string,
+  id: number,
+  from: PromptStatus[],
+  patch: Partial<NewPromptRow>,
+): Promise<PromptRow | undefined> {
   const [row] = await db
     .update(prompts)
     .set(patch)

@@ -8,7 +8,17 @@ import { openDatabase, type Database } from "./client.js";
 import { claimDelivery, pruneDeliveries } from "./deliveries.js";
 import { insertEvents, listEvents } from "./events.js";
 import { insertPrompt, takeNextPrompt, updatePromptIf } from "./prompts.js";
-import { endRun, findClaimedRun, insertRun, markClaimed, oidcTokenUsed, pruneOidcTokenUses, queuedRun, recordDispatchedRun, staleRuns } from "./runs.js";
+import {
+  endRun,
+  findClaimedRun,
+  insertRun,
+  markClaimed,
+  oidcTokenUsed,
+  pruneOidcTokenUses,
+  queuedRun,
+  recordDispatchedRun,
+  staleRuns,
+} from "./runs.js";
 import { isUniqueViolation } from "./errors.js";
 import { claimCheckRunCreation, findThreadSession, insertSession, updateSession, updateStatusIf } from "./sessions.js";
 import { SessionBus } from "../sessions/bus.js";
@@ -28,10 +38,13 @@ const backends: [string, () => Promise<Database>][] = [
   [
     "PostgreSQL",
     async () => {
-      if (!pg) throw new Error("no PostgreSQL server: install Debian's postgresql package or set INSPECT_TEST_DATABASE_URL");
+      if (!pg)
+        throw new Error("no PostgreSQL server: install Debian's postgresql package or set INSPECT_TEST_DATABASE_URL");
       const database = await openDatabase({ url: pg.url });
       // Each run starts clean; migrations are re-applied to prove they are idempotent.
-      await database.db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS drizzle CASCADE;");
+      await database.db.execute(
+        "DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP SCHEMA IF EXISTS drizzle CASCADE;",
+      );
       await database.close();
       return openDatabase({ url: pg.url });
     },
@@ -47,7 +60,12 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
 
   async function fixture(n: number) {
     const { db } = database;
-    const repo = await upsertRepository(db, { owner: "acme", name: `widgets${n}`, githubId: 100 + n, installationId: 7 });
+    const repo = await upsertRepository(db, {
+      owner: "acme",
+      name: `widgets${n}`,
+      githubId: 100 + n,
+      installationId: 7,
+    });
     const user = await upsertUser(db, { login: `alice${n}`, githubId: 42 });
     const session = await insertSession(db, {
       id: `sess${n}x`,
@@ -109,9 +127,24 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
 
   it("hands out queued prompts in order, each once", async () => {
     const { session, user } = await fixture(2);
-    const p1 = await insertPrompt(database.db, { sessionId: session.id, authorUserId: user.id, authorLogin: user.login, source: "web", text: "one" });
-    const p2 = await insertPrompt(database.db, { sessionId: session.id, authorUserId: user.id, authorLogin: user.login, source: "web", text: "two" });
-    const [a, b] = await Promise.all([takeNextPrompt(database.db, session.id), takeNextPrompt(database.db, session.id)]);
+    const p1 = await insertPrompt(database.db, {
+      sessionId: session.id,
+      authorUserId: user.id,
+      authorLogin: user.login,
+      source: "web",
+      text: "one",
+    });
+    const p2 = await insertPrompt(database.db, {
+      sessionId: session.id,
+      authorUserId: user.id,
+      authorLogin: user.login,
+      source: "web",
+      text: "two",
+    });
+    const [a, b] = await Promise.all([
+      takeNextPrompt(database.db, session.id),
+      takeNextPrompt(database.db, session.id),
+    ]);
     expect([a?.id, b?.id].sort()).toEqual([p1.id, p2.id].sort());
     expect(await takeNextPrompt(database.db, session.id)).toBeUndefined();
     expect(await updatePromptIf(database.db, session.id, p1.id, ["queued"], { status: "cancelled" })).toBeUndefined();
@@ -143,7 +176,16 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
 
   it("keeps one live session per thread in the database itself", async () => {
     const { session, repo, user } = await fixture(7);
-    const second = { id: "sess7y", repositoryId: repo.id, threadKind: "issue", threadNumber: 7, title: "Again", baseBranch: "main", headBranch: "inspect/7-again", createdByUserId: user.id };
+    const second = {
+      id: "sess7y",
+      repositoryId: repo.id,
+      threadKind: "issue",
+      threadNumber: 7,
+      title: "Again",
+      baseBranch: "main",
+      headBranch: "inspect/7-again",
+      createdByUserId: user.id,
+    };
     const error = await insertSession(database.db, second).catch((e: unknown) => e);
     expect(isUniqueViolation(error, "sessions_one_per_thread")).toBe(true);
     expect(isUniqueViolation(new Error("other"))).toBe(false);
@@ -157,16 +199,23 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     const log = new EventLog(database.db, new SessionBus());
     await transition({ db: database.db, events: log }, session.id, "starting");
     expect(await tryTransition({ db: database.db, events: log }, session.id, "completed")).toBeUndefined();
-    await expect(transition({ db: database.db, events: log }, session.id, "queued")).rejects.toBeInstanceOf(TransitionError);
+    await expect(transition({ db: database.db, events: log }, session.id, "queued")).rejects.toBeInstanceOf(
+      TransitionError,
+    );
     const events = await log.list(session.id);
-    expect(events.map((e) => [e.type, (e.data as { status: string }).status])).toEqual([["session.status", "starting"]]);
+    expect(events.map((e) => [e.type, (e.data as { status: string }).status])).toEqual([
+      ["session.status", "starting"],
+    ]);
   });
 
   it("lets one runner claim a run, and finds stale ones", async () => {
     const { session } = await fixture(5);
     const run = await insertRun(database.db, session.id, "claimhash");
     expect((await queuedRun(database.db, session.id))?.id).toBe(run.id);
-    const [first, second] = await Promise.all([markClaimed(database.db, run.id, "tok1", {}), markClaimed(database.db, run.id, "tok2", {})]);
+    const [first, second] = await Promise.all([
+      markClaimed(database.db, run.id, "tok1", {}),
+      markClaimed(database.db, run.id, "tok2", {}),
+    ]);
     expect([first, second].filter((o) => o.ok)).toHaveLength(1);
     expect([first, second].find((o) => !o.ok)).toEqual({ ok: false, reason: "taken" });
     const token = first.ok ? "tok1" : "tok2";
@@ -186,18 +235,30 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     const runA = await insertRun(db, a.id, null);
     await recordDispatchedRun(db, runA.id, 30_000_000_001);
     // Another workflow run cannot take a run row dispatched as a different one.
-    expect(await markClaimed(db, runA.id, "t0", {}, { githubRunId: 30_000_000_002, jti: "jti-0", tokenExpiresAt: later })).toEqual({ ok: false, reason: "taken" });
+    expect(
+      await markClaimed(db, runA.id, "t0", {}, { githubRunId: 30_000_000_002, jti: "jti-0", tokenExpiresAt: later }),
+    ).toEqual({ ok: false, reason: "taken" });
     expect(await oidcTokenUsed(db, "jti-0")).toBe(false);
-    const claimed = await markClaimed(db, runA.id, "t1", {}, { githubRunId: 30_000_000_001, jti: "jti-1", tokenExpiresAt: later });
+    const claimed = await markClaimed(
+      db,
+      runA.id,
+      "t1",
+      {},
+      { githubRunId: 30_000_000_001, jti: "jti-1", tokenExpiresAt: later },
+    );
     expect(claimed).toMatchObject({ ok: true, run: { state: "claimed", githubRunId: 30_000_000_001 } });
     expect(await oidcTokenUsed(db, "jti-1")).toBe(true);
 
     // The same token again, for another session: refused, that run still queued.
     const runB = await insertRun(db, b.id, null);
-    expect(await markClaimed(db, runB.id, "t2", {}, { githubRunId: 30_000_000_003, jti: "jti-1", tokenExpiresAt: later })).toEqual({ ok: false, reason: "token_used" });
+    expect(
+      await markClaimed(db, runB.id, "t2", {}, { githubRunId: 30_000_000_003, jti: "jti-1", tokenExpiresAt: later }),
+    ).toEqual({ ok: false, reason: "token_used" });
     expect((await queuedRun(db, b.id))?.githubRunId).toBeNull();
     // The workflow run that claimed A, with a new token, for another session: refused, the token not recorded.
-    expect(await markClaimed(db, runB.id, "t3", {}, { githubRunId: 30_000_000_001, jti: "jti-3", tokenExpiresAt: later })).toEqual({ ok: false, reason: "workflow_run_used" });
+    expect(
+      await markClaimed(db, runB.id, "t3", {}, { githubRunId: 30_000_000_001, jti: "jti-3", tokenExpiresAt: later }),
+    ).toEqual({ ok: false, reason: "workflow_run_used" });
     expect(await oidcTokenUsed(db, "jti-3")).toBe(false);
     expect((await queuedRun(db, b.id))?.state).toBe("queued");
 
@@ -211,7 +272,13 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     expect(race.find((o) => !o.ok)).toEqual({ ok: false, reason: "token_used" });
 
     // Expired tokens are forgotten; live ones kept.
-    await markClaimed(db, (await insertRun(db, c.id, null)).id, "t6", {}, { githubRunId: 30_000_000_006, jti: "jti-old", tokenExpiresAt: new Date(Date.now() - 1_000) });
+    await markClaimed(
+      db,
+      (await insertRun(db, c.id, null)).id,
+      "t6",
+      {},
+      { githubRunId: 30_000_000_006, jti: "jti-old", tokenExpiresAt: new Date(Date.now() - 1_000) },
+    );
     expect(await pruneOidcTokenUses(db)).toBeGreaterThanOrEqual(1);
     expect(await oidcTokenUsed(db, "jti-old")).toBe(false);
     expect(await oidcTokenUsed(db, "jti-1")).toBe(true);

@@ -49,7 +49,13 @@ class Rollback extends Error {
  * when the run already names another one, or when that workflow run claimed another run row). A
  * refusal records nothing.
  */
-export async function markClaimed(db: Db, runId: number, tokenHash: string, runnerInfo: unknown, binding?: ClaimBinding): Promise<ClaimOutcome> {
+export async function markClaimed(
+  db: Db,
+  runId: number,
+  tokenHash: string,
+  runnerInfo: unknown,
+  binding?: ClaimBinding,
+): Promise<ClaimOutcome> {
   const now = new Date();
   const set = { state: "claimed", tokenHash, claimedAt: now, heartbeatAt: now, runnerInfo, claimTokenHash: null };
   if (!binding) {
@@ -62,12 +68,22 @@ export async function markClaimed(db: Db, runId: number, tokenHash: string, runn
   }
   try {
     return await db.transaction(async (tx) => {
-      const used = await tx.insert(oidcTokenUses).values({ jti: binding.jti, expiresAt: binding.tokenExpiresAt }).onConflictDoNothing().returning({ jti: oidcTokenUses.jti });
+      const used = await tx
+        .insert(oidcTokenUses)
+        .values({ jti: binding.jti, expiresAt: binding.tokenExpiresAt })
+        .onConflictDoNothing()
+        .returning({ jti: oidcTokenUses.jti });
       if (used.length === 0) throw new Rollback({ ok: false, reason: "token_used" });
       const [row] = await tx
         .update(runs)
         .set({ ...set, githubRunId: binding.githubRunId })
-        .where(and(eq(runs.id, runId), eq(runs.state, "queued"), or(isNull(runs.githubRunId), eq(runs.githubRunId, binding.githubRunId))))
+        .where(
+          and(
+            eq(runs.id, runId),
+            eq(runs.state, "queued"),
+            or(isNull(runs.githubRunId), eq(runs.githubRunId, binding.githubRunId)),
+          ),
+        )
         .returning();
       if (!row) throw new Rollback({ ok: false, reason: "taken" });
       return { ok: true, run: row } as const;
@@ -81,18 +97,28 @@ export async function markClaimed(db: Db, runId: number, tokenHash: string, runn
 
 /** The workflow run GitHub answered the dispatch with, recorded on the run row. */
 export async function recordDispatchedRun(db: Db, runId: number, githubRunId: number): Promise<void> {
-  await db.update(runs).set({ githubRunId }).where(and(eq(runs.id, runId), isNull(runs.githubRunId)));
+  await db
+    .update(runs)
+    .set({ githubRunId })
+    .where(and(eq(runs.id, runId), isNull(runs.githubRunId)));
 }
 
 /** Whether an OIDC token (by jti) already claimed a session. */
 export async function oidcTokenUsed(db: Db, jti: string): Promise<boolean> {
-  const rows = await db.select({ jti: oidcTokenUses.jti }).from(oidcTokenUses).where(eq(oidcTokenUses.jti, jti)).limit(1);
+  const rows = await db
+    .select({ jti: oidcTokenUses.jti })
+    .from(oidcTokenUses)
+    .where(eq(oidcTokenUses.jti, jti))
+    .limit(1);
   return rows.length > 0;
 }
 
 /** Forget used tokens that have expired (an expired token is refused by its signature check anyway). */
 export async function pruneOidcTokenUses(db: Db, now = new Date()): Promise<number> {
-  const rows = await db.delete(oidcTokenUses).where(lt(oidcTokenUses.expiresAt, now)).returning({ jti: oidcTokenUses.jti });
+  const rows = await db
+    .delete(oidcTokenUses)
+    .where(lt(oidcTokenUses.expiresAt, now))
+    .returning({ jti: oidcTokenUses.jti });
   return rows.length;
 }
 

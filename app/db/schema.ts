@@ -134,7 +134,9 @@ export const runs = pgTable(
   (t) => [
     index("runs_session").on(t.sessionId),
     index("runs_state").on(t.state),
-    uniqueIndex("runs_github_run_id").on(t.githubRunId).where(sql`${t.githubRunId} is not null`),
+    uniqueIndex("runs_github_run_id")
+      .on(t.githubRunId)
+      .where(sql`${t.githubRunId} is not null`),
   ],
 );
 
@@ -207,13 +209,17 @@ export const events = pgTable(
 export const webhookDeliveries = pgTable("webhook_deliveries", {
   id: text("id").primaryKey(),
   event: text("event").notNull(),
-  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().default(sql`now()`),
+  receivedAt: timestamp("received_at", { withTimezone: true })
+    .notNull()
+    .default(sql`now()`),
 });
 
 /** Slack event ids already taken (Slack retries an event it thinks was not acknowledged). */
 export const slackEvents = pgTable("slack_events", {
   id: text("id").primaryKey(),
-  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().default(sql`now()`),
+  receivedAt: timestamp("received_at", { withTimezone: true })
+    .notNull()
+    .default(sql`now()`),
 });
 
 /** A Slack user (in one workspace) linked to the GitHub account they signed in with. */

@@ -28,21 +28,42 @@ async function newestLive(db: Db, repositoryId: number, where: SQL): Promise<Ses
 }
 
 /** The thread's current session: the newest one that is not archived. */
-export function findThreadSession(db: Db, repositoryId: number, threadKind: string, threadNumber: number): Promise<SessionRow | undefined> {
-  return newestLive(db, repositoryId, and(eq(sessions.threadKind, threadKind), eq(sessions.threadNumber, threadNumber))!);
+export function findThreadSession(
+  db: Db,
+  repositoryId: number,
+  threadKind: string,
+  threadNumber: number,
+): Promise<SessionRow | undefined> {
+  return newestLive(
+    db,
+    repositoryId,
+    and(eq(sessions.threadKind, threadKind), eq(sessions.threadNumber, threadNumber))!,
+  );
 }
 
 /** The session that opened this PR (it owns the PR's thread). */
-export function findSessionByPullRequest(db: Db, repositoryId: number, prNumber: number): Promise<SessionRow | undefined> {
+export function findSessionByPullRequest(
+  db: Db,
+  repositoryId: number,
+  prNumber: number,
+): Promise<SessionRow | undefined> {
   return newestLive(db, repositoryId, eq(sessions.prNumber, prNumber));
 }
 
 /** The live session working on this branch, if any (newest first). */
-export function findSessionByHeadBranch(db: Db, repositoryId: number, headBranch: string): Promise<SessionRow | undefined> {
+export function findSessionByHeadBranch(
+  db: Db,
+  repositoryId: number,
+  headBranch: string,
+): Promise<SessionRow | undefined> {
   return newestLive(db, repositoryId, eq(sessions.headBranch, headBranch));
 }
 
-export async function updateSession(db: Db, id: string, patch: Partial<NewSessionRow>): Promise<SessionRow | undefined> {
+export async function updateSession(
+  db: Db,
+  id: string,
+  patch: Partial<NewSessionRow>,
+): Promise<SessionRow | undefined> {
   const [row] = await db
     .update(sessions)
     .set({ ...patch, updatedAt: new Date() })
@@ -52,7 +73,13 @@ export async function updateSession(db: Db, id: string, patch: Partial<NewSessio
 }
 
 /** Compare-and-set on status: only changes a session currently in one of `from`. */
-export async function updateStatusIf(db: Db, id: string, from: SessionStatus[], to: SessionStatus, reason: string | null): Promise<SessionRow | undefined> {
+export async function updateStatusIf(
+  db: Db,
+  id: string,
+  from: SessionStatus[],
+  to: SessionStatus,
+  reason: string | null,
+): Promise<SessionRow | undefined> {
   const [row] = await db
     .update(sessions)
     .set({ status: to, statusReason: reason, updatedAt: new Date() })
@@ -62,10 +89,20 @@ export async function updateStatusIf(db: Db, id: string, from: SessionStatus[], 
 }
 
 /** Sessions people started (warm sandboxes that no prompt has adopted are not listed). */
-export async function listSessions(db: Db, opts: { limit?: number; repositoryIds?: number[] } = {}): Promise<SessionRow[]> {
+export async function listSessions(
+  db: Db,
+  opts: { limit?: number; repositoryIds?: number[] } = {},
+): Promise<SessionRow[]> {
   const started = ne(sessions.threadKind, "warm");
-  const where = opts.repositoryIds ? and(started, inArray(sessions.repositoryId, opts.repositoryIds.length ? opts.repositoryIds : [-1])) : started;
-  return db.select().from(sessions).where(where).orderBy(desc(sessions.createdAt)).limit(opts.limit ?? 100);
+  const where = opts.repositoryIds
+    ? and(started, inArray(sessions.repositoryId, opts.repositoryIds.length ? opts.repositoryIds : [-1]))
+    : started;
+  return db
+    .select()
+    .from(sessions)
+    .where(where)
+    .orderBy(desc(sessions.createdAt))
+    .limit(opts.limit ?? 100);
 }
 
 /** Claim the right to open this session's PR (one replica, one request at a time). */
@@ -74,7 +111,13 @@ export async function claimPullRequestOpening(db: Db, id: string, staleAfterMs =
   const rows = await db
     .update(sessions)
     .set({ prClaimedAt: new Date() })
-    .where(and(eq(sessions.id, id), isNull(sessions.prNumber), or(isNull(sessions.prClaimedAt), lt(sessions.prClaimedAt, stale))))
+    .where(
+      and(
+        eq(sessions.id, id),
+        isNull(sessions.prNumber),
+        or(isNull(sessions.prClaimedAt), lt(sessions.prClaimedAt, stale)),
+      ),
+    )
     .returning({ id: sessions.id });
   return rows.length === 1;
 }
@@ -84,7 +127,13 @@ export async function claimPullRequestOpening(db: Db, id: string, staleAfterMs =
  * (null: the first), as this replica read them. One replica wins; one that read an older state
  * loses; a claim not followed through (its replica died) can be taken over after `staleAfterMs`.
  */
-export async function claimCheckRunCreation(db: Db, id: string, sha: string, after: number | null, staleAfterMs = 120_000): Promise<boolean> {
+export async function claimCheckRunCreation(
+  db: Db,
+  id: string,
+  sha: string,
+  after: number | null,
+  staleAfterMs = 120_000,
+): Promise<boolean> {
   const claim = `${sha}:${after ?? 0}`;
   const stale = new Date(Date.now() - staleAfterMs);
   const rows = await db
@@ -102,7 +151,11 @@ export async function claimCheckRunCreation(db: Db, id: string, sha: string, aft
   return rows.length === 1;
 }
 
-export async function findSessionByCheckRun(db: Db, repositoryId: number, checkRunId: number): Promise<SessionRow | undefined> {
+export async function findSessionByCheckRun(
+  db: Db,
+  repositoryId: number,
+  checkRunId: number,
+): Promise<SessionRow | undefined> {
   const [row] = await db
     .select()
     .from(sessions)
@@ -112,7 +165,12 @@ export async function findSessionByCheckRun(db: Db, repositoryId: number, checkR
 }
 
 /** A warm session (runner dispatched, no prompt yet) this user made for this repository, still alive. */
-export async function findUnusedWarmSession(db: Db, userId: number, repositoryId: number, since: Date): Promise<SessionRow | undefined> {
+export async function findUnusedWarmSession(
+  db: Db,
+  userId: number,
+  repositoryId: number,
+  since: Date,
+): Promise<SessionRow | undefined> {
   const [row] = await db
     .select()
     .from(sessions)

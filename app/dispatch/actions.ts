@@ -42,10 +42,17 @@ export class ActionsDispatcher implements Dispatcher {
 
   async dispatch(req: DispatchRequest): Promise<DispatchResult> {
     const installationId = await this.installationId();
-    const { runId } = await this.opts.github.dispatchWorkflow(installationId, this.owner, this.name, this.opts.workflow, this.opts.ref, {
-      session_id: req.sessionId,
-      control_plane_url: this.opts.controlPlaneUrl,
-    });
+    const { runId } = await this.opts.github.dispatchWorkflow(
+      installationId,
+      this.owner,
+      this.name,
+      this.opts.workflow,
+      this.opts.ref,
+      {
+        session_id: req.sessionId,
+        control_plane_url: this.opts.controlPlaneUrl,
+      },
+    );
     return { githubRunId: runId };
   }
 

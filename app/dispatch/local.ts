@@ -30,7 +30,18 @@ export interface LocalDispatcherOptions {
 }
 
 /** Only what a runner needs from our environment: never the app's secrets. */
-const PASS_THROUGH = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TERM", "SHELL", "USER", "NODE_OPTIONS", "INSPECT_OPENCODE_BIN"];
+const PASS_THROUGH = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TMPDIR",
+  "TERM",
+  "SHELL",
+  "USER",
+  "NODE_OPTIONS",
+  "INSPECT_OPENCODE_BIN",
+];
 
 /**
  * Runs the sandbox runtime as a child process on this machine (local mode and
@@ -55,7 +66,9 @@ export class LocalDispatcher implements Dispatcher {
     if (this.opts.sandboxUser) {
       const boundary = detectBoundary(this.opts.sandboxUser);
       if (!boundary.ok) {
-        throw new DispatchError(`with a GitHub App configured, sessions run only inside the sandbox boundary, and it is not in place: ${boundary.reason} (see README → Security)`);
+        throw new DispatchError(
+          `with a GitHub App configured, sessions run only inside the sandbox boundary, and it is not in place: ${boundary.reason} (see README → Security)`,
+        );
       }
     }
     const workDir = path.join(this.opts.workDir, req.sessionId);
@@ -68,7 +81,12 @@ export class LocalDispatcher implements Dispatcher {
       INSPECT_RUNNER_TOKEN: req.claimToken,
       INSPECT_WORK_DIR: workDir,
       INSPECT_SNAPSHOT_DIR: this.opts.snapshotDir,
-      ...(this.opts.sandboxUser ? { INSPECT_SANDBOX_USER: this.opts.sandboxUser, INSPECT_SANDBOX_HIDE: JSON.stringify([this.opts.workDir, this.opts.snapshotDir, ...this.opts.hide]) } : {}),
+      ...(this.opts.sandboxUser
+        ? {
+            INSPECT_SANDBOX_USER: this.opts.sandboxUser,
+            INSPECT_SANDBOX_HIDE: JSON.stringify([this.opts.workDir, this.opts.snapshotDir, ...this.opts.hide]),
+          }
+        : {}),
     });
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
     const child = spawn(process.execPath, ["--import", tsx, this.entry], {

@@ -4,16 +4,33 @@ import { statusCommentBody } from "./status-comment.js";
 
 describe("the check run's conclusion", () => {
   it("fails an idle session whose last turn failed, from the turn's outcome (not the reason's wording)", () => {
-    expect(desiredCheck({ status: "idle", statusReason: "the prompt failed: model said 400" }, "failed")).toEqual({ working: false, conclusion: "failure", title: "The prompt failed: model said 400" });
-    expect(desiredCheck({ status: "idle", statusReason: "the prompt failed: looks alike" }, "done")).toMatchObject({ conclusion: "success" });
+    expect(desiredCheck({ status: "idle", statusReason: "the prompt failed: model said 400" }, "failed")).toEqual({
+      working: false,
+      conclusion: "failure",
+      title: "The prompt failed: model said 400",
+    });
+    expect(desiredCheck({ status: "idle", statusReason: "the prompt failed: looks alike" }, "done")).toMatchObject({
+      conclusion: "success",
+    });
     expect(desiredCheck({ status: "idle", statusReason: null }, "stopped")).toMatchObject({ conclusion: "success" });
-    expect(desiredCheck({ status: "completed", statusReason: "no follow-ups; the runner exited" }, "failed")).toMatchObject({ conclusion: "success" });
+    expect(
+      desiredCheck({ status: "completed", statusReason: "no follow-ups; the runner exited" }, "failed"),
+    ).toMatchObject({ conclusion: "success" });
   });
 
   it("is in progress while working, failure or cancelled when ended", () => {
-    expect(desiredCheck({ status: "running", statusReason: "working on @alice's prompt" }, null)).toEqual({ working: true, title: "Working on @alice's prompt" });
-    expect(desiredCheck({ status: "failed", statusReason: null }, "failed")).toMatchObject({ conclusion: "failure", title: "Failed: unknown error" });
-    expect(desiredCheck({ status: "stopped", statusReason: "by @bob" }, null)).toMatchObject({ conclusion: "cancelled", title: "Stopped (by @bob)" });
+    expect(desiredCheck({ status: "running", statusReason: "working on @alice's prompt" }, null)).toEqual({
+      working: true,
+      title: "Working on @alice's prompt",
+    });
+    expect(desiredCheck({ status: "failed", statusReason: null }, "failed")).toMatchObject({
+      conclusion: "failure",
+      title: "Failed: unknown error",
+    });
+    expect(desiredCheck({ status: "stopped", statusReason: "by @bob" }, null)).toMatchObject({
+      conclusion: "cancelled",
+      title: "Stopped (by @bob)",
+    });
   });
 });
 

@@ -17,7 +17,10 @@ import { checkRunOutput } from "./summary.js";
  * What the check run should show for a session's state. `turn` is how its last finished turn
  * ended: an idle session after a failed turn is a failure (its reason says why).
  */
-export function desiredCheck(session: Pick<SessionRow, "status" | "statusReason">, turn: TurnOutcome | null): { working: boolean; conclusion?: CheckConclusion; title: string } {
+export function desiredCheck(
+  session: Pick<SessionRow, "status" | "statusReason">,
+  turn: TurnOutcome | null,
+): { working: boolean; conclusion?: CheckConclusion; title: string } {
   const reason = session.statusReason ?? "";
   switch (session.status) {
     case "queued":
@@ -46,9 +49,7 @@ export class CheckRuns {
   /** The last in-progress output sent per check run, to skip updates that change nothing. */
   private readonly lastOutput = new Map<number, string>();
 
-  constructor(
-    private readonly deps: { db: Db; config: Config; github: GitHubGateway; sessions: SessionService },
-  ) {}
+  constructor(private readonly deps: { db: Db; config: Config; github: GitHubGateway; sessions: SessionService }) {}
 
   /**
    * Bring the check run in line with the session. The reporter serialises calls for a session
@@ -69,7 +70,10 @@ export class CheckRuns {
 
     if (session.checkRunId && session.checkRunOpen && moved) {
       // A new commit: the old run is superseded; the new head gets its own.
-      await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output: { title: "Superseded by a newer commit", summary: output.summary }, conclusion: "neutral" });
+      await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, {
+        output: { title: "Superseded by a newer commit", summary: output.summary },
+        conclusion: "neutral",
+      });
       await updateSession(db, sessionId, { checkRunOpen: false });
       session.checkRunOpen = false;
     }
@@ -87,9 +91,15 @@ export class CheckRuns {
     }
     if (session.checkRunId && session.checkRunOpen) {
       this.lastOutput.delete(session.checkRunId);
-      await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, { output, conclusion: want.conclusion });
+      await github.updateCheckRun(inst, repo.owner, repo.name, session.checkRunId, {
+        output,
+        conclusion: want.conclusion,
+      });
       await updateSession(db, sessionId, { checkRunOpen: false });
-    } else if ((!session.checkRunId || moved) && (await claimCheckRunCreation(db, sessionId, session.headSha, session.checkRunId))) {
+    } else if (
+      (!session.checkRunId || moved) &&
+      (await claimCheckRunCreation(db, sessionId, session.headSha, session.checkRunId))
+    ) {
       // Work finished before a check existed for this commit (e.g. first push then done): report it.
       const id = await this.create(session, inst, repo, detailsUrl, output);
       await github.updateCheckRun(inst, repo.owner, repo.name, id, { output, conclusion: want.conclusion });
@@ -98,7 +108,13 @@ export class CheckRuns {
   }
 
   /** Create the claimed run; a failure releases the claim so the next sync tries again. */
-  private async create(session: SessionRow, inst: number, repo: { owner: string; name: string }, detailsUrl: string, output: CheckRunOutput): Promise<number> {
+  private async create(
+    session: SessionRow,
+    inst: number,
+    repo: { owner: string; name: string },
+    detailsUrl: string,
+    output: CheckRunOutput,
+  ): Promise<number> {
     try {
       return await this.deps.github.createCheckRun(inst, repo.owner, repo.name, session.headSha!, detailsUrl, output);
     } catch (err) {

@@ -50,19 +50,35 @@ describe("pull requests", () => {
     const prompt = await runner.take(id, token);
     await drain();
     // Picked up: 🚀 on the comment that asked.
-    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10}/reactions$`)).map((c) => c.body.content)).toEqual(["eyes", "rocket"]);
+    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10}/reactions$`)).map((c) => c.body.content)).toEqual([
+      "eyes",
+      "rocket",
+    ]);
 
     // While working, the status comment says what the agent is doing.
-    await runner.call(`/sessions/${id}/events`, token, { body: { events: [{ type: "tool.call", data: { callId: "c1", tool: "bash", status: "running", title: "npm test" } }] } });
+    await runner.call(`/sessions/${id}/events`, token, {
+      body: {
+        events: [{ type: "tool.call", data: { callId: "c1", tool: "bash", status: "running", title: "npm test" } }],
+      },
+    });
     await drain();
     expect(gh.find("PATCH", /\/issues\/comments\/\d+$/).at(-1)!.body.body).toContain("⚙️ Working: npm test");
 
     // Concurrent pushes (a retrying runner) never open two PRs.
-    await Promise.all([runner.push(id, token, "aaaaaaa"), runner.push(id, token, "aaaaaaa"), runner.push(id, token, "aaaaaaa")]);
+    await Promise.all([
+      runner.push(id, token, "aaaaaaa"),
+      runner.push(id, token, "aaaaaaa"),
+      runner.push(id, token, "aaaaaaa"),
+    ]);
     await drain();
     const created = gh.find("POST", /\/pulls$/);
     expect(created).toHaveLength(1);
-    expect(created[0]!.body).toMatchObject({ head: `inspect/${n}-login-page-crashes`, base: "main", draft: true, title: "Login page crashes" });
+    expect(created[0]!.body).toMatchObject({
+      head: `inspect/${n}-login-page-crashes`,
+      base: "main",
+      draft: true,
+      title: "Login page crashes",
+    });
     expect(created[0]!.body.body).toContain(`Closes #${n}`);
     expect(created[0]!.body.body).toContain(`https://inspect.test/sessions/${id}`);
     expect(created[0]!.auth).toMatch(/^token ghs_installation_77/);
@@ -73,7 +89,12 @@ describe("pull requests", () => {
     expect(events.filter((e) => e.type === "pr.opened")).toHaveLength(1);
 
     // The turn ends: the PR body is refreshed with the summary, the status comment shows the PR.
-    await runner.done(id, token, prompt.id, { status: "done", commits: [{ sha: "aaaaaaa", message: "fix" }], summary: "Fixed the null check.", changedFiles: 1 });
+    await runner.done(id, token, prompt.id, {
+      status: "done",
+      commits: [{ sha: "aaaaaaa", message: "fix" }],
+      summary: "Fixed the null check.",
+      changedFiles: 1,
+    });
     await drain();
     const bodyEdit = gh.find("PATCH", new RegExp(`/pulls/${session!.prNumber}$`)).at(-1)!;
     expect(bodyEdit.body.body.startsWith("Fixed the null check.")).toBe(true);
@@ -84,7 +105,9 @@ describe("pull requests", () => {
   it("opens the PR with the requester's own OAuth token when they signed in, falling back to the app if it is refused", async () => {
     await upsertUser(database.db, { login: "bob", githubId: 2002 });
     const user = await upsertUser(database.db, { login: "bob" });
-    await database.db.execute(`UPDATE users SET oauth_token = '${sealToken(SECRET, "gho_bob_token")}' WHERE id = ${user.id}`);
+    await database.db.execute(
+      `UPDATE users SET oauth_token = '${sealToken(SECRET, "gho_bob_token")}' WHERE id = ${user.id}`,
+    );
 
     const first = await start("@inspect add docs", "bob");
     await runner.take(first.id, first.token);
@@ -95,18 +118,29 @@ describe("pull requests", () => {
     expect(byUser[0]!.auth).toBe("token gho_bob_token");
 
     // A revoked token: the PR is still opened, by the app.
-    gh.on("POST", /\/pulls$/, (_m, _b, call) => (call.auth === "token gho_bob_token" ? [401, { message: "Bad credentials" }] : [201, { number: 4321, html_url: "https://github.com/acme/widgets/pull/4321" }]));
+    gh.on("POST", /\/pulls$/, (_m, _b, call) =>
+      call.auth === "token gho_bob_token"
+        ? [401, { message: "Bad credentials" }]
+        : [201, { number: 4321, html_url: "https://github.com/acme/widgets/pull/4321" }],
+    );
     const second = await start("@inspect add more docs", "bob");
     await runner.take(second.id, second.token);
     await runner.push(second.id, second.token, "ccccccc");
     await drain();
     expect((await getSession(database.db, second.id))?.prNumber).toBe(4321);
-    expect(gh.find("POST", /\/pulls$/).slice(1).map((c) => c.auth.startsWith("token gho_") ? "user" : "app")).toEqual(["user", "app"]);
+    expect(
+      gh
+        .find("POST", /\/pulls$/)
+        .slice(1)
+        .map((c) => (c.auth.startsWith("token gho_") ? "user" : "app")),
+    ).toEqual(["user", "app"]);
   });
 
   it("never takes the PR it opened with the requester's token for a new request, even if its body mentions the bot", async () => {
     const user = await upsertUser(database.db, { login: "bob", githubId: 2002 });
-    await database.db.execute(`UPDATE users SET oauth_token = '${sealToken(SECRET, "gho_bob_token")}' WHERE id = ${user.id}`);
+    await database.db.execute(
+      `UPDATE users SET oauth_token = '${sealToken(SECRET, "gho_bob_token")}' WHERE id = ${user.id}`,
+    );
     const { id, token } = await start("@inspect add docs, then ask @inspect for tests", "bob");
     await runner.take(id, token);
     await runner.push(id, token, "9090909");
@@ -122,12 +156,20 @@ describe("pull requests", () => {
     const writesBefore = gh.calls.filter((c) => c.method !== "GET").length;
     // GitHub tells us bob opened a PR (he did, through us) — once with our body, once with a body that slipped a mention.
     for (const body of [opened.body.body as string, "@inspect please do everything again"]) {
-      await deliver(inspect, "pull_request", payload("pull_request", "opened", (p) => {
-        p.pull_request.number = session.prNumber;
-        p.pull_request.body = body;
-        p.pull_request.head = { ...p.pull_request.head, ref: session.headBranch, repo: { ...p.pull_request.head.repo, full_name: "acme/widgets" } };
-        p.sender.login = "bob";
-      }));
+      await deliver(
+        inspect,
+        "pull_request",
+        payload("pull_request", "opened", (p) => {
+          p.pull_request.number = session.prNumber;
+          p.pull_request.body = body;
+          p.pull_request.head = {
+            ...p.pull_request.head,
+            ref: session.headBranch,
+            repo: { ...p.pull_request.head.repo, full_name: "acme/widgets" },
+          };
+          p.sender.login = "bob";
+        }),
+      );
       await drain();
     }
     expect((await listSessions(database.db)).length).toBe(sessionsBefore);
@@ -142,7 +184,9 @@ describe("pull requests", () => {
     await runner.push(id, token, "5050505");
     await drain();
     const events = await inspect.sessions.deps.events.list(id);
-    expect(events.filter((e) => e.type === "error").map((e) => (e.data as { code?: string }).code)).toContain("pr_open_failed");
+    expect(events.filter((e) => e.type === "error").map((e) => (e.data as { code?: string }).code)).toContain(
+      "pr_open_failed",
+    );
     expect((await getSession(database.db, id))?.prNumber).toBeNull();
 
     gh.on("POST", /\/pulls$/, () => [201, { number: 6060, html_url: "https://github.com/acme/widgets/pull/6060" }]);
@@ -152,13 +196,19 @@ describe("pull requests", () => {
   });
 
   it("adopts an existing PR for the branch instead of failing", async () => {
-    gh.on("POST", /\/pulls$/, () => [422, { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] }]);
+    gh.on("POST", /\/pulls$/, () => [
+      422,
+      { message: "Validation Failed", errors: [{ message: "A pull request already exists" }] },
+    ]);
     gh.on("GET", /\/pulls$/, () => [200, [{ number: 77, html_url: "https://github.com/acme/widgets/pull/77" }]]);
     const { id, token } = await start();
     await runner.take(id, token);
     await runner.push(id, token, "ddddddd");
     await drain();
-    expect(await getSession(database.db, id)).toMatchObject({ prNumber: 77, prUrl: "https://github.com/acme/widgets/pull/77" });
+    expect(await getSession(database.db, id)).toMatchObject({
+      prNumber: 77,
+      prUrl: "https://github.com/acme/widgets/pull/77",
+    });
   });
 });
 
@@ -173,10 +223,20 @@ describe("the check run", () => {
     await drain();
     const created = gh.find("POST", /\/check-runs$/);
     expect(created).toHaveLength(1);
-    expect(created[0]!.body).toMatchObject({ name: "Inspect", head_sha: "eeeeeee", status: "in_progress", details_url: `https://inspect.test/sessions/${id}`, actions: [{ identifier: "stop", label: "Stop" }] });
+    expect(created[0]!.body).toMatchObject({
+      name: "Inspect",
+      head_sha: "eeeeeee",
+      status: "in_progress",
+      details_url: `https://inspect.test/sessions/${id}`,
+      actions: [{ identifier: "stop", label: "Stop" }],
+    });
     expect(created[0]!.body.output.summary).toContain("@alice");
 
-    await runner.done(id, token, prompt.id, { status: "done", commits: [{ sha: "eeeeeee", message: "m" }], changedFiles: 3 });
+    await runner.done(id, token, prompt.id, {
+      status: "done",
+      commits: [{ sha: "eeeeeee", message: "m" }],
+      changedFiles: 3,
+    });
     await drain();
     const last = gh.find("PATCH", /\/check-runs\/\d+$/).at(-1)!;
     expect(last.body).toMatchObject({ status: "completed", conclusion: "success", actions: [] });
@@ -184,7 +244,16 @@ describe("the check run", () => {
   });
 
   it("is on the PR's head commit from the start when the session works on a pull request", async () => {
-    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: `https://github.com/acme/widgets/pull/${m[1]}`, head: { ref: "feature/x", sha: "4e4d5e6", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: `https://github.com/acme/widgets/pull/${m[1]}`,
+        head: { ref: "feature/x", sha: "4e4d5e6", repo: { full_name: "acme/widgets" } },
+        base: { ref: "main" },
+      },
+    ]);
     const n = ++issueNo;
     await deliver(inspect, "issue_comment", issueComment("@inspect fix the lint errors", { issue: n, pr: true }));
     await drain();
@@ -200,7 +269,8 @@ describe("the check run", () => {
     await runner.take(id, token);
     // Give the session a head commit without letting this replica's reporter sync it first.
     await database.db.execute(`UPDATE sessions SET head_sha = '7777777' WHERE id = '${id}'`);
-    const replica = () => new CheckRuns({ db: database.db, config: inspect.config, github: inspect.github!, sessions: inspect.sessions });
+    const replica = () =>
+      new CheckRuns({ db: database.db, config: inspect.config, github: inspect.github!, sessions: inspect.sessions });
     const before = gh.find("POST", /\/check-runs$/).length;
     await Promise.all([replica().sync(id), replica().sync(id), replica().sync(id)]);
     expect(gh.find("POST", /\/check-runs$/).length - before).toBe(1);
@@ -238,7 +308,10 @@ describe("the check run", () => {
 
     await deliver(inspect, "check_run", action("requested_action"));
     await drain();
-    expect(await getSession(database.db, id)).toMatchObject({ status: "stopped", statusReason: "stopped by @alice from the check run" });
+    expect(await getSession(database.db, id)).toMatchObject({
+      status: "stopped",
+      statusReason: "stopped by @alice from the check run",
+    });
     expect(await runner.next(id, token)).toEqual({ kind: "stop", promptId: prompt.id });
     await runner.done(id, token, prompt.id, { status: "stopped" });
     await drain();
@@ -247,7 +320,12 @@ describe("the check run", () => {
     await deliver(inspect, "check_run", action("rerequested"));
     await drain();
     const prompts = await listPrompts(database.db, id);
-    expect(prompts.at(-1)).toMatchObject({ text: "@inspect make it faster", source: "rerun", status: "queued", authorLogin: "alice" });
+    expect(prompts.at(-1)).toMatchObject({
+      text: "@inspect make it faster",
+      source: "rerun",
+      status: "queued",
+      authorLogin: "alice",
+    });
     expect((await getSession(database.db, id))?.status).toBe("queued");
     expect(gh.find("POST", /dispatches$/)).toHaveLength(2);
   });
@@ -276,7 +354,11 @@ describe("an older check run", () => {
     expect((await listPrompts(database.db, id)).filter((p) => p.source === "rerun")).toEqual([]);
     await deliver(inspect, "check_run", rerun(`https://inspect.test/sessions/${id}`));
     await drain();
-    expect((await listPrompts(database.db, id)).at(-1)).toMatchObject({ source: "rerun", text: "@inspect tidy the imports", status: "queued" });
+    expect((await listPrompts(database.db, id)).at(-1)).toMatchObject({
+      source: "rerun",
+      text: "@inspect tidy the imports",
+      status: "queued",
+    });
   });
 });
 
@@ -285,7 +367,11 @@ describe("the conversation", () => {
     const { n, id, token } = await start();
     const first = await runner.take(id, token);
     await runner.push(id, token, "abcabca");
-    await runner.done(id, token, first.id, { status: "done", commits: [{ sha: "abcabca", message: "fix" }], summary: "Fixed it." });
+    await runner.done(id, token, first.id, {
+      status: "done",
+      commits: [{ sha: "abcabca", message: "fix" }],
+      summary: "Fixed it.",
+    });
     await runner.exit(id, token, "idle");
     await drain();
     const session = (await getSession(database.db, id))!;
@@ -293,8 +379,26 @@ describe("the conversation", () => {
     expect(session.threadNumber).toBe(n);
 
     // Bob comments on the PR the session opened (a different thread number).
-    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: session.prUrl, head: { ref: session.headBranch, sha: "abcabca", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
-    await deliver(inspect, "issue_comment", issueComment("@inspect also handle empty input", { issue: session.prNumber!, pr: true, login: "bob", commentId: 31337 }));
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: session.prUrl,
+        head: { ref: session.headBranch, sha: "abcabca", repo: { full_name: "acme/widgets" } },
+        base: { ref: "main" },
+      },
+    ]);
+    await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect also handle empty input", {
+        issue: session.prNumber!,
+        pr: true,
+        login: "bob",
+        commentId: 31337,
+      }),
+    );
     await drain();
     expect((await listSessions(database.db)).filter((s) => s.prNumber === session.prNumber)).toHaveLength(1);
     expect((await getSession(database.db, id))?.status).toBe("queued");
@@ -306,7 +410,10 @@ describe("the conversation", () => {
     expect(second.text).toContain("Earlier in this session");
     expect(second.text).toContain("@alice: @inspect fix the crash → done (commits abcabca)");
     await runner.push(id, again.sessionToken, "defdefd");
-    await runner.done(id, again.sessionToken, second.id, { status: "done", commits: [{ sha: "defdefd", message: "empty input" }] });
+    await runner.done(id, again.sessionToken, second.id, {
+      status: "done",
+      commits: [{ sha: "defdefd", message: "empty input" }],
+    });
     await drain();
     // Same PR, second commit; no second PR.
     expect(gh.find("POST", /\/pulls$/)).toHaveLength(1);
@@ -321,12 +428,19 @@ describe("the conversation", () => {
     await runner.push(a.id, a.token, "1111111");
     await drain();
     const pr = (await getSession(database.db, a.id))!.prNumber!;
-    await deliver(inspect, "pull_request", payload("pull_request", "closed", (p) => {
-      p.pull_request.number = pr;
-      p.pull_request.merged = false;
-    }));
+    await deliver(
+      inspect,
+      "pull_request",
+      payload("pull_request", "closed", (p) => {
+        p.pull_request.number = pr;
+        p.pull_request.merged = false;
+      }),
+    );
     await drain();
-    expect(await getSession(database.db, a.id)).toMatchObject({ status: "archived", statusReason: "pull request closed" });
+    expect(await getSession(database.db, a.id)).toMatchObject({
+      status: "archived",
+      statusReason: "pull request closed",
+    });
     const stop = await runner.next(a.id, a.token);
     expect(stop.kind).toBe("stop");
     // Once the turn has ended, the live runner is told to exit.
@@ -334,21 +448,35 @@ describe("the conversation", () => {
     expect((await runner.next(a.id, a.token)).kind).toBe("exit");
 
     const b = await start();
-    await deliver(inspect, "issues", payload("issues", "unassigned", (p) => {
-      p.issue.number = b.n;
-      p.assignee = { login: "inspect-app[bot]", id: 9, type: "Bot" };
-    }));
+    await deliver(
+      inspect,
+      "issues",
+      payload("issues", "unassigned", (p) => {
+        p.issue.number = b.n;
+        p.assignee = { login: "inspect-app[bot]", id: 9, type: "Bot" };
+      }),
+    );
     await drain();
-    expect(await getSession(database.db, b.id)).toMatchObject({ status: "stopped", statusReason: "unassigned by @alice" });
+    expect(await getSession(database.db, b.id)).toMatchObject({
+      status: "stopped",
+      statusReason: "unassigned by @alice",
+    });
 
     const c = await start();
     // (The examples have no issues.closed payload; an opened one with its action changed is the same shape.)
-    await deliver(inspect, "issues", payload("issues", "opened", (p) => {
-      p.action = "closed";
-      p.issue.number = c.n;
-    }));
+    await deliver(
+      inspect,
+      "issues",
+      payload("issues", "opened", (p) => {
+        p.action = "closed";
+        p.issue.number = c.n;
+      }),
+    );
     await drain();
-    expect(await getSession(database.db, c.id)).toMatchObject({ status: "stopped", statusReason: "issue closed by @alice" });
+    expect(await getSession(database.db, c.id)).toMatchObject({
+      status: "stopped",
+      statusReason: "issue closed by @alice",
+    });
   });
 
   it("queues follow-ups on an idle session in order, attributed to their authors, with 👀 then 🚀", async () => {
@@ -358,18 +486,30 @@ describe("the conversation", () => {
     await drain();
     expect((await getSession(database.db, id))?.status).toBe("idle");
 
-    await deliver(inspect, "issue_comment", issueComment("@inspect now the tests", { issue: n, login: "bob", commentId: n * 10 + 1 }));
-    await deliver(inspect, "issue_comment", issueComment("@inspect and the docs", { issue: n, login: "alice", commentId: n * 10 + 2 }));
+    await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect now the tests", { issue: n, login: "bob", commentId: n * 10 + 1 }),
+    );
+    await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect and the docs", { issue: n, login: "alice", commentId: n * 10 + 2 }),
+    );
     await drain();
     expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toHaveLength(1);
-    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10 + 1}/reactions$`)).map((c) => c.body.content)).toEqual(["eyes"]);
+    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10 + 1}/reactions$`)).map((c) => c.body.content)).toEqual(
+      ["eyes"],
+    );
 
     // The idle runner gets them one at a time, in the order they were written.
     const second = await runner.take(id, token);
     expect(second.author.login).toBe("bob");
     expect(second.text).toContain("now the tests");
     await drain();
-    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10 + 1}/reactions$`)).map((c) => c.body.content)).toEqual(["eyes", "rocket"]);
+    expect(gh.find("POST", new RegExp(`/issues/comments/${n * 10 + 1}/reactions$`)).map((c) => c.body.content)).toEqual(
+      ["eyes", "rocket"],
+    );
     await runner.done(id, token, second.id, { status: "done" });
     const third = await runner.take(id, token);
     expect(third.author.login).toBe("alice");
@@ -382,20 +522,34 @@ describe("the conversation", () => {
     await runner.push(id, token, "3131313");
     await drain();
     const session = (await getSession(database.db, id))!;
-    await deliver(inspect, "pull_request_review_comment", payload("pull_request_review_comment", "created", (p) => {
-      p.pull_request.number = session.prNumber;
-      p.pull_request.head = { ...p.pull_request.head, ref: session.headBranch };
-      p.comment.body = "@inspect use a constant here";
-      p.comment.id = 7_000_001;
-      p.comment.path = "src/login.ts";
-      p.comment.line = 12;
-      p.comment.diff_hunk = "@@ -10,3 +10,3 @@";
-      p.sender.login = "bob";
-    }));
+    await deliver(
+      inspect,
+      "pull_request_review_comment",
+      payload("pull_request_review_comment", "created", (p) => {
+        p.pull_request.number = session.prNumber;
+        p.pull_request.head = { ...p.pull_request.head, ref: session.headBranch };
+        p.comment.body = "@inspect use a constant here";
+        p.comment.id = 7_000_001;
+        p.comment.path = "src/login.ts";
+        p.comment.line = 12;
+        p.comment.diff_hunk = "@@ -10,3 +10,3 @@";
+        p.sender.login = "bob";
+      }),
+    );
     await drain();
-    expect((await listSessions(database.db)).filter((s) => s.prNumber === session.prNumber || (s.threadKind === "pull_request" && s.threadNumber === session.prNumber))).toHaveLength(1);
+    expect(
+      (await listSessions(database.db)).filter(
+        (s) =>
+          s.prNumber === session.prNumber || (s.threadKind === "pull_request" && s.threadNumber === session.prNumber),
+      ),
+    ).toHaveLength(1);
     const prompts = await listPrompts(database.db, id);
-    expect(prompts.at(-1)).toMatchObject({ authorLogin: "bob", source: "github_review_comment", status: "queued", context: { review: { path: "src/login.ts", line: 12, diffHunk: "@@ -10,3 +10,3 @@" } } });
+    expect(prompts.at(-1)).toMatchObject({
+      authorLogin: "bob",
+      source: "github_review_comment",
+      status: "queued",
+      context: { review: { path: "src/login.ts", line: 12, diffHunk: "@@ -10,3 +10,3 @@" } },
+    });
     expect(gh.find("POST", /\/pulls\/comments\/7000001\/reactions$/).map((c) => c.body.content)).toEqual(["eyes"]);
     // The runner gets it after the turn in progress, with the review context in the prompt text.
     await runner.done(id, token, first.id, { status: "done" });
@@ -406,16 +560,31 @@ describe("the conversation", () => {
   });
 
   it("refuses a review comment on a pull request from a fork, starting nothing", async () => {
-    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "x", head: { ref: "patch-1", sha: "f0f0f0f", repo: { full_name: "mallory/widgets" } }, base: { ref: "main" } }]);
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: "x",
+        head: { ref: "patch-1", sha: "f0f0f0f", repo: { full_name: "mallory/widgets" } },
+        base: { ref: "main" },
+      },
+    ]);
     const n = ++issueNo;
-    await deliver(inspect, "pull_request_review_comment", payload("pull_request_review_comment", "created", (p) => {
-      p.pull_request.number = n;
-      p.comment.body = "@inspect run the build";
-    }));
+    await deliver(
+      inspect,
+      "pull_request_review_comment",
+      payload("pull_request_review_comment", "created", (p) => {
+        p.pull_request.number = n;
+        p.comment.body = "@inspect run the build";
+      }),
+    );
     await drain();
     expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toEqual([]);
     expect(gh.find("POST", /dispatches$/)).toHaveLength(0);
-    expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`)).map((c) => c.body.body)).toEqual([expect.stringMatching(/forks/)]);
+    expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`)).map((c) => c.body.body)).toEqual([
+      expect.stringMatching(/forks/),
+    ]);
   });
 
   it("keeps one session per thread when an issue is opened assigned to the bot and mentioning it", async () => {
@@ -451,7 +620,12 @@ describe("the conversation", () => {
         github: inspect.github!,
         permissions: new PermissionCache(inspect.github!),
         sessions: inspect.sessions,
-        log: { info: (_o: unknown, m?: string) => void logged.push(String(m)), warn: () => {}, error: () => {}, debug: () => {} } as never,
+        log: {
+          info: (_o: unknown, m?: string) => void logged.push(String(m)),
+          warn: () => {},
+          error: () => {},
+          debug: () => {},
+        } as never,
       });
     // Both have found no session on the thread and are asking GitHub about the PR before either creates one.
     let waiting = 0;
@@ -460,19 +634,39 @@ describe("the conversation", () => {
     gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, async (m) => {
       if (++waiting === 2) release();
       await both;
-      return [200, { number: Number(m[1]), state: "open", html_url: `https://github.com/acme/widgets/pull/${m[1]}`, head: { ref: "feature/y", sha: "5e5e5e5", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }];
+      return [
+        200,
+        {
+          number: Number(m[1]),
+          state: "open",
+          html_url: `https://github.com/acme/widgets/pull/${m[1]}`,
+          head: { ref: "feature/y", sha: "5e5e5e5", repo: { full_name: "acme/widgets" } },
+          base: { ref: "main" },
+        },
+      ];
     });
     const n = ++issueNo;
     const comment = (text: string, login: string, id: number) =>
-      parseTrigger("issue_comment", issueComment(text, { issue: n, pr: true, login, commentId: id }), { handle: "inspect", botLogin: "inspect-app[bot]" });
-    const outcomes = await Promise.all([replica().handle(comment("@inspect fix the lint", "alice", n * 10 + 1)), replica().handle(comment("@inspect and the types", "bob", n * 10 + 2))]);
+      parseTrigger("issue_comment", issueComment(text, { issue: n, pr: true, login, commentId: id }), {
+        handle: "inspect",
+        botLogin: "inspect-app[bot]",
+      });
+    const outcomes = await Promise.all([
+      replica().handle(comment("@inspect fix the lint", "alice", n * 10 + 1)),
+      replica().handle(comment("@inspect and the types", "bob", n * 10 + 2)),
+    ]);
     await drain();
     expect(outcomes.map((o) => o.outcome).sort()).toEqual(["created", "queued"]);
     // The loser did try to create the thread's session, and the database said no.
     expect(logged.filter((m) => m.includes("created this thread's session first"))).toHaveLength(1);
-    const onThread = (await listSessions(database.db)).filter((s) => s.threadKind === "pull_request" && s.threadNumber === n);
+    const onThread = (await listSessions(database.db)).filter(
+      (s) => s.threadKind === "pull_request" && s.threadNumber === n,
+    );
     expect(onThread).toHaveLength(1);
-    expect((await listPrompts(database.db, onThread[0]!.id)).map((p) => p.authorLogin).sort()).toEqual(["alice", "bob"]);
+    expect((await listPrompts(database.db, onThread[0]!.id)).map((p) => p.authorLogin).sort()).toEqual([
+      "alice",
+      "bob",
+    ]);
   });
 
   it("takes a new assignment once the work on the issue is done", async () => {
@@ -509,7 +703,11 @@ describe("the conversation", () => {
     for (let i = 0; i < 3; i++) {
       const p = await runner.take(id, token);
       await runner.done(id, token, p.id, { status: "done" });
-      await deliver(inspect, "issue_comment", issueComment(`@inspect step ${i}`, { issue: (await getSession(database.db, id))!.threadNumber! }));
+      await deliver(
+        inspect,
+        "issue_comment",
+        issueComment(`@inspect step ${i}`, { issue: (await getSession(database.db, id))!.threadNumber! }),
+      );
       await drain();
     }
     await new Promise((r) => setTimeout(r, 450));
@@ -554,13 +752,22 @@ describe("GitHub API limits", () => {
     const Octokit = InspectOctokit.defaults((o: any) => ({
       ...o,
       retry: { ...o.retry, enabled: true, retryAfterBaseValue: 1 },
-      throttle: { ...o.throttle, enabled: true, retryAfterBaseValue: 1, write: new Bottleneck.Group({ maxConcurrent: 10, minTime: 0 }) },
+      throttle: {
+        ...o.throttle,
+        enabled: true,
+        retryAfterBaseValue: 1,
+        write: new Bottleneck.Group({ maxConcurrent: 10, minTime: 0 }),
+      },
     }));
     inspect = await stack.restart({ Octokit });
     let reactions = 0;
-    gh.on("POST", /\/reactions$/, () => (++reactions === 1 ? [403, { message: "You have exceeded a secondary rate limit" }] : [201, { id: 1 }]));
+    gh.on("POST", /\/reactions$/, () =>
+      ++reactions === 1 ? [403, { message: "You have exceeded a secondary rate limit" }] : [201, { id: 1 }],
+    );
     let comments = 0;
-    gh.on("POST", /\/issues\/\d+\/comments$/, () => (++comments === 1 ? [502, { message: "Bad gateway" }] : [201, { id: 555 }]));
+    gh.on("POST", /\/issues\/\d+\/comments$/, () =>
+      ++comments === 1 ? [502, { message: "Bad gateway" }] : [201, { id: 555 }],
+    );
 
     const n = ++issueNo;
     const res = await deliver(inspect, "issue_comment", issueComment("@inspect go", { issue: n }));

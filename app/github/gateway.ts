@@ -70,7 +70,11 @@ export class GitHubGateway {
   async permission(installationId: number, owner: string, repo: string, username: string): Promise<Permission> {
     const o = await this.inst(installationId);
     try {
-      const { data } = await o.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", { owner, repo, username });
+      const { data } = await o.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
+        owner,
+        repo,
+        username,
+      });
       const role = (data as { role_name?: string }).role_name;
       if (role === "maintain" || role === "triage") return role;
       return (data.permission as Permission) ?? "none";
@@ -81,31 +85,78 @@ export class GitHubGateway {
     }
   }
 
-  async react(installationId: number, owner: string, repo: string, target: CommentRef | { issue: number }, content: ReactionContent): Promise<void> {
+  async react(
+    installationId: number,
+    owner: string,
+    repo: string,
+    target: CommentRef | { issue: number },
+    content: ReactionContent,
+  ): Promise<void> {
     const o = await this.inst(installationId);
     if ("issue" in target) {
-      await o.request("POST /repos/{owner}/{repo}/issues/{issue_number}/reactions", { owner, repo, issue_number: target.issue, content });
+      await o.request("POST /repos/{owner}/{repo}/issues/{issue_number}/reactions", {
+        owner,
+        repo,
+        issue_number: target.issue,
+        content,
+      });
     } else if (target.kind === "review_comment") {
-      await o.request("POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions", { owner, repo, comment_id: target.id, content });
+      await o.request("POST /repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions", {
+        owner,
+        repo,
+        comment_id: target.id,
+        content,
+      });
     } else {
-      await o.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", { owner, repo, comment_id: target.id, content });
+      await o.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", {
+        owner,
+        repo,
+        comment_id: target.id,
+        content,
+      });
     }
   }
 
-  async comment(installationId: number, owner: string, repo: string, issueNumber: number, body: string): Promise<number> {
+  async comment(
+    installationId: number,
+    owner: string,
+    repo: string,
+    issueNumber: number,
+    body: string,
+  ): Promise<number> {
     const o = await this.inst(installationId);
-    const { data } = await o.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner, repo, issue_number: issueNumber, body });
+    const { data } = await o.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner,
+      repo,
+      issue_number: issueNumber,
+      body,
+    });
     return Number(data.id);
   }
 
-  async editComment(installationId: number, owner: string, repo: string, commentId: number, body: string): Promise<void> {
+  async editComment(
+    installationId: number,
+    owner: string,
+    repo: string,
+    commentId: number,
+    body: string,
+  ): Promise<void> {
     const o = await this.inst(installationId);
-    await o.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner, repo, comment_id: commentId, body });
+    await o.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+      owner,
+      repo,
+      comment_id: commentId,
+      body,
+    });
   }
 
   async pullRequest(installationId: number, owner: string, repo: string, number: number): Promise<PullRequestInfo> {
     const o = await this.inst(installationId);
-    const { data } = await o.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: number });
+    const { data } = await o.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+      owner,
+      repo,
+      pull_number: number,
+    });
     const headRepo = data.head.repo?.full_name ?? null;
     return {
       number: data.number,
@@ -130,7 +181,11 @@ export class GitHubGateway {
     return { token: data.token, expiresAt: data.expires_at };
   }
 
-  async repository(installationId: number, owner: string, repo: string): Promise<{ id: number; defaultBranch: string; private: boolean }> {
+  async repository(
+    installationId: number,
+    owner: string,
+    repo: string,
+  ): Promise<{ id: number; defaultBranch: string; private: boolean }> {
     const o = await this.inst(installationId);
     const { data } = await o.request("GET /repos/{owner}/{repo}", { owner, repo });
     return { id: Number(data.id), defaultBranch: data.default_branch, private: data.private };
@@ -147,7 +202,14 @@ export class GitHubGateway {
    * 200 with `workflow_run_id`). A host without it answers 204 (→ `runId: null`); one that
    * refuses the unknown parameter (422 naming it) is asked again without it.
    */
-  async dispatchWorkflow(installationId: number, owner: string, repo: string, workflow: string, ref: string, inputs: Record<string, string>): Promise<{ runId: number | null }> {
+  async dispatchWorkflow(
+    installationId: number,
+    owner: string,
+    repo: string,
+    workflow: string,
+    ref: string,
+    inputs: Record<string, string>,
+  ): Promise<{ runId: number | null }> {
     const o = await this.inst(installationId);
     const route = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches" as const;
     let res: { status: number; data: unknown };
@@ -158,15 +220,25 @@ export class GitHubGateway {
       if (e.status !== 422 || !/return_run_details/.test(String(e.message))) throw err;
       res = await o.request(route, { owner, repo, workflow_id: workflow, ref, inputs });
     }
-    const runId = res.status === 200 ? Number((res.data as { workflow_run_id?: unknown } | undefined)?.workflow_run_id) : NaN;
+    const runId =
+      res.status === 200 ? Number((res.data as { workflow_run_id?: unknown } | undefined)?.workflow_run_id) : NaN;
     return { runId: Number.isSafeInteger(runId) && runId > 0 ? runId : null };
   }
 
   /** A workflow run of a repository, or null when there is none by that id (404). */
-  async workflowRun(installationId: number, owner: string, repo: string, runId: number): Promise<WorkflowRunInfo | null> {
+  async workflowRun(
+    installationId: number,
+    owner: string,
+    repo: string,
+    runId: number,
+  ): Promise<WorkflowRunInfo | null> {
     const o = await this.inst(installationId);
     try {
-      const { data } = await o.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}", { owner, repo, run_id: runId });
+      const { data } = await o.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}", {
+        owner,
+        repo,
+        run_id: runId,
+      });
       const d = data as typeof data & { display_title?: string; triggering_actor?: { login?: string } | null };
       return {
         id: Number(d.id),
@@ -183,10 +255,22 @@ export class GitHubGateway {
   }
 
   /** Open a PR; if one already exists for the branch (422), adopt it. */
-  async createPullRequest(as: Actor, installationId: number, pr: NewPullRequest): Promise<{ number: number; url: string; created: boolean }> {
+  async createPullRequest(
+    as: Actor,
+    installationId: number,
+    pr: NewPullRequest,
+  ): Promise<{ number: number; url: string; created: boolean }> {
     const o = await this.actor(as);
     try {
-      const { data } = await o.request("POST /repos/{owner}/{repo}/pulls", { owner: pr.owner, repo: pr.repo, head: pr.head, base: pr.base, title: pr.title, body: pr.body, draft: pr.draft });
+      const { data } = await o.request("POST /repos/{owner}/{repo}/pulls", {
+        owner: pr.owner,
+        repo: pr.repo,
+        head: pr.head,
+        base: pr.base,
+        title: pr.title,
+        body: pr.body,
+        draft: pr.draft,
+      });
       return { number: data.number, url: data.html_url, created: true };
     } catch (err) {
       if ((err as { status?: number }).status !== 422) throw err;
@@ -196,19 +280,42 @@ export class GitHubGateway {
     }
   }
 
-  async findPullRequest(installationId: number, owner: string, repo: string, head: string): Promise<{ number: number; url: string } | null> {
+  async findPullRequest(
+    installationId: number,
+    owner: string,
+    repo: string,
+    head: string,
+  ): Promise<{ number: number; url: string } | null> {
     const o = await this.inst(installationId);
-    const { data } = await o.request("GET /repos/{owner}/{repo}/pulls", { owner, repo, head: `${owner}:${head}`, state: "open" });
+    const { data } = await o.request("GET /repos/{owner}/{repo}/pulls", {
+      owner,
+      repo,
+      head: `${owner}:${head}`,
+      state: "open",
+    });
     const pr = data[0];
     return pr ? { number: pr.number, url: pr.html_url } : null;
   }
 
-  async updatePullRequestBody(installationId: number, owner: string, repo: string, number: number, body: string): Promise<void> {
+  async updatePullRequestBody(
+    installationId: number,
+    owner: string,
+    repo: string,
+    number: number,
+    body: string,
+  ): Promise<void> {
     const o = await this.inst(installationId);
     await o.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: number, body });
   }
 
-  async createCheckRun(installationId: number, owner: string, repo: string, headSha: string, detailsUrl: string, output: CheckRunOutput): Promise<number> {
+  async createCheckRun(
+    installationId: number,
+    owner: string,
+    repo: string,
+    headSha: string,
+    detailsUrl: string,
+    output: CheckRunOutput,
+  ): Promise<number> {
     const o = await this.inst(installationId);
     const { data } = await o.request("POST /repos/{owner}/{repo}/check-runs", {
       owner,
@@ -233,9 +340,20 @@ export class GitHubGateway {
   ): Promise<void> {
     const o = await this.inst(installationId);
     const done = update.conclusion
-      ? { status: "completed" as const, conclusion: update.conclusion, completed_at: new Date().toISOString(), actions: [] }
+      ? {
+          status: "completed" as const,
+          conclusion: update.conclusion,
+          completed_at: new Date().toISOString(),
+          actions: [],
+        }
       : { status: "in_progress" as const, actions: [STOP_ACTION] };
-    await o.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", { owner, repo, check_run_id: checkRunId, output: update.output, ...done });
+    await o.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+      owner,
+      repo,
+      check_run_id: checkRunId,
+      output: update.output,
+      ...done,
+    });
   }
 }
 
@@ -268,7 +386,11 @@ export interface NewPullRequest {
  * First-run setup: trade the code GitHub's App-manifest flow returns for the new App's
  * credentials. No App exists yet, so the call is unauthenticated.
  */
-export async function convertManifest(apiUrl: string, code: string, OctokitClass: typeof ProbotOctokit = ProbotOctokit) {
+export async function convertManifest(
+  apiUrl: string,
+  code: string,
+  OctokitClass: typeof ProbotOctokit = ProbotOctokit,
+) {
   const octokit = new OctokitClass({ baseUrl: apiUrl });
   const { data } = await octokit.request("POST /app-manifests/{code}/conversions", { code });
   return data;

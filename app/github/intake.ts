@@ -5,9 +5,21 @@
  */
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import { findRepositoryByFullName, upsertInstallation, upsertRepository, upsertUser, type RepositoryRow } from "../db/accounts.js";
+import {
+  findRepositoryByFullName,
+  upsertInstallation,
+  upsertRepository,
+  upsertUser,
+  type RepositoryRow,
+} from "../db/accounts.js";
 import { hasOpenPromptFrom, listPrompts } from "../db/prompts.js";
-import { findSessionByCheckRun, findSessionByHeadBranch, findSessionByPullRequest, findThreadSession, type SessionRow } from "../db/sessions.js";
+import {
+  findSessionByCheckRun,
+  findSessionByHeadBranch,
+  findSessionByPullRequest,
+  findThreadSession,
+  type SessionRow,
+} from "../db/sessions.js";
 import { isUniqueViolation } from "../db/errors.js";
 import type { PromptContext } from "../db/schema.js";
 import type { PromptSource } from "../../protocol/events.js";
@@ -95,16 +107,29 @@ export class GitHubIntake {
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     const inst = t.repo.installationId;
     if (await this.openedByInspect(t)) return { outcome: "ignored", reason: "a pull request Inspect opened" };
-    if (!(await this.allowed(t.repo, t.thread, t.actor, true))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
+    if (!(await this.allowed(t.repo, t.thread, t.actor, true)))
+      return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
 
     // Acknowledge before anything slow.
     const ackTarget = t.comment ?? { issue: t.thread.number };
-    const ack = github.react(inst, t.repo.owner, t.repo.name, ackTarget, "eyes").catch((err) => this.deps.log.warn({ err }, "could not react"));
+    const ack = github
+      .react(inst, t.repo.owner, t.repo.name, ackTarget, "eyes")
+      .catch((err) => this.deps.log.warn({ err }, "could not react"));
 
     const repo = await this.repository(t.repo);
-    const author = await upsertUser(this.deps.db, { login: t.actor.login, githubId: t.actor.id, avatarUrl: t.actor.avatarUrl });
+    const author = await upsertUser(this.deps.db, {
+      login: t.actor.login,
+      githubId: t.actor.id,
+      avatarUrl: t.actor.avatarUrl,
+    });
     const context: PromptContext = {
-      thread: { kind: t.thread.kind, number: t.thread.number, title: t.thread.title, body: t.thread.body ? stripHidden(t.thread.body) : null, url: t.thread.url },
+      thread: {
+        kind: t.thread.kind,
+        number: t.thread.number,
+        title: t.thread.title,
+        body: t.thread.body ? stripHidden(t.thread.body) : null,
+        url: t.thread.url,
+      },
       review: t.review ? { path: t.review.path, line: t.review.line, diffHunk: t.review.diffHunk } : undefined,
     };
     const prompt = { author, text: stripHidden(t.text), source: t.source, context, comment: t.comment };
@@ -124,7 +149,13 @@ export class GitHubIntake {
     if (t.thread.kind === "pull_request") {
       const pr = await github.pullRequest(inst, repo.owner, repo.name, t.thread.number);
       if (pr.fork) {
-        await github.comment(inst, repo.owner, repo.name, t.thread.number, `Sorry @${t.actor.login}, I can't work on pull requests from forks: their code never runs with this repository's credentials.`);
+        await github.comment(
+          inst,
+          repo.owner,
+          repo.name,
+          t.thread.number,
+          `Sorry @${t.actor.login}, I can't work on pull requests from forks: their code never runs with this repository's credentials.`,
+        );
         await ack;
         return { outcome: "refused", reason: "fork pull request" };
       }
@@ -142,7 +173,19 @@ export class GitHubIntake {
     let session: SessionRow;
     try {
       ({ session } = await this.deps.sessions.create(
-        { repo, threadKind: t.thread.kind, threadNumber: t.thread.number, title: t.thread.title, baseBranch: base, headBranch: head, headExists, headSha, createdBy: author, prNumber, prUrl },
+        {
+          repo,
+          threadKind: t.thread.kind,
+          threadNumber: t.thread.number,
+          title: t.thread.title,
+          baseBranch: base,
+          headBranch: head,
+          headExists,
+          headSha,
+          createdBy: author,
+          prNumber,
+          prUrl,
+        },
         prompt,
       ));
     } catch (err) {
@@ -150,7 +193,10 @@ export class GitHubIntake {
       if (!isUniqueViolation(err, "sessions_one_per_thread")) throw err;
       const raced = await this.queueOnThread(repo, t.thread, prompt);
       if (!raced) throw err;
-      this.deps.log.info({ sessionId: raced, thread: t.thread.number }, "another delivery created this thread's session first; the request went there");
+      this.deps.log.info(
+        { sessionId: raced, thread: t.thread.number },
+        "another delivery created this thread's session first; the request went there",
+      );
       await ack;
       return { outcome: "queued", sessionId: raced };
     }
@@ -162,11 +208,14 @@ export class GitHubIntake {
   private async stop(t: Extract<Trigger, { kind: "stop" }>): Promise<IntakeResult> {
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     // Closing or unassigning is an act on GitHub that already needed rights; a stop comment needs write.
-    if (t.comment && !(await this.allowed(t.repo, t.thread, t.actor, true))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
+    if (t.comment && !(await this.allowed(t.repo, t.thread, t.actor, true)))
+      return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
     const repo = await this.repository(t.repo);
     const session = await this.threadSession(repo, t.thread);
-    if (!session || !isActive(session.status)) return { outcome: "ignored", reason: "no active session on this thread" };
-    if (t.comment) await this.deps.github.react(t.repo.installationId, repo.owner, repo.name, t.comment, "eyes").catch(() => {});
+    if (!session || !isActive(session.status))
+      return { outcome: "ignored", reason: "no active session on this thread" };
+    if (t.comment)
+      await this.deps.github.react(t.repo.installationId, repo.owner, repo.name, t.comment, "eyes").catch(() => {});
     await this.deps.sessions.stop(session.id, t.actor.login, t.reason);
     return { outcome: "stopped", sessionId: session.id };
   }
@@ -180,20 +229,35 @@ export class GitHubIntake {
   }
 
   /** The check run's Stop button, or "Re-run": the last prompt runs again, attributed to who asked. */
-  private async checkRunAction(t: Extract<Trigger, { kind: "check_run_stop" | "check_run_rerun" }>): Promise<IntakeResult> {
+  private async checkRunAction(
+    t: Extract<Trigger, { kind: "check_run_stop" | "check_run_rerun" }>,
+  ): Promise<IntakeResult> {
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     const repo = await this.repository(t.repo);
-    const session = (await findSessionByCheckRun(this.deps.db, repo.id, t.checkRunId)) ?? (await this.sessionOfOlderCheckRun(repo, t.externalId));
+    const session =
+      (await findSessionByCheckRun(this.deps.db, repo.id, t.checkRunId)) ??
+      (await this.sessionOfOlderCheckRun(repo, t.externalId));
     if (!session) return { outcome: "ignored", reason: "not an Inspect check run" };
-    const thread: ThreadRef = { kind: session.threadKind === "pull_request" ? "pull_request" : "issue", number: session.threadNumber ?? 0, title: session.title, body: null, url: "" };
-    if (!(await this.allowed(t.repo, thread, t.actor, session.threadNumber !== null))) return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
+    const thread: ThreadRef = {
+      kind: session.threadKind === "pull_request" ? "pull_request" : "issue",
+      number: session.threadNumber ?? 0,
+      title: session.title,
+      body: null,
+      url: "",
+    };
+    if (!(await this.allowed(t.repo, thread, t.actor, session.threadNumber !== null)))
+      return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
     if (t.kind === "check_run_stop") {
       await this.deps.sessions.stop(session.id, t.actor.login, `stopped by @${t.actor.login} from the check run`);
       return { outcome: "stopped", sessionId: session.id };
     }
     const last = (await listPrompts(this.deps.db, session.id)).filter((p) => p.status !== "cancelled").at(-1);
     if (!last) return { outcome: "ignored", reason: "nothing to re-run" };
-    const author = await upsertUser(this.deps.db, { login: t.actor.login, githubId: t.actor.id, avatarUrl: t.actor.avatarUrl });
+    const author = await upsertUser(this.deps.db, {
+      login: t.actor.login,
+      githubId: t.actor.id,
+      avatarUrl: t.actor.avatarUrl,
+    });
     await this.deps.sessions.queue(session.id, { author, text: last.text, source: "rerun", context: last.context });
     return { outcome: "rerun", sessionId: session.id };
   }
@@ -203,7 +267,10 @@ export class GitHubIntake {
    * still work: Inspect created it with the session link as its external id (only the app that
    * created a check run hears of its buttons), and the session must be in the same repository.
    */
-  private async sessionOfOlderCheckRun(repo: RepositoryRow, externalId: string | null): Promise<SessionRow | undefined> {
+  private async sessionOfOlderCheckRun(
+    repo: RepositoryRow,
+    externalId: string | null,
+  ): Promise<SessionRow | undefined> {
     const id = sessionIdFromUrl(this.deps.config.publicUrl, externalId);
     if (!id) return undefined;
     const session = await this.deps.sessions.get(id);
@@ -229,7 +296,8 @@ export class GitHubIntake {
     const existing = await this.threadSession(repo, thread);
     if (!existing) return null;
     // "Work on this issue" twice — opened mentioning the bot and assigned to it at once — is one request.
-    if (ISSUE_ITSELF.includes(prompt.source) && (await hasOpenPromptFrom(this.deps.db, existing.id, ISSUE_ITSELF))) return existing.id;
+    if (ISSUE_ITSELF.includes(prompt.source) && (await hasOpenPromptFrom(this.deps.db, existing.id, ISSUE_ITSELF)))
+      return existing.id;
     try {
       await this.deps.sessions.queue(existing.id, prompt);
       return existing.id;
@@ -250,6 +318,13 @@ export class GitHubIntake {
 
   private async repository(r: RepoRef): Promise<RepositoryRow> {
     if (r.installationId) await upsertInstallation(this.deps.db, r.installationId, r.owner);
-    return upsertRepository(this.deps.db, { githubId: r.githubId, owner: r.owner, name: r.name, installationId: r.installationId, defaultBranch: r.defaultBranch, private: r.private });
+    return upsertRepository(this.deps.db, {
+      githubId: r.githubId,
+      owner: r.owner,
+      name: r.name,
+      installationId: r.installationId,
+      defaultBranch: r.defaultBranch,
+      private: r.private,
+    });
   }
 }

@@ -24,7 +24,13 @@ export function buildManifest(config: Config, appYml: string): Record<string, un
 }
 
 /** The env lines for a converted manifest (quoted PEM, as dotenv reads it). */
-function envLines(app: { id: number; pem: string; webhook_secret: string; client_id: string; client_secret: string }): string {
+function envLines(app: {
+  id: number;
+  pem: string;
+  webhook_secret: string;
+  client_id: string;
+  client_secret: string;
+}): string {
   return [
     `APP_ID=${app.id}`,
     `PRIVATE_KEY="${app.pem.trim().replace(/\n/g, "\\n")}"`,
@@ -34,7 +40,10 @@ function envLines(app: { id: number; pem: string; webhook_secret: string; client
   ].join("\n");
 }
 
-export function setupRoutes(config: Config, opts: { root: string; isLocal: (c: Context) => boolean; Octokit?: typeof ProbotOctokit }) {
+export function setupRoutes(
+  config: Config,
+  opts: { root: string; isLocal: (c: Context) => boolean; Octokit?: typeof ProbotOctokit },
+) {
   const app = new Hono();
   const envFile = path.join(opts.root, ".env");
 
@@ -48,18 +57,26 @@ export function setupRoutes(config: Config, opts: { root: string; isLocal: (c: C
     const yml = readFileSync(path.join(opts.root, "app.yml"), "utf8");
     const manifest = JSON.stringify(buildManifest(config, yml));
     const target = `${config.github.webUrl}/settings/apps/new`;
-    return c.html(html`<!doctype html>
-      <html>
-        <head><meta name="viewport" content="width=device-width,initial-scale=1" /><title>Set up Inspect</title></head>
-        <body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem">
-          <h1>Connect Inspect to GitHub</h1>
-          <p>This creates a GitHub App from <code>app.yml</code> on ${config.github.webUrl} and saves its credentials to <code>.env</code>.</p>
-          <form action="${target}" method="post">
-            <input type="hidden" name="manifest" value="${manifest}" />
-            <button type="submit">Create the GitHub App</button>
-          </form>
-        </body>
-      </html>`);
+    return c.html(
+      html`<!doctype html>
+        <html>
+          <head>
+            <meta name="viewport" content="width=device-width,initial-scale=1" />
+            <title>Set up Inspect</title>
+          </head>
+          <body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem">
+            <h1>Connect Inspect to GitHub</h1>
+            <p>
+              This creates a GitHub App from <code>app.yml</code> on ${config.github.webUrl} and saves its credentials
+              to <code>.env</code>.
+            </p>
+            <form action="${target}" method="post">
+              <input type="hidden" name="manifest" value="${manifest}" />
+              <button type="submit">Create the GitHub App</button>
+            </form>
+          </body>
+        </html>`,
+    );
   });
 
   app.get("/callback", async (c) => {
@@ -67,15 +84,21 @@ export function setupRoutes(config: Config, opts: { root: string; isLocal: (c: C
     if (!code || !/^[\w-]{1,200}$/.test(code)) return c.json({ error: "missing or invalid code" }, 400);
     const data = await convertManifest(config.github.apiUrl, code, opts.Octokit);
     const existing = existsSync(envFile) ? readFileSync(envFile, "utf8") : "";
-    appendFileSync(envFile, `${existing && !existing.endsWith("\n") ? "\n" : ""}${envLines(data as never)}\n`, { mode: 0o600 });
-    return c.html(html`<!doctype html>
-      <html>
-        <body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem">
-          <h1>GitHub App created</h1>
-          <p>Credentials were written to <code>.env</code>. Restart <code>npm start</code>, then
-            <a href="${data.html_url}/installations/new">install the app on your repositories</a>.</p>
-        </body>
-      </html>`);
+    appendFileSync(envFile, `${existing && !existing.endsWith("\n") ? "\n" : ""}${envLines(data as never)}\n`, {
+      mode: 0o600,
+    });
+    return c.html(
+      html`<!doctype html>
+        <html>
+          <body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem">
+            <h1>GitHub App created</h1>
+            <p>
+              Credentials were written to <code>.env</code>. Restart <code>npm start</code>, then
+              <a href="${data.html_url}/installations/new">install the app on your repositories</a>.
+            </p>
+          </body>
+        </html>`,
+    );
   });
 
   return app;

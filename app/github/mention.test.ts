@@ -64,5 +64,7 @@ describe("findMention", () => {
 
 describe("isStopCommand", () => {
   it.each(["stop", "Stop.", "please stop", "cancel!", "abort"])("%j stops", (t) => expect(isStopCommand(t)).toBe(true));
-  it.each(["stop the flaky test from failing", "don't stop", "fix it"])("%j does not", (t) => expect(isStopCommand(t)).toBe(false));
+  it.each(["stop the flaky test from failing", "don't stop", "fix it"])("%j does not", (t) =>
+    expect(isStopCommand(t)).toBe(false),
+  );
 });

@@ -12,7 +12,10 @@ export function maskNonProse(markdown: string): string {
   // Fenced code blocks: ``` or ~~~ (3+), closed by the same fence or the end of the text.
   text = text.replace(/^( {0,3})(`{3,}|~{3,})[^\n]*\n[\s\S]*?(^\1?\2[`~]*[ \t]*$|(?![\s\S]))/gm, blank);
   // Indented code blocks (4 spaces or a tab after a blank line or at the start).
-  text = text.replace(/(^|\n\n)((?:(?: {4}|\t)[^\n]*(?:\n|$))+)/g, (_m, lead: string, block: string) => lead + blank(block));
+  text = text.replace(
+    /(^|\n\n)((?:(?: {4}|\t)[^\n]*(?:\n|$))+)/g,
+    (_m, lead: string, block: string) => lead + blank(block),
+  );
   // Block quotes, with the lazy continuation lines of a quoted paragraph.
   text = maskBlockQuotes(text, blank);
   // Inline code spans (matching backtick runs).

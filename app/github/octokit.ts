@@ -18,7 +18,11 @@ const MAX_RATE_LIMIT_RETRIES = 3;
 const WRITE_SPACING_MS = 250;
 const NOTIFYING_WRITE_SPACING_MS = 1_000;
 const writes = new Bottleneck.Group({ id: "inspect-write", maxConcurrent: 1, minTime: WRITE_SPACING_MS });
-const notifications = new Bottleneck.Group({ id: "inspect-notifications", maxConcurrent: 1, minTime: NOTIFYING_WRITE_SPACING_MS });
+const notifications = new Bottleneck.Group({
+  id: "inspect-notifications",
+  maxConcurrent: 1,
+  minTime: NOTIFYING_WRITE_SPACING_MS,
+});
 
 export const InspectOctokit = ProbotOctokit.defaults((options: any) => ({
   ...options,
@@ -26,8 +30,15 @@ export const InspectOctokit = ProbotOctokit.defaults((options: any) => ({
     write: writes,
     notifications,
     ...options.throttle,
-    onSecondaryRateLimit: (retryAfter: number, req: { method: string; url: string }, octokit: any, retryCount: number) => {
-      octokit.log?.warn?.(`secondary rate limit on ${req.method} ${req.url}; retry ${retryCount + 1} in ${retryAfter} s`);
+    onSecondaryRateLimit: (
+      retryAfter: number,
+      req: { method: string; url: string },
+      octokit: any,
+      retryCount: number,
+    ) => {
+      octokit.log?.warn?.(
+        `secondary rate limit on ${req.method} ${req.url}; retry ${retryCount + 1} in ${retryAfter} s`,
+      );
       return retryCount < MAX_RATE_LIMIT_RETRIES;
     },
     onRateLimit: (retryAfter: number, req: { method: string; url: string }, octokit: any, retryCount: number) => {

@@ -46,7 +46,9 @@ describe("PermissionCache", () => {
   });
 
   it("does not cache errors: the next call asks again", async () => {
-    const { gateway, calls } = fakeGateway((n) => (n === 1 ? Promise.reject(new Error("502 Bad Gateway")) : Promise.resolve("admin")));
+    const { gateway, calls } = fakeGateway((n) =>
+      n === 1 ? Promise.reject(new Error("502 Bad Gateway")) : Promise.resolve("admin"),
+    );
     const cache = new PermissionCache(gateway, 60_000, clock().now);
     await expect(cache.get(1, "acme", "widgets", "bob")).rejects.toThrow("502");
     expect(await cache.get(1, "acme", "widgets", "bob")).toBe("admin");
@@ -55,7 +57,9 @@ describe("PermissionCache", () => {
 
   it("a late failure of an expired lookup does not evict the fresh answer that replaced it", async () => {
     let reject!: (e: Error) => void;
-    const { gateway, calls } = fakeGateway((n) => (n === 1 ? new Promise((_, r) => (reject = r)) : Promise.resolve("write")));
+    const { gateway, calls } = fakeGateway((n) =>
+      n === 1 ? new Promise((_, r) => (reject = r)) : Promise.resolve("write"),
+    );
     const c = clock();
     const cache = new PermissionCache(gateway, 1_000, c.now);
     const stale = cache.get(1, "acme", "widgets", "alice");
@@ -76,7 +80,12 @@ describe("PermissionCache", () => {
     await cache.get(1, "acme", "widgets", "bob");
     await cache.get(1, "acme", "gadgets", "alice");
     await cache.get(2, "acme", "widgets", "alice");
-    expect(calls).toEqual(["1:acme/widgets:alice", "1:acme/widgets:bob", "1:acme/gadgets:alice", "2:acme/widgets:alice"]);
+    expect(calls).toEqual([
+      "1:acme/widgets:alice",
+      "1:acme/widgets:bob",
+      "1:acme/gadgets:alice",
+      "2:acme/widgets:alice",
+    ]);
   });
 });
 

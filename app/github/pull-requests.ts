@@ -41,7 +41,10 @@ export class PullRequests {
     if (!(await claimPullRequestOpening(db, sessionId))) return;
     try {
       const prompts = await listPrompts(db, sessionId);
-      const title = promptTitle(session.threadKind === "issue" ? session.title : (prompts[0]?.text ?? session.title), session.title);
+      const title = promptTitle(
+        session.threadKind === "issue" ? session.title : (prompts[0]?.text ?? session.title),
+        session.title,
+      );
       const pr = {
         owner: repo.owner,
         repo: repo.name,
@@ -54,7 +57,11 @@ export class PullRequests {
       const asUser = await this.userActor(session.createdByUserId);
       let opened;
       try {
-        opened = await github.createPullRequest(asUser ?? { installationId: repo.installationId }, repo.installationId, pr);
+        opened = await github.createPullRequest(
+          asUser ?? { installationId: repo.installationId },
+          repo.installationId,
+          pr,
+        );
       } catch (err) {
         const status = (err as { status?: number }).status;
         // A revoked or under-scoped user token: the PR still gets opened, by the app.
@@ -63,11 +70,15 @@ export class PullRequests {
         opened = await github.createPullRequest({ installationId: repo.installationId }, repo.installationId, pr);
       }
       await updateSession(db, sessionId, { prNumber: opened.number, prUrl: opened.url });
-      await this.deps.events.append(sessionId, [{ type: "pr.opened", data: { number: opened.number, url: opened.url, draft: config.draftPullRequests } }]);
+      await this.deps.events.append(sessionId, [
+        { type: "pr.opened", data: { number: opened.number, url: opened.url, draft: config.draftPullRequests } },
+      ]);
     } catch (err) {
       await updateSession(db, sessionId, { prClaimedAt: null });
       const message = err instanceof Error ? err.message : String(err);
-      await this.deps.events.append(sessionId, [{ type: "error", data: { message: `Could not open the pull request: ${message}`, code: "pr_open_failed" } }]);
+      await this.deps.events.append(sessionId, [
+        { type: "error", data: { message: `Could not open the pull request: ${message}`, code: "pr_open_failed" } },
+      ]);
       throw err;
     }
   }

@@ -13,6 +13,14 @@ export async function summaryInput(db: Db, config: Config, session: SessionRow):
     closes: session.threadKind === "issue" ? session.threadNumber : null,
     requestedBy: prompts[0]?.authorLogin ?? "someone",
     handle: config.botHandle,
-    prompts: prompts.map((p) => ({ author: p.authorLogin, text: p.text, status: p.status, commits: p.commits ?? [], summary: p.summary, error: p.error, changedFiles: p.changedFiles })),
+    prompts: prompts.map((p) => ({
+      author: p.authorLogin,
+      text: p.text,
+      status: p.status,
+      commits: p.commits ?? [],
+      summary: p.summary,
+      error: p.error,
+      changedFiles: p.changedFiles,
+    })),
   };
 }

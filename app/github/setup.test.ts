@@ -26,9 +26,21 @@ describe("first-run GitHub App setup (manifest flow)", () => {
       hook_attributes: { url: "https://inspect.example.com/api/github/webhooks" },
       redirect_url: "https://inspect.example.com/setup/callback",
       callback_urls: ["https://inspect.example.com/auth/callback"],
-      default_permissions: { contents: "write", issues: "write", pull_requests: "write", checks: "write", actions: "write" },
+      default_permissions: {
+        contents: "write",
+        issues: "write",
+        pull_requests: "write",
+        checks: "write",
+        actions: "write",
+      },
     });
-    expect(m.default_events).toEqual(["issue_comment", "issues", "pull_request", "pull_request_review_comment", "check_run"]);
+    expect(m.default_events).toEqual([
+      "issue_comment",
+      "issues",
+      "pull_request",
+      "pull_request_review_comment",
+      "check_run",
+    ]);
   });
 
   it("posts the manifest to the GitHub host's new-app page", async () => {
@@ -42,22 +54,36 @@ describe("first-run GitHub App setup (manifest flow)", () => {
 
   it("exchanges the code and writes the credentials to .env", async () => {
     writeFileSync(path.join(root, ".env"), "PORT=4000");
-    nock("https://ghe.acme.test/api/v3")
-      .post("/app-manifests/abc123/conversions")
-      .reply(201, { id: 99, pem: "-----BEGIN RSA PRIVATE KEY-----\nk\n-----END RSA PRIVATE KEY-----\n", webhook_secret: "whs", client_id: "Iv1.x", client_secret: "cs", html_url: "https://ghe.acme.test/apps/inspect" });
+    nock("https://ghe.acme.test/api/v3").post("/app-manifests/abc123/conversions").reply(201, {
+      id: 99,
+      pem: "-----BEGIN RSA PRIVATE KEY-----\nk\n-----END RSA PRIVATE KEY-----\n",
+      webhook_secret: "whs",
+      client_id: "Iv1.x",
+      client_secret: "cs",
+      html_url: "https://ghe.acme.test/apps/inspect",
+    });
     const app = setupRoutes(config, { root, isLocal: () => true, Octokit: TestOctokit });
     const res = await app.request("/callback?code=abc123");
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("https://ghe.acme.test/apps/inspect/installations/new");
     const env = readFileSync(path.join(root, ".env"), "utf8");
-    expect(env).toBe('PORT=4000\nAPP_ID=99\nPRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\\nk\\n-----END RSA PRIVATE KEY-----"\nWEBHOOK_SECRET=whs\nGITHUB_CLIENT_ID=Iv1.x\nGITHUB_CLIENT_SECRET=cs\n');
+    expect(env).toBe(
+      'PORT=4000\nAPP_ID=99\nPRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\\nk\\n-----END RSA PRIVATE KEY-----"\nWEBHOOK_SECRET=whs\nGITHUB_CLIENT_ID=Iv1.x\nGITHUB_CLIENT_SECRET=cs\n',
+    );
     // dotenv-style parsing gives back a key our config accepts.
-    const parsed = Object.fromEntries(env.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).replace(/^"|"$/g, "")]));
+    const parsed = Object.fromEntries(
+      env
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).replace(/^"|"$/g, "")]),
+    );
     expect(loadConfig(parsed).githubApp?.appId).toBe(99);
   });
 
   it("is refused from other machines, and without a valid code", async () => {
     expect((await setupRoutes(config, { root, isLocal: () => false }).request("/")).status).toBe(403);
-    expect((await setupRoutes(config, { root, isLocal: () => true }).request("/callback?code=../../x")).status).toBe(400);
+    expect((await setupRoutes(config, { root, isLocal: () => true }).request("/callback?code=../../x")).status).toBe(
+      400,
+    );
   });
 });

@@ -28,9 +28,10 @@ export function statusCommentBody(v: StatusView): string {
       line = `⚙️ Working${v.activity ? `: ${v.activity}` : "…"} ${link}`;
       break;
     case "idle":
-      line = v.turn === "failed"
-        ? `⚠️ ${capitalise(v.reason ?? "the prompt failed")}. Waiting for follow-ups: mention me again to continue. ${link}`
-        : `💤 Done for now, waiting for follow-ups (mention me to continue).${pr} ${link}`;
+      line =
+        v.turn === "failed"
+          ? `⚠️ ${capitalise(v.reason ?? "the prompt failed")}. Waiting for follow-ups: mention me again to continue. ${link}`
+          : `💤 Done for now, waiting for follow-ups (mention me to continue).${pr} ${link}`;
       break;
     case "completed":
       line = `✅ Done.${pr} Mention me to continue. ${link}`;

@@ -3,14 +3,44 @@ import { findMention } from "./mention.js";
 import { checkRunOutput, pullRequestBody, quoteMentions, type SummaryPrompt } from "./summary.js";
 
 const prompts: SummaryPrompt[] = [
-  { author: "alice", text: "@inspect fix the crash on /login", status: "done", commits: [{ sha: "abcdef1234", message: "fix" }], summary: "Fixed the null check in login.ts.", error: null, changedFiles: 2 },
-  { author: "bob", text: "@inspect also add a test", status: "failed", commits: [], summary: null, error: "model overloaded", changedFiles: 0 },
-  { author: "carol", text: "never mind", status: "cancelled", commits: [], summary: null, error: null, changedFiles: null },
+  {
+    author: "alice",
+    text: "@inspect fix the crash on /login",
+    status: "done",
+    commits: [{ sha: "abcdef1234", message: "fix" }],
+    summary: "Fixed the null check in login.ts.",
+    error: null,
+    changedFiles: 2,
+  },
+  {
+    author: "bob",
+    text: "@inspect also add a test",
+    status: "failed",
+    commits: [],
+    summary: null,
+    error: "model overloaded",
+    changedFiles: 0,
+  },
+  {
+    author: "carol",
+    text: "never mind",
+    status: "cancelled",
+    commits: [],
+    summary: null,
+    error: null,
+    changedFiles: null,
+  },
 ];
 
 describe("pullRequestBody", () => {
   it("leads with the latest summary, lists prompts with authors, links the session and closes the issue", () => {
-    const body = pullRequestBody({ sessionUrl: "https://i.test/sessions/s1", prompts, closes: 12, requestedBy: "alice", handle: "inspect" });
+    const body = pullRequestBody({
+      sessionUrl: "https://i.test/sessions/s1",
+      prompts,
+      closes: 12,
+      requestedBy: "alice",
+      handle: "inspect",
+    });
     expect(body.split("\n\n")[0]).toBe("Fixed the null check in login.ts.");
     expect(body).toContain("- ✅ @alice: fix the crash on /login — `abcdef1`");
     expect(body).toContain("- ❌ @bob: also add a test — model overloaded");
@@ -19,19 +49,41 @@ describe("pullRequestBody", () => {
     expect(body.trimEnd().endsWith("Closes #12")).toBe(true);
   });
   it("has no Closes line for PR or web sessions", () => {
-    expect(pullRequestBody({ sessionUrl: "u", prompts: [], closes: null, requestedBy: "a", handle: "inspect" })).not.toContain("Closes");
+    expect(
+      pullRequestBody({ sessionUrl: "u", prompts: [], closes: null, requestedBy: "a", handle: "inspect" }),
+    ).not.toContain("Closes");
   });
 
   it("never mentions the bot, even when prompts and the agent's summary do", () => {
     const chatty: SummaryPrompt[] = [
-      { author: "alice", text: "fix it, then ask @inspect to add tests", status: "done", commits: [], summary: "Done. Ask @Inspect for more.", error: null, changedFiles: 1 },
+      {
+        author: "alice",
+        text: "fix it, then ask @inspect to add tests",
+        status: "done",
+        commits: [],
+        summary: "Done. Ask @Inspect for more.",
+        error: null,
+        changedFiles: 1,
+      },
     ];
-    const body = pullRequestBody({ sessionUrl: "https://i.test/sessions/s1", prompts: chatty, closes: 3, requestedBy: "alice", handle: "inspect" });
+    const body = pullRequestBody({
+      sessionUrl: "https://i.test/sessions/s1",
+      prompts: chatty,
+      closes: 3,
+      requestedBy: "alice",
+      handle: "inspect",
+    });
     expect(findMention(body, "inspect")).toBeNull();
     expect(body).toContain("ask &#64;inspect to add tests");
     expect(body).toContain("Mention `@inspect` on this pull request");
     // The configured handle, not a fixed one.
-    const robo = pullRequestBody({ sessionUrl: "u", prompts: [{ ...chatty[0]!, summary: "ask @robo" }], closes: null, requestedBy: "alice", handle: "robo" });
+    const robo = pullRequestBody({
+      sessionUrl: "u",
+      prompts: [{ ...chatty[0]!, summary: "ask @robo" }],
+      closes: null,
+      requestedBy: "alice",
+      handle: "robo",
+    });
     expect(findMention(robo, "robo")).toBeNull();
     expect(robo).toContain("Mention `@robo`");
   });
@@ -39,25 +91,49 @@ describe("pullRequestBody", () => {
 
 describe("quoteMentions", () => {
   it("defuses only the handle, case-insensitively, on word boundaries", () => {
-    expect(quoteMentions("@Inspect go, @inspector stays, @alice stays", "inspect")).toBe("&#64;Inspect go, @inspector stays, @alice stays");
+    expect(quoteMentions("@Inspect go, @inspector stays, @alice stays", "inspect")).toBe(
+      "&#64;Inspect go, @inspector stays, @alice stays",
+    );
   });
 
   it("leaves code and quotes as written (nothing there counts as a mention)", () => {
-    const text = "Run `@inspect stop` to stop.\r\n\r\n```\n@inspect in code\n```\n\n> @inspect quoted\n\nbut @inspect here";
+    const text =
+      "Run `@inspect stop` to stop.\r\n\r\n```\n@inspect in code\n```\n\n> @inspect quoted\n\nbut @inspect here";
     const out = quoteMentions(text, "inspect");
-    expect(out).toBe("Run `@inspect stop` to stop.\n\n```\n@inspect in code\n```\n\n> @inspect quoted\n\nbut &#64;inspect here");
+    expect(out).toBe(
+      "Run `@inspect stop` to stop.\n\n```\n@inspect in code\n```\n\n> @inspect quoted\n\nbut &#64;inspect here",
+    );
     expect(findMention(out, "inspect")).toBeNull();
   });
 
   it("keeps other mentions at the start of a prompt line", () => {
-    const body = pullRequestBody({ sessionUrl: "u", prompts: [{ author: "bob", text: "@alice's test is flaky, fix it", status: "queued", commits: [], summary: null, error: null, changedFiles: null }], closes: null, requestedBy: "bob", handle: "inspect" });
+    const body = pullRequestBody({
+      sessionUrl: "u",
+      prompts: [
+        {
+          author: "bob",
+          text: "@alice's test is flaky, fix it",
+          status: "queued",
+          commits: [],
+          summary: null,
+          error: null,
+          changedFiles: null,
+        },
+      ],
+      closes: null,
+      requestedBy: "bob",
+      handle: "inspect",
+    });
     expect(body).toContain("@bob: @alice's test is flaky, fix it");
   });
 });
 
 describe("checkRunOutput", () => {
   it("counts prompts, commits and files", () => {
-    const out = checkRunOutput({ sessionUrl: "https://i.test/sessions/s1", prompts, closes: null, requestedBy: "alice", handle: "inspect" }, { title: "Done" });
+    const out = checkRunOutput(
+      { sessionUrl: "https://i.test/sessions/s1", prompts, closes: null, requestedBy: "alice", handle: "inspect" },
+      { title: "Done" },
+    );
     expect(out.title).toBe("Done");
     expect(out.summary).toMatch(/^\*\*2 prompt\(s\), 1 commit\(s\), 2 file change\(s\)\.\*\*/);
   });

@@ -22,11 +22,21 @@ export interface SummaryInput {
   handle: string;
 }
 
-const ICON: Record<PromptStatus, string> = { queued: "🕒", running: "⚙️", done: "✅", failed: "❌", stopped: "⏹️", cancelled: "➖" };
+const ICON: Record<PromptStatus, string> = {
+  queued: "🕒",
+  running: "⚙️",
+  done: "✅",
+  failed: "❌",
+  stopped: "⏹️",
+  cancelled: "➖",
+};
 
 function oneLine(text: string, handle: string, max = 120): string {
   // "@inspect fix X" reads as "fix X"; any other mention is part of the request.
-  const line = text.replace(new RegExp(`^\\s*@${escapeRegExp(handle)}(?![\\w-])[,:]?\\s*`, "i"), "").replace(/\s+/g, " ").trim();
+  const line = text
+    .replace(new RegExp(`^\\s*@${escapeRegExp(handle)}(?![\\w-])[,:]?\\s*`, "i"), "")
+    .replace(/\s+/g, " ")
+    .trim();
   return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }
 
@@ -53,7 +63,11 @@ function promptList(prompts: SummaryPrompt[], handle: string): string {
   return prompts
     .filter((p) => p.status !== "cancelled")
     .map((p) => {
-      const commits = p.commits.length ? ` — ${p.commits.map((c) => `\`${c.sha.slice(0, 7)}\``).join(", ")}` : p.status === "done" ? " — no changes" : "";
+      const commits = p.commits.length
+        ? ` — ${p.commits.map((c) => `\`${c.sha.slice(0, 7)}\``).join(", ")}`
+        : p.status === "done"
+          ? " — no changes"
+          : "";
       const err = p.status === "failed" && p.error ? ` — ${oneLine(p.error, handle, 200)}` : "";
       return quoteMentions(`- ${ICON[p.status]} @${p.author}: ${oneLine(p.text, handle)}${commits}${err}`, handle);
     })
@@ -61,7 +75,10 @@ function promptList(prompts: SummaryPrompt[], handle: string): string {
 }
 
 export function pullRequestBody(s: SummaryInput): string {
-  const latest = [...s.prompts].reverse().find((p) => p.summary)?.summary?.trim();
+  const latest = [...s.prompts]
+    .reverse()
+    .find((p) => p.summary)
+    ?.summary?.trim();
   const parts = [
     latest ? quoteMentions(latest, s.handle) : "Inspect is working on this change.",
     `### Prompts\n${promptList(s.prompts, s.handle)}`,

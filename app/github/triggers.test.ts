@@ -19,17 +19,27 @@ describe("parseTrigger", () => {
   });
 
   it("sees PR threads through issue comments", () => {
-    expect(parseTrigger("issue_comment", issueComment("@inspect rebase", { pr: true }), opts)).toMatchObject({ kind: "prompt", thread: { kind: "pull_request" } });
+    expect(parseTrigger("issue_comment", issueComment("@inspect rebase", { pr: true }), opts)).toMatchObject({
+      kind: "prompt",
+      thread: { kind: "pull_request" },
+    });
   });
 
   it("recognises @inspect stop", () => {
-    expect(parseTrigger("issue_comment", issueComment("@inspect stop"), opts)).toMatchObject({ kind: "stop", reason: "stopped by @alice" });
+    expect(parseTrigger("issue_comment", issueComment("@inspect stop"), opts)).toMatchObject({
+      kind: "stop",
+      reason: "stopped by @alice",
+    });
   });
 
   it("ignores comments without a real mention, and all bots", () => {
     expect(parseTrigger("issue_comment", issueComment("> @inspect fix\n\nquoting"), opts).kind).toBe("ignore");
-    expect(parseTrigger("issue_comment", issueComment("@inspect fix", { type: "Bot", login: "dependabot[bot]" }), opts)).toEqual({ kind: "ignore", reason: "sender dependabot[bot] is a bot" });
-    expect(parseTrigger("issue_comment", issueComment("@inspect fix", { login: "inspect-app[bot]" }), opts).kind).toBe("ignore");
+    expect(
+      parseTrigger("issue_comment", issueComment("@inspect fix", { type: "Bot", login: "dependabot[bot]" }), opts),
+    ).toEqual({ kind: "ignore", reason: "sender dependabot[bot] is a bot" });
+    expect(parseTrigger("issue_comment", issueComment("@inspect fix", { login: "inspect-app[bot]" }), opts).kind).toBe(
+      "ignore",
+    );
   });
 
   it("takes assignment to the bot as the issue's title and body", () => {
@@ -38,7 +48,11 @@ describe("parseTrigger", () => {
       p.issue.title = "Add dark mode";
       p.issue.body = "Users want it.";
     });
-    expect(parseTrigger("issues", p, opts)).toMatchObject({ kind: "prompt", source: "github_assignment", text: "Add dark mode\n\nUsers want it." });
+    expect(parseTrigger("issues", p, opts)).toMatchObject({
+      kind: "prompt",
+      source: "github_assignment",
+      text: "Add dark mode\n\nUsers want it.",
+    });
     p.assignee.login = "someone";
     expect(parseTrigger("issues", p, opts).kind).toBe("ignore");
     expect(parseTrigger("issues", p, { ...opts, botLogin: null }).kind).toBe("ignore");
@@ -46,7 +60,11 @@ describe("parseTrigger", () => {
 
   it("reads mentions in new issue and PR bodies", () => {
     const issue = payload("issues", "opened", (p) => (p.issue.body = "Broken.\n\n@inspect please fix"));
-    expect(parseTrigger("issues", issue, opts)).toMatchObject({ kind: "prompt", source: "github_issue", comment: null });
+    expect(parseTrigger("issues", issue, opts)).toMatchObject({
+      kind: "prompt",
+      source: "github_issue",
+      comment: null,
+    });
     const pr = payload("pull_request", "opened", (p) => (p.pull_request.body = "@inspect add tests"));
     expect(parseTrigger("pull_request", pr, opts)).toMatchObject({ kind: "prompt", thread: { kind: "pull_request" } });
     const plain = payload("issues", "opened", (p) => (p.issue.body = "no mention"));
@@ -82,14 +100,17 @@ describe("parseTrigger", () => {
   it("maps check run actions", () => {
     const stop = payload("check_run", "requested_action", (p) => (p.requested_action = { identifier: "stop" }));
     expect(parseTrigger("check_run", stop, opts)).toMatchObject({ kind: "check_run_stop" });
-    expect(parseTrigger("check_run", payload("check_run", "rerequested"), opts)).toMatchObject({ kind: "check_run_rerun" });
+    expect(parseTrigger("check_run", payload("check_run", "rerequested"), opts)).toMatchObject({
+      kind: "check_run_rerun",
+    });
   });
 
-  it.each(allExamples(["issue_comment", "issues", "pull_request", "pull_request_review_comment", "check_run"]).map((e) => [`${e.name}.${e.action}`, e] as const))(
-    "parses the real example %s without throwing",
-    (_label, e) => {
-      const t = parseTrigger(e.name, e.payload, opts);
-      expect(["prompt", "stop", "archive", "ignore", "check_run_stop", "check_run_rerun"]).toContain(t.kind);
-    },
-  );
+  it.each(
+    allExamples(["issue_comment", "issues", "pull_request", "pull_request_review_comment", "check_run"]).map(
+      (e) => [`${e.name}.${e.action}`, e] as const,
+    ),
+  )("parses the real example %s without throwing", (_label, e) => {
+    const t = parseTrigger(e.name, e.payload, opts);
+    expect(["prompt", "stop", "archive", "ignore", "check_run_stop", "check_run_rerun"]).toContain(t.kind);
+  });
 });

@@ -48,7 +48,14 @@ export type Trigger =
       comment: { id: number; kind: "issue_comment" | "review_comment" } | null;
       review: ReviewContext | null;
     }
-  | { kind: "stop"; repo: RepoRef; thread: ThreadRef; actor: Actor; reason: string; comment: { id: number; kind: "issue_comment" | "review_comment" } | null }
+  | {
+      kind: "stop";
+      repo: RepoRef;
+      thread: ThreadRef;
+      actor: Actor;
+      reason: string;
+      comment: { id: number; kind: "issue_comment" | "review_comment" } | null;
+    }
   | { kind: "archive"; repo: RepoRef; thread: ThreadRef; actor: Actor; merged: boolean }
   | { kind: "check_run_stop"; repo: RepoRef; checkRunId: number; externalId: string | null; actor: Actor }
   | { kind: "check_run_rerun"; repo: RepoRef; checkRunId: number; externalId: string | null; actor: Actor }
@@ -106,7 +113,13 @@ interface ThreadLike {
   html_url: string;
   head?: { ref: string };
 }
-const issueThread = (i: ThreadLike): ThreadRef => ({ kind: "issue", number: i.number, title: i.title, body: i.body ?? null, url: i.html_url });
+const issueThread = (i: ThreadLike): ThreadRef => ({
+  kind: "issue",
+  number: i.number,
+  title: i.title,
+  body: i.body ?? null,
+  url: i.html_url,
+});
 const pullThread = (p: ThreadLike): ThreadRef => ({
   kind: "pull_request",
   number: p.number,
@@ -119,11 +132,26 @@ const pullThread = (p: ThreadLike): ThreadRef => ({
 function fromMention(
   text: string | null | undefined,
   opts: TriggerOptions,
-  base: { repo: RepoRef; thread: ThreadRef; actor: Actor; source: PromptSource; comment: { id: number; kind: "issue_comment" | "review_comment" } | null; review: ReviewContext | null },
+  base: {
+    repo: RepoRef;
+    thread: ThreadRef;
+    actor: Actor;
+    source: PromptSource;
+    comment: { id: number; kind: "issue_comment" | "review_comment" } | null;
+    review: ReviewContext | null;
+  },
 ): Trigger {
   const mention = findMention(text, opts.handle);
   if (!mention) return ignore(`no @${opts.handle} mention`);
-  if (isStopCommand(mention.after)) return { kind: "stop", repo: base.repo, thread: base.thread, actor: base.actor, reason: `stopped by @${base.actor.login}`, comment: base.comment };
+  if (isStopCommand(mention.after))
+    return {
+      kind: "stop",
+      repo: base.repo,
+      thread: base.thread,
+      actor: base.actor,
+      reason: `stopped by @${base.actor.login}`,
+      comment: base.comment,
+    };
   return { kind: "prompt", ...base, text: text!.trim() };
 }
 
@@ -133,7 +161,8 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
   const sender = actorOf(p.sender);
   // Bots never trigger anything, Inspect included: no loops.
   // Closing a thread ends its session whoever closes it (merge bots included).
-  if (sender.isBot && event !== "pull_request.closed" && event !== "issues.closed") return ignore(`sender ${sender.login} is a bot`);
+  if (sender.isBot && event !== "pull_request.closed" && event !== "issues.closed")
+    return ignore(`sender ${sender.login} is a bot`);
 
   switch (event) {
     case "issue_comment.created": {
@@ -158,7 +187,11 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
         actor: sender,
         source: "github_review_comment",
         comment: { id: e.comment.id, kind: "review_comment" },
-        review: { path: e.comment.path, line: e.comment.line ?? e.comment.original_line ?? null, diffHunk: e.comment.diff_hunk },
+        review: {
+          path: e.comment.path,
+          line: e.comment.line ?? e.comment.original_line ?? null,
+          diffHunk: e.comment.diff_hunk,
+        },
       });
     }
     case "issues.opened": {
@@ -187,7 +220,8 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
     }
     case "issues.assigned": {
       const e = payload as Payload<"issues.assigned">;
-      if (!opts.botLogin || e.assignee?.login?.toLowerCase() !== opts.botLogin.toLowerCase()) return ignore("assignee is not Inspect");
+      if (!opts.botLogin || e.assignee?.login?.toLowerCase() !== opts.botLogin.toLowerCase())
+        return ignore("assignee is not Inspect");
       const issue = e.issue;
       const text = `${issue.title}\n\n${issue.body ?? ""}`.trim();
       return {
@@ -203,25 +237,59 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
     }
     case "issues.unassigned": {
       const e = payload as Payload<"issues.unassigned">;
-      if (!opts.botLogin || e.assignee?.login?.toLowerCase() !== opts.botLogin.toLowerCase()) return ignore("assignee is not Inspect");
-      return { kind: "stop", repo: repoOf(e), thread: issueThread(e.issue), actor: sender, reason: `unassigned by @${sender.login}`, comment: null };
+      if (!opts.botLogin || e.assignee?.login?.toLowerCase() !== opts.botLogin.toLowerCase())
+        return ignore("assignee is not Inspect");
+      return {
+        kind: "stop",
+        repo: repoOf(e),
+        thread: issueThread(e.issue),
+        actor: sender,
+        reason: `unassigned by @${sender.login}`,
+        comment: null,
+      };
     }
     case "issues.closed": {
       const e = payload as Payload<"issues.closed">;
-      return { kind: "stop", repo: repoOf(e), thread: issueThread(e.issue), actor: sender, reason: `issue closed by @${sender.login}`, comment: null };
+      return {
+        kind: "stop",
+        repo: repoOf(e),
+        thread: issueThread(e.issue),
+        actor: sender,
+        reason: `issue closed by @${sender.login}`,
+        comment: null,
+      };
     }
     case "pull_request.closed": {
       const e = payload as Payload<"pull_request.closed">;
-      return { kind: "archive", repo: repoOf(e), thread: pullThread(e.pull_request), actor: sender, merged: Boolean(e.pull_request.merged) };
+      return {
+        kind: "archive",
+        repo: repoOf(e),
+        thread: pullThread(e.pull_request),
+        actor: sender,
+        merged: Boolean(e.pull_request.merged),
+      };
     }
     case "check_run.requested_action": {
       const e = payload as Payload<"check_run.requested_action">;
-      if (e.requested_action?.identifier !== "stop") return ignore(`unknown check run action ${e.requested_action?.identifier}`);
-      return { kind: "check_run_stop", repo: repoOf(e), checkRunId: e.check_run.id, externalId: e.check_run.external_id ?? null, actor: sender };
+      if (e.requested_action?.identifier !== "stop")
+        return ignore(`unknown check run action ${e.requested_action?.identifier}`);
+      return {
+        kind: "check_run_stop",
+        repo: repoOf(e),
+        checkRunId: e.check_run.id,
+        externalId: e.check_run.external_id ?? null,
+        actor: sender,
+      };
     }
     case "check_run.rerequested": {
       const e = payload as Payload<"check_run.rerequested">;
-      return { kind: "check_run_rerun", repo: repoOf(e), checkRunId: e.check_run.id, externalId: e.check_run.external_id ?? null, actor: sender };
+      return {
+        kind: "check_run_rerun",
+        repo: repoOf(e),
+        checkRunId: e.check_run.id,
+        externalId: e.check_run.external_id ?? null,
+        actor: sender,
+      };
     }
     default:
       return ignore(`event ${event} is not handled`);

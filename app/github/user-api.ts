@@ -27,20 +27,37 @@ export class GitHubAuthError extends Error {
   override name = "GitHubAuthError";
 }
 
-export async function exchangeCode(gh: GitHubEndpoints, client: { clientId: string; clientSecret: string }, code: string, redirectUri: string, fetchFn = fetch): Promise<string> {
+export async function exchangeCode(
+  gh: GitHubEndpoints,
+  client: { clientId: string; clientSecret: string },
+  code: string,
+  redirectUri: string,
+  fetchFn = fetch,
+): Promise<string> {
   const res = await fetchFn(`${gh.webUrl}/login/oauth/access_token`, {
     method: "POST",
     headers: { accept: "application/json", "content-type": "application/json", "user-agent": "inspect" },
-    body: JSON.stringify({ client_id: client.clientId, client_secret: client.clientSecret, code, redirect_uri: redirectUri }),
+    body: JSON.stringify({
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      code,
+      redirect_uri: redirectUri,
+    }),
     signal: AbortSignal.timeout(10_000),
   });
   const body = TokenResponse.safeParse(await res.json().catch(() => null));
   if (!res.ok || !body.success) throw new GitHubAuthError(`GitHub refused the sign-in code (HTTP ${res.status})`);
-  if ("error" in body.data) throw new GitHubAuthError(`GitHub refused the sign-in code: ${body.data.error_description ?? body.data.error}`);
+  if ("error" in body.data)
+    throw new GitHubAuthError(`GitHub refused the sign-in code: ${body.data.error_description ?? body.data.error}`);
   return body.data.access_token;
 }
 
-const GitHubUser = z.object({ login: z.string().min(1), id: z.number().int(), name: z.string().nullable().optional(), avatar_url: z.string().url().nullable().optional() });
+const GitHubUser = z.object({
+  login: z.string().min(1),
+  id: z.number().int(),
+  name: z.string().nullable().optional(),
+  avatar_url: z.string().url().nullable().optional(),
+});
 export type GitHubUser = z.infer<typeof GitHubUser>;
 
 export async function fetchUser(gh: GitHubEndpoints, token: string, fetchFn = fetch): Promise<GitHubUser> {
@@ -54,7 +71,13 @@ const RepoPermissions = z.object({
   private: z.boolean().optional(),
   visibility: z.string().optional(),
   permissions: z
-    .object({ pull: z.boolean(), triage: z.boolean().optional(), push: z.boolean().optional(), maintain: z.boolean().optional(), admin: z.boolean().optional() })
+    .object({
+      pull: z.boolean(),
+      triage: z.boolean().optional(),
+      push: z.boolean().optional(),
+      maintain: z.boolean().optional(),
+      admin: z.boolean().optional(),
+    })
     .optional(),
 });
 export interface Permissions {
@@ -76,9 +99,17 @@ export const NO_PERMISSIONS: Permissions = { pull: false, push: false, collabora
  * What this token may do on `owner/name`. 404/403/401 mean "nothing" (GitHub hides
  * private repositories as 404). Other failures throw: they say nothing about access.
  */
-export async function fetchRepoPermissions(gh: GitHubEndpoints, token: string, fullName: string, fetchFn = fetch): Promise<Permissions> {
+export async function fetchRepoPermissions(
+  gh: GitHubEndpoints,
+  token: string,
+  fullName: string,
+  fetchFn = fetch,
+): Promise<Permissions> {
   const [owner, name] = fullName.split("/");
-  const res = await fetchFn(`${gh.apiUrl}/repos/${encodeURIComponent(owner!)}/${encodeURIComponent(name!)}`, { headers: headers(token), signal: AbortSignal.timeout(10_000) });
+  const res = await fetchFn(`${gh.apiUrl}/repos/${encodeURIComponent(owner!)}/${encodeURIComponent(name!)}`, {
+    headers: headers(token),
+    signal: AbortSignal.timeout(10_000),
+  });
   if (res.status === 404 || res.status === 403 || res.status === 401) {
     await res.arrayBuffer();
     return NO_PERMISSIONS;

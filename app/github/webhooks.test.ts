@@ -55,18 +55,37 @@ const writes = () => gh.calls.filter((c) => c.method !== "GET" && !c.path.endsWi
 describe("a mention from someone with write access", () => {
   it("acknowledges with 👀, posts one status comment with the live link, stores the prompt and dispatches a runner", async () => {
     const n = nextIssue();
-    const res = await send("issue_comment", issueComment("@inspect fix the crash\n\nplease", { issue: n, commentId: 777 }));
+    const res = await send(
+      "issue_comment",
+      issueComment("@inspect fix the crash\n\nplease", { issue: n, commentId: 777 }),
+    );
     expect(res.status).toBe(200);
 
     const session = await sessionFor(n);
-    expect(session).toMatchObject({ status: "queued", threadKind: "issue", headBranch: `inspect/${n}-login-page-crashes`, baseBranch: "main", headExists: false });
+    expect(session).toMatchObject({
+      status: "queued",
+      threadKind: "issue",
+      headBranch: `inspect/${n}-login-page-crashes`,
+      baseBranch: "main",
+      headExists: false,
+    });
     const [prompt] = await listPrompts(database.db, session!.id);
-    expect(prompt).toMatchObject({ authorLogin: "alice", source: "github_comment", text: "@inspect fix the crash\n\nplease", commentId: 777, status: "queued" });
+    expect(prompt).toMatchObject({
+      authorLogin: "alice",
+      source: "github_comment",
+      text: "@inspect fix the crash\n\nplease",
+      commentId: 777,
+      status: "queued",
+    });
     // Untrusted thread text is stored without its hidden parts.
     expect(prompt!.context?.thread?.body).toBe("Steps: open /login ");
 
     const w = writes();
-    expect(w[0]).toMatchObject({ method: "POST", path: "/repos/acme/widgets/issues/comments/777/reactions", body: { content: "eyes" } });
+    expect(w[0]).toMatchObject({
+      method: "POST",
+      path: "/repos/acme/widgets/issues/comments/777/reactions",
+      body: { content: "eyes" },
+    });
     const comments = gh.find("POST", /\/issues\/\d+\/comments$/);
     expect(comments).toHaveLength(1);
     expect(comments[0]!.path).toBe(`/repos/acme/widgets/issues/${n}/comments`);
@@ -139,10 +158,20 @@ describe("a mention from someone with write access", () => {
       }),
     );
     const session = await sessionFor(n);
-    expect(session).toMatchObject({ status: "queued", threadKind: "issue", headBranch: `inspect/${n}-dark-mode`, headExists: false });
+    expect(session).toMatchObject({
+      status: "queued",
+      threadKind: "issue",
+      headBranch: `inspect/${n}-dark-mode`,
+      headExists: false,
+    });
     const prompts = await listPrompts(database.db, session!.id);
     expect(prompts).toHaveLength(1);
-    expect(prompts[0]).toMatchObject({ authorLogin: "alice", source: "github_issue", text: "Users want it.\n\n@inspect add a dark mode toggle", commentId: null });
+    expect(prompts[0]).toMatchObject({
+      authorLogin: "alice",
+      source: "github_issue",
+      text: "Users want it.\n\n@inspect add a dark mode toggle",
+      commentId: null,
+    });
     expect(gh.find("POST", new RegExp(`/issues/${n}/reactions$`))).toHaveLength(1);
     expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`))).toHaveLength(1);
     expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
@@ -152,7 +181,13 @@ describe("a mention from someone with write access", () => {
     const n = nextIssue();
     gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
       200,
-      { number: Number(m[1]), state: "open", html_url: `https://github.com/acme/widgets/pull/${m[1]}`, head: { ref: "feature/opened", sha: "def5678", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } },
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: `https://github.com/acme/widgets/pull/${m[1]}`,
+        head: { ref: "feature/opened", sha: "def5678", repo: { full_name: "acme/widgets" } },
+        base: { ref: "main" },
+      },
     ]);
     await send(
       "pull_request",
@@ -161,11 +196,24 @@ describe("a mention from someone with write access", () => {
         p.pull_request.title = "Feature";
         p.pull_request.body = "@inspect write the tests for this";
         p.pull_request.head.ref = "feature/opened";
-        p.pull_request.head.repo = { ...p.pull_request.head.repo, full_name: "acme/widgets", name: "widgets", owner: { ...p.pull_request.head.repo.owner, login: "acme" } };
+        p.pull_request.head.repo = {
+          ...p.pull_request.head.repo,
+          full_name: "acme/widgets",
+          name: "widgets",
+          owner: { ...p.pull_request.head.repo.owner, login: "acme" },
+        };
       }),
     );
-    const session = (await listSessions(database.db)).find((s) => s.threadNumber === n && s.threadKind === "pull_request");
-    expect(session).toMatchObject({ status: "queued", headBranch: "feature/opened", baseBranch: "main", headExists: true, prNumber: n });
+    const session = (await listSessions(database.db)).find(
+      (s) => s.threadNumber === n && s.threadKind === "pull_request",
+    );
+    expect(session).toMatchObject({
+      status: "queued",
+      headBranch: "feature/opened",
+      baseBranch: "main",
+      headExists: true,
+      prNumber: n,
+    });
     const [prompt] = await listPrompts(database.db, session!.id);
     expect(prompt).toMatchObject({ source: "github_issue", text: "@inspect write the tests for this" });
     expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
@@ -198,12 +246,22 @@ describe("a mention from someone with write access", () => {
         number: Number(m[1]),
         state: "open",
         html_url: `https://github.com/acme/widgets/pull/${m[1]}`,
-        head: { ref: "feature/x", sha: "abc1234", repo: { full_name: Number(m[1]) === n ? "acme/widgets" : "evil/widgets" } },
+        head: {
+          ref: "feature/x",
+          sha: "abc1234",
+          repo: { full_name: Number(m[1]) === n ? "acme/widgets" : "evil/widgets" },
+        },
         base: { ref: "develop" },
       },
     ]);
     await send("issue_comment", issueComment("@inspect add a test", { issue: n, pr: true }));
-    expect(await sessionFor(n)).toMatchObject({ threadKind: "pull_request", headBranch: "feature/x", baseBranch: "develop", headExists: true, prNumber: n });
+    expect(await sessionFor(n)).toMatchObject({
+      threadKind: "pull_request",
+      headBranch: "feature/x",
+      baseBranch: "develop",
+      headExists: true,
+      prNumber: n,
+    });
 
     const fork = nextIssue();
     await send("issue_comment", issueComment("@inspect add a test", { issue: fork, pr: true }));
@@ -215,7 +273,16 @@ describe("a mention from someone with write access", () => {
 
   it("carries review comment context (path, line, hunk) into the prompt", async () => {
     const n = nextIssue();
-    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/acme/widgets/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: "https://github.com/acme/widgets/pull/1",
+        head: { ref: "f", sha: "abc1234", repo: { full_name: "acme/widgets" } },
+        base: { ref: "main" },
+      },
+    ]);
     await send(
       "pull_request_review_comment",
       payload("pull_request_review_comment", "created", (p) => {
@@ -235,13 +302,27 @@ describe("a mention from someone with write access", () => {
 
   it("archives the session when its pull request closes", async () => {
     const n = nextIssue();
-    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/acme/widgets/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "acme/widgets" } }, base: { ref: "main" } }]);
+    gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: "https://github.com/acme/widgets/pull/1",
+        head: { ref: "f", sha: "abc1234", repo: { full_name: "acme/widgets" } },
+        base: { ref: "main" },
+      },
+    ]);
     await send("issue_comment", issueComment("@inspect go", { issue: n, pr: true }));
-    await send("pull_request", payload("pull_request", "closed", (p) => {
-      p.pull_request.number = n;
-      p.pull_request.merged = true;
-    }));
-    expect((await listSessions(database.db)).find((s) => s.threadNumber === n && s.threadKind === "pull_request")).toMatchObject({ status: "archived", statusReason: "pull request merged" });
+    await send(
+      "pull_request",
+      payload("pull_request", "closed", (p) => {
+        p.pull_request.number = n;
+        p.pull_request.merged = true;
+      }),
+    );
+    expect(
+      (await listSessions(database.db)).find((s) => s.threadNumber === n && s.threadKind === "pull_request"),
+    ).toMatchObject({ status: "archived", statusReason: "pull request merged" });
   });
 
   it("fails the session with a clear message on GitHub when no runner can be dispatched", async () => {
@@ -297,8 +378,14 @@ describe("what never triggers anything", () => {
 
   it("ignores bots, Inspect included", async () => {
     const n = nextIssue();
-    await send("issue_comment", issueComment("@inspect loop forever", { issue: n, login: "inspect-app[bot]", type: "Bot" }));
-    await send("issue_comment", issueComment("@inspect bump deps", { issue: n, login: "dependabot[bot]", type: "Bot" }));
+    await send(
+      "issue_comment",
+      issueComment("@inspect loop forever", { issue: n, login: "inspect-app[bot]", type: "Bot" }),
+    );
+    await send(
+      "issue_comment",
+      issueComment("@inspect bump deps", { issue: n, login: "dependabot[bot]", type: "Bot" }),
+    );
     expect(await sessionFor(n)).toBeUndefined();
     expect(writes()).toHaveLength(0);
   });
@@ -308,7 +395,12 @@ describe("what never triggers anything", () => {
     const body = issueComment("@inspect go", { issue: n });
     const res = await inspect.app.request("/api/github/webhooks", {
       method: "POST",
-      headers: { "content-type": "application/json", "x-github-event": "issue_comment", "x-github-delivery": "bad-sig", "x-hub-signature-256": "sha256=" + "0".repeat(64) },
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "issue_comment",
+        "x-github-delivery": "bad-sig",
+        "x-hub-signature-256": "sha256=" + "0".repeat(64),
+      },
       body: JSON.stringify(body),
     });
     await inspect.tasks.drain();
@@ -332,7 +424,16 @@ describe("what never triggers anything", () => {
 describe("every real example payload", () => {
   const examples = allExamples(["issue_comment", "issues", "pull_request", "pull_request_review_comment"]);
   it(`goes through the app without an unhandled error (${examples.length} payloads)`, async () => {
-    gh.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/x/y/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "Codertocat/Hello-World" } }, base: { ref: "main" } }]);
+    gh.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: "https://github.com/x/y/pull/1",
+        head: { ref: "f", sha: "abc1234", repo: { full_name: "Codertocat/Hello-World" } },
+        base: { ref: "main" },
+      },
+    ]);
     gh.permissions.set("Codertocat", "admin");
     for (const e of examples) {
       const body = structuredClone(e.payload);
@@ -344,7 +445,16 @@ describe("every real example payload", () => {
   });
 
   it("goes through the prompt path without an unhandled error when every body mentions @inspect", async () => {
-    gh.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [200, { number: Number(m[1]), state: "open", html_url: "https://github.com/x/y/pull/1", head: { ref: "f", sha: "abc1234", repo: { full_name: "Codertocat/Hello-World" } }, base: { ref: "main" } }]);
+    gh.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [
+      200,
+      {
+        number: Number(m[1]),
+        state: "open",
+        html_url: "https://github.com/x/y/pull/1",
+        head: { ref: "f", sha: "abc1234", repo: { full_name: "Codertocat/Hello-World" } },
+        base: { ref: "main" },
+      },
+    ]);
     gh.permissions.set("Codertocat", "admin");
     const text = "@inspect do the thing";
     const before = await promptsSaying(text);
@@ -352,10 +462,20 @@ describe("every real example payload", () => {
     for (const [i, e] of examples.entries()) {
       const body = structuredClone(e.payload);
       body.installation ??= { id: 77 };
-      for (const holder of [body.comment, body.issue, body.pull_request]) if (holder && typeof holder === "object") holder.body = text;
+      for (const holder of [body.comment, body.issue, body.pull_request])
+        if (holder && typeof holder === "object") holder.body = text;
       // A thread of its own per payload: requests repeated on one issue are (rightly) one request.
-      for (const thread of [body.issue, body.pull_request]) if (thread && typeof thread === "object") thread.number = 60_000 + i;
-      if (["issue_comment.created", "issues.opened", "pull_request.opened", "pull_request_review_comment.created"].includes(`${e.name}.${e.action}`)) mentioning++;
+      for (const thread of [body.issue, body.pull_request])
+        if (thread && typeof thread === "object") thread.number = 60_000 + i;
+      if (
+        [
+          "issue_comment.created",
+          "issues.opened",
+          "pull_request.opened",
+          "pull_request_review_comment.created",
+        ].includes(`${e.name}.${e.action}`)
+      )
+        mentioning++;
       const res = await send(e.name, body);
       expect(res.status, `${e.name}.${e.action}`).toBe(200);
       expect(inspect.tasks.failures, `${e.name}.${e.action}`).toBe(0);
@@ -368,6 +488,7 @@ describe("every real example payload", () => {
 
 async function promptsSaying(text: string): Promise<number> {
   let count = 0;
-  for (const s of await listSessions(database.db, { limit: 10_000 })) count += (await listPrompts(database.db, s.id)).filter((p) => p.text === text).length;
+  for (const s of await listSessions(database.db, { limit: 10_000 }))
+    count += (await listPrompts(database.db, s.id)).filter((p) => p.text === text).length;
   return count;
 }

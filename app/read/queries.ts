@@ -38,7 +38,11 @@ export async function recentSessions(db: Db, limit = 200): Promise<SessionListIt
     .where(ne(sessions.threadKind, "warm")) // warm sandboxes no prompt has adopted are not sessions yet
     .orderBy(desc(sessions.createdAt))
     .limit(limit);
-  return rows.map((r) => ({ session: sessionView(r.session), repo: repositoryView(r.repo), author: r.login ? { login: r.login, avatarUrl: r.avatarUrl } : null }));
+  return rows.map((r) => ({
+    session: sessionView(r.session),
+    repo: repositoryView(r.repo),
+    author: r.login ? { login: r.login, avatarUrl: r.avatarUrl } : null,
+  }));
 }
 
 export async function allRepositories(db: Db): Promise<RepositoryView[]> {
@@ -51,7 +55,10 @@ export async function repositoryByFullName(db: Db, fullName: string): Promise<Re
 }
 
 /** The session and its repository, or undefined when there is no such session. */
-export async function sessionWithRepository(db: Db, id: string): Promise<{ session: SessionView; repo: RepositoryView } | undefined> {
+export async function sessionWithRepository(
+  db: Db,
+  id: string,
+): Promise<{ session: SessionView; repo: RepositoryView } | undefined> {
   const session = await getSession(db, id);
   if (!session) return undefined;
   const repo = (await getRepository(db, session.repositoryId))!;
@@ -65,14 +72,29 @@ export async function sessionStats(db: Db, repositoryIds: number[], days = 14, n
   const since = new Date(now.getTime() - days * 86_400_000);
   since.setUTCHours(0, 0, 0, 0);
   const ids = repositoryIds.length ? repositoryIds : [-1];
-  const inScope = and(inArray(sessions.repositoryId, ids), gte(sessions.createdAt, since), ne(sessions.threadKind, "warm"));
+  const inScope = and(
+    inArray(sessions.repositoryId, ids),
+    gte(sessions.createdAt, since),
+    ne(sessions.threadKind, "warm"),
+  );
 
   const sessionRows = await db
-    .select({ id: sessions.id, createdAt: sessions.createdAt, status: sessions.status, reason: sessions.statusReason, prNumber: sessions.prNumber })
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      status: sessions.status,
+      reason: sessions.statusReason,
+      prNumber: sessions.prNumber,
+    })
     .from(sessions)
     .where(inScope);
   const promptRows = await db
-    .select({ sessionId: prompts.sessionId, createdAt: prompts.createdAt, author: prompts.authorLogin, sessionStatus: sessions.status })
+    .select({
+      sessionId: prompts.sessionId,
+      createdAt: prompts.createdAt,
+      author: prompts.authorLogin,
+      sessionStatus: sessions.status,
+    })
     .from(prompts)
     .innerJoin(sessions, eq(prompts.sessionId, sessions.id))
     .where(and(inArray(sessions.repositoryId, ids), gte(prompts.createdAt, since)));
@@ -101,7 +123,8 @@ export async function sessionStats(db: Db, repositoryIds: number[], days = 14, n
   // Active now: wrote a prompt in the last hour, or has a session working right now.
   const active = new Set<string>();
   for (const p of promptRows) {
-    if (now.getTime() - p.createdAt.getTime() < ACTIVE_WINDOW_MS || ["starting", "running"].includes(p.sessionStatus)) active.add(p.author);
+    if (now.getTime() - p.createdAt.getTime() < ACTIVE_WINDOW_MS || ["starting", "running"].includes(p.sessionStatus))
+      active.add(p.author);
   }
 
   const prsOpened = sessionRows.filter((s) => s.prNumber !== null).length;
@@ -136,4 +159,3 @@ function median(values: number[]): number | null {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
-

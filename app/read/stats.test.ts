@@ -33,9 +33,29 @@ afterAll(async () => {
 
 let thread = 0;
 async function session(id: string, extra: Partial<NewSessionRow>) {
-  await insertSession(database.db, { id, repositoryId: repoId, threadKind: "issue", threadNumber: ++thread, title: id, status: "idle", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: userId, createdAt: at(3 * HOUR), ...extra });
+  await insertSession(database.db, {
+    id,
+    repositoryId: repoId,
+    threadKind: "issue",
+    threadNumber: ++thread,
+    title: id,
+    status: "idle",
+    baseBranch: "main",
+    headBranch: `inspect/${id}`,
+    createdByUserId: userId,
+    createdAt: at(3 * HOUR),
+    ...extra,
+  });
 }
-const prompt = (sessionId: string, author: string, createdAt: Date) => insertPrompt(database.db, { sessionId, authorUserId: userId, authorLogin: author, source: "web", text: "go", createdAt });
+const prompt = (sessionId: string, author: string, createdAt: Date) =>
+  insertPrompt(database.db, {
+    sessionId,
+    authorUserId: userId,
+    authorLogin: author,
+    source: "web",
+    text: "go",
+    createdAt,
+  });
 
 describe("active users now", () => {
   beforeAll(async () => {

@@ -9,7 +9,13 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { StartError } from "../sessions/starter.js";
 import type { Logger } from "../util/tasks.js";
-import { allRepositories, recentSessions, repositoryByFullName, sessionStats, sessionWithRepository } from "./queries.js";
+import {
+  allRepositories,
+  recentSessions,
+  repositoryByFullName,
+  sessionStats,
+  sessionWithRepository,
+} from "./queries.js";
 
 function readService(db: Db): ReadService {
   return {

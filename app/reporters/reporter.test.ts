@@ -4,7 +4,8 @@ import type { SessionEvent } from "../../protocol/events.js";
 import { BackgroundTasks } from "../util/tasks.js";
 import { attachReporters, type Reporter } from "./reporter.js";
 
-const ev = (seq: number, e: Omit<SessionEvent, "seq" | "ts">) => ({ seq, ts: "2024-01-01T00:00:00Z", ...e }) as SessionEvent;
+const ev = (seq: number, e: Omit<SessionEvent, "seq" | "ts">) =>
+  ({ seq, ts: "2024-01-01T00:00:00Z", ...e }) as SessionEvent;
 const quiet = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 describe("attachReporters", () => {
@@ -25,7 +26,10 @@ describe("attachReporters", () => {
     };
     const stop = attachReporters({ bus, onPushed: (h) => pushHooks.push(h) }, [reporter], { tasks, intervalMs: 1_000 });
 
-    bus.emit("s1", [ev(1, { type: "prompt.started", data: { promptId: 7 } }), ev(2, { type: "tool.call", data: { callId: "c", tool: "bash", status: "running" } })]);
+    bus.emit("s1", [
+      ev(1, { type: "prompt.started", data: { promptId: 7 } }),
+      ev(2, { type: "tool.call", data: { callId: "c", tool: "bash", status: "running" } }),
+    ]);
     await tasks.drain();
     expect(log).toEqual(["started s1 7"]);
 

@@ -45,7 +45,11 @@ export interface ReporterOptions {
 }
 
 /** Subscribe every reporter; returns the function that unsubscribes them all. */
-export function attachReporters(sources: ReporterSources, reporters: readonly Reporter[], opts: ReporterOptions): () => void {
+export function attachReporters(
+  sources: ReporterSources,
+  reporters: readonly Reporter[],
+  opts: ReporterOptions,
+): () => void {
   const stops = reporters.map((r) => attach(sources, r, opts));
   return () => {
     for (const stop of stops) stop();
@@ -54,7 +58,8 @@ export function attachReporters(sources: ReporterSources, reporters: readonly Re
 
 function attach(sources: ReporterSources, reporter: Reporter, opts: ReporterOptions): () => void {
   const queue = new SerialQueue();
-  const serial = (id: string, what: string, fn: () => Promise<void>) => opts.tasks.run(`${reporter.name} ${what} ${id}`, () => queue.run(id, fn));
+  const serial = (id: string, what: string, fn: () => Promise<void>) =>
+    opts.tasks.run(`${reporter.name} ${what} ${id}`, () => queue.run(id, fn));
   const sync = reporter.sync?.bind(reporter);
   const throttle = sync ? new Throttle(opts.intervalMs, (id) => serial(id, "sync", () => sync(id))) : null;
   const syncOn = new Set<string>(reporter.syncOn ?? []);

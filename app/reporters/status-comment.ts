@@ -27,7 +27,14 @@ const GITHUB_THREADS = ["issue", "pull_request"];
 
 export class StatusCommentReporter implements Reporter {
   readonly name = "status comment";
-  readonly syncOn = ["session.status", "pr.opened", "prompt.started", "prompt.finished", "git.push", "tool.call"] as const;
+  readonly syncOn = [
+    "session.status",
+    "pr.opened",
+    "prompt.started",
+    "prompt.finished",
+    "git.push",
+    "tool.call",
+  ] as const;
   readonly on = {
     "session.status": async (sessionId: string) => this.open(sessionId),
   };
@@ -39,11 +46,23 @@ export class StatusCommentReporter implements Reporter {
   /** Post the comment of a GitHub thread's session that has none yet. */
   async open(sessionId: string): Promise<void> {
     const session = await this.deps.sessions.get(sessionId);
-    if (!session || session.statusCommentId || session.threadNumber === null || !GITHUB_THREADS.includes(session.threadKind)) return;
+    if (
+      !session ||
+      session.statusCommentId ||
+      session.threadNumber === null ||
+      !GITHUB_THREADS.includes(session.threadKind)
+    )
+      return;
     const repo = await this.deps.sessions.repository(session);
     if (!repo.installationId) return;
     const body = await this.body(session);
-    const commentId = await this.deps.github.comment(repo.installationId, repo.owner, repo.name, session.threadNumber, body);
+    const commentId = await this.deps.github.comment(
+      repo.installationId,
+      repo.owner,
+      repo.name,
+      session.threadNumber,
+      body,
+    );
     await updateSession(this.deps.db, sessionId, { statusCommentId: commentId });
     if (isActive(session.status)) this.lastBody.set(sessionId, body);
   }
@@ -68,6 +87,13 @@ export class StatusCommentReporter implements Reporter {
       if (tool?.type === "tool.call") activity = tool.data.title ?? tool.data.tool;
     }
     const turn = session.status === "idle" ? lastTurn(await listPrompts(this.deps.db, session.id)) : null;
-    return statusCommentBody({ status: session.status, reason: session.statusReason, sessionUrl: sessionUrl(this.deps.config.publicUrl, session.id), prUrl: session.prUrl, activity, turn });
+    return statusCommentBody({
+      status: session.status,
+      reason: session.statusReason,
+      sessionUrl: sessionUrl(this.deps.config.publicUrl, session.id),
+      prUrl: session.prUrl,
+      activity,
+      turn,
+    });
   }
 }

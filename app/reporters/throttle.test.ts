@@ -21,7 +21,10 @@ describe("Throttle", () => {
     vi.advanceTimersByTime(1_999);
     expect(runs).toHaveLength(1);
     vi.advanceTimersByTime(1);
-    expect(runs).toEqual([["a", 1_000_000], ["a", 1_003_000]]);
+    expect(runs).toEqual([
+      ["a", 1_000_000],
+      ["a", 1_003_000],
+    ]);
 
     // Keys are independent: another session is not held back by this one.
     t.touch("b");

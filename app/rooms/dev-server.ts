@@ -54,11 +54,15 @@ function partykitBin(): string {
  * through the `repo` symlink, the secret in `vars`), and empty .env and .env.local.
  */
 function privateConfigDir(secret: string): { dir: string; config: string } {
-  const base = JSON.parse(readFileSync(path.join(repoRoot, "partykit.json"), "utf8")) as { main: string; vars?: Record<string, string> };
+  const base = JSON.parse(readFileSync(path.join(repoRoot, "partykit.json"), "utf8")) as {
+    main: string;
+    vars?: Record<string, string>;
+  };
   const dir = mkdtempSync(path.join(os.tmpdir(), "inspect-rooms-"));
   try {
     chmodSync(dir, 0o700); // mkdtemp's default, made explicit
-    const write = (name: string, text: string) => writeFileSync(path.join(dir, name), text, { mode: 0o600, flag: "wx" });
+    const write = (name: string, text: string) =>
+      writeFileSync(path.join(dir, name), text, { mode: 0o600, flag: "wx" });
     const config = path.join(dir, "partykit.json");
     symlinkSync(repoRoot, path.join(dir, "repo"), "dir");
     const main = path.join("repo", path.relative(repoRoot, path.resolve(repoRoot, base.main)));
@@ -122,7 +126,9 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
     await waitUntilReady(url, child, opts.timeoutMs ?? 30_000);
   } catch (err) {
     await stop();
-    throw new Error(`the room server did not start: ${(err as Error).message}\n${output.join("").slice(-2000)}`, { cause: err });
+    throw new Error(`the room server did not start: ${(err as Error).message}\n${output.join("").slice(-2000)}`, {
+      cause: err,
+    });
   }
   return { url, pid: child.pid!, stop };
 }
@@ -130,7 +136,8 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
 async function waitUntilReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`partykit exited (${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`partykit exited (${child.exitCode ?? child.signalCode})`);
     try {
       // Any HTTP answer from a room (405 for a GET) means the worker is serving.
       const res = await fetch(`${url}/parties/main/__ready`, { signal: AbortSignal.timeout(1_000) });

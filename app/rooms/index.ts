@@ -23,7 +23,11 @@ export interface RoomSettings {
  * INSPECT_ROOM_SECRET when set; otherwise a secret derived from the app secret, so a
  * local install needs no extra variable and a restarted app still matches its room.
  */
-export function roomSettings(config: Config, appSecret: string, env: Record<string, string | undefined> = process.env): RoomSettings {
+export function roomSettings(
+  config: Config,
+  appSecret: string,
+  env: Record<string, string | undefined> = process.env,
+): RoomSettings {
   const secret = config.party.secret ?? deriveKey(appSecret, "room secret").toString("base64url");
   const url = new URL(config.party.url);
   return {
@@ -34,6 +38,9 @@ export function roomSettings(config: Config, appSecret: string, env: Record<stri
   };
 }
 
-export function createRoomPublisher(settings: Pick<RoomSettings, "url" | "secret">, log?: (m: string) => void): RoomPublisher {
+export function createRoomPublisher(
+  settings: Pick<RoomSettings, "url" | "secret">,
+  log?: (m: string) => void,
+): RoomPublisher {
   return new HttpRoomPublisher({ url: settings.url, secret: settings.secret, log });
 }

@@ -17,7 +17,11 @@ beforeAll(async () => {
   server = http.createServer(async (req, res) => {
     let body = "";
     for await (const chunk of req) body += chunk;
-    bodies.push({ path: req.url!, auth: req.headers.authorization ?? "", seqs: JSON.parse(body).events.map((e: SessionEvent) => e.seq) });
+    bodies.push({
+      path: req.url!,
+      auth: req.headers.authorization ?? "",
+      seqs: JSON.parse(body).events.map((e: SessionEvent) => e.seq),
+    });
     await new Promise((r) => setTimeout(r, delayMs));
     res.writeHead(200, { "content-type": "application/json" });
     res.end("{}");
@@ -31,7 +35,12 @@ beforeEach(() => {
   delayMs = 0;
 });
 
-const ev = (seq: number): SessionEvent => ({ seq, ts: new Date().toISOString(), type: "agent.text", data: { partId: "p", text: String(seq) } });
+const ev = (seq: number): SessionEvent => ({
+  seq,
+  ts: new Date().toISOString(),
+  type: "agent.text",
+  data: { partId: "p", text: String(seq) },
+});
 
 it("posts with the secret to the session's room", async () => {
   await new HttpRoomPublisher({ url, secret: "shh-shh-shh-shh-shh" }).publish("abc123", [ev(1)]);
@@ -59,8 +68,14 @@ it("resolves, logs once, and drops the queue when the room is unreachable", asyn
   await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
   const port = (closed.address() as AddressInfo).port;
   await new Promise<void>((r) => closed.close(() => r()));
-  const p = new HttpRoomPublisher({ url: `http://127.0.0.1:${port}`, secret: "s".repeat(20), log: (m) => logs.push(m) });
-  await expect(Promise.all([p.publish("x1", [ev(1)]), p.publish("x1", [ev(2)]), p.publish("y1", [ev(1)])])).resolves.toBeDefined();
+  const p = new HttpRoomPublisher({
+    url: `http://127.0.0.1:${port}`,
+    secret: "s".repeat(20),
+    log: (m) => logs.push(m),
+  });
+  await expect(
+    Promise.all([p.publish("x1", [ev(1)]), p.publish("x1", [ev(2)]), p.publish("y1", [ev(1)])]),
+  ).resolves.toBeDefined();
   expect(logs).toHaveLength(1);
   expect(logs[0]).toMatch(/unreachable \(fetch failed: ECONNREFUSED\)/);
 });

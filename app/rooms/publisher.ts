@@ -73,10 +73,14 @@ export class HttpRoomPublisher implements RoomPublisher {
       const text = await res.text();
       if (this.unreachable) this.log("room server reachable again");
       this.unreachable = false;
-      if (!res.ok) this.log(`room ${sessionId}: append of seq ${batch[0]!.seq}..${batch.at(-1)!.seq} refused: ${res.status} ${text.slice(0, 200)}`);
+      if (!res.ok)
+        this.log(
+          `room ${sessionId}: append of seq ${batch[0]!.seq}..${batch.at(-1)!.seq} refused: ${res.status} ${text.slice(0, 200)}`,
+        );
       return true;
     } catch (err) {
-      if (!this.unreachable) this.log(`room ${sessionId}: unreachable (${describe(err)}); viewers will backfill from the API`);
+      if (!this.unreachable)
+        this.log(`room ${sessionId}: unreachable (${describe(err)}); viewers will backfill from the API`);
       this.unreachable = true;
       return false;
     }

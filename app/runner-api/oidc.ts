@@ -43,7 +43,10 @@ function fullRef(ref: string): string {
 
 export function createOidcVerifier(opts: OidcOptions) {
   const issuer = opts.issuer.replace(/\/+$/, "");
-  const jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks`), { cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
+  const jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks`), {
+    cacheMaxAge: 10 * 60_000,
+    timeoutDuration: 5_000,
+  });
   const ref = fullRef(opts.ref);
   const workflowFile = `/.github/workflows/${opts.workflow}`;
   const workflowRef = `${opts.repository}${workflowFile}@${ref}`;
@@ -51,7 +54,12 @@ export function createOidcVerifier(opts: OidcOptions) {
   return async function verify(token: string): Promise<RunnerIdentity> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks, { issuer, audience: opts.audience, clockTolerance: 30, requiredClaims: ["exp", "jti"] }));
+      ({ payload } = await jwtVerify(token, jwks, {
+        issuer,
+        audience: opts.audience,
+        clockTolerance: 30,
+        requiredClaims: ["exp", "jti"],
+      }));
     } catch (err) {
       throw new OidcError(`OIDC token rejected: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -63,7 +71,11 @@ export function createOidcVerifier(opts: OidcOptions) {
     const claimed = String(claims.workflow_ref ?? "");
     const at = claimed.lastIndexOf("@");
     const [claimedPath, claimedRef] = at < 0 ? [claimed, ""] : [claimed.slice(0, at), claimed.slice(at + 1)];
-    if (claimedPath.toLowerCase() !== `${opts.repository}${workflowFile}`.toLowerCase() || !claimedPath.endsWith(workflowFile) || claimedRef !== ref) {
+    if (
+      claimedPath.toLowerCase() !== `${opts.repository}${workflowFile}`.toLowerCase() ||
+      !claimedPath.endsWith(workflowFile) ||
+      claimedRef !== ref
+    ) {
       throw new OidcError(`OIDC token is for workflow ${String(claims.workflow_ref)}, expected ${workflowRef}`);
     }
     if (claims.event_name !== "workflow_dispatch") {
@@ -74,7 +86,9 @@ export function createOidcVerifier(opts: OidcOptions) {
     }
     const repositoryId = await opts.repositoryId();
     if (String(claims.repository_id ?? "") !== String(repositoryId)) {
-      throw new OidcError(`OIDC token is for repository id ${String(claims.repository_id)}, expected ${repositoryId} (${opts.repository})`);
+      throw new OidcError(
+        `OIDC token is for repository id ${String(claims.repository_id)}, expected ${repositoryId} (${opts.repository})`,
+      );
     }
     const runId = Number(claims.run_id);
     if (!/^\d+$/.test(String(claims.run_id ?? "")) || !Number.isSafeInteger(runId) || runId <= 0) {

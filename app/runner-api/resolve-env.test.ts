@@ -7,7 +7,9 @@ describe("resolveEnvPlaceholders", () => {
 
   it("fills placeholders anywhere in the config: nested objects, arrays, several in one string", () => {
     const config = {
-      provider: { anthropic: { options: { apiKey: "{env:ANTHROPIC_KEY}", baseURL: "https://{env:HOST}:{env:HOST}/v1" } } },
+      provider: {
+        anthropic: { options: { apiKey: "{env:ANTHROPIC_KEY}", baseURL: "https://{env:HOST}:{env:HOST}/v1" } },
+      },
       mcp: { tools: { command: ["run", "--token={env:ANTHROPIC_KEY}"], enabled: true, timeout: 5 } },
       nothing: null,
     };

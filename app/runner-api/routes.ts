@@ -3,7 +3,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { apiError, bearer, jsonBody } from "../api/validate.js";
 import type { RunRow } from "../db/runs.js";
-import { AppendEventsRequest, ClaimRequest, ExitRequest, PromptDoneRequest, PushedRequest } from "../../protocol/runner-api.js";
+import {
+  AppendEventsRequest,
+  ClaimRequest,
+  ExitRequest,
+  PromptDoneRequest,
+  PushedRequest,
+} from "../../protocol/runner-api.js";
 import { OidcError, type RunnerIdentity } from "./oidc.js";
 import { RunnerError, type RunnerService } from "./runner-service.js";
 
@@ -46,7 +52,12 @@ export function runnerRoutes({ runners, verifyOidc }: RunnerRoutesOptions): Hono
   });
 
   api.get("/sessions/:id/next", async (c) => {
-    const wait = z.coerce.number().min(0).max(55).default(25).safeParse(c.req.query("wait") ?? undefined);
+    const wait = z.coerce
+      .number()
+      .min(0)
+      .max(55)
+      .default(25)
+      .safeParse(c.req.query("wait") ?? undefined);
     if (!wait.success) throw apiError(400, "wait must be a number of seconds from 0 to 55");
     return c.json(await runners.next(c.get("run"), wait.data * 1000, c.req.raw.signal));
   });

@@ -23,7 +23,10 @@ import type { TestIssuer } from "../../test/support/oidc-issuer.js";
 import { issueComment } from "../../test/support/payloads.js";
 import { jobClaims, RUNNER_CLAIMS, RUNNER_REPOSITORY_ID } from "../../test/support/runner-client.js";
 
-const stack = useGitHubStack({ env: { INSPECT_HEARTBEAT_TIMEOUT: "30" }, permissions: { alice: "write", bob: "write" } });
+const stack = useGitHubStack({
+  env: { INSPECT_HEARTBEAT_TIMEOUT: "30" },
+  permissions: { alice: "write", bob: "write" },
+});
 let database: Database;
 let issuer: TestIssuer;
 let inspect: Inspect;
@@ -50,7 +53,11 @@ describe("claiming with the Actions OIDC token", () => {
   it.each([
     ["a wrong audience", { ...GOOD, aud: "https://elsewhere.test" }, {}],
     ["a wrong repository", { ...GOOD, repository: "evil/fork" }, {}],
-    ["a wrong workflow", { ...GOOD, workflow_ref: "acme/inspect-runner/.github/workflows/other.yml@refs/heads/main" }, {}],
+    [
+      "a wrong workflow",
+      { ...GOOD, workflow_ref: "acme/inspect-runner/.github/workflows/other.yml@refs/heads/main" },
+      {},
+    ],
     ["an expired token", GOOD, { expiresIn: Math.floor(Date.now() / 1000) - 600 }],
     ["a token signed by another key", GOOD, { foreignKey: true }],
     ["another issuer", GOOD, { issuer: "https://token.example.com" }],
@@ -109,22 +116,48 @@ describe("a claim is bound to its dispatch", () => {
   });
 
   it.each([
-    ["another workflow", { workflow_ref: "acme/inspect-runner/.github/workflows/other.yml@refs/heads/main" }, 401, /workflow/],
-    ["another ref", { ref: "refs/heads/dev", workflow_ref: "acme/inspect-runner/.github/workflows/inspect-runner.yml@refs/heads/dev" }, 401, /ref|workflow/],
+    [
+      "another workflow",
+      { workflow_ref: "acme/inspect-runner/.github/workflows/other.yml@refs/heads/main" },
+      401,
+      /workflow/,
+    ],
+    [
+      "another ref",
+      {
+        ref: "refs/heads/dev",
+        workflow_ref: "acme/inspect-runner/.github/workflows/inspect-runner.yml@refs/heads/dev",
+      },
+      401,
+      /ref|workflow/,
+    ],
     ["another event (push)", { event_name: "push" }, 401, /push event, expected workflow_dispatch/],
-    ["another repository id (the name re-registered)", { repository_id: "999" }, 401, /repository id 999, expected 5150042/],
+    [
+      "another repository id (the name re-registered)",
+      { repository_id: "999" },
+      401,
+      /repository id 999, expected 5150042/,
+    ],
     ["no jti", { jti: null }, 401, /jti/],
-    ["another workflow run", { run_id: "31000000001" }, 403, /workflow run 31000000001, not run \d+ dispatched for session/],
-  ] as const)("refuses a token with %s, and the session stays claimable by the right one", async (_label, extra, status, message) => {
-    const id = await newSession();
-    const run = gh.runFor(id)!;
-    const before = (await events(id)).length;
-    const res = await call("/claim", await issuer.sign(jobClaims(run.id, extra)), { body: { sessionId: id } });
-    expect(res.status).toBe(status);
-    expect(res.json.error).toMatch(message);
-    await untouched(id, before, run.id);
-    expect((await call("/claim", await runner.token(id), { body: { sessionId: id } })).status).toBe(200);
-  });
+    [
+      "another workflow run",
+      { run_id: "31000000001" },
+      403,
+      /workflow run 31000000001, not run \d+ dispatched for session/,
+    ],
+  ] as const)(
+    "refuses a token with %s, and the session stays claimable by the right one",
+    async (_label, extra, status, message) => {
+      const id = await newSession();
+      const run = gh.runFor(id)!;
+      const before = (await events(id)).length;
+      const res = await call("/claim", await issuer.sign(jobClaims(run.id, extra)), { body: { sessionId: id } });
+      expect(res.status).toBe(status);
+      expect(res.json.error).toMatch(message);
+      await untouched(id, before, run.id);
+      expect((await call("/claim", await runner.token(id), { body: { sessionId: id } })).status).toBe(200);
+    },
+  );
 
   it("accepts a token once, and a job claims only its own dispatch, once", async () => {
     const id = await newSession();
@@ -140,10 +173,17 @@ describe("a claim is bound to its dispatch", () => {
     expect(second).toMatchObject({ status: 409, json: { error: expect.stringMatching(/not waiting for a runner/) } });
 
     // The runner fails; the session's prompt is kept and a new job is dispatched for it.
-    expect((await call(`/sessions/${id}/exit`, claimed.json.sessionToken, { body: { reason: "error", error: "boom" } })).status).toBe(200);
+    expect(
+      (await call(`/sessions/${id}/exit`, claimed.json.sessionToken, { body: { reason: "error", error: "boom" } }))
+        .status,
+    ).toBe(200);
     await inspect.tasks.drain();
     if ((await getSession(database.db, id))?.status !== "queued") {
-      await deliver(inspect, "issue_comment", issueComment("@inspect try again", { issue: (await getSession(database.db, id))!.threadNumber! }));
+      await deliver(
+        inspect,
+        "issue_comment",
+        issueComment("@inspect try again", { issue: (await getSession(database.db, id))!.threadNumber! }),
+      );
       await inspect.tasks.drain();
     }
     const again = gh.runFor(id)!;
@@ -152,7 +192,10 @@ describe("a claim is bound to its dispatch", () => {
     // Neither the used token nor a new token of the first job claims the new dispatch.
     expect((await call("/claim", token, { body: { sessionId: id } })).status).toBe(401);
     const oldJob = await call("/claim", await issuer.sign(jobClaims(first.id)), { body: { sessionId: id } });
-    expect(oldJob).toMatchObject({ status: 403, json: { error: expect.stringMatching(`workflow run ${first.id}, not run ${again.id}`) } });
+    expect(oldJob).toMatchObject({
+      status: 403,
+      json: { error: expect.stringMatching(`workflow run ${first.id}, not run ${again.id}`) },
+    });
     await untouched(id, before, again.id);
     expect((await call("/claim", await runner.token(id), { body: { sessionId: id } })).status).toBe(200);
   });
@@ -180,7 +223,10 @@ describe("a claim is bound to its dispatch", () => {
     await refused(fake({ actor: "mallory" }), "was started by mallory, not by inspect-app[bot]");
     await refused(fake({ event: "push" }), "started by a push event");
     await refused(fake({ workflow: "other.yml" }), "runs .github/workflows/other.yml");
-    await refused(fake({ createdAt: new Date(Date.now() - 3_600_000) }), "before this run of the session was dispatched");
+    await refused(
+      fake({ createdAt: new Date(Date.now() - 3_600_000) }),
+      "before this run of the session was dispatched",
+    );
 
     const claimed = await call("/claim", await issuer.sign(jobClaims(run.id)), { body: { sessionId: id } });
     expect(claimed.status).toBe(200);
@@ -202,10 +248,19 @@ describe("a claim is bound to its dispatch", () => {
   it("accepts INSPECT_RUNNER_REF as a branch or a full ref, and nothing else", async () => {
     const token = await issuer.sign(jobClaims(7));
     const verifier = (ref: string) =>
-      createOidcVerifier({ issuer: issuer.url, audience: "https://inspect.test", repository: "acme/inspect-runner", workflow: "inspect-runner.yml", ref, repositoryId: async () => RUNNER_REPOSITORY_ID });
+      createOidcVerifier({
+        issuer: issuer.url,
+        audience: "https://inspect.test",
+        repository: "acme/inspect-runner",
+        workflow: "inspect-runner.yml",
+        ref,
+        repositoryId: async () => RUNNER_REPOSITORY_ID,
+      });
     expect(await verifier("main")(token)).toMatchObject({ runId: 7, repository: "acme/inspect-runner" });
     expect(await verifier("refs/heads/main")(token)).toMatchObject({ runId: 7 });
-    await expect(verifier("dev")(token)).rejects.toThrow(/expected acme\/inspect-runner\/.github\/workflows\/inspect-runner.yml@refs\/heads\/dev/);
+    await expect(verifier("dev")(token)).rejects.toThrow(
+      /expected acme\/inspect-runner\/.github\/workflows\/inspect-runner.yml@refs\/heads\/dev/,
+    );
   });
 });
 
@@ -228,24 +283,43 @@ describe("a runner's session", () => {
     expect(await next(id, sessionToken)).toEqual({ kind: "none" });
 
     const appended = await call(`/sessions/${id}/events`, sessionToken, {
-      body: { events: [{ type: "agent.text.delta", data: { partId: "p1", delta: "Looking" } }, { type: "tool.call", data: { callId: "c1", tool: "bash", status: "running", title: "npm test" } }] },
+      body: {
+        events: [
+          { type: "agent.text.delta", data: { partId: "p1", delta: "Looking" } },
+          { type: "tool.call", data: { callId: "c1", tool: "bash", status: "running", title: "npm test" } },
+        ],
+      },
     });
     expect(appended.status).toBe(200);
     expect(appended.json.lastSeq).toBe((await events(id)).at(-1)!.seq);
 
-    expect((await call(`/sessions/${id}/pushed`, sessionToken, { body: { branch: "inspect/1-x", sha: "abcdef1" } })).status).toBe(200);
+    expect(
+      (await call(`/sessions/${id}/pushed`, sessionToken, { body: { branch: "inspect/1-x", sha: "abcdef1" } })).status,
+    ).toBe(200);
     await inspect.tasks.drain(); // the PR opens in the background
     expect(await getSession(database.db, id)).toMatchObject({ headSha: "abcdef1", headExists: true });
 
     const done = await call(`/sessions/${id}/prompts/${first.prompt.id}/done`, sessionToken, {
-      body: { status: "done", commits: [{ sha: "abcdef1", message: "fix the crash" }], usage: { inputTokens: 10, outputTokens: 5 } },
+      body: {
+        status: "done",
+        commits: [{ sha: "abcdef1", message: "fix the crash" }],
+        usage: { inputTokens: 10, outputTokens: 5 },
+      },
     });
     expect(done.status).toBe(200);
     expect((await getSession(database.db, id))?.status).toBe("idle");
 
     // A follow-up while idle wakes the waiting long-poll.
     const waiting = next(id, sessionToken, 10);
-    await deliver(inspect, "issue_comment", issueComment("@inspect also add a test", { issue: (await getSession(database.db, id))!.threadNumber!, login: "bob", commentId: 8001 }));
+    await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect also add a test", {
+        issue: (await getSession(database.db, id))!.threadNumber!,
+        login: "bob",
+        commentId: 8001,
+      }),
+    );
     await inspect.tasks.drain();
     const second = await waiting;
     expect(second).toMatchObject({ kind: "prompt", prompt: { author: { login: "bob" }, title: "also add a test" } });
@@ -268,7 +342,9 @@ describe("a runner's session", () => {
     ]);
 
     if (second.kind !== "prompt") return;
-    await call(`/sessions/${id}/prompts/${second.prompt.id}/done`, sessionToken, { body: { status: "done", commits: [] } });
+    await call(`/sessions/${id}/prompts/${second.prompt.id}/done`, sessionToken, {
+      body: { status: "done", commits: [] },
+    });
     expect((await call(`/sessions/${id}/exit`, sessionToken, { body: { reason: "idle" } })).status).toBe(200);
     expect((await getSession(database.db, id))?.status).toBe("completed");
     // The session token dies with the run.
@@ -280,7 +356,11 @@ describe("a runner's session", () => {
     const { sessionToken } = await claim(id);
     const first = await next(id, sessionToken);
     if (first.kind !== "prompt") throw new Error("expected a prompt");
-    await deliver(inspect, "issue_comment", issueComment("@inspect stop", { issue: (await getSession(database.db, id))!.threadNumber! }));
+    await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect stop", { issue: (await getSession(database.db, id))!.threadNumber! }),
+    );
     await inspect.tasks.drain();
     expect(await next(id, sessionToken)).toEqual({ kind: "stop", promptId: first.prompt.id });
     await call(`/sessions/${id}/prompts/${first.prompt.id}/done`, sessionToken, { body: { status: "stopped" } });
@@ -352,8 +432,16 @@ describe("a runner's session", () => {
       [`/sessions/${id}/events`, "{not json"],
       [`/sessions/${id}/events`, { events: [] }],
       [`/sessions/${id}/events`, { events: [{ type: "made.up", data: {} }] }],
-      [`/sessions/${id}/events`, { events: [{ type: "prompt.queued", data: { promptId: 1, text: "x", author: { login: "a" }, source: "web" } }] }],
-      [`/sessions/${id}/events`, { events: [{ type: "tool.call", data: { callId: "c", tool: "bash", status: "exploded" } }] }],
+      [
+        `/sessions/${id}/events`,
+        {
+          events: [{ type: "prompt.queued", data: { promptId: 1, text: "x", author: { login: "a" }, source: "web" } }],
+        },
+      ],
+      [
+        `/sessions/${id}/events`,
+        { events: [{ type: "tool.call", data: { callId: "c", tool: "bash", status: "exploded" } }] },
+      ],
       [`/sessions/${id}/prompts/${first.prompt.id}/done`, { status: "great" }],
       [`/sessions/${id}/prompts/nope/done`, { status: "done" }],
       [`/sessions/${id}/pushed`, { branch: "", sha: "xyz" }],
@@ -378,11 +466,19 @@ describe("a runner's session", () => {
     const tokenB = (await claim(b)).sessionToken;
     await runner.take(a, tokenA);
     const promptB = await runner.take(b, tokenB);
-    const snapshot = async () => ({ session: await getSession(database.db, b), prompts: await listPrompts(database.db, b), events: await events(b), run: await activeRun(database.db, b), eventsA: (await events(a)).length });
+    const snapshot = async () => ({
+      session: await getSession(database.db, b),
+      prompts: await listPrompts(database.db, b),
+      events: await events(b),
+      run: await activeRun(database.db, b),
+      eventsA: (await events(a)).length,
+    });
     const before = await snapshot();
 
     // Runner A marks B's prompt done through its own session: no such prompt there.
-    const done = await call(`/sessions/${a}/prompts/${promptB.id}/done`, tokenA, { body: { status: "done", commits: [] } });
+    const done = await call(`/sessions/${a}/prompts/${promptB.id}/done`, tokenA, {
+      body: { status: "done", commits: [] },
+    });
     expect(done.status).toBe(409);
     expect(done.json.error).toBe(`prompt ${promptB.id} is not running in session ${a}`);
     // Runner A's token on B's routes: not B's token.
@@ -412,12 +508,22 @@ describe("a runner's session", () => {
     const id = await newSession();
     await claim(id);
     expect((await call(`/sessions/${id}/next`, "not-the-token")).status).toBe(401);
-    expect((await call(`/sessions/${id}/events`, "not-the-token", { body: { events: [{ type: "error", data: { message: "x" } }] } })).status).toBe(401);
+    expect(
+      (
+        await call(`/sessions/${id}/events`, "not-the-token", {
+          body: { events: [{ type: "error", data: { message: "x" } }] },
+        })
+      ).status,
+    ).toBe(401);
   });
 });
 
 describe("reading a session's events over the session API", () => {
-  const everyone: AccessPolicy = { viewer: async () => LOCAL_VIEWER, canRead: async () => true, canWrite: async () => true };
+  const everyone: AccessPolicy = {
+    viewer: async () => LOCAL_VIEWER,
+    canRead: async () => true,
+    canWrite: async () => true,
+  };
   const get = (path: string) => stack.inspect.app.request(path, { headers: { accept: "application/json" } });
 
   it("?since=N returns only the events after N", async () => {
@@ -425,7 +531,14 @@ describe("reading a session's events over the session API", () => {
     const id = await newSession();
     const { sessionToken } = await claim(id);
     await next(id, sessionToken);
-    await call(`/sessions/${id}/events`, sessionToken, { body: { events: [{ type: "agent.text.delta", data: { partId: "p1", delta: "a" } }, { type: "agent.text.delta", data: { partId: "p1", delta: "b" } }] } });
+    await call(`/sessions/${id}/events`, sessionToken, {
+      body: {
+        events: [
+          { type: "agent.text.delta", data: { partId: "p1", delta: "a" } },
+          { type: "agent.text.delta", data: { partId: "p1", delta: "b" } },
+        ],
+      },
+    });
     const all = await events(id);
     expect(all.length).toBeGreaterThan(3);
     const n = all[2]!.seq;
@@ -435,7 +548,9 @@ describe("reading a session's events over the session API", () => {
     const body = (await res.json()) as { events: { seq: number }[]; lastSeq: number };
     expect(body.events.map((e) => e.seq)).toEqual(all.filter((e) => e.seq > n).map((e) => e.seq));
     expect(body.lastSeq).toBe(all.at(-1)!.seq);
-    const none = (await (await get(`/api/sessions/${id}/events?since=${body.lastSeq}`)).json()) as { events: unknown[] };
+    const none = (await (await get(`/api/sessions/${id}/events?since=${body.lastSeq}`)).json()) as {
+      events: unknown[];
+    };
     expect(none.events).toEqual([]);
     const from0 = (await (await get(`/api/sessions/${id}/events?since=0`)).json()) as { events: unknown[] };
     expect(from0.events).toHaveLength(all.length);
@@ -453,15 +568,32 @@ describe("reading a session's events over the session API", () => {
 describe("claiming a local runner's session", () => {
   it("refuses a wrong runner token with 401 and leaves the run waiting for the right one", async () => {
     const local = await testInspect(
-      { INSPECT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "inspect-local-")), INSPECT_SECRET: "y".repeat(40), INSPECT_PUBLIC_URL: "https://inspect.test" },
+      {
+        INSPECT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "inspect-local-")),
+        INSPECT_SECRET: "y".repeat(40),
+        INSPECT_PUBLIC_URL: "https://inspect.test",
+      },
       database,
     );
     try {
       const repoDir = mkdtempSync(path.join(os.tmpdir(), "inspect-repo-"));
-      const repo = await upsertRepository(database.db, { owner: "local", name: path.basename(repoDir), localPath: repoDir });
+      const repo = await upsertRepository(database.db, {
+        owner: "local",
+        name: path.basename(repoDir),
+        localPath: repoDir,
+      });
       const user = await upsertUser(database.db, { login: "local" });
       const id = `localClaim${++issueNo}`;
-      await insertSession(database.db, { id, repositoryId: repo.id, threadKind: "local", title: "Local work", status: "queued", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: user.id });
+      await insertSession(database.db, {
+        id,
+        repositoryId: repo.id,
+        threadKind: "local",
+        title: "Local work",
+        status: "queued",
+        baseBranch: "main",
+        headBranch: `inspect/${id}`,
+        createdByUserId: user.id,
+      });
       await insertRun(database.db, id, sha256("the-right-token"));
       const claimWith = async (token: string) => {
         const res = await local.app.request("/api/runner/claim", {

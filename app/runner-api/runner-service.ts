@@ -4,11 +4,28 @@
  */
 import { getUser } from "../db/accounts.js";
 import { hasQueuedPrompt, requeueRunning, runningPrompt, takeNextPrompt, updatePromptIf } from "../db/prompts.js";
-import { activeRun, endRun, findClaimedRun, markClaimed, oidcTokenUsed, pruneOidcTokenUses, queuedRun, staleRuns, touchRun, type RunRow } from "../db/runs.js";
+import {
+  activeRun,
+  endRun,
+  findClaimedRun,
+  markClaimed,
+  oidcTokenUsed,
+  pruneOidcTokenUses,
+  queuedRun,
+  staleRuns,
+  touchRun,
+  type RunRow,
+} from "../db/runs.js";
 import { updateSession } from "../db/sessions.js";
 import type { GitHubGateway, WorkflowRunInfo } from "../github/gateway.js";
 import type { NewEvent } from "../../protocol/events.js";
-import type { ClaimResponse, NextResponse, PromptDoneRequest, PushedRequest, SessionSpec } from "../../protocol/runner-api.js";
+import type {
+  ClaimResponse,
+  NextResponse,
+  PromptDoneRequest,
+  PushedRequest,
+  SessionSpec,
+} from "../../protocol/runner-api.js";
 import { buildAgentPrompt } from "../sessions/agent-prompt.js";
 import { promptTitle, titleLine } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";
@@ -71,22 +88,34 @@ export class RunnerService {
   async claim(sessionId: string, auth: { claimToken: string } | { oidc: RunnerIdentity }): Promise<ClaimResponse> {
     const { db } = this.deps;
     const oidc = "oidc" in auth ? auth.oidc : null;
-    if (oidc && (await oidcTokenUsed(db, oidc.jti))) throw new RunnerError(401, "this OIDC token was already used to claim a session; each claim needs a new token");
+    if (oidc && (await oidcTokenUsed(db, oidc.jti)))
+      throw new RunnerError(401, "this OIDC token was already used to claim a session; each claim needs a new token");
     const session = await this.sessions.get(sessionId);
     if (!session) throw new RunnerError(404, "session not found");
     const run = await queuedRun(db, sessionId);
-    if (!run || session.status !== "queued") throw new RunnerError(409, `session is ${session.status}, not waiting for a runner`);
+    if (!run || session.status !== "queued")
+      throw new RunnerError(409, `session is ${session.status}, not waiting for a runner`);
     if ("claimToken" in auth) {
-      if (!run.claimTokenHash || run.claimTokenHash !== sha256(auth.claimToken)) throw new RunnerError(401, "invalid runner token");
+      if (!run.claimTokenHash || run.claimTokenHash !== sha256(auth.claimToken))
+        throw new RunnerError(401, "invalid runner token");
     }
     if (oidc) await this.checkDispatchedRun(sessionId, run, oidc);
     const sessionToken = randomToken();
     const info = oidc ? { runId: String(oidc.runId), repository: oidc.repository, actor: oidc.actor } : { local: true };
-    if (oidc) await pruneOidcTokenUses(db).catch((err) => this.deps.log.warn({ err }, "could not prune used OIDC tokens"));
-    const outcome = await markClaimed(db, run.id, sha256(sessionToken), info, oidc ? { githubRunId: oidc.runId, jti: oidc.jti, tokenExpiresAt: oidc.expiresAt } : undefined);
+    if (oidc)
+      await pruneOidcTokenUses(db).catch((err) => this.deps.log.warn({ err }, "could not prune used OIDC tokens"));
+    const outcome = await markClaimed(
+      db,
+      run.id,
+      sha256(sessionToken),
+      info,
+      oidc ? { githubRunId: oidc.runId, jti: oidc.jti, tokenExpiresAt: oidc.expiresAt } : undefined,
+    );
     if (!outcome.ok) {
-      if (outcome.reason === "token_used") throw new RunnerError(401, "this OIDC token was already used to claim a session; each claim needs a new token");
-      if (outcome.reason === "workflow_run_used") throw new RunnerError(409, `workflow run ${oidc!.runId} already claimed a run; a job claims once`);
+      if (outcome.reason === "token_used")
+        throw new RunnerError(401, "this OIDC token was already used to claim a session; each claim needs a new token");
+      if (outcome.reason === "workflow_run_used")
+        throw new RunnerError(409, `workflow run ${oidc!.runId} already claimed a run; a job claims once`);
       throw new RunnerError(409, "session was claimed by another runner");
     }
     const moved = await tryTransition(this.deps, sessionId, "starting", "runner claimed the session");
@@ -112,22 +141,32 @@ export class RunnerService {
    */
   private async checkDispatchedRun(sessionId: string, run: RunRow, oidc: RunnerIdentity): Promise<void> {
     if (run.githubRunId !== null) {
-      if (run.githubRunId !== oidc.runId) throw new RunnerError(403, `OIDC token is from workflow run ${oidc.runId}, not run ${run.githubRunId} dispatched for session ${sessionId}`);
+      if (run.githubRunId !== oidc.runId)
+        throw new RunnerError(
+          403,
+          `OIDC token is from workflow run ${oidc.runId}, not run ${run.githubRunId} dispatched for session ${sessionId}`,
+        );
       return;
     }
-    if (!this.runnerWorkflow) throw new RunnerError(403, "cannot tell which workflow run was dispatched for this session");
+    if (!this.runnerWorkflow)
+      throw new RunnerError(403, "cannot tell which workflow run was dispatched for this session");
     const found = await this.runnerWorkflow.workflowRun(oidc.runId);
     const refuse = (why: string) => new RunnerError(403, `OIDC token is from workflow run ${oidc.runId}, which ${why}`);
     if (!found) throw refuse("the runner repository does not have");
-    if (found.title !== sessionId) throw refuse(`is named ${JSON.stringify(found.title)}, not after session ${sessionId} (the runner workflow must set run-name: \${{ inputs.session_id }})`);
+    if (found.title !== sessionId)
+      throw refuse(
+        `is named ${JSON.stringify(found.title)}, not after session ${sessionId} (the runner workflow must set run-name: \${{ inputs.session_id }})`,
+      );
     if (found.event !== "workflow_dispatch") throw refuse(`was started by a ${found.event} event, not a dispatch`);
     const file = `.github/workflows/${this.runnerWorkflow.workflow}`;
     const path = found.path.replace(/@[^@]*$/, "");
     if (path !== file && !path.endsWith(`/${file}`)) throw refuse(`runs ${found.path}, not ${file}`);
-    if (found.createdAt.getTime() < run.dispatchedAt.getTime() - CLOCK_SKEW_MS) throw refuse(`was started at ${found.createdAt.toISOString()}, before this run of the session was dispatched`);
+    if (found.createdAt.getTime() < run.dispatchedAt.getTime() - CLOCK_SKEW_MS)
+      throw refuse(`was started at ${found.createdAt.toISOString()}, before this run of the session was dispatched`);
     if (found.triggeringActor && this.github) {
       const bot = await this.github.botLogin();
-      if (found.triggeringActor.toLowerCase() !== bot.toLowerCase()) throw refuse(`was started by ${found.triggeringActor}, not by ${bot}`);
+      if (found.triggeringActor.toLowerCase() !== bot.toLowerCase())
+        throw refuse(`was started by ${found.triggeringActor}, not by ${bot}`);
     }
   }
 
@@ -150,7 +189,11 @@ export class RunnerService {
       committer = { name: bot, email: `${bot}@${noreplyDomain}` };
     }
     const opencodeConfig = resolveEnvPlaceholders(config.opencodeConfig, process.env);
-    if (opencodeConfig.missing.length) this.deps.log.warn({ sessionId, missing: opencodeConfig.missing }, "INSPECT_OPENCODE_CONFIG names unset {env:…} variables; they were sent empty");
+    if (opencodeConfig.missing.length)
+      this.deps.log.warn(
+        { sessionId, missing: opencodeConfig.missing },
+        "INSPECT_OPENCODE_CONFIG names unset {env:…} variables; they were sent empty",
+      );
     return {
       id: session.id,
       repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName },
@@ -216,9 +259,21 @@ export class RunnerService {
       kind: "prompt",
       prompt: {
         id: prompt.id,
-        text: buildAgentPrompt({ repoFullName: repo.fullName, authorLogin: prompt.authorLogin, text: prompt.text, context: prompt.context ?? null, branch: session.headBranch }),
-        title: prompt.source === "github_assignment" ? titleLine(session.title) : promptTitle(prompt.text, session.title),
-        author: { login: prompt.authorLogin, id: author?.githubId ?? null, name: author?.name ?? null, avatarUrl: author?.avatarUrl ?? null },
+        text: buildAgentPrompt({
+          repoFullName: repo.fullName,
+          authorLogin: prompt.authorLogin,
+          text: prompt.text,
+          context: prompt.context ?? null,
+          branch: session.headBranch,
+        }),
+        title:
+          prompt.source === "github_assignment" ? titleLine(session.title) : promptTitle(prompt.text, session.title),
+        author: {
+          login: prompt.authorLogin,
+          id: author?.githubId ?? null,
+          name: author?.name ?? null,
+          avatarUrl: author?.avatarUrl ?? null,
+        },
         model: session.model ?? this.deps.config.model,
       },
     };
@@ -245,10 +300,22 @@ export class RunnerService {
     await this.deps.events.append(run.sessionId, [
       {
         type: "prompt.finished",
-        data: { promptId, status: body.status, commits: body.commits, error: body.error, usage: body.usage, changedFiles: body.changedFiles },
+        data: {
+          promptId,
+          status: body.status,
+          commits: body.commits,
+          error: body.error,
+          usage: body.usage,
+          changedFiles: body.changedFiles,
+        },
       },
     ]);
-    await tryTransition(this.deps, run.sessionId, "idle", body.status === "failed" ? `the prompt failed: ${body.error ?? "unknown error"}` : undefined);
+    await tryTransition(
+      this.deps,
+      run.sessionId,
+      "idle",
+      body.status === "failed" ? `the prompt failed: ${body.error ?? "unknown error"}` : undefined,
+    );
   }
 
   async pushed(run: RunRow, push: PushedRequest): Promise<void> {
@@ -276,7 +343,12 @@ export class RunnerService {
   }
 
   /** A local runner process ended: if it had not said goodbye, the session failed. */
-  async processExited(sessionId: string, code: number | null, signal: string | null, outputTail: string): Promise<void> {
+  async processExited(
+    sessionId: string,
+    code: number | null,
+    signal: string | null,
+    outputTail: string,
+  ): Promise<void> {
     const run = await activeRun(this.deps.db, sessionId);
     if (!run) return;
     if (!(await endRun(this.deps.db, run.id, "process exited"))) return;
@@ -293,7 +365,9 @@ export class RunnerService {
     for (const run of stale) {
       if (!(await endRun(this.deps.db, run.id, "timeout"))) continue;
       await requeueRunning(this.deps.db, run.sessionId);
-      const kept = (await hasQueuedPrompt(this.deps.db, run.sessionId)) ? " Its prompts are kept: comment again (or send a follow-up) to resume." : "";
+      const kept = (await hasQueuedPrompt(this.deps.db, run.sessionId))
+        ? " Its prompts are kept: comment again (or send a follow-up) to resume."
+        : "";
       const message =
         run.state === "claimed"
           ? `The runner stopped responding (no heartbeat for ${Math.round(heartbeatTimeoutMs / 1000)} s).${kept}`

@@ -24,11 +24,17 @@ export function buildAgentPrompt(p: AgentPromptInput): string {
   if (c?.thread) {
     const kind = c.thread.kind === "pull_request" ? "Pull request" : "Issue";
     const body = c.thread.body ? `\n\n${c.thread.body}` : "";
-    parts.push(`${kind} #${c.thread.number}:`, fenceUntrusted(`${c.thread.kind} #${c.thread.number}`, `${c.thread.title}${body}`));
+    parts.push(
+      `${kind} #${c.thread.number}:`,
+      fenceUntrusted(`${c.thread.kind} #${c.thread.number}`, `${c.thread.title}${body}`),
+    );
   }
   if (c?.review) {
     const where = c.review.line ? `${c.review.path}:${c.review.line}` : c.review.path;
-    parts.push(`The request is a review comment on ${where}, on this diff hunk:`, fenceUntrusted("diff hunk", c.review.diffHunk ?? ""));
+    parts.push(
+      `The request is a review comment on ${where}, on this diff hunk:`,
+      fenceUntrusted("diff hunk", c.review.diffHunk ?? ""),
+    );
   }
   parts.push(`The request from @${p.authorLogin}:`, fenceUntrusted(`@${p.authorLogin}`, p.text));
   return parts.join("\n\n");

@@ -6,7 +6,9 @@ describe("branch naming", () => {
     expect(sessionBranch(42, "Fix the flaky `login` test!")).toBe("inspect/42-fix-the-flaky-login-test");
   });
   it("folds accents, trims length and never ends with a dash", () => {
-    expect(slugify("Ça marche très bien, merci beaucoup pour tout ça vraiment")).toBe("ca-marche-tres-bien-merci-beaucoup-pour");
+    expect(slugify("Ça marche très bien, merci beaucoup pour tout ça vraiment")).toBe(
+      "ca-marche-tres-bien-merci-beaucoup-pour",
+    );
     expect(slugify("a".repeat(39) + " b")).toBe("a".repeat(39));
   });
   it("falls back when nothing is left", () => {

@@ -24,7 +24,12 @@ export function titleLine(text: string, max = 72): string {
 export function promptTitle(text: string, fallback: string): string {
   const line = text
     .split("\n")
-    .map((l) => l.replace(/@[\w-]+/g, "").replace(/\s+/g, " ").trim())
+    .map((l) =>
+      l
+        .replace(/@[\w-]+/g, "")
+        .replace(/\s+/g, " ")
+        .trim(),
+    )
     .find((l) => l.length > 0);
   return titleLine(line ?? fallback);
 }

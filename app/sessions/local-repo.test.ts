@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../db/client.js";
 import { LocalRepoError, registerLocalRepo, resolveLocalRepo } from "./local-repo.js";
 
-const env = { ...process.env, GIT_AUTHOR_NAME: "T", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "T", GIT_COMMITTER_EMAIL: "t@x" };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "T",
+  GIT_AUTHOR_EMAIL: "t@x",
+  GIT_COMMITTER_NAME: "T",
+  GIT_COMMITTER_EMAIL: "t@x",
+};
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
 
 let root: string;
@@ -51,12 +57,19 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const rejected = (p: string, list: string[] | null = allowed) => expect(resolveLocalRepo(p, list)).rejects.toBeInstanceOf(LocalRepoError);
+const rejected = (p: string, list: string[] | null = allowed) =>
+  expect(resolveLocalRepo(p, list)).rejects.toBeInstanceOf(LocalRepoError);
 
 describe("local repositories and INSPECT_LOCAL_REPOS", () => {
   it("registers a listed working (non-bare) repository with its top folder and current branch", async () => {
     const row = await registerLocalRepo(database.db, allowedRepo, allowed);
-    expect(row).toMatchObject({ owner: "local", name: "project", fullName: "local/project", localPath: allowedRepo, defaultBranch: "trunk" });
+    expect(row).toMatchObject({
+      owner: "local",
+      name: "project",
+      fullName: "local/project",
+      localPath: allowedRepo,
+      defaultBranch: "trunk",
+    });
     // Registering again is the same repository.
     expect((await registerLocalRepo(database.db, allowedRepo, allowed)).id).toBe(row.id);
   });
@@ -67,8 +80,14 @@ describe("local repositories and INSPECT_LOCAL_REPOS", () => {
   });
 
   it("a subfolder of a listed repository is that repository", async () => {
-    expect(await resolveLocalRepo(path.join(allowedRepo, "src"), allowed)).toEqual({ top: allowedRepo, branch: "trunk" });
-    expect(await resolveLocalRepo(path.join(allowedBare, "refs"), allowed)).toEqual({ top: allowedBare, branch: "trunk" });
+    expect(await resolveLocalRepo(path.join(allowedRepo, "src"), allowed)).toEqual({
+      top: allowedRepo,
+      branch: "trunk",
+    });
+    expect(await resolveLocalRepo(path.join(allowedBare, "refs"), allowed)).toEqual({
+      top: allowedBare,
+      branch: "trunk",
+    });
   });
 
   it("rejects a repository that is not listed", async () => {

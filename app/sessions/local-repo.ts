@@ -27,7 +27,8 @@ function real(p: string): string | null {
   }
 }
 
-const within = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+const within = (child: string, parent: string) =>
+  child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 
 /**
  * The repository at `repoPath`: its top folder (the repository itself when bare) and current
@@ -36,10 +37,16 @@ const within = (child: string, parent: string) => child === parent || child.star
  * and `..` — so a symlink or a listed folder that is not itself a repository cannot lead to
  * another repository (git would otherwise walk up to an enclosing one).
  */
-export async function resolveLocalRepo(repoPath: string, allowed: string[] | null): Promise<{ top: string; branch: string }> {
+export async function resolveLocalRepo(
+  repoPath: string,
+  allowed: string[] | null,
+): Promise<{ top: string; branch: string }> {
   const abs = path.resolve(repoPath);
   const realAbs = real(abs);
-  const allowedReal = allowed && allowed.length > 0 ? allowed.map((a) => real(path.resolve(a))).filter((a): a is string => a !== null) : null;
+  const allowedReal =
+    allowed && allowed.length > 0
+      ? allowed.map((a) => real(path.resolve(a))).filter((a): a is string => a !== null)
+      : null;
   const notAllowed = () => new LocalRepoError(`${abs} is not one of INSPECT_LOCAL_REPOS`);
   // Not even git runs in a folder outside the listed repositories (a repository's config can run commands).
   if (allowedReal && !(realAbs && allowedReal.some((a) => within(realAbs, a)))) throw notAllowed();
@@ -61,7 +68,11 @@ export async function resolveLocalRepo(repoPath: string, allowed: string[] | nul
 /** Register a local git repository (path must be a git work tree or bare repository). */
 export async function registerLocalRepo(db: Db, repoPath: string, allowed: string[] | null): Promise<RepositoryRow> {
   const { top, branch } = await resolveLocalRepo(repoPath, allowed);
-  const base = path.basename(top).replace(/\.git$/, "").replace(/[^\w.-]/g, "-") || "repo";
+  const base =
+    path
+      .basename(top)
+      .replace(/\.git$/, "")
+      .replace(/[^\w.-]/g, "-") || "repo";
   let name = base;
   const existing = await findRepositoryByFullName(db, `local/${name}`);
   if (existing && existing.localPath !== top) name = `${base}-${sha256(top).slice(0, 6)}`;

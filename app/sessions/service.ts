@@ -65,7 +65,11 @@ export class SessionService {
   }
 
   /** A new session with its first prompt; a runner is dispatched. */
-  async create(spec: NewSession, first: NewPrompt, id = newSessionId()): Promise<{ session: SessionRow; prompt: PromptRow }> {
+  async create(
+    spec: NewSession,
+    first: NewPrompt,
+    id = newSessionId(),
+  ): Promise<{ session: SessionRow; prompt: PromptRow }> {
     const session = await insertSession(this.db, {
       id,
       repositoryId: spec.repo.id,
@@ -89,7 +93,12 @@ export class SessionService {
   }
 
   /** A session with no prompt yet whose runner prepares the sandbox ahead of the prompt (see SessionStarter). */
-  async createWarm(spec: { repo: RepositoryRow; createdBy: UserRow; baseBranch: string; headBranch: (id: string) => string }): Promise<SessionRow> {
+  async createWarm(spec: {
+    repo: RepositoryRow;
+    createdBy: UserRow;
+    baseBranch: string;
+    headBranch: (id: string) => string;
+  }): Promise<SessionRow> {
     const id = newSessionId();
     const session = await insertSession(this.db, {
       id,
@@ -102,7 +111,9 @@ export class SessionService {
       headBranch: spec.headBranch(id),
       createdByUserId: spec.createdBy.id,
     });
-    await this.deps.events.append(id, [{ type: "session.status", data: { status: "queued", reason: "warming up a sandbox" } }]);
+    await this.deps.events.append(id, [
+      { type: "session.status", data: { status: "queued", reason: "warming up a sandbox" } },
+    ]);
     await this.dispatch(id);
     return session;
   }
@@ -141,7 +152,12 @@ export class SessionService {
         data: {
           promptId: prompt.id,
           text: p.text,
-          author: { login: p.author.login, id: p.author.githubId ?? null, name: p.author.name, avatarUrl: p.author.avatarUrl },
+          author: {
+            login: p.author.login,
+            id: p.author.githubId ?? null,
+            name: p.author.name,
+            avatarUrl: p.author.avatarUrl,
+          },
           source: p.source,
         },
       },
@@ -156,7 +172,11 @@ export class SessionService {
       .filter((p) => p.status !== "cancelled" && p.status !== "queued")
       .map((p, i) => {
         const commits = p.commits?.length ? ` (commits ${p.commits.map((c) => c.sha.slice(0, 7)).join(", ")})` : "";
-        const summary = p.summary ? `\n   Result: ${titleLine(p.summary, 400)}` : p.error ? `\n   Error: ${titleLine(p.error, 300)}` : "";
+        const summary = p.summary
+          ? `\n   Result: ${titleLine(p.summary, 400)}`
+          : p.error
+            ? `\n   Error: ${titleLine(p.error, 300)}`
+            : "";
         return `${i + 1}. @${p.authorLogin}: ${titleLine(p.text, 300)} → ${p.status}${commits}${summary}`;
       })
       .join("\n");
@@ -183,12 +203,19 @@ export class SessionService {
   }
 
   /** The author of a queued prompt may withdraw it before it starts. */
-  async cancelPrompt(sessionId: string, promptId: number, by: string): Promise<"cancelled" | "not_found" | "forbidden" | "not_queued"> {
+  async cancelPrompt(
+    sessionId: string,
+    promptId: number,
+    by: string,
+  ): Promise<"cancelled" | "not_found" | "forbidden" | "not_queued"> {
     const prompts = await listPrompts(this.db, sessionId);
     const prompt = prompts.find((p) => p.id === promptId);
     if (!prompt) return "not_found";
     if (prompt.authorLogin.toLowerCase() !== by.toLowerCase()) return "forbidden";
-    const row = await updatePromptIf(this.db, sessionId, promptId, ["queued"], { status: "cancelled", finishedAt: new Date() });
+    const row = await updatePromptIf(this.db, sessionId, promptId, ["queued"], {
+      status: "cancelled",
+      finishedAt: new Date(),
+    });
     if (!row) return "not_queued";
     await this.deps.events.append(sessionId, [{ type: "prompt.cancelled", data: { promptId, by } }]);
     return "cancelled";
@@ -225,7 +252,9 @@ export class SessionService {
     // An Actions job's claim is checked against the workflow run GitHub said it started. Not
     // recorded (a database blip): the claim asks GitHub about the job's run instead.
     if (started?.githubRunId) {
-      await recordDispatchedRun(this.db, run.id, started.githubRunId).catch((err) => this.deps.log.warn({ sessionId, err }, "could not record the dispatched workflow run"));
+      await recordDispatchedRun(this.db, run.id, started.githubRunId).catch((err) =>
+        this.deps.log.warn({ sessionId, err }, "could not record the dispatched workflow run"),
+      );
     }
   }
 

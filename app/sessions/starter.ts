@@ -54,7 +54,8 @@ export class SessionStarter {
         throw err;
       }
     }
-    if (!github || !permissions) throw new StartError(400, "starting sessions on GitHub repositories needs the GitHub App");
+    if (!github || !permissions)
+      throw new StartError(400, "starting sessions on GitHub repositories needs the GitHub App");
     const m = /^([\w.-]+)\/([\w.-]+)$/.exec(ref);
     if (!m) throw new StartError(400, "repo must be owner/name");
     const [, owner, name] = m as unknown as [string, string, string];
@@ -62,7 +63,8 @@ export class SessionStarter {
     try {
       installationId = await github.installationFor(owner, name);
     } catch (err) {
-      if ((err as { status?: number }).status === 404) throw new StartError(404, `Inspect is not installed on ${owner}/${name}`);
+      if ((err as { status?: number }).status === 404)
+        throw new StartError(404, `Inspect is not installed on ${owner}/${name}`);
       throw err;
     }
     if (!canTrigger(await permissions.get(installationId, owner, name, viewer.login))) {
@@ -70,7 +72,14 @@ export class SessionStarter {
     }
     const info = await github.repository(installationId, owner, name);
     await upsertInstallation(db, installationId, owner);
-    return upsertRepository(db, { githubId: info.id, owner, name, installationId, defaultBranch: info.defaultBranch, private: info.private });
+    return upsertRepository(db, {
+      githubId: info.id,
+      owner,
+      name,
+      installationId,
+      defaultBranch: info.defaultBranch,
+      private: info.private,
+    });
   }
 
   private author(viewer: Viewer): Promise<UserRow> {
@@ -81,7 +90,8 @@ export class SessionStarter {
   async warm(viewer: Viewer, ref: string): Promise<boolean> {
     const repo = await this.repository(viewer, ref);
     const user = await this.author(viewer);
-    if (await findUnusedWarmSession(this.deps.db, user.id, repo.id, new Date(Date.now() - WARM_ADOPTION_MS))) return true;
+    if (await findUnusedWarmSession(this.deps.db, user.id, repo.id, new Date(Date.now() - WARM_ADOPTION_MS)))
+      return true;
     await this.deps.sessions.createWarm({
       repo,
       createdBy: user,
@@ -104,7 +114,17 @@ export class SessionStarter {
     }
     const id = newSessionId();
     const { session } = await this.deps.sessions.create(
-      { repo, threadKind, threadNumber: null, title: prompt, baseBranch: repo.defaultBranch, headBranch: sessionBranch(id, prompt), headExists: false, createdBy: user, model },
+      {
+        repo,
+        threadKind,
+        threadNumber: null,
+        title: prompt,
+        baseBranch: repo.defaultBranch,
+        headBranch: sessionBranch(id, prompt),
+        headExists: false,
+        createdBy: user,
+        model,
+      },
       { author: user, text: prompt, source },
       id,
     );

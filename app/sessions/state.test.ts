@@ -19,7 +19,8 @@ describe("session state machine", () => {
   });
 
   it("lets every non-archived state be archived, and ended sessions be re-queued", () => {
-    for (const from of SESSION_STATUSES.filter((s) => s !== "archived")) expect(canTransition(from, "archived")).toBe(true);
+    for (const from of SESSION_STATUSES.filter((s) => s !== "archived"))
+      expect(canTransition(from, "archived")).toBe(true);
     for (const from of ["completed", "failed", "stopped"] as const) expect(canTransition(from, "queued")).toBe(true);
   });
 
@@ -33,7 +34,9 @@ describe("session state machine", () => {
     expect(lastTurn([])).toBeNull();
     expect(lastTurn([{ status: "queued" }])).toBeNull();
     expect(lastTurn([{ status: "failed" }, { status: "done" }])).toBe("done");
-    expect(lastTurn([{ status: "done" }, { status: "failed" }, { status: "cancelled" }, { status: "queued" }])).toBe("failed");
+    expect(lastTurn([{ status: "done" }, { status: "failed" }, { status: "cancelled" }, { status: "queued" }])).toBe(
+      "failed",
+    );
     expect(lastTurn([{ status: "failed" }, { status: "stopped" }, { status: "running" }])).toBe("stopped");
   });
 });

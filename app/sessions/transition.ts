@@ -17,12 +17,19 @@ export async function tryTransition(
 ): Promise<SessionRow | undefined> {
   const row = await updateStatusIf(deps.db, sessionId, sourcesOf(to), to, reason ?? null);
   if (!row) return undefined;
-  await deps.events.append(sessionId, [{ type: "session.status", data: reason ? { status: to, reason } : { status: to } }]);
+  await deps.events.append(sessionId, [
+    { type: "session.status", data: reason ? { status: to, reason } : { status: to } },
+  ]);
   return row;
 }
 
 /** As tryTransition, but an illegal move is an error. */
-export async function transition(deps: { db: Db; events: EventLog }, sessionId: string, to: SessionStatus, reason?: string): Promise<SessionRow> {
+export async function transition(
+  deps: { db: Db; events: EventLog },
+  sessionId: string,
+  to: SessionStatus,
+  reason?: string,
+): Promise<SessionRow> {
   const row = await tryTransition(deps, sessionId, to, reason);
   if (row) return row;
   const current = await getSession(deps.db, sessionId);

@@ -16,7 +16,10 @@ import { useGitHubStack } from "../../test/support/github-stack.js";
 const stack = useGitHubStack({
   permissions: { alice: "write", reader: "read" },
   routes: (gh) => {
-    gh.on("GET", /^\/repos\/acme\/(widgets|gadgets)$/, (m) => [200, { id: m[1] === "widgets" ? 4242 : 4343, default_branch: "trunk", private: true }]);
+    gh.on("GET", /^\/repos\/acme\/(widgets|gadgets)$/, (m) => [
+      200,
+      { id: m[1] === "widgets" ? 4242 : 4343, default_branch: "trunk", private: true },
+    ]);
     gh.on("GET", /^\/repos\/acme\/nowhere\/installation$/, () => [404, { message: "Not Found" }]);
   },
 });
@@ -29,20 +32,37 @@ const viewer = (login: string): Viewer => ({ login, id: 4000, avatarUrl: null, t
 
 beforeEach(() => {
   ({ database, inspect, gh } = stack);
-  starter = new SessionStarter({ db: database.db, config: inspect.config, sessions: inspect.sessions, github: inspect.github, permissions: new PermissionCache(inspect.github!) });
+  starter = new SessionStarter({
+    db: database.db,
+    config: inspect.config,
+    sessions: inspect.sessions,
+    github: inspect.github,
+    permissions: new PermissionCache(inspect.github!),
+  });
 });
 
 describe("starting from the web on GitHub", () => {
   it("creates a session on the repository's default branch and dispatches a runner", async () => {
     const session = await starter.start(viewer("alice"), "acme/widgets", "Add a dark mode toggle", "openai/gpt-x");
-    expect(session).toMatchObject({ threadKind: "web", threadNumber: null, baseBranch: "trunk", headBranch: `inspect/${session.id}-add-a-dark-mode-toggle`, model: "openai/gpt-x" });
-    expect((await listPrompts(database.db, session.id)).map((p) => [p.authorLogin, p.source, p.text])).toEqual([["alice", "web", "Add a dark mode toggle"]]);
+    expect(session).toMatchObject({
+      threadKind: "web",
+      threadNumber: null,
+      baseBranch: "trunk",
+      headBranch: `inspect/${session.id}-add-a-dark-mode-toggle`,
+      model: "openai/gpt-x",
+    });
+    expect((await listPrompts(database.db, session.id)).map((p) => [p.authorLogin, p.source, p.text])).toEqual([
+      ["alice", "web", "Add a dark mode toggle"],
+    ]);
     expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
   });
 
   it("refuses people without write access, repositories without the app, and bad names", async () => {
     await expect(starter.start(viewer("reader"), "acme/widgets", "x", null)).rejects.toMatchObject({ status: 403 });
-    await expect(starter.start(viewer("alice"), "acme/nowhere", "x", null)).rejects.toMatchObject({ status: 404, message: "Inspect is not installed on acme/nowhere" });
+    await expect(starter.start(viewer("alice"), "acme/nowhere", "x", null)).rejects.toMatchObject({
+      status: 404,
+      message: "Inspect is not installed on acme/nowhere",
+    });
     await expect(starter.start(viewer("alice"), "not a repo", "x", null)).rejects.toBeInstanceOf(StartError);
     expect(gh.find("POST", /dispatches$/)).toHaveLength(0);
   });
@@ -80,7 +100,10 @@ describe("warm sandboxes", () => {
     const { sessionToken } = await runner.claim(warmId);
     await runner.next(warmId, sessionToken);
     await runner.exit(warmId, sessionToken, "idle");
-    expect(await getSession(database.db, warmId)).toMatchObject({ status: "archived", statusReason: "warm sandbox not used" });
+    expect(await getSession(database.db, warmId)).toMatchObject({
+      status: "archived",
+      statusReason: "warm sandbox not used",
+    });
     // The next prompt gets a fresh session.
     const fresh = await starter.start(viewer("alice"), "acme/widgets", "Another thing", null);
     expect(fresh.id).not.toBe(warmId);

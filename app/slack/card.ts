@@ -6,7 +6,10 @@ import type { RepositoryRow } from "../db/accounts.js";
 import type { SessionRow } from "../db/sessions.js";
 
 export interface CardInput {
-  session: Pick<SessionRow, "id" | "title" | "status" | "threadKind" | "threadNumber" | "prNumber" | "prUrl" | "updatedAt">;
+  session: Pick<
+    SessionRow,
+    "id" | "title" | "status" | "threadKind" | "threadNumber" | "prNumber" | "prUrl" | "updatedAt"
+  >;
   repo: Pick<RepositoryRow, "fullName" | "localPath">;
   /** The first prompt's text (the session's title when there is none). */
   prompt: string | null;
@@ -22,7 +25,11 @@ export function escapeMrkdwn(text: string): string {
 }
 
 export function firstLine(text: string, max = 150): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim() !== "")?.trim() ?? "";
+  const line =
+    text
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? "";
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
@@ -30,9 +37,13 @@ export function sessionCard(c: CardInput) {
   const { session, repo } = c;
   const title = escapeMrkdwn(firstLine(c.prompt ?? session.title) || "Untitled session");
   const onGitHub = repo.localPath === null;
-  const repoText = onGitHub ? `<${c.githubWebUrl}/${repo.fullName}|${escapeMrkdwn(repo.fullName)}>` : escapeMrkdwn(repo.fullName);
+  const repoText = onGitHub
+    ? `<${c.githubWebUrl}/${repo.fullName}|${escapeMrkdwn(repo.fullName)}>`
+    : escapeMrkdwn(repo.fullName);
   const thread =
-    onGitHub && session.threadNumber !== null && (session.threadKind === "issue" || session.threadKind === "pull_request")
+    onGitHub &&
+    session.threadNumber !== null &&
+    (session.threadKind === "issue" || session.threadKind === "pull_request")
       ? ` · <${c.githubWebUrl}/${repo.fullName}/${session.threadKind === "issue" ? "issues" : "pull"}/${session.threadNumber}|#${session.threadNumber}>`
       : session.threadKind === "web"
         ? " · started on the web"
@@ -47,6 +58,11 @@ export function sessionCard(c: CardInput) {
   return [
     { type: "section", text: { type: "mrkdwn", text: `*<${c.url}|${title}>*\n${repoText}${thread}` } },
     { type: "context", elements: [{ type: "mrkdwn", text: facts.join("  ·  ") }] },
-    { type: "actions", elements: [{ type: "button", text: { type: "plain_text", text: "View session" }, url: c.url, action_id: "view_session" }] },
+    {
+      type: "actions",
+      elements: [
+        { type: "button", text: { type: "plain_text", text: "View session" }, url: c.url, action_id: "view_session" },
+      ],
+    },
   ];
 }

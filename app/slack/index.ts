@@ -54,7 +54,10 @@ const Envelope = z.object({
   challenge: z.string().max(200).optional(),
   event_id: z.string().max(64).optional(),
   team_id: z.string().max(64).optional(),
-  event: z.object({ type: z.string().max(64) }).passthrough().optional(),
+  event: z
+    .object({ type: z.string().max(64) })
+    .passthrough()
+    .optional(),
 });
 
 export function createSlack(deps: SlackDeps): Slack {
@@ -66,57 +69,99 @@ export function createSlack(deps: SlackDeps): Slack {
     tokenVerificationEnabled: false,
     logger: boltLogger(log),
     logLevel: LogLevel.INFO,
-    clientOptions: { slackApiUrl: slack.apiUrl, timeout: 10_000, retryConfig: { retries: 2, factor: 1, minTimeout: 200, maxTimeout: 2_000 } },
+    clientOptions: {
+      slackApiUrl: slack.apiUrl,
+      timeout: 10_000,
+      retryConfig: { retries: 2, factor: 1, minTimeout: 200, maxTimeout: 2_000 },
+    },
   });
   const client = bolt.client;
-  client.on(webApi.WebClientEvent.RATE_LIMITED, (retryAfter: number, req: { url?: string }) => log.warn({ retryAfter, url: req?.url }, `Slack rate-limited ${req?.url ?? "a call"}: retrying after ${retryAfter}s`));
+  client.on(webApi.WebClientEvent.RATE_LIMITED, (retryAfter: number, req: { url?: string }) =>
+    log.warn(
+      { retryAfter, url: req?.url },
+      `Slack rate-limited ${req?.url ?? "a call"}: retrying after ${retryAfter}s`,
+    ),
+  );
 
-  const unfurlDeps = { db, secret: deps.secret, publicUrl: config.publicUrl, githubWebUrl: config.github.webUrl, client, canRead: deps.canRead, log };
+  const unfurlDeps = {
+    db,
+    secret: deps.secret,
+    publicUrl: config.publicUrl,
+    githubWebUrl: config.github.webUrl,
+    client,
+    canRead: deps.canRead,
+    log,
+  };
 
-  const mentionDeps = { db, secret: deps.secret, publicUrl: config.publicUrl, client, starter: deps.starter, sessions: deps.sessions, log };
-  const reporter = new SlackThreadReporter({ db, publicUrl: config.publicUrl, githubWebUrl: config.github.webUrl, client, log });
-
-  const events = new Hono();
-  events.post("/events", bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: "body too large" }, 413) }), async (c) => {
-    const raw = await c.req.text();
-    if (!verified(slack.signingSecret, c, raw)) return c.json({ error: "bad or stale Slack signature" }, 401);
-    if ((c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) {
-      // Interactivity (the card's "View session" button is a plain link): acknowledged, nothing to do.
-      return c.body(null, 200);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      return c.json({ error: "expected a JSON body" }, 400);
-    }
-    const body = Envelope.safeParse(json);
-    if (!body.success) return c.json({ error: "not a Slack event" }, 400);
-    if (body.data.type === "url_verification") return c.json({ challenge: body.data.challenge ?? "" });
-    if (body.data.type !== "event_callback" || !body.data.event_id || !body.data.event) return c.body(null, 200);
-    if (!(await claimSlackEvent(db, body.data.event_id))) {
-      log.info({ eventId: body.data.event_id }, "Slack event seen before: skipped");
-      return c.body(null, 200);
-    }
-    const teamId = body.data.team_id ?? "";
-    const event = body.data.event;
-    tasks.run(`slack ${event.type} ${body.data.event_id}`, async () => {
-      if (event.type === "link_shared") {
-        const parsed = LinkShared.safeParse(event);
-        if (parsed.success) await unfurlLinks(unfurlDeps, teamId, parsed.data);
-        else log.warn({ eventId: body.data.event_id }, "Slack link_shared event not understood");
-      } else if (event.type === "app_mention") {
-        const parsed = AppMention.safeParse(event);
-        if (parsed.success) await startFromMention(mentionDeps, teamId, parsed.data);
-        else log.warn({ eventId: body.data.event_id }, "Slack app_mention event not understood");
-      }
-    });
-    return c.body(null, 200);
+  const mentionDeps = {
+    db,
+    secret: deps.secret,
+    publicUrl: config.publicUrl,
+    client,
+    starter: deps.starter,
+    sessions: deps.sessions,
+    log,
+  };
+  const reporter = new SlackThreadReporter({
+    db,
+    publicUrl: config.publicUrl,
+    githubWebUrl: config.github.webUrl,
+    client,
+    log,
   });
 
-  const pages = slackLinkRoutes({ db, secret: deps.secret, publicUrl: config.publicUrl, signInAvailable: Boolean(config.oauth), viewer: deps.viewer });
+  const events = new Hono();
+  events.post(
+    "/events",
+    bodyLimit({ maxSize: MAX_BODY, onError: (c) => c.json({ error: "body too large" }, 413) }),
+    async (c) => {
+      const raw = await c.req.text();
+      if (!verified(slack.signingSecret, c, raw)) return c.json({ error: "bad or stale Slack signature" }, 401);
+      if ((c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) {
+        // Interactivity (the card's "View session" button is a plain link): acknowledged, nothing to do.
+        return c.body(null, 200);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        return c.json({ error: "expected a JSON body" }, 400);
+      }
+      const body = Envelope.safeParse(json);
+      if (!body.success) return c.json({ error: "not a Slack event" }, 400);
+      if (body.data.type === "url_verification") return c.json({ challenge: body.data.challenge ?? "" });
+      if (body.data.type !== "event_callback" || !body.data.event_id || !body.data.event) return c.body(null, 200);
+      if (!(await claimSlackEvent(db, body.data.event_id))) {
+        log.info({ eventId: body.data.event_id }, "Slack event seen before: skipped");
+        return c.body(null, 200);
+      }
+      const teamId = body.data.team_id ?? "";
+      const event = body.data.event;
+      tasks.run(`slack ${event.type} ${body.data.event_id}`, async () => {
+        if (event.type === "link_shared") {
+          const parsed = LinkShared.safeParse(event);
+          if (parsed.success) await unfurlLinks(unfurlDeps, teamId, parsed.data);
+          else log.warn({ eventId: body.data.event_id }, "Slack link_shared event not understood");
+        } else if (event.type === "app_mention") {
+          const parsed = AppMention.safeParse(event);
+          if (parsed.success) await startFromMention(mentionDeps, teamId, parsed.data);
+          else log.warn({ eventId: body.data.event_id }, "Slack app_mention event not understood");
+        }
+      });
+      return c.body(null, 200);
+    },
+  );
 
-  const prune = () => tasks.run("prune Slack event ids", () => pruneSlackEvents(db, new Date(Date.now() - EVENT_RETENTION_MS)));
+  const pages = slackLinkRoutes({
+    db,
+    secret: deps.secret,
+    publicUrl: config.publicUrl,
+    signInAvailable: Boolean(config.oauth),
+    viewer: deps.viewer,
+  });
+
+  const prune = () =>
+    tasks.run("prune Slack event ids", () => pruneSlackEvents(db, new Date(Date.now() - EVENT_RETENTION_MS)));
   const pruner = setInterval(prune, 3_600_000);
   pruner.unref();
   return { events, pages, reporter, stop: () => clearInterval(pruner) };
@@ -127,13 +172,18 @@ function verified(signingSecret: string, c: Context, raw: string): boolean {
   const signature = c.req.header("x-slack-signature");
   const ts = Number(c.req.header("x-slack-request-timestamp"));
   if (!signature || !Number.isInteger(ts) || Math.abs(Date.now() / 1000 - ts) > MAX_SKEW_SECONDS) return false;
-  return isValidSlackRequest({ signingSecret, body: raw, headers: { "x-slack-signature": signature, "x-slack-request-timestamp": ts } });
+  return isValidSlackRequest({
+    signingSecret,
+    body: raw,
+    headers: { "x-slack-signature": signature, "x-slack-request-timestamp": ts },
+  });
 }
 
 /** Bolt's and its Web API client's log lines, into ours. */
 function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
-  const text = (msg: unknown[]) => msg.map((m) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(" ");
+  const text = (msg: unknown[]) =>
+    msg.map((m) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(" ");
   return {
     debug: (...msg) => log.debug({ name: "slack" }, text(msg)),
     info: (...msg) => log.info({ name: "slack" }, text(msg)),

@@ -62,8 +62,22 @@ export function slackLinkRoutes(deps: LinkRouteDeps): Hono {
   routes.get("/link", async (c) => {
     const token = c.req.query("t");
     const claims = await readLinkToken(deps.secret, token);
-    if (!claims) return c.html(page("Link expired", "<p>This link is invalid or has expired. Share the session link in Slack again to get a new one.</p>"), 400);
-    if (!deps.signInAvailable) return c.html(page("Sign-in is not configured", "<p>This Inspect has no GitHub sign-in (GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET).</p>"), 404);
+    if (!claims)
+      return c.html(
+        page(
+          "Link expired",
+          "<p>This link is invalid or has expired. Share the session link in Slack again to get a new one.</p>",
+        ),
+        400,
+      );
+    if (!deps.signInAvailable)
+      return c.html(
+        page(
+          "Sign-in is not configured",
+          "<p>This Inspect has no GitHub sign-in (GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET).</p>",
+        ),
+        404,
+      );
     const viewer = await deps.viewer(c);
     if (!viewer) return c.redirect(`/auth/login?returnTo=${encodeURIComponent(`/slack/link?t=${token}`)}`, 302);
     return c.html(
@@ -76,18 +90,27 @@ export function slackLinkRoutes(deps: LinkRouteDeps): Hono {
     );
   });
 
-  routes.post("/link", bodyLimit({ maxSize: 4_096, onError: (c) => c.json({ error: "body too large" }, 413) }), async (c) => {
-    const form = await c.req.parseBody();
-    if (c.req.header("origin") !== origin) return c.json({ error: "cross-site request refused" }, 403);
-    const claims = await readLinkToken(deps.secret, typeof form.t === "string" ? form.t : undefined);
-    if (!claims) return c.html(page("Link expired", "<p>This link is invalid or has expired.</p>"), 400);
-    const viewer = await deps.viewer(c);
-    if (!viewer || viewer.local) return c.json({ error: "sign in with GitHub first" }, 401);
-    const [user] = await deps.db.select({ id: users.id }).from(users).where(eq(users.login, viewer.login));
-    if (!user) return c.json({ error: "sign in with GitHub first" }, 401);
-    await linkSlackUser(deps.db, claims.team, claims.user, user.id);
-    return c.html(page("Linked", `<p>Slack user <code>${claims.user}</code> is now linked to <strong>@${escapeHtml(viewer.login)}</strong>. Share the session link again to see its preview.</p>`));
-  });
+  routes.post(
+    "/link",
+    bodyLimit({ maxSize: 4_096, onError: (c) => c.json({ error: "body too large" }, 413) }),
+    async (c) => {
+      const form = await c.req.parseBody();
+      if (c.req.header("origin") !== origin) return c.json({ error: "cross-site request refused" }, 403);
+      const claims = await readLinkToken(deps.secret, typeof form.t === "string" ? form.t : undefined);
+      if (!claims) return c.html(page("Link expired", "<p>This link is invalid or has expired.</p>"), 400);
+      const viewer = await deps.viewer(c);
+      if (!viewer || viewer.local) return c.json({ error: "sign in with GitHub first" }, 401);
+      const [user] = await deps.db.select({ id: users.id }).from(users).where(eq(users.login, viewer.login));
+      if (!user) return c.json({ error: "sign in with GitHub first" }, 401);
+      await linkSlackUser(deps.db, claims.team, claims.user, user.id);
+      return c.html(
+        page(
+          "Linked",
+          `<p>Slack user <code>${claims.user}</code> is now linked to <strong>@${escapeHtml(viewer.login)}</strong>. Share the session link again to see its preview.</p>`,
+        ),
+      );
+    },
+  );
 
   return routes;
 }

@@ -49,14 +49,22 @@ export function parseMention(text: string): { repo: string; task: string } | nul
 export async function startFromMention(deps: MentionDeps, teamId: string, event: AppMentionEvent): Promise<void> {
   const { client, log } = deps;
   const thread = { channel: event.channel, thread_ts: event.thread_ts ?? event.ts };
-  const reply = (text: string) => slackCall(log, "chat.postMessage", () => client.chat.postMessage({ ...thread, text }));
+  const reply = (text: string) =>
+    slackCall(log, "chat.postMessage", () => client.chat.postMessage({ ...thread, text }));
   const asked = parseMention(event.text);
   if (!asked) return void (await reply("Tell me the repository and the task: `@inspect owner/repo what to do`."));
   const viewer = await linkedViewer(deps, teamId, event.user);
   if (!viewer) {
     // Only to the person who asked: a link token in the open could be used by someone else.
     const url = await linkUrl(deps.publicUrl, deps.secret, teamId, event.user);
-    await slackCall(log, "chat.postEphemeral", () => client.chat.postEphemeral({ channel: event.channel, user: event.user, thread_ts: thread.thread_ts, text: `Link your GitHub account first, then ask again: ${url}` }));
+    await slackCall(log, "chat.postEphemeral", () =>
+      client.chat.postEphemeral({
+        channel: event.channel,
+        user: event.user,
+        thread_ts: thread.thread_ts,
+        text: `Link your GitHub account first, then ask again: ${url}`,
+      }),
+    );
     return;
   }
   let repo;
@@ -71,9 +79,22 @@ export async function startFromMention(deps: MentionDeps, teamId: string, event:
   const posted = await reply(`Starting a session on ${repo.fullName}: ${url}`);
   const author = await upsertUser(deps.db, { login: viewer.login, githubId: viewer.id, avatarUrl: viewer.avatarUrl });
   await deps.sessions.create(
-    { repo, threadKind: "web", threadNumber: null, title: asked.task, baseBranch: repo.defaultBranch, headBranch: sessionBranch(id, asked.task), headExists: false, createdBy: author },
+    {
+      repo,
+      threadKind: "web",
+      threadNumber: null,
+      title: asked.task,
+      baseBranch: repo.defaultBranch,
+      headBranch: sessionBranch(id, asked.task),
+      headExists: false,
+      createdBy: author,
+    },
     { author, text: asked.task, source: "slack" },
     id,
   );
-  if (posted?.ts) await deps.db.insert(slackThreads).values({ sessionId: id, teamId, channel: event.channel, threadTs: thread.thread_ts, messageTs: posted.ts }).onConflictDoNothing();
+  if (posted?.ts)
+    await deps.db
+      .insert(slackThreads)
+      .values({ sessionId: id, teamId, channel: event.channel, threadTs: thread.thread_ts, messageTs: posted.ts })
+      .onConflictDoNothing();
 }

@@ -38,6 +38,8 @@ export class SlackThreadReporter implements Reporter {
     const url = `${this.deps.publicUrl}/sessions/${sessionId}`;
     const blocks = await cardBlocks(this.deps, session, repo, url);
     const text = `${firstLine(session.title)} — ${session.status}: ${url}`;
-    await slackCall(log, "chat.update", () => client.chat.update({ channel: thread.channel, ts: thread.messageTs, text, blocks }));
+    await slackCall(log, "chat.update", () =>
+      client.chat.update({ channel: thread.channel, ts: thread.messageTs, text, blocks }),
+    );
   }
 }

@@ -30,7 +30,10 @@ async function startFakeSlack() {
     const args: Record<string, any> = {};
     for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? JSON.parse(v) : v;
     calls.push({ method, args });
-    const next = script.get(method)?.shift() ?? { status: 200, body: method === "chat.postMessage" ? { ok: true, channel: args.channel, ts: "1700000000.000100" } : { ok: true } };
+    const next = script.get(method)?.shift() ?? {
+      status: 200,
+      body: method === "chat.postMessage" ? { ok: true, channel: args.channel, ts: "1700000000.000100" } : { ok: true },
+    };
     res.writeHead(next.status, { "content-type": "application/json", ...next.headers });
     res.end(JSON.stringify(next.body));
   });
@@ -53,14 +56,40 @@ beforeAll(async () => {
   slack = await startFakeSlack();
   stack = await startWebStack(
     { alice: { "acme/secret": { pull: true, push: true } }, bob: {} },
-    { withRooms: false, publicRepos: ["acme/widgets"], env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: slack.url } },
+    {
+      withRooms: false,
+      publicRepos: ["acme/widgets"],
+      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: slack.url },
+    },
   );
   const db = stack.inspect.database.db;
-  await stack.createSession("pub1", "Fix the login test", "alice", { prUrl: "https://github.com/acme/widgets/pull/12", prNumber: 12 });
-  await insertPrompt(db, { sessionId: "pub1", authorLogin: "alice", source: "github_comment", text: "fix the flaky login test\nit fails on CI <!channel>" });
+  await stack.createSession("pub1", "Fix the login test", "alice", {
+    prUrl: "https://github.com/acme/widgets/pull/12",
+    prNumber: 12,
+  });
+  await insertPrompt(db, {
+    sessionId: "pub1",
+    authorLogin: "alice",
+    source: "github_comment",
+    text: "fix the flaky login test\nit fails on CI <!channel>",
+  });
   const secret = await upsertRepository(db, { owner: "acme", name: "secret", githubId: 43, private: true });
-  await insertSession(db, { id: "priv1", repositoryId: secret.id, threadKind: "issue", threadNumber: 3, title: "Rotate the TOP SECRET keys", status: "running", baseBranch: "main", headBranch: "inspect/priv1" });
-  await insertPrompt(db, { sessionId: "priv1", authorLogin: "alice", source: "github_comment", text: "rotate the TOP SECRET keys" });
+  await insertSession(db, {
+    id: "priv1",
+    repositoryId: secret.id,
+    threadKind: "issue",
+    threadNumber: 3,
+    title: "Rotate the TOP SECRET keys",
+    status: "running",
+    baseBranch: "main",
+    headBranch: "inspect/priv1",
+  });
+  await insertPrompt(db, {
+    sessionId: "priv1",
+    authorLogin: "alice",
+    source: "github_comment",
+    text: "rotate the TOP SECRET keys",
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -74,7 +103,11 @@ beforeEach(() => {
 
 function sign(body: string, ts = Math.floor(Date.now() / 1000)) {
   const signature = `v0=${createHmac("sha256", SIGNING_SECRET).update(`v0:${ts}:${body}`).digest("hex")}`;
-  return { "x-slack-signature": signature, "x-slack-request-timestamp": String(ts), "content-type": "application/json" };
+  return {
+    "x-slack-signature": signature,
+    "x-slack-request-timestamp": String(ts),
+    "content-type": "application/json",
+  };
 }
 
 async function post(payload: unknown, headers?: Record<string, string>) {
@@ -87,7 +120,15 @@ function linkShared(user: string, ...ids: string[]) {
     type: "event_callback",
     team_id: "T1",
     event_id: `Ev${nextEvent++}`,
-    event: { type: "link_shared", channel: "C1", user, message_ts: "1700000000.000100", unfurl_id: "U-123", source: "conversations_history", links: ids.map((id) => ({ url: `${stack.url}/sessions/${id}`, domain: "127.0.0.1" })) },
+    event: {
+      type: "link_shared",
+      channel: "C1",
+      user,
+      message_ts: "1700000000.000100",
+      unfurl_id: "U-123",
+      source: "conversations_history",
+      links: ids.map((id) => ({ url: `${stack.url}/sessions/${id}`, domain: "127.0.0.1" })),
+    },
   };
 }
 
@@ -107,11 +148,23 @@ describe("the Slack events route", () => {
 
   it("refuses a bad signature or a stale timestamp and does nothing", async () => {
     const body = JSON.stringify(linkShared("U1", "pub1"));
-    const bad = await fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: { ...sign(body), "x-slack-signature": "v0=00" } });
+    const bad = await fetch(`${stack.url}/api/slack/events`, {
+      method: "POST",
+      body,
+      headers: { ...sign(body), "x-slack-signature": "v0=00" },
+    });
     expect(bad.status).toBe(401);
-    const stale = await fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: sign(body, Math.floor(Date.now() / 1000) - 6 * 60) });
+    const stale = await fetch(`${stack.url}/api/slack/events`, {
+      method: "POST",
+      body,
+      headers: sign(body, Math.floor(Date.now() / 1000) - 6 * 60),
+    });
     expect(stale.status).toBe(401);
-    const future = await fetch(`${stack.url}/api/slack/events`, { method: "POST", body, headers: sign(body, Math.floor(Date.now() / 1000) + 6 * 60) });
+    const future = await fetch(`${stack.url}/api/slack/events`, {
+      method: "POST",
+      body,
+      headers: sign(body, Math.floor(Date.now() / 1000) + 6 * 60),
+    });
     expect(future.status).toBe(401);
     await stack.inspect.tasks.drain();
     expect(slack.calls).toEqual([]);
@@ -180,9 +233,17 @@ describe("unfurling session links", () => {
     const confirm = await fetch(linkUrl, { headers: { cookie } });
     expect(await confirm.text()).toContain("UALICE");
     const t = new URL(linkUrl).searchParams.get("t")!;
-    const crossSite = await fetch(`${stack.url}/slack/link`, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t }) });
+    const crossSite = await fetch(`${stack.url}/slack/link`, {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ t }),
+    });
     expect(crossSite.status).toBe(403);
-    const linked = await fetch(`${stack.url}/slack/link`, { method: "POST", headers: { cookie, origin: stack.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t }) });
+    const linked = await fetch(`${stack.url}/slack/link`, {
+      method: "POST",
+      headers: { cookie, origin: stack.url, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ t }),
+    });
     expect(linked.status).toBe(200);
 
     slack.calls.length = 0;
@@ -195,7 +256,11 @@ describe("unfurling session links", () => {
     const [bobInvite] = await share("UBOB", "priv1");
     const bobCookie = await signIn(stack, "bob");
     const bt = new URL(bobInvite!.args.user_auth_url).searchParams.get("t")!;
-    await fetch(`${stack.url}/slack/link`, { method: "POST", headers: { cookie: bobCookie, origin: stack.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t: bt }) });
+    await fetch(`${stack.url}/slack/link`, {
+      method: "POST",
+      headers: { cookie: bobCookie, origin: stack.url, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ t: bt }),
+    });
     slack.calls.length = 0;
     const bobCalls = await share("UBOB", "priv1");
     expect(bobCalls).toHaveLength(1);
@@ -211,7 +276,11 @@ describe("unfurling session links", () => {
 
 describe("Slack API errors", () => {
   it("waits out a 429 with Retry-After, then unfurls", async () => {
-    slack.answer("chat.unfurl", { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": "1" } });
+    slack.answer("chat.unfurl", {
+      status: 429,
+      body: { ok: false, error: "ratelimited" },
+      headers: { "retry-after": "1" },
+    });
     const calls = await share("U1", "pub1");
     expect(calls).toHaveLength(2);
     expect(calls[1]!.args.unfurls).toBeDefined();
@@ -248,7 +317,11 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
     const invite = api.calls.find((c) => c.method === "chat.postEphemeral" && c.args.user === slackUser)!;
     const t = new URL(invite.args.text.match(/https?:\/\/\S+/)[0]).searchParams.get("t")!;
     const cookie = await signIn(app, login);
-    const res = await fetch(`${app.url}/slack/link`, { method: "POST", headers: { cookie, origin: app.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ t }) });
+    const res = await fetch(`${app.url}/slack/link`, {
+      method: "POST",
+      headers: { cookie, origin: app.url, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ t }),
+    });
     expect(res.status).toBe(200);
   };
 
@@ -257,7 +330,11 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
     const writer = { "acme/widgets": { pull: true, push: true } };
     app = await startWebStack(
       { alice: writer, rita: { "acme/widgets": { pull: true, push: false } } },
-      { withRooms: false, githubApp: true, env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: api.url } },
+      {
+        withRooms: false,
+        githubApp: true,
+        env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: api.url },
+      },
     );
   }, 60_000);
   afterAll(async () => {
@@ -287,18 +364,28 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
   it("starts a session, replies in the thread with its link at once, and keeps that reply current", async () => {
     await linkAs("UALICE", "alice");
     api.calls.length = 0;
-    await send(mention("UALICE", "<@UBOT> acme/widgets add a --verbose flag &amp; document it", { thread_ts: "1700000000.000001" }));
+    await send(
+      mention("UALICE", "<@UBOT> acme/widgets add a --verbose flag &amp; document it", {
+        thread_ts: "1700000000.000001",
+      }),
+    );
     const [reply] = api.calls.filter((c) => c.method === "chat.postMessage");
     expect(reply!.args).toMatchObject({ channel: "C9", thread_ts: "1700000000.000001" });
     const id = /\/sessions\/([\w-]+)/.exec(reply!.args.text)![1]!;
     const session = await app.inspect.sessions.get(id);
     expect(session).toMatchObject({ status: "queued" });
     const prompts = await listPrompts(app.inspect.database.db, id);
-    expect(prompts[0]).toMatchObject({ authorLogin: "alice", source: "slack", text: "add a --verbose flag & document it" });
+    expect(prompts[0]).toMatchObject({
+      authorLogin: "alice",
+      source: "slack",
+      text: "add a --verbose flag & document it",
+    });
     expect(app.github.dispatches).toHaveLength(1);
 
     expect(await app.inspect.sessions.stop(id, "alice")).toBe(true);
-    await waitFor(() => api.calls.some((c) => c.method === "chat.update" && JSON.stringify(c.args.blocks).includes("stopped")));
+    await waitFor(() =>
+      api.calls.some((c) => c.method === "chat.update" && JSON.stringify(c.args.blocks).includes("stopped")),
+    );
     const update = api.calls.findLast((c) => c.method === "chat.update")!;
     expect(update.args).toMatchObject({ channel: "C9", ts: "1700000000.000100" });
     expect(JSON.stringify(update.args.blocks)).toContain("add a --verbose flag");

@@ -16,13 +16,25 @@ export async function pruneSlackEvents(db: Db, olderThan: Date): Promise<void> {
 
 /** Link (or re-link) a Slack user to an Inspect user (a GitHub account that signed in). */
 export async function linkSlackUser(db: Db, teamId: string, slackUserId: string, userId: number): Promise<void> {
-  await db.insert(slackLinks).values({ teamId, slackUserId, userId }).onConflictDoUpdate({ target: [slackLinks.teamId, slackLinks.slackUserId], set: { userId, createdAt: new Date() } });
+  await db
+    .insert(slackLinks)
+    .values({ teamId, slackUserId, userId })
+    .onConflictDoUpdate({
+      target: [slackLinks.teamId, slackLinks.slackUserId],
+      set: { userId, createdAt: new Date() },
+    });
 }
 
 /** The GitHub account a Slack user linked, with its sealed OAuth token. */
 export async function linkedUser(db: Db, teamId: string, slackUserId: string) {
   const [row] = await db
-    .select({ id: users.id, login: users.login, githubId: users.githubId, avatarUrl: users.avatarUrl, oauthToken: users.oauthToken })
+    .select({
+      id: users.id,
+      login: users.login,
+      githubId: users.githubId,
+      avatarUrl: users.avatarUrl,
+      oauthToken: users.oauthToken,
+    })
     .from(slackLinks)
     .innerJoin(users, eq(users.id, slackLinks.userId))
     .where(and(eq(slackLinks.teamId, teamId), eq(slackLinks.slackUserId, slackUserId)));

@@ -53,7 +53,10 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export function sessionIdFromLink(publicUrl: string, link: string): string | null {
   const prefix = `${publicUrl}/sessions/`;
   if (!link.startsWith(prefix)) return null;
-  const id = link.slice(prefix.length).replace(/[?#].*$/, "").replace(/\/$/, "");
+  const id = link
+    .slice(prefix.length)
+    .replace(/[?#].*$/, "")
+    .replace(/\/$/, "");
   return SESSION_ID.test(id) ? id : null;
 }
 
@@ -72,7 +75,12 @@ export async function unfurlLinks(deps: UnfurlDeps, teamId: string, event: LinkS
     }
     unfurls[url] = { blocks: await cardBlocks(deps, session, repo, url) };
   }
-  const target = event.unfurl_id && event.source ? { unfurl_id: event.unfurl_id, source: event.source } : event.channel && event.message_ts ? { channel: event.channel, ts: event.message_ts } : null;
+  const target =
+    event.unfurl_id && event.source
+      ? { unfurl_id: event.unfurl_id, source: event.source }
+      : event.channel && event.message_ts
+        ? { channel: event.channel, ts: event.message_ts }
+        : null;
   if (!target) {
     deps.log.warn({ event: event.type }, "Slack link_shared without unfurl_id/source or channel/ts: cannot unfurl");
     return;
@@ -90,10 +98,25 @@ export async function unfurlLinks(deps: UnfurlDeps, teamId: string, event: LinkS
 }
 
 /** The card for a stored session (its first prompt and who asked are looked up). */
-export async function cardBlocks(deps: Pick<UnfurlDeps, "db" | "githubWebUrl">, session: SessionRow, repo: RepositoryRow, url: string) {
+export async function cardBlocks(
+  deps: Pick<UnfurlDeps, "db" | "githubWebUrl">,
+  session: SessionRow,
+  repo: RepositoryRow,
+  url: string,
+) {
   const [prompt] = await listPrompts(deps.db, session.id);
-  const [creator] = session.createdByUserId !== null ? await deps.db.select({ login: users.login }).from(users).where(eq(users.id, session.createdByUserId)) : [];
-  return sessionCard({ session, repo, prompt: prompt?.text ?? null, askedBy: prompt?.authorLogin ?? creator?.login ?? null, url, githubWebUrl: deps.githubWebUrl });
+  const [creator] =
+    session.createdByUserId !== null
+      ? await deps.db.select({ login: users.login }).from(users).where(eq(users.id, session.createdByUserId))
+      : [];
+  return sessionCard({
+    session,
+    repo,
+    prompt: prompt?.text ?? null,
+    askedBy: prompt?.authorLogin ?? creator?.login ?? null,
+    url,
+    githubWebUrl: deps.githubWebUrl,
+  });
 }
 
 async function mayUnfurl(deps: UnfurlDeps, teamId: string, slackUserId: string, repo: RepositoryRow): Promise<boolean> {
@@ -103,7 +126,11 @@ async function mayUnfurl(deps: UnfurlDeps, teamId: string, slackUserId: string, 
 }
 
 /** The GitHub account a Slack user linked, as a viewer acting with its own token; null when not linked. */
-export async function linkedViewer(deps: Pick<UnfurlDeps, "db" | "secret">, teamId: string, slackUserId: string): Promise<Viewer | null> {
+export async function linkedViewer(
+  deps: Pick<UnfurlDeps, "db" | "secret">,
+  teamId: string,
+  slackUserId: string,
+): Promise<Viewer | null> {
   const user = await linkedUser(deps.db, teamId, slackUserId);
   const token = user?.oauthToken ? openToken(deps.secret, user.oauthToken) : null;
   if (!user || !token) return null;
@@ -121,7 +148,10 @@ export async function slackCall<T>(log: Logger, what: string, fn: () => Promise<
     return await fn();
   } catch (err) {
     const e = err as { code?: string; data?: { error?: string }; message?: string };
-    log.warn({ slackError: e.data?.error ?? e.code ?? e.message }, `Slack ${what} failed: ${e.data?.error ?? e.message}`);
+    log.warn(
+      { slackError: e.data?.error ?? e.code ?? e.message },
+      `Slack ${what} failed: ${e.data?.error ?? e.message}`,
+    );
     return undefined;
   }
 }

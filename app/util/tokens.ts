@@ -10,5 +10,7 @@ export function sha256(text: string): string {
 
 /** Session ids: short, URL-safe, unguessable. */
 export function newSessionId(): string {
-  return randomBytes(9).toString("base64url").replace(/[-_]/g, (c) => (c === "-" ? "x" : "z"));
+  return randomBytes(9)
+    .toString("base64url")
+    .replace(/[-_]/g, (c) => (c === "-" ? "x" : "z"));
 }

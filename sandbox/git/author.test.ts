@@ -3,12 +3,21 @@ import { authorIdentity, commitMessage, identityEnv, noreplyEmail } from "./auth
 
 describe("commit identities", () => {
   it("uses the GitHub no-reply address with the account id when known", () => {
-    expect(authorIdentity({ login: "octocat", id: 583231, name: "The Octocat" })).toEqual({ name: "The Octocat", email: "583231+octocat@users.noreply.github.com" });
+    expect(authorIdentity({ login: "octocat", id: 583231, name: "The Octocat" })).toEqual({
+      name: "The Octocat",
+      email: "583231+octocat@users.noreply.github.com",
+    });
   });
 
   it("falls back to the login for the name and to login@ without an id", () => {
-    expect(authorIdentity({ login: "hubot", id: null, name: null })).toEqual({ name: "hubot", email: "hubot@users.noreply.github.com" });
-    expect(authorIdentity({ login: "hubot", name: "   " })).toEqual({ name: "hubot", email: "hubot@users.noreply.github.com" });
+    expect(authorIdentity({ login: "hubot", id: null, name: null })).toEqual({
+      name: "hubot",
+      email: "hubot@users.noreply.github.com",
+    });
+    expect(authorIdentity({ login: "hubot", name: "   " })).toEqual({
+      name: "hubot",
+      email: "hubot@users.noreply.github.com",
+    });
   });
 
   it("strips characters git would reject from names", () => {
@@ -29,7 +38,9 @@ describe("commit identities", () => {
   });
 
   it("commit message: one-line subject and the session trailer", () => {
-    expect(commitMessage("Fix the  login\nbug", "https://inspect.test/sessions/abc")).toBe("Fix the login bug\n\nInspect-Session: https://inspect.test/sessions/abc\n");
+    expect(commitMessage("Fix the  login\nbug", "https://inspect.test/sessions/abc")).toBe(
+      "Fix the login bug\n\nInspect-Session: https://inspect.test/sessions/abc\n",
+    );
     expect(commitMessage("  ", "u")).toBe("Inspect changes\n\nInspect-Session: u\n");
   });
 });

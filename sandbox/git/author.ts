@@ -16,7 +16,10 @@ export function noreplyEmail(login: string, id?: number | null, domain = "users.
 
 /** Git rejects names made only of "crud" characters and strips <>; keep it printable. */
 function cleanName(name: string): string {
-  return name.replace(/[<>\0]/g, "").replace(/\s+/g, " ").trim();
+  return name
+    .replace(/[<>\0]/g, "")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 export function authorIdentity(author: Author, domain?: string): GitIdentity {

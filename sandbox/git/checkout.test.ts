@@ -9,7 +9,13 @@ import { sessionSpec } from "../../test/support/session-spec.js";
 import { prepareCheckout } from "./checkout.js";
 import { returnSnapshot, saveSnapshot, snapshotPath } from "./snapshot.js";
 
-const env = { ...process.env, GIT_AUTHOR_NAME: "T", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "T", GIT_COMMITTER_EMAIL: "t@x" };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "T",
+  GIT_AUTHOR_EMAIL: "t@x",
+  GIT_COMMITTER_NAME: "T",
+  GIT_COMMITTER_EMAIL: "t@x",
+};
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
 const redact = (s: string) => s;
 
@@ -50,7 +56,12 @@ describe("prepareCheckout", () => {
 
   it("checks out an existing head branch (PR threads, later runs)", async () => {
     const dir = path.join(root, "c2");
-    const co = await prepareCheckout({ spec: spec({ headBranch: "inspect/2-existing", headExists: true }), dir, snapshotRoot: null, redact });
+    const co = await prepareCheckout({
+      spec: spec({ headBranch: "inspect/2-existing", headExists: true }),
+      dir,
+      snapshotRoot: null,
+      redact,
+    });
     expect(co.sha).toBe(git(remote, "rev-parse", "inspect/2-existing"));
     expect(readFileSync(path.join(dir, "a.txt"), "utf8")).toBe("pr head\n");
   });
@@ -65,7 +76,12 @@ describe("prepareCheckout", () => {
     await saveSnapshot(first, snapshotPath(snapshots, "local", "demo"));
 
     const dir = path.join(root, "c4");
-    const co = await prepareCheckout({ spec: spec({ headBranch: "inspect/2-existing", headExists: true }), dir, snapshotRoot: snapshots, redact });
+    const co = await prepareCheckout({
+      spec: spec({ headBranch: "inspect/2-existing", headExists: true }),
+      dir,
+      snapshotRoot: snapshots,
+      redact,
+    });
     expect(co.source).toBe("snapshot");
     // Moved, not copied: the runner holds one snapshot per repository, taken by one session at a time.
     expect(existsSync(snapshotPath(snapshots, "local", "demo"))).toBe(false);
@@ -75,19 +91,27 @@ describe("prepareCheckout", () => {
 
     // Handing it back makes it the snapshot again; a second hand-back does not clobber it.
     expect(await returnSnapshot(dir, snapshotPath(snapshots, "local", "demo"))).toBe(true);
-    expect(existsSync(path.join(snapshotPath(snapshots, "local", "demo"), "node_modules", "dep", "index.js"))).toBe(true);
+    expect(existsSync(path.join(snapshotPath(snapshots, "local", "demo"), "node_modules", "dep", "index.js"))).toBe(
+      true,
+    );
     expect(await returnSnapshot(first, snapshotPath(snapshots, "local", "demo"))).toBe(false);
   });
 
   it("fails clearly when the base branch does not exist", async () => {
-    await expect(prepareCheckout({ spec: spec({ baseBranch: "nope" }), dir: path.join(root, "c5"), snapshotRoot: null, redact })).rejects.toThrow(
-      "The base branch nope does not exist on the remote",
-    );
+    await expect(
+      prepareCheckout({ spec: spec({ baseBranch: "nope" }), dir: path.join(root, "c5"), snapshotRoot: null, redact }),
+    ).rejects.toThrow("The base branch nope does not exist on the remote");
   });
 
   it("fails clearly when the repository cannot be cloned", async () => {
-    await expect(prepareCheckout({ spec: spec({ cloneUrl: path.join(root, "missing.git") }), dir: path.join(root, "c6"), snapshotRoot: null, redact, retries: 1 })).rejects.toThrow(
-      /git clone .* failed/,
-    );
+    await expect(
+      prepareCheckout({
+        spec: spec({ cloneUrl: path.join(root, "missing.git") }),
+        dir: path.join(root, "c6"),
+        snapshotRoot: null,
+        redact,
+        retries: 1,
+      }),
+    ).rejects.toThrow(/git clone .* failed/);
   });
 });

@@ -69,17 +69,34 @@ export async function prepareCheckout(options: CheckoutOptions): Promise<Checkou
     // A new repository of our own making: nothing in it yet that git would obey.
     await withRetry(async () => {
       rmSync(dir, { recursive: true, force: true });
-      await git(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], { cwd: path.dirname(dir), jail, auth, redact, timeoutMs: 10 * 60_000 });
+      await git(["clone", "--quiet", "--no-checkout", spec.cloneUrl, dir], {
+        cwd: path.dirname(dir),
+        jail,
+        auth,
+        redact,
+        timeoutMs: 10 * 60_000,
+      });
     }, retry);
   } else {
     // A restored tree was a previous session's to write: its hooks, config and alternates go.
     if (jail.user && statSync(dir).uid !== jail.user.uid) jail.own(dir);
-    const rebuilt = await execLine(jail.session("sh", ["-c", REBUILD_GIT_DIR, "sh", cleanGitConfig(spec.cloneUrl)], dir), jail.env());
-    if (rebuilt.code !== 0) throw new Error(`the restored checkout's git directory could not be reset: ${redact(rebuilt.output.trim()).slice(-500)}`);
-    const haves = (await g(["for-each-ref", "--format=%(objectname)", "refs/remotes/origin/"]).catch(() => "")).split("\n").filter(Boolean);
+    const rebuilt = await execLine(
+      jail.session("sh", ["-c", REBUILD_GIT_DIR, "sh", cleanGitConfig(spec.cloneUrl)], dir),
+      jail.env(),
+    );
+    if (rebuilt.code !== 0)
+      throw new Error(
+        `the restored checkout's git directory could not be reset: ${redact(rebuilt.output.trim()).slice(-500)}`,
+      );
+    const haves = (await g(["for-each-ref", "--format=%(objectname)", "refs/remotes/origin/"]).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
     const refs = [{ branch: spec.baseBranch, into: `refs/remotes/origin/${spec.baseBranch}` }];
     if (spec.headExists) refs.push({ branch: spec.headBranch, into: `refs/remotes/origin/${spec.headBranch}` });
-    await withRetry(() => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves: haves.slice(0, 50), redact }), retry);
+    await withRetry(
+      () => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves: haves.slice(0, 50), redact }),
+      retry,
+    );
   }
 
   const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;

@@ -21,12 +21,16 @@ export async function commitAll(opts: {
   message: string;
   redact?: Redactor;
 }): Promise<CommitResult | null> {
-  const g = (args: string[], env?: Record<string, string>) => git(args, { cwd: opts.dir, env, jail: opts.jail, redact: opts.redact });
+  const g = (args: string[], env?: Record<string, string>) =>
+    git(args, { cwd: opts.dir, env, jail: opts.jail, redact: opts.redact });
   await g(["add", "--all"]);
   const staged = (await g(["diff", "--cached", "--name-only", "-z"])).split("\0").filter(Boolean);
   if (staged.length === 0) return null;
   // --no-verify: the repository's hooks are not ours to run unattended; signing needs keys we lack.
-  await g(["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message], identityEnv(opts.author, opts.committer));
+  await g(
+    ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", opts.message],
+    identityEnv(opts.author, opts.committer),
+  );
   const sha = (await g(["rev-parse", "HEAD"])).trim();
   return { sha, message: opts.message.trim(), files: staged.length };
 }
@@ -61,7 +65,16 @@ export async function pushBranch(opts: {
   if (!/^[0-9a-f]{40}$/.test(sha)) throw new PushRejectedError(`Pushing ${opts.branch} failed: HEAD is not a commit`);
   try {
     await withRetry(
-      () => pushThroughStaging({ jail: opts.jail, dir: opts.dir, url: opts.url, auth: opts.auth, sha, branch: opts.branch, redact: opts.redact }),
+      () =>
+        pushThroughStaging({
+          jail: opts.jail,
+          dir: opts.dir,
+          url: opts.url,
+          auth: opts.auth,
+          sha,
+          branch: opts.branch,
+          redact: opts.redact,
+        }),
       {
         attempts: opts.attempts ?? 3,
         delayMs: backoff(opts.retryDelayMs ?? 1_000),

@@ -29,7 +29,11 @@ describe("git credentials", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "git-auth-"));
     execFileSync("git", ["init", "-q", dir]);
     const redact = createRedactor([token]);
-    const error = await git(["ls-remote", `${origin}/acme/repo.git`], { cwd: dir, auth: { origin, token }, redact }).catch((e) => e);
+    const error = await git(["ls-remote", `${origin}/acme/repo.git`], {
+      cwd: dir,
+      auth: { origin, token },
+      redact,
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(GitError);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen[0].auth).toBe(`Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`);
@@ -41,7 +45,10 @@ describe("git credentials", () => {
   it("does not send the header to another origin", async () => {
     seen.length = 0;
     const dir = mkdtempSync(path.join(os.tmpdir(), "git-auth-"));
-    await git(["ls-remote", `${origin}/acme/repo.git`], { cwd: dir, auth: { origin: "https://github.com", token } }).catch(() => undefined);
+    await git(["ls-remote", `${origin}/acme/repo.git`], {
+      cwd: dir,
+      auth: { origin: "https://github.com", token },
+    }).catch(() => undefined);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.every((s) => s.auth === undefined)).toBe(true);
   });
@@ -55,7 +62,9 @@ describe("git credentials", () => {
 
 describe("transient git errors", () => {
   it("retries network trouble", () => {
-    expect(isTransientGitError("fatal: unable to access 'https://github.com/a/b.git/': Could not resolve host: github.com")).toBe(true);
+    expect(
+      isTransientGitError("fatal: unable to access 'https://github.com/a/b.git/': Could not resolve host: github.com"),
+    ).toBe(true);
     expect(isTransientGitError("error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502")).toBe(true);
     expect(isTransientGitError("fatal: the remote end hung up unexpectedly")).toBe(true);
   });
@@ -63,7 +72,9 @@ describe("transient git errors", () => {
   it("does not retry rejections or auth failures", () => {
     expect(isTransientGitError(" ! [rejected]        HEAD -> main (non-fast-forward)")).toBe(false);
     expect(isTransientGitError(" ! [remote rejected] HEAD -> b (pre-receive hook declined)")).toBe(false);
-    expect(isTransientGitError("fatal: unable to access 'https://x/': The requested URL returned error: 403")).toBe(false);
+    expect(isTransientGitError("fatal: unable to access 'https://x/': The requested URL returned error: 403")).toBe(
+      false,
+    );
     expect(isTransientGitError("fatal: Authentication failed for 'https://github.com/a/b.git/'")).toBe(false);
   });
 });

@@ -48,7 +48,8 @@ export class GitError extends Error {
 
 const TRANSIENT =
   /could not resolve host|connection (timed out|refused|reset)|operation timed out|early eof|the remote end hung up unexpectedly|rpc failed|http 5\d\d|returned error: 5\d\d|\b50[0234]\b|temporarily unavailable|tls|ssl_|unable to access|timed out/i;
-const PERMANENT = /returned error: 4\d\d|\[rejected\]|non-fast-forward|\[remote rejected\]|pre-receive hook declined|protected branch|authentication failed|permission denied|not found|couldn't find remote ref|invalid refspec/i;
+const PERMANENT =
+  /returned error: 4\d\d|\[rejected\]|non-fast-forward|\[remote rejected\]|pre-receive hook declined|protected branch|authentication failed|permission denied|not found|couldn't find remote ref|invalid refspec/i;
 
 export function isTransientGitError(stderr: string): boolean {
   return TRANSIENT.test(stderr) && !PERMANENT.test(stderr);
@@ -128,7 +129,9 @@ export function git(args: string[], options: GitOptions): Promise<string> {
       clearTimeout(timer);
       if (code === 0) return resolve(stdout);
       const err = redact(stderr.trim());
-      reject(new GitError(`git ${redact(args.join(" "))} failed (exit ${code}): ${err.slice(-2_000)}`, args, err, code));
+      reject(
+        new GitError(`git ${redact(args.join(" "))} failed (exit ${code}): ${err.slice(-2_000)}`, args, err, code),
+      );
     });
   });
 }

@@ -35,7 +35,9 @@ class FakeCacheService implements CacheService {
   ) {}
   /** Like @actions/cache's getCacheVersion: the paths, as given, are part of the entry's identity. */
   static version(paths: string[]): string {
-    return createHash("sha256").update([...paths, "gzip", "1.0"].join("|")).digest("hex");
+    return createHash("sha256")
+      .update([...paths, "gzip", "1.0"].join("|"))
+      .digest("hex");
   }
   isFeatureAvailable() {
     return this.available;
@@ -70,7 +72,13 @@ vi.mock("@actions/cache", () => ({
   saveCache: (...a: Parameters<CacheService["saveCache"]>) => mocked.cache!.saveCache(...a),
 }));
 
-const env = { ...process.env, GIT_AUTHOR_NAME: "T", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "T", GIT_COMMITTER_EMAIL: "t@x" };
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "T",
+  GIT_AUTHOR_EMAIL: "t@x",
+  GIT_COMMITTER_NAME: "T",
+  GIT_COMMITTER_EMAIL: "t@x",
+};
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
 const redact = (s: string) => s;
 const quiet = () => undefined;
@@ -99,7 +107,18 @@ async function firstSession(cache: CacheService, cacheRoot: string, id = `s${++n
   mkdirSync(path.join(dir, "node_modules", "dep"), { recursive: true });
   writeFileSync(path.join(dir, "node_modules", "dep", "index.js"), `installed by ${id}`);
   writeFileSync(path.join(dir, "stray.txt"), "left behind");
-  const kept = await handBackCheckout({ dir, owner: "local", name: "demo", sha: co.sha, source: co.source, snapshotRoot: null, useActionsCache: true, cache, root: cacheRoot, log: quiet });
+  const kept = await handBackCheckout({
+    dir,
+    owner: "local",
+    name: "demo",
+    sha: co.sha,
+    source: co.source,
+    snapshotRoot: null,
+    useActionsCache: true,
+    cache,
+    root: cacheRoot,
+    log: quiet,
+  });
   return { dir, co, kept };
 }
 
@@ -128,7 +147,9 @@ describe("Actions cache fallback", () => {
     const { cache, cacheRoot } = fresh();
     const one = await firstSession(cache, cacheRoot);
     expect(one.kept).toEqual({ cached: true, snapshot: false });
-    expect(cache.entries.map((e) => e.key)).toEqual([expect.stringMatching(new RegExp(`^${cacheKeyPrefix("local", "demo").replace(/[/-]/g, "\\$&")}`))]);
+    expect(cache.entries.map((e) => e.key)).toEqual([
+      expect.stringMatching(new RegExp(`^${cacheKeyPrefix("local", "demo").replace(/[/-]/g, "\\$&")}`)),
+    ]);
     // The checkout went to the fixed folder for the save and came back.
     expect(hasSnapshot(one.dir)).toBe(true);
 
@@ -162,7 +183,9 @@ describe("Actions cache fallback", () => {
     const { cache, cacheRoot } = fresh();
     const lines: string[] = [];
     const dir = sessionDir(`s${++n}`);
-    expect(await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: (l) => lines.push(l) })).toBeNull();
+    expect(
+      await restoreFromActionsCache(dir, "local", "demo", { cache, root: cacheRoot, log: (l) => lines.push(l) }),
+    ).toBeNull();
     expect(cache.restores).toBe(1);
     expect(existsSync(dir)).toBe(false);
     expect(lines.join("\n")).toMatch(/no cached checkout/);
@@ -170,7 +193,11 @@ describe("Actions cache fallback", () => {
 
   it("-1 from a save is a miss; the checkout stays where it was", async () => {
     const { cacheRoot } = fresh();
-    const refusing: CacheService = { isFeatureAvailable: () => true, restoreCache: async () => undefined, saveCache: async () => -1 };
+    const refusing: CacheService = {
+      isFeatureAvailable: () => true,
+      restoreCache: async () => undefined,
+      saveCache: async () => -1,
+    };
     const one = await firstSession(refusing, cacheRoot);
     expect(one.kept.cached).toBe(false);
     expect(hasSnapshot(one.dir)).toBe(true);
@@ -189,7 +216,13 @@ describe("Actions cache fallback", () => {
       },
     };
     const lines: string[] = [];
-    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache: broken, root: cacheRoot, log: (l) => lines.push(l) })).toBeNull();
+    expect(
+      await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", {
+        cache: broken,
+        root: cacheRoot,
+        log: (l) => lines.push(l),
+      }),
+    ).toBeNull();
     expect(lines.join("\n")).toMatch(/restore failed.*unreachable/);
     const one = await firstSession(broken, cacheRoot);
     expect(one.kept.cached).toBe(false);
@@ -201,8 +234,20 @@ describe("Actions cache fallback", () => {
       restoreCache: async () => "never",
       saveCache: async () => 1,
     };
-    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache: unavailable, root: cacheRoot, log: quiet })).toBeNull();
-    expect(await saveToActionsCache(one.dir, "local", "demo", one.co.sha, { cache: unavailable, root: cacheRoot, log: quiet })).toBe(false);
+    expect(
+      await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", {
+        cache: unavailable,
+        root: cacheRoot,
+        log: quiet,
+      }),
+    ).toBeNull();
+    expect(
+      await saveToActionsCache(one.dir, "local", "demo", one.co.sha, {
+        cache: unavailable,
+        root: cacheRoot,
+        log: quiet,
+      }),
+    ).toBe(false);
   });
 
   it("no cache service: neither restore nor save is attempted", async () => {
@@ -210,7 +255,9 @@ describe("Actions cache fallback", () => {
     cache.available = false;
     const one = await firstSession(cache, cacheRoot);
     expect(one.kept.cached).toBe(false);
-    expect(await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache, root: cacheRoot, log: quiet })).toBeNull();
+    expect(
+      await restoreFromActionsCache(sessionDir(`s${++n}`), "local", "demo", { cache, root: cacheRoot, log: quiet }),
+    ).toBeNull();
     expect(cache.restores + cache.saves).toBe(0);
   });
 
@@ -233,14 +280,36 @@ describe("Actions cache fallback", () => {
       const id = `s${++n}`;
       const dir = sessionDir(id);
       const co = await prepareCheckout({ spec: spec(id), dir, snapshotRoot: null, redact });
-      const kept = await handBackCheckout({ dir, owner: "local", name: "demo", sha: co.sha, source, snapshotRoot: null, useActionsCache: true, cache, root: cacheRoot, log: quiet });
+      const kept = await handBackCheckout({
+        dir,
+        owner: "local",
+        name: "demo",
+        sha: co.sha,
+        source,
+        snapshotRoot: null,
+        useActionsCache: true,
+        cache,
+        root: cacheRoot,
+        log: quiet,
+      });
       expect(kept).toEqual({ cached: false, snapshot: false });
     }
     expect(cache.saves).toBe(0);
     const id = `s${++n}`;
     const dir = sessionDir(id);
     const co = await prepareCheckout({ spec: spec(id), dir, snapshotRoot: null, redact });
-    const kept = await handBackCheckout({ dir, owner: "local", name: "demo", sha: co.sha, source: co.source, snapshotRoot: snapshots, useActionsCache: true, cache, root: cacheRoot, log: quiet });
+    const kept = await handBackCheckout({
+      dir,
+      owner: "local",
+      name: "demo",
+      sha: co.sha,
+      source: co.source,
+      snapshotRoot: snapshots,
+      useActionsCache: true,
+      cache,
+      root: cacheRoot,
+      log: quiet,
+    });
     expect(kept).toEqual({ cached: true, snapshot: true });
     expect(hasSnapshot(snapshotPath(snapshots, "local", "demo"))).toBe(true);
     expect(existsSync(dir)).toBe(false);
@@ -250,14 +319,30 @@ describe("Actions cache fallback", () => {
 describe("a cache entry that has grown old", () => {
   it("is saved anew from the checkout it gave (restoring keeps it from being evicted), a recent one is not", async () => {
     const { cache, cacheRoot } = fresh();
-    const saved = (days: number) => cacheKeyPrefix("local", "demo") + (Date.now() - days * 24 * 3_600_000).toString(36) + "-abcdef";
+    const saved = (days: number) =>
+      cacheKeyPrefix("local", "demo") + (Date.now() - days * 24 * 3_600_000).toString(36) + "-abcdef";
     expect(cacheKeyTime(saved(3), "local", "demo")).toBeLessThan(Date.now() - 2 * 24 * 3_600_000);
     expect(cacheKeyTime("someone-else's-key", "local", "demo")).toBeNull();
-    for (const [days, expected] of [[3, false], [8, true]] as const) {
+    for (const [days, expected] of [
+      [3, false],
+      [8, true],
+    ] as const) {
       const id = `s${++n}`;
       const dir = sessionDir(id);
       const co = await prepareCheckout({ spec: spec(id), dir, snapshotRoot: null, redact });
-      const kept = await handBackCheckout({ dir, owner: "local", name: "demo", sha: co.sha, source: "cache", cachedAt: cacheKeyTime(saved(days), "local", "demo"), snapshotRoot: null, useActionsCache: true, cache, root: cacheRoot, log: quiet });
+      const kept = await handBackCheckout({
+        dir,
+        owner: "local",
+        name: "demo",
+        sha: co.sha,
+        source: "cache",
+        cachedAt: cacheKeyTime(saved(days), "local", "demo"),
+        snapshotRoot: null,
+        useActionsCache: true,
+        cache,
+        root: cacheRoot,
+        log: quiet,
+      });
       expect(kept.cached, `${days} days old`).toBe(expected);
     }
     expect(cache.saves).toBe(1);
@@ -274,7 +359,13 @@ describe("prepareCheckout with the real module replaced by the fake", () => {
 
     // Snapshot folder empty: the cache has the repository.
     const id2 = `s${++n}`;
-    const two = await prepareCheckout({ spec: spec(id2), dir: sessionDir(id2), snapshotRoot: snapshots, redact, useActionsCache: true });
+    const two = await prepareCheckout({
+      spec: spec(id2),
+      dir: sessionDir(id2),
+      snapshotRoot: snapshots,
+      redact,
+      useActionsCache: true,
+    });
     expect(two.source).toBe("cache");
     // When its entry was saved (just now), so the hand-back knows whether to refresh it.
     expect(Date.now() - two.cachedAt!).toBeLessThan(60_000);
@@ -283,10 +374,19 @@ describe("prepareCheckout with the real module replaced by the fake", () => {
 
     // The runner now has a snapshot: it wins, and the cache is not even asked.
     await saveSnapshot(two.dir, snapshotPath(snapshots, "local", "demo"));
-    writeFileSync(path.join(snapshotPath(snapshots, "local", "demo"), "node_modules", "dep", "index.js"), "from the snapshot");
+    writeFileSync(
+      path.join(snapshotPath(snapshots, "local", "demo"), "node_modules", "dep", "index.js"),
+      "from the snapshot",
+    );
     const restores = cache.restores;
     const id3 = `s${++n}`;
-    const three = await prepareCheckout({ spec: spec(id3), dir: sessionDir(id3), snapshotRoot: snapshots, redact, useActionsCache: true });
+    const three = await prepareCheckout({
+      spec: spec(id3),
+      dir: sessionDir(id3),
+      snapshotRoot: snapshots,
+      redact,
+      useActionsCache: true,
+    });
     expect(three.source).toBe("snapshot");
     expect(readFileSync(path.join(three.dir, "node_modules", "dep", "index.js"), "utf8")).toBe("from the snapshot");
     expect(cache.restores).toBe(restores);
@@ -297,7 +397,13 @@ describe("prepareCheckout with the real module replaced by the fake", () => {
     mocked.cache = cache;
     vi.stubEnv("RUNNER_TEMP", path.dirname(cacheRoot));
     const id = `s${++n}`;
-    const co = await prepareCheckout({ spec: spec(id), dir: sessionDir(id), snapshotRoot: path.join(root, `snapshots-${n}`), redact, useActionsCache: true });
+    const co = await prepareCheckout({
+      spec: spec(id),
+      dir: sessionDir(id),
+      snapshotRoot: path.join(root, `snapshots-${n}`),
+      redact,
+      useActionsCache: true,
+    });
     expect(co.source).toBe("clone");
     expect(cache.restores).toBe(1);
   });

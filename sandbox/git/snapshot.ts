@@ -163,7 +163,12 @@ async function moveTree(from: string, to: string): Promise<void> {
  * service, no entry (`undefined`), an error, a restored tree that is not a repository — is a
  * miss: logged, and the caller clones.
  */
-export async function restoreFromActionsCache(dir: string, owner: string, name: string, o: CacheOptions = {}): Promise<string | null> {
+export async function restoreFromActionsCache(
+  dir: string,
+  owner: string,
+  name: string,
+  o: CacheOptions = {},
+): Promise<string | null> {
   const log = o.log ?? defaultLog;
   const cache = await usableCache(o);
   if (!cache) return null;
@@ -198,7 +203,13 @@ export async function restoreFromActionsCache(dir: string, owner: string, name: 
  * entry and the newest wins on restore). The checkout is moved to the fixed folder for the
  * save and back afterwards, whatever happens. False when nothing was saved.
  */
-export async function saveToActionsCache(dir: string, owner: string, name: string, sha: string, o: CacheOptions = {}): Promise<boolean> {
+export async function saveToActionsCache(
+  dir: string,
+  owner: string,
+  name: string,
+  sha: string,
+  o: CacheOptions = {},
+): Promise<boolean> {
   const log = o.log ?? defaultLog;
   const cache = await usableCache(o);
   if (!cache || !hasSnapshot(dir)) return false;

@@ -26,7 +26,12 @@ const NETWORK_TIMEOUT_MS = 10 * 60_000;
 async function stagingRepo(o: StagingOptions): Promise<string> {
   const staging = path.join(o.jail.xfer, "git");
   if (!existsSync(path.join(staging, "HEAD"))) {
-    await git(["init", "--bare", "--quiet", staging], { cwd: o.jail.xfer, jail: o.jail, ownJail: true, redact: o.redact });
+    await git(["init", "--bare", "--quiet", staging], {
+      cwd: o.jail.xfer,
+      jail: o.jail,
+      ownJail: true,
+      redact: o.redact,
+    });
   }
   const alternates = path.join(staging, "objects", "info", "alternates");
   writeFileSync(alternates, `${path.join(o.dir, ".git", "objects")}\n`);
@@ -45,22 +50,39 @@ export interface FetchRef {
  * Fetch `refs` from `url` into the checkout. `haves` are commits the checkout already has
  * (its old remote refs): given to the staging repository as refs, they keep the fetch small.
  */
-export async function fetchThroughStaging(o: StagingOptions & { url: string; auth: GitAuth | null; refs: FetchRef[]; haves: string[] }): Promise<void> {
+export async function fetchThroughStaging(
+  o: StagingOptions & { url: string; auth: GitAuth | null; refs: FetchRef[]; haves: string[] },
+): Promise<void> {
   const staging = await stagingRepo(o);
   const base = { cwd: o.jail.xfer, jail: o.jail, redact: o.redact };
   const hints = o.haves.filter((sha) => /^[0-9a-f]{40}$/.test(sha));
   for (const [i, sha] of hints.entries()) {
     // A commit the checkout says it has but does not is only a lost hint.
-    await git(["update-ref", `refs/haves/${i}`, sha], { ...base, env: { GIT_DIR: staging }, ownJail: true }).catch(() => undefined);
+    await git(["update-ref", `refs/haves/${i}`, sha], { ...base, env: { GIT_DIR: staging }, ownJail: true }).catch(
+      () => undefined,
+    );
   }
   const specs = o.refs.map((r) => `+refs/heads/${r.branch}:refs/heads/${r.branch}`);
-  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], { ...base, env: { GIT_DIR: staging }, auth: o.auth, ownJail: true, timeoutMs: NETWORK_TIMEOUT_MS });
+  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", o.url, ...specs], {
+    ...base,
+    env: { GIT_DIR: staging },
+    auth: o.auth,
+    ownJail: true,
+    timeoutMs: NETWORK_TIMEOUT_MS,
+  });
   const into = o.refs.map((r) => `+refs/heads/${r.branch}:${r.into}`);
-  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", staging, ...into], { cwd: o.dir, jail: o.jail, redact: o.redact, timeoutMs: NETWORK_TIMEOUT_MS });
+  await git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", staging, ...into], {
+    cwd: o.dir,
+    jail: o.jail,
+    redact: o.redact,
+    timeoutMs: NETWORK_TIMEOUT_MS,
+  });
 }
 
 /** Push commit `sha` (made in the checkout) to `branch` at `url`. */
-export async function pushThroughStaging(o: StagingOptions & { url: string; auth: GitAuth | null; sha: string; branch: string }): Promise<void> {
+export async function pushThroughStaging(
+  o: StagingOptions & { url: string; auth: GitAuth | null; sha: string; branch: string },
+): Promise<void> {
   const staging = await stagingRepo(o);
   await git(["push", "--quiet", o.url, `${o.sha}:refs/heads/${o.branch}`], {
     cwd: o.jail.xfer,
@@ -93,4 +115,5 @@ export function cleanGitConfig(cloneUrl: string): string {
   ].join("\n");
 }
 
-export const REBUILD_GIT_DIR = 'set -e; test -d .git && test ! -L .git; rm -rf -- .git/hooks; mkdir .git/hooks; rm -f -- .git/config .git/objects/info/alternates .git/info/attributes; printf "%s" "$1" > .git/config';
+export const REBUILD_GIT_DIR =
+  'set -e; test -d .git && test ! -L .git; rm -rf -- .git/hooks; mkdir .git/hooks; rm -f -- .git/config .git/objects/info/alternates .git/info/attributes; printf "%s" "$1" > .git/config';

@@ -47,7 +47,8 @@ export function detectBoundary(userName: string = DEFAULT_SANDBOX_USER): Boundar
 }
 
 function detect(userName: string): Boundary {
-  if (process.platform !== "linux") return { ok: false, reason: `the sandbox boundary needs Linux (this is ${process.platform})` };
+  if (process.platform !== "linux")
+    return { ok: false, reason: `the sandbox boundary needs Linux (this is ${process.platform})` };
   if (typeof process.getuid !== "function" || process.getuid() !== 0) {
     return { ok: false, reason: "the runner is not root, so it cannot run the session's code as another user" };
   }
@@ -55,11 +56,15 @@ function detect(userName: string): Boundary {
   if (missing.length > 0) {
     return { ok: false, reason: `${missing.join(", ")} not found (install Debian's bubblewrap and util-linux)` };
   }
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(userName)) return { ok: false, reason: `"${userName}" is not a valid user name` };
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(userName))
+    return { ok: false, reason: `"${userName}" is not a valid user name` };
   const uid = idOf("-u", userName);
   const gid = idOf("-g", userName);
   if (uid === null || gid === null) {
-    return { ok: false, reason: `the sandbox user "${userName}" does not exist (create it: useradd --system --no-create-home ${userName})` };
+    return {
+      ok: false,
+      reason: `the sandbox user "${userName}" does not exist (create it: useradd --system --no-create-home ${userName})`,
+    };
   }
   if (uid === 0 || gid === 0) return { ok: false, reason: `the sandbox user "${userName}" must not be root` };
   return { ok: true, user: { name: userName, uid, gid } };

@@ -2,7 +2,11 @@
 import { spawn } from "node:child_process";
 import type { CommandLine } from "./jail.js";
 
-export function execLine(line: CommandLine, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+export function execLine(
+  line: CommandLine,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(line.file, line.args, { cwd: line.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";

@@ -36,7 +36,11 @@ describe.skipIf(!boundary.ok)("the session jail", () => {
     writeFileSync(path.join(secretDir(), "secret"), "hidden-by-mount\n", { mode: 0o644 });
     writeFileSync(path.join(root, "key.pem"), "-----BEGIN PRIVATE KEY-----\n", { mode: 0o600 });
     const sessionDir = path.join(root, "work", "sessions", "s1");
-    jail = userJail((boundary as { ok: true; user: never }).user, { sessionDir, hide: [secretDir(), path.join(root, "work")], reveal: [] });
+    jail = userJail((boundary as { ok: true; user: never }).user, {
+      sessionDir,
+      hide: [secretDir(), path.join(root, "work")],
+      reveal: [],
+    });
     await jail.start();
   });
 
@@ -48,13 +52,17 @@ describe.skipIf(!boundary.ok)("the session jail", () => {
   const sh = (script: string) => execLine(jail.session("sh", ["-c", script], jail.box), jail.env());
 
   it("runs as the sandbox user, in its box", async () => {
-    const { code, output } = await sh('id -u; pwd; echo ok > "$HOME/written"; cat "$HOME/written"; echo tmp > /tmp/t; cat /tmp/t');
+    const { code, output } = await sh(
+      'id -u; pwd; echo ok > "$HOME/written"; cat "$HOME/written"; echo tmp > /tmp/t; cat /tmp/t',
+    );
     expect(code).toBe(0);
     expect(output.trim().split("\n")).toEqual([String(jail.user!.uid), jail.box, "ok", "tmp"]);
   });
 
   it("sees none of our processes and cannot read our environment", async () => {
-    const { output } = await sh(`ls /proc | grep -E '^[0-9]+$' | wc -l; cat /proc/${process.pid}/environ 2>&1 | head -c 200 | tr -d '\\0\\n'; echo; cat /proc/1/environ >/dev/null 2>&1 && echo READ || echo DENIED`);
+    const { output } = await sh(
+      `ls /proc | grep -E '^[0-9]+$' | wc -l; cat /proc/${process.pid}/environ 2>&1 | head -c 200 | tr -d '\\0\\n'; echo; cat /proc/1/environ >/dev/null 2>&1 && echo READ || echo DENIED`,
+    );
     const [count, ours, first] = output.trim().split("\n");
     expect(Number(count)).toBeLessThan(20);
     expect(ours).toMatch(/No such file|Permission denied/);

@@ -101,13 +101,32 @@ export function userJail(user: SandboxUser, layout: JailLayout): Jail {
   /** bubblewrap's view of the machine: read-only, private /tmp, the hidden paths gone, the binds back. */
   const mounts = (binds: Array<[flag: "--bind" | "--ro-bind", target: string]>): string[] => {
     const args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc"];
-    args.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp", "--perms", "1777", "--tmpfs", "/dev/shm");
+    args.push(
+      "--ro-bind",
+      "/",
+      "/",
+      "--dev",
+      "/dev",
+      "--proc",
+      "/proc",
+      "--perms",
+      "1777",
+      "--tmpfs",
+      "/tmp",
+      "--perms",
+      "1777",
+      "--tmpfs",
+      "/dev/shm",
+    );
     for (const p of hidden) {
       if (statSync(p).isDirectory()) args.push("--tmpfs", p);
       else args.push("--ro-bind", "/dev/null", p);
     }
     const made = new Set<string>();
-    const all: Array<[string, string]> = [...layout.reveal.filter((p) => existsSync(p)).map((p) => ["--ro-bind", path.resolve(p)] as [string, string]), ...binds];
+    const all: Array<[string, string]> = [
+      ...layout.reveal.filter((p) => existsSync(p)).map((p) => ["--ro-bind", path.resolve(p)] as [string, string]),
+      ...binds,
+    ];
     for (const [flag, target] of all) {
       // Inside a hidden folder bubblewrap would make the way to a bind 0700 root: make it passable.
       for (const dir of ancestors(target)) {
@@ -130,8 +149,23 @@ export function userJail(user: SandboxUser, layout: JailLayout): Jail {
     xfer,
     async start() {
       if (holder) return;
-      const args = [...mounts([["--bind", box], ["--ro-bind", xfer]]), "--info-fd", "3", "--", ...setpriv, "sleep", "infinity"];
-      const child = spawnGroup("bwrap", args, { cwd: sessionDir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdio: ["ignore", "ignore", "pipe", "pipe"] });
+      const args = [
+        ...mounts([
+          ["--bind", box],
+          ["--ro-bind", xfer],
+        ]),
+        "--info-fd",
+        "3",
+        "--",
+        ...setpriv,
+        "sleep",
+        "infinity",
+      ];
+      const child = spawnGroup("bwrap", args, {
+        cwd: sessionDir,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        stdio: ["ignore", "ignore", "pipe", "pipe"],
+      });
       holder = child;
       holderPid = await readChildPid(child);
     },
@@ -139,13 +173,38 @@ export function userJail(user: SandboxUser, layout: JailLayout): Jail {
       if (!holderPid) throw new Error("the session jail is not running");
       // The working directory is entered inside the namespace: one opened outside (nsenter --wd)
       // is unreachable from the jail's root, and getcwd() then fails on the folders above it.
-      return { file: "nsenter", args: ["-t", String(holderPid), "-p", "-m", "--", ...setpriv, "sh", "-c", ENTER, "sh", cwd, command, ...args], cwd: sessionDir };
+      return {
+        file: "nsenter",
+        args: ["-t", String(holderPid), "-p", "-m", "--", ...setpriv, "sh", "-c", ENTER, "sh", cwd, command, ...args],
+        cwd: sessionDir,
+      };
     },
     network(command, args, cwd) {
-      return { file: "bwrap", args: [...mounts([["--bind", box], ["--bind", xfer]]), "--chdir", cwd, "--", ...setpriv, command, ...args], cwd: sessionDir };
+      return {
+        file: "bwrap",
+        args: [
+          ...mounts([
+            ["--bind", box],
+            ["--bind", xfer],
+          ]),
+          "--chdir",
+          cwd,
+          "--",
+          ...setpriv,
+          command,
+          ...args,
+        ],
+        cwd: sessionDir,
+      };
     },
     env() {
-      return { ...scrubEnv(process.env), HOME: path.join(box, "home"), USER: user.name, LOGNAME: user.name, TMPDIR: "/tmp" };
+      return {
+        ...scrubEnv(process.env),
+        HOME: path.join(box, "home"),
+        USER: user.name,
+        LOGNAME: user.name,
+        TMPDIR: "/tmp",
+      };
     },
     own(target) {
       chown(user, target);
@@ -195,7 +254,9 @@ function readChildPid(child: ChildProcess): Promise<number> {
         resolve(Number(pid));
       }
     });
-    child.once("exit", (code) => fail(new Error(`the sandbox could not start (bwrap exited ${code}): ${stderr.trim()}`)));
+    child.once("exit", (code) =>
+      fail(new Error(`the sandbox could not start (bwrap exited ${code}): ${stderr.trim()}`)),
+    );
     child.once("error", (error) => fail(error));
   });
 }

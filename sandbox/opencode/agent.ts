@@ -78,7 +78,8 @@ export async function openWorkspace(
   cancelled.catch(() => undefined);
   try {
     const created = await Promise.race([client.session.create({ title }), cancelled]);
-    if (!created.data) throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
+    if (!created.data)
+      throw new Error(`OpenCode could not create a session: ${JSON.stringify(created.error ?? "no data")}`);
     await Promise.race([hub.ready, cancelled]);
     if (options.warm !== false) await Promise.race([warmUp(client, hub), cancelled]);
     return { client, hub, sessionID: created.data.id, directory };

@@ -73,7 +73,9 @@ export function isNativeExecutable(file: string): boolean {
       closeSync(fd);
     }
     const magic = head.readUInt32BE(0);
-    return magic === 0x7f454c46 || magic === 0xcffaedfe || magic === 0xcefaedfe || head.subarray(0, 2).toString() === "MZ";
+    return (
+      magic === 0x7f454c46 || magic === 0xcffaedfe || magic === 0xcefaedfe || head.subarray(0, 2).toString() === "MZ"
+    );
   } catch {
     return false;
   }
@@ -144,11 +146,14 @@ export async function opencodeVersion(env: NodeJS.ProcessEnv = process.env, sign
   if (override) {
     let asked = askedVersions.get(override);
     if (!asked) {
-      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 30_000, signal }).then(({ stdout }) => {
-        const version = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
-        if (!version) throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
-        return version;
-      });
+      asked = execFileAsync(override, ["--version"], { encoding: "utf8", timeout: 30_000, signal }).then(
+        ({ stdout }) => {
+          const version = /\d+\.\d+\.\d+[\w.+-]*/.exec(stdout)?.[0];
+          if (!version)
+            throw new Error(`${override} --version answered ${JSON.stringify(stdout.slice(0, 200))}, not a version`);
+          return version;
+        },
+      );
       askedVersions.set(override, asked);
       asked.catch(() => askedVersions.delete(override));
     }

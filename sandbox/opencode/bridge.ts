@@ -143,7 +143,8 @@ export class TurnBridge {
     // Running updates repeat while output streams; one event per status keeps the log short.
     if (this.toolStatus.get(callId) === status) return [];
     this.toolStatus.set(callId, status);
-    const input = state.input && Object.keys(state.input).length > 0 ? trimText(JSON.stringify(state.input), INPUT_MAX) : undefined;
+    const input =
+      state.input && Object.keys(state.input).length > 0 ? trimText(JSON.stringify(state.input), INPUT_MAX) : undefined;
     return [
       event("tool.call", {
         callId,
@@ -151,7 +152,9 @@ export class TurnBridge {
         status,
         ...("title" in state && state.title ? { title: trimText(String(state.title), 500) } : {}),
         ...(input ? { input } : {}),
-        ...(state.status === "completed" && typeof state.output === "string" ? { output: trimText(state.output, OUTPUT_MAX) } : {}),
+        ...(state.status === "completed" && typeof state.output === "string"
+          ? { output: trimText(state.output, OUTPUT_MAX) }
+          : {}),
         ...(state.status === "error" ? { error: trimText(String(state.error ?? "tool failed"), OUTPUT_MAX) } : {}),
       }),
     ];
@@ -186,7 +189,9 @@ export function sessionOf(ev: Event): string | undefined {
 export function describeError(error: OpencodeError): string {
   const data: { message?: unknown } = error.data ?? {};
   const message = String(data.message ?? (error as { message?: unknown }).message ?? error.name ?? "unknown error");
-  if (error.name === "APIError" && error.data?.statusCode) return `Model request failed (HTTP ${error.data.statusCode}): ${message}`;
-  if (error.name === "ProviderAuthError") return `Model provider ${error.data?.providerID ?? ""} rejected the credentials: ${message}`;
+  if (error.name === "APIError" && error.data?.statusCode)
+    return `Model request failed (HTTP ${error.data.statusCode}): ${message}`;
+  if (error.name === "ProviderAuthError")
+    return `Model provider ${error.data?.providerID ?? ""} rejected the credentials: ${message}`;
   return message;
 }

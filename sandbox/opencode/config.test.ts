@@ -30,7 +30,10 @@ describe("OpenCode config merge", () => {
   });
 
   it("splits provider/model at the first slash only", () => {
-    expect(parseModel("openrouter/anthropic/claude-sonnet-4.5")).toEqual({ providerID: "openrouter", modelID: "anthropic/claude-sonnet-4.5" });
+    expect(parseModel("openrouter/anthropic/claude-sonnet-4.5")).toEqual({
+      providerID: "openrouter",
+      modelID: "anthropic/claude-sonnet-4.5",
+    });
     expect(parseModel(null)).toBeUndefined();
     expect(parseModel("nomodel")).toBeUndefined();
     expect(parseModel("trailing/")).toBeUndefined();

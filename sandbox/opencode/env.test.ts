@@ -41,7 +41,9 @@ describe("the environment OpenCode and the setup script get", () => {
   it("seeds the plugin install so OpenCode does not run npm at start", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "oc-seed-"));
     seedPluginInstall(dir, "1.2.3");
-    expect(JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"))).toEqual({ dependencies: { "@opencode-ai/plugin": "1.2.3" } });
+    expect(JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"))).toEqual({
+      dependencies: { "@opencode-ai/plugin": "1.2.3" },
+    });
     const lock = JSON.parse(readFileSync(path.join(dir, "package-lock.json"), "utf8"));
     expect(lock.lockfileVersion).toBe(3);
     expect(lock.packages["node_modules/@opencode-ai/plugin"].version).toBe("1.2.3");

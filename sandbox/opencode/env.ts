@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /** Variables a child of the sandbox must never see. */
-const SECRET_NAME = /^(INSPECT_.*|ACTIONS_ID_TOKEN_REQUEST_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RESULTS_URL|GITHUB_TOKEN|GH_TOKEN|GIT_ASKPASS|GIT_CONFIG_.*|OPENCODE_CONFIG_CONTENT)$/;
+const SECRET_NAME =
+  /^(INSPECT_.*|ACTIONS_ID_TOKEN_REQUEST_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RESULTS_URL|GITHUB_TOKEN|GH_TOKEN|GIT_ASKPASS|GIT_CONFIG_.*|OPENCODE_CONFIG_CONTENT)$/;
 
 export function scrubEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};

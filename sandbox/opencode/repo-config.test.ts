@@ -13,7 +13,10 @@ describe("parseJsonc", () => {
       "instructions": ["docs/a.md", /* inline */ "https://x.test/b",],
       "url": "http://example.com/path",
     }`;
-    expect(parseJsonc(text)).toEqual({ instructions: ["docs/a.md", "https://x.test/b"], url: "http://example.com/path" });
+    expect(parseJsonc(text)).toEqual({
+      instructions: ["docs/a.md", "https://x.test/b"],
+      url: "http://example.com/path",
+    });
   });
 
   it("throws on what is not JSON at all", () => {
@@ -37,7 +40,16 @@ describe("readRepoFiles", () => {
   let root: string;
   let dir: string;
   const git = (cwd: string, ...args: string[]) =>
-    execFileSync("git", args, { cwd, env: { ...process.env, GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@x", GIT_COMMITTER_NAME: "a", GIT_COMMITTER_EMAIL: "a@x" } });
+    execFileSync("git", args, {
+      cwd,
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "a",
+        GIT_AUTHOR_EMAIL: "a@x",
+        GIT_COMMITTER_NAME: "a",
+        GIT_COMMITTER_EMAIL: "a@x",
+      },
+    });
 
   beforeAll(() => {
     root = mkdtempSync(path.join(os.tmpdir(), "repo-config-"));
@@ -49,7 +61,10 @@ describe("readRepoFiles", () => {
     };
     write("AGENTS.md", "base rules\n");
     write("docs/style.md", "base style\n");
-    write("opencode.json", JSON.stringify({ instructions: ["docs/style.md", "/etc/hostname", "docs/*.md", "missing.md"], mcp: { x: {} } }));
+    write(
+      "opencode.json",
+      JSON.stringify({ instructions: ["docs/style.md", "/etc/hostname", "docs/*.md", "missing.md"], mcp: { x: {} } }),
+    );
     write(".inspect/setup.sh", "echo base setup\n");
     git(seed, "add", "-A");
     git(seed, "commit", "-qm", "base");
@@ -74,7 +89,11 @@ describe("readRepoFiles", () => {
     expect(readFileSync(instructions!, "utf8")).toBe("Instructions from docs/style.md:\n\nbase style\n");
     expect(readFileSync(files.setupScript!, "utf8")).toBe("echo base setup\n");
     expect(files.instructions).toEqual(["AGENTS.md", "docs/style.md"]);
-    expect(files.skipped).toEqual(["/etc/hostname: outside the repository", "docs/*.md: a pattern", "missing.md: not on the base branch"]);
+    expect(files.skipped).toEqual([
+      "/etc/hostname: outside the repository",
+      "docs/*.md: a pattern",
+      "missing.md: not on the base branch",
+    ]);
     expect(lines.join("\n")).toContain("repository instructions not followed");
   });
 

@@ -75,7 +75,12 @@ export function instructionProblem(entry: unknown): string | null {
   return null;
 }
 
-export async function readRepoFiles(o: { jail: Jail; dir: string; baseBranch: string; log?: (line: string) => void }): Promise<RepoFiles> {
+export async function readRepoFiles(o: {
+  jail: Jail;
+  dir: string;
+  baseBranch: string;
+  log?: (line: string) => void;
+}): Promise<RepoFiles> {
   const ref = `refs/remotes/origin/${o.baseBranch}`;
   const show = async (file: string): Promise<string | null> => {
     try {

@@ -34,7 +34,9 @@ const LISTENING = /opencode server listening on (https?:\/\/\S+)/;
 
 export function startOpencodeServer(options: StartServerOptions): Promise<OpencodeServer> {
   const args = ["serve", "--hostname", "127.0.0.1", "--port", "0"];
-  const line = options.jail ? options.jail.session(options.binary, args, options.cwd) : { file: options.binary, args, cwd: options.cwd };
+  const line = options.jail
+    ? options.jail.session(options.binary, args, options.cwd)
+    : { file: options.binary, args, cwd: options.cwd };
   const child = spawnGroup(line.file, line.args, {
     cwd: line.cwd,
     env: options.env,
@@ -42,7 +44,9 @@ export function startOpencodeServer(options: StartServerOptions): Promise<Openco
   });
   let tail = "";
   const exited = new Promise<string>((resolve) => {
-    child.once("exit", (code, signal) => resolve(`OpenCode exited (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(-2_000)}` : ""}`));
+    child.once("exit", (code, signal) =>
+      resolve(`OpenCode exited (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(-2_000)}` : ""}`),
+    );
     child.once("error", (error) => resolve(`OpenCode could not start: ${error.message}`));
   });
   const stop = () => killGroup(child);
@@ -54,7 +58,11 @@ export function startOpencodeServer(options: StartServerOptions): Promise<Openco
       if (done) return;
       done = true;
       void stop();
-      reject(new Error(`OpenCode did not start within ${options.timeoutMs ?? 30_000} ms${tail ? `: ${tail.slice(-2_000)}` : ""}`));
+      reject(
+        new Error(
+          `OpenCode did not start within ${options.timeoutMs ?? 30_000} ms${tail ? `: ${tail.slice(-2_000)}` : ""}`,
+        ),
+      );
     }, options.timeoutMs ?? 30_000);
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();

@@ -42,7 +42,9 @@ const STATUS_CHECK_MS = 5_000;
 export async function runTurn(req: TurnRequest): Promise<TurnResult> {
   const bridge = new TurnBridge(req.sessionID, req.directory);
   const maxRetries = req.maxRetries ?? 3;
-  let settle!: (why: { kind: "idle" } | { kind: "retries" } | { kind: "crash"; message: string } | { kind: "stop" }) => void;
+  let settle!: (
+    why: { kind: "idle" } | { kind: "retries" } | { kind: "crash"; message: string } | { kind: "stop" },
+  ) => void;
   const ended = new Promise<Parameters<typeof settle>[0]>((resolve) => (settle = resolve));
 
   let seenBusy = false;
@@ -61,7 +63,11 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
       void req.client.question.reject({ requestID: ev.properties.id }).catch(() => undefined);
     } else if (ev.type === "session.idle" || (ev.type === "session.status" && ev.properties.status?.type === "idle")) {
       settle({ kind: "idle" });
-    } else if (ev.type === "session.status" && ev.properties.status?.type === "retry" && bridge.outcome().retryAttempts > maxRetries) {
+    } else if (
+      ev.type === "session.status" &&
+      ev.properties.status?.type === "retry" &&
+      bridge.outcome().retryAttempts > maxRetries
+    ) {
       settle({ kind: "retries" });
     }
   });
@@ -124,7 +130,11 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
       case "crash":
         return fail(bridge, why.message, req.emit);
       case "retries":
-        return fail(bridge, `The model kept failing (${outcome.retryAttempts} attempts): ${outcome.retryMessage ?? "no detail"}`, req.emit);
+        return fail(
+          bridge,
+          `The model kept failing (${outcome.retryAttempts} attempts): ${outcome.retryMessage ?? "no detail"}`,
+          req.emit,
+        );
       case "idle":
         if (outcome.error) return { status: "failed", error: outcome.error, ...base };
         return { status: "done", ...base };
@@ -141,5 +151,10 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
 function fail(bridge: TurnBridge, message: string, emit: (events: NewEvent[]) => void): TurnResult {
   const outcome = bridge.outcome();
   emit([errorEvent(message, "turn_failed")]);
-  return { status: "failed", error: message, usage: outcome.usage, ...(outcome.summary ? { summary: outcome.summary } : {}) };
+  return {
+    status: "failed",
+    error: message,
+    usage: outcome.usage,
+    ...(outcome.summary ? { summary: outcome.summary } : {}),
+  };
 }

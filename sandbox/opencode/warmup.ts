@@ -69,7 +69,11 @@ export async function warmUp(client: OpencodeClient, hub: EventHub, timeoutMs = 
         }
       });
     });
-    await client.session.promptAsync({ sessionID: scratch, model: { providerID: WARMUP_PROVIDER, modelID: WARMUP_MODEL }, parts: [{ type: "text", text: "Reply ok." }] });
+    await client.session.promptAsync({
+      sessionID: scratch,
+      model: { providerID: WARMUP_PROVIDER, modelID: WARMUP_MODEL },
+      parts: [{ type: "text", text: "Reply ok." }],
+    });
     const ok = await idle;
     off();
     if (!ok) await client.session.abort({ sessionID: scratch }).catch(() => undefined);

@@ -29,7 +29,10 @@ exec "$@"`;
 
 export function spawnGroup(command: string, args: string[], options: SpawnOptions): ChildProcess {
   installExitHook();
-  const child = spawn("sh", ["-c", WATCHDOG, "inspect-group", String(process.pid), command, ...args], { ...options, detached: true });
+  const child = spawn("sh", ["-c", WATCHDOG, "inspect-group", String(process.pid), command, ...args], {
+    ...options,
+    detached: true,
+  });
   if (child.pid) groups.add(child.pid);
   return child;
 }

@@ -29,7 +29,14 @@ import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { SessionEvent } from "../../protocol/events.js";
 import type { Inspect } from "../../app/server.js";
 import { snapshotPath } from "../../sandbox/git/snapshot.js";
-import { basic, CLONE_THEN_PUSH, fakeGheEnv, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
+import {
+  basic,
+  CLONE_THEN_PUSH,
+  fakeGheEnv,
+  gitConversation,
+  startFakeGhe,
+  type FakeGhe,
+} from "../support/fake-ghe.js";
 import { FakeGitHub } from "../support/fake-github.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
@@ -59,7 +66,11 @@ beforeAll(async () => {
   inspect = await testInspect(githubEnv({ INSPECT_OIDC_ISSUER: issuer.url }), database);
   controlPlane = (await inspect.listen(0, "127.0.0.1")).url;
   // The Actions token service: GET <ACTIONS_ID_TOKEN_REQUEST_URL>&audience=… → {value: jwt}.
-  tokenService = await startTokenService(issuer, "request-token", (audience) => ({ ...RUNNER_CLAIMS, ...job, aud: audience }));
+  tokenService = await startTokenService(issuer, "request-token", (audience) => ({
+    ...RUNNER_CLAIMS,
+    ...job,
+    aud: audience,
+  }));
   tokenUrl = tokenService.url;
 });
 
@@ -94,7 +105,11 @@ function runAction(env: Record<string, string>, watch?: () => void): Promise<{ c
 
 describe("the GitHub Action claiming with OIDC", () => {
   it("claims the dispatched session with the job's OIDC token and ends a failed clone cleanly, token unseen", async () => {
-    const delivered = await deliver(inspect, "issue_comment", issueComment("@inspect fix the crash", { issue: 77, login: "alice" }));
+    const delivered = await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect fix the crash", { issue: 77, login: "alice" }),
+    );
     expect(delivered.status).toBe(200);
     await inspect.tasks.drain();
     const session = (await listSessions(database.db)).find((s) => s.threadNumber === 77)!;
@@ -116,7 +131,9 @@ describe("the GitHub Action claiming with OIDC", () => {
       expect(tokenService.audiences).toEqual(["https://inspect.test"]);
       expect(output).toContain(`claimed session ${session.id}`);
       expect(code).toBe(1);
-      expect(output).toMatch(/::error::Preparing the checkout failed: git clone .*https:\/\/github\.com\/acme\/widgets\.git/);
+      expect(output).toMatch(
+        /::error::Preparing the checkout failed: git clone .*https:\/\/github\.com\/acme\/widgets\.git/,
+      );
 
       const minted = gh.calls.filter((c) => c.path.match(/\/app\/installations\/\d+\/access_tokens$/));
       expect(minted.length).toBeGreaterThan(0);
@@ -150,15 +167,28 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
   let gheControlPlane: string;
 
   beforeAll(async () => {
-    bare = bareRepo(path.join(gitRoot, "acme"), "widgets", { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" });
+    bare = bareRepo(path.join(gitRoot, "acme"), "widgets", {
+      "README.md": "# widgets\n",
+      "src/login.ts": "export const login = () => null;\n",
+    });
     git(bare, "config", "http.receivepack", "true");
     // The app is installed on acme/widgets as 77 (the payloads') and on the runner repository as 88.
-    fake = await startFakeGhe(gitRoot, bare, { owner: "acme", repo: "widgets", runnerRepo: "inspect-runner", installationId: 77, runnerInstallationId: 88 });
+    fake = await startFakeGhe(gitRoot, bare, {
+      owner: "acme",
+      repo: "widgets",
+      runnerRepo: "inspect-runner",
+      installationId: 77,
+      runnerInstallationId: 88,
+    });
     fake.permissions.set("alice", "write");
     model = await startModelServer();
     db = await openDatabase({ dataDir: "memory://" });
     gheInspect = await testInspect(
-      fakeGheEnv(fake, model, path.join(work, "data"), { INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "acme/inspect-runner", INSPECT_OIDC_ISSUER: issuer.url }),
+      fakeGheEnv(fake, model, path.join(work, "data"), {
+        INSPECT_RUNNER: "actions",
+        INSPECT_RUNNER_REPO: "acme/inspect-runner",
+        INSPECT_OIDC_ISSUER: issuer.url,
+      }),
       db,
     );
     gheControlPlane = (await gheInspect.listen(0, "127.0.0.1")).url;
@@ -179,7 +209,11 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
       toolStep({ name: "write", args: { filePath: "src/workaround.md", content: "Clear the cookie to log in.\n" } }),
       textStep("Documented the login workaround in src/workaround.md."),
     ]);
-    const delivered = await deliver(gheInspect, "issue_comment", issueComment("@inspect document the login workaround", { issue: ISSUE, login: "alice" }));
+    const delivered = await deliver(
+      gheInspect,
+      "issue_comment",
+      issueComment("@inspect document the login workaround", { issue: ISSUE, login: "alice" }),
+    );
     expect(delivered.status).toBe(200);
     await gheInspect.tasks.drain();
     const session = (await listSessions(db.db)).find((s) => s.threadNumber === ISSUE)!;
@@ -202,8 +236,12 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     // action/dist/ upwards — action/node_modules where the workflow ran `npm ci --prefix action`,
     // else (this checkout, without it) the repository's own node_modules. INSPECT_OPENCODE_BIN is deliberately unset.
     const actionModules = path.join(root, "action", "node_modules");
-    const expectedModules = existsSync(path.join(actionModules, "opencode-linux-x64")) ? actionModules : path.join(root, "node_modules");
-    expect(createRequire(bundle).resolve("opencode-linux-x64/package.json")).toBe(path.join(expectedModules, "opencode-linux-x64", "package.json"));
+    const expectedModules = existsSync(path.join(actionModules, "opencode-linux-x64"))
+      ? actionModules
+      : path.join(root, "node_modules");
+    expect(createRequire(bundle).resolve("opencode-linux-x64/package.json")).toBe(
+      path.join(expectedModules, "opencode-linux-x64", "package.json"),
+    );
 
     const runnerTemp = mkdtempSync(path.join(work, "runner-temp-"));
     const snapshots = path.join(runnerTemp, "snapshots");
@@ -246,24 +284,35 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     expect(opencode.length, [...seen].join("\n")).toBeGreaterThan(0);
 
     // The turn: done, one commit, the file written, pushed to the bare repository behind the fake.
-    const finished = log.filter((e): e is Extract<SessionEvent, { type: "prompt.finished" }> => e.type === "prompt.finished");
+    const finished = log.filter(
+      (e): e is Extract<SessionEvent, { type: "prompt.finished" }> => e.type === "prompt.finished",
+    );
     expect(finished).toHaveLength(1);
     expect(finished[0]!.data.status, JSON.stringify(errors)).toBe("done");
     expect(finished[0]!.data.commits).toHaveLength(1);
     const sha = finished[0]!.data.commits[0]!.sha;
-    const bareGit = (...args: string[]) => execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
+    const bareGit = (...args: string[]) =>
+      execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
     expect(bareGit("rev-parse", `refs/heads/${BRANCH}`)).toBe(sha);
     expect(bareGit("rev-parse", `${sha}^`)).toBe(bareGit("rev-parse", "refs/heads/main"));
     expect(bareGit("show", `${sha}:src/workaround.md`)).toBe("Clear the cookie to log in.");
     const [an, ae, cn, subject] = bareGit("log", "-1", "--format=%an%n%ae%n%cn%n%s", sha).split("\n");
-    expect({ an, ae, cn, subject }).toEqual({ an: "alice", ae: "1001+alice@users.noreply.127.0.0.1", cn: "inspect-widgets[bot]", subject: "document the login workaround" });
+    expect({ an, ae, cn, subject }).toEqual({
+      an: "alice",
+      ae: "1001+alice@users.noreply.127.0.0.1",
+      cn: "inspect-widgets[bot]",
+      subject: "document the login workaround",
+    });
     expect(log.filter((e) => e.type === "git.push").map((e) => e.data)).toEqual([{ branch: BRANCH, sha }]);
     expect((await listPrompts(db.db, session.id)).map((p) => p.status)).toEqual(["done"]);
 
     // Git: one repository-scoped contents:write token, minted at the claim; every request carried it.
     const repoTokens = fake.tokens.filter((t) => t.body.repositories);
     expect(repoTokens).toHaveLength(1);
-    expect(repoTokens[0]).toMatchObject({ installationId: 77, body: { repositories: ["widgets"], permissions: { contents: "write" } } });
+    expect(repoTokens[0]).toMatchObject({
+      installationId: 77,
+      body: { repositories: ["widgets"], permissions: { contents: "write" } },
+    });
     expect(gitConversation(fake.git)).toEqual(CLONE_THEN_PUSH);
     expect(new Set(fake.git.map((c) => c.auth))).toEqual(new Set([basic(repoTokens[0]!.token)]));
 
@@ -287,63 +336,99 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     expect(await waitForNoProcesses(runnerTemp, 5_000)).toEqual([]);
   }, 120_000);
 
-  describe.each(["run-details", "no-content"] as const)("a claim bound to its dispatch (the host answers the dispatch with %s)", (answer) => {
-    let issue = answer === "run-details" ? 300 : 400;
-    const claimAt = async (sessionId: string, token: string) => {
-      const res = await fetch(`${gheControlPlane}/api/runner/claim`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ sessionId }),
-      });
-      return { status: res.status, error: ((await res.json()) as { error?: string }).error };
-    };
+  describe.each(["run-details", "no-content"] as const)(
+    "a claim bound to its dispatch (the host answers the dispatch with %s)",
+    (answer) => {
+      let issue = answer === "run-details" ? 300 : 400;
+      const claimAt = async (sessionId: string, token: string) => {
+        const res = await fetch(`${gheControlPlane}/api/runner/claim`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ sessionId }),
+        });
+        return { status: res.status, error: ((await res.json()) as { error?: string }).error };
+      };
 
-    it("only the dispatched job claims, once; every other token is refused and the session left queued for it", async () => {
-      fake.dispatchAnswer = answer;
-      const n = ++issue;
-      await deliver(gheInspect, "issue_comment", issueComment("@inspect fix the login page", { issue: n, login: "alice" }));
-      await gheInspect.tasks.drain();
-      const session = (await listSessions(db.db)).find((s) => s.threadNumber === n)!;
-      const dispatch = fake.dispatches.find((d) => d.inputs.session_id === session.id)!;
-      expect(dispatch.returnRunDetails).toBe(true);
-      // Recorded when the host said; otherwise the claim asks the host about the job's run.
-      const recorded = answer === "run-details" ? dispatch.runId : null;
-      expect((await queuedRun(db.db, session.id))?.githubRunId).toBe(recorded);
-      // Another session's dispatched job, for the "another run" case.
-      await deliver(gheInspect, "issue_comment", issueComment("@inspect something else", { issue: ++issue, login: "alice" }));
-      await gheInspect.tasks.drain();
-      const otherRun = fake.dispatches.at(-1)!.runId;
-      expect(otherRun).not.toBe(dispatch.runId);
+      it("only the dispatched job claims, once; every other token is refused and the session left queued for it", async () => {
+        fake.dispatchAnswer = answer;
+        const n = ++issue;
+        await deliver(
+          gheInspect,
+          "issue_comment",
+          issueComment("@inspect fix the login page", { issue: n, login: "alice" }),
+        );
+        await gheInspect.tasks.drain();
+        const session = (await listSessions(db.db)).find((s) => s.threadNumber === n)!;
+        const dispatch = fake.dispatches.find((d) => d.inputs.session_id === session.id)!;
+        expect(dispatch.returnRunDetails).toBe(true);
+        // Recorded when the host said; otherwise the claim asks the host about the job's run.
+        const recorded = answer === "run-details" ? dispatch.runId : null;
+        expect((await queuedRun(db.db, session.id))?.githubRunId).toBe(recorded);
+        // Another session's dispatched job, for the "another run" case.
+        await deliver(
+          gheInspect,
+          "issue_comment",
+          issueComment("@inspect something else", { issue: ++issue, login: "alice" }),
+        );
+        await gheInspect.tasks.drain();
+        const otherRun = fake.dispatches.at(-1)!.runId;
+        expect(otherRun).not.toBe(dispatch.runId);
 
-      const right = (extra: Record<string, unknown> = {}) => issuer.sign(jobClaims(dispatch.runId, extra));
-      const before = (await gheInspect.sessions.deps.events.list(session.id, 0)).length;
-      const refusals: [string, Promise<string>, number, RegExp][] = [
-        ["another workflow", right({ workflow_ref: "acme/inspect-runner/.github/workflows/deploy.yml@refs/heads/main" }), 401, /workflow .*deploy\.yml/],
-        ["another ref", right({ ref: "refs/heads/feature", workflow_ref: "acme/inspect-runner/.github/workflows/inspect-runner.yml@refs/heads/feature" }), 401, /refs\/heads\/feature/],
-        ["another event", right({ event_name: "push" }), 401, /push event/],
-        ["another repository id", right({ repository_id: "666" }), 401, /repository id 666/],
-        ["another workflow run", issuer.sign(jobClaims(otherRun)), 403, new RegExp(`workflow run ${otherRun}`)],
-      ];
-      for (const [label, token, status, message] of refusals) {
-        const res = await claimAt(session.id, await token);
-        expect(res.status, label).toBe(status);
-        expect(res.error, label).toMatch(message);
-        expect((await getSession(db.db, session.id))?.status, label).toBe("queued");
-        expect(await queuedRun(db.db, session.id), label).toMatchObject({ state: "queued", tokenHash: null, githubRunId: recorded });
-      }
-      expect(await gheInspect.sessions.deps.events.list(session.id, 0)).toHaveLength(before);
-      // No repository token was minted for a refused claim.
-      const minted = fake.tokens.filter((t) => t.body.repositories).length;
+        const right = (extra: Record<string, unknown> = {}) => issuer.sign(jobClaims(dispatch.runId, extra));
+        const before = (await gheInspect.sessions.deps.events.list(session.id, 0)).length;
+        const refusals: [string, Promise<string>, number, RegExp][] = [
+          [
+            "another workflow",
+            right({ workflow_ref: "acme/inspect-runner/.github/workflows/deploy.yml@refs/heads/main" }),
+            401,
+            /workflow .*deploy\.yml/,
+          ],
+          [
+            "another ref",
+            right({
+              ref: "refs/heads/feature",
+              workflow_ref: "acme/inspect-runner/.github/workflows/inspect-runner.yml@refs/heads/feature",
+            }),
+            401,
+            /refs\/heads\/feature/,
+          ],
+          ["another event", right({ event_name: "push" }), 401, /push event/],
+          ["another repository id", right({ repository_id: "666" }), 401, /repository id 666/],
+          ["another workflow run", issuer.sign(jobClaims(otherRun)), 403, new RegExp(`workflow run ${otherRun}`)],
+        ];
+        for (const [label, token, status, message] of refusals) {
+          const res = await claimAt(session.id, await token);
+          expect(res.status, label).toBe(status);
+          expect(res.error, label).toMatch(message);
+          expect((await getSession(db.db, session.id))?.status, label).toBe("queued");
+          expect(await queuedRun(db.db, session.id), label).toMatchObject({
+            state: "queued",
+            tokenHash: null,
+            githubRunId: recorded,
+          });
+        }
+        expect(await gheInspect.sessions.deps.events.list(session.id, 0)).toHaveLength(before);
+        // No repository token was minted for a refused claim.
+        const minted = fake.tokens.filter((t) => t.body.repositories).length;
 
-      const token = await right();
-      expect((await claimAt(session.id, token)).status).toBe(200);
-      expect(fake.tokens.filter((t) => t.body.repositories)).toHaveLength(minted + 1);
-      expect(await activeRun(db.db, session.id)).toMatchObject({ state: "claimed", githubRunId: dispatch.runId });
-      expect(fake.find("GET", new RegExp(`/actions/runs/${dispatch.runId}$`))).toHaveLength(answer === "no-content" ? 1 : 0);
-      // The same token again, and a second token of the same job: refused.
-      expect(await claimAt(session.id, token)).toMatchObject({ status: 401, error: expect.stringMatching(/already used/) });
-      expect(await claimAt(session.id, await right())).toMatchObject({ status: 409, error: expect.stringMatching(/not waiting for a runner/) });
-      expect((await getSession(db.db, session.id))?.status).toBe("starting");
-    }, 60_000);
-  });
+        const token = await right();
+        expect((await claimAt(session.id, token)).status).toBe(200);
+        expect(fake.tokens.filter((t) => t.body.repositories)).toHaveLength(minted + 1);
+        expect(await activeRun(db.db, session.id)).toMatchObject({ state: "claimed", githubRunId: dispatch.runId });
+        expect(fake.find("GET", new RegExp(`/actions/runs/${dispatch.runId}$`))).toHaveLength(
+          answer === "no-content" ? 1 : 0,
+        );
+        // The same token again, and a second token of the same job: refused.
+        expect(await claimAt(session.id, token)).toMatchObject({
+          status: 401,
+          error: expect.stringMatching(/already used/),
+        });
+        expect(await claimAt(session.id, await right())).toMatchObject({
+          status: 409,
+          error: expect.stringMatching(/not waiting for a runner/),
+        });
+        expect((await getSession(db.db, session.id))?.status).toBe("starting");
+      }, 60_000);
+    },
+  );
 });

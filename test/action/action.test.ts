@@ -24,13 +24,19 @@ describe("action bundle", () => {
   }, 60_000);
 
   it("runs, and fails with a clear message when the job cannot get an OIDC token", async () => {
-    const env = { PATH: process.env.PATH!, "INPUT_SESSION-ID": "abc123", "INPUT_CONTROL-PLANE-URL": "http://127.0.0.1:9" };
+    const env = {
+      PATH: process.env.PATH!,
+      "INPUT_SESSION-ID": "abc123",
+      "INPUT_CONTROL-PLANE-URL": "http://127.0.0.1:9",
+    };
     const result = await run(process.execPath, [path.join(root, "action", "dist", "index.js")], { env }).then(
       (r) => ({ code: 0, stdout: r.stdout }),
       (e) => ({ code: e.code as number, stdout: String(e.stdout) }),
     );
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("::error::Could not get an OIDC token (does the workflow have `permissions: id-token: write`?)");
+    expect(result.stdout).toContain(
+      "::error::Could not get an OIDC token (does the workflow have `permissions: id-token: write`?)",
+    );
   });
 
   it("pins the same OpenCode the repository tests with", () => {
@@ -39,10 +45,17 @@ describe("action bundle", () => {
     const lock = JSON.parse(read("action/package-lock.json"));
     const rootLock = JSON.parse(read("package-lock.json"));
     expect(actionPkg.optionalDependencies).toEqual(rootPkg.optionalDependencies);
-    expect(Object.keys(rootPkg.optionalDependencies).sort()).toEqual(["opencode-linux-x64", "opencode-linux-x64-baseline"]);
+    expect(Object.keys(rootPkg.optionalDependencies).sort()).toEqual([
+      "opencode-linux-x64",
+      "opencode-linux-x64-baseline",
+    ]);
     for (const [name, version] of Object.entries(rootPkg.optionalDependencies)) {
       expect(version).toMatch(/^\d+\.\d+\.\d+$/); // exact
-      expect(lock.packages[`node_modules/${name}`]).toMatchObject({ version, optional: true, integrity: rootLock.packages[`node_modules/${name}`].integrity });
+      expect(lock.packages[`node_modules/${name}`]).toMatchObject({
+        version,
+        optional: true,
+        integrity: rootLock.packages[`node_modules/${name}`].integrity,
+      });
     }
     expect(Object.keys(lock.packages).filter((p) => p !== "")).toHaveLength(2);
   });

@@ -24,7 +24,17 @@
  * checkout is left as the snapshot on the (stand-in) persistent volume.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,7 +83,8 @@ function expand(value: unknown, inputs: Record<string, string>, where: string): 
   if (typeof value !== "string") throw new Error(`${where}: expected a string, got ${JSON.stringify(value)}`);
   return value.replace(/\$\{\{(.*?)\}\}/g, (_, expression: string) => {
     const input = /^\s*inputs\.([A-Za-z_][\w-]*)\s*$/.exec(expression)?.[1];
-    if (!input) throw new Error(`${where}: the test's runner evaluates only \${{ inputs.<name> }}, not \${{${expression}}}`);
+    if (!input)
+      throw new Error(`${where}: the test's runner evaluates only \${{ inputs.<name> }}, not \${{${expression}}}`);
     if (!(input in inputs)) throw new Error(`${where}: inputs.${input} is not an input of the dispatch`);
     return inputs[input]!;
   });
@@ -84,7 +95,12 @@ const expandAll = (env: Json | undefined, inputs: Record<string, string>, where:
 
 /** actions/checkout, offline: this repository's working tree (tracked and new, not ignored files) copied into `dest`. */
 function checkOutInspect(dest: string): void {
-  const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: root, encoding: "utf8" }).split("\0").filter(Boolean);
+  const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    cwd: root,
+    encoding: "utf8",
+  })
+    .split("\0")
+    .filter(Boolean);
   for (const file of files) {
     const from = path.join(root, file);
     if (!existsSync(from)) continue; // deleted in the working tree
@@ -99,7 +115,13 @@ interface StepResult {
   output: string;
 }
 
-function spawnStep(command: string, args: string[], cwd: string, env: Record<string, string>, watch: () => void): Promise<{ code: number | null; output: string }> {
+function spawnStep(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  watch: () => void,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env });
     const timer = setInterval(watch, 100);
@@ -126,7 +148,12 @@ interface Machine {
 
 /** A clean runner machine under `root`: work folder and temp as a runner lays them out, the persistent volume provisioned. */
 function newMachine(root: string, tokenUrl = ""): Machine {
-  const m = { root, workspace: path.join(root, "_work", "inspect-runner", "inspect-runner"), temp: path.join(root, "_work", "_temp"), tokenUrl };
+  const m = {
+    root,
+    workspace: path.join(root, "_work", "inspect-runner", "inspect-runner"),
+    temp: path.join(root, "_work", "_temp"),
+    tokenUrl,
+  };
   for (const dir of [m.workspace, m.temp, path.join(root, PERSISTENT)]) mkdirSync(dir, { recursive: true });
   return m;
 }
@@ -138,15 +165,23 @@ function newMachine(root: string, tokenUrl = ""): Machine {
  * in GitHub Actions — that job's GITHUB_* / RUNNER_* / ACTIONS_* (e.g. its cache service).
  */
 function machineEnv(): Record<string, string> {
-  const drop = /^(INSPECT_|GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_|npm_|VITEST|TINYPOOL|NODE_OPTIONS$|NODE_ENV$|TEST$|CI$|FORCE_COLOR$|NO_COLOR$)/i;
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !drop.test(e[0])));
+  const drop =
+    /^(INSPECT_|GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_|npm_|VITEST|TINYPOOL|NODE_OPTIONS$|NODE_ENV$|TEST$|CI$|FORCE_COLOR$|NO_COLOR$)/i;
+  return Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !drop.test(e[0])),
+  );
 }
 
 /**
  * Run the workflow's one job as a self-hosted runner would; stops at the first failing step.
  * `watch` is called every 100 ms while a step runs.
  */
-async function runJob(workflow: Json, inputs: Record<string, string>, m: Machine, watch: () => void): Promise<StepResult[]> {
+async function runJob(
+  workflow: Json,
+  inputs: Record<string, string>,
+  m: Machine,
+  watch: () => void,
+): Promise<StepResult[]> {
   onlyKnown("workflow", workflow, KNOWN.workflow);
   const jobs = Object.entries(workflow.jobs as Json);
   if (jobs.length !== 1) throw new Error(`the test's runner runs one job, the template has ${jobs.length}`);
@@ -154,11 +189,16 @@ async function runJob(workflow: Json, inputs: Record<string, string>, m: Machine
   onlyKnown(`jobs.${jobId}`, job, KNOWN.job);
   const permissions = { ...workflow.permissions, ...job.permissions };
   // Evaluated by GitHub before the job starts: an expression the test cannot evaluate fails here too.
-  for (const [where, concurrency] of [["concurrency", workflow.concurrency], [`jobs.${jobId}.concurrency`, job.concurrency]] as const) {
-    if (concurrency !== undefined) expand(typeof concurrency === "string" ? concurrency : concurrency.group, inputs, where);
+  for (const [where, concurrency] of [
+    ["concurrency", workflow.concurrency],
+    [`jobs.${jobId}.concurrency`, job.concurrency],
+  ] as const) {
+    if (concurrency !== undefined)
+      expand(typeof concurrency === "string" ? concurrency : concurrency.group, inputs, where);
   }
 
-  for (const file of ["GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"]) writeFileSync(path.join(m.temp, file), "");
+  for (const file of ["GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"])
+    writeFileSync(path.join(m.temp, file), "");
   const runnerEnv: Record<string, string> = {
     ...machineEnv(),
     CI: "true",
@@ -174,7 +214,9 @@ async function runJob(workflow: Json, inputs: Record<string, string>, m: Machine
     // A clean runner: nothing in npm's cache, so the install step downloads from the registry.
     npm_config_cache: path.join(m.root, "npm-cache"),
     ...m.env,
-    ...Object.fromEntries(["GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"].map((f) => [f, path.join(m.temp, f)])),
+    ...Object.fromEntries(
+      ["GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"].map((f) => [f, path.join(m.temp, f)]),
+    ),
     ...expandAll(workflow.env, inputs, "workflow"),
     ...expandAll(job.env, inputs, `jobs.${jobId}`),
   };
@@ -195,7 +237,8 @@ async function runJob(workflow: Json, inputs: Record<string, string>, m: Machine
       // As the runner: the script in a file under RUNNER_TEMP, `bash -e {0}` unless `shell: bash` says `bash --noprofile --norc -eo pipefail {0}`.
       const script = path.join(m.temp, `step-${i + 1}.sh`);
       writeFileSync(script, expand(step.run, inputs, where));
-      const shell = step.shell === undefined ? ["-e"] : step.shell === "bash" ? ["--noprofile", "--norc", "-eo", "pipefail"] : null;
+      const shell =
+        step.shell === undefined ? ["-e"] : step.shell === "bash" ? ["--noprofile", "--norc", "-eo", "pipefail"] : null;
       if (!shell) throw new Error(`${where}: the test's runner has no shell ${step.shell}`);
       result = await spawnStep("bash", [...shell, script], cwd, env, watch);
     } else if (/^actions\/checkout@v\d+$/.test(step.uses)) {
@@ -215,7 +258,8 @@ async function runJob(workflow: Json, inputs: Record<string, string>, m: Machine
 
     results.push({ name: step.name ?? step.uses, ...result });
     for (const file of ["GITHUB_ENV", "GITHUB_PATH"]) {
-      if (readFileSync(path.join(m.temp, file), "utf8")) throw new Error(`${where} wrote to ${file}, which the test's runner does not apply`);
+      if (readFileSync(path.join(m.temp, file), "utf8"))
+        throw new Error(`${where} wrote to ${file}, which the test's runner does not apply`);
     }
     if (result.code !== 0) break;
   }
@@ -223,9 +267,18 @@ async function runJob(workflow: Json, inputs: Record<string, string>, m: Machine
 }
 
 /** A local JavaScript action: `node <runs.main>` in the workspace, each declared input as INPUT_<NAME>. */
-async function runJavaScriptAction(step: Json, inputs: Record<string, string>, where: string, env: Record<string, string>, m: Machine, watch: () => void) {
+async function runJavaScriptAction(
+  step: Json,
+  inputs: Record<string, string>,
+  where: string,
+  env: Record<string, string>,
+  m: Machine,
+  watch: () => void,
+) {
   const dir = path.resolve(m.workspace, step.uses);
-  const action = parse(readFileSync(path.join(dir, existsSync(path.join(dir, "action.yml")) ? "action.yml" : "action.yaml"), "utf8")) as Json;
+  const action = parse(
+    readFileSync(path.join(dir, existsSync(path.join(dir, "action.yml")) ? "action.yml" : "action.yaml"), "utf8"),
+  ) as Json;
   expect(RUNNER_NODES, `${where}: runs.using`).toContain(action.runs.using);
   // This Node must be no newer than the runner's, so passing here means it runs there.
   expect(Number(process.versions.node.split(".")[0])).toBeLessThanOrEqual(Number(String(action.runs.using).slice(4)));
@@ -238,7 +291,8 @@ async function runJavaScriptAction(step: Json, inputs: Record<string, string>, w
     if (spec.required && !value) throw new Error(`${where}: required input ${name} is empty`);
     if (value.startsWith("/")) {
       // A folder on the runner machine: the persistent volume is stood in for under the machine's root; nothing else outside it.
-      if (!value.startsWith(PERSISTENT)) throw new Error(`${where}: input ${name} (${value}) is a path the test cannot stand in for`);
+      if (!value.startsWith(PERSISTENT))
+        throw new Error(`${where}: input ${name} (${value}) is a path the test cannot stand in for`);
       value = path.join(m.root, value);
     }
     inputEnv[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] = value;
@@ -263,9 +317,18 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
   let dispatch: WorkflowDispatch | undefined;
 
   beforeAll(async () => {
-    bare = bareRepo(path.join(gitRoot, "acme"), "widgets", { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" });
+    bare = bareRepo(path.join(gitRoot, "acme"), "widgets", {
+      "README.md": "# widgets\n",
+      "src/login.ts": "export const login = () => null;\n",
+    });
     git(bare, "config", "http.receivepack", "true");
-    fake = await startFakeGhe(gitRoot, bare, { owner: "acme", repo: "widgets", runnerRepo: "inspect-runner", installationId: 77, runnerInstallationId: 88 });
+    fake = await startFakeGhe(gitRoot, bare, {
+      owner: "acme",
+      repo: "widgets",
+      runnerRepo: "inspect-runner",
+      installationId: 77,
+      runnerInstallationId: 88,
+    });
     fake.permissions.set("alice", "write");
     model = await startModelServer();
     issuer = await startIssuer();
@@ -319,7 +382,15 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
       toolStep({ name: "write", args: { filePath: "src/workaround.md", content: "Clear the cookie to log in.\n" } }),
       textStep("Documented the login workaround in src/workaround.md."),
     ]);
-    expect((await deliver(inspect, "issue_comment", issueComment("@inspect document the login workaround", { issue: ISSUE, login: "alice" }))).status).toBe(200);
+    expect(
+      (
+        await deliver(
+          inspect,
+          "issue_comment",
+          issueComment("@inspect document the login workaround", { issue: ISSUE, login: "alice" }),
+        )
+      ).status,
+    ).toBe(200);
     await inspect.tasks.drain();
     const session = (await listSessions(db.db)).find((s) => s.threadNumber === ISSUE)!;
     expect(fake.dispatches).toHaveLength(1);
@@ -346,21 +417,37 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
     });
     const took = Date.now() - started;
     const log = await inspect.sessions.deps.events.list(session.id, 0);
-    const report = steps.map((s) => `── ${s.name}: exit ${s.code}\n${s.output}`).join("\n") + `\n${JSON.stringify(log.filter((e) => e.type === "error"))}`;
+    const report =
+      steps.map((s) => `── ${s.name}: exit ${s.code}\n${s.output}`).join("\n") +
+      `\n${JSON.stringify(log.filter((e) => e.type === "error"))}`;
     const templateSteps = (Object.values(workflow.jobs as Json)[0] as Json).steps as Json[];
-    expect(steps.map((s) => [s.name, s.code]), report).toEqual(templateSteps.map((s) => [s.name ?? s.uses, 0]));
+    expect(
+      steps.map((s) => [s.name, s.code]),
+      report,
+    ).toEqual(templateSteps.map((s) => [s.name ?? s.uses, 0]));
     console.log(`runner template job: ${(took / 1000).toFixed(1)} s (${steps.map((s) => s.name).join(" → ")})`);
 
     // The install step: exactly the locked platform packages, from the registry, with the locked versions.
     const action = path.join(machine.workspace, ".inspect-runtime", "action");
     const lock = JSON.parse(readFileSync(path.join(action, "package-lock.json"), "utf8"));
-    const locked = Object.keys(lock.packages).filter((p) => p !== "").map((p) => p.replace(/^node_modules\//, ""));
-    expect(readdirSync(path.join(action, "node_modules")).filter((n) => !n.startsWith(".")).sort()).toEqual(locked.sort());
+    const locked = Object.keys(lock.packages)
+      .filter((p) => p !== "")
+      .map((p) => p.replace(/^node_modules\//, ""));
+    expect(
+      readdirSync(path.join(action, "node_modules"))
+        .filter((n) => !n.startsWith("."))
+        .sort(),
+    ).toEqual(locked.sort());
     for (const name of locked) {
-      expect(JSON.parse(readFileSync(path.join(action, "node_modules", name, "package.json"), "utf8")).version).toBe(lock.packages[`node_modules/${name}`].version);
+      expect(JSON.parse(readFileSync(path.join(action, "node_modules", name, "package.json"), "utf8")).version).toBe(
+        lock.packages[`node_modules/${name}`].version,
+      );
       expect(isNativeExecutable(path.join(action, "node_modules", name, "bin", "opencode"))).toBe(true);
     }
-    expect(readdirSync(path.join(machine.root, "npm-cache")).length, "npm downloaded into the clean cache").toBeGreaterThan(0);
+    expect(
+      readdirSync(path.join(machine.root, "npm-cache")).length,
+      "npm downloaded into the clean cache",
+    ).toBeGreaterThan(0);
 
     // The action step: claimed with the job's OIDC token, ran the OpenCode the install step put in the workspace.
     const output = steps.at(-1)!.output;
@@ -372,10 +459,16 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
     expect([...seen], [...seen].join("\n")).toContain(opencode);
 
     // The session: done, alice's commit on the branch in the bare repository behind the fake, session completed.
-    const finished = log.filter((e): e is Extract<SessionEvent, { type: "prompt.finished" }> => e.type === "prompt.finished");
-    expect(finished.map((e) => e.data.status), report).toEqual(["done"]);
+    const finished = log.filter(
+      (e): e is Extract<SessionEvent, { type: "prompt.finished" }> => e.type === "prompt.finished",
+    );
+    expect(
+      finished.map((e) => e.data.status),
+      report,
+    ).toEqual(["done"]);
     const sha = finished[0]!.data.commits[0]!.sha;
-    const bareGit = (...args: string[]) => execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
+    const bareGit = (...args: string[]) =>
+      execFileSync("git", ["--git-dir", bare, ...args], { encoding: "utf8" }).trim();
     expect(bareGit("rev-parse", `refs/heads/${BRANCH}`)).toBe(sha);
     expect(bareGit("show", `${sha}:src/workaround.md`)).toBe("Clear the cookie to log in.");
     expect(bareGit("log", "-1", "--format=%an", sha)).toBe("alice");
@@ -387,7 +480,9 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
     const snapshotDir = templateSteps.find((s) => s.with?.["snapshot-dir"])?.with["snapshot-dir"];
     expect(snapshotDir).toMatch(new RegExp(`^${PERSISTENT}`));
     expect(output).toContain("snapshot saved");
-    expect(existsSync(path.join(snapshotPath(path.join(machine.root, snapshotDir), "acme", "widgets"), ".git"))).toBe(true);
+    expect(existsSync(path.join(snapshotPath(path.join(machine.root, snapshotDir), "acme", "widgets"), ".git"))).toBe(
+      true,
+    );
 
     expect(await waitForNoProcesses(machine.root, 5_000)).toEqual([]);
   }, 180_000);
@@ -395,12 +490,22 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
   it("the install step fails, saying why, when npm could not download OpenCode (npm itself skips an optional package and exits 0)", async () => {
     const workflow = parse(readFileSync(path.join(root, TEMPLATE), "utf8")) as Json;
     const [jobId, job] = Object.entries(workflow.jobs as Json)[0]!;
-    const upToInstall = { ...workflow, jobs: { [jobId]: { ...job, steps: (job.steps as Json[]).filter((s) => !String(s.uses).startsWith("./")) } } };
+    const upToInstall = {
+      ...workflow,
+      jobs: { [jobId]: { ...job, steps: (job.steps as Json[]).filter((s) => !String(s.uses).startsWith("./")) } },
+    };
     const offline = newMachine(path.join(work, "offline"));
     // Nothing listens on port 9 (discard): every registry request is refused at once.
     offline.env = { npm_config_registry: "http://127.0.0.1:9/", npm_config_fetch_retries: "0" };
-    const steps = await runJob(upToInstall, { session_id: "s1", control_plane_url: "http://127.0.0.1:9" }, offline, () => {});
+    const steps = await runJob(
+      upToInstall,
+      { session_id: "s1", control_plane_url: "http://127.0.0.1:9" },
+      offline,
+      () => {},
+    );
     expect(steps.map((s) => s.code)).toEqual([0, 1]);
-    expect(steps[1]!.output).toContain("::error::npm installed no OpenCode binary (it skips an optional package it cannot download); see its output above");
+    expect(steps[1]!.output).toContain(
+      "::error::npm installed no OpenCode binary (it skips an optional package it cannot download); see its output above",
+    );
   }, 60_000);
 });

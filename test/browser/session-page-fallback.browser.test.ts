@@ -14,7 +14,9 @@ let browser: Browser;
 beforeAll(async () => {
   stack = await startWebStack({ alice: { "acme/widgets": { pull: true, push: true } } }, { withRooms: false });
   await stack.createSession("sessNoRoom", "Works without the room");
-  await stack.append("sessNoRoom", [{ type: "agent.text", data: { partId: "a", text: "stored while the room is down" } }]);
+  await stack.append("sessNoRoom", [
+    { type: "agent.text", data: { partId: "a", text: "stored while the room is down" } },
+  ]);
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -28,7 +30,9 @@ it("shows stored events and new ones by polling the API when the room is unreach
   const page = await context.newPage();
   await page.goto(`${stack.url}/sessions/sessNoRoom`);
   await expect.poll(() => page.locator('[data-part="a"]').textContent()).toBe("stored while the room is down");
-  await stack.append("sessNoRoom", [{ type: "tool.call", data: { callId: "x", tool: "bash", status: "completed", title: "ls" } }]);
+  await stack.append("sessNoRoom", [
+    { type: "tool.call", data: { callId: "x", tool: "bash", status: "completed", title: "ls" } },
+  ]);
   await expect.poll(() => page.locator('[data-call="x"] .badge').textContent(), { timeout: 10_000 }).toBe("completed");
   expect(await page.locator("#live").textContent()).not.toBe("live");
   await context.close();

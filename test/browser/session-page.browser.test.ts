@@ -36,7 +36,11 @@ beforeAll(async () => {
     bob: { "acme/widgets": { pull: true, push: true } },
   });
   await stack.createSession(SID, "Make the widget list sortable");
-  const queued = await stack.inspect.sessions.queue(SID, { author: (await upsertAlice())!, text: "Make the widget list sortable by name and date", source: "github_comment" });
+  const queued = await stack.inspect.sessions.queue(SID, {
+    author: (await upsertAlice())!,
+    text: "Make the widget list sortable by name and date",
+    source: "github_comment",
+  });
   await stack.append(SID, [
     { type: "prompt.started", data: { promptId: queued.id } },
     { type: "setup.output", data: { stream: "stdout", text: "npm ci\nadded 212 packages in 3s\n" } },
@@ -53,7 +57,11 @@ afterAll(async () => {
 
 async function upsertAlice() {
   const { upsertUser } = await import("../../app/db/accounts.js");
-  return upsertUser(stack.inspect.database.db, { login: "alice", githubId: 1005, avatarUrl: `${stack.github.url}/avatars/alice.svg` });
+  return upsertUser(stack.inspect.database.db, {
+    login: "alice",
+    githubId: 1005,
+    avatarUrl: `${stack.github.url}/avatars/alice.svg`,
+  });
 }
 
 describe("live session page", () => {
@@ -69,15 +77,44 @@ describe("live session page", () => {
     await stack.append(SID, [
       { type: "agent.text.delta", data: { partId: "t1", delta: "Looking at the widget " } },
       { type: "agent.text.delta", data: { partId: "t1", delta: "list component…" } },
-      { type: "tool.call", data: { callId: "c1", tool: "bash", status: "running", title: "npm test", input: "npm test" } },
+      {
+        type: "tool.call",
+        data: { callId: "c1", tool: "bash", status: "running", title: "npm test", input: "npm test" },
+      },
     ]);
-    await expect.poll(() => timeline.locator('[data-part="t1"]').textContent()).toBe("Looking at the widget list component…");
+    await expect
+      .poll(() => timeline.locator('[data-part="t1"]').textContent())
+      .toBe("Looking at the widget list component…");
     await expect.poll(() => timeline.locator('[data-call="c1"] .badge').textContent()).toBe("running");
     await stack.append(SID, [
-      { type: "tool.call", data: { callId: "c1", tool: "bash", status: "completed", title: "npm test", input: "npm test", output: "42 passing" } },
-      { type: "file.edited", data: { path: "src/widgets/list.tsx", diff: "@@ -1,3 +1,4 @@\n import { sortBy } from './sort';\n-const rows = widgets;\n+const rows = sortBy(widgets, key);\n+// sortable by name and date" } },
+      {
+        type: "tool.call",
+        data: {
+          callId: "c1",
+          tool: "bash",
+          status: "completed",
+          title: "npm test",
+          input: "npm test",
+          output: "42 passing",
+        },
+      },
+      {
+        type: "file.edited",
+        data: {
+          path: "src/widgets/list.tsx",
+          diff: "@@ -1,3 +1,4 @@\n import { sortBy } from './sort';\n-const rows = widgets;\n+const rows = sortBy(widgets, key);\n+// sortable by name and date",
+        },
+      },
       { type: "agent.text", data: { partId: "t2", text: "Added sorting by name and date; tests pass." } },
-      { type: "git.commit", data: { sha: "a1b2c3d4e5f6", message: "Sort the widget list", author: { name: "Alice", email: "alice@example.com" }, files: 2 } },
+      {
+        type: "git.commit",
+        data: {
+          sha: "a1b2c3d4e5f6",
+          message: "Sort the widget list",
+          author: { name: "Alice", email: "alice@example.com" },
+          files: 2,
+        },
+      },
     ]);
     await expect.poll(() => timeline.locator('[data-call="c1"] .badge').textContent()).toBe("completed");
     expect(await timeline.locator('[data-call="c1"]').count()).toBe(1); // updated in place
@@ -87,7 +124,11 @@ describe("live session page", () => {
     // A second person joins: same history, and both see who is watching.
     const bob = await personFor("bob", { width: 390, height: 800 });
     await expect.poll(() => bob.locator('#timeline [data-call="c1"] .badge').textContent()).toBe("completed");
-    await expect.poll(() => alice.locator("#presence .avatar").evaluateAll((els) => els.map((e) => e.getAttribute("title")).join())).toBe("alice,bob");
+    await expect
+      .poll(() =>
+        alice.locator("#presence .avatar").evaluateAll((els) => els.map((e) => e.getAttribute("title")).join()),
+      )
+      .toBe("alice,bob");
     await expect.poll(() => bob.locator("#presence .avatar").count()).toBe(2);
 
     // Alice queues a follow-up: Bob sees it at once, attributed to her, in the queue.
@@ -107,16 +148,22 @@ describe("live session page", () => {
     await expect.poll(() => bob.locator("#queue li").count()).toBe(2);
     await alice.locator("#queue li", { hasText: "Never mind this one" }).locator("button").click();
     await expect.poll(() => bob.locator("#queue li").count()).toBe(1);
-    expect(await bob.locator("#timeline article.prompt", { hasText: "Never mind this one" }).locator(".badge").textContent()).toBe("cancelled");
+    expect(
+      await bob.locator("#timeline article.prompt", { hasText: "Never mind this one" }).locator(".badge").textContent(),
+    ).toBe("cancelled");
 
     // Bob is on a phone-sized screen: nothing overflows sideways.
     expect(await bob.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 
-    await stack.append(SID, [{ type: "pr.opened", data: { number: 12, url: "https://github.example/acme/widgets/pull/12", draft: true } }]);
+    await stack.append(SID, [
+      { type: "pr.opened", data: { number: 12, url: "https://github.example/acme/widgets/pull/12", draft: true } },
+    ]);
     await expect.poll(() => bob.locator("#pr a").textContent()).toBe("PR #12");
 
     // Into test-results/ (ignored); the README's picture is refreshed only on request, so a test run leaves the tree clean.
-    const shot = process.env.INSPECT_UPDATE_SCREENSHOTS ? path.join("docs", "session-page.png") : path.join("test-results", "session-page.png");
+    const shot = process.env.INSPECT_UPDATE_SCREENSHOTS
+      ? path.join("docs", "session-page.png")
+      : path.join("test-results", "session-page.png");
     mkdirSync(path.dirname(shot), { recursive: true });
     await alice.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
@@ -153,10 +200,14 @@ describe("live session page", () => {
     await alice.goto(`${stack.url}/sessions/sessGap001`);
     await expect.poll(() => alice.locator('[data-part="g1"]').textContent()).toBe("first");
     // Stored but never forwarded (as if the room was down for that append)…
-    await insertEvents(stack.inspect.database.db, "sessGap001", [{ type: "agent.text", data: { partId: "g2", text: "missed by the room" } }]);
+    await insertEvents(stack.inspect.database.db, "sessGap001", [
+      { type: "agent.text", data: { partId: "g2", text: "missed by the room" } },
+    ]);
     // …then the next event reaches the room: the page notices seq 3 after 1 and asks the API for 2.
     await stack.append("sessGap001", [{ type: "agent.text", data: { partId: "g3", text: "third" } }]);
-    await expect.poll(() => alice.locator(".assistant").evaluateAll((els) => els.map((e) => e.textContent).join("|"))).toBe("first|missed by the room|third");
+    await expect
+      .poll(() => alice.locator(".assistant").evaluateAll((els) => els.map((e) => e.textContent).join("|")))
+      .toBe("first|missed by the room|third");
   });
 
   it("shows an event the room missed at the end of a stream, without waiting for another one", async () => {
@@ -167,7 +218,9 @@ describe("live session page", () => {
     await alice.goto(`${stack.url}/sessions/sessTail01`);
     await expect.poll(() => alice.locator('[data-part="t1"]').textContent()).toBe("first");
     // The last event of the turn is stored but never reaches the room, and nothing follows it.
-    await insertEvents(stack.inspect.database.db, "sessTail01", [{ type: "agent.text", data: { partId: "t2", text: "the last word" } }]);
+    await insertEvents(stack.inspect.database.db, "sessTail01", [
+      { type: "agent.text", data: { partId: "t2", text: "the last word" } },
+    ]);
     await expect.poll(() => alice.locator('[data-part="t2"]').textContent(), { timeout: 15_000 }).toBe("the last word");
   });
 });

@@ -71,12 +71,19 @@ async function finishedTurn(sessionId: string, timeoutMs: number) {
 
 /** Wait for the runner to exit on idle and nothing of it to be left running. */
 async function runnerGone(sessionId: string) {
-  await until("the session to end", async () => ["completed", "failed"].includes((await getSession(database.db, sessionId))?.status ?? ""), 30_000);
+  await until(
+    "the session to end",
+    async () => ["completed", "failed"].includes((await getSession(database.db, sessionId))?.status ?? ""),
+    30_000,
+  );
   expect(await waitForNoProcesses(root, 15_000)).toEqual([]);
 }
 
 beforeAll(async () => {
-  bare = bareRepo(path.join(gitRoot, OWNER), REPO, { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" });
+  bare = bareRepo(path.join(gitRoot, OWNER), REPO, {
+    "README.md": "# widgets\n",
+    "src/login.ts": "export const login = () => null;\n",
+  });
   git(bare, "config", "http.receivepack", "true");
   fake = await startFakeGhe(gitRoot, bare, { owner: OWNER, repo: REPO, installationId: 77 });
   fake.permissions.set("alice", "write");
@@ -112,7 +119,11 @@ describe("transient git errors through the whole stack", () => {
       toolStep({ name: "write", args: { filePath: "src/workaround.md", content: "Clear the cookie to log in.\n" } }),
       textStep("Documented the login workaround."),
     ]);
-    const res = await deliver(inspect, "issue_comment", issueComment("@inspect document the login workaround", { issue: ISSUE, commentId: 6001 }));
+    const res = await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect document the login workaround", { issue: ISSUE, commentId: 6001 }),
+    );
     expect(res.status).toBe(200);
     const session = await until("the session", async () => (await sessionOf(ISSUE))[0]);
 
@@ -143,7 +154,10 @@ describe("transient git errors through the whole stack", () => {
       "GET /info/refs?service=git-receive-pack → 200",
       "POST /git-receive-pack → 200",
     ]);
-    expect(calls.filter((c) => c.injected).map((c) => `${c.method} ${c.path}`)).toEqual(["POST /git-upload-pack", "POST /git-receive-pack"]);
+    expect(calls.filter((c) => c.injected).map((c) => `${c.method} ${c.path}`)).toEqual([
+      "POST /git-upload-pack",
+      "POST /git-receive-pack",
+    ]);
 
     await runnerGone(session.id);
 
@@ -168,7 +182,11 @@ describe("transient git errors through the whole stack", () => {
       textStep("Wrote src/second.md."),
     ]);
     try {
-      const res = await deliver(inspect, "issue_comment", issueComment("@inspect write a second note", { issue: ISSUE, commentId: 6002 }));
+      const res = await deliver(
+        inspect,
+        "issue_comment",
+        issueComment("@inspect write a second note", { issue: ISSUE, commentId: 6002 }),
+      );
       expect(res.status).toBe(200);
       const session = await until("the session", async () => (await sessionOf(ISSUE))[0]);
 
@@ -197,7 +215,10 @@ describe("transient git errors through the whole stack", () => {
 
       await runnerGone(session.id);
       const output = (runnerOutput.get(session.id) ?? []).join("\n");
-      expect(output.split("\n").filter((line) => /retrying/.test(line)), output).toEqual([
+      expect(
+        output.split("\n").filter((line) => /retrying/.test(line)),
+        output,
+      ).toEqual([
         expect.stringMatching(/attempt 1 of 3 failed, retrying in \d+ ms: git push .*HTTP 502/),
         expect.stringMatching(/attempt 2 of 3 failed, retrying in \d+ ms: git push .*HTTP 502/),
       ]);

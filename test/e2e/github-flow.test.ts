@@ -31,7 +31,14 @@ import { users } from "../../app/db/schema.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
-import { basic, CLONE_THEN_PUSH, fakeGheEnv, gitConversation, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
+import {
+  basic,
+  CLONE_THEN_PUSH,
+  fakeGheEnv,
+  gitConversation,
+  startFakeGhe,
+  type FakeGhe,
+} from "../support/fake-ghe.js";
 import { deliver, testInspect } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { issueComment } from "../support/payloads.js";
@@ -72,7 +79,10 @@ async function sessionOf(thread: number) {
 }
 
 beforeAll(async () => {
-  bare = bareRepo(path.join(gitRoot, OWNER), REPO, { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" });
+  bare = bareRepo(path.join(gitRoot, OWNER), REPO, {
+    "README.md": "# widgets\n",
+    "src/login.ts": "export const login = () => null;\n",
+  });
   git(bare, "config", "http.receivepack", "true");
   fake = await startFakeGhe(gitRoot, bare, { owner: OWNER, repo: REPO, botSlug: BOT_SLUG, installationId: 77 });
   fake.permissions.set("alice", "write");
@@ -115,30 +125,47 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
   it("a comment from alice on the issue: 👀, a status comment with the session link, a session", async () => {
     // Alice has signed in to Inspect's web page: her PR will be opened with her own token.
     const alice = await upsertUser(database.db, { login: "alice", githubId: 1001 });
-    await database.db.update(users).set({ oauthToken: sealToken(inspect.secret, ALICE_OAUTH) }).where(eq(users.id, alice.id));
+    await database.db
+      .update(users)
+      .set({ oauthToken: sealToken(inspect.secret, ALICE_OAUTH) })
+      .where(eq(users.id, alice.id));
     model.reset([
       toolStep({ name: "write", args: { filePath: "src/workaround.md", content: "Clear the cookie to log in.\n" } }),
       textStep("Documented the login workaround in src/workaround.md."),
     ]);
-    const res = await deliver(inspect, "issue_comment", issueComment("@inspect document the login workaround", { issue: ISSUE, commentId: ALICE_COMMENT }));
+    const res = await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect document the login workaround", { issue: ISSUE, commentId: ALICE_COMMENT }),
+    );
     expect(res.status).toBe(200);
 
     const session = await until("the session", async () => (await sessionOf(ISSUE))[0]);
     sessionId = session.id;
     expect(session).toMatchObject({ threadKind: "issue", baseBranch: "main", headBranch: BRANCH, headExists: false });
 
-    await until("👀 on alice's comment", () => fake.find("POST", new RegExp(`/issues/comments/${ALICE_COMMENT}/reactions$`)).some((c) => c.body.content === "eyes"));
-    const status = await until("the status comment", () => fake.find("POST", new RegExp(`/issues/${ISSUE}/comments$`)).at(0));
+    await until("👀 on alice's comment", () =>
+      fake
+        .find("POST", new RegExp(`/issues/comments/${ALICE_COMMENT}/reactions$`))
+        .some((c) => c.body.content === "eyes"),
+    );
+    const status = await until("the status comment", () =>
+      fake.find("POST", new RegExp(`/issues/${ISSUE}/comments$`)).at(0),
+    );
     expect(status.body.body).toContain(`[Follow the session live](https://inspect.test/sessions/${sessionId})`);
     expect(status.auth).toMatch(/^token ghs_fake/);
     expect(fake.find("GET", /\/collaborators\/alice\/permission$/).length).toBeGreaterThan(0);
   });
 
   it("the sandbox clones over HTTP with the minted token, OpenCode writes the file, alice's commit is pushed", async () => {
-    const log = await until("the first turn to finish", async () => {
-      const l = await events(sessionId);
-      return ofType(l, "prompt.finished").length >= 1 ? l : null;
-    }, 90_000);
+    const log = await until(
+      "the first turn to finish",
+      async () => {
+        const l = await events(sessionId);
+        return ofType(l, "prompt.finished").length >= 1 ? l : null;
+      },
+      90_000,
+    );
     const finished = ofType(log, "prompt.finished")[0]!.data;
     expect(finished.status, JSON.stringify(ofType(log, "error"))).toBe("done");
     expect(finished.commits).toHaveLength(1);
@@ -160,7 +187,10 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     // The git token: minted by the app for this repository only, contents:write.
     const minted = fake.tokens.filter((t) => t.body.repositories);
     expect(minted).toHaveLength(1);
-    expect(minted[0]).toMatchObject({ installationId: 77, body: { repositories: [REPO], permissions: { contents: "write" } } });
+    expect(minted[0]).toMatchObject({
+      installationId: 77,
+      body: { repositories: [REPO], permissions: { contents: "write" } },
+    });
     // Every git request (clone, then push) carried exactly it, and nothing was refused.
     const sandboxGit = fake.git.slice(gitBefore);
     expect(gitConversation(sandboxGit)).toEqual(CLONE_THEN_PUSH);
@@ -175,7 +205,11 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(gitConfig).not.toContain(basic(gitTokens()[0]!).slice(6));
 
     // The runner picked the prompt up: 🚀 on alice's comment.
-    await until("🚀 on alice's comment", () => fake.find("POST", new RegExp(`/issues/comments/${ALICE_COMMENT}/reactions$`)).some((c) => c.body.content === "rocket"));
+    await until("🚀 on alice's comment", () =>
+      fake
+        .find("POST", new RegExp(`/issues/comments/${ALICE_COMMENT}/reactions$`))
+        .some((c) => c.body.content === "rocket"),
+    );
   }, 120_000);
 
   it("one draft PR closing the issue, a check run on the pushed head completed as success, the status comment links the PR", async () => {
@@ -186,21 +220,34 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(created.auth).toBe(`token ${ALICE_OAUTH}`);
     prNumber = [...fake.pulls.keys()][0]!;
     const prUrl = `${fake.webUrl}/${OWNER}/${REPO}/pull/${prNumber}`;
-    await until("the session to record the PR", async () => (await getSession(database.db, sessionId))?.prNumber === prNumber);
+    await until(
+      "the session to record the PR",
+      async () => (await getSession(database.db, sessionId))?.prNumber === prNumber,
+    );
     expect((await getSession(database.db, sessionId))?.prUrl).toBe(prUrl);
 
     const check = await until("the check run", () => fake.find("POST", /\/check-runs$/).at(0));
-    expect(check.body).toMatchObject({ name: "Inspect", head_sha: firstSha, details_url: `https://inspect.test/sessions/${sessionId}` });
+    expect(check.body).toMatchObject({
+      name: "Inspect",
+      head_sha: firstSha,
+      details_url: `https://inspect.test/sessions/${sessionId}`,
+    });
     const checkId = await until("the check run id", async () => (await getSession(database.db, sessionId))?.checkRunId);
     const completed = await until("the check run to complete", () =>
       fake.find("PATCH", new RegExp(`/check-runs/${checkId}$`)).find((c) => c.body.status === "completed"),
     );
     expect(completed.body.conclusion).toBe("success");
 
-    await until("the status comment to link the PR", () => fake.find("PATCH", /\/issues\/comments\/\d+$/).some((c) => c.body.body.includes(prUrl)));
+    await until("the status comment to link the PR", () =>
+      fake.find("PATCH", /\/issues\/comments\/\d+$/).some((c) => c.body.body.includes(prUrl)),
+    );
 
     // The runner goes idle, then exits: completed, and nothing of it is left running.
-    await until("the session to complete", async () => (await getSession(database.db, sessionId))?.status === "completed", 30_000);
+    await until(
+      "the session to complete",
+      async () => (await getSession(database.db, sessionId))?.status === "completed",
+      30_000,
+    );
     expect(await waitForNoProcesses(root, 15_000)).toEqual([]);
     expect(fake.find("POST", /\/pulls$/)).toHaveLength(1);
   });
@@ -208,20 +255,36 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
   it("bob's follow-up on the PR lands as a second commit on the same branch and PR, in the same session", async () => {
     model.reset([
       toolStep({ name: "read", args: { filePath: "src/workaround.md" } }),
-      toolStep({ name: "edit", args: { filePath: "src/workaround.md", oldString: "Clear the cookie", newString: "Clear the session cookie" } }),
+      toolStep({
+        name: "edit",
+        args: { filePath: "src/workaround.md", oldString: "Clear the cookie", newString: "Clear the session cookie" },
+      }),
       textStep("Made the workaround more precise."),
     ]);
     gitBefore = fake.git.length;
-    const followUp = issueComment("@inspect say which cookie", { issue: prNumber, pr: true, login: "bob", commentId: BOB_COMMENT });
+    const followUp = issueComment("@inspect say which cookie", {
+      issue: prNumber,
+      pr: true,
+      login: "bob",
+      commentId: BOB_COMMENT,
+    });
     followUp.sender.id = 1002;
     const res = await deliver(inspect, "issue_comment", followUp);
     expect(res.status).toBe(200);
 
-    await until("👀 on bob's comment", () => fake.find("POST", new RegExp(`/issues/comments/${BOB_COMMENT}/reactions$`)).some((c) => c.body.content === "eyes"));
-    const log = await until("the second turn to finish", async () => {
-      const l = await events(sessionId);
-      return ofType(l, "prompt.finished").length >= 2 ? l : null;
-    }, 90_000);
+    await until("👀 on bob's comment", () =>
+      fake
+        .find("POST", new RegExp(`/issues/comments/${BOB_COMMENT}/reactions$`))
+        .some((c) => c.body.content === "eyes"),
+    );
+    const log = await until(
+      "the second turn to finish",
+      async () => {
+        const l = await events(sessionId);
+        return ofType(l, "prompt.finished").length >= 2 ? l : null;
+      },
+      90_000,
+    );
     const second = ofType(log, "prompt.finished")[1]!.data;
     expect(second.status, JSON.stringify(ofType(log, "error"))).toBe("done");
     expect(second.commits).toHaveLength(1);
@@ -251,7 +314,9 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     // No second PR; its body now tells both prompts, with bob's commit.
     expect(fake.find("POST", /\/pulls$/)).toHaveLength(1);
     expect(fake.pulls.size).toBe(1);
-    await until("the PR body to mention bob's commit", () => fake.pulls.get(prNumber)!.body.includes(secondSha.slice(0, 7)));
+    await until("the PR body to mention bob's commit", () =>
+      fake.pulls.get(prNumber)!.body.includes(secondSha.slice(0, 7)),
+    );
     const body = fake.pulls.get(prNumber)!.body;
     expect(body).toContain("@bob: say which cookie");
     expect(body).toContain(`@alice: document the login workaround — \`${firstSha.slice(0, 7)}\``);
@@ -259,29 +324,45 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
     expect(fake.find("PATCH", new RegExp(`/pulls/${prNumber}$`)).length).toBeGreaterThanOrEqual(2);
 
     // 🚀 on bob's comment; the check run moved to bob's commit and completed.
-    await until("🚀 on bob's comment", () => fake.find("POST", new RegExp(`/issues/comments/${BOB_COMMENT}/reactions$`)).some((c) => c.body.content === "rocket"));
-    const onSecond = await until("a check run on the new head", () => fake.find("POST", /\/check-runs$/).find((c) => c.body.head_sha === secondSha));
+    await until("🚀 on bob's comment", () =>
+      fake
+        .find("POST", new RegExp(`/issues/comments/${BOB_COMMENT}/reactions$`))
+        .some((c) => c.body.content === "rocket"),
+    );
+    const onSecond = await until("a check run on the new head", () =>
+      fake.find("POST", /\/check-runs$/).find((c) => c.body.head_sha === secondSha),
+    );
     expect(onSecond.body.name).toBe("Inspect");
     const checkId = await until("the new check run id", async () => {
       const s = await getSession(database.db, sessionId);
       return s?.checkRunSha === secondSha && s.checkRunId;
     });
     await until("the new check run to complete as success", () =>
-      fake.find("PATCH", new RegExp(`/check-runs/${checkId}$`)).some((c) => c.body.status === "completed" && c.body.conclusion === "success"),
+      fake
+        .find("PATCH", new RegExp(`/check-runs/${checkId}$`))
+        .some((c) => c.body.status === "completed" && c.body.conclusion === "success"),
     );
   }, 120_000);
 
   it("ends with the session completed and no sandbox or OpenCode process left", async () => {
-    await until("the session to complete again", async () => (await getSession(database.db, sessionId))?.status === "completed", 30_000);
+    await until(
+      "the session to complete again",
+      async () => (await getSession(database.db, sessionId))?.status === "completed",
+      30_000,
+    );
     expect(await waitForNoProcesses(root, 15_000)).toEqual([]);
   });
 
   it("made every REST call as the app (JWT) or as installation 77 — but alice's PR, opened as alice — never with the repository-scoped git token", () => {
-    const installationTokens = fake.tokens.filter((t) => t.installationId === 77 && !t.body.repositories).map((t) => `token ${t.token}`);
+    const installationTokens = fake.tokens
+      .filter((t) => t.installationId === 77 && !t.body.repositories)
+      .map((t) => `token ${t.token}`);
     const asAlice = fake.rest.filter((c) => c.auth === `token ${ALICE_OAUTH}`);
     expect(asAlice.map((c) => `${c.method} ${c.path}`)).toEqual([`POST /repos/${OWNER}/${REPO}/pulls`]);
     const wrong = fake.rest.filter((c) =>
-      c.path === "/app" || c.path.startsWith("/app/installations/") ? !/^bearer ey/i.test(c.auth) : !installationTokens.includes(c.auth) && !asAlice.includes(c),
+      c.path === "/app" || c.path.startsWith("/app/installations/")
+        ? !/^bearer ey/i.test(c.auth)
+        : !installationTokens.includes(c.auth) && !asAlice.includes(c),
     );
     expect(fake.rest.length).toBeGreaterThan(10);
     expect(wrong.map((c) => `${c.method} ${c.path} (${c.auth.slice(0, 14)}…)`)).toEqual([]);
@@ -291,7 +372,10 @@ describe("GitHub flow through a fake GitHub Enterprise host", () => {
 /** Exit code of a git command run without any credential (async: the fake serves from this process). */
 function gitExitCode(args: string[]): Promise<number | null> {
   return new Promise((resolve) => {
-    const child = spawn("git", args, { stdio: "ignore", env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } });
+    const child = spawn("git", args, {
+      stdio: "ignore",
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
+    });
     child.on("close", (code) => resolve(code));
   });
 }

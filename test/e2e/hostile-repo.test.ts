@@ -19,7 +19,16 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -35,7 +44,14 @@ import type { Inspect } from "../../app/server.js";
 import { snapshotPath } from "../../sandbox/git/snapshot.js";
 import { detectBoundary } from "../../sandbox/jail/boundary.js";
 import { fakeGheEnv, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
-import { daemonRunning, hostileRepoFiles, leakedSecrets, pushedFile, pushedFiles, pushedText } from "../support/hostile.js";
+import {
+  daemonRunning,
+  hostileRepoFiles,
+  leakedSecrets,
+  pushedFile,
+  pushedFiles,
+  pushedText,
+} from "../support/hostile.js";
 import { appPrivateKey, deliver, testInspect, WEBHOOK_SECRET } from "../support/inspect.js";
 import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
 import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
@@ -75,11 +91,20 @@ async function makeWorld(prefix: string): Promise<World> {
   const gitRoot = path.join(root, "git");
   const bare = bareRepo(path.join(gitRoot, "acme"), "widgets", hostileRepoFiles({ keyPath, dataDir }));
   git(bare, "config", "http.receivepack", "true");
-  const fake = await startFakeGhe(gitRoot, bare, { owner: "acme", repo: "widgets", runnerRepo: "inspect-runner", installationId: 77, runnerInstallationId: 88 });
+  const fake = await startFakeGhe(gitRoot, bare, {
+    owner: "acme",
+    repo: "widgets",
+    runnerRepo: "inspect-runner",
+    installationId: 77,
+    runnerInstallationId: 88,
+  });
   fake.permissions.set("alice", "write");
   const model = await startModelServer();
   const database = await openDatabase({ dataDir: "memory://" });
-  const decoy = spawn("sleep", ["600"], { env: { PATH: process.env.PATH!, WEBHOOK_SECRET, APP_PRIVATE_KEY: appPrivateKey(), DECOY_SECRET }, stdio: "ignore" });
+  const decoy = spawn("sleep", ["600"], {
+    env: { PATH: process.env.PATH!, WEBHOOK_SECRET, APP_PRIVATE_KEY: appPrivateKey(), DECOY_SECRET },
+    stdio: "ignore",
+  });
   return { root, dataDir, keyPath, bare, fake, model, database, logs: [], decoy };
 }
 
@@ -98,18 +123,29 @@ async function closeWorld(w: World | undefined, inspect: Inspect | undefined) {
 
 /** Everything secret this world holds, by name. */
 function secretsOf(w: World, extra: Record<string, string> = {}): Record<string, string> {
-  const secrets: Record<string, string> = { appPrivateKey: appPrivateKey(), webhookSecret: WEBHOOK_SECRET, aliceOAuthToken: ALICE_OAUTH, decoy: DECOY_SECRET, ...extra };
+  const secrets: Record<string, string> = {
+    appPrivateKey: appPrivateKey(),
+    webhookSecret: WEBHOOK_SECRET,
+    aliceOAuthToken: ALICE_OAUTH,
+    decoy: DECOY_SECRET,
+    ...extra,
+  };
   const generated = path.join(w.dataDir, "secret");
   if (existsSync(generated)) secrets.inspectSecret = readFileSync(generated, "utf8").trim();
   w.fake.tokens.forEach((t, i) => (secrets[`installationToken${i}`] = t.token));
   return secrets;
 }
 
-const attack = (label: string) => toolStep({ name: "bash", args: { command: `sh .inspect/attack.sh ${label}`, description: "look around" } });
+const attack = (label: string) =>
+  toolStep({ name: "bash", args: { command: `sh .inspect/attack.sh ${label}`, description: "look around" } });
 
 /** What the whole attack must show, whichever runner ran it. */
 function expectNoLeak(w: World, branch: string, outputs: Record<string, string>, secrets: Record<string, string>) {
-  for (const [where, text] of Object.entries({ pushed: pushedText(w.bare), modelRequests: JSON.stringify(w.model.requests), ...outputs })) {
+  for (const [where, text] of Object.entries({
+    pushed: pushedText(w.bare),
+    modelRequests: JSON.stringify(w.model.requests),
+    ...outputs,
+  })) {
     expect(leakedSecrets(text, secrets), `a secret in ${where}`).toEqual([]);
   }
   // The attack did run, as the sandbox user, and saw neither our processes nor our files.
@@ -133,42 +169,81 @@ describe.skipIf(!boundary.ok)("a hostile repository, local runner in GitHub App 
     return session ? inspect.sessions.deps.events.list(session.id) : [];
   };
   const finished = async (thread: number, count: number) =>
-    until(`prompt ${count} of #${thread} to finish`, async () => {
-      const log = await events(thread);
-      return ofType(log, "prompt.finished").length >= count ? log : null;
-    }, 120_000);
+    until(
+      `prompt ${count} of #${thread} to finish`,
+      async () => {
+        const log = await events(thread);
+        return ofType(log, "prompt.finished").length >= count ? log : null;
+      },
+      120_000,
+    );
 
   beforeAll(async () => {
     w = await makeWorld("inspect-hostile-local-");
     const env = fakeGheEnv(w.fake, w.model, w.dataDir, { PRIVATE_KEY_PATH: w.keyPath });
     delete env.PRIVATE_KEY;
     delete env.INSPECT_SECRET; // generated into the data folder: one more file to go after
-    inspect = await testInspect(env, w.database, { logLevel: "debug", logDestination: { write: (line) => void w.logs.push(line) } });
+    inspect = await testInspect(env, w.database, {
+      logLevel: "debug",
+      logDestination: { write: (line) => void w.logs.push(line) },
+    });
     await inspect.listen(0, "127.0.0.1");
     const alice = await upsertUser(w.database.db, { login: "alice", githubId: 1001 });
-    await w.database.db.update(users).set({ oauthToken: sealToken(inspect.secret, ALICE_OAUTH) }).where(eq(users.id, alice.id));
+    await w.database.db
+      .update(users)
+      .set({ oauthToken: sealToken(inspect.secret, ALICE_OAUTH) })
+      .where(eq(users.id, alice.id));
   }, 60_000);
 
   afterAll(async () => closeWorld(w, inspect), 60_000);
 
   it("a session and a follow-up on it: everything the attack found is pushed, and none of it is a secret", async () => {
     w.model.reset([attack("agent"), textStep("Looked around.")]);
-    expect((await deliver(inspect, "issue_comment", issueComment("@inspect look around", { issue: 31, commentId: 9001, login: "alice" }))).status).toBe(200);
+    expect(
+      (
+        await deliver(
+          inspect,
+          "issue_comment",
+          issueComment("@inspect look around", { issue: 31, commentId: 9001, login: "alice" }),
+        )
+      ).status,
+    ).toBe(200);
     let log = await finished(31, 1);
     expect(ofType(log, "prompt.finished")[0]!.data.status, JSON.stringify(ofType(log, "error"))).toBe("done");
     // The setup script ran (as the sandbox user): its output is in the session log.
     expect(ofType(log, "setup.finished")[0]?.data.exitCode).toBe(0);
 
     // A follow-up commits what the hooks, fsmonitor, trace2 and the daemon left meanwhile.
-    w.model.reset([toolStep({ name: "bash", args: { command: "ls -la . .git > seen.txt; cat daemon.txt 2>/dev/null | head -20; true", description: "look again" } }), textStep("Committed it.")]);
-    expect((await deliver(inspect, "issue_comment", issueComment("@inspect commit what you found", { issue: 31, commentId: 9002, login: "alice" }))).status).toBe(200);
+    w.model.reset([
+      toolStep({
+        name: "bash",
+        args: {
+          command: "ls -la . .git > seen.txt; cat daemon.txt 2>/dev/null | head -20; true",
+          description: "look again",
+        },
+      }),
+      textStep("Committed it."),
+    ]);
+    expect(
+      (
+        await deliver(
+          inspect,
+          "issue_comment",
+          issueComment("@inspect commit what you found", { issue: 31, commentId: 9002, login: "alice" }),
+        )
+      ).status,
+    ).toBe(200);
     log = await finished(31, 2);
     const [first, second] = ofType(log, "prompt.finished");
     expect(second!.data.status, JSON.stringify(ofType(log, "error"))).toBe("done");
     // Both pushes went through although the checkout's config rewrote every http URL to nowhere.
     expect(first!.data.commits.length + second!.data.commits.length).toBe(2);
     const session = (await listSessions(w.database.db)).find((s) => s.threadNumber === 31)!;
-    await until("the session to go idle and its runner to exit", async () => (await waitForNoProcesses(session.id, 100)).length === 0 && !daemonRunning(), 30_000);
+    await until(
+      "the session to go idle and its runner to exit",
+      async () => (await waitForNoProcesses(session.id, 100)).length === 0 && !daemonRunning(),
+      30_000,
+    );
 
     expectNoLeak(w, session.headBranch, { events: JSON.stringify(log), logs: w.logs.join("\n") }, secretsOf(w));
     expect(daemonRunning()).toBe(false);
@@ -181,12 +256,24 @@ describe.skipIf(!boundary.ok)("a hostile repository, local runner in GitHub App 
     expect(existsSync(path.join(snapshot, ".git", "inspect-poisoned"))).toBe(true);
 
     w.model.reset([attack("agent"), textStep("Looked around again.")]);
-    expect((await deliver(inspect, "issue_comment", issueComment("@inspect look around again", { issue: 32, commentId: 9101, login: "alice" }))).status).toBe(200);
+    expect(
+      (
+        await deliver(
+          inspect,
+          "issue_comment",
+          issueComment("@inspect look around again", { issue: 32, commentId: 9101, login: "alice" }),
+        )
+      ).status,
+    ).toBe(200);
     const log = await finished(32, 1);
     expect(ofType(log, "prompt.finished")[0]!.data.status, JSON.stringify(ofType(log, "error"))).toBe("done");
     expect(w.logs.join("\n")).toMatch(/checkout ready from snapshot/);
     const session = (await listSessions(w.database.db)).find((s) => s.threadNumber === 32)!;
-    await until("the second session's runner to exit", async () => (await waitForNoProcesses(session.id, 100)).length === 0 && !daemonRunning(), 30_000);
+    await until(
+      "the second session's runner to exit",
+      async () => (await waitForNoProcesses(session.id, 100)).length === 0 && !daemonRunning(),
+      30_000,
+    );
 
     expectNoLeak(w, session.headBranch, { events: JSON.stringify(log), logs: w.logs.join("\n") }, secretsOf(w));
     // Hooks write into .git, which neither push nor clean-up touches: none is there.
@@ -199,14 +286,30 @@ describe.skipIf(!boundary.ok)("a hostile repository, local runner in GitHub App 
   }, 240_000);
 
   it("with the sandbox user missing, a session is refused with the reason, on the page and GitHub", async () => {
-    const env = fakeGheEnv(w.fake, w.model, path.join(w.root, "data-nouser"), { INSPECT_SANDBOX_USER: "no-such-sandbox-user" });
+    const env = fakeGheEnv(w.fake, w.model, path.join(w.root, "data-nouser"), {
+      INSPECT_SANDBOX_USER: "no-such-sandbox-user",
+    });
     const other = await testInspect(env, w.database);
     try {
-      expect((await deliver(other, "issue_comment", issueComment("@inspect do it", { issue: 33, commentId: 9201, login: "alice" }))).status).toBe(200);
+      expect(
+        (
+          await deliver(
+            other,
+            "issue_comment",
+            issueComment("@inspect do it", { issue: 33, commentId: 9201, login: "alice" }),
+          )
+        ).status,
+      ).toBe(200);
       await other.tasks.drain();
-      const session = await until("the refused session", async () => (await listSessions(w.database.db)).find((s) => s.threadNumber === 33 && s.status === "failed"));
+      const session = await until("the refused session", async () =>
+        (await listSessions(w.database.db)).find((s) => s.threadNumber === 33 && s.status === "failed"),
+      );
       const log = await other.sessions.deps.events.list(session.id);
-      expect(ofType(log, "error").map((e) => e.data.message).join("\n")).toMatch(/sandbox boundary.*no-such-sandbox-user.*does not exist/);
+      expect(
+        ofType(log, "error")
+          .map((e) => e.data.message)
+          .join("\n"),
+      ).toMatch(/sandbox boundary.*no-such-sandbox-user.*does not exist/);
       expect(processesMentioning(session.id)).toEqual([]);
     } finally {
       await other.close();
@@ -230,10 +333,21 @@ describe.skipIf(!boundary.ok)("a hostile repository, the bundled GitHub Action",
     issuer = await startIssuer();
     nock.disableNetConnect();
     nock.enableNetConnect("127.0.0.1");
-    const env = fakeGheEnv(w.fake, w.model, w.dataDir, { INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: "acme/inspect-runner", INSPECT_OIDC_ISSUER: issuer.url });
-    inspect = await testInspect(env, w.database, { logLevel: "debug", logDestination: { write: (line) => void w.logs.push(line) } });
+    const env = fakeGheEnv(w.fake, w.model, w.dataDir, {
+      INSPECT_RUNNER: "actions",
+      INSPECT_RUNNER_REPO: "acme/inspect-runner",
+      INSPECT_OIDC_ISSUER: issuer.url,
+    });
+    inspect = await testInspect(env, w.database, {
+      logLevel: "debug",
+      logDestination: { write: (line) => void w.logs.push(line) },
+    });
     controlPlane = (await inspect.listen(0, "127.0.0.1")).url;
-    tokens = await startTokenService(issuer, REQUEST_TOKEN, (audience) => ({ ...RUNNER_CLAIMS, ...job, aud: audience }));
+    tokens = await startTokenService(issuer, REQUEST_TOKEN, (audience) => ({
+      ...RUNNER_CLAIMS,
+      ...job,
+      aud: audience,
+    }));
   }, 60_000);
 
   afterAll(async () => {
@@ -245,7 +359,15 @@ describe.skipIf(!boundary.ok)("a hostile repository, the bundled GitHub Action",
 
   it("the job's tokens, the claim's tokens and the App's secrets stay out of everything it pushes, logs and sends", async () => {
     w.model.reset([attack("agent"), textStep("Looked around.")]);
-    expect((await deliver(inspect, "issue_comment", issueComment("@inspect look around", { issue: 41, commentId: 9301, login: "alice" }))).status).toBe(200);
+    expect(
+      (
+        await deliver(
+          inspect,
+          "issue_comment",
+          issueComment("@inspect look around", { issue: 41, commentId: 9301, login: "alice" }),
+        )
+      ).status,
+    ).toBe(200);
     await inspect.tasks.drain();
     const [dispatch] = w.fake.dispatches;
     expect(dispatch).toBeDefined();
@@ -278,7 +400,11 @@ describe.skipIf(!boundary.ok)("a hostile repository, the bundled GitHub Action",
     expect(output.text).toContain("runs as inspect-sandbox in a sandbox");
     expect(ofType(log, "prompt.finished")[0]?.data.status, JSON.stringify(ofType(log, "error"))).toBe("done");
 
-    const secrets = secretsOf(w, { actionsRequestToken: REQUEST_TOKEN, actionsRuntimeToken: RUNTIME_TOKEN, jobGitHubToken: JOB_TOKEN });
+    const secrets = secretsOf(w, {
+      actionsRequestToken: REQUEST_TOKEN,
+      actionsRuntimeToken: RUNTIME_TOKEN,
+      jobGitHubToken: JOB_TOKEN,
+    });
     tokens.minted.forEach((token, i) => (secrets[`oidcToken${i}`] = token));
     // The job's output may carry the OIDC token only inside the runner's own mask command.
     const jobOutput = output.text.replace(/^::add-mask::.*$/gm, "");

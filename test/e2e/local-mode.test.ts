@@ -26,13 +26,22 @@ const ROOM_SECRET = "local-mode-room-secret-0123456789";
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), "inspect-local-"));
   repoDir = mkdtempSync(path.join(os.tmpdir(), "inspect-local-repo-"));
-  const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repoDir, stdio: "ignore" });
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+      cwd: repoDir,
+      stdio: "ignore",
+    });
   git("init", "-q", "-b", "main");
   writeFileSync(path.join(repoDir, "README.md"), "tools\n");
   git("add", ".");
   git("commit", "-q", "-m", "init");
   const port = await freePort();
-  const config = loadConfig({ PORT: String(port), INSPECT_DATA_DIR: dataDir, INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`, INSPECT_ROOM_SECRET: ROOM_SECRET });
+  const config = loadConfig({
+    PORT: String(port),
+    INSPECT_DATA_DIR: dataDir,
+    INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
+    INSPECT_ROOM_SECRET: ROOM_SECRET,
+  });
   inspect = await createInspect(config, { logLevel: "fatal" });
   await inspect.listen(port, "127.0.0.1");
   url = `http://127.0.0.1:${port}`;
@@ -40,8 +49,22 @@ beforeAll(async () => {
   const local = await upsertRepository(db, { owner: "local", name: "tools", localPath: "/srv/tools" });
   const remote = await upsertRepository(db, { owner: "acme", name: "widgets", githubId: 42 });
   const base = { threadKind: "local", threadNumber: null, status: "idle" as const, baseBranch: "main" };
-  await insertSession(db, { ...base, id: "sessLocal1", repositoryId: local.id, title: "Local work", headBranch: "inspect/l1" });
-  await insertSession(db, { ...base, id: "sessRemote", repositoryId: remote.id, title: "GitHub work", headBranch: "inspect/r1", threadKind: "issue", threadNumber: 1 });
+  await insertSession(db, {
+    ...base,
+    id: "sessLocal1",
+    repositoryId: local.id,
+    title: "Local work",
+    headBranch: "inspect/l1",
+  });
+  await insertSession(db, {
+    ...base,
+    id: "sessRemote",
+    repositoryId: remote.id,
+    title: "GitHub work",
+    headBranch: "inspect/r1",
+    threadKind: "issue",
+    threadNumber: 1,
+  });
 });
 afterAll(async () => {
   await inspect?.close();
@@ -99,9 +122,18 @@ it("has no sign-in to offer", async () => {
 });
 
 it("warms a sandbox on a local repository: a warm session, and a runner that claims it", async () => {
-  const warmup = (repo: string) => fetch(`${url}/api/warmup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ repo }) });
+  const warmup = (repo: string) =>
+    fetch(`${url}/api/warmup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ repo }),
+    });
   const db = inspect.database.db;
-  const warm = () => db.select().from(sessions).then((rows) => rows.filter((s) => s.threadKind === "warm"));
+  const warm = () =>
+    db
+      .select()
+      .from(sessions)
+      .then((rows) => rows.filter((s) => s.threadKind === "warm"));
 
   // Not a git repository: refused, nothing warmed.
   const refused = await warmup(dataDir);

@@ -11,7 +11,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { upsertUser } from "../../app/db/accounts.js";
 import type { SessionEvent } from "../../protocol/events.js";
 import { errorStep, hangStep, textStep, toolStep } from "../support/model-server.js";
-import { api, bareRepo, git, processesMentioning, startHarness, waitForEvents, waitForNoProcesses, waitForStatus, type Harness } from "../support/sandbox-harness.js";
+import {
+  api,
+  bareRepo,
+  git,
+  processesMentioning,
+  startHarness,
+  waitForEvents,
+  waitForNoProcesses,
+  waitForStatus,
+  type Harness,
+} from "../support/sandbox-harness.js";
 import { ofType } from "../support/wait.js";
 
 let h: Harness;
@@ -43,7 +53,10 @@ const finished = (n: number) => (log: SessionEvent[]) => log.filter((e) => e.typ
 describe("sandbox through the control plane", () => {
   it("runs a prompt: OpenCode writes the file, the commit is the requester's, the branch is pushed, events arrive in order", async () => {
     const repo = bareRepo(h.root, "hello");
-    h.model.reset([toolStep({ name: "write", args: { filePath: "hello.txt", content: "hi there\n" } }), textStep("I wrote hello.txt for you.")]);
+    h.model.reset([
+      toolStep({ name: "write", args: { filePath: "hello.txt", content: "hi there\n" } }),
+      textStep("I wrote hello.txt for you."),
+    ]);
     const id = await start(repo, "Add a hello file");
     const log = await waitForEvents(h, id, finished(1));
 
@@ -73,7 +86,9 @@ describe("sandbox through the control plane", () => {
     expect(order.every((i) => i >= 0)).toBe(true);
     expect(order.slice(0, 3)).toEqual([...order.slice(0, 3)].sort((a, b) => a - b));
     expect(order.slice(4)).toEqual([...order.slice(4)].sort((a, b) => a - b));
-    const deltas = ofType(log, "agent.text.delta").map((e) => e.data.delta).join("");
+    const deltas = ofType(log, "agent.text.delta")
+      .map((e) => e.data.delta)
+      .join("");
     expect(deltas).toBe("I wrote hello.txt for you.");
 
     const session = (await api(h, "GET", `/api/sessions/${id}`)).session;
@@ -82,7 +97,9 @@ describe("sandbox through the control plane", () => {
     expect(ofType(log, "git.push")[0].data).toEqual({ branch, sha: commit.sha });
     expect(git(repo, "rev-parse", branch)).toBe(commit.sha);
     expect(git(repo, "show", `${branch}:hello.txt`)).toBe("hi there");
-    expect(git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", branch)).toBe("local <local@users.noreply.github.com>|Inspect <inspect@localhost>");
+    expect(git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", branch)).toBe(
+      "local <local@users.noreply.github.com>|Inspect <inspect@localhost>",
+    );
     expect(git(repo, "log", "-1", "--format=%B", branch)).toBe(`Add a hello file\n\nInspect-Session: ${session.url}`);
     expect(git(repo, "rev-parse", "main")).toBe(git(repo, "rev-parse", `${branch}~1`));
   });
@@ -115,7 +132,9 @@ describe("sandbox through the control plane", () => {
     const log = await waitForEvents(h, id, finished(1), 60_000);
     expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
     expect(existsSync(outside)).toBe(false);
-    const writes = ofType(log, "tool.call").filter((e) => e.data.tool === "write" && ["completed", "error"].includes(e.data.status));
+    const writes = ofType(log, "tool.call").filter(
+      (e) => e.data.tool === "write" && ["completed", "error"].includes(e.data.status),
+    );
     expect(writes.map((e) => e.data.status)).toEqual(["error", "completed"]);
     // The model was told why, and went on.
     expect(JSON.stringify(h.model.stepRequests[1]!.body.messages)).toContain("Refused by the sandbox");
@@ -155,9 +174,16 @@ describe("sandbox through the control plane", () => {
 
   it("stops in the middle of a long bash tool within a second, and kills the tool", async () => {
     const repo = bareRepo(h.root, "stop");
-    h.model.reset([toolStep({ name: "bash", args: { command: "echo started > started.txt; sleep 47; echo late > late.txt", description: "slow" } })]);
+    h.model.reset([
+      toolStep({
+        name: "bash",
+        args: { command: "echo started > started.txt; sleep 47; echo late > late.txt", description: "slow" },
+      }),
+    ]);
     const id = await start(repo, "Run the slow thing");
-    await waitForEvents(h, id, (log) => log.some((e) => e.type === "tool.call" && e.data.tool === "bash" && e.data.status === "running"));
+    await waitForEvents(h, id, (log) =>
+      log.some((e) => e.type === "tool.call" && e.data.tool === "bash" && e.data.status === "running"),
+    );
     // The tool is really running (its child sleep exists) before we stop.
     const sleeping = () => waitForNoProcesses("sleep 47", 0);
     await expect.poll(async () => (await sleeping()).length, { timeout: 10_000 }).toBeGreaterThan(0);
@@ -219,10 +245,14 @@ describe("sandbox through the control plane", () => {
     expect(output).toContainEqual({ stream: "stdout", text: "installing deps\n" });
     expect(output).toContainEqual({ stream: "stderr", text: "npm ERR! oops\n" });
     expect(ofType(log, "setup.finished")[0].data).toMatchObject({ exitCode: 3, timedOut: false });
-    expect(ofType(log, "error").some((e) => e.data.code === "setup_failed" && e.data.message.includes("exit code 3"))).toBe(true);
+    expect(
+      ofType(log, "error").some((e) => e.data.code === "setup_failed" && e.data.message.includes("exit code 3")),
+    ).toBe(true);
     expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
     // Setup runs before the prompt starts.
-    expect(log.findIndex((e) => e.type === "setup.finished")).toBeLessThan(log.findIndex((e) => e.type === "tool.call"));
+    expect(log.findIndex((e) => e.type === "setup.finished")).toBeLessThan(
+      log.findIndex((e) => e.type === "tool.call"),
+    );
   });
 
   it("times out a hanging setup script, kills it, and goes on", async () => {
@@ -275,11 +305,17 @@ describe("sandbox through the control plane", () => {
 
   it("the CLI starts a session on a local repository, prints the link and follows it to the end", async () => {
     const repo = bareRepo(h.root, "cli");
-    h.model.reset([toolStep({ name: "write", args: { filePath: "cli.txt", content: "from the cli\n" } }), textStep("Created cli.txt as asked.")]);
+    h.model.reset([
+      toolStep({ name: "write", args: { filePath: "cli.txt", content: "from the cli\n" } }),
+      textStep("Created cli.txt as asked."),
+    ]);
     const cli = path.resolve(import.meta.dirname, "../../bin/inspect.mjs");
     const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
-      const child = execFile(process.execPath, [cli, "run", "--repo", repo, "--url", h.url, "Create cli.txt"], { timeout: 60_000 }, (error, out) =>
-        resolve({ stdout: out, code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
+      const child = execFile(
+        process.execPath,
+        [cli, "run", "--repo", repo, "--url", h.url, "Create cli.txt"],
+        { timeout: 60_000 },
+        (error, out) => resolve({ stdout: out, code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
       );
       child.stdout?.once("data", (chunk: Buffer) => {
         const id = /Session (\w+):/.exec(String(chunk))?.[1];
@@ -302,7 +338,9 @@ describe("sandbox through the control plane", () => {
     h.model.reset([hangStep()]);
     const id = await start(repo, "Think hard");
     await h.model.waitForStepRequests(1);
-    const opencode = processesMentioning(h.root).filter((p) => / serve --hostname 127\.0\.0\.1/.test(p) && !p.includes("sh -c"));
+    const opencode = processesMentioning(h.root).filter(
+      (p) => / serve --hostname 127\.0\.0\.1/.test(p) && !p.includes("sh -c"),
+    );
     expect(opencode).toHaveLength(1);
     process.kill(Number(opencode[0].split(" ")[0]), "SIGKILL");
     const log = await waitForEvents(h, id, finished(1), 15_000);
@@ -323,7 +361,9 @@ describe("control plane shutdown", () => {
       const repo = bareRepo(other.root, "shutdown");
       other.model.reset([toolStep({ name: "bash", args: { command: "sleep 59", description: "wait" } })]);
       const session = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Wait a minute" });
-      await waitForEvents(other, session.id, (log) => log.some((e) => e.type === "tool.call" && e.data.status === "running"));
+      await waitForEvents(other, session.id, (log) =>
+        log.some((e) => e.type === "tool.call" && e.data.status === "running"),
+      );
       expect(processesMentioning(other.root).length).toBeGreaterThan(0);
 
       const closing = Date.now();
@@ -342,9 +382,16 @@ describe("control plane shutdown", () => {
 
 describe("stop while the sandbox is still being prepared", () => {
   it("kills a long setup script and ends the prompt stopped at once", async () => {
-    const other = await startHarness({ idleTimeoutSeconds: 60, setupTimeoutSeconds: 120, database: h.inspect.database });
+    const other = await startHarness({
+      idleTimeoutSeconds: 60,
+      setupTimeoutSeconds: 120,
+      database: h.inspect.database,
+    });
     try {
-      const repo = bareRepo(other.root, "slowsetup", { "README.md": "# slow\n", ".inspect/setup.sh": "#!/bin/sh\necho installing\nsleep 57\n" });
+      const repo = bareRepo(other.root, "slowsetup", {
+        "README.md": "# slow\n",
+        ".inspect/setup.sh": "#!/bin/sh\necho installing\nsleep 57\n",
+      });
       const session = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Never mind" });
       await waitForEvents(other, session.id, (log) => log.some((e) => e.type === "setup.output"));
       const stopAt = Date.now();
@@ -367,8 +414,13 @@ describe("the runner's snapshot", () => {
     const other = await startHarness({ idleTimeoutSeconds: 1, setupTimeoutSeconds: 120, database: h.inspect.database });
     try {
       // Installs once; on a checkout that already has its dependencies it hangs (as a long reinstall would).
-      const setup = "#!/bin/sh\nif [ -f deps/installed ]; then echo reinstalling; sleep 57; fi\nmkdir -p deps && touch deps/installed && echo installed\n";
-      const repo = bareRepo(other.root, "snapkeep", { "README.md": "# keep\n", ".gitignore": "deps/\n", ".inspect/setup.sh": setup });
+      const setup =
+        "#!/bin/sh\nif [ -f deps/installed ]; then echo reinstalling; sleep 57; fi\nmkdir -p deps && touch deps/installed && echo installed\n";
+      const repo = bareRepo(other.root, "snapkeep", {
+        "README.md": "# keep\n",
+        ".gitignore": "deps/\n",
+        ".inspect/setup.sh": setup,
+      });
       const snapshot = path.join(other.root, "data", "snapshots", "local", "snapkeep");
       other.model.reset([textStep("Nothing to change.")]);
       const first = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Look around" });
@@ -378,7 +430,9 @@ describe("the runner's snapshot", () => {
       expect(await waitForNoProcesses(other.root, 10_000)).toEqual([]);
 
       const second = await api<{ id: string }>(other, "POST", "/api/sessions", { repo, prompt: "Never mind" });
-      await waitForEvents(other, second.id, (log) => log.some((e) => e.type === "setup.output" && e.data.text.includes("reinstalling")));
+      await waitForEvents(other, second.id, (log) =>
+        log.some((e) => e.type === "setup.output" && e.data.text.includes("reinstalling")),
+      );
       await api(other, "POST", `/api/sessions/${second.id}/stop`);
       expect(await waitForStatus(other, second.id, ["stopped"])).toBe("stopped");
       expect(await waitForNoProcesses(other.root, 10_000)).toEqual([]);

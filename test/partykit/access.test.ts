@@ -26,7 +26,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const get = (path: string, cookie?: string, accept = "application/json") => fetch(`${stack.url}${path}`, { redirect: "manual", headers: { accept, ...(cookie ? { cookie } : {}) } });
+const get = (path: string, cookie?: string, accept = "application/json") =>
+  fetch(`${stack.url}${path}`, { redirect: "manual", headers: { accept, ...(cookie ? { cookie } : {}) } });
 
 describe("access to a session", () => {
   it("refuses a signed-in user who cannot read the repository: page, API and room token all 403", async () => {

@@ -27,7 +27,11 @@ async function setup(env: Record<string, string>): Promise<Setup> {
   const stack = await startWebStack(ACCESS, { publicRepos: ["acme/widgets"], env });
   await stack.createSession(SID, "Public work");
   await stack.append(SID, [{ type: "session.status", data: { status: "running" } }]);
-  const cookies = { alice: await signIn(stack, "alice"), tess: await signIn(stack, "tess"), rita: await signIn(stack, "rita") };
+  const cookies = {
+    alice: await signIn(stack, "alice"),
+    tess: await signIn(stack, "tess"),
+    rita: await signIn(stack, "rita"),
+  };
   return { stack, cookies };
 }
 
@@ -42,7 +46,9 @@ async function statuses(s: Setup, cookie: string) {
     events: (await get(s, `/api/sessions/${SID}/events?since=0`, cookie)).status,
     roomToken: (await get(s, `/api/sessions/${SID}/room-token`, cookie)).status,
     listPage: (await (await get(s, "/", cookie, "text/html")).text()).includes(`/sessions/${SID}`),
-    listApi: ((await (await get(s, "/api/sessions", cookie)).json()) as { sessions: { id: string }[] }).sessions.some((x) => x.id === SID),
+    listApi: ((await (await get(s, "/api/sessions", cookie)).json()) as { sessions: { id: string }[] }).sessions.some(
+      (x) => x.id === SID,
+    ),
   };
 }
 
@@ -92,7 +98,9 @@ describe("a public repository's session with INSPECT_PUBLIC_SESSIONS=everyone", 
 
   it("is shown to every signed-in reader, and the room accepts their token", async () => {
     expect(await statuses(s, s.cookies.rita)).toEqual(SEES);
-    const body = RoomTokenResponse.parse(await (await get(s, `/api/sessions/${SID}/room-token`, s.cookies.rita)).json());
+    const body = RoomTokenResponse.parse(
+      await (await get(s, `/api/sessions/${SID}/room-token`, s.cookies.rita)).json(),
+    );
     const viewer = await RoomClient.connect(body.host, SID, { token: body.token, since: 0 });
     await viewer.until(() => viewer.backlogDone());
     expect(viewer.seqs()).toEqual([1]);

@@ -23,7 +23,12 @@ let publisher: HttpRoomPublisher;
 const logs: string[] = [];
 const clients: RoomClient[] = [];
 
-const ev = (seq: number): SessionEvent => ({ seq, ts: new Date().toISOString(), type: "tool.call", data: { callId: `c${seq}`, tool: "bash", status: "completed", title: `step ${seq}` } });
+const ev = (seq: number): SessionEvent => ({
+  seq,
+  ts: new Date().toISOString(),
+  type: "tool.call",
+  data: { callId: `c${seq}`, tool: "bash", status: "completed", title: `step ${seq}` },
+});
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ev(from + i));
 const token = async (sessionId: string, login: string) => (await signViewerToken(SECRET, { login, sessionId })).token;
 async function viewer(sessionId: string, login: string, since = 0) {
@@ -110,11 +115,23 @@ describe("room under partykit dev", () => {
 
   it("refuses appends with a wrong secret (401) or a malformed body (400), appending nothing", async () => {
     const url = `${server.url}/parties/main/refuse`;
-    const wrong = await fetch(url, { method: "POST", headers: { authorization: "Bearer nope-nope-nope-nope" }, body: JSON.stringify({ events: [ev(1)] }) });
+    const wrong = await fetch(url, {
+      method: "POST",
+      headers: { authorization: "Bearer nope-nope-nope-nope" },
+      body: JSON.stringify({ events: [ev(1)] }),
+    });
     expect(wrong.status).toBe(401);
-    const malformed = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${SECRET}` }, body: '{"events":[{"seq":"one"}]}' });
+    const malformed = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: '{"events":[{"seq":"one"}]}',
+    });
     expect(malformed.status).toBe(400);
-    const notJson = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${SECRET}` }, body: "events" });
+    const notJson = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: "events",
+    });
     expect(notJson.status).toBe(400);
     const v = await viewer("refuse", "ann");
     await v.until(() => v.backlogDone());
@@ -123,15 +140,22 @@ describe("room under partykit dev", () => {
 
   it("refuses viewers without a valid token for this room (401) or without a token (400)", async () => {
     const otherRoom = await token("elsewhere", "ann");
-    await expect(RoomClient.connect(server.url, "guarded", { token: otherRoom })).rejects.toMatchObject({ status: 401 });
-    const forged = (await signViewerToken("a-different-secret-0123456789", { login: "ann", sessionId: "guarded" })).token;
+    await expect(RoomClient.connect(server.url, "guarded", { token: otherRoom })).rejects.toMatchObject({
+      status: 401,
+    });
+    const forged = (await signViewerToken("a-different-secret-0123456789", { login: "ann", sessionId: "guarded" }))
+      .token;
     await expect(RoomClient.connect(server.url, "guarded", { token: forged })).rejects.toMatchObject({ status: 401 });
     await expect(RoomClient.connect(server.url, "guarded", {})).rejects.toMatchObject({ status: 400 });
   });
 
   it("logs, and does not throw, when the room is unreachable", async () => {
     const lost: string[] = [];
-    const offline = new HttpRoomPublisher({ url: `http://127.0.0.1:${await freePort()}`, secret: SECRET, log: (m) => lost.push(m) });
+    const offline = new HttpRoomPublisher({
+      url: `http://127.0.0.1:${await freePort()}`,
+      secret: SECRET,
+      log: (m) => lost.push(m),
+    });
     await expect(offline.publish("gone", [ev(1)])).resolves.toBeUndefined();
     expect(lost.join()).toMatch(/unreachable/);
   });

@@ -61,7 +61,9 @@ describe("the room secret under partykit dev", () => {
     // The walk saw the server's tree, workerd included, so "not found" means something.
     expect(tree.map((p) => p.argv.join(" ")).some((cmd) => /workerd/.test(cmd))).toBe(true);
     expect(tree.length).toBeGreaterThanOrEqual(2);
-    const leaks = all.filter((p) => p.argv.join("\0").includes(SECRET) || p.argv.join("\0").includes(SECRET.slice(0, 24)));
+    const leaks = all.filter(
+      (p) => p.argv.join("\0").includes(SECRET) || p.argv.join("\0").includes(SECRET.slice(0, 24)),
+    );
     expect(leaks.map((p) => `${p.pid}: ${p.argv.join(" ")}`)).toEqual([]);
     expect(tree.flatMap((p) => p.argv).some((a) => /INSPECT_ROOM_SECRET/.test(a))).toBe(false);
   });
@@ -71,7 +73,8 @@ describe("the room secret under partykit dev", () => {
     const viewer = await RoomClient.connect(server!.url, "argv", { token: good, since: 0 });
     await viewer.until(() => viewer.backlogDone());
     await viewer.close();
-    const forged = (await signViewerToken("another-secret-0123456789abcdef", { login: "ann", sessionId: "argv" })).token;
+    const forged = (await signViewerToken("another-secret-0123456789abcdef", { login: "ann", sessionId: "argv" }))
+      .token;
     await expect(RoomClient.connect(server!.url, "argv", { token: forged })).rejects.toMatchObject({ status: 401 });
   });
 

@@ -141,7 +141,9 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
   const webUrl = () => `http://127.0.0.1:${port}`;
   const branchSha = (branch: string): string | null => {
     try {
-      return execFileSync("git", ["--git-dir", bareDir, "rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], { encoding: "utf8" }).trim();
+      return execFileSync("git", ["--git-dir", bareDir, "rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], {
+        encoding: "utf8",
+      }).trim();
     } catch {
       return null;
     }
@@ -161,76 +163,206 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
   const repo = `/repos/${OWNER}/${REPO}`;
   const runnerRepo = `/repos/${OWNER}/${RUNNER_REPO}`;
   const routes: Route[] = [
-    ["POST", /^\/app\/installations\/(\d+)\/access_tokens$/, (m, call) => {
-      const token = `ghs_fake${String(++nextId).padStart(8, "0")}`;
-      tokens.push({ token, installationId: Number(m[1]), body: call.body ?? {} });
-      return [201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: call.body?.permissions ?? { contents: "write", issues: "write", pull_requests: "write", checks: "write" }, repository_selection: "selected" }];
-    }],
+    [
+      "POST",
+      /^\/app\/installations\/(\d+)\/access_tokens$/,
+      (m, call) => {
+        const token = `ghs_fake${String(++nextId).padStart(8, "0")}`;
+        tokens.push({ token, installationId: Number(m[1]), body: call.body ?? {} });
+        return [
+          201,
+          {
+            token,
+            expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+            permissions: call.body?.permissions ?? {
+              contents: "write",
+              issues: "write",
+              pull_requests: "write",
+              checks: "write",
+            },
+            repository_selection: "selected",
+          },
+        ];
+      },
+    ],
     ["GET", /^\/app$/, () => [200, { id: 1, slug: BOT_SLUG, name: "Inspect" }]],
-    ["GET", new RegExp(`^${repo}$`), () => [200, { id: 4242, name: REPO, full_name: `${OWNER}/${REPO}`, default_branch: "main", private: true }]],
-    ["GET", new RegExp(`^${repo}/collaborators/([^/]+)/permission$`), (m) => {
-      const permission = permissions.get(m[1]!) ?? "none";
-      return [200, { permission, role_name: permission, user: { login: m[1] } }];
-    }],
-    ["POST", new RegExp(`^${repo}/issues/comments/\\d+/reactions$`), (_m, call) => [201, { id: ++nextId, content: call.body?.content }]],
-    ["POST", new RegExp(`^${repo}/issues/\\d+/reactions$`), (_m, call) => [201, { id: ++nextId, content: call.body?.content }]],
-    ["POST", new RegExp(`^${repo}/issues/(\\d+)/comments$`), (m, call) => {
-      const id = ++nextId;
-      return [201, { id, body: call.body?.body, html_url: `${webUrl()}/${OWNER}/${REPO}/issues/${m[1]}#issuecomment-${id}` }];
-    }],
-    ["PATCH", new RegExp(`^${repo}/issues/comments/(\\d+)$`), (m, call) => [200, { id: Number(m[1]), body: call.body?.body }]],
-    ["POST", new RegExp(`^${repo}/pulls$`), (_m, call) => {
-      const b = call.body ?? {};
-      // As GitHub: the head branch must exist, and one open PR per head.
-      if (!branchSha(b.head)) return [422, { message: "Validation Failed", errors: [{ resource: "PullRequest", field: "head", code: "invalid" }] }];
-      if ([...pulls.values()].some((p) => p.head === b.head)) return [422, { message: "Validation Failed", errors: [{ message: `A pull request already exists for ${OWNER}:${b.head}.` }] }];
-      const number = ++nextId;
-      const pr: FakePull = { number, head: b.head, base: b.base, title: b.title, body: b.body, draft: Boolean(b.draft) };
-      pulls.set(number, pr);
-      return [201, pullJson(pr)];
-    }],
-    ["GET", new RegExp(`^${repo}/pulls$`), (_m, call) => {
-      const head = call.query.get("head")?.split(":").pop();
-      return [200, [...pulls.values()].filter((p) => !head || p.head === head).map(pullJson)];
-    }],
-    ["GET", new RegExp(`^${repo}/pulls/(\\d+)$`), (m) => {
-      const pr = pulls.get(Number(m[1]));
-      return pr ? [200, pullJson(pr)] : [404, { message: "Not Found" }];
-    }],
-    ["PATCH", new RegExp(`^${repo}/pulls/(\\d+)$`), (m, call) => {
-      const pr = pulls.get(Number(m[1]));
-      if (!pr) return [404, { message: "Not Found" }];
-      if (typeof call.body?.body === "string") pr.body = call.body.body;
-      return [200, pullJson(pr)];
-    }],
-    ["POST", new RegExp(`^${repo}/check-runs$`), (_m, call) => [201, { id: ++nextId, name: call.body?.name, head_sha: call.body?.head_sha, status: call.body?.status }]],
-    ["PATCH", new RegExp(`^${repo}/check-runs/(\\d+)$`), (m, call) => [200, { id: Number(m[1]), status: call.body?.status, conclusion: call.body?.conclusion ?? null }]],
+    [
+      "GET",
+      new RegExp(`^${repo}$`),
+      () => [200, { id: 4242, name: REPO, full_name: `${OWNER}/${REPO}`, default_branch: "main", private: true }],
+    ],
+    [
+      "GET",
+      new RegExp(`^${repo}/collaborators/([^/]+)/permission$`),
+      (m) => {
+        const permission = permissions.get(m[1]!) ?? "none";
+        return [200, { permission, role_name: permission, user: { login: m[1] } }];
+      },
+    ],
+    [
+      "POST",
+      new RegExp(`^${repo}/issues/comments/\\d+/reactions$`),
+      (_m, call) => [201, { id: ++nextId, content: call.body?.content }],
+    ],
+    [
+      "POST",
+      new RegExp(`^${repo}/issues/\\d+/reactions$`),
+      (_m, call) => [201, { id: ++nextId, content: call.body?.content }],
+    ],
+    [
+      "POST",
+      new RegExp(`^${repo}/issues/(\\d+)/comments$`),
+      (m, call) => {
+        const id = ++nextId;
+        return [
+          201,
+          { id, body: call.body?.body, html_url: `${webUrl()}/${OWNER}/${REPO}/issues/${m[1]}#issuecomment-${id}` },
+        ];
+      },
+    ],
+    [
+      "PATCH",
+      new RegExp(`^${repo}/issues/comments/(\\d+)$`),
+      (m, call) => [200, { id: Number(m[1]), body: call.body?.body }],
+    ],
+    [
+      "POST",
+      new RegExp(`^${repo}/pulls$`),
+      (_m, call) => {
+        const b = call.body ?? {};
+        // As GitHub: the head branch must exist, and one open PR per head.
+        if (!branchSha(b.head))
+          return [
+            422,
+            { message: "Validation Failed", errors: [{ resource: "PullRequest", field: "head", code: "invalid" }] },
+          ];
+        if ([...pulls.values()].some((p) => p.head === b.head))
+          return [
+            422,
+            {
+              message: "Validation Failed",
+              errors: [{ message: `A pull request already exists for ${OWNER}:${b.head}.` }],
+            },
+          ];
+        const number = ++nextId;
+        const pr: FakePull = {
+          number,
+          head: b.head,
+          base: b.base,
+          title: b.title,
+          body: b.body,
+          draft: Boolean(b.draft),
+        };
+        pulls.set(number, pr);
+        return [201, pullJson(pr)];
+      },
+    ],
+    [
+      "GET",
+      new RegExp(`^${repo}/pulls$`),
+      (_m, call) => {
+        const head = call.query.get("head")?.split(":").pop();
+        return [200, [...pulls.values()].filter((p) => !head || p.head === head).map(pullJson)];
+      },
+    ],
+    [
+      "GET",
+      new RegExp(`^${repo}/pulls/(\\d+)$`),
+      (m) => {
+        const pr = pulls.get(Number(m[1]));
+        return pr ? [200, pullJson(pr)] : [404, { message: "Not Found" }];
+      },
+    ],
+    [
+      "PATCH",
+      new RegExp(`^${repo}/pulls/(\\d+)$`),
+      (m, call) => {
+        const pr = pulls.get(Number(m[1]));
+        if (!pr) return [404, { message: "Not Found" }];
+        if (typeof call.body?.body === "string") pr.body = call.body.body;
+        return [200, pullJson(pr)];
+      },
+    ],
+    [
+      "POST",
+      new RegExp(`^${repo}/check-runs$`),
+      (_m, call) => [
+        201,
+        { id: ++nextId, name: call.body?.name, head_sha: call.body?.head_sha, status: call.body?.status },
+      ],
+    ],
+    [
+      "PATCH",
+      new RegExp(`^${repo}/check-runs/(\\d+)$`),
+      (m, call) => [200, { id: Number(m[1]), status: call.body?.status, conclusion: call.body?.conclusion ?? null }],
+    ],
     // `actions` mode: the app finds its installation on the runner repository, then dispatches the workflow there.
-    ["GET", new RegExp(`^${runnerRepo}/installation$`), () => [200, { id: options.runnerInstallationId ?? 88, app_slug: BOT_SLUG, account: { login: OWNER } }]],
-    ["POST", new RegExp(`^${runnerRepo}/actions/workflows/([^/]+)/dispatches$`), (m, call) => {
-      // As GitHub: a ref is required, and inputs are strings.
-      const inputs = call.body?.inputs ?? {};
-      if (typeof call.body?.ref !== "string" || Object.values(inputs).some((v) => typeof v !== "string")) return [422, { message: "Invalid request" }];
-      const run: FakeWorkflowRun = {
-        id: ++nextRunId,
-        repo: `${OWNER}/${RUNNER_REPO}`,
-        workflow: decodeURIComponent(m[1]!),
-        ref: call.body.ref,
-        sessionId: String(inputs.session_id ?? ""),
-        createdAt: new Date(),
-        actor: `${BOT_SLUG}[bot]`,
-      };
-      workflowRuns.push(run);
-      const returnRunDetails = call.body.return_run_details === true;
-      dispatches.push({ repo: run.repo, workflow: run.workflow, ref: run.ref, inputs, auth: call.auth, runId: run.id, returnRunDetails });
-      if (!returnRunDetails || fake.dispatchAnswer === "no-content") return [204];
-      return [200, { workflow_run_id: run.id, run_url: `${webUrl()}/api/v3${runnerRepo}/actions/runs/${run.id}`, html_url: `${webUrl()}/${run.repo}/actions/runs/${run.id}` }];
-    }],
-    ["GET", new RegExp(`^${runnerRepo}/actions/runs/(\\d+)$`), (m) => {
-      const run = workflowRuns.find((r) => r.id === Number(m[1]));
-      return run ? [200, workflowRunJson(run, webUrl())] : [404, { message: "Not Found" }];
-    }],
-    ["GET", new RegExp(`^${runnerRepo}$`), () => [200, { id: options.runnerRepositoryId ?? RUNNER_REPOSITORY_ID, name: RUNNER_REPO, full_name: `${OWNER}/${RUNNER_REPO}`, default_branch: "main", private: true }]],
+    [
+      "GET",
+      new RegExp(`^${runnerRepo}/installation$`),
+      () => [200, { id: options.runnerInstallationId ?? 88, app_slug: BOT_SLUG, account: { login: OWNER } }],
+    ],
+    [
+      "POST",
+      new RegExp(`^${runnerRepo}/actions/workflows/([^/]+)/dispatches$`),
+      (m, call) => {
+        // As GitHub: a ref is required, and inputs are strings.
+        const inputs = call.body?.inputs ?? {};
+        if (typeof call.body?.ref !== "string" || Object.values(inputs).some((v) => typeof v !== "string"))
+          return [422, { message: "Invalid request" }];
+        const run: FakeWorkflowRun = {
+          id: ++nextRunId,
+          repo: `${OWNER}/${RUNNER_REPO}`,
+          workflow: decodeURIComponent(m[1]!),
+          ref: call.body.ref,
+          sessionId: String(inputs.session_id ?? ""),
+          createdAt: new Date(),
+          actor: `${BOT_SLUG}[bot]`,
+        };
+        workflowRuns.push(run);
+        const returnRunDetails = call.body.return_run_details === true;
+        dispatches.push({
+          repo: run.repo,
+          workflow: run.workflow,
+          ref: run.ref,
+          inputs,
+          auth: call.auth,
+          runId: run.id,
+          returnRunDetails,
+        });
+        if (!returnRunDetails || fake.dispatchAnswer === "no-content") return [204];
+        return [
+          200,
+          {
+            workflow_run_id: run.id,
+            run_url: `${webUrl()}/api/v3${runnerRepo}/actions/runs/${run.id}`,
+            html_url: `${webUrl()}/${run.repo}/actions/runs/${run.id}`,
+          },
+        ];
+      },
+    ],
+    [
+      "GET",
+      new RegExp(`^${runnerRepo}/actions/runs/(\\d+)$`),
+      (m) => {
+        const run = workflowRuns.find((r) => r.id === Number(m[1]));
+        return run ? [200, workflowRunJson(run, webUrl())] : [404, { message: "Not Found" }];
+      },
+    ],
+    [
+      "GET",
+      new RegExp(`^${runnerRepo}$`),
+      () => [
+        200,
+        {
+          id: options.runnerRepositoryId ?? RUNNER_REPOSITORY_ID,
+          name: RUNNER_REPO,
+          full_name: `${OWNER}/${RUNNER_REPO}`,
+          default_branch: "main",
+          private: true,
+        },
+      ],
+    ],
   ];
 
   async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL) {
@@ -243,7 +375,13 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
         body = raw.toString("utf8");
       }
     }
-    const call: RestCall = { method: req.method ?? "GET", path: url.pathname.slice("/api/v3".length), query: url.searchParams, body, auth: String(req.headers.authorization ?? "") };
+    const call: RestCall = {
+      method: req.method ?? "GET",
+      path: url.pathname.slice("/api/v3".length),
+      query: url.searchParams,
+      body,
+      auth: String(req.headers.authorization ?? ""),
+    };
     rest.push(call);
     for (const [method, re, fn] of routes) {
       if (method !== call.method) continue;
@@ -260,10 +398,22 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
   /** Git smart HTTP through `git http-backend`, only with a token minted for this repository. */
   function handleGit(req: IncomingMessage, res: ServerResponse, url: URL, repoPath: string, rest: string) {
     const auth = String(req.headers.authorization ?? "");
-    const call: GitCall = { method: req.method ?? "GET", path: rest, service: url.searchParams.get("service"), auth, status: 0 };
+    const call: GitCall = {
+      method: req.method ?? "GET",
+      path: rest,
+      service: url.searchParams.get("service"),
+      auth,
+      status: 0,
+    };
     gitCalls.push(call);
     const allowed = tokens
-      .filter((t) => t.installationId === INSTALLATION && Array.isArray(t.body.repositories) && t.body.repositories.includes(REPO) && t.body.permissions?.contents === "write")
+      .filter(
+        (t) =>
+          t.installationId === INSTALLATION &&
+          Array.isArray(t.body.repositories) &&
+          t.body.repositories.includes(REPO) &&
+          t.body.permissions?.contents === "write",
+      )
       .map((t) => `Basic ${Buffer.from(`x-access-token:${t.token}`).toString("base64")}`);
     if (repoPath !== `/${OWNER}/${REPO}.git` || !allowed.includes(auth)) {
       req.resume();
@@ -406,7 +556,12 @@ export const basic = (token: string) => `Basic ${Buffer.from(`x-access-token:${t
  * The control plane's environment for a test against the fake host: GitHub App on the fake's
  * host, OpenCode on the scripted model, short idle/setup/heartbeat timeouts; `extra` on top.
  */
-export function fakeGheEnv(fake: FakeGhe, model: { opencodeProvider(): unknown }, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function fakeGheEnv(
+  fake: FakeGhe,
+  model: { opencodeProvider(): unknown },
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return githubEnv({
     GHE_HOST: fake.host,
     GHE_PROTOCOL: "http",

@@ -102,13 +102,30 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
       const asInstallation = credential === `ghs-installation-${app.installationId}`;
       const installed = (owner: string, name: string) => app.repos[`${owner}/${name}`];
       let m: RegExpExecArray | null;
-      if (asApp && req.method === "GET" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(url.pathname))) {
+      if (
+        asApp &&
+        req.method === "GET" &&
+        (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(url.pathname))
+      ) {
         return installed(m[1]!, m[2]!) ? json(200, { id: app.installationId }) : json(404, { message: "Not Found" });
       }
-      if (asApp && req.method === "POST" && url.pathname === `/api/v3/app/installations/${app.installationId}/access_tokens`) {
-        return json(201, { token: `ghs-installation-${app.installationId}`, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "selected" });
+      if (
+        asApp &&
+        req.method === "POST" &&
+        url.pathname === `/api/v3/app/installations/${app.installationId}/access_tokens`
+      ) {
+        return json(201, {
+          token: `ghs-installation-${app.installationId}`,
+          expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+          permissions: {},
+          repository_selection: "selected",
+        });
       }
-      if (asInstallation && req.method === "GET" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(url.pathname))) {
+      if (
+        asInstallation &&
+        req.method === "GET" &&
+        (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(url.pathname))
+      ) {
         const perms = opts.access[m[3]!]?.[`${m[1]}/${m[2]}`];
         if (!perms) return json(404, { message: "Not Found" });
         const permission = perms.push ? "write" : perms.pull ? "read" : "none";
@@ -116,9 +133,15 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
       }
       if (asInstallation && req.method === "GET" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)$/.exec(url.pathname))) {
         const id = installed(m[1]!, m[2]!);
-        return id ? json(200, { id, full_name: `${m[1]}/${m[2]}`, default_branch: "main", private: true }) : json(404, { message: "Not Found" });
+        return id
+          ? json(200, { id, full_name: `${m[1]}/${m[2]}`, default_branch: "main", private: true })
+          : json(404, { message: "Not Found" });
       }
-      if (asInstallation && req.method === "POST" && (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/dispatches$/.exec(url.pathname))) {
+      if (
+        asInstallation &&
+        req.method === "POST" &&
+        (m = /^\/api\/v3\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/dispatches$/.exec(url.pathname))
+      ) {
         if (!installed(m[1]!, m[2]!)) return json(404, { message: "Not Found" });
         const p = JSON.parse(body || "{}");
         dispatches.push({ repo: `${m[1]}/${m[2]}`, workflow: m[3]!, ref: p.ref, inputs: p.inputs ?? {} });
@@ -136,8 +159,19 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
       const isPublic = opts.publicRepos?.includes(fullName) ?? false;
       const perms = opts.access[login]?.[fullName] ?? (isPublic ? { pull: true, push: false } : undefined);
       if (!perms) return json(404, { message: "Not Found" });
-      const permissions = { admin: perms.admin ?? false, maintain: perms.maintain ?? false, push: perms.push, triage: perms.triage ?? perms.push, pull: perms.pull };
-      return json(200, { full_name: fullName, private: !isPublic, visibility: isPublic ? "public" : "private", permissions });
+      const permissions = {
+        admin: perms.admin ?? false,
+        maintain: perms.maintain ?? false,
+        push: perms.push,
+        triage: perms.triage ?? perms.push,
+        pull: perms.pull,
+      };
+      return json(200, {
+        full_name: fullName,
+        private: !isPublic,
+        visibility: isPublic ? "public" : "private",
+        permissions,
+      });
     }
     return json(404, { message: "Not Found" });
   });

@@ -55,7 +55,12 @@ export class FakeGitHub {
       this.scope[method](/.*/).reply(async function (this: { req: { headers: Record<string, string> } }, uri, body) {
         const path = uri.split("?")[0]!;
         const parsed = typeof body === "string" && body ? safeJson(body) : body;
-        const call = { method: method.toUpperCase(), path, body: parsed, auth: String(this.req.headers.authorization ?? "") };
+        const call = {
+          method: method.toUpperCase(),
+          path,
+          body: parsed,
+          auth: String(this.req.headers.authorization ?? ""),
+        };
         fake.calls.push(call);
         for (const r of [...fake.routes].reverse()) {
           if (r.method !== call.method) continue;
@@ -81,21 +86,50 @@ export class FakeGitHub {
     const expires = () => new Date(Date.now() + 3_600_000).toISOString();
     this.on("POST", /^\/app\/installations\/(\d+)\/access_tokens$/, (m, body) => [
       201,
-      { token: `ghs_installation_${m[1]}_${body?.repositories?.join("_") ?? "all"}`, expires_at: expires(), permissions: body?.permissions ?? { contents: "write" }, repository_selection: "selected" },
+      {
+        token: `ghs_installation_${m[1]}_${body?.repositories?.join("_") ?? "all"}`,
+        expires_at: expires(),
+        permissions: body?.permissions ?? { contents: "write" },
+        repository_selection: "selected",
+      },
     ]);
     this.on("GET", /^\/app$/, () => [200, { id: 1, slug: "inspect-app", name: "Inspect" }]);
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/installation$/, () => [200, { id: 88 }]);
     this.on("GET", /^\/repos\/[^/]+\/[^/]+\/collaborators\/([^/]+)\/permission$/, (m) => {
       const permission = this.permissions.get(m[1]!) ?? "none";
-      return [200, { permission: permission === "maintain" ? "write" : permission, role_name: permission, user: { login: m[1] } }];
+      return [
+        200,
+        { permission: permission === "maintain" ? "write" : permission, role_name: permission, user: { login: m[1] } },
+      ];
     });
     this.on("POST", /\/reactions$/, () => [201, { id: this.id(), content: "eyes" }]);
-    this.on("POST", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/, (_m, body) => [201, { id: this.id(), body: body.body }]);
-    this.on("PATCH", /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/, (m, body) => [200, { id: Number(m[1]), body: body.body }]);
-    this.on("GET", /^\/repos\/acme\/inspect-runner$/, () => [200, { id: RUNNER_REPOSITORY_ID, name: "inspect-runner", full_name: "acme/inspect-runner", default_branch: "main", private: true }]);
+    this.on("POST", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/, (_m, body) => [
+      201,
+      { id: this.id(), body: body.body },
+    ]);
+    this.on("PATCH", /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/, (m, body) => [
+      200,
+      { id: Number(m[1]), body: body.body },
+    ]);
+    this.on("GET", /^\/repos\/acme\/inspect-runner$/, () => [
+      200,
+      {
+        id: RUNNER_REPOSITORY_ID,
+        name: "inspect-runner",
+        full_name: "acme/inspect-runner",
+        default_branch: "main",
+        private: true,
+      },
+    ]);
     this.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/dispatches$/, (m, body) => {
       if (this.dispatchAnswer === "rejects-run-details" && "return_run_details" in (body ?? {})) {
-        return [422, { message: 'Invalid request.\n\n"return_run_details" is not a permitted key.', documentation_url: "https://docs.github.com/rest" }];
+        return [
+          422,
+          {
+            message: 'Invalid request.\n\n"return_run_details" is not a permitted key.',
+            documentation_url: "https://docs.github.com/rest",
+          },
+        ];
       }
       const run: FakeWorkflowRun = {
         id: ++FakeGitHub.nextRunId,
@@ -108,7 +142,14 @@ export class FakeGitHub {
       };
       this.workflowRuns.push(run);
       if (this.dispatchAnswer === "no-content" || body?.return_run_details !== true) return [204];
-      return [200, { workflow_run_id: run.id, run_url: `https://api.github.com/repos/${run.repo}/actions/runs/${run.id}`, html_url: `https://github.com/${run.repo}/actions/runs/${run.id}` }];
+      return [
+        200,
+        {
+          workflow_run_id: run.id,
+          run_url: `https://api.github.com/repos/${run.repo}/actions/runs/${run.id}`,
+          html_url: `https://github.com/${run.repo}/actions/runs/${run.id}`,
+        },
+      ];
     });
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)$/, (m) => {
       const run = this.workflowRuns.find((r) => r.id === Number(m[3]) && r.repo === `${m[1]}/${m[2]}`);

@@ -33,7 +33,11 @@ export interface GitHubStack {
 export function useGitHubStack(opts: GitHubStackOptions = {}): GitHubStack {
   const env = () => githubEnv({ INSPECT_OIDC_ISSUER: stack.issuer.url, ...opts.env });
   const stack = {
-    runner: runnerClient(() => stack.inspect, () => stack.issuer, (id) => stack.gh.runFor(id)),
+    runner: runnerClient(
+      () => stack.inspect,
+      () => stack.issuer,
+      (id) => stack.gh.runFor(id),
+    ),
     async restart(options: InspectOptions) {
       await stack.inspect.close();
       stack.inspect = await testInspect(env(), stack.database, options);
@@ -54,7 +58,8 @@ export function useGitHubStack(opts: GitHubStackOptions = {}): GitHubStack {
   });
   beforeEach(async () => {
     stack.gh = new FakeGitHub();
-    for (const [login, permission] of Object.entries(opts.permissions ?? {})) stack.gh.permissions.set(login, permission);
+    for (const [login, permission] of Object.entries(opts.permissions ?? {}))
+      stack.gh.permissions.set(login, permission);
     opts.routes?.(stack.gh);
     stack.inspect = await testInspect(env(), stack.database);
   });

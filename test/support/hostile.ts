@@ -102,13 +102,19 @@ export function leakedSecrets(text: string, secrets: Record<string, string>): st
 
 /** Everything pushed to a bare repository: every commit of every ref, with every file's content. */
 export function pushedText(bare: string): string {
-  return execFileSync("git", ["--git-dir", bare, "log", "--all", "-p", "--text", "--format=%H %an %ae%n%B"], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  return execFileSync("git", ["--git-dir", bare, "log", "--all", "-p", "--text", "--format=%H %an %ae%n%B"], {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
 }
 
 /** A file as pushed on `ref`, or null when it is not there. */
 export function pushedFile(bare: string, ref: string, file: string): string | null {
   try {
-    return execFileSync("git", ["--git-dir", bare, "show", `${ref}:${file}`], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync("git", ["--git-dir", bare, "show", `${ref}:${file}`], {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch {
     return null;
   }

@@ -11,14 +11,20 @@ import { createInspect, type Inspect, type InspectOptions } from "../../app/serv
 let key: string | null = null;
 /** An RSA key for the test GitHub App (generated once per process). */
 export function appPrivateKey(): string {
-  key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  key ??= generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
   return key;
 }
 
 export const WEBHOOK_SECRET = "test-webhook-secret";
 
 /** Probot's throttling waits 1–3 s per write unless disabled this way (see DEPENDENCY-NOTES). */
-export const TestOctokit = ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } }));
+export const TestOctokit = ProbotOctokit.defaults((o: any) => ({
+  ...o,
+  retry: { enabled: false },
+  throttle: { ...o.throttle, enabled: false },
+}));
 
 export function githubEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -34,8 +40,18 @@ export function githubEnv(extra: Record<string, string> = {}): Record<string, st
   };
 }
 
-export async function testInspect(env: Record<string, string>, database: Database, opts: InspectOptions = {}): Promise<Inspect> {
-  return createInspect(loadConfig(env), { database, logLevel: "fatal", Octokit: TestOctokit, statusCommentIntervalMs: 0, ...opts });
+export async function testInspect(
+  env: Record<string, string>,
+  database: Database,
+  opts: InspectOptions = {},
+): Promise<Inspect> {
+  return createInspect(loadConfig(env), {
+    database,
+    logLevel: "fatal",
+    Octokit: TestOctokit,
+    statusCommentIntervalMs: 0,
+    ...opts,
+  });
 }
 
 export function signature(body: string, secret = WEBHOOK_SECRET): string {
@@ -44,7 +60,12 @@ export function signature(body: string, secret = WEBHOOK_SECRET): string {
 
 let deliveries = 0;
 /** POST a signed webhook to the app, as GitHub would. */
-export async function deliver(inspect: Inspect, name: string, payload: unknown, opts: { id?: string; secret?: string } = {}): Promise<Response> {
+export async function deliver(
+  inspect: Inspect,
+  name: string,
+  payload: unknown,
+  opts: { id?: string; secret?: string } = {},
+): Promise<Response> {
   const body = JSON.stringify(payload);
   return inspect.app.request("/api/github/webhooks", {
     method: "POST",

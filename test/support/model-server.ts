@@ -39,7 +39,11 @@ export type ModelStep =
 
 export const textStep = (text: string): ModelStep => ({ kind: "text", text });
 export const toolStep = (...calls: ScriptedToolCall[]): ModelStep => ({ kind: "tools", calls });
-export const errorStep = (status: number, message = "scripted error"): ModelStep => ({ kind: "error", status, message });
+export const errorStep = (status: number, message = "scripted error"): ModelStep => ({
+  kind: "error",
+  status,
+  message,
+});
 export const hangStep = (then?: ModelStep): ModelStep => ({ kind: "hang", then });
 
 export interface RecordedRequest {
@@ -77,7 +81,10 @@ export interface ModelServerOptions {
   fallbackText?: string;
 }
 
-export async function startModelServer(steps: ModelStep[] = [], options: ModelServerOptions = {}): Promise<ModelServer> {
+export async function startModelServer(
+  steps: ModelStep[] = [],
+  options: ModelServerOptions = {},
+): Promise<ModelServer> {
   const script = [...steps];
   const requests: RecordedRequest[] = [];
   const hanging = new Set<() => void>();
@@ -102,7 +109,8 @@ export async function startModelServer(steps: ModelStep[] = [], options: ModelSe
     if (req.method === "GET" && path.endsWith("/models")) {
       return json(res, 200, { object: "list", data: [{ id: "scripted-model", object: "model" }] });
     }
-    if (req.method !== "POST" || !path.endsWith("/chat/completions")) return json(res, 404, { error: { message: "not found" } });
+    if (req.method !== "POST" || !path.endsWith("/chat/completions"))
+      return json(res, 404, { error: { message: "not found" } });
     let body: any;
     try {
       body = JSON.parse(raw || "{}");
@@ -153,7 +161,10 @@ export async function startModelServer(steps: ModelStep[] = [], options: ModelSe
       step.calls.forEach((call, index) => {
         const id = `call_${Math.random().toString(36).slice(2, 10)}`;
         const args = typeof call.args === "string" ? call.args : JSON.stringify(call.args);
-        stream.chunk({ tool_calls: [{ index, id, type: "function", function: { name: call.name, arguments: "" } }] }, null);
+        stream.chunk(
+          { tool_calls: [{ index, id, type: "function", function: { name: call.name, arguments: "" } }] },
+          null,
+        );
         stream.chunk({ tool_calls: [{ index, function: { arguments: args } }] }, null);
       });
       return stream.end("tool_calls");
@@ -194,7 +205,11 @@ export async function startModelServer(steps: ModelStep[] = [], options: ModelSe
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`expected ${count} step requests, got ${requests.filter((r) => r.isStep).length} within ${timeoutMs} ms`));
+          reject(
+            new Error(
+              `expected ${count} step requests, got ${requests.filter((r) => r.isStep).length} within ${timeoutMs} ms`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();
@@ -231,11 +246,30 @@ function startStream(res: ServerResponse, body: any): Stream {
   const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
   return {
     chunk(delta, finish) {
-      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+      send({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model,
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      });
     },
     end(finish) {
-      send({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta: {}, finish_reason: finish }] });
-      send({ id, object: "chat.completion.chunk", created, model, choices: [], usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 } });
+      send({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model,
+        choices: [{ index: 0, delta: {}, finish_reason: finish }],
+      });
+      send({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model,
+        choices: [],
+        usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 },
+      });
       res.end("data: [DONE]\n\n");
     },
   };

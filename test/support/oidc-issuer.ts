@@ -8,7 +8,10 @@ import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 
 export interface TestIssuer {
   url: string;
-  sign(claims: JWTPayload & Record<string, unknown>, opts?: { expiresIn?: string | number; issuer?: string; foreignKey?: boolean }): Promise<string>;
+  sign(
+    claims: JWTPayload & Record<string, unknown>,
+    opts?: { expiresIn?: string | number; issuer?: string; foreignKey?: boolean },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -55,7 +58,11 @@ export interface TokenService {
  * `GET <ACTIONS_ID_TOKEN_REQUEST_URL>&audience=…` with `Bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>` →
  * `{value: jwt}`, signed by `issuer` with the claims `claims(audience)` gives (null: refused).
  */
-export async function startTokenService(issuer: TestIssuer, requestToken: string, claims: (audience: string) => (JWTPayload & Record<string, unknown>) | null): Promise<TokenService> {
+export async function startTokenService(
+  issuer: TestIssuer,
+  requestToken: string,
+  claims: (audience: string) => (JWTPayload & Record<string, unknown>) | null,
+): Promise<TokenService> {
   const audiences: string[] = [];
   const minted: string[] = [];
   const server = createServer(async (req, res) => {

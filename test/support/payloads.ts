@@ -25,13 +25,24 @@ export const INSTALLATION = 77;
 export function payload(name: string, action: string, patch: (p: Json) => void = () => {}): Json {
   const p = example(name, action);
   p.installation = { id: INSTALLATION, node_id: "x" };
-  p.repository = { ...p.repository, id: REPO.id, name: REPO.name, full_name: `${REPO.owner}/${REPO.name}`, owner: { ...p.repository.owner, login: REPO.owner }, default_branch: "main", private: true };
+  p.repository = {
+    ...p.repository,
+    id: REPO.id,
+    name: REPO.name,
+    full_name: `${REPO.owner}/${REPO.name}`,
+    owner: { ...p.repository.owner, login: REPO.owner },
+    default_branch: "main",
+    private: true,
+  };
   p.sender = { ...p.sender, login: "alice", id: 1001, type: "User", avatar_url: "https://avatars.example.com/u/1001" };
   patch(p);
   return p;
 }
 
-export function issueComment(body: string, opts: { issue?: number; pr?: boolean; login?: string; type?: string; commentId?: number } = {}): Json {
+export function issueComment(
+  body: string,
+  opts: { issue?: number; pr?: boolean; login?: string; type?: string; commentId?: number } = {},
+): Json {
   return payload("issue_comment", "created", (p) => {
     p.issue.number = opts.issue ?? 12;
     p.issue.title = "Login page crashes";

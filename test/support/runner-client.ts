@@ -27,7 +27,11 @@ export function jobClaims(runId: number | string, extra: Record<string, unknown>
 }
 
 /** `runFor(sessionId)`: the workflow run GitHub (the fake) started for the session's latest dispatch. */
-export function runnerClient(inspect: () => Inspect, issuer: () => TestIssuer, runFor: (sessionId: string) => { id: number } | undefined) {
+export function runnerClient(
+  inspect: () => Inspect,
+  issuer: () => TestIssuer,
+  runFor: (sessionId: string) => { id: number } | undefined,
+) {
   async function call(path: string, token: string | null, init: { method?: string; body?: unknown } = {}) {
     const res = await inspect().app.request(`/api/runner${path}`, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),

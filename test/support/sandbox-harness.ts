@@ -22,7 +22,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { idleTimeoutSeconds?: number; setupTimeoutSeconds?: number; database?: Database } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { idleTimeoutSeconds?: number; setupTimeoutSeconds?: number; database?: Database } = {},
+): Promise<Harness> {
   const root = mkdtempSync(path.join(os.tmpdir(), "inspect-sbx-"));
   const model = await startModelServer();
   const database = opts.database ?? (await openDatabase({ dataDir: "memory://" }));
@@ -65,7 +67,11 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /** A bare repository with one commit on main; `files` go into that commit. */
-export function bareRepo(root: string, name: string, files: Record<string, string> = { "README.md": "# demo\n" }): string {
+export function bareRepo(
+  root: string,
+  name: string,
+  files: Record<string, string> = { "README.md": "# demo\n" },
+): string {
   const work = path.join(root, `${name}-seed`);
   const bare = path.join(root, `${name}.git`);
   mkdirSync(work, { recursive: true });
@@ -96,7 +102,12 @@ export async function events(h: Harness, sessionId: string): Promise<SessionEven
 }
 
 /** Poll the event log until `until` holds (or fail after timeoutMs with the log so far). */
-export async function waitForEvents(h: Harness, sessionId: string, until: (log: SessionEvent[]) => boolean, timeoutMs = 60_000): Promise<SessionEvent[]> {
+export async function waitForEvents(
+  h: Harness,
+  sessionId: string,
+  until: (log: SessionEvent[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<SessionEvent[]> {
   const deadline = Date.now() + timeoutMs;
   let log: SessionEvent[] = [];
   while (Date.now() < deadline) {
@@ -104,10 +115,17 @@ export async function waitForEvents(h: Harness, sessionId: string, until: (log: 
     if (until(log)) return log;
     await new Promise((r) => setTimeout(r, 150));
   }
-  throw new Error(`timed out; events so far:\n${log.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data).slice(0, 200)}`).join("\n")}`);
+  throw new Error(
+    `timed out; events so far:\n${log.map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data).slice(0, 200)}`).join("\n")}`,
+  );
 }
 
-export async function waitForStatus(h: Harness, sessionId: string, statuses: string[], timeoutMs = 60_000): Promise<string> {
+export async function waitForStatus(
+  h: Harness,
+  sessionId: string,
+  statuses: string[],
+  timeoutMs = 60_000,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let status = "";
   while (Date.now() < deadline) {

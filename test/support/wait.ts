@@ -18,4 +18,5 @@ export async function until<T>(what: string, check: () => T | Promise<T>, timeou
 }
 
 /** The events of one type, typed. */
-export const ofType = <T extends SessionEvent["type"]>(log: SessionEvent[], type: T) => log.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);
+export const ofType = <T extends SessionEvent["type"]>(log: SessionEvent[], type: T) =>
+  log.filter((e): e is Extract<SessionEvent, { type: T }> => e.type === type);

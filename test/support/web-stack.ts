@@ -45,10 +45,22 @@ export interface WebStackOptions {
   githubApp?: boolean;
 }
 
-export async function startWebStack(access: FakeOAuthGitHubOptions["access"], opts: WebStackOptions = {}): Promise<WebStack> {
+export async function startWebStack(
+  access: FakeOAuthGitHubOptions["access"],
+  opts: WebStackOptions = {},
+): Promise<WebStack> {
   const app = opts.githubApp ? { installationId: 77, repos: { "acme/widgets": 42, [RUNNER_REPO]: 4100 } } : undefined;
-  const github = await startFakeOAuthGitHub({ clientId: "client-id", clientSecret: "client-secret", access, app, publicRepos: opts.publicRepos });
-  const rooms = opts.withRooms === false ? null : await startRoomDevServer({ port: await freePort(), secret: ROOM_SECRET, persistDir: false });
+  const github = await startFakeOAuthGitHub({
+    clientId: "client-id",
+    clientSecret: "client-secret",
+    access,
+    app,
+    publicRepos: opts.publicRepos,
+  });
+  const rooms =
+    opts.withRooms === false
+      ? null
+      : await startRoomDevServer({ port: await freePort(), secret: ROOM_SECRET, persistDir: false });
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "inspect-web-"));
   const config = loadConfig({
@@ -63,13 +75,29 @@ export async function startWebStack(access: FakeOAuthGitHubOptions["access"], op
     // With no room server, point at a closed port: the page must fall back to the API.
     INSPECT_PARTY_URL: rooms ? rooms.url : `http://127.0.0.1:${await freePort()}`,
     INSPECT_ROOM_SECRET: ROOM_SECRET,
-    ...(app ? { APP_ID: "1", PRIVATE_KEY: appPrivateKey(), WEBHOOK_SECRET, INSPECT_RUNNER: "actions", INSPECT_RUNNER_REPO: RUNNER_REPO } : {}),
+    ...(app
+      ? {
+          APP_ID: "1",
+          PRIVATE_KEY: appPrivateKey(),
+          WEBHOOK_SECRET,
+          INSPECT_RUNNER: "actions",
+          INSPECT_RUNNER_REPO: RUNNER_REPO,
+        }
+      : {}),
     ...opts.env,
   });
-  const inspect = await createInspect(config, { logLevel: (process.env.WEB_STACK_LOG as "warn" | undefined) ?? "fatal", Octokit: TestOctokit });
+  const inspect = await createInspect(config, {
+    logLevel: (process.env.WEB_STACK_LOG as "warn" | undefined) ?? "fatal",
+    Octokit: TestOctokit,
+  });
   await inspect.listen(port, "127.0.0.1");
   const db = inspect.database.db;
-  const repo = await upsertRepository(db, { owner: "acme", name: "widgets", githubId: 42, private: !opts.publicRepos?.includes("acme/widgets") });
+  const repo = await upsertRepository(db, {
+    owner: "acme",
+    name: "widgets",
+    githubId: 42,
+    private: !opts.publicRepos?.includes("acme/widgets"),
+  });
   let thread = 6; // one live session per thread: each gets its own issue, #7 first
   return {
     inspect,
@@ -79,7 +107,18 @@ export async function startWebStack(access: FakeOAuthGitHubOptions["access"], op
     repo,
     async createSession(id, title, login = "alice", extra = {}) {
       const user = await upsertUser(db, { login, avatarUrl: `${github.url}/avatars/${login}.svg` });
-      await insertSession(db, { id, repositoryId: repo.id, threadKind: "issue", threadNumber: ++thread, title, status: "running", baseBranch: "main", headBranch: `inspect/${id}`, createdByUserId: user.id, ...extra });
+      await insertSession(db, {
+        id,
+        repositoryId: repo.id,
+        threadKind: "issue",
+        threadNumber: ++thread,
+        title,
+        status: "running",
+        baseBranch: "main",
+        headBranch: `inspect/${id}`,
+        createdByUserId: user.id,
+        ...extra,
+      });
     },
     async append(sessionId, events) {
       await inspect.sessions.deps.events.append(sessionId, events);
@@ -96,11 +135,17 @@ export async function startWebStack(access: FakeOAuthGitHubOptions["access"], op
 /** Sign in over HTTP as a browser would (following the OAuth redirects); returns the Cookie header. */
 export async function signIn(stack: WebStack, login: string): Promise<string> {
   const start = await fetch(`${stack.url}/auth/login?returnTo=/`, { redirect: "manual" });
-  const stateCookie = start.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const stateCookie = start.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const authorize = new URL(start.headers.get("location")!);
   authorize.searchParams.set("login", login);
   const atGitHub = await fetch(authorize, { redirect: "manual" });
-  const callback = await fetch(atGitHub.headers.get("location")!, { redirect: "manual", headers: { cookie: stateCookie } });
+  const callback = await fetch(atGitHub.headers.get("location")!, {
+    redirect: "manual",
+    headers: { cookie: stateCookie },
+  });
   if (callback.status !== 302) throw new Error(`sign-in failed: ${callback.status} ${await callback.text()}`);
   const session = callback.headers.getSetCookie().find((c) => c.startsWith("inspect_session="));
   if (!session) throw new Error("no session cookie");

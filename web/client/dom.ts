@@ -1,7 +1,11 @@
 /** Tiny DOM helpers for the client scripts: text is always set as text, never as HTML. */
 type Attrs = Record<string, string | boolean | undefined>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string | null | undefined)[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string | null | undefined)[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
@@ -26,7 +30,14 @@ export function badge(status: string): HTMLElement {
 export function diffBlock(diff: string): HTMLElement {
   const pre = h("pre", { class: "diff" });
   for (const line of diff.split("\n")) {
-    const cls = line.startsWith("+") && !line.startsWith("+++") ? "add" : line.startsWith("-") && !line.startsWith("---") ? "del" : line.startsWith("@@") ? "hunk" : undefined;
+    const cls =
+      line.startsWith("+") && !line.startsWith("+++")
+        ? "add"
+        : line.startsWith("-") && !line.startsWith("---")
+          ? "del"
+          : line.startsWith("@@")
+            ? "hunk"
+            : undefined;
     pre.append(cls ? h("span", { class: cls }, line) : `${line}\n`);
   }
   return pre;

@@ -113,7 +113,9 @@ export class EventFeed {
     this.backfilling = (async () => {
       try {
         for (;;) {
-          const res = await fetch(`/api/sessions/${encodeURIComponent(this.sessionId)}/events?since=${this.lastSeq}`, { headers: { accept: "application/json" } });
+          const res = await fetch(`/api/sessions/${encodeURIComponent(this.sessionId)}/events?since=${this.lastSeq}`, {
+            headers: { accept: "application/json" },
+          });
           if (!res.ok) return;
           const body = EventsResponse.safeParse(await res.json());
           if (!body.success || body.data.events.length === 0) return;
@@ -131,7 +133,9 @@ export class EventFeed {
   }
 
   private async token(): Promise<RoomTokenResponse> {
-    const res = await fetch(`/api/sessions/${encodeURIComponent(this.sessionId)}/room-token`, { headers: { accept: "application/json" } });
+    const res = await fetch(`/api/sessions/${encodeURIComponent(this.sessionId)}/room-token`, {
+      headers: { accept: "application/json" },
+    });
     if (!res.ok) throw new Error(`room token: HTTP ${res.status}`);
     return RoomTokenResponse.parse(await res.json());
   }

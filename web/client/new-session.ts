@@ -13,7 +13,11 @@ function warmUp() {
   const value = repo.value.trim();
   if (!value || prompt.value.length < 3 || warmed.has(value)) return;
   warmed.add(value);
-  void fetch("/api/warmup", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ repo: value }) }).catch(() => {});
+  void fetch("/api/warmup", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ repo: value }),
+  }).catch(() => {});
 }
 prompt.addEventListener("input", warmUp);
 repo.addEventListener("change", warmUp);

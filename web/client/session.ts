@@ -21,7 +21,12 @@ function showQueue(queued: QueuedPrompt[]) {
   $("queue-box")!.classList.toggle("hidden", queued.length === 0);
   $("queue")!.replaceChildren(
     ...queued.map((q) => {
-      const li = h("li", { "data-prompt": String(q.promptId) }, avatar(q.author.login, q.author.avatarUrl, 20), h("span", { style: "flex:1" }, q.text.split("\n")[0]!.slice(0, 140)));
+      const li = h(
+        "li",
+        { "data-prompt": String(q.promptId) },
+        avatar(q.author.login, q.author.avatarUrl, 20),
+        h("span", { style: "flex:1" }, q.text.split("\n")[0]!.slice(0, 140)),
+      );
       if (boot.canWrite && q.author.login === boot.viewer.login) {
         const cancel = h("button", { type: "button", class: "danger" }, "Cancel");
         cancel.addEventListener("click", () => void request("DELETE", `/prompts/${q.promptId}`));
@@ -34,12 +39,19 @@ function showQueue(queued: QueuedPrompt[]) {
 
 async function request(method: string, path: string, body?: unknown): Promise<boolean> {
   const error = $("form-error");
-  const res = await fetch(api(path), { method, headers: { "content-type": "application/json", accept: "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(api(path), {
+    method,
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (res.ok) {
     if (error) error.textContent = "";
     return true;
   }
-  const message = await res.json().then((b: { error?: string }) => b.error, () => null);
+  const message = await res.json().then(
+    (b: { error?: string }) => b.error,
+    () => null,
+  );
   if (error) error.textContent = message ?? `failed (HTTP ${res.status})`;
   return false;
 }

@@ -19,7 +19,10 @@ export interface TimelineHooks {
 }
 
 export class Timeline {
-  private readonly prompts = new Map<number, { card: HTMLElement; status: HTMLElement; data: QueuedPrompt; state: string }>();
+  private readonly prompts = new Map<
+    number,
+    { card: HTMLElement; status: HTMLElement; data: QueuedPrompt; state: string }
+  >();
   private readonly texts = new Map<string, HTMLElement>();
   private readonly tools = new Map<string, HTMLDetailsElement>();
   private setup: { box: HTMLDetailsElement; pre: HTMLElement; summary: HTMLElement } | null = null;
@@ -33,7 +36,8 @@ export class Timeline {
     switch (e.type) {
       case "session.status":
         this.hooks.onStatus(e.data.status);
-        if (e.data.reason && ["failed", "stopped"].includes(e.data.status)) this.line(`Session ${e.data.status}: ${e.data.reason}`, e.data.status === "failed" ? "error" : "");
+        if (e.data.reason && ["failed", "stopped"].includes(e.data.status))
+          this.line(`Session ${e.data.status}: ${e.data.reason}`, e.data.status === "failed" ? "error" : "");
         return;
       case "prompt.queued": {
         const d = e.data;
@@ -41,11 +45,23 @@ export class Timeline {
         const card = h(
           "article",
           { class: "card prompt", id: `prompt-${d.promptId}`, "data-prompt": String(d.promptId) },
-          h("div", { class: "row" }, avatar(d.author.login, d.author.avatarUrl), h("b", {}, d.author.login), h("span", { class: "muted" }, `via ${d.source.replace(/_/g, " ")}`), status),
+          h(
+            "div",
+            { class: "row" },
+            avatar(d.author.login, d.author.avatarUrl),
+            h("b", {}, d.author.login),
+            h("span", { class: "muted" }, `via ${d.source.replace(/_/g, " ")}`),
+            status,
+          ),
           h("div", { class: "text" }, d.text),
         );
         this.root.append(card);
-        this.prompts.set(d.promptId, { card, status, data: { promptId: d.promptId, author: d.author, text: d.text }, state: "queued" });
+        this.prompts.set(d.promptId, {
+          card,
+          status,
+          data: { promptId: d.promptId, author: d.author, text: d.text },
+          state: "queued",
+        });
         this.queueChanged();
         return;
       }
@@ -56,7 +72,8 @@ export class Timeline {
         this.setPromptState(e.data.promptId, e.data.status);
         const p = this.prompts.get(e.data.promptId);
         if (e.data.error) this.line(e.data.error, "error");
-        if (p && e.data.commits.length) p.card.append(h("div", { class: "muted" }, `${e.data.commits.length} commit(s)`));
+        if (p && e.data.commits.length)
+          p.card.append(h("div", { class: "muted" }, `${e.data.commits.length} commit(s)`));
         return;
       }
       case "prompt.cancelled":
@@ -73,7 +90,11 @@ export class Timeline {
         return;
       case "file.edited": {
         // File edits are what reviewers look for: open by default.
-        const box = h("details", { class: "tool", open: Boolean(e.data.diff) }, h("summary", {}, h("span", { class: "name" }, "edit"), h("span", { class: "title" }, e.data.path)));
+        const box = h(
+          "details",
+          { class: "tool", open: Boolean(e.data.diff) },
+          h("summary", {}, h("span", { class: "name" }, "edit"), h("span", { class: "title" }, e.data.path)),
+        );
         if (e.data.diff) box.append(diffBlock(e.data.diff));
         this.root.append(box);
         return;
@@ -84,17 +105,35 @@ export class Timeline {
       case "setup.finished": {
         const s = this.setupBox();
         const ok = e.data.exitCode === 0 && !e.data.timedOut;
-        s.summary.replaceChildren(h("span", { class: "name" }, "setup"), h("span", { class: "title" }, `.inspect/setup.sh ${e.data.timedOut ? "timed out" : `exited ${e.data.exitCode}`} (${(e.data.durationMs / 1000).toFixed(1)} s)`), badge(ok ? "done" : "failed"));
+        s.summary.replaceChildren(
+          h("span", { class: "name" }, "setup"),
+          h(
+            "span",
+            { class: "title" },
+            `.inspect/setup.sh ${e.data.timedOut ? "timed out" : `exited ${e.data.exitCode}`} (${(e.data.durationMs / 1000).toFixed(1)} s)`,
+          ),
+          badge(ok ? "done" : "failed"),
+        );
         return;
       }
       case "git.commit":
-        this.line(`Committed ${e.data.sha.slice(0, 7)} ${e.data.message.split("\n")[0]} (${e.data.files} files, as ${e.data.author.name})`);
+        this.line(
+          `Committed ${e.data.sha.slice(0, 7)} ${e.data.message.split("\n")[0]} (${e.data.files} files, as ${e.data.author.name})`,
+        );
         return;
       case "git.push":
         this.line(`Pushed ${e.data.branch} at ${e.data.sha.slice(0, 7)}`);
         return;
       case "pr.opened": {
-        this.root.append(h("div", { class: "event" }, "Opened ", h("a", { href: safeHref(e.data.url) }, `pull request #${e.data.number}`), e.data.draft ? " (draft)" : ""));
+        this.root.append(
+          h(
+            "div",
+            { class: "event" },
+            "Opened ",
+            h("a", { href: safeHref(e.data.url) }, `pull request #${e.data.number}`),
+            e.data.draft ? " (draft)" : "",
+          ),
+        );
         this.hooks.onPullRequest(e.data.url, e.data.number);
         return;
       }
@@ -127,14 +166,34 @@ export class Timeline {
     }
     const body: Node[] = [];
     if (d.input) body.push(h("pre", { class: "input" }, d.input));
-    if (d.output) body.push(d.tool === "edit" || d.output.startsWith("@@") || d.output.startsWith("---") ? diffBlock(d.output) : h("pre", { class: "output" }, d.output));
+    if (d.output)
+      body.push(
+        d.tool === "edit" || d.output.startsWith("@@") || d.output.startsWith("---")
+          ? diffBlock(d.output)
+          : h("pre", { class: "output" }, d.output),
+      );
     if (d.error) body.push(h("pre", { class: "output event error" }, d.error));
-    box.replaceChildren(h("summary", {}, h("span", { class: "name" }, d.tool), h("span", { class: "title" }, d.title ?? ""), badge(d.status)), ...body);
+    box.replaceChildren(
+      h(
+        "summary",
+        {},
+        h("span", { class: "name" }, d.tool),
+        h("span", { class: "title" }, d.title ?? ""),
+        badge(d.status),
+      ),
+      ...body,
+    );
   }
 
   private setupBox() {
     if (!this.setup) {
-      const summary = h("summary", {}, h("span", { class: "name" }, "setup"), h("span", { class: "title" }, ".inspect/setup.sh"), badge("running"));
+      const summary = h(
+        "summary",
+        {},
+        h("span", { class: "name" }, "setup"),
+        h("span", { class: "title" }, ".inspect/setup.sh"),
+        badge("running"),
+      );
       const pre = h("pre", {});
       const box = h("details", { class: "tool" }, summary, pre);
       this.root.append(box);

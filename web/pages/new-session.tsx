@@ -9,7 +9,14 @@ export function NewSessionPage(props: { viewer: Viewer; repos: string[]; default
       <h1>New session</h1>
       <form id="new-session" class="card">
         <label for="repo">{local ? "Repository (a path on this machine)" : "Repository (owner/name)"}</label>
-        <input id="repo" name="repo" list="repos" required placeholder={local ? "/path/to/repo" : "owner/name"} autocomplete="off" />
+        <input
+          id="repo"
+          name="repo"
+          list="repos"
+          required
+          placeholder={local ? "/path/to/repo" : "owner/name"}
+          autocomplete="off"
+        />
         <datalist id="repos">
           {props.repos.map((r) => (
             <option value={r}></option>

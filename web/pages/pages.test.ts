@@ -22,13 +22,29 @@ beforeAll(async () => {
   const user = await upsertUser(db, { login: "alice" });
 
   // Two readable sessions with PRs (one merged), one readable without, one unreadable with a PR.
-  await stack.createSession("sessOlder1", "Older session", "alice", { createdAt: at(5 * HOUR), prNumber: 3, prUrl: "https://gh.example/acme/widgets/pull/3" });
-  await stack.createSession("sessNewer1", "Newer session", "bob", { createdAt: at(2 * HOUR), prNumber: 4, prUrl: "https://gh.example/acme/widgets/pull/4", status: "archived", statusReason: "pull request merged" });
+  await stack.createSession("sessOlder1", "Older session", "alice", {
+    createdAt: at(5 * HOUR),
+    prNumber: 3,
+    prUrl: "https://gh.example/acme/widgets/pull/3",
+  });
+  await stack.createSession("sessNewer1", "Newer session", "bob", {
+    createdAt: at(2 * HOUR),
+    prNumber: 4,
+    prUrl: "https://gh.example/acme/widgets/pull/4",
+    status: "archived",
+    statusReason: "pull request merged",
+  });
   await stack.createSession("sessNoPr01", "No PR yet", "alice", { createdAt: at(1 * HOUR), status: "idle" });
-  await stack.createSession("sessHidden", "Hidden session", "alice", { createdAt: at(HOUR / 2), repositoryId: secret.id, prNumber: 9, prUrl: "https://gh.example/acme/secret/pull/9" });
+  await stack.createSession("sessHidden", "Hidden session", "alice", {
+    createdAt: at(HOUR / 2),
+    repositoryId: secret.id,
+    prNumber: 9,
+    prUrl: "https://gh.example/acme/secret/pull/9",
+  });
 
   // Prompt → PR: 10 min for the older session, 30 min for the newer one → median 20 min.
-  const prompt = (sessionId: string, createdAt: Date, author = "alice") => insertPrompt(db, { sessionId, authorUserId: user.id, authorLogin: author, source: "web", text: "go", createdAt });
+  const prompt = (sessionId: string, createdAt: Date, author = "alice") =>
+    insertPrompt(db, { sessionId, authorUserId: user.id, authorLogin: author, source: "web", text: "go", createdAt });
   await prompt("sessOlder1", at(5 * HOUR));
   await prompt("sessNewer1", at(2 * HOUR));
   await prompt("sessNoPr01", at(HOUR / 4)); // within the last hour: alice is active now
@@ -39,7 +55,14 @@ beforeAll(async () => {
   await prompt("sessOlder1", at(3 * HOUR), "carol");
   await prompt("sessNewer1", at(1.5 * HOUR), "dave");
   await prompt("sessHidden", at(HOUR / 3), "erin"); // active, but only on a repository alice cannot read
-  const pr = (sessionId: string, number: number, ts: Date) => stack.append(sessionId, [{ type: "pr.opened", data: { number, url: `https://gh.example/pull/${number}`, draft: false }, ts: ts.toISOString() } as never]);
+  const pr = (sessionId: string, number: number, ts: Date) =>
+    stack.append(sessionId, [
+      {
+        type: "pr.opened",
+        data: { number, url: `https://gh.example/pull/${number}`, draft: false },
+        ts: ts.toISOString(),
+      } as never,
+    ]);
   await pr("sessOlder1", 3, new Date(at(5 * HOUR).getTime() + 10 * 60_000));
   await pr("sessNewer1", 4, new Date(at(2 * HOUR).getTime() + 30 * 60_000));
   await pr("sessHidden", 9, new Date(at(HOUR / 2).getTime() + 1 * 60_000));
@@ -81,7 +104,12 @@ describe("pages", () => {
     expect(html).toContain("<svg");
     const today = new Date().toISOString().slice(0, 10);
     const sessionsToday = ["sessOlder1", "sessNewer1", "sessNoPr01"].length; // unless the test runs just after midnight UTC
-    if (at(5 * HOUR).toISOString().slice(0, 10) === today) expect(html).toContain(`<title>${today}: ${sessionsToday} sessions</title>`);
+    if (
+      at(5 * HOUR)
+        .toISOString()
+        .slice(0, 10) === today
+    )
+      expect(html).toContain(`<title>${today}: ${sessionsToday} sessions</title>`);
   });
 
   it("offers only readable repositories on the new session form", async () => {
@@ -91,7 +119,12 @@ describe("pages", () => {
   });
 
   it("validates warm-up requests and checks access before warming", async () => {
-    const post = (body: string) => fetch(`${stack.url}/api/warmup`, { method: "POST", headers: { cookie: alice, "content-type": "application/json" }, body });
+    const post = (body: string) =>
+      fetch(`${stack.url}/api/warmup`, {
+        method: "POST",
+        headers: { cookie: alice, "content-type": "application/json" },
+        body,
+      });
     expect((await post("{not json")).status).toBe(400);
     expect((await post(JSON.stringify({ repo: "" }))).status).toBe(400);
     expect((await post(JSON.stringify({ repo: "acme/secret" }))).status).toBe(404);
@@ -117,7 +150,11 @@ describe("pages", () => {
   });
 
   it("signs out by clearing the session cookie", async () => {
-    const res = await fetch(`${stack.url}/auth/logout`, { method: "POST", headers: { cookie: alice }, redirect: "manual" });
+    const res = await fetch(`${stack.url}/auth/logout`, {
+      method: "POST",
+      headers: { cookie: alice },
+      redirect: "manual",
+    });
     expect(res.status).toBe(303);
     expect(res.headers.getSetCookie().some((c) => /^inspect_session=;/.test(c) && /Max-Age=0/i.test(c))).toBe(true);
   });

@@ -40,10 +40,15 @@ export function SessionListPage(props: { viewer: Viewer; items: SessionListItem[
                   {item.session.title}
                 </a>
                 <span class="pr">
-                  {item.session.prUrl && item.session.prNumber ? <a href={safeHref(item.session.prUrl)}>PR #{item.session.prNumber}</a> : <span class="muted">no PR</span>}
+                  {item.session.prUrl && item.session.prNumber ? (
+                    <a href={safeHref(item.session.prUrl)}>PR #{item.session.prNumber}</a>
+                  ) : (
+                    <span class="muted">no PR</span>
+                  )}
                 </span>
                 <span class="meta muted row">
-                  <span>{item.repo.fullName}</span>·{thread ? <a href={thread}>{threadLabel(item)}</a> : <span>{threadLabel(item)}</span>}·
+                  <span>{item.repo.fullName}</span>·
+                  {thread ? <a href={thread}>{threadLabel(item)}</a> : <span>{threadLabel(item)}</span>}·
                   {item.author ? (
                     <span class="row" style="gap:4px">
                       <Avatar login={item.author.login} url={item.author.avatarUrl} size={18} />

@@ -10,7 +10,14 @@ import type { SessionBoot } from "../client/boot.js";
 import type { RepositoryView, SessionView, Viewer } from "../deps.js";
 import { threadLabel, threadUrl } from "./session-list.js";
 
-export function SessionPage(props: { viewer: Viewer; session: SessionView; repo: RepositoryView; canWrite: boolean; webUrl: string; boot: SessionBoot }) {
+export function SessionPage(props: {
+  viewer: Viewer;
+  session: SessionView;
+  repo: RepositoryView;
+  canWrite: boolean;
+  webUrl: string;
+  boot: SessionBoot;
+}) {
   const { session, repo } = props;
   const thread = threadUrl(props.webUrl, { session, repo });
   return (
@@ -26,10 +33,13 @@ export function SessionPage(props: { viewer: Viewer; session: SessionView; repo:
         <span id="status" class={`badge s-${session.status}`}>
           {session.status}
         </span>
-        <span>{repo.fullName}</span>·{thread ? <a href={thread}>{threadLabel({ session })}</a> : <span>{threadLabel({ session })}</span>}·
+        <span>{repo.fullName}</span>·
+        {thread ? <a href={thread}>{threadLabel({ session })}</a> : <span>{threadLabel({ session })}</span>}·
         <code>{session.headBranch}</code>
         <span id="pr">{session.prUrl ? <a href={safeHref(session.prUrl)}>PR #{session.prNumber}</a> : null}</span>
-        <span id="live" class="badge">connecting…</span>
+        <span id="live" class="badge">
+          connecting…
+        </span>
       </div>
       <section id="timeline" aria-live="polite"></section>
       <section id="queue-box" class="hidden">
@@ -38,7 +48,12 @@ export function SessionPage(props: { viewer: Viewer; session: SessionView; repo:
       </section>
       {props.canWrite ? (
         <form id="prompt-form" class="sticky">
-          <textarea id="prompt-text" name="text" placeholder="Ask for a follow-up… (queued after the current prompt)" required></textarea>
+          <textarea
+            id="prompt-text"
+            name="text"
+            placeholder="Ask for a follow-up… (queued after the current prompt)"
+            required
+          ></textarea>
           <div class="row" style="justify-content:space-between;margin-top:6px">
             <span id="form-error" class="muted"></span>
             <span class="row">

@@ -11,7 +11,8 @@ class MapStorage implements RoomStorage {
   data = new Map<string, unknown>();
   async list<T>({ prefix }: { prefix: string }) {
     const out = new Map<string, T>();
-    for (const [k, v] of [...this.data].sort(([a], [b]) => a.localeCompare(b))) if (k.startsWith(prefix)) out.set(k, v as T);
+    for (const [k, v] of [...this.data].sort(([a], [b]) => a.localeCompare(b)))
+      if (k.startsWith(prefix)) out.set(k, v as T);
     return out;
   }
   async put<T>(entries: Record<string, T>) {
@@ -37,12 +38,21 @@ class Viewer implements RoomConnection {
   }
 }
 
-const ev = (seq: number, text = `part ${seq}`): SessionEvent => ({ seq, ts: new Date(1_700_000_000_000 + seq).toISOString(), type: "agent.text", data: { partId: "p", text } });
+const ev = (seq: number, text = `part ${seq}`): SessionEvent => ({
+  seq,
+  ts: new Date(1_700_000_000_000 + seq).toISOString(),
+  type: "agent.text",
+  data: { partId: "p", text },
+});
 
 function post(body: unknown, secret: string | null = SECRET): Request {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (secret !== null) headers.authorization = `Bearer ${secret}`;
-  return new Request("http://room/parties/main/s1", { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return new Request("http://room/parties/main/s1", {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 describe("SessionRoom", () => {
@@ -72,7 +82,13 @@ describe("SessionRoom", () => {
   });
 
   it("refuses malformed bodies with 400 and appends nothing", async () => {
-    const bad = ["not json", { events: [] }, { events: [{ seq: 1, type: "agent.text" }] }, { events: [{ ...ev(1), type: "nope" }] }, { events: [{ ...ev(1), seq: -1 }] }];
+    const bad = [
+      "not json",
+      { events: [] },
+      { events: [{ seq: 1, type: "agent.text" }] },
+      { events: [{ ...ev(1), type: "nope" }] },
+      { events: [{ ...ev(1), seq: -1 }] },
+    ];
     for (const body of bad) expect((await room.handleRequest(post(body))).status).toBe(400);
     expect(room.size).toBe(0);
   });
@@ -131,18 +147,38 @@ describe("SessionRoom", () => {
     room.connect(a, { login: "ann", avatarUrl: "https://avatars.example/ann" }, 0);
     room.connect(b1, { login: "bob", avatarUrl: null }, 0);
     room.connect(b2, { login: "bob", avatarUrl: null }, 0);
-    expect(a.lastPresence()).toEqual({ type: "presence", watchers: [{ login: "ann", avatarUrl: "https://avatars.example/ann" }, { login: "bob", avatarUrl: null }] });
+    expect(a.lastPresence()).toEqual({
+      type: "presence",
+      watchers: [
+        { login: "ann", avatarUrl: "https://avatars.example/ann" },
+        { login: "bob", avatarUrl: null },
+      ],
+    });
     room.disconnect(b1);
-    expect(a.lastPresence()?.type === "presence" && a.lastPresence()).toMatchObject({ watchers: [{ login: "ann" }, { login: "bob" }] });
+    expect(a.lastPresence()?.type === "presence" && a.lastPresence()).toMatchObject({
+      watchers: [{ login: "ann" }, { login: "bob" }],
+    });
     room.disconnect(b2);
-    expect(a.lastPresence()).toEqual({ type: "presence", watchers: [{ login: "ann", avatarUrl: "https://avatars.example/ann" }] });
+    expect(a.lastPresence()).toEqual({
+      type: "presence",
+      watchers: [{ login: "ann", avatarUrl: "https://avatars.example/ann" }],
+    });
   });
 
   describe("viewer tokens", () => {
     it("accepts a token for this session and reads login, avatar and since", async () => {
-      const { token, expiresAt } = await signViewerToken(SECRET, { login: "ann", sessionId: "s1", avatarUrl: "https://avatars.example/ann" });
+      const { token, expiresAt } = await signViewerToken(SECRET, {
+        login: "ann",
+        sessionId: "s1",
+        avatarUrl: "https://avatars.example/ann",
+      });
       const verdict = await room.authorize(`http://room/parties/main/s1?token=${token}&since=7`);
-      expect(verdict).toEqual({ ok: true, since: 7, expiresAt: expiresAt.getTime(), watcher: { login: "ann", avatarUrl: "https://avatars.example/ann" } });
+      expect(verdict).toEqual({
+        ok: true,
+        since: 7,
+        expiresAt: expiresAt.getTime(),
+        watcher: { login: "ann", avatarUrl: "https://avatars.example/ann" },
+      });
     });
 
     it("refuses tokens for another session, with another key, or expired (401)", async () => {

@@ -125,10 +125,16 @@ export class SessionRoom {
     const params = Object.fromEntries(new URL(url).searchParams);
     const query = ConnectQuery.safeParse(params);
     if (!query.success) return { ok: false, status: 400, error: "connect with ?token=<viewer token>&since=<seq>" };
-    if (!this.secret) return { ok: false, status: 500, error: "the room secret (INSPECT_ROOM_SECRET) is not configured" };
+    if (!this.secret)
+      return { ok: false, status: 500, error: "the room secret (INSPECT_ROOM_SECRET) is not configured" };
     const claims = await verifyViewerToken(this.secret, query.data.token, this.sessionId);
     if (!claims) return { ok: false, status: 401, error: "invalid or expired viewer token for this session" };
-    return { ok: true, since: query.data.since, expiresAt: claims.exp * 1000, watcher: { login: claims.sub, avatarUrl: claims.avatar ?? null } };
+    return {
+      ok: true,
+      since: query.data.since,
+      expiresAt: claims.exp * 1000,
+      watcher: { login: claims.sub, avatarUrl: claims.avatar ?? null },
+    };
   }
 
   /**
@@ -150,7 +156,8 @@ export class SessionRoom {
   /** One entry per login, in order of arrival. */
   watchers(): Watcher[] {
     const byLogin = new Map<string, Watcher>();
-    for (const { watcher } of this.connections.values()) if (!byLogin.has(watcher.login)) byLogin.set(watcher.login, watcher);
+    for (const { watcher } of this.connections.values())
+      if (!byLogin.has(watcher.login)) byLogin.set(watcher.login, watcher);
     return [...byLogin.values()];
   }
 

@@ -26,7 +26,10 @@ export default class SessionRoomServer implements Party.Server {
   static async onBeforeConnect(req: Party.Request, lobby: Party.Lobby): Promise<Party.Request | Response> {
     const verdict = await new SessionRoom(lobby.id, nullStorage, secretOf(lobby.env)).authorize(req.url);
     if (verdict.ok) return req;
-    return new Response(JSON.stringify({ error: verdict.error }), { status: verdict.status, headers: { "content-type": "application/json" } });
+    return new Response(JSON.stringify({ error: verdict.error }), {
+      status: verdict.status,
+      headers: { "content-type": "application/json" },
+    });
   }
 
   async onStart(): Promise<void> {
