@@ -92864,13 +92864,16 @@ function userJail(user, layout) {
         "3",
         "--",
         ...setpriv,
-        "sleep",
-        "infinity"
+        "sh",
+        "-c",
+        // Says so once it runs inside the finished jail: bubblewrap names its pid (info fd) before
+        // the mounts are in place, and joining earlier would enter a half-built namespace.
+        "echo ready; exec sleep infinity"
       ];
       const child2 = spawnGroup("bwrap", args, {
         cwd: sessionDir,
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        stdio: ["ignore", "ignore", "pipe", "pipe"]
+        stdio: ["ignore", "pipe", "pipe", "pipe"]
       });
       holder = child2;
       holderPid = await readChildPid(child2);
@@ -92933,6 +92936,8 @@ function readChildPid(child2) {
   return new Promise((resolve3, reject) => {
     let text = "";
     let stderr = "";
+    let pid = null;
+    let ready = false;
     const info2 = child2.stdio[3];
     child2.stdio[2]?.on("data", (c) => stderr = (stderr + c.toString()).slice(-2e3));
     let settled = false;
@@ -92944,14 +92949,23 @@ function readChildPid(child2) {
       void killGroup(child2, 0);
       reject(error63);
     };
+    const done = () => {
+      if (pid === null || !ready || settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve3(pid);
+    };
     info2?.on("data", (chunk) => {
       text += chunk.toString();
-      const pid = /"child-pid"\s*:\s*(\d+)/.exec(text)?.[1];
-      if (pid && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve3(Number(pid));
-      }
+      const found = /"child-pid"\s*:\s*(\d+)/.exec(text)?.[1];
+      if (found) pid = Number(found);
+      done();
+    });
+    let said = "";
+    child2.stdout?.on("data", (chunk) => {
+      said += chunk.toString();
+      if (said.includes("ready\n")) ready = true;
+      done();
     });
     child2.once(
       "exit",

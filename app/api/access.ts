@@ -7,14 +7,9 @@
 import type { Context } from "hono";
 import type { RepositoryRow } from "../db/accounts.js";
 
-export interface Viewer {
-  login: string;
-  id: number | null;
-  avatarUrl: string | null;
-  /** The viewer's OAuth token (server side only), null in local mode. */
-  token: string | null;
-  local: boolean;
-}
+/** Who is looking: one definition, the web's (app/ may import web/, not the other way). */
+export type { Viewer } from "../../web/deps.js";
+import type { Viewer } from "../../web/deps.js";
 
 /** What the policy looks at in a repository (a row, or the web's view of one). */
 export type RepositoryRef = Pick<RepositoryRow, "fullName" | "localPath">;

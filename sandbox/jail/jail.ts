@@ -158,13 +158,16 @@ export function userJail(user: SandboxUser, layout: JailLayout): Jail {
         "3",
         "--",
         ...setpriv,
-        "sleep",
-        "infinity",
+        "sh",
+        "-c",
+        // Says so once it runs inside the finished jail: bubblewrap names its pid (info fd) before
+        // the mounts are in place, and joining earlier would enter a half-built namespace.
+        "echo ready; exec sleep infinity",
       ];
       const child = spawnGroup("bwrap", args, {
         cwd: sessionDir,
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        stdio: ["ignore", "ignore", "pipe", "pipe"],
+        stdio: ["ignore", "pipe", "pipe", "pipe"],
       });
       holder = child;
       holderPid = await readChildPid(child);
@@ -229,11 +232,13 @@ function chown(user: SandboxUser, target: string): void {
   execFileSync("chown", ["-R", "-h", `${user.uid}:${user.gid}`, target], { stdio: "ignore" });
 }
 
-/** bubblewrap says on its info fd which process the jail is (the one to join with nsenter). */
+/** bubblewrap says on its info fd which process the jail is (the one to join with nsenter); the holder says when the jail is ready. */
 function readChildPid(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     let text = "";
     let stderr = "";
+    let pid: number | null = null;
+    let ready = false;
     const info = child.stdio[3] as NodeJS.ReadableStream | null;
     child.stdio[2]?.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2_000)));
     let settled = false;
@@ -245,14 +250,23 @@ function readChildPid(child: ChildProcess): Promise<number> {
       void killGroup(child, 0);
       reject(error);
     };
+    const done = () => {
+      if (pid === null || !ready || settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(pid);
+    };
     info?.on("data", (chunk: Buffer) => {
       text += chunk.toString();
-      const pid = /"child-pid"\s*:\s*(\d+)/.exec(text)?.[1];
-      if (pid && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve(Number(pid));
-      }
+      const found = /"child-pid"\s*:\s*(\d+)/.exec(text)?.[1];
+      if (found) pid = Number(found);
+      done();
+    });
+    let said = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      said += chunk.toString();
+      if (said.includes("ready\n")) ready = true;
+      done();
     });
     child.once("exit", (code) =>
       fail(new Error(`the sandbox could not start (bwrap exited ${code}): ${stderr.trim()}`)),
