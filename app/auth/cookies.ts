@@ -4,9 +4,8 @@
  */
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { SignJWT, jwtVerify } from "jose";
 import { z } from "zod";
-import { deriveKey } from "./crypto.js";
+import { signClaims, verifyClaims } from "./crypto.js";
 
 const SESSION_COOKIE = "inspect_session";
 const STATE_COOKIE = "inspect_oauth";
@@ -15,30 +14,6 @@ const STATE_TTL_SECONDS = 600;
 
 const SessionClaims = z.object({ sub: z.string().regex(/^\d+$/), login: z.string().min(1) });
 const StateClaims = z.object({ state: z.string().min(16), returnTo: z.string() });
-
-async function sign(secret: string, purpose: string, claims: Record<string, unknown>, ttl: number): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256" })
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttl)
-    .sign(deriveKey(secret, purpose));
-}
-
-async function verify<T>(
-  secret: string,
-  purpose: string,
-  token: string | undefined,
-  schema: z.ZodType<T>,
-): Promise<T | null> {
-  if (!token) return null;
-  try {
-    const { payload } = await jwtVerify(token, deriveKey(secret, purpose), { algorithms: ["HS256"] });
-    const parsed = schema.safeParse(payload);
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
 
 function cookieOptions(publicUrl: string, maxAge: number) {
   return { httpOnly: true, sameSite: "Lax" as const, path: "/", secure: publicUrl.startsWith("https:"), maxAge };
@@ -50,13 +25,18 @@ export async function setSessionCookie(
   publicUrl: string,
   user: { id: number; login: string },
 ) {
-  const token = await sign(secret, "session cookie", { sub: String(user.id), login: user.login }, SESSION_TTL_SECONDS);
+  const token = await signClaims(
+    secret,
+    "session cookie",
+    { sub: String(user.id), login: user.login },
+    SESSION_TTL_SECONDS,
+  );
   setCookie(c, SESSION_COOKIE, token, cookieOptions(publicUrl, SESSION_TTL_SECONDS));
 }
 
 /** The signed-in user's id, or null. */
 export async function readSessionCookie(c: Context, secret: string): Promise<{ userId: number; login: string } | null> {
-  const claims = await verify(secret, "session cookie", getCookie(c, SESSION_COOKIE), SessionClaims);
+  const claims = await verifyClaims(secret, "session cookie", getCookie(c, SESSION_COOKIE), SessionClaims);
   return claims ? { userId: Number(claims.sub), login: claims.login } : null;
 }
 
@@ -68,13 +48,13 @@ export async function setStateCookie(c: Context, secret: string, publicUrl: stri
   setCookie(
     c,
     STATE_COOKIE,
-    await sign(secret, "oauth state", { state, returnTo }, STATE_TTL_SECONDS),
+    await signClaims(secret, "oauth state", { state, returnTo }, STATE_TTL_SECONDS),
     cookieOptions(publicUrl, STATE_TTL_SECONDS),
   );
 }
 
 export async function takeStateCookie(c: Context, secret: string): Promise<{ state: string; returnTo: string } | null> {
-  const claims = await verify(secret, "oauth state", getCookie(c, STATE_COOKIE), StateClaims);
+  const claims = await verifyClaims(secret, "oauth state", getCookie(c, STATE_COOKIE), StateClaims);
   deleteCookie(c, STATE_COOKIE, { path: "/" });
   return claims;
 }

@@ -3,6 +3,8 @@
  * tokens at rest (AES-256-GCM). A database dump alone does not reveal tokens.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import { SignJWT, jwtVerify } from "jose";
+import type { z } from "zod";
 
 /**
  * HMAC-SHA256(secret, "inspect <purpose> v1"): the control plane's one key derivation (cookies,
@@ -35,6 +37,37 @@ export function openToken(secret: string, sealed: string): string | null {
     );
     decipher.setAuthTag(Buffer.from(tag, "base64url"));
     return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** A short-lived HS256 token for one purpose (cookies, OAuth state, Slack link invitations). */
+export async function signClaims(
+  secret: string,
+  purpose: string,
+  claims: Record<string, unknown>,
+  ttlSeconds: number,
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(deriveKey(secret, purpose));
+}
+
+/** The claims of a token `signClaims` made for `purpose`, or null: missing, forged, expired or of another shape. */
+export async function verifyClaims<T>(
+  secret: string,
+  purpose: string,
+  token: string | undefined,
+  schema: z.ZodType<T>,
+): Promise<T | null> {
+  if (!token || token.length > 4_000) return null;
+  try {
+    const { payload } = await jwtVerify(token, deriveKey(secret, purpose), { algorithms: ["HS256"] });
+    const parsed = schema.safeParse(payload);
+    return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }

@@ -10,10 +10,9 @@
 import { eq } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { SignJWT, jwtVerify } from "jose";
 import { z } from "zod";
 import type { Viewer } from "../api/access.js";
-import { deriveKey } from "../auth/crypto.js";
+import { signClaims, verifyClaims } from "../auth/crypto.js";
 import type { Db } from "../db/client.js";
 import { users } from "../db/schema.js";
 import { linkSlackUser } from "./store.js";
@@ -24,23 +23,12 @@ const SlackId = z.string().regex(/^[A-Z0-9]{2,32}$/);
 const Claims = z.object({ team: SlackId, user: SlackId });
 
 export async function linkUrl(publicUrl: string, secret: string, teamId: string, slackUserId: string): Promise<string> {
-  const token = await new SignJWT({ team: teamId, user: slackUserId })
-    .setProtectedHeader({ alg: "HS256" })
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + TTL_SECONDS)
-    .sign(deriveKey(secret, PURPOSE));
+  const token = await signClaims(secret, PURPOSE, { team: teamId, user: slackUserId }, TTL_SECONDS);
   return `${publicUrl}/slack/link?t=${encodeURIComponent(token)}`;
 }
 
 async function readLinkToken(secret: string, token: string | undefined): Promise<z.infer<typeof Claims> | null> {
-  if (!token || token.length > 1_000) return null;
-  try {
-    const { payload } = await jwtVerify(token, deriveKey(secret, PURPOSE), { algorithms: ["HS256"] });
-    const claims = Claims.safeParse(payload);
-    return claims.success ? claims.data : null;
-  } catch {
-    return null;
-  }
+  return verifyClaims(secret, PURPOSE, token, Claims);
 }
 
 export interface LinkRouteDeps {
