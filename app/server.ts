@@ -7,6 +7,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { createWebMiddleware } from "@octokit/webhooks";
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import path from "node:path";
 import { pino } from "pino";
@@ -76,6 +77,7 @@ export interface Inspect {
   close(): Promise<void>;
 }
 
+const WEBHOOK_MAX_BYTES = 25 * 1024 * 1024;
 const DELIVERY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
@@ -316,7 +318,12 @@ function httpApp(d: HttpDeps): Hono {
 
   if (probot) {
     const middleware = createWebMiddleware(probot.webhooks, { path: "/api/github/webhooks", log: probot.log });
-    app.post("/api/github/webhooks", (c) => middleware(c.req.raw));
+    // GitHub caps a delivery at 25 MB: anything larger is not GitHub, signed or not.
+    const limit = bodyLimit({
+      maxSize: WEBHOOK_MAX_BYTES,
+      onError: (c) => c.json({ error: "webhook body over 25 MB" }, 413),
+    });
+    app.post("/api/github/webhooks", limit, (c) => middleware(c.req.raw));
   } else {
     app.post("/api/github/webhooks", async (c) => {
       await c.req.text();

@@ -9,7 +9,7 @@ import { listPrompts } from "../db/prompts.js";
 import { listSessions } from "../db/sessions.js";
 import type { Inspect } from "../server.js";
 import { FakeGitHub } from "../../test/support/fake-github.js";
-import { deliver, githubEnv, testInspect } from "../../test/support/inspect.js";
+import { deliver, githubEnv, signature, testInspect } from "../../test/support/inspect.js";
 import { allExamples, issueComment, payload } from "../../test/support/payloads.js";
 
 let database: Database;
@@ -406,6 +406,29 @@ describe("what never triggers anything", () => {
     await inspect.tasks.drain();
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
+    expect(await sessionFor(n)).toBeUndefined();
+    expect(gh.calls).toHaveLength(0);
+  });
+
+  it("refuses a body over GitHub's 25 MB cap with 413, signed or not, and writes nothing", async () => {
+    const n = nextIssue();
+    // A valid, signed delivery, padded past the cap: only its size is wrong.
+    const body = JSON.stringify({
+      ...issueComment("@inspect go", { issue: n }),
+      padding: "x".repeat(26 * 1024 * 1024),
+    });
+    const res = await inspect.app.request("/api/github/webhooks", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "issue_comment",
+        "x-github-delivery": "too-large",
+        "x-hub-signature-256": signature(body),
+      },
+      body,
+    });
+    await inspect.tasks.drain();
+    expect(res.status).toBe(413);
     expect(await sessionFor(n)).toBeUndefined();
     expect(gh.calls).toHaveLength(0);
   });
