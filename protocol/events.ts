@@ -36,6 +36,12 @@ const PROMPT_SOURCES = [
 export const PromptSource = z.enum(PROMPT_SOURCES);
 export type PromptSource = z.infer<typeof PromptSource>;
 
+/** How a prompt's source reads on the session page ("via Slack", "via GitHub comment"). */
+export function promptSourceLabel(source: PromptSource): string {
+  if (source === "slack") return "Slack";
+  return source.replace(/^github_/, "GitHub ").replace(/_/g, " ");
+}
+
 export const Author = z.object({
   login: z.string().min(1).max(100),
   id: z.number().int().nullable().optional(),

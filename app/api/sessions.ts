@@ -134,7 +134,8 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
       const prompt = await sessions.queue(session.id, {
         author: await author(viewer),
         text: body.text,
-        source: viewer.local ? "cli" : "web",
+        // This route is the session page's follow-up box (the CLI only starts sessions), local mode included.
+        source: "web",
       });
       return c.json({ promptId: prompt.id }, 201);
     } catch (err) {

@@ -11,6 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "../../app/config.js";
 import { upsertRepository } from "../../app/db/accounts.js";
+import { listPrompts } from "../../app/db/prompts.js";
 import { getSession, insertSession } from "../../app/db/sessions.js";
 import { sessions } from "../../app/db/schema.js";
 import { verifyViewerToken } from "../../protocol/viewer-token.js";
@@ -119,6 +120,17 @@ it("has no sign-in to offer", async () => {
   const res = await fetch(`${url}/auth/login`);
   expect(res.status).toBe(404);
   expect(((await res.json()) as { error: string }).error).toMatch(/not configured/);
+});
+
+it("attributes a follow-up queued from the session page to the web, not the CLI", async () => {
+  const res = await fetch(`${url}/api/sessions/sessLocal1/prompts`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text: "and the docs" }),
+  });
+  expect(res.status).toBe(201);
+  const prompts = await listPrompts(inspect.database.db, "sessLocal1");
+  expect(prompts.at(-1)).toMatchObject({ text: "and the docs", source: "web" });
 });
 
 it("warms a sandbox on a local repository: a warm session, and a runner that claims it", async () => {

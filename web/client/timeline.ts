@@ -3,7 +3,7 @@
  * own element (a prompt card, a tool row, an assistant text part), so a later event
  * for the same thing changes it in place instead of adding a line.
  */
-import type { Author, SessionEvent, SessionStatus } from "../../protocol/events.js";
+import { promptSourceLabel, type Author, type SessionEvent, type SessionStatus } from "../../protocol/events.js";
 import { avatar, badge, diffBlock, h, safeHref } from "./dom.js";
 
 export interface QueuedPrompt {
@@ -50,7 +50,7 @@ export class Timeline {
             { class: "row" },
             avatar(d.author.login, d.author.avatarUrl),
             h("b", {}, d.author.login),
-            h("span", { class: "muted" }, `via ${d.source.replace(/_/g, " ")}`),
+            h("span", { class: "muted" }, `via ${promptSourceLabel(d.source)}`),
             status,
           ),
           h("div", { class: "text" }, d.text),
