@@ -9,6 +9,7 @@ import { createWebMiddleware } from "@octokit/webhooks";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { sameOriginWrites } from "./api/same-origin.js";
 import path from "node:path";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
@@ -375,6 +376,10 @@ function httpApp(d: HttpDeps): Hono {
   } else {
     log.info("Slack: off (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn it on)");
   }
+  const sameOrigin = sameOriginWrites(config.publicUrl);
+  app.use("/api/sessions", sameOrigin);
+  app.use("/api/sessions/*", sameOrigin);
+  app.use("/api/warmup", sameOrigin);
   app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);
   app.route(

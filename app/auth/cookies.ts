@@ -59,8 +59,20 @@ export async function takeStateCookie(c: Context, secret: string): Promise<{ sta
   return claims;
 }
 
-/** Only same-site paths: `/x` but never `//host` or `/\host` (open redirects). */
+/**
+ * Only a path on this site. Browsers drop tabs and newlines from a URL and read `\\` as `/`, so
+ * `/\t/evil.com` or `/\\evil.com` would leave the site: a path with either, or one that does not
+ * resolve to this origin, goes home instead.
+ */
 export function safeReturnTo(value: string | undefined): string {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return "/";
-  return value.slice(0, 2_000);
+  if (!value || !value.startsWith("/") || /[\u0000-\u001f\u007f\\]/.test(value)) return "/";
+  const base = "http://inspect.invalid";
+  let url: URL;
+  try {
+    url = new URL(value, base);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== base) return "/";
+  return `${url.pathname}${url.search}${url.hash}`.slice(0, 2_000);
 }
