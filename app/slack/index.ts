@@ -4,7 +4,9 @@
  * SLACK_API_URL. A request is size-limited, its `v0` signature checked on the raw body with a
  * timestamp within five minutes, an event id claimed in the database (Slack retries), then acked
  * at once; the work runs in the background: link_shared unfurls session links (unfurl.ts),
- * app_mention starts a session (mention.ts) whose reply a reporter keeps current (reporter.ts).
+ * app_mention starts a session (mention.ts) whose reply a reporter keeps current (reporter.ts);
+ * replies in that thread become follow-ups, one thread's in the order Slack sent them, and the
+ * reply's Stop button (interactivity) stops the session (thread.ts).
  */
 import { App, isValidSlackRequest, type Logger as BoltLogger, LogLevel, webApi } from "@slack/bolt";
 import { Hono, type Context } from "hono";
@@ -20,6 +22,7 @@ import { slackLinkRoutes } from "./link.js";
 import { AppMention, startFromMention } from "./mention.js";
 import { SlackThreadReporter } from "./reporter.js";
 import { claimSlackEvent, pruneSlackEvents } from "./store.js";
+import { BlockActions, followUpFromThread, stopFromButton, threadOf, ThreadMessage } from "./thread.js";
 import { LinkShared, unfurlLinks } from "./unfurl.js";
 
 export interface SlackDeps {
@@ -32,7 +35,7 @@ export interface SlackDeps {
   viewer(c: Context): Promise<Viewer | null>;
   /** Starting sessions from `@inspect owner/repo <task>`. */
   starter: Pick<SessionStarter, "repository">;
-  sessions: Pick<SessionService, "create">;
+  sessions: Pick<SessionService, "create" | "get" | "queue" | "stop">;
 }
 
 export interface Slack {
@@ -100,8 +103,20 @@ export function createSlack(deps: SlackDeps): Slack {
     client,
     starter: deps.starter,
     sessions: deps.sessions,
+    showCard: (id: string) => reporter.sync(id),
     log,
   };
+  const threadDeps = { ...mentionDeps, sessions: deps.sessions };
+  // One thread's follow-ups are handled one after another, so they queue in the order Slack sent them.
+  const chains = new Map<string, Promise<void>>();
+  const inOrder = (key: string, fn: () => Promise<void>): Promise<void> => {
+    const next = (chains.get(key) ?? Promise.resolve()).catch(() => {}).then(fn);
+    chains.set(key, next);
+    const done = () => void (chains.get(key) === next && chains.delete(key));
+    next.then(done, done);
+    return next;
+  };
+
   const reporter = new SlackThreadReporter({
     db,
     publicUrl: config.publicUrl,
@@ -118,7 +133,18 @@ export function createSlack(deps: SlackDeps): Slack {
       const raw = await c.req.text();
       if (!verified(slack.signingSecret, c, raw)) return c.json({ error: "bad or stale Slack signature" }, 401);
       if ((c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) {
-        // Interactivity (the card's "View session" button is a plain link): acknowledged, nothing to do.
+        // Interactivity: the reply's Stop button (the "View session" button is a plain link).
+        const payload = new URLSearchParams(raw).get("payload");
+        let parsed;
+        try {
+          parsed = BlockActions.safeParse(JSON.parse(payload ?? ""));
+        } catch {
+          return c.json({ error: "expected a JSON payload" }, 400);
+        }
+        if (parsed.success) {
+          const data = parsed.data;
+          tasks.run("slack block_actions", () => stopFromButton(threadDeps, data));
+        }
         return c.body(null, 200);
       }
       let json: unknown;
@@ -144,8 +170,18 @@ export function createSlack(deps: SlackDeps): Slack {
           else log.warn({ eventId: body.data.event_id }, "Slack link_shared event not understood");
         } else if (event.type === "app_mention") {
           const parsed = AppMention.safeParse(event);
-          if (parsed.success) await startFromMention(mentionDeps, teamId, parsed.data);
-          else log.warn({ eventId: body.data.event_id }, "Slack app_mention event not understood");
+          if (!parsed.success)
+            return log.warn({ eventId: body.data.event_id }, "Slack app_mention event not understood");
+          const { channel, thread_ts } = parsed.data;
+          // In a session's thread a mention is a follow-up, which its message event brings.
+          if (thread_ts && (await threadOf(db, teamId, channel, thread_ts))) return;
+          await startFromMention(mentionDeps, teamId, parsed.data);
+        } else if (event.type === "message") {
+          const parsed = ThreadMessage.safeParse(event);
+          if (!parsed.success) return log.warn({ eventId: body.data.event_id }, "Slack message event not understood");
+          const m = parsed.data;
+          if (m.thread_ts)
+            await inOrder(`${teamId}:${m.channel}:${m.thread_ts}`, () => followUpFromThread(threadDeps, teamId, m));
         }
       });
       return c.body(null, 200);

@@ -34,6 +34,8 @@ export interface MentionDeps {
   client: { chat: Pick<App["client"]["chat"], "postMessage" | "postEphemeral" | "update"> };
   starter: Pick<SessionStarter, "repository">;
   sessions: Pick<SessionService, "create">;
+  /** Puts the session's card (and its Stop button) on the reply now that the thread is recorded. */
+  showCard(sessionId: string): Promise<void>;
   log: Logger;
 }
 
@@ -92,9 +94,11 @@ export async function startFromMention(deps: MentionDeps, teamId: string, event:
     { author, text: asked.task, source: "slack" },
     id,
   );
-  if (posted?.ts)
+  if (posted?.ts) {
     await deps.db
       .insert(slackThreads)
       .values({ sessionId: id, teamId, channel: event.channel, threadTs: thread.thread_ts, messageTs: posted.ts })
       .onConflictDoNothing();
+    await deps.showCard(id);
+  }
 }

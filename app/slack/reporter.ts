@@ -1,10 +1,11 @@
 /**
  * Keeps the Slack reply of a session started from Slack current (chat.update with the session's
- * card), through the reporter interface: synced, throttled, after status, prompt, push and PR events.
+ * card, and a Stop button while the session is active), through the reporter interface: synced,
+ * throttled, after status, prompt, push and PR events.
  */
 import { eq } from "drizzle-orm";
 import type { App } from "@slack/bolt";
-import type { EventType } from "../../protocol/events.js";
+import { ACTIVE_STATUSES, type EventType } from "../../protocol/events.js";
 import { getRepository } from "../db/accounts.js";
 import type { Db } from "../db/client.js";
 import { slackThreads } from "../db/schema.js";
@@ -12,6 +13,7 @@ import { getSession } from "../db/sessions.js";
 import type { Reporter } from "../reporters/reporter.js";
 import type { Logger } from "../util/tasks.js";
 import { firstLine } from "./card.js";
+import { STOP_ACTION } from "./thread.js";
 import { cardBlocks, slackCall } from "./unfurl.js";
 
 export interface SlackThreadDeps {
@@ -37,6 +39,17 @@ export class SlackThreadReporter implements Reporter {
     if (!session || !repo) return;
     const url = `${this.deps.publicUrl}/sessions/${sessionId}`;
     const blocks = await cardBlocks(this.deps, session, repo, url);
+    const actions = blocks.at(-1);
+    if (actions?.type === "actions" && (ACTIVE_STATUSES as readonly string[]).includes(session.status)) {
+      const stop = {
+        type: "button",
+        text: { type: "plain_text", text: "Stop" },
+        style: "danger",
+        action_id: STOP_ACTION,
+        value: sessionId,
+      };
+      (actions.elements as unknown[]).push(stop);
+    }
     const text = `${firstLine(session.title)} — ${session.status}: ${url}`;
     await slackCall(log, "chat.update", () =>
       client.chat.update({ channel: thread.channel, ts: thread.messageTs, text, blocks }),

@@ -395,6 +395,97 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
     await send(mention("UALICE", "<@UBOT> please help"));
     expect(api.calls.find((c) => c.method === "chat.postMessage")!.args.text).toMatch(/owner\/repo/);
   });
+
+  const message = (user: string | undefined, text: string, thread_ts: string, extra: Record<string, unknown> = {}) => ({
+    type: "event_callback",
+    team_id: "T1",
+    event_id: `Ev${nextEvent++}`,
+    event: { type: "message", user, text, ts: `1700000500.${nextEvent}`, channel: "C9", thread_ts, ...extra },
+  });
+  const signedPost = (payload: unknown) => {
+    const body = JSON.stringify(payload);
+    return fetch(`${app.url}/api/slack/events`, { method: "POST", body, headers: sign(body) });
+  };
+  /** alice (linked above) starts a session in a thread; its id. */
+  const startIn = async (threadTs: string, task: string) => {
+    api.calls.length = 0;
+    await send(mention("UALICE", `<@UBOT> acme/widgets ${task}`, { thread_ts: threadTs }));
+    const reply = api.calls.find((c) => c.method === "chat.postMessage")!;
+    return /\/sessions\/([\w-]+)/.exec(reply.args.text)![1]!;
+  };
+
+  it("queues a linked writer's thread replies as follow-ups, in order; ignores everyone and everything else", async () => {
+    const thread = "1700000400.000001";
+    const id = await startIn(thread, "rename the config file");
+    api.calls.length = 0;
+    // Two replies sent back to back: queued in the order Slack sent them.
+    const [a, b] = await Promise.all([
+      signedPost(message("UALICE", "also update the docs &amp; changelog", thread)),
+      signedPost(message("UALICE", "<@UBOT> and bump the version", thread)),
+    ]);
+    expect([a!.status, b!.status]).toEqual([200, 200]);
+    await app.inspect.tasks.drain();
+    // A mention in the thread is a follow-up (its message event), not a new session.
+    await send(mention("UALICE", "<@UBOT> and bump the version", { thread_ts: thread }));
+    await send(message(undefined, "bot chatter", thread, { bot_id: "B1", subtype: "bot_message" }));
+    await send(message("UALICE", "edited", thread, { subtype: "message_changed" }));
+    await send(message("URITA", "rita cannot write", thread));
+    await send(message("UALICE", "a thread Inspect did not start", "1700000400.999999"));
+    await send(message("UNOBODY", "who are you", thread));
+    await send(message("UNOBODY", "hello?", thread));
+    const prompts = await listPrompts(app.inspect.database.db, id);
+    expect(prompts.map((p) => [p.authorLogin, p.source, p.text])).toEqual([
+      ["alice", "slack", "rename the config file"],
+      ["alice", "slack", "also update the docs & changelog"],
+      ["alice", "slack", "and bump the version"],
+    ]);
+    expect(api.calls.filter((c) => c.method === "chat.postMessage")).toEqual([]);
+    const invites = api.calls.filter((c) => c.method === "chat.postEphemeral");
+    expect(invites).toHaveLength(1);
+    expect(invites[0]!.args).toMatchObject({ channel: "C9", user: "UNOBODY", thread_ts: thread });
+    expect(invites[0]!.args.text).toMatch(/\/slack\/link\?t=/);
+  }, 20_000);
+
+  it("puts a Stop button on the reply: a linked writer's press stops the session, anyone else is told no", async () => {
+    const thread = "1700000600.000001";
+    const id = await startIn(thread, "refactor the parser");
+    await waitFor(() =>
+      api.calls.some((c) => c.method === "chat.update" && JSON.stringify(c.args.blocks).includes("stop_session")),
+    );
+    const press = async (user: string) => {
+      const payload = {
+        type: "block_actions",
+        user: { id: user, team_id: "T1" },
+        team: { id: "T1" },
+        channel: { id: "C9" },
+        container: { type: "message", message_ts: "1700000000.000100", channel_id: "C9" },
+        actions: [{ action_id: "stop_session", value: id, type: "button" }],
+      };
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      const res = await fetch(`${app.url}/api/slack/events`, {
+        method: "POST",
+        body,
+        headers: { ...sign(body), "content-type": "application/x-www-form-urlencoded" },
+      });
+      expect(res.status).toBe(200);
+      await app.inspect.tasks.drain();
+    };
+    api.calls.length = 0;
+    await press("URITA");
+    await press("USTRANGER");
+    const denied = api.calls.filter((c) => c.method === "chat.postEphemeral");
+    expect(denied.map((c) => c.args.user)).toEqual(["URITA", "USTRANGER"]);
+    for (const d of denied) expect(d.args.text).toMatch(/not allowed/);
+    expect(await app.inspect.sessions.get(id)).toMatchObject({ status: "queued" });
+
+    await press("UALICE");
+    expect(await app.inspect.sessions.get(id)).toMatchObject({ status: "stopped" });
+    await waitFor(() =>
+      api.calls.some((c) => c.method === "chat.update" && JSON.stringify(c.args.blocks).includes("stopped")),
+    );
+    const update = api.calls.findLast((c) => c.method === "chat.update")!;
+    expect(JSON.stringify(update.args.blocks)).not.toContain("stop_session");
+  }, 20_000);
 });
 
 async function waitFor(check: () => boolean, ms = 10_000) {
