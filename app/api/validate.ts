@@ -13,10 +13,38 @@ export function apiError(
   });
 }
 
+/**
+ * The body as text, at most `maxBytes`: a larger `Content-Length` is refused before anything is
+ * read, and a body that streams past the limit is cut off there — never buffered whole.
+ */
+export async function limitedText(c: Context, maxBytes: number): Promise<string> {
+  const tooLarge = () => apiError(413, `body larger than ${maxBytes} bytes`);
+  const declared = Number(c.req.header("content-length") ?? "0");
+  const body = c.req.raw.body;
+  if (declared > maxBytes) {
+    await body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** Parse and validate a JSON body; anything else is a 400 and nothing happens. */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S, maxBytes = 2_000_000): Promise<z.infer<S>> {
-  const text = await c.req.text();
-  if (text.length > maxBytes) throw apiError(413, `body larger than ${maxBytes} bytes`);
+  const text = await limitedText(c, maxBytes);
   let raw: unknown;
   try {
     raw = text.length ? JSON.parse(text) : {};
