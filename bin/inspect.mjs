@@ -51,7 +51,8 @@ async function call(base, method, route, body) {
   try {
     res = await fetch(base + route, {
       method,
-      headers: body ? { "content-type": "application/json" } : {},
+      // The session page and the CLI share the start route: this says a prompt came from here.
+      headers: { "x-inspect-client": "cli", ...(body ? { "content-type": "application/json" } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (error) {

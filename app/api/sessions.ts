@@ -80,7 +80,8 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
   api.post("/", async (c) => {
     const body = await jsonBody(c, CreateSession);
     try {
-      const session = await deps.starter.start(c.get("viewer"), body.repo, body.prompt, body.model ?? null);
+      const client = c.req.header("x-inspect-client") === "cli" ? "cli" : "web";
+      const session = await deps.starter.start(c.get("viewer"), body.repo, body.prompt, body.model ?? null, client);
       return c.json(
         { id: session.id, url: sessionUrl(deps.config.publicUrl, session.id), status: session.status },
         201,

@@ -101,10 +101,17 @@ export class SessionStarter {
     return true;
   }
 
-  async start(viewer: Viewer, ref: string, prompt: string, model: string | null): Promise<SessionRow> {
+  /** `client`: who typed the prompt — the CLI says so (x-inspect-client); the page is the default. */
+  async start(
+    viewer: Viewer,
+    ref: string,
+    prompt: string,
+    model: string | null,
+    client: "cli" | "web" = "web",
+  ): Promise<SessionRow> {
     const repo = await this.repository(viewer, ref);
     const user = await this.author(viewer);
-    const source = viewer.local ? "cli" : "web";
+    const source = viewer.local && client === "cli" ? "cli" : "web";
     const threadKind = viewer.local ? "local" : "web";
     const warm = await findUnusedWarmSession(this.deps.db, user.id, repo.id, new Date(Date.now() - WARM_ADOPTION_MS));
     if (warm) {

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { upsertUser } from "../../app/db/accounts.js";
+import { listPrompts } from "../../app/db/prompts.js";
 import type { SessionEvent } from "../../protocol/events.js";
 import { errorStep, hangStep, textStep, toolStep } from "../support/model-server.js";
 import {
@@ -331,6 +332,8 @@ describe("sandbox through the control plane", () => {
     expect(stdout).toMatch(/● commit [0-9a-f]{10} by local <local@users\.noreply\.github\.com> \(1 file\)/);
     expect(stdout).toMatch(/↑ pushed inspect\/\w+-create-cli-txt at [0-9a-f]{10}/);
     expect(stdout).toMatch(/■ prompt \d+ done — 1 commit, 1 file\(s\) changed\n$/);
+    // The CLI says it is the CLI: its prompt shows "via cli" (one started from the page, "via web").
+    expect((await listPrompts(h.inspect.database.db, current!)).map((p) => p.source)).toEqual(["cli"]);
   });
 
   it("fails the prompt and the session with a clear error when OpenCode dies mid-turn", async () => {
