@@ -1,20 +1,11 @@
 /** INSPECT_LOCAL_REPOS: local mode runs sessions only on the listed repositories, whatever path is asked for. */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../db/client.js";
 import { LocalRepoError, registerLocalRepo, resolveLocalRepo } from "./local-repo.js";
-
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "T",
-  GIT_AUTHOR_EMAIL: "t@x",
-  GIT_COMMITTER_NAME: "T",
-  GIT_COMMITTER_EMAIL: "t@x",
-};
-const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
+import { git } from "../../test/support/git.js";
 
 let root: string;
 let database: Database;

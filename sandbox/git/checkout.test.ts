@@ -1,5 +1,4 @@
 /** Checkout preparation against real git repositories (a bare "remote" in a temp dir). */
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,15 +7,8 @@ import type { SessionSpec } from "../../protocol/runner-api.js";
 import { sessionSpec } from "../../test/support/session-spec.js";
 import { prepareCheckout } from "./checkout.js";
 import { returnSnapshot, saveSnapshot, snapshotPath } from "./snapshot.js";
+import { git } from "../../test/support/git.js";
 
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "T",
-  GIT_AUTHOR_EMAIL: "t@x",
-  GIT_COMMITTER_NAME: "T",
-  GIT_COMMITTER_EMAIL: "t@x",
-};
-const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
 const redact = (s: string) => s;
 
 let root: string;

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import type { SessionSpec } from "../../protocol/runner-api.js";
 import { sessionSpec } from "../../test/support/session-spec.js";
 import { prepareCheckout } from "./checkout.js";
+import { git } from "../../test/support/git.js";
 import {
   cacheKeyPrefix,
   cacheKeyTime,
@@ -72,14 +73,6 @@ vi.mock("@actions/cache", () => ({
   saveCache: (...a: Parameters<CacheService["saveCache"]>) => mocked.cache!.saveCache(...a),
 }));
 
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "T",
-  GIT_AUTHOR_EMAIL: "t@x",
-  GIT_COMMITTER_NAME: "T",
-  GIT_COMMITTER_EMAIL: "t@x",
-};
-const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
 const redact = (s: string) => s;
 const quiet = () => undefined;
 

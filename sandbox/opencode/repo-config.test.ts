@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { git } from "../../test/support/git.js";
 import { noJail } from "../jail/jail.js";
 import { instructionPaths, instructionProblem, parseJsonc, readRepoFiles } from "./repo-config.js";
 
@@ -39,17 +40,6 @@ describe("instructionProblem", () => {
 describe("readRepoFiles", () => {
   let root: string;
   let dir: string;
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync("git", args, {
-      cwd,
-      env: {
-        ...process.env,
-        GIT_AUTHOR_NAME: "a",
-        GIT_AUTHOR_EMAIL: "a@x",
-        GIT_COMMITTER_NAME: "a",
-        GIT_COMMITTER_EMAIL: "a@x",
-      },
-    });
 
   beforeAll(() => {
     root = mkdtempSync(path.join(os.tmpdir(), "repo-config-"));

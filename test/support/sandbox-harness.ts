@@ -4,7 +4,6 @@
  * real OpenCode, and only the model provider replaced — by the scripted model server.
  * The "repository" is a bare git repository in a temp dir; the branch lands there.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -54,17 +53,8 @@ export async function startHarness(
   };
 }
 
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "Seed",
-  GIT_AUTHOR_EMAIL: "seed@example.com",
-  GIT_COMMITTER_NAME: "Seed",
-  GIT_COMMITTER_EMAIL: "seed@example.com",
-};
-
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: gitEnv, encoding: "utf8" }).trim();
-}
+export { git } from "./git.js";
+import { git } from "./git.js";
 
 /** A bare repository with one commit on main; `files` go into that commit. */
 export function bareRepo(
