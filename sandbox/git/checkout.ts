@@ -88,15 +88,13 @@ export async function prepareCheckout(options: CheckoutOptions): Promise<Checkou
       throw new Error(
         `the restored checkout's git directory could not be reset: ${redact(rebuilt.output.trim()).slice(-500)}`,
       );
-    const haves = (await g(["for-each-ref", "--format=%(objectname)", "refs/remotes/origin/"]).catch(() => ""))
-      .split("\n")
-      .filter(Boolean);
     const refs = [{ branch: spec.baseBranch, into: `refs/remotes/origin/${spec.baseBranch}` }];
     if (spec.headExists) refs.push({ branch: spec.headBranch, into: `refs/remotes/origin/${spec.headBranch}` });
-    await withRetry(
-      () => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves: haves.slice(0, 50), redact }),
-      retry,
-    );
+    // What the checkout last had of the branches fetched: enough for a small fetch, one jail each.
+    const haves = (await g(["for-each-ref", "--format=%(objectname)", ...refs.map((r) => r.into)]).catch(() => ""))
+      .split("\n")
+      .filter(Boolean);
+    await withRetry(() => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves, redact }), retry);
   }
 
   const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
