@@ -246,5 +246,43 @@ export const slackThreads = pgTable("slack_threads", {
   threadTs: text("thread_ts").notNull(),
   /** The reply with the session's card (chat.update edits it). */
   messageTs: text("message_ts").notNull(),
+  /** The asking message's permalink, for the PR body (null when Slack would not give one). */
+  permalink: text("permalink"),
+  createdAt: createdAt(),
+});
+
+/** A Slack channel's default repository (`@inspect use owner/repo here`), set by a linked writer. */
+export const slackChannelDefaults = pgTable(
+  "slack_channel_defaults",
+  {
+    teamId: text("team_id").notNull(),
+    channel: text("channel").notNull(),
+    repositoryId: integer("repository_id")
+      .notNull()
+      .references(() => repositories.id),
+    setByUserId: integer("set_by_user_id")
+      .notNull()
+      .references(() => users.id),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.channel] })],
+);
+
+/**
+ * A request from Slack waiting for its asker to pick the repository (the picker's buttons
+ * carry this id); taken once, by the first click.
+ */
+export const slackPicks = pgTable("slack_picks", {
+  id: text("id").primaryKey(),
+  teamId: text("team_id").notNull(),
+  channel: text("channel").notNull(),
+  threadTs: text("thread_ts").notNull(),
+  /** The asking message (its permalink is fetched when the session starts). */
+  messageTs: text("message_ts").notNull(),
+  slackUserId: text("slack_user_id").notNull(),
+  text: text("text").notNull(),
+  /** owner/name of each button, in order. */
+  candidates: jsonb("candidates").$type<string[]>().notNull(),
+  takenAt: timestamp("taken_at", { withTimezone: true }),
   createdAt: createdAt(),
 });
