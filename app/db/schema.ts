@@ -206,13 +206,53 @@ export const events = pgTable(
   (t) => [primaryKey({ columns: [t.sessionId, t.seq] })],
 );
 
-export const webhookDeliveries = pgTable("webhook_deliveries", {
-  id: text("id").primaryKey(),
-  event: text("event").notNull(),
-  receivedAt: timestamp("received_at", { withTimezone: true })
-    .notNull()
-    .default(sql`now()`),
-});
+/**
+ * The webhook inbox: a delivery is stored before GitHub gets its 2xx and done only once its work
+ * succeeded; unfinished ones are taken again (at start, on a timer, on any replica), a thread's in
+ * the order they were received.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    /** GitHub's `x-github-delivery`. */
+    id: text("id").primaryKey(),
+    /** The event name (`issue_comment`); the action is in the payload. */
+    event: text("event").notNull(),
+    /** Null only for deliveries stored before the inbox existed (all done). */
+    payload: jsonb("payload"),
+    /** `<repository id>#<thread number>`: a thread's deliveries run one at a time, oldest first. */
+    threadKey: text("thread_key"),
+    receivedAt: timestamp("received_at", { withTimezone: true })
+      .notNull()
+      .default(sql`now()`),
+    attempts: integer("attempts").notNull().default(0),
+    /** The replica working on it, until `locked_until` (a lease, renewed while it works). */
+    lockedBy: text("locked_by"),
+    /** Not taken again before this: the lease of whoever works on it, or the backoff after a failure. */
+    lockedUntil: timestamp("locked_until", { withTimezone: true }),
+    doneAt: timestamp("done_at", { withTimezone: true }),
+    /** Given up after too many attempts (logged); it no longer holds its thread back. */
+    failedAt: timestamp("failed_at", { withTimezone: true }),
+    lastError: text("last_error"),
+  },
+  (t) => [
+    index("webhook_deliveries_open")
+      .on(t.threadKey, t.receivedAt)
+      .where(sql`${t.doneAt} is null and ${t.failedAt} is null`),
+  ],
+);
+
+/** Someone without write access who was told so on a thread: told once per thread, not per comment. */
+export const githubRefusals = pgTable(
+  "github_refusals",
+  {
+    repositoryGithubId: bigint("repository_github_id", { mode: "number" }).notNull(),
+    threadNumber: integer("thread_number").notNull(),
+    login: text("login").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.repositoryGithubId, t.threadNumber, t.login] })],
+);
 
 /** Slack event ids already taken (Slack retries an event it thinks was not acknowledged). */
 export const slackEvents = pgTable("slack_events", {
