@@ -288,6 +288,8 @@ export const slackThreads = pgTable("slack_threads", {
   messageTs: text("message_ts").notNull(),
   /** The asking message's permalink, for the PR body (null when Slack would not give one). */
   permalink: text("permalink"),
+  /** How the repository was chosen (named, channel default, only one, classifier, picked), shown on the card. */
+  chosenBy: text("chosen_by"),
   createdAt: createdAt(),
 });
 
