@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { resolveEnvPlaceholders } from "./runner-api/resolve-env.js";
 
 export class ConfigError extends Error {
   constructor(
@@ -72,6 +73,15 @@ const spec = {
   },
   SLACK_BOT_TOKEN: { schema: z.string().regex(/^xoxb-/), expects: "the Slack app's bot token (xoxb-…)" },
   SLACK_API_URL: { schema: z.string().url(), expects: "Slack's Web API URL, e.g. https://slack.com/api/" },
+  INSPECT_CLASSIFIER_MODEL: {
+    schema: z.string().regex(/^[\w.@-]+\/[\w.:@/-]+$/),
+    expects:
+      "provider/model, e.g. openai/gpt-4o-mini (openai, or a provider of INSPECT_OPENCODE_CONFIG with an OpenAI-compatible baseURL)",
+  },
+  INSPECT_CLASSIFIER_THRESHOLD: {
+    schema: z.coerce.number().min(0).max(1),
+    expects: "a confidence between 0 and 1, e.g. 0.7",
+  },
   LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     expects: "one of fatal, error, warn, info, debug, trace, silent",
@@ -135,6 +145,11 @@ export interface Config {
   publicSessions: "collaborators" | "everyone";
   /** Null when Slack is not configured (SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN unset). */
   slack: { signingSecret: string; botToken: string; apiUrl: string } | null;
+  /**
+   * The model that guesses a Slack request's repository (INSPECT_CLASSIFIER_MODEL), reached as
+   * OpenAI-compatible with the endpoint and key of its OpenCode provider; null when unset.
+   */
+  classifier: { provider: string; model: string; baseURL: string; apiKey: string; threshold: number } | null;
   /** The control plane's log level (pino). */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -193,6 +208,35 @@ function readOpencodeConfig(env: Env, cwd: string): Record<string, unknown> {
     /* fall through */
   }
   throw new ConfigError("INSPECT_OPENCODE_CONFIG", "expected a JSON object (OpenCode config) or a path to one");
+}
+
+/** INSPECT_CLASSIFIER_MODEL's endpoint and key: its provider's options in the OpenCode config ({env:…} filled in), or OpenAI's. */
+function readClassifier(env: Env, opencode: Record<string, unknown>): Config["classifier"] {
+  const name = read(env, "INSPECT_CLASSIFIER_MODEL");
+  if (!name) return null;
+  const [provider, ...rest] = name.split("/");
+  const entry = (opencode.provider as Record<string, { options?: Record<string, unknown> }> | undefined)?.[provider!];
+  const { value: options, missing } = resolveEnvPlaceholders(entry?.options ?? {}, env);
+  if (missing.length)
+    throw new ConfigError(
+      "INSPECT_CLASSIFIER_MODEL",
+      `expected ${missing.join(", ")} set (provider ${provider}'s options name it)`,
+    );
+  const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+  const baseURL = str(options.baseURL) ?? (provider === "openai" ? "https://api.openai.com/v1" : undefined);
+  if (!baseURL || !z.string().url().safeParse(baseURL).success)
+    throw new ConfigError(
+      "INSPECT_CLASSIFIER_MODEL",
+      `expected provider ${provider} to have an OpenAI-compatible options.baseURL in INSPECT_OPENCODE_CONFIG (or the provider openai)`,
+    );
+  const apiKey = str(options.apiKey) ?? (provider === "openai" ? str(env.OPENAI_API_KEY) : undefined) ?? "";
+  return {
+    provider: provider!,
+    model: rest.join("/"),
+    baseURL,
+    apiKey,
+    threshold: read(env, "INSPECT_CLASSIFIER_THRESHOLD") ?? 0.7,
+  };
 }
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
@@ -266,6 +310,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     .filter(Boolean)
     .map((p) => path.resolve(cwd, p));
 
+  const opencodeConfig = readOpencodeConfig(env, cwd);
   return {
     port,
     publicUrl,
@@ -278,7 +323,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     runner,
     secret: read(env, "INSPECT_SECRET"),
     model: read(env, "INSPECT_MODEL") ?? null,
-    opencodeConfig: readOpencodeConfig(env, cwd),
+    opencodeConfig,
     idleTimeoutMs: (read(env, "INSPECT_IDLE_TIMEOUT") ?? 600) * 1000,
     heartbeatTimeoutMs: (read(env, "INSPECT_HEARTBEAT_TIMEOUT") ?? 90) * 1000,
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
@@ -293,6 +338,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     privateKeyPath: !env.PRIVATE_KEY && env.PRIVATE_KEY_PATH ? path.resolve(cwd, env.PRIVATE_KEY_PATH) : null,
     publicSessions: read(env, "INSPECT_PUBLIC_SESSIONS") ?? "collaborators",
     slack: signingSecret && botToken ? { signingSecret, botToken, apiUrl: slackApiUrl } : null,
+    classifier: readClassifier(env, opencodeConfig),
     logLevel: read(env, "LOG_LEVEL") ?? "info",
   };
 }
