@@ -191,6 +191,21 @@ export class GitHubGateway {
     return { id: Number(data.id), defaultBranch: data.default_branch, private: data.private };
   }
 
+  /** owner/name of every repository the App's installations can reach, up to `limit` (Slack's repository choice). */
+  async installedRepositories(limit = 1000): Promise<string[]> {
+    const app = await this.auth();
+    const names: string[] = [];
+    for await (const { data: installs } of app.paginate.iterator("GET /app/installations", { per_page: 100 })) {
+      for (const inst of installs) {
+        const o = await this.inst(inst.id);
+        for await (const { data } of o.paginate.iterator("GET /installation/repositories", { per_page: 100 })) {
+          for (const r of data) if (names.push(r.full_name) >= limit) return names;
+        }
+      }
+    }
+    return names;
+  }
+
   async installationFor(owner: string, repo: string): Promise<number> {
     const app = await this.auth();
     const { data } = await app.request("GET /repos/{owner}/{repo}/installation", { owner, repo });

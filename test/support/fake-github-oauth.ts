@@ -22,7 +22,8 @@ export interface FakeOAuthGitHubOptions {
   /**
    * Also answer as the GitHub App installed on these repositories ("owner/name" → repository id):
    * installation lookup, installation tokens, collaborator permissions (from `access`),
-   * repository details and workflow dispatches. Starting and warming sessions need it.
+   * repository details, the installation's repository list and workflow dispatches. Starting
+   * and warming sessions need it.
    */
   app?: { installationId: number; repos: Record<string, number> };
 }
@@ -120,6 +121,13 @@ export async function startFakeOAuthGitHub(opts: FakeOAuthGitHubOptions): Promis
           permissions: {},
           repository_selection: "selected",
         });
+      }
+      if (asApp && req.method === "GET" && url.pathname === "/api/v3/app/installations") {
+        return json(200, [{ id: app.installationId, account: { login: "acme" } }]);
+      }
+      if (asInstallation && req.method === "GET" && url.pathname === "/api/v3/installation/repositories") {
+        const repositories = Object.entries(app.repos).map(([full_name, id]) => ({ id, full_name }));
+        return json(200, { total_count: repositories.length, repositories });
       }
       if (
         asInstallation &&

@@ -5,8 +5,10 @@
  * is pointed at `server.baseURL`. Each request that offers `tools` is one agent
  * step and consumes the next scripted step; requests without `tools` (OpenCode's
  * title generation, which runs concurrently with the first turn) get a short
- * title and never consume a step. When the script runs out, steps answer
- * `fallbackText` so a turn always ends.
+ * title and never consume a step; a request asking for structured output
+ * (`response_format`, e.g. the ai SDK's `Output.object`) does consume one. A
+ * step request without `stream: true` gets one JSON completion instead of a stream.
+ * When the script runs out, steps answer `fallbackText` so a turn always ends.
  *
  * ```ts
  * const model = await startModelServer([
@@ -49,7 +51,7 @@ export const hangStep = (then?: ModelStep): ModelStep => ({ kind: "hang", then }
 export interface RecordedRequest {
   at: number;
   path: string;
-  /** True when the request offered tools, i.e. it consumed a scripted step. */
+  /** True when the request offered tools or asked for structured output, i.e. it consumed a scripted step. */
   isStep: boolean;
   body: any;
 }
@@ -117,12 +119,15 @@ export async function startModelServer(
     } catch {
       return json(res, 400, { error: { message: "invalid JSON" } });
     }
-    const isStep = Array.isArray(body.tools) && body.tools.length > 0;
+    const isStep = (Array.isArray(body.tools) && body.tools.length > 0) || body.response_format !== undefined;
     const record: RecordedRequest = { at: Date.now(), path, isStep, body };
     requests.push(record);
     for (const wake of waiters) wake();
-    if (!isStep) return play(res, body, { kind: "text", text: "Scripted session" });
-    return play(res, body, script.shift() ?? { kind: "text", text: fallbackText });
+    const step: ModelStep = isStep
+      ? (script.shift() ?? { kind: "text", text: fallbackText })
+      : textStep("Scripted session");
+    if (isStep && body.stream !== true && step.kind === "text") return completion(res, body, step.text);
+    return play(res, body, step);
   }
 
   async function play(res: ServerResponse, body: any, step: ModelStep): Promise<void> {
@@ -273,6 +278,18 @@ function startStream(res: ServerResponse, body: any): Stream {
       res.end("data: [DONE]\n\n");
     },
   };
+}
+
+/** A whole (non-streamed) chat completion. */
+function completion(res: ServerResponse, body: any, text: string) {
+  json(res, 200, {
+    id: `chatcmpl-${Math.random().toString(36).slice(2)}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: typeof body.model === "string" ? body.model : "scripted-model",
+    choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 },
+  });
 }
 
 function splitText(text: string): string[] {

@@ -43,13 +43,19 @@ export interface WebStackOptions {
   env?: Record<string, string>;
   /** Run as the GitHub App, runners dispatched as workflows on RUNNER_REPO (see the fake's `dispatches`). */
   githubApp?: boolean;
+  /** With `githubApp`: more repositories the App is installed on ("owner/name" → id). */
+  installedRepos?: Record<string, number>;
+  /** Where the app's log lines go, and from which level (default: nowhere below fatal). */
+  log?: { level: "warn" | "info" | "debug"; destination: { write(line: string): void } };
 }
 
 export async function startWebStack(
   access: FakeOAuthGitHubOptions["access"],
   opts: WebStackOptions = {},
 ): Promise<WebStack> {
-  const app = opts.githubApp ? { installationId: 77, repos: { "acme/widgets": 42, [RUNNER_REPO]: 4100 } } : undefined;
+  const app = opts.githubApp
+    ? { installationId: 77, repos: { "acme/widgets": 42, [RUNNER_REPO]: 4100, ...opts.installedRepos } }
+    : undefined;
   const github = await startFakeOAuthGitHub({
     clientId: "client-id",
     clientSecret: "client-secret",
@@ -87,7 +93,8 @@ export async function startWebStack(
     ...opts.env,
   });
   const inspect = await createInspect(config, {
-    logLevel: (process.env.WEB_STACK_LOG as "warn" | undefined) ?? "fatal",
+    logLevel: opts.log?.level ?? (process.env.WEB_STACK_LOG as "warn" | undefined) ?? "fatal",
+    logDestination: opts.log?.destination,
     Octokit: TestOctokit,
   });
   await inspect.listen(port, "127.0.0.1");
