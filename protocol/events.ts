@@ -66,6 +66,13 @@ export const CommitRef = z.object({
 });
 export type CommitRef = z.infer<typeof CommitRef>;
 
+const FilePath = z.string().max(4_000);
+const count = z.number().int().nonnegative();
+export const FileChange = z.enum(["added", "modified", "deleted"]);
+export type FileChange = z.infer<typeof FileChange>;
+/** How many files a `files.changed` event lists. */
+export const FILES_CHANGED_MAX = 500;
+
 /** Every event kind and the shape of its `data`. */
 const EventData = {
   "session.status": z.object({ status: SessionStatus, reason: short.optional() }),
@@ -98,7 +105,37 @@ const EventData = {
     output: short.optional(),
     error: short.optional(),
   }),
-  "file.edited": z.object({ path: z.string().max(4_000), diff: long.optional() }),
+  /**
+   * A file the turn changed, with its unified diff against the file as it was before the turn
+   * (new files all additions, deleted files all deletions; none for binary files). Sent again
+   * when the file changes again: the latest event for a path is its current diff.
+   */
+  "file.edited": z.object({
+    path: FilePath,
+    diff: long.optional(),
+    change: FileChange.optional(),
+    binary: z.boolean().optional(),
+    additions: count.optional(),
+    deletions: count.optional(),
+    /** Diff lines left out to keep the event small (the commit has them all). */
+    moreLines: count.optional(),
+  }),
+  /** The end of a turn's edits: every file it changed, with +/− line counts. */
+  "files.changed": z.object({
+    files: z
+      .array(
+        z.object({
+          path: FilePath,
+          change: FileChange,
+          additions: count,
+          deletions: count,
+          binary: z.boolean().optional(),
+        }),
+      )
+      .max(FILES_CHANGED_MAX),
+    /** Files beyond FILES_CHANGED_MAX, counted but not listed. */
+    more: count.optional(),
+  }),
   "setup.output": z.object({ stream: z.enum(["stdout", "stderr"]), text: short }),
   "setup.finished": z.object({
     exitCode: z.number().int().nullable(),
@@ -126,6 +163,7 @@ const RUNNER_EVENT_TYPES = [
   "agent.text",
   "tool.call",
   "file.edited",
+  "files.changed",
   "setup.output",
   "setup.finished",
   "git.commit",

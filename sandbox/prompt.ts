@@ -7,6 +7,7 @@ import type { CommitRef, NewEvent } from "../protocol/events.js";
 import { errorEvent } from "./error-event.js";
 import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
+import { interruptionOf } from "./interruption.js";
 import { authorIdentity, commitMessage } from "./git/author.js";
 import type { Checkout } from "./git/checkout.js";
 import { commitAll, discardChanges, pushBranch } from "./git/commit.js";
@@ -45,6 +46,8 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
     stop: ctx.stop,
     crashed: ctx.crashed,
     maxRetries: ctx.options.maxModelRetries,
+    jail: checkout.jail,
+    log: ctx.log,
   });
   ctx.log(`prompt ${prompt.id} turn ${turn.status}${turn.error ? `: ${turn.error}` : ""}`);
 
@@ -57,7 +60,16 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
     ...(turn.error ? { error: ctx.redact(turn.error).slice(0, 20_000) } : {}),
   };
 
-  if (turn.status === "stopped") {
+  const interruption = turn.status === "stopped" ? interruptionOf(ctx.stop) : null;
+  if (interruption) {
+    // Cut short by the runner (timeout, shutdown, lost control plane), not by a person: the
+    // work so far is the requester's and is kept.
+    ctx.log(`prompt ${prompt.id} interrupted: ${interruption.message}`);
+    ctx.emit([errorEvent(interruption.message, interruption.code, prompt.id)]);
+    done.status = "failed";
+    done.error = interruption.message;
+    await commitAndPush(ctx, author, done);
+  } else if (turn.status === "stopped") {
     // What was pushed stays; the half-done edits of a stopped turn would otherwise ride
     // along in the next prompt's commit under someone else's name.
     await discardChanges(checkout.dir, checkout.jail).catch((e) => ctx.log(`discarding changes failed: ${e.message}`));

@@ -112,6 +112,8 @@ export function git(args: string[], options: GitOptions): Promise<string> {
     });
     let stdout = "";
     let stderr = "";
+    // Decode as one stream: a character split across two chunks must not turn into two U+FFFD.
+    child.stdout.setEncoding("utf8");
     child.stdout.on("data", (c) => (stdout += c));
     child.stderr.on("data", (c) => (stderr += c));
     const timer = options.timeoutMs

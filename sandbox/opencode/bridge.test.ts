@@ -101,12 +101,14 @@ describe("OpenCode → session events", () => {
     expect((failed[0] as any).data).toMatchObject({ status: "error", error: "The user rejected permission" });
   });
 
-  it("reports edited files relative to the checkout, never outside it", () => {
+  it("names edited files relative to the checkout, never outside it (their diffs come from turn-changes)", () => {
     const b = new FixtureBridge(S, dir);
-    expect(b.handle({ type: "file.edited", properties: { file: "/work/repo/src/a.ts" } })).toEqual([
-      { type: "file.edited", data: { path: "src/a.ts" } },
-    ]);
-    expect(b.handle({ type: "file.edited", properties: { file: "/etc/hosts" } })).toEqual([]);
+    const edited = (file: string) => ({ type: "file.edited", properties: { file } }) as any;
+    expect(b.editedFile(edited("/work/repo/src/a.ts"))).toBe("src/a.ts");
+    expect(b.editedFile(edited("src/b.ts"))).toBe("src/b.ts");
+    expect(b.editedFile(edited("/etc/hosts"))).toBeUndefined();
+    expect(b.editedFile(edited("/work/repo"))).toBeUndefined();
+    expect(b.handle(edited("/work/repo/src/a.ts"))).toEqual([]);
   });
 
   it("ignores other sessions' events", () => {

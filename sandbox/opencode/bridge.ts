@@ -43,10 +43,24 @@ export class TurnBridge {
     readonly directory: string,
   ) {}
 
+  /**
+   * The checkout-relative path of a file OpenCode says it edited, or undefined. file.edited
+   * carries no session id; only one turn runs at a time, so it is ours. Its diff is made by
+   * turn-changes.ts, which sees every change, not only the edit tools'.
+   */
+  editedFile(ev: Event): string | undefined {
+    if (ev.type !== "file.edited") return undefined;
+    const file: unknown = ev.properties?.file;
+    if (typeof file !== "string" || !file) return undefined;
+    const absolute = path.resolve(this.directory, file);
+    const relative = path.relative(this.directory, absolute);
+    if (!relative || relative.startsWith("..") || path.isAbsolute(relative)) return undefined;
+    return relative.split(path.sep).join("/");
+  }
+
   /** Every event of OpenCode's stream; the kinds not read here are ignored. */
   handle(ev: Event): NewEvent[] {
-    // file.edited carries no session id; only one turn runs at a time, so it is ours.
-    if (ev.type === "file.edited") return this.fileEdited(ev.properties?.file);
+    if (ev.type === "file.edited") return [];
     // Another session's events (a missing id, as on some session.error, counts as ours).
     const sessionID = sessionOf(ev);
     if (sessionID !== undefined && sessionID !== this.sessionID) return [];
@@ -158,14 +172,6 @@ export class TurnBridge {
         ...(state.status === "error" ? { error: trimText(String(state.error ?? "tool failed"), OUTPUT_MAX) } : {}),
       }),
     ];
-  }
-
-  private fileEdited(file: unknown): NewEvent[] {
-    if (typeof file !== "string" || !file) return [];
-    const absolute = path.resolve(this.directory, file);
-    const relative = path.relative(this.directory, absolute);
-    if (relative.startsWith("..") || path.isAbsolute(relative)) return [];
-    return [event("file.edited", { path: relative.split(path.sep).join("/") })];
   }
 
   private sessionError(error: OpencodeError | undefined): NewEvent[] {

@@ -6,10 +6,12 @@
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { NewEvent, Usage } from "../../protocol/events.js";
 import { errorEvent } from "../error-event.js";
+import type { Jail } from "../jail/jail.js";
 import { TurnBridge, sessionOf } from "./bridge.js";
 import type { EventHub } from "./event-hub.js";
 import { decidePermission, refusalReason } from "./permission-policy.js";
 import { parseModel } from "./config.js";
+import { TurnChanges } from "./turn-changes.js";
 
 export interface TurnRequest {
   client: OpencodeClient;
@@ -26,6 +28,9 @@ export interface TurnRequest {
   crashed: Promise<string>;
   /** Give up after this many provider retries (5xx, overloaded, rate limits). */
   maxRetries?: number;
+  /** The checkout's jail: file diffs are read through git in it, as the commit is made. */
+  jail?: Jail | null;
+  log?: (line: string) => void;
 }
 
 export interface TurnResult {
@@ -47,10 +52,14 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
   ) => void;
   const ended = new Promise<Parameters<typeof settle>[0]>((resolve) => (settle = resolve));
 
+  const changes = new TurnChanges(req.directory, req.jail, req.emit, req.log);
+  void changes.start();
   let seenBusy = false;
   const off = req.hub.on((ev) => {
     const out = bridge.handle(ev);
     if (out.length) req.emit(out);
+    const edited = bridge.editedFile(ev);
+    if (edited) void changes.edited(edited);
     if (sessionOf(ev) !== req.sessionID) return;
     if (ev.type === "session.status" && ev.properties.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
@@ -122,6 +131,8 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
       await req.client.session.abort({ sessionID: req.sessionID }).catch(() => undefined);
       await idle;
     }
+    // Every file the turn changed, whichever tool changed it, before the commit is reported.
+    if (why.kind !== "stop") await changes.finish();
     const outcome = bridge.outcome();
     const base = { usage: outcome.usage, ...(outcome.summary ? { summary: outcome.summary } : {}) };
     switch (why.kind) {
@@ -145,6 +156,7 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     off();
     clearInterval(watchdog);
     req.stop.removeEventListener("abort", onStop);
+    await changes.close();
   }
 }
 
