@@ -22,7 +22,8 @@ import { pruneDeliveries } from "./db/deliveries.js";
 import { ActionsDispatcher } from "./dispatch/actions.js";
 import type { Dispatcher } from "./dispatch/dispatcher.js";
 import { LocalDispatcher } from "./dispatch/local.js";
-import { inspectApp } from "./github/app.js";
+import { deliveryHandler, inspectApp } from "./github/app.js";
+import { WebhookInbox, type InboxOptions } from "./github/inbox.js";
 import { setupRoutes } from "./github/manifest.js";
 import { GitHubGateway } from "./github/gateway.js";
 import { InspectOctokit } from "./github/octokit.js";
@@ -58,6 +59,8 @@ export interface InspectOptions {
   statusCommentIntervalMs?: number;
   /** Where log lines go (default stdout): tests read every line, runner output included. */
   logDestination?: { write(line: string): void };
+  /** The webhook inbox's lease, retries and sweep (tests shorten them). */
+  inbox?: InboxOptions;
 }
 
 export interface Inspect {
@@ -68,6 +71,7 @@ export interface Inspect {
   sessions: SessionService;
   runners: RunnerService;
   intake: GitHubIntake | null;
+  inbox: WebhookInbox | null;
   github: GitHubGateway | null;
   probot: Probot | null;
   tasks: BackgroundTasks;
@@ -107,6 +111,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   const permissions = github ? new PermissionCache(github) : null;
   const stops: (() => void)[] = [];
   let intake: GitHubIntake | null = null;
+  let inbox: WebhookInbox | null = null;
   if (probot && github) {
     intake = new GitHubIntake({ db, config, github, permissions: permissions!, sessions, log });
     const reporters = githubReporters({ db, config, github, sessions, events, secret, log });
@@ -116,7 +121,10 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
         intervalMs: opts.statusCommentIntervalMs ?? 3_000,
       }),
     );
-    await probot.load(inspectApp({ db, intake, github, tasks, handle: config.botHandle }));
+    const handle = config.botHandle;
+    inbox = new WebhookInbox(db, deliveryHandler({ intake, github, handle, log }), tasks, log, opts.inbox);
+    await probot.load(inspectApp({ inbox, handle }));
+    stops.push(inbox.start());
   }
   stops.push(startHousekeeping(config, db, runners, tasks));
   const app = httpApp({
@@ -144,6 +152,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     sessions,
     runners,
     intake,
+    inbox,
     github,
     probot,
     tasks,
@@ -318,7 +327,13 @@ function httpApp(d: HttpDeps): Hono {
   );
 
   if (probot) {
-    const middleware = createWebMiddleware(probot.webhooks, { path: "/api/github/webhooks", log: probot.log });
+    // No "202 still processing" before the delivery is stored (the default answers so after 9 s):
+    // past GitHub's own 10 s, GitHub counts the delivery failed, which is the truth.
+    const middleware = createWebMiddleware(probot.webhooks, {
+      path: "/api/github/webhooks",
+      log: probot.log,
+      timeout: 30_000,
+    });
     // GitHub caps a delivery at 25 MB: anything larger is not GitHub, signed or not.
     const limit = bodyLimit({
       maxSize: WEBHOOK_MAX_BYTES,
@@ -362,6 +377,7 @@ function httpApp(d: HttpDeps): Hono {
       viewer: (c) => auth.access.viewer(c),
       starter,
       sessions,
+      installedRepositories: async () => (github ? github.installedRepositories() : []),
     });
     stops.push(slack.stop);
     stops.push(

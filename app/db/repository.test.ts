@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upsertRepository, upsertUser } from "./accounts.js";
 import { openDatabase, type Database } from "./client.js";
-import { claimDelivery, pruneDeliveries } from "./deliveries.js";
 import { insertEvents, listEvents } from "./events.js";
 import { insertPrompt, takeNextPrompt, updatePromptIf } from "./prompts.js";
 import {
@@ -112,17 +111,6 @@ describe.each(backends)("repository layer on %s", (_name, open) => {
     expect((await listEvents(database.db, session.id, 15)).map((e) => e.seq)).toEqual([16, 17, 18, 19, 20]);
     // Each batch stays contiguous and in order.
     for (let i = 0; i < 20; i += 2) expect(events[i]!.data).toMatchObject({ delta: "a" });
-  });
-
-  it("deduplicates webhook deliveries", async () => {
-    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(true);
-    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(false);
-    expect(await claimDelivery(database.db, "d-2", "issue_comment")).toBe(true);
-    // Pruning forgets ids older than the cut-off only.
-    await pruneDeliveries(database.db, new Date(Date.now() + 60_000));
-    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(true);
-    await pruneDeliveries(database.db, new Date(Date.now() - 60_000));
-    expect(await claimDelivery(database.db, "d-1", "issue_comment")).toBe(false);
   });
 
   it("hands out queued prompts in order, each once", async () => {

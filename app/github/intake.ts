@@ -2,6 +2,9 @@
  * GitHub intake: a parsed trigger becomes a call on the session service. Acknowledges first
  * (👀 within a second), then does the slower work. Knows GitHub, not Probot. Reporting back
  * (status comment, check run, PR, 🚀) is the reporters' (app/reporters), from the session bus.
+ * Called by the webhook inbox (./inbox.ts), which stored the delivery, keeps a thread's deliveries
+ * in order and may call again for one that failed or whose replica died: a request handled twice
+ * must have one effect.
  */
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
@@ -12,7 +15,8 @@ import {
   upsertUser,
   type RepositoryRow,
 } from "../db/accounts.js";
-import { hasOpenPromptFrom, listPrompts } from "../db/prompts.js";
+import { hasOpenPromptFrom, listPrompts, promptFromRequest } from "../db/prompts.js";
+import { claimRefusal, releaseRefusal } from "../db/refusals.js";
 import {
   findSessionByCheckRun,
   findSessionByHeadBranch,
@@ -27,7 +31,6 @@ import { sessionBranch } from "../sessions/branch.js";
 import { SessionClosedError, type NewPrompt, type SessionService } from "../sessions/service.js";
 import { isActive } from "../sessions/state.js";
 import { sessionIdFromUrl } from "../sessions/url.js";
-import { SerialQueue } from "../util/serial.js";
 import type { Logger } from "../util/tasks.js";
 import type { GitHubGateway } from "./gateway.js";
 import { canTrigger, type PermissionCache } from "./permissions.js";
@@ -49,66 +52,77 @@ export type IntakeResult =
   | { outcome: "stopped" | "archived" | "rerun"; sessionId: string }
   | { outcome: "denied" | "ignored" | "refused"; reason: string };
 
+/** The delivery a trigger came in: a retry looks for what an earlier attempt already did. */
+export interface DeliveryInfo {
+  receivedAt: Date;
+  /** 1 on the first attempt. */
+  attempt: number;
+}
+
 /** Prompt sources that are the issue itself (its body or its assignment), not a comment on it. */
 const ISSUE_ITSELF: readonly PromptSource[] = ["github_issue", "github_assignment"];
 
 export class GitHubIntake {
-  // A thread's next webhook waits for the one before, but not for more than 30 s (a stalled GitHub).
-  private readonly threads = new SerialQueue(30_000);
-
   constructor(private readonly deps: IntakeDeps) {}
 
   /**
-   * Triggers on one thread are handled one at a time, in arrival order: two comments a moment
-   * apart are queued as written, whatever each one's permission lookup costs.
+   * One trigger, start to end. The order of a thread's triggers is the caller's (the inbox takes
+   * a thread's deliveries one at a time, oldest first); a failure throws, and the caller retries.
    */
-  handle(trigger: Trigger): Promise<IntakeResult> {
-    if (trigger.kind === "prompt" || trigger.kind === "stop" || trigger.kind === "archive") {
-      const key = `${trigger.repo.githubId}#${trigger.thread.number}`;
-      return this.threads.run(key, () => this.dispatch(trigger));
-    }
-    return this.dispatch(trigger);
-  }
-
-  private async dispatch(trigger: Trigger): Promise<IntakeResult> {
+  async handle(
+    trigger: Trigger,
+    delivery: DeliveryInfo = { receivedAt: new Date(), attempt: 1 },
+  ): Promise<IntakeResult> {
     switch (trigger.kind) {
       case "ignore":
         return { outcome: "ignored", reason: trigger.reason };
       case "prompt":
-        return this.prompt(trigger);
+        return this.prompt(trigger, delivery);
       case "stop":
         return this.stop(trigger);
       case "archive":
         return this.archive(trigger);
       case "check_run_stop":
       case "check_run_rerun":
-        return this.checkRunAction(trigger);
+        return this.checkRunAction(trigger, delivery);
     }
   }
 
-  /** Write, maintain or admin — else one polite reply and nothing runs. */
+  /**
+   * Write, maintain or admin — else, when `reply`, one polite reply per person and thread (someone
+   * who keeps asking is not answered every time) and nothing runs.
+   */
   private async allowed(repo: RepoRef, thread: ThreadRef, actor: Actor, reply: boolean): Promise<boolean> {
     const permission = await this.deps.permissions.get(repo.installationId!, repo.owner, repo.name, actor.login);
     if (canTrigger(permission)) return true;
-    if (reply) {
-      await this.deps.github.comment(
-        repo.installationId!,
-        repo.owner,
-        repo.name,
-        thread.number,
-        `Sorry @${actor.login}, only people with write access to ${repo.owner}/${repo.name} can ask @${this.deps.config.botHandle} to work on it.`,
-      );
+    const key = { repositoryGithubId: repo.githubId, threadNumber: thread.number, login: actor.login };
+    if (reply && (await claimRefusal(this.deps.db, key))) {
+      try {
+        await this.deps.github.comment(
+          repo.installationId!,
+          repo.owner,
+          repo.name,
+          thread.number,
+          `Sorry @${actor.login}, only people with write access to ${repo.owner}/${repo.name} can ask @${this.deps.config.botHandle} to work on it.`,
+        );
+      } catch (err) {
+        await releaseRefusal(this.deps.db, key);
+        throw err;
+      }
     }
     return false;
   }
 
-  private async prompt(t: Extract<Trigger, { kind: "prompt" }>): Promise<IntakeResult> {
+  private async prompt(t: Extract<Trigger, { kind: "prompt" }>, delivery: DeliveryInfo): Promise<IntakeResult> {
     const { github } = this.deps;
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     const inst = t.repo.installationId;
     if (await this.openedByInspect(t)) return { outcome: "ignored", reason: "a pull request Inspect opened" };
     if (!(await this.allowed(t.repo, t.thread, t.actor, true)))
       return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
+    // Taken again after a failure or a crash: the request may already be a prompt.
+    const done = delivery.attempt > 1 ? await this.alreadyQueued(t, delivery) : null;
+    if (done) return { outcome: "queued", sessionId: done };
 
     // Acknowledge before anything slow.
     const ackTarget = t.comment ?? { issue: t.thread.number };
@@ -207,8 +221,9 @@ export class GitHubIntake {
 
   private async stop(t: Extract<Trigger, { kind: "stop" }>): Promise<IntakeResult> {
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
-    // Closing or unassigning is an act on GitHub that already needed rights; a stop comment needs write.
-    if (t.comment && !(await this.allowed(t.repo, t.thread, t.actor, true)))
+    // A writer's session is stopped by writers only: an issue's author may close it, anyone may be
+    // able to unassign. A stop comment gets the one reply; closing and unassigning get none.
+    if (!(await this.allowed(t.repo, t.thread, t.actor, t.comment !== null)))
       return { outcome: "denied", reason: `@${t.actor.login} lacks write permission` };
     const repo = await this.repository(t.repo);
     const session = await this.threadSession(repo, t.thread);
@@ -231,6 +246,7 @@ export class GitHubIntake {
   /** The check run's Stop button, or "Re-run": the last prompt runs again, attributed to who asked. */
   private async checkRunAction(
     t: Extract<Trigger, { kind: "check_run_stop" | "check_run_rerun" }>,
+    delivery: DeliveryInfo,
   ): Promise<IntakeResult> {
     if (!t.repo.installationId) return { outcome: "ignored", reason: "no installation in payload" };
     const repo = await this.repository(t.repo);
@@ -251,6 +267,15 @@ export class GitHubIntake {
       await this.deps.sessions.stop(session.id, t.actor.login, `stopped by @${t.actor.login} from the check run`);
       return { outcome: "stopped", sessionId: session.id };
     }
+    const already =
+      delivery.attempt > 1 &&
+      (await promptFromRequest(this.deps.db, session.id, {
+        commentId: null,
+        source: "rerun",
+        authorLogin: t.actor.login,
+        since: delivery.receivedAt,
+      }));
+    if (already) return { outcome: "rerun", sessionId: session.id };
     const last = (await listPrompts(this.deps.db, session.id)).filter((p) => p.status !== "cancelled").at(-1);
     if (!last) return { outcome: "ignored", reason: "nothing to re-run" };
     const author = await upsertUser(this.deps.db, {
@@ -289,6 +314,20 @@ export class GitHubIntake {
     const repo = await findRepositoryByFullName(this.deps.db, `${t.repo.owner}/${t.repo.name}`);
     const owner = repo && (await findSessionByHeadBranch(this.deps.db, repo.id, t.thread.headRef));
     return Boolean(owner?.prClaimedAt);
+  }
+
+  /** The session an earlier attempt of this delivery already queued the prompt on, or null. */
+  private async alreadyQueued(t: Extract<Trigger, { kind: "prompt" }>, delivery: DeliveryInfo): Promise<string | null> {
+    const known = await findRepositoryByFullName(this.deps.db, `${t.repo.owner}/${t.repo.name}`);
+    const session = known && (await this.threadSession(known, t.thread));
+    if (!session) return null;
+    const prompt = await promptFromRequest(this.deps.db, session.id, {
+      commentId: t.comment?.id ?? null,
+      source: t.source,
+      authorLogin: t.actor.login,
+      since: delivery.receivedAt,
+    });
+    return prompt ? session.id : null;
   }
 
   /** Queue on the thread's session if it has one that takes prompts; its id, or null. */

@@ -194,6 +194,19 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
         },
       });
     }
+    case "pull_request_review.submitted": {
+      // A review's summary mentioning the bot is a request like a comment. GitHub has no reactions
+      // on reviews: the 👀 goes on the pull request.
+      const e = payload as Payload<"pull_request_review.submitted">;
+      return fromMention(e.review.body, opts, {
+        repo: repoOf(e),
+        thread: pullThread(e.pull_request),
+        actor: sender,
+        source: "github_review_comment",
+        comment: null,
+        review: null,
+      });
+    }
     case "issues.opened": {
       const e = payload as Payload<"issues.opened">;
       const issue = e.issue;
@@ -300,6 +313,7 @@ export function parseTrigger(name: string, payload: unknown, opts: TriggerOption
 export const HANDLED_EVENTS = [
   "issue_comment.created",
   "pull_request_review_comment.created",
+  "pull_request_review.submitted",
   "issues.opened",
   "issues.assigned",
   "issues.unassigned",
@@ -309,3 +323,34 @@ export const HANDLED_EVENTS = [
   "check_run.requested_action",
   "check_run.rerequested",
 ] as const;
+
+/**
+ * The thread a delivery is about, `<repository id>#<number>`, whose deliveries are handled one at
+ * a time in the order received; null when it has none (check runs: their own order is not needed).
+ */
+export function threadKeyOf(payload: unknown): string | null {
+  const p = payload as {
+    repository?: { id?: unknown };
+    issue?: { number?: unknown };
+    pull_request?: { number?: unknown };
+  } | null;
+  const repo = p?.repository?.id;
+  const number = p?.issue?.number ?? p?.pull_request?.number;
+  return Number.isSafeInteger(repo) && Number.isSafeInteger(number) ? `${repo}#${number}` : null;
+}
+
+/**
+ * Whether a delivery could make Inspect act, judged before it is stored: most comments mention no
+ * one, and need not be kept. An assignment to a bot is kept (which bot is Inspect is asked later).
+ * A payload too malformed to read is not kept: it could never be handled.
+ */
+export function worthStoring(name: string, payload: unknown, handle: string): boolean {
+  try {
+    if (parseTrigger(name, payload, { handle, botLogin: null }).kind !== "ignore") return true;
+    const p = payload as { action?: string; assignee?: UserLike | null; sender?: UserLike };
+    const assignment = name === "issues" && (p.action === "assigned" || p.action === "unassigned");
+    return assignment && actorOf(p.assignee).isBot && !actorOf(p.sender).isBot;
+  } catch {
+    return false;
+  }
+}

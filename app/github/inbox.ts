@@ -1,0 +1,149 @@
+/**
+ * The webhook inbox: no delivery is lost, and a thread's deliveries keep their order on any number
+ * of replicas. A delivery is stored before GitHub is answered; then the replica that stored it
+ * works through its thread, oldest first. Each delivery is taken under a lease (renewed while its
+ * work runs) and marked done only once that work succeeded. A failure is retried after a growing
+ * backoff, holding the thread's later deliveries back, until `maxAttempts`, when it is given up
+ * (logged) and the thread moves on. A replica that died mid-way loses its lease, and a sweep — at
+ * start and on a timer, on every replica — takes what is due.
+ */
+import { randomUUID } from "node:crypto";
+import type { Db } from "../db/client.js";
+import {
+  dueDeliveries,
+  markDone,
+  markFailed,
+  oldestOpen,
+  renewLease,
+  storeDelivery,
+  takeDelivery,
+  type DeliveryRow,
+  type NewDelivery,
+} from "../db/deliveries.js";
+import type { BackgroundTasks, Logger } from "../util/tasks.js";
+
+export type DeliveryHandler = (delivery: DeliveryRow) => Promise<void>;
+
+export interface InboxOptions {
+  /** How long a taken delivery is held without a renewal; a dead replica's come back after this. */
+  leaseMs?: number;
+  maxAttempts?: number;
+  /** The first retry's wait; it doubles per attempt, up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  sweepEveryMs?: number;
+}
+
+const DEFAULTS: Required<InboxOptions> = {
+  leaseMs: 60_000,
+  maxAttempts: 8,
+  retryMs: 1_000,
+  maxRetryMs: 60_000,
+  sweepEveryMs: 10_000,
+};
+
+export class WebhookInbox {
+  /** This replica, as the holder of its leases. */
+  private readonly owner = randomUUID();
+  private readonly opts: Required<InboxOptions>;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly handler: DeliveryHandler,
+    private readonly tasks: BackgroundTasks,
+    private readonly log: Logger,
+    opts: InboxOptions = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  /**
+   * Store a delivery (throws if it cannot be: GitHub must not get its 2xx), then work through its
+   * thread in the background. False for a redelivery of one already stored.
+   */
+  async accept(delivery: NewDelivery): Promise<boolean> {
+    const stored = await storeDelivery(this.db, delivery);
+    if (stored) this.kick(delivery.id, delivery.threadKey);
+    return stored;
+  }
+
+  /** Sweep now and every `sweepEveryMs`; returns the stop. */
+  start(): () => void {
+    const sweep = () => this.tasks.run("webhook inbox sweep", () => this.sweep());
+    sweep();
+    const timer = setInterval(sweep, this.opts.sweepEveryMs);
+    timer.unref();
+    return () => {
+      this.closed = true;
+      clearInterval(timer);
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+    };
+  }
+
+  /** Take whatever is due — a dead replica's, a retry whose wait is over, one never started. */
+  async sweep(): Promise<void> {
+    if (this.closed) return;
+    const due = await dueDeliveries(this.db, 100);
+    for (const { id, threadKey } of due) this.kick(id, threadKey);
+  }
+
+  private kick(id: string, threadKey: string | null): void {
+    if (this.closed) return;
+    this.tasks.run(`webhook ${id}`, () => (threadKey ? this.drainThread(threadKey) : this.attempt(id)));
+  }
+
+  /**
+   * Handle the thread's open deliveries one by one, oldest first, until none is left, one is held
+   * elsewhere (whoever holds it carries on after it), or one failed (it is retried after a wait).
+   */
+  private async drainThread(threadKey: string): Promise<void> {
+    while (!this.closed) {
+      const id = await oldestOpen(this.db, threadKey);
+      if (!id || !(await this.attempt(id))) return;
+    }
+  }
+
+  /** Take and handle one delivery; true when it is done. */
+  private async attempt(id: string): Promise<boolean> {
+    const row = await takeDelivery(this.db, id, this.owner, this.opts.leaseMs);
+    if (!row) return false;
+    const renew = setInterval(() => {
+      renewLease(this.db, id, this.owner, this.opts.leaseMs).catch(() => {});
+    }, this.opts.leaseMs / 3);
+    try {
+      await this.handler(row);
+    } catch (err) {
+      await this.failed(row, err);
+      return false;
+    } finally {
+      clearInterval(renew);
+    }
+    await markDone(this.db, id);
+    return true;
+  }
+
+  private async failed(row: DeliveryRow, err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    const where = { delivery: row.id, event: row.event, attempt: row.attempts, err };
+    if (row.attempts >= this.opts.maxAttempts) {
+      this.log.error(where, `gave up on webhook delivery ${row.id} after ${row.attempts} attempts: ${message}`);
+      await markFailed(this.db, row.id, message, "give up");
+      // The thread's next delivery no longer waits for this one.
+      this.kick(row.id, row.threadKey);
+      return;
+    }
+    const retryInMs = Math.min(this.opts.maxRetryMs, this.opts.retryMs * 2 ** (row.attempts - 1));
+    this.log.warn({ ...where, retryInMs }, `webhook delivery ${row.id} failed; retrying`);
+    await markFailed(this.db, row.id, message, { retryInMs });
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.kick(row.id, row.threadKey);
+      // A little after the wait, which the database measures with its own clock.
+    }, retryInMs + 100);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
