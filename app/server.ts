@@ -348,7 +348,10 @@ function httpApp(d: HttpDeps): Hono {
   }
 
   if (!config.githubApp) {
-    app.route("/setup", setupRoutes(config, { root: process.cwd(), isLocal: (c) => isLocalRequest(c, remoteAddress) }));
+    app.route(
+      "/setup",
+      setupRoutes(config, { root: process.cwd(), secret, isLocal: (c) => isLocalRequest(c, remoteAddress) }),
+    );
   }
 
   const a = actions;

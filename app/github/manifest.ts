@@ -1,6 +1,8 @@
 /**
  * First-run setup without credentials: create the GitHub App from app.yml
  * (GitHub's manifest flow, as Probot does), then write its credentials to .env.
+ * The flow carries a state this page signed (GitHub hands it back to the callback): a callback
+ * this machine did not start — a link to /setup/callback with someone else's code — is refused.
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -8,8 +10,15 @@ import { Hono, type Context } from "hono";
 import { html } from "hono/html";
 import type { ProbotOctokit } from "probot";
 import { parse } from "yaml";
+import { z } from "zod";
+import { signClaims, verifyClaims } from "../auth/crypto.js";
 import type { Config } from "../config.js";
 import { convertManifest } from "./gateway.js";
+
+const SETUP_STATE = "github app setup state";
+/** Long enough to fill in GitHub's form, short enough that a leaked link soon stops working. */
+const SETUP_STATE_TTL_S = 3_600;
+const SetupState = z.object({ setup: z.literal(true) });
 
 export function buildManifest(config: Config, appYml: string): Record<string, unknown> {
   const base = (parse(appYml) ?? {}) as Record<string, unknown>;
@@ -42,7 +51,7 @@ function envLines(app: {
 
 export function setupRoutes(
   config: Config,
-  opts: { root: string; isLocal: (c: Context) => boolean; Octokit?: typeof ProbotOctokit },
+  opts: { root: string; secret: string; isLocal: (c: Context) => boolean; Octokit?: typeof ProbotOctokit },
 ) {
   const app = new Hono();
   const envFile = path.join(opts.root, ".env");
@@ -53,10 +62,11 @@ export function setupRoutes(
     await next();
   });
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const yml = readFileSync(path.join(opts.root, "app.yml"), "utf8");
     const manifest = JSON.stringify(buildManifest(config, yml));
-    const target = `${config.github.webUrl}/settings/apps/new`;
+    const state = await signClaims(opts.secret, SETUP_STATE, { setup: true }, SETUP_STATE_TTL_S);
+    const target = `${config.github.webUrl}/settings/apps/new?state=${encodeURIComponent(state)}`;
     return c.html(
       html`<!doctype html>
         <html>
@@ -82,6 +92,8 @@ export function setupRoutes(
   app.get("/callback", async (c) => {
     const code = c.req.query("code");
     if (!code || !/^[\w-]{1,200}$/.test(code)) return c.json({ error: "missing or invalid code" }, 400);
+    if (!(await verifyClaims(opts.secret, SETUP_STATE, c.req.query("state"), SetupState)))
+      return c.json({ error: "this setup was not started here, or too long ago: open /setup again" }, 400);
     const data = await convertManifest(config.github.apiUrl, code, opts.Octokit);
     const existing = existsSync(envFile) ? readFileSync(envFile, "utf8") : "";
     appendFileSync(envFile, `${existing && !existing.endsWith("\n") ? "\n" : ""}${envLines(data as never)}\n`, {
