@@ -8,7 +8,8 @@ import { errorEvent } from "./error-event.js";
 import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { interruptionOf } from "./interruption.js";
-import { authorIdentity, commitMessage } from "./git/author.js";
+import { commitMessage } from "./git/author.js";
+import { turnAuthor } from "./git/author-local.js";
 import type { Checkout } from "./git/checkout.js";
 import { commitAll, discardChanges, pushBranch } from "./git/commit.js";
 import type { Workspace } from "./opencode/agent.js";
@@ -33,8 +34,6 @@ export interface PromptContext {
 
 export async function runPrompt(ctx: PromptContext): Promise<void> {
   const { prompt, spec, checkout } = ctx;
-  // The requester's no-reply address on this GitHub host, so the commit links to their account (GHE too).
-  const author = authorIdentity(prompt.author, spec.noreplyDomain);
   const turn = await runTurn({
     client: ctx.ws.client,
     hub: ctx.ws.hub,
@@ -68,24 +67,26 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
     ctx.emit([errorEvent(interruption.message, interruption.code, prompt.id)]);
     done.status = "failed";
     done.error = interruption.message;
-    await commitAndPush(ctx, author, done);
+    await commitAndPush(ctx, done);
   } else if (turn.status === "stopped") {
     // What was pushed stays; the half-done edits of a stopped turn would otherwise ride
     // along in the next prompt's commit under someone else's name.
     await discardChanges(checkout.dir, checkout.jail).catch((e) => ctx.log(`discarding changes failed: ${e.message}`));
   } else {
     // A failed turn's edits are still the requester's work: commit them so nothing is lost.
-    await commitAndPush(ctx, author, done);
+    await commitAndPush(ctx, done);
   }
 
   await ctx.sink.flush();
   await ctx.api.promptDone(prompt.id, done);
 }
 
-async function commitAndPush(ctx: PromptContext, author: { name: string; email: string }, done: PromptDoneRequest) {
+async function commitAndPush(ctx: PromptContext, done: PromptDoneRequest) {
   const { spec, checkout } = ctx;
   let commit;
+  let author;
   try {
+    author = await turnAuthor(spec, ctx.prompt.author);
     commit = await commitAll({
       dir: checkout.dir,
       jail: checkout.jail,

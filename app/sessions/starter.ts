@@ -16,6 +16,7 @@ import { findUnusedWarmSession, updateSession, type SessionRow } from "../db/ses
 import type { GitHubGateway } from "../github/gateway.js";
 import { canTrigger, type PermissionCache } from "../github/permissions.js";
 import { newSessionId } from "../util/tokens.js";
+import { localIdentity, missingIdentityMessage } from "../../sandbox/git/author-local.js";
 import { sessionBranch, titleLine } from "./branch.js";
 import { LocalRepoError, registerLocalRepo } from "./local-repo.js";
 import type { SessionService } from "./service.js";
@@ -47,12 +48,16 @@ export class SessionStarter {
   async repository(viewer: Viewer, ref: string): Promise<RepositoryRow> {
     const { db, config, github, permissions } = this.deps;
     if (viewer.local) {
+      let repo: RepositoryRow;
       try {
-        return await registerLocalRepo(db, ref, config.localRepos.length ? config.localRepos : null);
+        repo = await registerLocalRepo(db, ref, config.localRepos.length ? config.localRepos : null);
       } catch (err) {
         if (err instanceof LocalRepoError) throw new StartError(400, err.message);
         throw err;
       }
+      // Its commits will be the developer's own: say now, not after the agent's work, if git cannot name them.
+      if (!(await localIdentity(repo.localPath!))) throw new StartError(400, missingIdentityMessage(repo.localPath!));
+      return repo;
     }
     if (!github || !permissions)
       throw new StartError(400, "starting sessions on GitHub repositories needs the GitHub App");

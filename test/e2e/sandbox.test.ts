@@ -99,7 +99,7 @@ describe("sandbox through the control plane", () => {
     expect(git(repo, "rev-parse", branch)).toBe(commit.sha);
     expect(git(repo, "show", `${branch}:hello.txt`)).toBe("hi there");
     expect(git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>", branch)).toBe(
-      "local <local@users.noreply.github.com>|Inspect <inspect@localhost>",
+      "Dev Eloper <dev@example.com>|Inspect <inspect@localhost>",
     );
     expect(git(repo, "log", "-1", "--format=%B", branch)).toBe(`Add a hello file\n\nInspect-Session: ${session.url}`);
     expect(git(repo, "rev-parse", "main")).toBe(git(repo, "rev-parse", `${branch}~1`));
@@ -145,7 +145,7 @@ describe("sandbox through the control plane", () => {
     expect(commit.files).toBe(1);
   });
 
-  it("takes two prompts in a row from two authors: two commits, two authors", async () => {
+  it("takes two prompts in a row from two authors: two commits, both the local developer's", async () => {
     const repo = bareRepo(h.root, "two");
     h.model.reset([
       toolStep({ name: "write", args: { filePath: "a.txt", content: "from local\n" } }),
@@ -161,13 +161,13 @@ describe("sandbox through the control plane", () => {
     expect(ofType(log, "prompt.finished").map((e) => e.data.status)).toEqual(["done", "done"]);
     const commits = ofType(log, "git.commit").map((e) => e.data);
     expect(commits.map((c) => c.author)).toEqual([
-      { name: "local", email: "local@users.noreply.github.com" },
-      { name: "Octo Cat", email: "583231+octo@users.noreply.github.com" },
+      { name: "Dev Eloper", email: "dev@example.com" },
+      { name: "Dev Eloper", email: "dev@example.com" },
     ]);
     const branch = (await api(h, "GET", `/api/sessions/${id}`)).session.headBranch;
     expect(git(repo, "log", "--format=%an <%ae>|%s", `main..${branch}`).split("\n")).toEqual([
-      "Octo Cat <583231+octo@users.noreply.github.com>|Now write b.txt",
-      "local <local@users.noreply.github.com>|Write a.txt",
+      "Dev Eloper <dev@example.com>|Now write b.txt",
+      "Dev Eloper <dev@example.com>|Write a.txt",
     ]);
     // The second turn continued the same OpenCode session: the model saw the first exchange.
     expect(JSON.stringify(h.model.stepRequests[2].body.messages)).toContain("a.txt done");
@@ -329,7 +329,7 @@ describe("sandbox through the control plane", () => {
     expect(stdout).toContain("✓ write cli.txt");
     expect(stdout).toContain("✎ cli.txt");
     expect(stdout).toContain("  Created cli.txt as asked.\n");
-    expect(stdout).toMatch(/● commit [0-9a-f]{10} by local <local@users\.noreply\.github\.com> \(1 file\)/);
+    expect(stdout).toMatch(/● commit [0-9a-f]{10} by Dev Eloper <dev@example\.com> \(1 file\)/);
     expect(stdout).toMatch(/↑ pushed inspect\/\w+-create-cli-txt at [0-9a-f]{10}/);
     expect(stdout).toMatch(/■ prompt \d+ done — 1 commit, 1 file\(s\) changed\n$/);
     // The CLI says it is the CLI: its prompt shows "via cli" (one started from the page, "via web").

@@ -73,6 +73,9 @@ export function bareRepo(
   git(work, "add", "-A");
   git(work, "commit", "-q", "-m", "initial");
   git(root, "clone", "-q", "--bare", work, bare);
+  // The developer's own identity there: local-mode commits are authored as it.
+  git(bare, "config", "user.name", "Dev Eloper");
+  git(bare, "config", "user.email", "dev@example.com");
   return bare;
 }
 
