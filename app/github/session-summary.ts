@@ -1,6 +1,8 @@
+import { eq } from "drizzle-orm";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { listPrompts } from "../db/prompts.js";
+import { slackThreads } from "../db/schema.js";
 import type { SessionRow } from "../db/sessions.js";
 import { sessionUrl } from "../sessions/url.js";
 import type { SummaryInput } from "./summary.js";
@@ -8,11 +10,16 @@ import type { SummaryInput } from "./summary.js";
 /** Gather what the summary functions need for one session. */
 export async function summaryInput(db: Db, config: Config, session: SessionRow): Promise<SummaryInput> {
   const prompts = await listPrompts(db, session.id);
+  const [slack] = await db
+    .select({ permalink: slackThreads.permalink })
+    .from(slackThreads)
+    .where(eq(slackThreads.sessionId, session.id));
   return {
     sessionUrl: sessionUrl(config.publicUrl, session.id),
     closes: session.threadKind === "issue" ? session.threadNumber : null,
     requestedBy: prompts[0]?.authorLogin ?? "someone",
     handle: config.botHandle,
+    slack: slack ?? null,
     prompts: prompts.map((p) => ({
       author: p.authorLogin,
       text: p.text,

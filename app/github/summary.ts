@@ -20,6 +20,8 @@ export interface SummaryInput {
   requestedBy: string;
   /** INSPECT_BOT_HANDLE: kept out of what we write, so our own text never triggers us. */
   handle: string;
+  /** Started from Slack: the asking message's permalink (null when Slack gave none). */
+  slack?: { permalink: string | null } | null;
 }
 
 const ICON: Record<PromptStatus, string> = {
@@ -84,6 +86,11 @@ export function pullRequestBody(s: SummaryInput): string {
     `### Prompts\n${promptList(s.prompts, s.handle)}`,
     `[Follow the session live](${s.sessionUrl}) · requested by @${s.requestedBy}. Mention \`@${s.handle}\` on this pull request to ask for more.`,
   ];
+  if (s.slack) {
+    // Slack's own link, but still outside text: only URL characters go into the Markdown link.
+    const link = s.slack.permalink && /^https:\/\/[\w.:/?=&%#-]+$/.test(s.slack.permalink) ? s.slack.permalink : null;
+    parts.push(link ? `Started from Slack: [the request](${link}).` : "Started from Slack.");
+  }
   if (s.closes) parts.push(`Closes #${s.closes}`);
   return parts.join("\n\n");
 }

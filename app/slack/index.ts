@@ -3,8 +3,9 @@
  * interactivity), the account-linking page (`/slack/link`), and Bolt's Web API client pointed at
  * SLACK_API_URL. A request is size-limited, its `v0` signature checked on the raw body with a
  * timestamp within five minutes, an event id claimed in the database (Slack retries), then acked
- * at once; the work runs in the background: link_shared unfurls session links (unfurl.ts),
- * app_mention starts a session (mention.ts) whose reply a reporter keeps current (reporter.ts);
+ * at once; the work runs in the background: link_shared unfurls session links (unfurl.ts); an
+ * app_mention or a direct message is a request (start.ts): its repository is chosen
+ * (choose.ts) or picked (picker.ts), and the session's reply is kept current (reporter.ts);
  * replies in that thread become follow-ups, one thread's in the order Slack sent them, and the
  * reply's Stop button (interactivity) stops the session (thread.ts).
  */
@@ -19,14 +20,20 @@ import type { BackgroundTasks, Logger } from "../util/tasks.js";
 import type { SessionService } from "../sessions/service.js";
 import type { SessionStarter } from "../sessions/starter.js";
 import { slackLinkRoutes } from "./link.js";
-import { AppMention, startFromMention } from "./mention.js";
+import { cachedCandidates } from "./choose.js";
+import { createClassifier } from "./classifier.js";
+import { PICK_ACTION, pickFromButton } from "./picker.js";
 import { SlackThreadReporter } from "./reporter.js";
+import { AppMention, fromDirectMessage, fromMention } from "./request.js";
+import { handleRequest } from "./start.js";
 import { claimSlackEvent, pruneSlackEvents } from "./store.js";
 import { BlockActions, followUpFromThread, stopFromButton, threadOf, ThreadMessage } from "./thread.js";
 import { LinkShared, unfurlLinks } from "./unfurl.js";
 
 export interface SlackDeps {
-  config: Pick<Config, "publicUrl" | "github" | "oauth"> & { slack: NonNullable<Config["slack"]> };
+  config: Pick<Config, "publicUrl" | "github" | "oauth" | "classifier" | "runner"> & {
+    slack: NonNullable<Config["slack"]>;
+  };
   db: Db;
   secret: string;
   tasks: BackgroundTasks;
@@ -36,6 +43,8 @@ export interface SlackDeps {
   /** Starting sessions from `@inspect owner/repo <task>`. */
   starter: Pick<SessionStarter, "repository">;
   sessions: Pick<SessionService, "create" | "get" | "queue" | "stop">;
+  /** owner/name of every repository the App is installed on (none without a GitHub App). */
+  installedRepositories(): Promise<string[]>;
 }
 
 export interface Slack {
@@ -96,17 +105,28 @@ export function createSlack(deps: SlackDeps): Slack {
     log,
   };
 
-  const mentionDeps = {
+  const startDeps = {
     db,
     secret: deps.secret,
     publicUrl: config.publicUrl,
+    apiUrl: slack.apiUrl,
     client,
     starter: deps.starter,
     sessions: deps.sessions,
     showCard: (id: string) => reporter.sync(id),
     log,
+    choose: {
+      client,
+      // Sessions run on the runner repository only by mistake: it is never a candidate.
+      candidates: cachedCandidates(
+        deps.installedRepositories,
+        config.runner.kind === "actions" ? [config.runner.repo] : [],
+      ),
+      classify: config.classifier ? createClassifier(config.classifier, log) : null,
+      threshold: config.classifier?.threshold ?? 1,
+    },
   };
-  const threadDeps = { ...mentionDeps, sessions: deps.sessions };
+  const threadDeps = { ...startDeps, sessions: deps.sessions };
   // One thread's follow-ups are handled one after another, so they queue in the order Slack sent them.
   const chains = new Map<string, Promise<void>>();
   const inOrder = (key: string, fn: () => Promise<void>): Promise<void> => {
@@ -133,7 +153,7 @@ export function createSlack(deps: SlackDeps): Slack {
       const raw = await c.req.text();
       if (!verified(slack.signingSecret, c, raw)) return c.json({ error: "bad or stale Slack signature" }, 401);
       if ((c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) {
-        // Interactivity: the reply's Stop button (the "View session" button is a plain link).
+        // Interactivity: the reply's Stop button and the repository picker ("View session" is a plain link).
         const payload = new URLSearchParams(raw).get("payload");
         let parsed;
         try {
@@ -143,7 +163,10 @@ export function createSlack(deps: SlackDeps): Slack {
         }
         if (parsed.success) {
           const data = parsed.data;
-          tasks.run("slack block_actions", () => stopFromButton(threadDeps, data));
+          const picked = data.actions.some((a) => a.action_id.startsWith(PICK_ACTION));
+          tasks.run("slack block_actions", () =>
+            picked ? pickFromButton(startDeps, data) : stopFromButton(threadDeps, data),
+          );
         }
         return c.body(null, 200);
       }
@@ -175,12 +198,16 @@ export function createSlack(deps: SlackDeps): Slack {
           const { channel, thread_ts } = parsed.data;
           // In a session's thread a mention is a follow-up, which its message event brings.
           if (thread_ts && (await threadOf(db, teamId, channel, thread_ts))) return;
-          await startFromMention(mentionDeps, teamId, parsed.data);
+          await handleRequest(startDeps, fromMention(teamId, parsed.data));
         } else if (event.type === "message") {
           const parsed = ThreadMessage.safeParse(event);
           if (!parsed.success) return log.warn({ eventId: body.data.event_id }, "Slack message event not understood");
           const m = parsed.data;
-          if (m.thread_ts)
+          const inSession = m.thread_ts && (await threadOf(db, teamId, m.channel, m.thread_ts));
+          const direct = fromDirectMessage(teamId, m);
+          // A direct message is a request, unless it answers in a session's thread: then it is a follow-up.
+          if (direct && !inSession) await handleRequest(startDeps, direct);
+          else if (m.thread_ts)
             await inOrder(`${teamId}:${m.channel}:${m.thread_ts}`, () => followUpFromThread(threadDeps, teamId, m));
         }
       });

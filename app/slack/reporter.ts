@@ -39,6 +39,10 @@ export class SlackThreadReporter implements Reporter {
     if (!session || !repo) return;
     const url = `${this.deps.publicUrl}/sessions/${sessionId}`;
     const blocks = await cardBlocks(this.deps, session, repo, url);
+    if (thread.chosenBy) {
+      const note = { type: "context", elements: [{ type: "mrkdwn", text: `Repository: ${thread.chosenBy}` }] };
+      blocks.splice(Math.max(0, blocks.length - 1), 0, note as (typeof blocks)[number]);
+    }
     const actions = blocks.at(-1);
     if (actions?.type === "actions" && (ACTIVE_STATUSES as readonly string[]).includes(session.status)) {
       const stop = {

@@ -3,54 +3,23 @@
  * by a local server that records calls (SLACK_API_URL), GitHub faked at HTTP (sign-in and
  * permission checks), and requests signed as Slack signs them.
  */
-import { createHmac } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { upsertRepository } from "../db/accounts.js";
+import { summaryInput } from "../github/session-summary.js";
+import { pullRequestBody } from "../github/summary.js";
 import { insertPrompt, listPrompts } from "../db/prompts.js";
 import { insertSession } from "../db/sessions.js";
+import { slackSignature, startFakeSlack, type FakeSlack } from "../../test/support/fake-slack.js";
 import { signIn, startWebStack, type WebStack } from "../../test/support/web-stack.js";
 
 const SIGNING_SECRET = "slack-signing-secret-for-tests";
 
-interface SlackCall {
-  method: string;
-  args: Record<string, any>;
-}
-
-/** Slack's Web API: records each call; answers from a per-method script, else `{ok: true}`. */
-async function startFakeSlack() {
-  const calls: SlackCall[] = [];
-  const script = new Map<string, { status: number; body: unknown; headers?: Record<string, string> }[]>();
-  const server = http.createServer(async (req, res) => {
-    let body = "";
-    for await (const chunk of req) body += chunk;
-    const method = new URL(req.url!, "http://x").pathname.replace(/^\/api\//, "");
-    const args: Record<string, any> = {};
-    for (const [k, v] of new URLSearchParams(body)) args[k] = /^[[{]/.test(v) ? JSON.parse(v) : v;
-    calls.push({ method, args });
-    const next = script.get(method)?.shift() ?? {
-      status: 200,
-      body: method === "chat.postMessage" ? { ok: true, channel: args.channel, ts: "1700000000.000100" } : { ok: true },
-    };
-    res.writeHead(next.status, { "content-type": "application/json", ...next.headers });
-    res.end(JSON.stringify(next.body));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`,
-    calls,
-    answer(method: string, ...answers: { status: number; body: unknown; headers?: Record<string, string> }[]) {
-      script.set(method, answers);
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 let stack: WebStack;
-let slack: Awaited<ReturnType<typeof startFakeSlack>>;
+let slack: FakeSlack;
 let nextEvent = 1;
+/** The app's log lines (pino JSON), from info up. */
+const logLines: { level: number; msg: string; [k: string]: unknown }[] = [];
+const logged = (pattern: RegExp) => logLines.filter((l) => pattern.test(l.msg));
 
 beforeAll(async () => {
   slack = await startFakeSlack();
@@ -60,6 +29,7 @@ beforeAll(async () => {
       withRooms: false,
       publicRepos: ["acme/widgets"],
       env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: slack.url },
+      log: { level: "info", destination: { write: (line) => void logLines.push(JSON.parse(line)) } },
     },
   );
   const db = stack.inspect.database.db;
@@ -101,14 +71,7 @@ beforeEach(() => {
   slack.calls.length = 0;
 });
 
-function sign(body: string, ts = Math.floor(Date.now() / 1000)) {
-  const signature = `v0=${createHmac("sha256", SIGNING_SECRET).update(`v0:${ts}:${body}`).digest("hex")}`;
-  return {
-    "x-slack-signature": signature,
-    "x-slack-request-timestamp": String(ts),
-    "content-type": "application/json",
-  };
-}
+const sign = (body: string, ts?: number) => slackSignature(SIGNING_SECRET, body, ts);
 
 async function post(payload: unknown, headers?: Record<string, string>) {
   const body = JSON.stringify(payload);
@@ -281,17 +244,29 @@ describe("Slack API errors", () => {
       body: { ok: false, error: "ratelimited" },
       headers: { "retry-after": "1" },
     });
+    logLines.length = 0;
     const calls = await share("U1", "pub1");
     expect(calls).toHaveLength(2);
     expect(calls[1]!.args.unfurls).toBeDefined();
     expect(stack.inspect.tasks.failures).toBe(0);
+    const [line] = logged(/^Slack rate-limited/);
+    expect(line).toMatchObject({ level: 40, retryAfter: 1, msg: expect.stringContaining("retrying after 1s") });
+    expect(line!.url).toMatch(/chat\.unfurl$/);
   }, 15_000);
 
   it("logs channel_not_found and carries on", async () => {
     slack.answer("chat.unfurl", { status: 200, body: { ok: false, error: "channel_not_found" } });
+    logLines.length = 0;
     const calls = await share("U1", "pub1");
     expect(calls).toHaveLength(1);
     expect(stack.inspect.tasks.failures).toBe(0);
+    expect(logged(/^Slack chat\.unfurl failed/)).toEqual([
+      expect.objectContaining({
+        level: 40,
+        slackError: "channel_not_found",
+        msg: expect.stringContaining("channel_not_found"),
+      }),
+    ]);
     slack.calls.length = 0;
     expect(await share("U1", "pub1")).toHaveLength(1); // and the next one goes through
   });
@@ -299,7 +274,8 @@ describe("Slack API errors", () => {
 
 describe("sessions from Slack (@inspect owner/repo <task>)", () => {
   let app: WebStack;
-  let api: Awaited<ReturnType<typeof startFakeSlack>>;
+  let api: FakeSlack;
+  const mentionLog: { level: number; msg: string }[] = [];
   const mention = (user: string, text: string, extra: Record<string, string> = {}) => ({
     type: "event_callback",
     team_id: "T1",
@@ -334,6 +310,7 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
         withRooms: false,
         githubApp: true,
         env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: api.url },
+        log: { level: "warn", destination: { write: (line) => void mentionLog.push(JSON.parse(line)) } },
       },
     );
   }, 60_000);
@@ -371,6 +348,7 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
     );
     const [reply] = api.calls.filter((c) => c.method === "chat.postMessage");
     expect(reply!.args).toMatchObject({ channel: "C9", thread_ts: "1700000000.000001" });
+    expect(reply!.args.text).toMatch(/^Starting a session on acme\/widgets — named in the request: http/);
     const id = /\/sessions\/([\w-]+)/.exec(reply!.args.text)![1]!;
     const session = await app.inspect.sessions.get(id);
     expect(session).toMatchObject({ status: "queued" });
@@ -381,6 +359,11 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
       text: "add a --verbose flag & document it",
     });
     expect(app.github.dispatches).toHaveLength(1);
+    // The PR body says where the request came from, with the message's permalink.
+    const permalink = api.calls.find((c) => c.method === "chat.getPermalink")!;
+    expect(permalink.args).toMatchObject({ channel: "C9", message_ts: "1700000001.000200" });
+    const body = pullRequestBody(await summaryInput(app.inspect.database.db, app.inspect.config, session!));
+    expect(body).toContain("Started from Slack: [the request](https://acme.slack.com/archives/C9/p1700000001000200).");
 
     expect(await app.inspect.sessions.stop(id, "alice")).toBe(true);
     await waitFor(() =>
@@ -391,10 +374,38 @@ describe("sessions from Slack (@inspect owner/repo <task>)", () => {
     expect(JSON.stringify(update.args.blocks)).toContain("add a --verbose flag");
   }, 20_000);
 
-  it("explains the syntax when the repository or task is missing", async () => {
-    await send(mention("UALICE", "<@UBOT> please help"));
-    expect(api.calls.find((c) => c.method === "chat.postMessage")!.args.text).toMatch(/owner\/repo/);
+  it("explains the syntax when the task is missing", async () => {
+    await send(mention("UALICE", "<@UBOT>"));
+    expect(api.calls.find((c) => c.method === "chat.postMessage")!.args.text).toMatch(/owner\/repo <task>/);
+    api.calls.length = 0;
+    await send(mention("UALICE", "<@UBOT> acme/widgets"));
+    expect(api.calls.find((c) => c.method === "chat.postMessage")!.args.text).toMatch(
+      /What should I do on acme\/widgets/,
+    );
   });
+
+  it("with no repository named, starts on the only repository Inspect is installed on (never the runner repository)", async () => {
+    await send(mention("UALICE", "<@UBOT> please fix the README typo", { thread_ts: "1700000000.000777" }));
+    const reply = api.calls.find((c) => c.method === "chat.postMessage")!;
+    expect(reply.args.text).toMatch(
+      /^Starting a session on acme\/widgets — the only repository Inspect is installed on: /,
+    );
+    const id = /\/sessions\/([\w-]+)/.exec(reply.args.text)![1]!;
+    expect((await listPrompts(app.inspect.database.db, id))[0]).toMatchObject({ text: "please fix the README typo" });
+    await waitFor(() =>
+      api.calls.some(
+        (c) => c.method === "chat.update" && JSON.stringify(c.args.blocks).includes("Repository: the only repository"),
+      ),
+    );
+  }, 20_000);
+
+  it("logs a reply Slack refuses (channel_not_found) and carries on", async () => {
+    api.answer("chat.postMessage", { status: 200, body: { ok: false, error: "channel_not_found" } });
+    mentionLog.length = 0;
+    await send(mention("UALICE", "<@UBOT> acme/widgets tidy up", { thread_ts: "1700000000.000888" }));
+    expect(app.inspect.tasks.failures).toBe(0);
+    expect(mentionLog.filter((l) => /^Slack chat\.postMessage failed: channel_not_found/.test(l.msg))).toHaveLength(1);
+  }, 20_000);
 
   const message = (user: string | undefined, text: string, thread_ts: string, extra: Record<string, unknown> = {}) => ({
     type: "event_callback",

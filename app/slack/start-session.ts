@@ -1,37 +1,28 @@
 /**
- * `@inspect owner/repo <task>` in Slack starts a session on that repository (explicit repository
- * only, for now), as the GitHub account the Slack user linked, if GitHub says it may write there
- * (the same check as starting from the web). The thread gets a reply with the session link at
- * once; the Slack thread reporter keeps that reply's card current.
+ * Starting a session from Slack on a chosen repository, as the GitHub account the Slack user
+ * linked, if GitHub says it may write there (the same check as starting from the web). The
+ * thread gets a reply with the session link at once, saying how the repository was chosen; the
+ * thread row keeps the asking message's permalink (for the PR body), and the Slack thread
+ * reporter keeps the reply's card current.
  */
 import type { App } from "@slack/bolt";
-import { z } from "zod";
+import type { Viewer } from "../api/access.js";
 import { upsertUser } from "../db/accounts.js";
 import type { Db } from "../db/client.js";
 import { slackThreads } from "../db/schema.js";
 import { sessionBranch } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";
 import { StartError, type SessionStarter } from "../sessions/starter.js";
+import { sessionUrl } from "../sessions/url.js";
 import { newSessionId } from "../util/tokens.js";
 import type { Logger } from "../util/tasks.js";
-import { linkUrl } from "./link.js";
-import { linkedViewer, slackCall } from "./unfurl.js";
+import type { SlackRequest } from "./request.js";
+import { slackCall } from "./unfurl.js";
 
-export const AppMention = z.object({
-  type: z.literal("app_mention"),
-  user: z.string().max(64),
-  text: z.string().max(40_000),
-  ts: z.string().max(64),
-  channel: z.string().max(64),
-  thread_ts: z.string().max(64).optional(),
-});
-type AppMentionEvent = z.infer<typeof AppMention>;
-
-export interface MentionDeps {
+export interface StartSessionDeps {
   db: Db;
-  secret: string;
   publicUrl: string;
-  client: { chat: Pick<App["client"]["chat"], "postMessage" | "postEphemeral" | "update"> };
+  client: { chat: Pick<App["client"]["chat"], "postMessage" | "getPermalink"> };
   starter: Pick<SessionStarter, "repository">;
   sessions: Pick<SessionService, "create">;
   /** Puts the session's card (and its Stop button) on the reply now that the thread is recorded. */
@@ -39,66 +30,67 @@ export interface MentionDeps {
   log: Logger;
 }
 
-/** `<@U…> owner/repo the task` → the repository and the task (Slack's &amp; &lt; &gt; undone). */
-export function parseMention(text: string): { repo: string; task: string } | null {
-  const plain = text.replace(/<@[A-Z0-9]+(?:\|[^>]*)?>/g, " ").trim();
-  const m = /^([\w.-]+\/[\w.-]+)\s+([\s\S]+)$/.exec(plain);
-  if (!m) return null;
-  const task = m[2]!.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&").trim();
-  return task ? { repo: m[1]!, task } : null;
+/** A reply in the request's thread (best effort). */
+export function replyTo(deps: Pick<StartSessionDeps, "client" | "log">, req: SlackRequest, text: string) {
+  return slackCall(deps.log, "chat.postMessage", () =>
+    deps.client.chat.postMessage({ channel: req.channel, thread_ts: req.threadTs, text }),
+  );
 }
 
-export async function startFromMention(deps: MentionDeps, teamId: string, event: AppMentionEvent): Promise<void> {
-  const { client, log } = deps;
-  const thread = { channel: event.channel, thread_ts: event.thread_ts ?? event.ts };
-  const reply = (text: string) =>
-    slackCall(log, "chat.postMessage", () => client.chat.postMessage({ ...thread, text }));
-  const asked = parseMention(event.text);
-  if (!asked) return void (await reply("Tell me the repository and the task: `@inspect owner/repo what to do`."));
-  const viewer = await linkedViewer(deps, teamId, event.user);
-  if (!viewer) {
-    // Only to the person who asked: a link token in the open could be used by someone else.
-    const url = await linkUrl(deps.publicUrl, deps.secret, teamId, event.user);
-    await slackCall(log, "chat.postEphemeral", () =>
-      client.chat.postEphemeral({
-        channel: event.channel,
-        user: event.user,
-        thread_ts: thread.thread_ts,
-        text: `Link your GitHub account first, then ask again: ${url}`,
-      }),
-    );
-    return;
-  }
+/** True when the session started; otherwise the thread was told why not. */
+export async function startSession(
+  deps: StartSessionDeps,
+  req: SlackRequest,
+  viewer: Viewer,
+  task: string,
+  ref: string,
+  chosenBy: string,
+): Promise<boolean> {
   let repo;
   try {
-    repo = await deps.starter.repository(viewer, asked.repo);
+    repo = await deps.starter.repository(viewer, ref);
   } catch (err) {
-    if (err instanceof StartError) return void (await reply(`Cannot start on ${asked.repo}: ${err.message}.`));
-    throw err;
+    if (!(err instanceof StartError)) throw err;
+    await replyTo(deps, req, `Cannot start on ${ref}: ${err.message}.`);
+    return false;
   }
   const id = newSessionId();
-  const url = `${deps.publicUrl}/sessions/${id}`;
-  const posted = await reply(`Starting a session on ${repo.fullName}: ${url}`);
+  const url = sessionUrl(deps.publicUrl, id);
+  const posted = await replyTo(deps, req, `Starting a session on ${repo.fullName} — ${chosenBy}: ${url}`);
+  // For the PR body; asked while the session is created, not before the reply.
+  const permalink = slackCall(deps.log, "chat.getPermalink", () =>
+    deps.client.chat.getPermalink({ channel: req.channel, message_ts: req.ts }),
+  );
   const author = await upsertUser(deps.db, { login: viewer.login, githubId: viewer.id, avatarUrl: viewer.avatarUrl });
   await deps.sessions.create(
     {
       repo,
       threadKind: "web",
       threadNumber: null,
-      title: asked.task,
+      title: task,
       baseBranch: repo.defaultBranch,
-      headBranch: sessionBranch(id, asked.task),
+      headBranch: sessionBranch(id, task),
       headExists: false,
       createdBy: author,
     },
-    { author, text: asked.task, source: "slack" },
+    { author, text: task, source: "slack" },
     id,
   );
   if (posted?.ts) {
+    const link = (await permalink)?.permalink;
     await deps.db
       .insert(slackThreads)
-      .values({ sessionId: id, teamId, channel: event.channel, threadTs: thread.thread_ts, messageTs: posted.ts })
+      .values({
+        sessionId: id,
+        teamId: req.teamId,
+        channel: req.channel,
+        threadTs: req.threadTs,
+        messageTs: posted.ts,
+        permalink: typeof link === "string" && /^https:\/\//.test(link) ? link.slice(0, 2_000) : null,
+        chosenBy,
+      })
       .onConflictDoNothing();
     await deps.showCard(id);
   }
+  return true;
 }

@@ -29,8 +29,10 @@ export const ThreadMessage = z.object({
   ts: z.string().max(64),
   channel: z.string().max(64),
   thread_ts: z.string().max(64).optional(),
+  /** "im" for a direct message to the app. */
+  channel_type: z.string().max(32).optional(),
 });
-type ThreadMessageEvent = z.infer<typeof ThreadMessage>;
+export type ThreadMessageEvent = z.infer<typeof ThreadMessage>;
 
 export const BlockActions = z.object({
   type: z.literal("block_actions"),
@@ -40,9 +42,11 @@ export const BlockActions = z.object({
     .nullable()
     .optional(),
   channel: z.object({ id: z.string().max(64) }).optional(),
+  /** For an ephemeral message (the repository picker), where to replace it. */
+  response_url: z.string().url().max(2000).optional(),
   actions: z.array(z.object({ action_id: z.string().max(255), value: z.string().max(2000).optional() })).max(25),
 });
-type BlockActionsPayload = z.infer<typeof BlockActions>;
+export type BlockActionsPayload = z.infer<typeof BlockActions>;
 
 export interface ThreadDeps {
   db: Db;
