@@ -7,6 +7,7 @@
 import { createHmac } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { signIn, type WebStack } from "./web-stack.js";
 
 export interface SlackCall {
   method: string;
@@ -97,4 +98,40 @@ export function postToSlackRoute(appUrl: string, secret: string, payload: unknow
   const headers = slackSignature(secret, body);
   if (form) headers["content-type"] = "application/x-www-form-urlencoded";
   return fetch(`${appUrl}/api/slack/events`, { method: "POST", body, headers });
+}
+
+/**
+ * Link a Slack user to a GitHub login through the real flow: a request from them gets the
+ * private invitation, whose link is confirmed signed in as `login`.
+ */
+export async function linkSlackUser(
+  stack: WebStack,
+  slack: FakeSlack,
+  secret: string,
+  slackUser: string,
+  login: string,
+): Promise<void> {
+  const event = {
+    type: "event_callback",
+    team_id: "T1",
+    event_id: `Ev-link-${slackUser}-${Math.random()}`,
+    event: {
+      type: "app_mention",
+      user: slackUser,
+      text: "<@UBOT> acme/widgets hello",
+      ts: "1.000001",
+      channel: "CLINK",
+    },
+  };
+  await postToSlackRoute(stack.url, secret, event);
+  await stack.inspect.tasks.drain();
+  const invite = slack.calls.findLast((c) => c.method === "chat.postEphemeral" && c.args.user === slackUser);
+  const t = new URL(invite!.args.text.match(/https?:\/\/\S+/)[0]).searchParams.get("t")!;
+  const cookie = await signIn(stack, login);
+  const res = await fetch(`${stack.url}/slack/link`, {
+    method: "POST",
+    headers: { cookie, origin: stack.url, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ t }),
+  });
+  if (res.status !== 200) throw new Error(`linking ${slackUser} failed: ${res.status}`);
 }
