@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allExamples, issueComment, payload } from "../../test/support/payloads.js";
-import { parseTrigger } from "./triggers.js";
+import { parseTrigger, threadKeyOf, worthStoring } from "./triggers.js";
 
 const opts = { handle: "inspect", botLogin: "inspect-app[bot]" };
 
@@ -106,11 +106,56 @@ describe("parseTrigger", () => {
   });
 
   it.each(
-    allExamples(["issue_comment", "issues", "pull_request", "pull_request_review_comment", "check_run"]).map(
-      (e) => [`${e.name}.${e.action}`, e] as const,
-    ),
+    allExamples([
+      "issue_comment",
+      "issues",
+      "pull_request",
+      "pull_request_review",
+      "pull_request_review_comment",
+      "check_run",
+    ]).map((e) => [`${e.name}.${e.action}`, e] as const),
   )("parses the real example %s without throwing", (_label, e) => {
     const t = parseTrigger(e.name, e.payload, opts);
     expect(["prompt", "stop", "archive", "ignore", "check_run_stop", "check_run_rerun"]).toContain(t.kind);
+  });
+
+  it("turns a mention in a review's summary into a prompt on the pull request", () => {
+    const review = (body: string | null) =>
+      payload("pull_request_review", "submitted", (p) => {
+        p.review.body = body;
+      });
+    expect(parseTrigger("pull_request_review", review("@inspect fix the nits"), opts)).toMatchObject({
+      kind: "prompt",
+      source: "github_review_comment",
+      text: "@inspect fix the nits",
+      thread: { kind: "pull_request", number: 2 },
+      comment: null,
+    });
+    expect(parseTrigger("pull_request_review", review(null), opts).kind).toBe("ignore");
+    expect(parseTrigger("pull_request_review", review("@inspect stop"), opts).kind).toBe("stop");
+  });
+});
+
+describe("what the inbox keeps, and the thread it orders it by", () => {
+  it("keys a delivery by repository and issue or pull request number; none for check runs", () => {
+    expect(threadKeyOf(issueComment("hi", { issue: 9 }))).toBe("4242#9");
+    expect(threadKeyOf(payload("pull_request", "opened", (p) => (p.pull_request.number = 3)))).toBe("4242#3");
+    expect(threadKeyOf(payload("check_run", "rerequested"))).toBeNull();
+    expect(threadKeyOf(null)).toBeNull();
+    expect(threadKeyOf({ repository: { id: "1" }, issue: { number: 2 } })).toBeNull();
+  });
+
+  it("keeps requests, stops, archives and assignments to a bot; not chatter, bots' comments or unreadable payloads", () => {
+    expect(worthStoring("issue_comment", issueComment("@inspect go"), "inspect")).toBe(true);
+    expect(worthStoring("issue_comment", issueComment("thanks!"), "inspect")).toBe(false);
+    expect(
+      worthStoring("issue_comment", issueComment("@inspect go", { type: "Bot", login: "x[bot]" }), "inspect"),
+    ).toBe(false);
+    const assigned = (type: string) =>
+      payload("issues", "assigned", (p) => (p.assignee = { login: "someone", id: 5, type }));
+    expect(worthStoring("issues", assigned("Bot"), "inspect")).toBe(true);
+    expect(worthStoring("issues", assigned("User"), "inspect")).toBe(false);
+    expect(worthStoring("pull_request", payload("pull_request", "closed"), "inspect")).toBe(true);
+    expect(worthStoring("issue_comment", { action: "created", comment: null }, "inspect")).toBe(false);
   });
 });

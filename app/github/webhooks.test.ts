@@ -5,12 +5,14 @@
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../db/client.js";
+import { getDelivery, storeDelivery } from "../db/deliveries.js";
 import { listPrompts } from "../db/prompts.js";
 import { listSessions } from "../db/sessions.js";
 import type { Inspect } from "../server.js";
 import { FakeGitHub } from "../../test/support/fake-github.js";
 import { deliver, githubEnv, signature, testInspect } from "../../test/support/inspect.js";
 import { allExamples, issueComment, payload } from "../../test/support/payloads.js";
+import { until } from "../../test/support/wait.js";
 
 let database: Database;
 let inspect: Inspect;
@@ -29,8 +31,11 @@ beforeEach(async () => {
   gh.permissions.set("alice", "write");
   gh.permissions.set("bob", "admin");
   gh.permissions.set("mallory", "read");
-  inspect = await testInspect(githubEnv(), database);
+  inspect = await start();
 });
+
+/** The app as each test runs it: retries after tens of milliseconds, not seconds. */
+const start = () => testInspect(githubEnv(), database, { inbox: { retryMs: 20, maxRetryMs: 100 } });
 afterEach(async () => {
   await inspect.close();
   gh.close();
@@ -51,6 +56,27 @@ async function sessionFor(issue: number) {
 }
 
 const writes = () => gh.calls.filter((c) => c.method !== "GET" && !c.path.endsWith("/access_tokens"));
+
+/** Deliveries whose work failed at least once since `since` (a failure is retried, not counted by tasks). */
+async function troubled(since: Date) {
+  const { rows } = (await database.db.execute(
+    `SELECT id, event, last_error FROM webhook_deliveries WHERE last_error IS NOT NULL AND received_at >= '${since.toISOString()}'`,
+  )) as unknown as { rows: unknown[] };
+  return rows;
+}
+
+function pullRequestRoute(n?: number) {
+  gh.on("GET", /^\/repos\/acme\/widgets\/pulls\/(\d+)$/, (m) => [
+    200,
+    {
+      number: Number(m[1]),
+      state: "open",
+      html_url: `https://github.com/acme/widgets/pull/${m[1]}`,
+      head: { ref: `feature/${n ?? m[1]}`, sha: "abc1234", repo: { full_name: "acme/widgets" } },
+      base: { ref: "main" },
+    },
+  ]);
+}
 
 describe("a mention from someone with write access", () => {
   it("acknowledges with 👀, posts one status comment with the live link, stores the prompt and dispatches a runner", async () => {
@@ -444,9 +470,212 @@ describe("what never triggers anything", () => {
   });
 });
 
+describe("no webhook lost", () => {
+  it("retries a request whose permission check GitHub answered 502, until it goes through: one session, one 👀, one prompt", async () => {
+    const n = nextIssue();
+    let failures = 2;
+    gh.on("GET", /collaborators\/alice\/permission$/, () =>
+      failures-- > 0 ? [502, { message: "Bad Gateway" }] : [200, { permission: "write", role_name: "write" }],
+    );
+    const res = await send("issue_comment", issueComment("@inspect fix it", { issue: n, commentId: 7100 }));
+    expect(res.status).toBe(200);
+    const session = await until("the session", () => sessionFor(n), 10_000);
+    await until("the delivery done", async () => (await doneDeliveries(n)) === 1, 10_000);
+    expect(await listPrompts(database.db, session.id)).toHaveLength(1);
+    expect(gh.find("GET", /collaborators\/alice\/permission$/)).toHaveLength(3);
+    expect(gh.find("POST", /comments\/7100\/reactions$/)).toHaveLength(1);
+    expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+  });
+
+  it("handles at the next start a delivery stored before the control plane died (after GitHub's 2xx, before the session)", async () => {
+    const n = nextIssue();
+    const body = issueComment("@inspect fix it", { issue: n, commentId: 7200 });
+    // What the webhook route stored before answering; the process then died.
+    await storeDelivery(database.db, {
+      id: `died-${n}`,
+      event: "issue_comment",
+      payload: body,
+      threadKey: `4242#${n}`,
+    });
+    await inspect.close();
+    inspect = await start();
+    const session = await until("the session after the restart", () => sessionFor(n), 10_000);
+    await inspect.tasks.drain();
+    expect(await listPrompts(database.db, session.id)).toHaveLength(1);
+    expect(gh.find("POST", /comments\/7200\/reactions$/)).toHaveLength(1);
+    expect((await getDelivery(database.db, `died-${n}`))?.doneAt).not.toBeNull();
+  });
+
+  it.each([
+    ["a comment", (n: number) => ["issue_comment", issueComment("@inspect fix it", { issue: n, commentId: 7300 + n })]],
+    [
+      "an issue's body",
+      (n: number) => [
+        "issues",
+        payload("issues", "opened", (p) => {
+          p.issue.number = n;
+          p.issue.body = "@inspect fix it";
+        }),
+      ],
+    ],
+  ] as const)(
+    "has one effect when %s is taken again after its work was done but not yet marked done",
+    async (_what, make) => {
+      const n = nextIssue();
+      const [name, body] = make(n) as [string, unknown];
+      await send(name, body, { id: `twice-${n}` });
+      const session = await sessionFor(n);
+      expect(await listPrompts(database.db, session!.id)).toHaveLength(1);
+      // The replica died between the work and the mark.
+      await database.db.execute(`UPDATE webhook_deliveries SET done_at = NULL WHERE id = 'twice-${n}'`);
+      await inspect.inbox!.sweep();
+      await inspect.tasks.drain();
+      expect(await getDelivery(database.db, `twice-${n}`)).toMatchObject({ attempts: 2, failedAt: null });
+      expect((await getDelivery(database.db, `twice-${n}`))?.doneAt).not.toBeNull();
+      expect(await listPrompts(database.db, session!.id)).toHaveLength(1);
+      expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toHaveLength(1);
+      expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
+    },
+  );
+
+  it("keeps a thread's requests in the order received across two replicas, the first one's permission check slowest", async () => {
+    const n = nextIssue();
+    let first = true;
+    gh.on("GET", /collaborators\/(alice|bob)\/permission$/, async (m) => {
+      if (first) {
+        first = false;
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      return [200, { permission: m[1] === "bob" ? "admin" : "write", role_name: "write" }];
+    });
+    const other = await start();
+    try {
+      const replicas = [inspect, other];
+      for (let i = 0; i < 6; i++) {
+        const login = i % 2 ? "bob" : "alice";
+        const res = await deliver(
+          replicas[i % 2]!,
+          "issue_comment",
+          issueComment(`@inspect step ${i}`, { issue: n, login, commentId: 7400 + i }),
+        );
+        expect(res.status).toBe(200);
+      }
+      await until(
+        "all six prompts",
+        async () => {
+          await Promise.all(replicas.map((r) => r.tasks.drain()));
+          const session = await sessionFor(n);
+          return session && (await listPrompts(database.db, session.id)).length === 6;
+        },
+        15_000,
+      );
+      const session = await sessionFor(n);
+      expect((await listPrompts(database.db, session!.id)).map((p) => p.text)).toEqual(
+        [0, 1, 2, 3, 4, 5].map((i) => `@inspect step ${i}`),
+      );
+      expect((await listSessions(database.db)).filter((s) => s.threadNumber === n)).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("requests in a review's summary", () => {
+  it("starts a session from a review submitted with a mention, 👀 on the pull request", async () => {
+    const n = nextIssue();
+    pullRequestRoute();
+    await send(
+      "pull_request_review",
+      payload("pull_request_review", "submitted", (p) => {
+        p.pull_request.number = n;
+        p.review.body = "Looks close. @inspect rename the helper and fix the nits";
+        p.review.user = p.sender;
+      }),
+    );
+    const session = (await listSessions(database.db)).find(
+      (s) => s.threadNumber === n && s.threadKind === "pull_request",
+    );
+    expect(session).toMatchObject({ headBranch: `feature/${n}`, headExists: true, prNumber: n });
+    const [prompt] = await listPrompts(database.db, session!.id);
+    expect(prompt).toMatchObject({
+      authorLogin: "alice",
+      source: "github_review_comment",
+      text: "Looks close. @inspect rename the helper and fix the nits",
+    });
+    expect(gh.find("POST", new RegExp(`/issues/${n}/reactions$`))).toHaveLength(1);
+  });
+
+  it("ignores a review without a mention, and stops on `@inspect stop` in one", async () => {
+    const n = nextIssue();
+    pullRequestRoute();
+    const review = (body: string | null) =>
+      payload("pull_request_review", "submitted", (p) => {
+        p.pull_request.number = n;
+        p.review.body = body;
+      });
+    await send("pull_request_review", review(null));
+    expect(writes()).toEqual([]);
+    await send("issue_comment", issueComment("@inspect go", { issue: n, pr: true }));
+    await send("pull_request_review", review("@inspect stop"));
+    expect(
+      (await listSessions(database.db)).find((s) => s.threadNumber === n && s.threadKind === "pull_request"),
+    ).toMatchObject({ status: "stopped" });
+  });
+});
+
+describe("what a non-writer cannot do", () => {
+  it.each([
+    [
+      "closing the issue",
+      (n: number, login: string) =>
+        // The examples have no issues.closed: an opened one, closed.
+        payload("issues", "opened", (p) => {
+          p.action = "closed";
+          p.issue.number = n;
+          p.issue.state = "closed";
+          p.sender.login = login;
+        }),
+    ],
+    [
+      "unassigning the bot",
+      (n: number, login: string) =>
+        payload("issues", "unassigned", (p) => {
+          p.issue.number = n;
+          p.assignee = { login: "inspect-app[bot]", id: 5, type: "Bot" };
+          p.sender.login = login;
+        }),
+    ],
+  ] as const)("does not stop a writer's session by %s, silently; a writer doing it does", async (_what, make) => {
+    const n = nextIssue();
+    await send("issue_comment", issueComment("@inspect do a thing", { issue: n }));
+    await send("issues", make(n, "mallory"));
+    expect((await sessionFor(n))?.status).toBe("queued");
+    expect(gh.find("POST", new RegExp(`/issues/${n}/comments$`))).toHaveLength(1); // the status comment only
+    await send("issues", make(n, "bob"));
+    expect((await sessionFor(n))?.status).toBe("stopped");
+  });
+
+  it("answers someone who keeps mentioning the bot once per thread, not once per comment", async () => {
+    const [a, b] = [nextIssue(), nextIssue()];
+    for (let i = 0; i < 3; i++)
+      await send("issue_comment", issueComment(`@inspect please ${i}`, { issue: a, login: "mallory" }));
+    await send("issue_comment", issueComment("@inspect stop", { issue: a, login: "mallory" }));
+    await send("issue_comment", issueComment("@inspect please", { issue: b, login: "mallory" }));
+    expect(gh.find("POST", new RegExp(`/issues/${a}/comments$`))).toHaveLength(1);
+    expect(gh.find("POST", new RegExp(`/issues/${b}/comments$`))).toHaveLength(1);
+  });
+});
+
 describe("every real example payload", () => {
-  const examples = allExamples(["issue_comment", "issues", "pull_request", "pull_request_review_comment"]);
+  const examples = allExamples([
+    "issue_comment",
+    "issues",
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+  ]);
   it(`goes through the app without an unhandled error (${examples.length} payloads)`, async () => {
+    const since = new Date(Date.now() - 1_000);
     gh.on("GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)$/, (m) => [
       200,
       {
@@ -465,6 +694,7 @@ describe("every real example payload", () => {
       expect(res.status, `${e.name}.${e.action}`).toBe(200);
     }
     expect(inspect.tasks.failures).toBe(0);
+    expect(await troubled(since)).toEqual([]);
   });
 
   it("goes through the prompt path without an unhandled error when every body mentions @inspect", async () => {
@@ -479,13 +709,14 @@ describe("every real example payload", () => {
       },
     ]);
     gh.permissions.set("Codertocat", "admin");
+    const since = new Date(Date.now() - 1_000);
     const text = "@inspect do the thing";
     const before = await promptsSaying(text);
     let mentioning = 0;
     for (const [i, e] of examples.entries()) {
       const body = structuredClone(e.payload);
       body.installation ??= { id: 77 };
-      for (const holder of [body.comment, body.issue, body.pull_request])
+      for (const holder of [body.comment, body.issue, body.pull_request, body.review])
         if (holder && typeof holder === "object") holder.body = text;
       // A thread of its own per payload: requests repeated on one issue are (rightly) one request.
       for (const thread of [body.issue, body.pull_request])
@@ -496,6 +727,7 @@ describe("every real example payload", () => {
           "issues.opened",
           "pull_request.opened",
           "pull_request_review_comment.created",
+          "pull_request_review.submitted",
         ].includes(`${e.name}.${e.action}`)
       )
         mentioning++;
@@ -506,8 +738,17 @@ describe("every real example payload", () => {
     // Every payload that can carry a request reached the prompt store.
     expect(mentioning).toBeGreaterThan(0);
     expect((await promptsSaying(text)) - before).toBe(mentioning);
+    expect(await troubled(since)).toEqual([]);
   });
 });
+
+/** How many deliveries about thread `n` are done. */
+async function doneDeliveries(n: number): Promise<number> {
+  const { rows } = (await database.db.execute(
+    `SELECT count(*)::int AS c FROM webhook_deliveries WHERE thread_key = '4242#${n}' AND done_at IS NOT NULL`,
+  )) as unknown as { rows: { c: number }[] };
+  return rows[0]!.c;
+}
 
 async function promptsSaying(text: string): Promise<number> {
   let count = 0;
