@@ -1,7 +1,7 @@
 /** What Slack needs kept: event ids already taken, and Slack users linked to GitHub accounts. */
 import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { slackEvents, slackLinks, users } from "../db/schema.js";
+import { slackEvents, slackLinks, slackPicks, users } from "../db/schema.js";
 
 /** True the first time an event id is seen; false for Slack's retry of it. */
 export async function claimSlackEvent(db: Db, id: string): Promise<boolean> {
@@ -9,9 +9,10 @@ export async function claimSlackEvent(db: Db, id: string): Promise<boolean> {
   return rows.length === 1;
 }
 
-/** Slack retries for minutes, not days: older ids can go. */
+/** Slack retries for minutes, not days: older ids can go; so can requests nobody picked a repository for in that time. */
 export async function pruneSlackEvents(db: Db, olderThan: Date): Promise<void> {
   await db.delete(slackEvents).where(lt(slackEvents.receivedAt, olderThan));
+  await db.delete(slackPicks).where(lt(slackPicks.createdAt, olderThan));
 }
 
 /** Link (or re-link) a Slack user to an Inspect user (a GitHub account that signed in). */
