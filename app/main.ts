@@ -28,6 +28,7 @@ async function main() {
         port: rooms.devPort,
         secret: rooms.secret,
         persistDir: path.join(config.dataDir, "rooms"),
+        pidFile: path.join(config.dataDir, "rooms.pid"),
         log: (m) => console.warn(m),
       }).catch((err) => {
         console.warn(

@@ -1,6 +1,6 @@
 /** `npm start`'s entry point as a real process: embedded defaults, and one-line config errors. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -47,6 +47,53 @@ describe("npm start", () => {
     }
     // …and went away with it: nothing left listening.
     await expect(fetch("http://127.0.0.1:1999/parties/main/probe", { method: "POST", body: "{}" })).rejects.toThrow();
+  });
+
+  it("after a SIGKILL, the next start replaces the room server the killed one left; a clean stop then leaves nothing running", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "inspect-start-"));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const env = { PORT: String(port), INSPECT_DATA_DIR: dataDir };
+    const pidFile = path.join(dataDir, "rooms.pid");
+    const probe = () => fetch("http://127.0.0.1:1999/parties/main/probe", { method: "POST", body: "{}" });
+    // A process group with any member left (partykit's node, workerd, esbuild).
+    const groupAlive = (pgid: number) => {
+      try {
+        process.kill(-pgid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    const first = start(env);
+    await waitFor(() => first.output().includes("Inspect is running"), 60_000);
+    const left = JSON.parse(readFileSync(pidFile, "utf8")) as { pid: number; dir: string };
+    first.child.kill("SIGKILL");
+    await first.exited;
+    // Killed without a chance to stop its child: the room server is still there, holding its port.
+    expect(groupAlive(left.pid)).toBe(true);
+    expect((await probe()).status).toBe(401);
+
+    const second = start(env);
+    try {
+      await waitFor(() => second.output().includes("Inspect is running"), 60_000);
+      expect(second.output()).toContain(`stopping the room server a previous run left behind (pid ${left.pid}`);
+      expect(groupAlive(left.pid)).toBe(false);
+      expect(existsSync(left.dir)).toBe(false);
+      const own = JSON.parse(readFileSync(pidFile, "utf8")) as { pid: number; dir: string };
+      expect(own.pid).not.toBe(left.pid);
+      // The restarted app has a working room server of its own.
+      expect((await probe()).status).toBe(401);
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+      await waitFor(() => !groupAlive(own.pid), 5_000);
+      expect(existsSync(own.dir)).toBe(false);
+    } finally {
+      second.child.kill("SIGKILL");
+    }
+    expect(existsSync(pidFile)).toBe(false);
+    await expect(probe()).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 
   it("stops with one line naming a bad variable", async () => {

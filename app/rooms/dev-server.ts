@@ -19,6 +19,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { removeRecord, stopLeftover, writeRecord } from "./leftover.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -31,6 +32,11 @@ export interface RoomDevServerOptions {
   /** Startup budget; partykit is ready in 1.5–3 s on a small machine. */
   timeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * Where the running server is recorded (the data folder): one a killed predecessor left
+   * there is stopped first (./leftover.ts).
+   */
+  pidFile?: string;
 }
 
 export interface RoomDevServer {
@@ -77,6 +83,7 @@ function privateConfigDir(secret: string): { dir: string; config: string } {
 }
 
 export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<RoomDevServer> {
+  if (opts.pidFile) await stopLeftover(opts.pidFile, opts.log);
   const { dir, config } = privateConfigDir(opts.secret);
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   const args = [
@@ -99,6 +106,8 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
+  if (opts.pidFile && child.pid) writeRecord(opts.pidFile, { pid: child.pid, port: opts.port, dir });
+  const forget = () => opts.pidFile && removeRecord(opts.pidFile);
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
     const text = chunk.toString().replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
@@ -113,6 +122,7 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
   const killOnExit = () => {
     signalGroup(child, "SIGKILL");
     removeDir();
+    forget();
   };
   process.once("exit", killOnExit);
 
@@ -121,6 +131,7 @@ export async function startRoomDevServer(opts: RoomDevServerOptions): Promise<Ro
     process.removeListener("exit", killOnExit);
     await terminate(child);
     removeDir();
+    forget();
   };
   try {
     await waitUntilReady(url, child, opts.timeoutMs ?? 30_000);
