@@ -54,6 +54,10 @@ const spec = {
   INSPECT_IDLE_TIMEOUT: { schema: z.coerce.number().int().positive(), expects: "seconds (a positive whole number)" },
   INSPECT_HEARTBEAT_TIMEOUT: { schema: z.coerce.number().int().min(5), expects: "seconds (5 or more)" },
   INSPECT_SETUP_TIMEOUT: { schema: z.coerce.number().int().positive(), expects: "seconds (a positive whole number)" },
+  INSPECT_TURN_TIMEOUT: {
+    schema: z.coerce.number().positive().max(1440),
+    expects: "minutes (a positive number, at most 1440)",
+  },
   INSPECT_OIDC_ISSUER: { schema: z.string().url(), expects: "the Actions OIDC issuer URL" },
   INSPECT_OIDC_AUDIENCE: { schema: z.string().min(1), expects: "the audience runners request their OIDC token for" },
   INSPECT_PARTY_URL: { schema: z.string().url(), expects: "the room server's URL, e.g. http://127.0.0.1:1999" },
@@ -132,6 +136,7 @@ export interface Config {
   idleTimeoutMs: number;
   heartbeatTimeoutMs: number;
   setupTimeoutMs: number;
+  turnTimeoutMs: number;
   localRepos: string[];
   party: { url: string; secret: string | undefined };
   draftPullRequests: boolean;
@@ -327,6 +332,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     idleTimeoutMs: (read(env, "INSPECT_IDLE_TIMEOUT") ?? 600) * 1000,
     heartbeatTimeoutMs: (read(env, "INSPECT_HEARTBEAT_TIMEOUT") ?? 90) * 1000,
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
+    turnTimeoutMs: Math.round((read(env, "INSPECT_TURN_TIMEOUT") ?? 60) * 60_000),
     localRepos,
     party: {
       url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""),

@@ -26,7 +26,7 @@ import { deliveryHandler, inspectApp } from "./github/app.js";
 import { WebhookInbox, type InboxOptions } from "./github/inbox.js";
 import { setupRoutes } from "./github/manifest.js";
 import { GitHubGateway } from "./github/gateway.js";
-import { InspectOctokit } from "./github/octokit.js";
+import { GITHUB_REQUEST_TIMEOUT_MS, InspectOctokit, withRequestTimeout } from "./github/octokit.js";
 import { GitHubIntake } from "./github/intake.js";
 import { PermissionCache } from "./github/permissions.js";
 import { githubReporters } from "./reporters/github.js";
@@ -53,6 +53,8 @@ export interface InspectOptions {
   logLevel?: "fatal" | "error" | "warn" | "info" | "debug";
   /** Octokit class for the GitHub App (tests disable retry/throttle waits). */
   Octokit?: typeof ProbotOctokit;
+  /** Each GitHub API request's deadline (tests shorten it). */
+  githubTimeoutMs?: number;
   /** Who may see what; defaults to local-only access. */
   access?: AccessPolicy;
   /** How often the status comment may be edited. */
@@ -162,12 +164,19 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       return new Promise((resolve) => {
         listening = serve({ fetch: app.fetch, port, hostname }, (info) => {
           boundPort = info.port;
+          // Once runners can reach us: those lost while no control plane was listening are
+          // settled, and sessions left without a run get one.
+          tasks.run("recover runners", async () => {
+            await runners.recoverAtStart(dispatcher.alive?.bind(dispatcher));
+            await runners.ensureRuns();
+          });
           resolve({ port: info.port, url: `http://127.0.0.1:${info.port}` });
         });
       });
     },
     async close() {
       for (const stop of stops) stop();
+      sessions.shutDown();
       await dispatcher.close();
       if (listening) await closeServer(listening);
       await tasks.drain();
@@ -193,12 +202,18 @@ function createProbot(config: Config, opts: InspectOptions, log: ReturnType<type
     ...(opts.logDestination
       ? { log: log.child({ name: "probot" }) }
       : { logLevel: opts.logLevel ?? (config.logLevel === "silent" ? "fatal" : config.logLevel) }),
-    Octokit: opts.Octokit ?? InspectOctokit,
+    Octokit: octokitClass(opts),
   });
 }
 
+/** The Octokit every GitHub call is made with: whichever class, each request has a deadline. */
+function octokitClass(opts: InspectOptions): typeof ProbotOctokit {
+  if (!opts.Octokit && !opts.githubTimeoutMs) return InspectOctokit;
+  return withRequestTimeout(opts.Octokit ?? InspectOctokit, opts.githubTimeoutMs ?? GITHUB_REQUEST_TIMEOUT_MS);
+}
+
 function createGateway(config: Config, probot: Probot, opts: InspectOptions): GitHubGateway {
-  const UserOctokit = opts.Octokit ?? InspectOctokit;
+  const UserOctokit = octokitClass(opts);
   return new GitHubGateway(
     (id) => probot.auth(id),
     (token) => new UserOctokit({ auth: { token }, baseUrl: config.github.apiUrl }),
@@ -250,11 +265,11 @@ function startHousekeeping(
   tasks: BackgroundTasks,
 ): () => void {
   const reapEvery = Math.max(1_000, Math.min(15_000, Math.floor(config.heartbeatTimeoutMs / 3)));
-  const reaper = setInterval(
-    () =>
-      tasks.run("reap stale runners", () => runners.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10)),
-    reapEvery,
-  );
+  const sweep = async () => {
+    await runners.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10);
+    await runners.ensureRuns();
+  };
+  const reaper = setInterval(() => tasks.run("reap stale runners", sweep), reapEvery);
   reaper.unref();
   // Delivery ids only guard against redeliveries, which GitHub makes within days: keep a week.
   const pruneOld = () =>

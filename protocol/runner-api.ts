@@ -6,7 +6,10 @@
  *
  *   POST /claim                              bearer = Actions OIDC token (or the local runner token)
  *        body ClaimRequest → ClaimResponse   the session token below is used for everything else
- *   GET  /sessions/:id/next?wait=<seconds>   long-poll → NextResponse
+ *   GET  /sessions/:id/next?wait=<seconds>&current=<promptId>&seen=<promptId>
+ *                                            long-poll → NextResponse; `current` is the prompt the runner is
+ *                                            working on and `seen` the newest it was handed (0: none), so a
+ *                                            prompt whose handout or end report was lost is not left running
  *   POST /sessions/:id/events                body AppendEventsRequest → AppendEventsResponse
  *   POST /sessions/:id/prompts/:pid/done     body PromptDoneRequest
  *   POST /sessions/:id/pushed                body PushedRequest
@@ -43,6 +46,13 @@ export const SessionSpec = z.object({
   opencodeConfig: z.record(z.string(), z.unknown()),
   idleTimeoutMs: z.number().int().positive(),
   heartbeatIntervalMs: z.number().int().positive(),
+  /**
+   * After this long without reaching the control plane the runner commits and pushes what it has,
+   * then exits (the control plane has given the run up by then). Absent: 3 × the heartbeat interval.
+   */
+  heartbeatTimeoutMs: z.number().int().positive().optional(),
+  /** A turn running longer is ended; its work so far is committed and pushed (INSPECT_TURN_TIMEOUT). */
+  turnTimeoutMs: z.number().int().positive().optional(),
   setupTimeoutMs: z.number().int().positive(),
   sessionUrl: z.string(),
   /** The repository's own OpenCode config may add MCP servers, plugins and providers (INSPECT_TRUST_REPO_CONFIG). */

@@ -12,6 +12,7 @@ import { errorEvent } from "./error-event.js";
 import type { NextResponse, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { idleDeadline } from "./deadline.js";
+import { Interruption } from "./interruption.js";
 import { PreparationError, type Prepared } from "./prepare.js";
 import { runPrompt } from "./prompt.js";
 import type { Redactor } from "./redact.js";
@@ -43,6 +44,11 @@ interface Turn {
 
 const PREPARING_WAIT_SECONDS = 2;
 
+const minutes = (ms: number) => {
+  const m = ms / 60_000;
+  return m >= 1 ? `${Math.round(m)} min` : `${Math.round(ms / 1000)} s`;
+};
+
 export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
   const waitMax = ctx.pollWaitSeconds ?? 20;
   let ready: Prepared | null = null;
@@ -61,6 +67,9 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
   let turn: Turn | null = null;
   let exitReason: ExitReason | null = null;
   let consecutiveErrors = 0;
+  let lostContact: string | null = null;
+  /** The newest prompt handed to us: tells the control plane which handouts arrived. */
+  let seen: number | null = null;
   const pending: PromptHandout[] = [];
 
   const startTurn = (prompt: PromptHandout) => {
@@ -75,15 +84,32 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
             await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [] });
             return;
           }
-          await runPrompt({
-            ...ctx,
-            ws: p.workspace,
-            checkout: p.checkout,
-            prompt,
-            stop: stop.signal,
-            crashed: p.server.exited,
-            options: ctx,
-          });
+          const limit = ctx.spec.turnTimeoutMs;
+          const timer = limit
+            ? setTimeout(
+                () =>
+                  stop.abort(
+                    new Interruption(
+                      `The turn ran longer than ${minutes(limit)} (INSPECT_TURN_TIMEOUT) and was ended; its work so far is committed and pushed.`,
+                      "turn_timeout",
+                    ),
+                  ),
+                limit,
+              )
+            : undefined;
+          try {
+            await runPrompt({
+              ...ctx,
+              ws: p.workspace,
+              checkout: p.checkout,
+              prompt,
+              stop: stop.signal,
+              crashed: p.server.exited,
+              options: ctx,
+            });
+          } finally {
+            clearTimeout(timer);
+          }
         },
         async (error) => {
           // The sandbox could not be prepared: say why, then end this prompt failed.
@@ -124,13 +150,20 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
         : Math.max(0, Math.min(waitMax, Math.floor(idleLeft / 1000)));
     let next: NextResponse;
     try {
-      next = await ctx.api.next(wait, ctx.shutdown);
+      next = await ctx.api.next(wait, ctx.shutdown, { current: (turn as Turn | null)?.prompt.id ?? null, seen });
       consecutiveErrors = 0;
     } catch (error) {
       if (ctx.shutdown.aborted) continue;
-      if (error instanceof RunnerApiError && error.status >= 400 && error.status < 500) {
+      if (error instanceof RunnerApiError && error.status >= 400 && error.status < 500 && error.status !== 429) {
         ctx.log(`the control plane ended this runner: ${error.message}`);
         exitReason = "exit";
+        break;
+      }
+      if (ctx.api.contactLost()) {
+        // The control plane has given this run up by now; keep what was done and leave.
+        lostContact = `Lost contact with the control plane for over ${ctx.api.contactTimeoutSeconds} s; the work so far is committed and pushed.`;
+        ctx.log(lostContact);
+        exitReason = "error";
         break;
       }
       consecutiveErrors++;
@@ -145,6 +178,7 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
       case "none":
         break;
       case "prompt":
+        seen = Math.max(seen ?? 0, next.prompt.id);
         if (current) {
           // Not expected (the control plane hands out one prompt at a time): run it next.
           ctx.log(`prompt ${next.prompt.id} arrived during a turn; it runs after`);
@@ -173,7 +207,16 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
   }
   const last = turn as Turn | null;
   if (last) {
-    last.stop.abort();
+    // A shutdown or a lost control plane keeps the turn's work; an exit instruction (the session
+    // was stopped or archived) has already stopped it.
+    last.stop.abort(
+      lostContact
+        ? new Interruption(lostContact, "contact_lost")
+        : new Interruption(
+            "The runner was shut down before the turn finished; its work so far is committed and pushed.",
+            "runner_shutdown",
+          ),
+    );
     await last.done;
   }
   for (const prompt of pending) {
@@ -181,5 +224,6 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
       .promptDone(prompt.id, { status: "stopped", commits: [], error: "The sandbox exited before this prompt ran" })
       .catch(() => undefined);
   }
+  if (lostContact) throw new Error(lostContact);
   return exitReason;
 }

@@ -1,7 +1,12 @@
 /**
  * The runtime's side of the runner API (protocol/runner-api.ts): typed calls, responses
- * validated with the shared schemas, bounded retries for transient failures (network errors,
- * 5xx, 429). 4xx other than 429 are final and surface as RunnerApiError.
+ * validated with the shared schemas, retries for transient failures (network errors, 5xx,
+ * 429). 4xx other than 429 are final and surface as RunnerApiError.
+ *
+ * The control plane may be down for a while (a restart, a crash): what must not be lost —
+ * events, a prompt's end report, a push notice — is retried until it is answered or until
+ * the control plane has been out of reach for the contact timeout, after which the runner
+ * gives up (the control plane has given the run up by then too).
  */
 import type { NewEvent } from "../protocol/events.js";
 import {
@@ -13,7 +18,7 @@ import {
   type PromptDoneRequest,
   type PushedRequest,
 } from "../protocol/runner-api.js";
-import { backoff, withRetry } from "./retry.js";
+import { backoff, logRetries, withRetry } from "./retry.js";
 
 export class RunnerApiError extends Error {
   constructor(
@@ -25,17 +30,28 @@ export class RunnerApiError extends Error {
   }
 }
 
-const retryable = (error: unknown) => !(error instanceof RunnerApiError) || error.status >= 500 || error.status === 429;
+export class ContactLostError extends Error {
+  override name = "ContactLostError";
+}
+
+const retryable = (error: unknown) =>
+  !(error instanceof ContactLostError) &&
+  (!(error instanceof RunnerApiError) || error.status >= 500 || error.status === 429);
 
 export interface RunnerClientOptions {
   attempts?: number;
   retryDelayMs?: number;
+  /** Where a retry is told (default stderr). */
+  log?: (line: string) => void;
 }
 
 export class RunnerClient {
   private token: string | null = null;
   private sessionId: string | null = null;
   private readonly base: string;
+  private lastContact = Date.now();
+  /** Set from the claimed session's spec. */
+  private contactTimeoutMs = 90_000;
 
   constructor(
     controlPlaneUrl: string,
@@ -46,10 +62,7 @@ export class RunnerClient {
 
   async claim(bearer: string, sessionId: string): Promise<ClaimResponse> {
     const body = await this.request("POST", "/claim", { sessionId }, bearer);
-    const claimed = ClaimResponse.parse(body);
-    this.token = claimed.sessionToken;
-    this.sessionId = claimed.session.id;
-    return claimed;
+    return this.adopt(ClaimResponse.parse(body));
   }
 
   /** Take over a claim made elsewhere (the Action claims, then hands it to the runtime). */
@@ -57,14 +70,38 @@ export class RunnerClient {
     const parsed = ClaimResponse.parse(claimed);
     this.token = parsed.sessionToken;
     this.sessionId = parsed.session.id;
+    const spec = parsed.session;
+    this.contactTimeoutMs = spec.heartbeatTimeoutMs ?? spec.heartbeatIntervalMs * 3;
+    this.lastContact = Date.now();
     return parsed;
   }
 
-  /** Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. */
-  async next(waitSeconds: number, signal?: AbortSignal): Promise<NextResponse> {
+  /** The control plane has not answered for longer than the contact timeout. */
+  contactLost(now = Date.now()): boolean {
+    return now - this.lastContact > this.contactTimeoutMs;
+  }
+
+  get contactTimeoutSeconds(): number {
+    return Math.round(this.contactTimeoutMs / 1000);
+  }
+
+  /**
+   * Long-poll for the next instruction; `signal` lets shutdown interrupt the wait. `current` is
+   * the prompt being worked on and `seen` the newest one handed out to us, so the control plane
+   * can tell a prompt whose handout or end report was lost.
+   */
+  async next(
+    waitSeconds: number,
+    signal?: AbortSignal,
+    state: { current?: number | null; seen?: number | null } = {},
+  ): Promise<NextResponse> {
+    const query = new URLSearchParams({ wait: String(waitSeconds) });
+    // 0: none (always sent, so the control plane knows this runner reports its state).
+    query.set("current", String(state.current ?? 0));
+    query.set("seen", String(state.seen ?? 0));
     const body = await this.request(
       "GET",
-      `${this.sessionPath()}/next?wait=${waitSeconds}`,
+      `${this.sessionPath()}/next?${query}`,
       undefined,
       undefined,
       signal,
@@ -74,16 +111,27 @@ export class RunnerClient {
   }
 
   async events(events: NewEvent[]): Promise<number> {
-    const body = await this.request("POST", `${this.sessionPath()}/events`, { events });
+    const body = await this.request("POST", `${this.sessionPath()}/events`, { events }, ...this.untilContactLost());
     return AppendEventsResponse.parse(body).lastSeq;
   }
 
+  /** A 409 means it was recorded already (an earlier attempt whose answer was lost). */
   async promptDone(promptId: number, done: PromptDoneRequest): Promise<void> {
-    await this.request("POST", `${this.sessionPath()}/prompts/${promptId}/done`, done);
+    try {
+      await this.request("POST", `${this.sessionPath()}/prompts/${promptId}/done`, done, ...this.untilContactLost());
+    } catch (error) {
+      if (error instanceof RunnerApiError && error.status === 409) return;
+      throw error;
+    }
   }
 
   async pushed(pushed: PushedRequest): Promise<void> {
-    await this.request("POST", `${this.sessionPath()}/pushed`, pushed);
+    await this.request("POST", `${this.sessionPath()}/pushed`, pushed, ...this.untilContactLost());
+  }
+
+  /** Request arguments for a call retried until answered, or until the control plane is out of reach too long. */
+  private untilContactLost(): [undefined, undefined, number, number] {
+    return [undefined, undefined, 30_000, Number.POSITIVE_INFINITY];
   }
 
   async heartbeat(): Promise<void> {
@@ -93,6 +141,9 @@ export class RunnerClient {
   async exit(exit: ExitRequest): Promise<void> {
     await this.request("POST", `${this.sessionPath()}/exit`, exit, undefined, undefined, 10_000, 2);
   }
+
+  private readonly log = (line: string) =>
+    (this.options.log ?? ((l: string) => void process.stderr.write(`[sandbox] ${l}\n`)))(line);
 
   private sessionPath(): string {
     if (!this.sessionId) throw new Error("not claimed yet");
@@ -110,8 +161,13 @@ export class RunnerClient {
   ): Promise<unknown> {
     const token = bearer ?? this.token;
     if (!token) throw new Error("no runner credential");
+    const persistent = attempts === Number.POSITIVE_INFINITY;
     return withRetry(
       async () => {
+        if (persistent && this.contactLost())
+          throw new ContactLostError(
+            `the control plane has not answered for over ${this.contactTimeoutSeconds} s; giving up on ${method} ${path.split("?")[0]}`,
+          );
         const timeout = AbortSignal.timeout(timeoutMs);
         const res = await fetch(this.base + path, {
           method,
@@ -123,6 +179,8 @@ export class RunnerClient {
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });
         const text = await res.text();
+        // Any answer but a server error means the control plane is there (and has its database).
+        if (res.status < 500) this.lastContact = Date.now();
         if (!res.ok) {
           let detail = text.slice(0, 500);
           try {
@@ -137,7 +195,21 @@ export class RunnerClient {
         }
         return text ? JSON.parse(text) : {};
       },
-      { attempts, delayMs: backoff(this.options.retryDelayMs ?? 300, 5_000), retryable, signal },
+      {
+        attempts,
+        delayMs: backoff(this.options.retryDelayMs ?? 300, 5_000),
+        retryable,
+        signal,
+        onRetry: persistent
+          ? (error, attempt, delay) => {
+              // Told once in a while, not on every attempt of a long outage.
+              if (attempt === 1 || attempt % 10 === 0)
+                this.log(
+                  `${method} ${path.split("?")[0]} failed (attempt ${attempt}), retrying every ${delay} ms until the control plane answers: ${(error as Error).message}`,
+                );
+            }
+          : logRetries(attempts, this.log),
+      },
     );
   }
 }

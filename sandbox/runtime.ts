@@ -69,7 +69,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   let redact: Redactor = createRedactor([options.claimToken]);
   const log = (line: string) => (options.log ?? ((l) => process.stderr.write(`[sandbox] ${l}\n`)))(redact(line));
 
-  const api = new RunnerClient(options.controlPlaneUrl);
+  const api = new RunnerClient(options.controlPlaneUrl, { log: (line) => log(line) });
   const claimed = options.claimed ? api.adopt(options.claimed) : await api.claim(options.claimToken, options.sessionId);
   const spec = claimed.session;
   redact = createRedactor([

@@ -165,3 +165,16 @@ export async function staleRuns(db: Db, heartbeatCutoff: Date, claimCutoff: Date
       ),
     );
 }
+
+/** A session's latest runs, newest first. */
+export async function recentRuns(db: Db, sessionId: string, limit: number): Promise<RunRow[]> {
+  return db.select().from(runs).where(eq(runs.sessionId, sessionId)).orderBy(desc(runs.id)).limit(limit);
+}
+
+/** Runs that are waiting for or held by a runner, across sessions. */
+export async function liveRuns(db: Db): Promise<RunRow[]> {
+  return db
+    .select()
+    .from(runs)
+    .where(or(eq(runs.state, "queued"), eq(runs.state, "claimed")));
+}

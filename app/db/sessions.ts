@@ -1,7 +1,7 @@
-import { and, desc, eq, gt, inArray, isNull, lt, ne, or, type SQL } from "drizzle-orm";
-import type { SessionStatus } from "../../protocol/events.js";
+import { and, desc, eq, exists, gt, inArray, isNull, lt, ne, notExists, or, sql, type SQL } from "drizzle-orm";
+import { ACTIVE_STATUSES, type SessionStatus } from "../../protocol/events.js";
 import type { Db } from "./client.js";
-import { sessions } from "./schema.js";
+import { prompts, runs, sessions } from "./schema.js";
 
 export type SessionRow = typeof sessions.$inferSelect;
 export type NewSessionRow = typeof sessions.$inferInsert;
@@ -186,4 +186,39 @@ export async function findUnusedWarmSession(
     .orderBy(desc(sessions.createdAt))
     .limit(1);
   return row;
+}
+
+/**
+ * Sessions that break the rule "an active session has a live run, and queued prompts get one":
+ * active without a queued or claimed run, or ended (not archived) with a prompt still queued
+ * and no run. The sweep that repairs them is SessionService.ensureRun.
+ */
+export async function sessionsWithoutRun(db: Db, limit = 100): Promise<string[]> {
+  const rows = await db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(
+      and(
+        or(
+          inArray(sessions.status, [...ACTIVE_STATUSES]),
+          and(
+            inArray(sessions.status, ["completed", "failed", "stopped"]),
+            exists(
+              db
+                .select({ one: sql`1` })
+                .from(prompts)
+                .where(and(eq(prompts.sessionId, sessions.id), eq(prompts.status, "queued"))),
+            ),
+          ),
+        ),
+        notExists(
+          db
+            .select({ one: sql`1` })
+            .from(runs)
+            .where(and(eq(runs.sessionId, sessions.id), inArray(runs.state, ["queued", "claimed"]))),
+        ),
+      ),
+    )
+    .limit(limit);
+  return rows.map((r) => r.id);
 }

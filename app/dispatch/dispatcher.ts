@@ -16,6 +16,11 @@ export interface Dispatcher {
   /** Local runners authenticate with a claim token; Actions runners with OIDC. */
   readonly usesClaimTokens: boolean;
   dispatch(req: DispatchRequest): Promise<DispatchResult | void>;
+  /**
+   * Whether the session's runner is still running, where this dispatcher can tell (a local
+   * process — also one an earlier control plane started); undefined where it cannot (Actions).
+   */
+  alive?(sessionId: string): boolean;
   /** End every runner this process started (local) before shutdown. */
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -43,22 +43,91 @@ const PASS_THROUGH = [
   "INSPECT_OPENCODE_BIN",
 ];
 
+/** In each runner's folder: its process group's id, so a restarted control plane finds it. */
+const PID_FILE = "runner.pid";
+const ADOPTED_POLL_MS = 1_000;
+
 /**
  * Runs the sandbox runtime as a child process on this machine (local mode and
  * `npm start`). Each runner gets its own process group so it and everything it
  * started (OpenCode, setup scripts) can be ended together.
+ *
+ * A runner outlives a control plane that crashes (its turn goes on and it reconnects), so each
+ * one leaves a pid file; the next control plane adopts the runners still alive — watches them
+ * and stops them with its own at shutdown — and forgets the rest.
  */
 export class LocalDispatcher implements Dispatcher {
   readonly kind = "local";
   readonly usesClaimTokens = true;
   private readonly children = new Map<string, ChildProcess>();
+  /** Runners an earlier control plane started, by session: their process group ids. */
+  private readonly adopted = new Map<string, number>();
+  private adoptedWatch: NodeJS.Timeout | null = null;
+  private closing = false;
   private readonly entry: string;
 
   constructor(private readonly opts: LocalDispatcherOptions) {
     this.entry = opts.entry ?? SANDBOX_ENTRY;
+    this.adoptSurvivors();
+  }
+
+  alive(sessionId: string): boolean {
+    return this.children.has(sessionId) || this.adopted.has(sessionId);
+  }
+
+  /** Runners left by an earlier control plane of this data folder that are still running. */
+  private adoptSurvivors(): void {
+    let dirs: string[];
+    try {
+      dirs = readdirSync(this.opts.workDir);
+    } catch {
+      return;
+    }
+    for (const sessionId of dirs) {
+      const file = path.join(this.opts.workDir, sessionId, PID_FILE);
+      let pid: number;
+      try {
+        pid = Number(readFileSync(file, "utf8").trim());
+      } catch {
+        continue;
+      }
+      if (Number.isInteger(pid) && pid > 1 && this.isOurRunner(pid)) {
+        this.adopted.set(sessionId, pid);
+        this.opts.log.info({ sessionId, pid }, "adopted a runner left by an earlier Inspect process");
+      } else {
+        rmSync(file, { force: true });
+      }
+    }
+    if (this.adopted.size === 0) return;
+    this.adoptedWatch = setInterval(() => this.checkAdopted(), ADOPTED_POLL_MS);
+    this.adoptedWatch.unref();
+  }
+
+  /** The pid is alive and is a runner of this entry (not a process that reused the number). */
+  private isOurRunner(pid: number): boolean {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(this.entry);
+    } catch {
+      return false;
+    }
+  }
+
+  private checkAdopted(): void {
+    for (const [sessionId, pid] of this.adopted) {
+      if (this.isOurRunner(pid)) continue;
+      this.adopted.delete(sessionId);
+      rmSync(path.join(this.opts.workDir, sessionId, PID_FILE), { force: true });
+      killGroup(pid, "SIGKILL");
+      this.opts.onExit(sessionId, null, null, "");
+    }
+    if (this.adopted.size === 0 && this.adoptedWatch) {
+      clearInterval(this.adoptedWatch);
+      this.adoptedWatch = null;
+    }
   }
 
   async dispatch(req: DispatchRequest): Promise<void> {
+    if (this.closing) throw new DispatchError("Inspect is shutting down");
     if (!existsSync(this.entry)) {
       throw new DispatchError(`the local runner is not available: ${path.relative(root, this.entry)} is missing`);
     }
@@ -96,6 +165,8 @@ export class LocalDispatcher implements Dispatcher {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.children.set(req.sessionId, child);
+    const pidFile = path.join(workDir, PID_FILE);
+    if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
     let tail = "";
     const keep = (chunk: Buffer) => {
       tail = (tail + chunk.toString("utf8")).slice(-4_000);
@@ -108,6 +179,7 @@ export class LocalDispatcher implements Dispatcher {
     });
     child.on("exit", (code, signal) => {
       if (this.children.get(req.sessionId) === child) this.children.delete(req.sessionId);
+      rmSync(pidFile, { force: true });
       // Anything the runner left running in its group goes with it.
       signalGroup(child, "SIGKILL");
       this.opts.onExit(req.sessionId, code, signal, tail.trim().split("\n").slice(-15).join("\n"));
@@ -115,10 +187,18 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   get running(): number {
-    return this.children.size;
+    return this.children.size + this.adopted.size;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.adoptedWatch) clearInterval(this.adoptedWatch);
+    const adopted = [...this.adopted].map(async ([sessionId, pid]) => {
+      killGroup(pid, "SIGTERM");
+      for (let waited = 0; waited < 5_000 && this.isOurRunner(pid); waited += 100) await sleep(100);
+      killGroup(pid, "SIGKILL");
+      rmSync(path.join(this.opts.workDir, sessionId, PID_FILE), { force: true });
+    });
     const exits = [...this.children.values()].map(
       (child) =>
         new Promise<void>((resolve) => {
@@ -131,6 +211,17 @@ export class LocalDispatcher implements Dispatcher {
           signalGroup(child, "SIGTERM");
         }),
     );
-    await Promise.all(exits);
+    await Promise.all([...exits, ...adopted]);
+    this.adopted.clear();
   }
 }
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Gone already.
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -59,7 +59,14 @@ export function runnerRoutes({ runners, verifyOidc }: RunnerRoutesOptions): Hono
       .default(25)
       .safeParse(c.req.query("wait") ?? undefined);
     if (!wait.success) throw apiError(400, "wait must be a number of seconds from 0 to 55");
-    return c.json(await runners.next(c.get("run"), wait.data * 1000, c.req.raw.signal));
+    const promptId = z.coerce.number().int().nonnegative().optional();
+    const current = promptId.safeParse(c.req.query("current") ?? undefined);
+    const seen = promptId.safeParse(c.req.query("seen") ?? undefined);
+    if (!current.success || !seen.success) throw apiError(400, "current and seen must be prompt ids");
+    // Runners from before these parameters say nothing of their state: nothing is reconciled for them.
+    const reports = c.req.query("current") !== undefined || c.req.query("seen") !== undefined;
+    const state = { current: current.data || null, seen: seen.data || null };
+    return c.json(await runners.next(c.get("run"), wait.data * 1000, c.req.raw.signal, reports ? state : undefined));
   });
 
   api.post("/sessions/:id/events", async (c) => {

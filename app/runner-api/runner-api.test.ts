@@ -11,7 +11,9 @@ import { LOCAL_VIEWER, type AccessPolicy } from "../api/access.js";
 import { upsertRepository, upsertUser } from "../db/accounts.js";
 import type { Database } from "../db/client.js";
 import { listPrompts } from "../db/prompts.js";
+import { eq } from "drizzle-orm";
 import { activeRun, insertRun, queuedRun } from "../db/runs.js";
+import { runs } from "../db/schema.js";
 import { createOidcVerifier } from "./oidc.js";
 import { getSession, insertSession, listSessions } from "../db/sessions.js";
 import type { Inspect } from "../server.js";
@@ -368,23 +370,133 @@ describe("a runner's session", () => {
     expect((await listPrompts(database.db, id))[0]!.status).toBe("stopped");
   });
 
-  it("fails a session whose runner stops heartbeating, keeping its prompts", async () => {
+  it("fails a session whose runner stops heartbeating: the lost prompt fails, a fresh run takes what is queued", async () => {
     const id = await newSession();
     const { sessionToken } = await claim(id);
-    await next(id, sessionToken);
+    const first = await next(id, sessionToken);
+    if (first.kind !== "prompt") throw new Error("expected a prompt");
+    // A follow-up queued behind the turn the runner is lost in.
+    await deliver(
+      inspect,
+      "issue_comment",
+      issueComment("@inspect and the docs", { issue: (await getSession(database.db, id))!.threadNumber! }),
+    );
+    await inspect.tasks.drain();
     await new Promise((r) => setTimeout(r, 20));
     // Other tests in this file left runs claimed too; this one must be among the reaped.
     expect(await inspect.runners.reap(10, 60_000)).toBeGreaterThanOrEqual(1);
-    const session = await getSession(database.db, id);
-    expect(session?.status).toBe("failed");
-    expect(session?.statusReason).toMatch(/stopped responding .* Its prompts are kept/);
-    expect((await listPrompts(database.db, id)).map((p) => p.status)).toEqual(["queued"]);
-    expect((await events(id)).some((e) => e.type === "error")).toBe(true);
-    // A follow-up resumes with a new run on the same branch.
-    await deliver(inspect, "issue_comment", issueComment("@inspect try again", { issue: session!.threadNumber! }));
+    const prompts = await listPrompts(database.db, id);
+    expect(prompts.map((p) => p.status)).toEqual(["failed", "queued"]);
+    expect(prompts[0]!.error).toMatch(/stopped responding/);
+    const all = await events(id);
+    expect(all.some((e) => e.type === "error" && /stopped responding/.test(e.data.message))).toBe(true);
+    expect(all.some((e) => e.type === "session.status" && e.data.status === "failed")).toBe(true);
+    // The queued follow-up runs on a fresh run of the same session.
+    expect((await getSession(database.db, id))?.status).toBe("queued");
+    expect(gh.find("POST", /dispatches$/).filter((c) => JSON.stringify(c.body).includes(id))).toHaveLength(2);
+  });
+
+  it("does not reap anything within the first heartbeat timeout after a start: runners are reconnecting", async () => {
+    const id = await newSession();
+    const { sessionToken } = await claim(id);
+    await next(id, sessionToken);
+    // Its last heartbeat is an hour old: the control plane was down that long.
+    await database.db
+      .update(runs)
+      .set({ heartbeatAt: new Date(Date.now() - 3_600_000) })
+      .where(eq(runs.sessionId, id));
+    const fresh = await stack.restart({});
+    inspect = fresh;
+    expect(await fresh.runners.reap(60_000, 600_000)).toBe(0);
+    expect((await getSession(database.db, id))?.status).toBe("running");
+    // The runner's token still works against the new process.
+    expect((await call(`/sessions/${id}/heartbeat`, sessionToken, { body: {} })).status).toBe(200);
+  });
+
+  it("a runner shut down while the session is idle ends the session; the next follow-up gets a new run", async () => {
+    const id = await newSession();
+    const { sessionToken } = await claim(id);
+    const first = await runner.take(id, sessionToken);
+    await runner.done(id, sessionToken, first.id, { status: "done", commits: [] });
+    expect((await getSession(database.db, id))?.status).toBe("idle");
+    await runner.exit(id, sessionToken, "stopped");
+    expect(await getSession(database.db, id)).toMatchObject({
+      status: "completed",
+      statusReason: "the runner was shut down",
+    });
+    const issue = (await getSession(database.db, id))!.threadNumber!;
+    await deliver(inspect, "issue_comment", issueComment("@inspect and the docs", { issue }));
     await inspect.tasks.drain();
     expect((await getSession(database.db, id))?.status).toBe("queued");
-    expect(gh.find("POST", /dispatches$/)).toHaveLength(2);
+    expect(await queuedRun(database.db, id)).toBeDefined();
+  });
+
+  it("a runner that exits mid-turn without reporting fails that prompt; what is queued gets a fresh run", async () => {
+    const id = await newSession();
+    const { sessionToken } = await claim(id);
+    await runner.take(id, sessionToken);
+    const issue = (await getSession(database.db, id))!.threadNumber!;
+    await deliver(inspect, "issue_comment", issueComment("@inspect then the tests", { issue }));
+    await inspect.tasks.drain();
+    await runner.exit(id, sessionToken, "exit");
+    const prompts = await listPrompts(database.db, id);
+    expect(prompts.map((p) => p.status)).toEqual(["failed", "queued"]);
+    expect(prompts[0]!.error).toMatch(/before it reported this prompt/);
+    expect((await getSession(database.db, id))?.status).toBe("queued");
+    expect(await queuedRun(database.db, id)).toBeDefined();
+  });
+
+  it("a prompt whose end report was lost fails when the runner says it is not working on it", async () => {
+    const id = await newSession();
+    const { sessionToken } = await claim(id);
+    const first = await runner.take(id, sessionToken);
+    // The runner finished the turn but its report never arrived; it polls, working on nothing.
+    const res = await call(`/sessions/${id}/next?wait=0&current=0&seen=${first.id}`, sessionToken);
+    expect(res.json).toEqual({ kind: "none" });
+    const [prompt] = await listPrompts(database.db, id);
+    expect(prompt).toMatchObject({ status: "failed", error: expect.stringMatching(/report on this prompt was lost/) });
+    expect((await getSession(database.db, id))?.status).toBe("idle");
+  });
+
+  it("a prompt handed out in an answer that never arrived is handed out again", async () => {
+    const id = await newSession();
+    const { sessionToken } = await claim(id);
+    const lost = await runner.take(id, sessionToken);
+    const again = await call(`/sessions/${id}/next?wait=0&current=0&seen=0`, sessionToken);
+    expect(again.json).toMatchObject({ kind: "prompt", prompt: { id: lost.id } });
+    // While the runner works on it, nothing is reconciled away.
+    expect((await call(`/sessions/${id}/next?wait=0&current=${lost.id}&seen=${lost.id}`, sessionToken)).json).toEqual({
+      kind: "none",
+    });
+    expect((await listPrompts(database.db, id))[0]!.status).toBe("running");
+    expect((await call(`/sessions/${id}/next?wait=0&current=x`, sessionToken)).status).toBe(400);
+  });
+
+  it("the sweep repairs sessions that lost their run unheard, and stops retrying after three failed runners", async () => {
+    const id = await newSession();
+    const issue = (await getSession(database.db, id))!.threadNumber!;
+    for (const text of ["two", "three", "four"]) {
+      await deliver(inspect, "issue_comment", issueComment(`@inspect ${text}`, { issue }));
+      await inspect.tasks.drain();
+    }
+    for (let i = 0; i < 3; i++) {
+      const { sessionToken } = await claim(id);
+      await runner.take(id, sessionToken);
+      // The run ends without a word reaching the session (its runner died with the control plane).
+      await database.db
+        .update(runs)
+        .set({ state: "ended", endedAt: new Date(), endReason: "error" })
+        .where(eq(runs.sessionId, id));
+      expect(await inspect.runners.ensureRuns()).toBeGreaterThanOrEqual(1);
+      expect((await getSession(database.db, id))?.status).toBe(i < 2 ? "queued" : "failed");
+    }
+    await inspect.runners.ensureRuns();
+    const prompts = await listPrompts(database.db, id);
+    expect(prompts.map((p) => p.status)).toEqual(["failed", "failed", "failed", "queued"]);
+    expect(prompts[0]!.error).toMatch(/without reporting back/);
+    expect(await activeRun(database.db, id)).toBeUndefined();
+    const gaveUp = (await events(id)).filter((e) => e.type === "error" && /stopped retrying/.test(e.data.message));
+    expect(gaveUp).toHaveLength(1);
   });
 
   it("reaps a silent runner but not one that keeps heartbeating", async () => {
@@ -527,7 +639,7 @@ describe("reading a session's events over the session API", () => {
   const get = (path: string) => stack.inspect.app.request(path, { headers: { accept: "application/json" } });
 
   it("?since=N returns only the events after N", async () => {
-    await stack.restart({ access: everyone });
+    inspect = await stack.restart({ access: everyone });
     const id = await newSession();
     const { sessionToken } = await claim(id);
     await next(id, sessionToken);
@@ -557,7 +669,7 @@ describe("reading a session's events over the session API", () => {
   });
 
   it.each(["-1", "abc", "1.5"])("answers since=%s with 400", async (since) => {
-    await stack.restart({ access: everyone });
+    inspect = await stack.restart({ access: everyone });
     const id = await newSession();
     const res = await get(`/api/sessions/${id}/events?since=${since}`);
     expect(res.status).toBe(400);

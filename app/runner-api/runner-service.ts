@@ -3,11 +3,12 @@
  * heartbeat and exit. Also the reaper that fails sessions whose runner vanished.
  */
 import { getUser } from "../db/accounts.js";
-import { hasQueuedPrompt, requeueRunning, runningPrompt, takeNextPrompt, updatePromptIf } from "../db/prompts.js";
+import { runningPrompt, takeNextPrompt, updatePromptIf } from "../db/prompts.js";
 import {
   activeRun,
   endRun,
   findClaimedRun,
+  liveRuns,
   markClaimed,
   oidcTokenUsed,
   pruneOidcTokenUses,
@@ -16,7 +17,7 @@ import {
   touchRun,
   type RunRow,
 } from "../db/runs.js";
-import { updateSession } from "../db/sessions.js";
+import { sessionsWithoutRun, updateSession } from "../db/sessions.js";
 import type { GitHubGateway, WorkflowRunInfo } from "../github/gateway.js";
 import type { NewEvent } from "../../protocol/events.js";
 import type {
@@ -57,12 +58,19 @@ export interface RunnerWorkflow {
  */
 const CLOCK_SKEW_MS = 2 * 60_000;
 
+/** What a runner says of itself when it polls (see protocol/runner-api.ts). */
+export interface RunnerState {
+  current: number | null;
+  seen: number | null;
+}
+
 export interface PushHook {
   (sessionId: string, push: PushedRequest): Promise<void> | void;
 }
 
 export class RunnerService {
   private readonly pushHooks: PushHook[] = [];
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly sessions: SessionService,
@@ -209,6 +217,8 @@ export class RunnerService {
       opencodeConfig: opencodeConfig.value,
       idleTimeoutMs: config.idleTimeoutMs,
       heartbeatIntervalMs: Math.max(1_000, Math.floor(config.heartbeatTimeoutMs / 3)),
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      turnTimeoutMs: config.turnTimeoutMs,
       setupTimeoutMs: config.setupTimeoutMs,
       sessionUrl: sessionUrl(config.publicUrl, session.id),
       trustRepoConfig: config.trustRepoConfig,
@@ -223,14 +233,36 @@ export class RunnerService {
   }
 
   /** Long-poll for the next thing to do. Woken by the bus; re-checks the database at least every second (other replicas). */
-  async next(run: RunRow, waitMs: number, signal?: AbortSignal): Promise<NextResponse> {
+  async next(run: RunRow, waitMs: number, signal?: AbortSignal, state?: RunnerState): Promise<NextResponse> {
     const deadline = Date.now() + waitMs;
     await touchRun(this.deps.db, run.id);
+    if (state) await this.reconcile(run, state);
     for (;;) {
       const decision = await this.decide(run);
       if (decision.kind !== "none" || Date.now() >= deadline || signal?.aborted) return decision;
       await this.deps.bus.wait(run.sessionId, Math.min(1_000, deadline - Date.now()), signal);
     }
+  }
+
+  /**
+   * The runner says which prompt it works on (`current`) and the newest it was handed (`seen`).
+   * A prompt marked running that it is not working on was lost on the way: handed out but never
+   * received (it goes back to the queue), or finished with its report lost (it fails, saying so;
+   * its commits, if any, are on the branch).
+   */
+  private async reconcile(run: RunRow, state: RunnerState): Promise<void> {
+    const { db } = this.deps;
+    const running = await runningPrompt(db, run.sessionId);
+    if (!running || running.id === state.current) return;
+    if (state.seen === null || running.id > state.seen) {
+      await updatePromptIf(db, run.sessionId, running.id, ["running"], { status: "queued", startedAt: null });
+      await tryTransition(this.deps, run.sessionId, "idle", "a prompt's handout was lost; handing it out again");
+      this.deps.log.warn({ sessionId: run.sessionId, promptId: running.id }, "a prompt handout was lost; queued again");
+      return;
+    }
+    const why = "The runner's report on this prompt was lost; anything it committed is on the branch.";
+    if (await this.sessions.failRunningPrompt(run.sessionId, why))
+      await tryTransition(this.deps, run.sessionId, "idle", `the prompt failed: ${why}`);
   }
 
   private async decide(run: RunRow): Promise<NextResponse> {
@@ -328,17 +360,36 @@ export class RunnerService {
   }
 
   async exit(run: RunRow, reason: "idle" | "stopped" | "exit" | "error", error?: string): Promise<void> {
-    const ended = await endRun(this.deps.db, run.id, reason);
-    if (!ended) return;
-    const sessionId = run.sessionId;
-    if (reason === "error") {
-      await requeueRunning(this.deps.db, sessionId);
-      await this.sessions.fail(sessionId, `The runner failed: ${error ?? "unknown error"}`);
-    } else if (reason === "idle") {
-      const session = await this.sessions.get(sessionId);
-      if (session?.threadKind === "warm") await this.sessions.archive(sessionId, "warm sandbox not used");
-      else await tryTransition(this.deps, sessionId, "completed", "no follow-ups; the runner exited");
+    if (!(await endRun(this.deps.db, run.id, reason))) return;
+    if (reason === "error") return this.runEnded(run, { failed: `The runner failed: ${error ?? "unknown error"}` });
+    if (reason === "idle") {
+      const session = await this.sessions.get(run.sessionId);
+      if (session?.threadKind === "warm") await this.sessions.archive(run.sessionId, "warm sandbox not used");
     }
+    const why = {
+      idle: "no follow-ups; the runner exited",
+      stopped: "the runner was shut down",
+      exit: "the runner exited",
+    }[reason];
+    return this.runEnded(run, { ended: why });
+  }
+
+  /**
+   * A run is over (its row already ended): the session must not stay `running` or `idle` with no
+   * runner. A prompt still marked running was lost with the runner and fails; the session ends
+   * (failed when the runner failed or lost a prompt); what is queued gets a fresh run.
+   */
+  private async runEnded(run: RunRow, how: { failed: string } | { ended: string }): Promise<void> {
+    const { sessionId } = run;
+    const failed = "failed" in how ? how.failed : null;
+    const lost = await this.sessions.failRunningPrompt(
+      sessionId,
+      failed ?? `The runner ended (${"ended" in how ? how.ended : ""}) before it reported this prompt.`,
+    );
+    if (failed) await this.sessions.fail(sessionId, failed);
+    else if (lost)
+      await this.sessions.fail(sessionId, `The runner ended before it reported the prompt it was working on.`);
+    else await tryTransition(this.deps, sessionId, "completed", "ended" in how ? how.ended : undefined);
     await this.sessions.resumeIfQueued(sessionId);
   }
 
@@ -352,28 +403,57 @@ export class RunnerService {
     const run = await activeRun(this.deps.db, sessionId);
     if (!run) return;
     if (!(await endRun(this.deps.db, run.id, "process exited"))) return;
-    await requeueRunning(this.deps.db, sessionId);
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const detail = outputTail ? `\n\n${outputTail}` : "";
-    await this.sessions.fail(sessionId, `The runner ${how} before finishing.${detail}`);
+    await this.runEnded(run, { failed: `The runner ${how} before finishing.${detail}` });
   }
 
-  /** Fail sessions whose runner stopped heartbeating, or was never picked up. Queued prompts are kept. */
+  /**
+   * Fail sessions whose runner stopped heartbeating, or was never picked up; queued prompts run
+   * on a fresh run (see SessionService.resumeIfQueued). For the first timeout after this process
+   * started, nothing is reaped: runners that outlived a control-plane restart are still
+   * reconnecting, and their last heartbeat is as old as the outage.
+   */
   async reap(heartbeatTimeoutMs: number, claimTimeoutMs: number): Promise<number> {
     const now = Date.now();
+    if (now - this.startedAt < heartbeatTimeoutMs) return 0;
     const stale = await staleRuns(this.deps.db, new Date(now - heartbeatTimeoutMs), new Date(now - claimTimeoutMs));
     for (const run of stale) {
       if (!(await endRun(this.deps.db, run.id, "timeout"))) continue;
-      await requeueRunning(this.deps.db, run.sessionId);
-      const kept = (await hasQueuedPrompt(this.deps.db, run.sessionId))
-        ? " Its prompts are kept: comment again (or send a follow-up) to resume."
-        : "";
       const message =
         run.state === "claimed"
-          ? `The runner stopped responding (no heartbeat for ${Math.round(heartbeatTimeoutMs / 1000)} s).${kept}`
-          : `No runner picked up the session within ${Math.round(claimTimeoutMs / 60_000)} min. Is a runner online?${kept}`;
-      await this.sessions.fail(run.sessionId, message);
+          ? `The runner stopped responding (no heartbeat for ${Math.round(heartbeatTimeoutMs / 1000)} s).`
+          : `No runner picked up the session within ${Math.round(claimTimeoutMs / 60_000)} min. Is a runner online? Its prompts are kept: comment again (or send a follow-up) to resume.`;
+      await this.runEnded(run, { failed: message });
     }
     return stale.length;
+  }
+
+  /**
+   * At start: runs whose local runner process is gone (it died while no control plane was
+   * listening, or was never started because of a crash) end now; a never-claimed one is
+   * dispatched again, a claimed one fails its lost prompt and its queue gets a fresh run.
+   * Runners still alive (adopted by the dispatcher) carry on. Actions jobs cannot be seen from
+   * here: the reaper judges them by their heartbeats, after a grace period.
+   */
+  async recoverAtStart(alive: ((sessionId: string) => boolean) | undefined): Promise<void> {
+    if (!alive) return;
+    for (const run of await liveRuns(this.deps.db)) {
+      if (alive(run.sessionId)) continue;
+      if (!(await endRun(this.deps.db, run.id, run.state === "claimed" ? "lost" : "not started"))) continue;
+      if (run.state === "claimed")
+        await this.runEnded(run, { failed: "The runner ended while Inspect was not running." });
+      else await this.sessions.dispatch(run.sessionId);
+    }
+  }
+
+  /**
+   * The sweep behind the rule "an active session has a live run, and queued prompts get one",
+   * run at start and with the reaper: repairs sessions that lost their run unheard.
+   */
+  async ensureRuns(): Promise<number> {
+    const ids = await sessionsWithoutRun(this.deps.db);
+    for (const id of ids) await this.sessions.ensureRun(id, "The runner ended without reporting back.");
+    return ids.length;
   }
 }

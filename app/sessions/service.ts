@@ -6,12 +6,20 @@
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { getRepository, type RepositoryRow, type UserRow } from "../db/accounts.js";
-import { hasQueuedPrompt, insertPrompt, listPrompts, updatePromptIf, type PromptRow } from "../db/prompts.js";
-import { activeRun, endRun, insertRun, recordDispatchedRun } from "../db/runs.js";
+import {
+  hasQueuedPrompt,
+  insertPrompt,
+  listPrompts,
+  runningPrompt,
+  updatePromptIf,
+  type PromptRow,
+} from "../db/prompts.js";
+import { insertEvents } from "../db/events.js";
+import { activeRun, endRun, insertRun, recentRuns, recordDispatchedRun, type RunRow } from "../db/runs.js";
 import type { PromptContext } from "../db/schema.js";
-import { getSession, insertSession, type SessionRow } from "../db/sessions.js";
+import { getSession, insertSession, updateSession, type SessionRow } from "../db/sessions.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
-import type { PromptSource } from "../../protocol/events.js";
+import type { NewEvent, PromptSource } from "../../protocol/events.js";
 import type { Logger } from "../util/tasks.js";
 import { newSessionId, randomToken, sha256 } from "../util/tokens.js";
 import { titleLine } from "./branch.js";
@@ -54,7 +62,14 @@ export interface NewPrompt {
 }
 
 export class SessionService {
+  /** Shutting down: no new runner is started; queued prompts wait for the next start's sweep. */
+  private closing = false;
+
   constructor(readonly deps: SessionDeps) {}
+
+  shutDown(): void {
+    this.closing = true;
+  }
 
   private get db() {
     return this.deps.db;
@@ -64,32 +79,42 @@ export class SessionService {
     return getSession(this.db, id);
   }
 
-  /** A new session with its first prompt; a runner is dispatched. */
+  /**
+   * A new session with its first prompt and its run, in one transaction (a crash leaves all
+   * three or none); then the runner is dispatched.
+   */
   async create(
     spec: NewSession,
     first: NewPrompt,
     id = newSessionId(),
   ): Promise<{ session: SessionRow; prompt: PromptRow }> {
-    const session = await insertSession(this.db, {
-      id,
-      repositoryId: spec.repo.id,
-      threadKind: spec.threadKind,
-      threadNumber: spec.threadNumber,
-      title: titleLine(spec.title, 200),
-      status: "queued",
-      baseBranch: spec.baseBranch,
-      headBranch: spec.headBranch,
-      headExists: spec.headExists,
-      headSha: spec.headSha ?? null,
-      model: spec.model ?? null,
-      createdByUserId: spec.createdBy.id,
-      prNumber: spec.prNumber ?? null,
-      prUrl: spec.prUrl ?? null,
+    const claimToken = this.newClaimToken();
+    const created = await this.db.transaction(async (tx) => {
+      const session = await insertSession(tx, {
+        id,
+        repositoryId: spec.repo.id,
+        threadKind: spec.threadKind,
+        threadNumber: spec.threadNumber,
+        title: titleLine(spec.title, 200),
+        status: "queued",
+        baseBranch: spec.baseBranch,
+        headBranch: spec.headBranch,
+        headExists: spec.headExists,
+        headSha: spec.headSha ?? null,
+        model: spec.model ?? null,
+        createdByUserId: spec.createdBy.id,
+        prNumber: spec.prNumber ?? null,
+        prUrl: spec.prUrl ?? null,
+      });
+      const queued = await insertEvents(tx, id, [{ type: "session.status", data: { status: "queued" } }]);
+      const prompt = await insertPrompt(tx, promptValues(id, first));
+      const announced = await insertEvents(tx, id, [promptQueuedEvent(prompt.id, first)]);
+      const run = await insertRun(tx, id, claimToken ? sha256(claimToken) : null);
+      return { session, prompt, run, stored: [...queued, ...announced] };
     });
-    await this.deps.events.append(session.id, [{ type: "session.status", data: { status: "queued" } }]);
-    const prompt = await this.addPrompt(session, first);
-    await this.dispatch(session.id);
-    return { session: (await this.get(session.id))!, prompt };
+    this.deps.bus.emit(id, created.stored);
+    await this.startRunner(id, created.run, claimToken);
+    return { session: (await this.get(id))!, prompt: created.prompt };
   }
 
   /** A session with no prompt yet whose runner prepares the sandbox ahead of the prompt (see SessionStarter). */
@@ -131,37 +156,16 @@ export class SessionService {
     const prompt = await this.addPrompt(session, { ...p, context });
     if (restart && (await tryTransition(this.deps, sessionId, "queued", `follow-up from @${p.author.login}`))) {
       await this.dispatch(sessionId);
+    } else if (!restart && session.status !== "queued" && !(await activeRun(this.db, sessionId))) {
+      // Active but its runner is gone unheard: the follow-up must not wait for the sweep.
+      await this.ensureRun(sessionId, "The runner ended without reporting back.");
     }
     return prompt;
   }
 
   private async addPrompt(session: SessionRow, p: NewPrompt): Promise<PromptRow> {
-    const prompt = await insertPrompt(this.db, {
-      sessionId: session.id,
-      authorUserId: p.author.id,
-      authorLogin: p.author.login,
-      source: p.source,
-      text: p.text,
-      context: p.context ?? null,
-      commentId: p.comment?.id ?? null,
-      commentKind: p.comment?.kind ?? null,
-    });
-    await this.deps.events.append(session.id, [
-      {
-        type: "prompt.queued",
-        data: {
-          promptId: prompt.id,
-          text: p.text,
-          author: {
-            login: p.author.login,
-            id: p.author.githubId ?? null,
-            name: p.author.name,
-            avatarUrl: p.author.avatarUrl,
-          },
-          source: p.source,
-        },
-      },
-    ]);
+    const prompt = await insertPrompt(this.db, promptValues(session.id, p));
+    await this.deps.events.append(session.id, [promptQueuedEvent(prompt.id, p)]);
     return prompt;
   }
 
@@ -237,8 +241,16 @@ export class SessionService {
 
   /** Start a runner for a queued session. A failure to start fails the session with the reason. */
   async dispatch(sessionId: string): Promise<void> {
-    const claimToken = this.deps.dispatcher.usesClaimTokens ? randomToken() : null;
+    const claimToken = this.newClaimToken();
     const run = await insertRun(this.db, sessionId, claimToken ? sha256(claimToken) : null);
+    await this.startRunner(sessionId, run, claimToken);
+  }
+
+  private newClaimToken(): string | null {
+    return this.deps.dispatcher.usesClaimTokens ? randomToken() : null;
+  }
+
+  private async startRunner(sessionId: string, run: RunRow, claimToken: string | null): Promise<void> {
     let started;
     try {
       started = await this.deps.dispatcher.dispatch({ sessionId, claimToken });
@@ -265,12 +277,69 @@ export class SessionService {
     this.deps.bus.wake(sessionId);
   }
 
-  /** After a run ends: prompts that arrived meanwhile start a new run. */
+  /**
+   * After a run ends: prompts that arrived meanwhile (or were queued behind a lost runner) start
+   * a new run. Not when the last runner never came (no runner online: a person should look) or
+   * after RETRY_LIMIT runners in a row failed — then the session says so and waits for a comment.
+   */
   async resumeIfQueued(sessionId: string): Promise<void> {
+    if (this.closing) return;
     const session = await this.get(sessionId);
     if (!session || isActive(session.status) || session.status === "archived") return;
     if (!(await hasQueuedPrompt(this.db, sessionId))) return;
+    const recent = await recentRuns(this.db, sessionId, RETRY_LIMIT);
+    if (recent[0] && !recent[0].claimedAt) return;
+    if (recent.length === RETRY_LIMIT && recent.every((r) => FAILED_RUN_ENDS.has(r.endReason ?? ""))) {
+      // Said once: the sweep comes by again every few seconds.
+      if (session.statusReason !== GAVE_UP) {
+        await updateSession(this.db, sessionId, { statusReason: GAVE_UP });
+        await this.deps.events.append(sessionId, [
+          { type: "error", data: { message: `Inspect stopped retrying: ${GAVE_UP}.` } },
+        ]);
+      }
+      return;
+    }
     if (await tryTransition(this.deps, sessionId, "queued", "follow-up waiting")) await this.dispatch(sessionId);
+  }
+
+  /**
+   * The rule: an active session has a live run, and queued prompts get one. Repairs a session
+   * that lost its run without anyone hearing (a crash between two writes, a runner that ended
+   * while the control plane was down): the prompt it was running fails with `why`, the session
+   * ends, and what is queued runs on a fresh run.
+   */
+  async ensureRun(sessionId: string, why: string): Promise<void> {
+    if (this.closing) return;
+    const session = await this.get(sessionId);
+    if (!session || session.status === "archived" || (await activeRun(this.db, sessionId))) return;
+    if (session.status === "queued") {
+      // Queued with no run: a crash came between the two writes. A moment's grace keeps this
+      // from racing a dispatch that is just about to insert its run.
+      if (Date.now() - session.updatedAt.getTime() > QUEUED_GRACE_MS) await this.dispatch(sessionId);
+      return;
+    }
+    if (isActive(session.status)) {
+      const lost = await this.failRunningPrompt(sessionId, why);
+      if (lost) await this.fail(sessionId, why);
+      else await tryTransition(this.deps, sessionId, "completed", why);
+    }
+    await this.resumeIfQueued(sessionId);
+  }
+
+  /** The prompt a vanished runner was working on ends failed with `why`; true when there was one. */
+  async failRunningPrompt(sessionId: string, why: string): Promise<boolean> {
+    const running = await runningPrompt(this.db, sessionId);
+    if (!running) return false;
+    const row = await updatePromptIf(this.db, sessionId, running.id, ["running"], {
+      status: "failed",
+      finishedAt: new Date(),
+      error: why,
+    });
+    if (!row) return false;
+    await this.deps.events.append(sessionId, [
+      { type: "prompt.finished", data: { promptId: running.id, status: "failed", commits: [], error: why } },
+    ]);
+    return true;
   }
 
   async repository(session: SessionRow): Promise<RepositoryRow> {
@@ -279,6 +348,43 @@ export class SessionService {
     return repo;
   }
 }
+
+function promptValues(sessionId: string, p: NewPrompt) {
+  return {
+    sessionId,
+    authorUserId: p.author.id,
+    authorLogin: p.author.login,
+    source: p.source,
+    text: p.text,
+    context: p.context ?? null,
+    commentId: p.comment?.id ?? null,
+    commentKind: p.comment?.kind ?? null,
+  };
+}
+
+function promptQueuedEvent(promptId: number, p: NewPrompt): NewEvent {
+  return {
+    type: "prompt.queued",
+    data: {
+      promptId,
+      text: p.text,
+      author: {
+        login: p.author.login,
+        id: p.author.githubId ?? null,
+        name: p.author.name,
+        avatarUrl: p.author.avatarUrl,
+      },
+      source: p.source,
+    },
+  };
+}
+
+const QUEUED_GRACE_MS = 30_000;
+/** Runners in a row that may fail before the session stops starting new ones by itself. */
+const RETRY_LIMIT = 3;
+/** How a run ends when its runner failed (rather than finished or was stopped). */
+const FAILED_RUN_ENDS = new Set(["error", "timeout", "process exited", "lost"]);
+const GAVE_UP = `${RETRY_LIMIT} runners in a row failed; comment again (or send a follow-up) to try once more`;
 
 export class SessionClosedError extends Error {
   override name = "SessionClosedError";

@@ -2,6 +2,7 @@
  * Starting sessions from the web on GitHub repositories, and warm sandboxes:
  * a runner dispatched while the person is still typing, adopted by their prompt.
  */
+import { sql } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Viewer } from "../api/access.js";
 import type { Database } from "../db/client.js";
@@ -107,5 +108,31 @@ describe("warm sandboxes", () => {
     // The next prompt gets a fresh session.
     const fresh = await starter.start(viewer("alice"), "acme/widgets", "Another thing", null);
     expect(fresh.id).not.toBe(warmId);
+  });
+});
+
+describe("creating a session", () => {
+  it("writes the session, its first prompt and its run in one transaction: a failure leaves none of them", async () => {
+    const db = database.db;
+    // A real fault in the database: the run's insert fails, after the session and prompt were written.
+    await db.execute(sql`CREATE OR REPLACE FUNCTION refuse_run() RETURNS trigger AS $$
+      BEGIN RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql`);
+    await db.execute(sql`CREATE TRIGGER refuse_run BEFORE INSERT ON runs FOR EACH ROW EXECUTE FUNCTION refuse_run()`);
+    const before = (await listSessions(db)).length;
+    try {
+      // drizzle wraps the database's error ("Failed query: insert into runs …"), the fault its cause.
+      await expect(starter.start(viewer("alice"), "acme/widgets", "Half a session", null)).rejects.toThrow(
+        /insert into "runs"/,
+      );
+    } finally {
+      await db.execute(sql`DROP TRIGGER refuse_run ON runs`);
+    }
+    const after = await listSessions(db);
+    expect(after).toHaveLength(before);
+    const orphans = await db.execute(
+      sql`SELECT count(*)::int AS n FROM prompts WHERE session_id NOT IN (SELECT id FROM sessions)`,
+    );
+    expect((orphans as unknown as { rows: { n: number }[] }).rows[0]!.n).toBe(0);
+    expect(gh.find("POST", /dispatches$/).some((c) => JSON.stringify(c.body).includes("Half a session"))).toBe(false);
   });
 });
