@@ -4,6 +4,7 @@
  * signing in, are in user-api.ts beside it.
  */
 import { ProbotOctokit } from "probot";
+import { GITHUB_REQUEST_TIMEOUT_MS, withRequestTimeout } from "./octokit.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 /** `auth()` → app-authenticated (JWT); `auth(id)` → installation-authenticated. */
@@ -404,7 +405,7 @@ export interface NewPullRequest {
 export async function convertManifest(
   apiUrl: string,
   code: string,
-  OctokitClass: typeof ProbotOctokit = ProbotOctokit,
+  OctokitClass: typeof ProbotOctokit = withRequestTimeout(ProbotOctokit, GITHUB_REQUEST_TIMEOUT_MS),
 ) {
   const octokit = new OctokitClass({ baseUrl: apiUrl });
   const { data } = await octokit.request("POST /app-manifests/{code}/conversions", { code });

@@ -10,6 +10,10 @@
  * three writes, and secondary limits are retried, so 250 ms is enough.
  * Writes that notify people (new comments) default to 3 s apart; a session
  * posts one, so 1 s keeps a burst of new sessions' status comments prompt.
+ *
+ * Every request has a deadline (`withRequestTimeout`): a GitHub that accepts a connection and
+ * never answers must not hold a webhook's work, a reporter or a runner claim for ever. A request
+ * that times out fails as a 5xx would (plugin-retry tries it again; the inbox retries its delivery).
  */
 import Bottleneck from "bottleneck";
 import { ProbotOctokit } from "probot";
@@ -24,7 +28,29 @@ const notifications = new Bottleneck.Group({
   minTime: NOTIFYING_WRITE_SPACING_MS,
 });
 
-export const InspectOctokit = ProbotOctokit.defaults((options: any) => ({
+/** Long enough for GitHub's slow endpoints (a workflow dispatch, a big diff), short of a hang. */
+export const GITHUB_REQUEST_TIMEOUT_MS = 20_000;
+
+type Fetch = typeof globalThis.fetch;
+
+/** The same Octokit class, each of its requests aborted after `ms`. */
+export function withRequestTimeout<T extends typeof ProbotOctokit>(Base: T, ms: number): T {
+  return Base.defaults((o: any) => ({
+    ...o,
+    request: { ...o.request, fetch: timedFetch(ms, o.request?.fetch) },
+  })) as T;
+}
+
+function timedFetch(ms: number, inner?: Fetch): Fetch {
+  return (input, init = {}) => {
+    const deadline = AbortSignal.timeout(ms);
+    const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    // The global is read per call: test doubles (nock) install themselves on it.
+    return (inner ?? globalThis.fetch)(input, { ...init, signal });
+  };
+}
+
+const BaseOctokit = ProbotOctokit.defaults((options: any) => ({
   ...options,
   throttle: {
     write: writes,
@@ -47,3 +73,5 @@ export const InspectOctokit = ProbotOctokit.defaults((options: any) => ({
     },
   },
 }));
+
+export const InspectOctokit = withRequestTimeout(BaseOctokit, GITHUB_REQUEST_TIMEOUT_MS);

@@ -487,6 +487,25 @@ describe("no webhook lost", () => {
     expect(gh.find("POST", /dispatches$/)).toHaveLength(1);
   });
 
+  it("gives up on a permission check GitHub holds past the request deadline and retries it: the request goes through", async () => {
+    await inspect.close();
+    inspect = await testInspect(githubEnv(), database, {
+      inbox: { retryMs: 20, maxRetryMs: 100 },
+      githubTimeoutMs: 300,
+    });
+    const n = nextIssue();
+    let stalls = 1;
+    gh.on("GET", /collaborators\/alice\/permission$/, async () => {
+      if (stalls-- > 0) await new Promise((r) => setTimeout(r, 3_000));
+      return [200, { permission: "write", role_name: "write" }];
+    });
+    const t0 = Date.now();
+    await send("issue_comment", issueComment("@inspect fix it", { issue: n }));
+    await until("the session", () => sessionFor(n), 10_000);
+    expect(Date.now() - t0).toBeLessThan(2_500);
+    expect(gh.find("GET", /collaborators\/alice\/permission$/)).toHaveLength(2);
+  });
+
   it("handles at the next start a delivery stored before the control plane died (after GitHub's 2xx, before the session)", async () => {
     const n = nextIssue();
     const body = issueComment("@inspect fix it", { issue: n, commentId: 7200 });
