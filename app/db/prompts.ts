@@ -92,3 +92,32 @@ export async function updatePromptIf(
     .returning();
   return row;
 }
+
+/**
+ * The prompt a GitHub request already became, if it did: its comment's, or (no comment) the same
+ * author's from the same source since the request arrived. A webhook taken again after a crash
+ * finds its prompt here instead of queueing it twice.
+ */
+export async function promptFromRequest(
+  db: Db,
+  sessionId: string,
+  req: { commentId: number | null; source: PromptSource; authorLogin: string; since: Date },
+): Promise<PromptRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(prompts)
+    .where(
+      and(
+        eq(prompts.sessionId, sessionId),
+        req.commentId !== null
+          ? eq(prompts.commentId, req.commentId)
+          : and(
+              eq(prompts.source, req.source),
+              eq(prompts.authorLogin, req.authorLogin),
+              gte(prompts.createdAt, req.since),
+            ),
+      ),
+    )
+    .limit(1);
+  return row;
+}
