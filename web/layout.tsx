@@ -26,11 +26,14 @@ export function Layout(props: { title: string; viewer: Viewer | null; children: 
         ))}
       </head>
       <body>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         <header class="top">
           <a class="brand" href="/">
             Inspect
           </a>
-          <nav>
+          <nav aria-label="Main">
             <a href="/">Sessions</a>
             <a href="/sessions/new">New</a>
             <a href="/stats">Stats</a>
@@ -47,7 +50,9 @@ export function Layout(props: { title: string; viewer: Viewer | null; children: 
             </span>
           )}
         </header>
-        <main>{props.children}</main>
+        <main id="main" tabindex={-1}>
+          {props.children}
+        </main>
       </body>
     </html>
   );

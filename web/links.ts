@@ -8,3 +8,13 @@ export function safeHref(url: string): string | undefined {
     return undefined;
   }
 }
+
+/** A repository's page on GitHub (or GitHub Enterprise); null for a repository on this machine. */
+export function repoWebUrl(webUrl: string, repo: { fullName: string; localPath: string | null }): string | null {
+  return repo.localPath === null ? `${webUrl}/${repo.fullName}` : null;
+}
+
+/** One commit on the repository's page (`repoUrl` from repoWebUrl). */
+export function commitUrl(repoUrl: string, sha: string): string {
+  return `${repoUrl}/commit/${encodeURIComponent(sha)}`;
+}

@@ -11,6 +11,7 @@ import { signViewerToken } from "../protocol/viewer-token.js";
 import { clientBundles } from "./assets.js";
 import type { RepositoryView, SessionView, Viewer, WebDeps, WebLog } from "./deps.js";
 import { ErrorPage } from "./layout.js";
+import { repoWebUrl } from "./links.js";
 import { NewSessionPage } from "./pages/new-session.js";
 import { SessionListPage } from "./pages/session-list.js";
 import { SessionPage } from "./pages/session.js";
@@ -106,6 +107,7 @@ export function webRoutes(deps: WebDeps): Hono {
       viewer: { login: viewer.login, avatarUrl: viewer.avatarUrl },
       canWrite,
       roomAvailable: deps.rooms !== null,
+      repoUrl: repoWebUrl(deps.githubWebUrl, repo),
     };
     return c.html(
       <SessionPage

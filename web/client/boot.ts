@@ -8,4 +8,6 @@ export interface SessionBoot {
   canWrite: boolean;
   /** Poll the API instead of the room (no room server configured). */
   roomAvailable: boolean;
+  /** The repository on GitHub, for commit links; null for a repository on this machine. */
+  repoUrl: string | null;
 }

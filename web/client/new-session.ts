@@ -2,6 +2,8 @@
  * New session form. After the first keystrokes in the prompt, ask the app to warm up
  * a sandbox for the chosen repository (as Ramp does), so it is ready on submit.
  */
+import { attachVoice } from "./voice.js";
+
 const form = document.getElementById("new-session") as HTMLFormElement;
 const repo = document.getElementById("repo") as HTMLInputElement;
 const prompt = document.getElementById("prompt") as HTMLTextAreaElement;
@@ -34,3 +36,8 @@ form.addEventListener("submit", async (ev) => {
   if (res.ok && body.id) location.href = `/sessions/${encodeURIComponent(body.id)}`;
   else error.textContent = body.error ?? `failed (HTTP ${res.status})`;
 });
+// Ctrl/Cmd+Enter starts it, as on the session page.
+prompt.addEventListener("keydown", (ev) => {
+  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) form.requestSubmit();
+});
+attachVoice(prompt, document.getElementById("voice") as HTMLButtonElement | null);

@@ -3,7 +3,9 @@ import { ACTIVE_STATUSES, type SessionStatus } from "../../protocol/events.js";
 import type { SessionBoot } from "./boot.js";
 import { avatar, h, safeHref } from "./dom.js";
 import { EventFeed } from "./feed.js";
+import { Notifier } from "./notify.js";
 import { Timeline, type QueuedPrompt } from "./timeline.js";
+import { attachVoice } from "./voice.js";
 
 const boot = JSON.parse(document.getElementById("boot")!.textContent!) as SessionBoot;
 const $ = (id: string) => document.getElementById(id);
@@ -56,14 +58,23 @@ async function request(method: string, path: string, body?: unknown): Promise<bo
   return false;
 }
 
-const timeline = new Timeline($("timeline")!, {
-  onStatus: showStatus,
-  onQueueChange: showQueue,
-  onPullRequest: (url, number) => $("pr")!.replaceChildren(h("a", { href: safeHref(url) }, `PR #${number}`)),
-});
+const timeline = new Timeline(
+  $("timeline")!,
+  {
+    onStatus: showStatus,
+    onQueueChange: showQueue,
+    onPullRequest: (url, number) => $("pr")!.replaceChildren(h("a", { href: safeHref(url) }, `PR #${number}`)),
+  },
+  boot.repoUrl,
+);
+
+const notifier = new Notifier($("notify") as HTMLButtonElement | null, document.title);
 
 const feed = new EventFeed(boot.sessionId, {
-  onEvent: (e) => timeline.apply(e),
+  onEvent: (e) => {
+    timeline.apply(e);
+    notifier.apply(e);
+  },
   onPresence: (watchers) => $("presence")!.replaceChildren(...watchers.map((w) => avatar(w.login, w.avatarUrl, 28))),
   onState: (state) => {
     const el = $("live")!;
@@ -91,3 +102,4 @@ $("prompt-text")?.addEventListener("keydown", (ev) => {
   if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) form?.requestSubmit();
 });
 $("stop")?.addEventListener("click", () => void request("POST", "/stop"));
+attachVoice($("prompt-text") as HTMLTextAreaElement | null, $("voice") as HTMLButtonElement | null);

@@ -4,7 +4,9 @@
  * for the same thing changes it in place instead of adding a line.
  */
 import { promptSourceLabel, type Author, type SessionEvent, type SessionStatus } from "../../protocol/events.js";
+import { TurnChanges, commitLink } from "./changes.js";
 import { avatar, badge, diffBlock, h, safeHref } from "./dom.js";
+import { plural } from "./plural.js";
 
 export interface QueuedPrompt {
   promptId: number;
@@ -26,11 +28,16 @@ export class Timeline {
   private readonly texts = new Map<string, HTMLElement>();
   private readonly tools = new Map<string, HTMLDetailsElement>();
   private setup: { box: HTMLDetailsElement; pre: HTMLElement; summary: HTMLElement } | null = null;
+  private readonly changes: TurnChanges;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly hooks: TimelineHooks,
-  ) {}
+    /** The repository on GitHub (commit links); null for a local one. */
+    private readonly repoUrl: string | null = null,
+  ) {
+    this.changes = new TurnChanges(root, repoUrl);
+  }
 
   apply(e: SessionEvent): void {
     switch (e.type) {
@@ -66,14 +73,17 @@ export class Timeline {
         return;
       }
       case "prompt.started":
+        this.changes.newTurn();
         this.setPromptState(e.data.promptId, "running");
         return;
       case "prompt.finished": {
         this.setPromptState(e.data.promptId, e.data.status);
         const p = this.prompts.get(e.data.promptId);
         if (e.data.error) this.line(e.data.error, "error");
-        if (p && e.data.commits.length)
-          p.card.append(h("div", { class: "muted" }, `${e.data.commits.length} commit(s)`));
+        if (p && e.data.commits.length) {
+          const files = e.data.changedFiles ? `, ${plural(e.data.changedFiles, "file")} changed` : "";
+          p.card.append(h("div", { class: "muted" }, `${plural(e.data.commits.length, "commit")}${files}`));
+        }
         return;
       }
       case "prompt.cancelled":
@@ -88,17 +98,12 @@ export class Timeline {
       case "tool.call":
         this.tool(e.data);
         return;
-      case "file.edited": {
-        // File edits are what reviewers look for: open by default.
-        const box = h(
-          "details",
-          { class: "tool", open: Boolean(e.data.diff) },
-          h("summary", {}, h("span", { class: "name" }, "edit"), h("span", { class: "title" }, e.data.path)),
-        );
-        if (e.data.diff) box.append(diffBlock(e.data.diff));
-        this.root.append(box);
+      case "file.edited":
+        this.changes.fileEdited(e.data);
         return;
-      }
+      case "files.changed":
+        this.changes.filesChanged(e.data);
+        return;
       case "setup.output":
         this.setupBox().pre.append(e.data.text);
         return;
@@ -116,11 +121,18 @@ export class Timeline {
         );
         return;
       }
-      case "git.commit":
-        this.line(
-          `Committed ${e.data.sha.slice(0, 7)} ${e.data.message.split("\n")[0]} (${e.data.files} files, as ${e.data.author.name})`,
+      case "git.commit": {
+        const d = e.data;
+        const line = h(
+          "div",
+          { class: "event commit" },
+          `Committed ${d.sha.slice(0, 7)} ${d.message.split("\n")[0]} (${plural(d.files, "file")}, as ${d.author.name})`,
         );
+        if (this.repoUrl) line.append(" · ", commitLink(this.repoUrl, d.sha, "on GitHub"));
+        this.root.append(line);
+        this.changes.committed(d.sha);
         return;
+      }
       case "git.push":
         this.line(`Pushed ${e.data.branch} at ${e.data.sha.slice(0, 7)}`);
         return;

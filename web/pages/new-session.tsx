@@ -31,7 +31,10 @@ export function NewSessionPage(props: { viewer: Viewer; repos: string[]; default
         </label>
         <input id="model" name="model" placeholder={props.defaultModel ?? "default"} autocomplete="off" />
         <div class="row" style="justify-content:space-between;margin-top:10px">
-          <span id="form-error" class="muted"></span>
+          <span id="form-error" class="muted" role="status"></span>
+          <button type="button" id="voice" class="hidden" aria-pressed="false">
+            Dictate
+          </button>
           <button class="primary" type="submit">
             Start session
           </button>

@@ -1,6 +1,6 @@
 /** The session list: sessions in repositories the viewer can read, newest first. */
 import { Avatar, Layout, timeAgo } from "../layout.js";
-import { safeHref } from "../links.js";
+import { repoWebUrl, safeHref } from "../links.js";
 import type { SessionListItem, Viewer } from "../deps.js";
 
 export function threadLabel(item: Pick<SessionListItem, "session">): string {
@@ -12,8 +12,9 @@ export function threadLabel(item: Pick<SessionListItem, "session">): string {
 
 export function threadUrl(webUrl: string, item: Pick<SessionListItem, "session" | "repo">): string | null {
   const { threadKind, threadNumber } = item.session;
-  if (item.repo.localPath !== null || !threadNumber) return null;
-  return `${webUrl}/${item.repo.fullName}/${threadKind === "pull_request" ? "pull" : "issues"}/${threadNumber}`;
+  const repoUrl = repoWebUrl(webUrl, item.repo);
+  if (repoUrl === null || !threadNumber) return null;
+  return `${repoUrl}/${threadKind === "pull_request" ? "pull" : "issues"}/${threadNumber}`;
 }
 
 export function SessionListPage(props: { viewer: Viewer; items: SessionListItem[]; webUrl: string }) {

@@ -27,7 +27,12 @@ export function SessionPage(props: {
       </script>
       <div class="row" style="justify-content:space-between">
         <h1 id="title">{session.title}</h1>
-        <div class="presence" id="presence" aria-label="Watching now"></div>
+        <div class="row">
+          <div class="presence" id="presence" role="group" aria-label="Watching now"></div>
+          <button type="button" id="notify" class="hidden">
+            Notify me
+          </button>
+        </div>
       </div>
       <div class="row muted">
         <span id="status" class={`badge s-${session.status}`}>
@@ -48,15 +53,21 @@ export function SessionPage(props: {
       </section>
       {props.canWrite ? (
         <form id="prompt-form" class="sticky">
+          <label for="prompt-text" class="sr-only">
+            Follow-up prompt
+          </label>
           <textarea
             id="prompt-text"
             name="text"
-            placeholder="Ask for a follow-up… (queued after the current prompt)"
+            placeholder="Ask for a follow-up… (Ctrl+Enter queues it after the current prompt)"
             required
           ></textarea>
           <div class="row" style="justify-content:space-between;margin-top:6px">
             <span id="form-error" class="muted"></span>
             <span class="row">
+              <button type="button" id="voice" class="hidden" aria-pressed="false">
+                Dictate
+              </button>
               <button type="button" id="stop" class="danger">
                 Stop
               </button>
