@@ -20,7 +20,7 @@ export interface CardInput {
 }
 
 /** Slack's mrkdwn escaping: &, < and > only (that is what makes a mention or a link). */
-export function escapeMrkdwn(text: string): string {
+function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 

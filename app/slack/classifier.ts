@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import type { Logger } from "../util/tasks.js";
 
-export interface ClassifierInput {
+interface ClassifierInput {
   message: string;
   thread: string;
   channel: string;

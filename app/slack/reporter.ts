@@ -11,6 +11,7 @@ import type { Db } from "../db/client.js";
 import { slackThreads } from "../db/schema.js";
 import { getSession } from "../db/sessions.js";
 import type { Reporter } from "../reporters/reporter.js";
+import { sessionUrl } from "../sessions/url.js";
 import type { Logger } from "../util/tasks.js";
 import { firstLine } from "./card.js";
 import { STOP_ACTION } from "./thread.js";
@@ -37,7 +38,7 @@ export class SlackThreadReporter implements Reporter {
     const session = await getSession(db, sessionId);
     const repo = session && (await getRepository(db, session.repositoryId));
     if (!session || !repo) return;
-    const url = `${this.deps.publicUrl}/sessions/${sessionId}`;
+    const url = sessionUrl(this.deps.publicUrl, sessionId);
     const blocks = await cardBlocks(this.deps, session, repo, url);
     if (thread.chosenBy) {
       const note = { type: "context", elements: [{ type: "mrkdwn", text: `Repository: ${thread.chosenBy}` }] };

@@ -15,6 +15,7 @@ import { getSession, type SessionRow } from "../db/sessions.js";
 import { users } from "../db/schema.js";
 import { eq } from "drizzle-orm";
 import type { Logger } from "../util/tasks.js";
+import { sessionIdFromUrl } from "../sessions/url.js";
 import { sessionCard } from "./card.js";
 import { linkUrl } from "./link.js";
 import { linkedUser } from "./store.js";
@@ -31,7 +32,7 @@ export const LinkShared = z.object({
 type LinkSharedEvent = z.infer<typeof LinkShared>;
 
 /** The slice of Slack's Web API unfurling uses (Bolt's WebClient). */
-export interface UnfurlClient {
+interface UnfurlClient {
   chat: Pick<App["client"]["chat"], "unfurl">;
 }
 type UnfurlArguments = Parameters<App["client"]["chat"]["unfurl"]>[0];
@@ -50,14 +51,11 @@ export interface UnfurlDeps {
 const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The session id in a link to this install's session page, or null. */
-export function sessionIdFromLink(publicUrl: string, link: string): string | null {
-  const prefix = `${publicUrl}/sessions/`;
-  if (!link.startsWith(prefix)) return null;
-  const id = link
-    .slice(prefix.length)
-    .replace(/[?#].*$/, "")
+function sessionIdFromLink(publicUrl: string, link: string): string | null {
+  const id = sessionIdFromUrl(publicUrl, link)
+    ?.replace(/[?#].*$/, "")
     .replace(/\/$/, "");
-  return SESSION_ID.test(id) ? id : null;
+  return id && SESSION_ID.test(id) ? id : null;
 }
 
 export async function unfurlLinks(deps: UnfurlDeps, teamId: string, event: LinkSharedEvent): Promise<void> {
