@@ -138,3 +138,19 @@ describe("checkRunOutput", () => {
     expect(out.summary).toMatch(/^\*\*2 prompt\(s\), 1 commit\(s\), 2 file change\(s\)\.\*\*/);
   });
 });
+
+describe("pullRequestBody for a session started from Slack", () => {
+  const base = { sessionUrl: "u", prompts: [], closes: null, requestedBy: "a", handle: "inspect" };
+
+  it("links the asking message, and writes no link that is not a plain https URL", () => {
+    const link = "https://acme.slack.com/archives/C9/p1700000001000200";
+    expect(pullRequestBody({ ...base, slack: { permalink: link } })).toContain(
+      `Started from Slack: [the request](${link}).`,
+    );
+    const odd = pullRequestBody({ ...base, slack: { permalink: "https://x.slack.com/a) [click](https://evil" } });
+    expect(odd).toContain("Started from Slack.");
+    expect(odd).not.toContain("evil");
+    expect(pullRequestBody({ ...base, slack: { permalink: null } })).toContain("Started from Slack.");
+    expect(pullRequestBody(base)).not.toContain("Slack");
+  });
+});
