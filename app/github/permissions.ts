@@ -1,4 +1,5 @@
 import type { GitHubGateway, Permission } from "./gateway.js";
+import { BoundedMap } from "../util/bounded-map.js";
 
 /** Who may make Inspect do anything: people who could push the change themselves. */
 export function canTrigger(permission: Permission): boolean {
@@ -10,7 +11,8 @@ export function canTrigger(permission: Permission): boolean {
  * costs one API call, and a revoked permission takes effect within the TTL.
  */
 export class PermissionCache {
-  private readonly entries = new Map<string, { value: Promise<Permission>; expires: number }>();
+  // Bounded: one entry per person and repository ever asked about would otherwise pile up.
+  private readonly entries = new BoundedMap<string, { value: Promise<Permission>; expires: number }>(10_000);
 
   constructor(
     private readonly github: GitHubGateway,

@@ -1,6 +1,9 @@
+import { BoundedMap } from "../util/bounded-map.js";
+
 /** At most one run per key per interval; the last touch always lands. */
 export class Throttle {
-  private readonly last = new Map<string, number>();
+  // Bounded: a key per session ever touched; a forgotten one just runs at once next time.
+  private readonly last = new BoundedMap<string, number>(10_000);
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
