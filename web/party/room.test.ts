@@ -18,6 +18,11 @@ class MapStorage implements RoomStorage {
   async put<T>(entries: Record<string, T>) {
     for (const [k, v] of Object.entries(entries)) this.data.set(k, v);
   }
+  async delete(keys: string[]) {
+    // Durable Object storage takes at most 128 keys per call.
+    expect(keys.length).toBeLessThanOrEqual(128);
+    return keys.filter((k) => this.data.delete(k)).length;
+  }
 }
 
 class Viewer implements RoomConnection {
@@ -212,5 +217,36 @@ describe("SessionRoom", () => {
     expect(ann.closed).toEqual({ code: 4001, reason: "viewer token expired: reconnect with a fresh one" });
     expect(bob.seqs()).toEqual([1, 2]);
     expect(bob.lastPresence()).toEqual({ type: "presence", watchers: [{ login: "bob", avatarUrl: null }] });
+  });
+
+  describe("a capped log", () => {
+    it("keeps the newest events within the cap, in memory and in storage; a late viewer gets that window, the page backfills the rest", async () => {
+      const capped = new SessionRoom("s1", storage, SECRET, Date.now, { events: 10, chars: 1_000_000 });
+      for (let i = 1; i <= 30; i += 5) await capped.append([1, 2, 3, 4, 5].map((k) => ev(i + k - 1)));
+      expect(capped.size).toBe(10);
+      expect(capped.lastSeq).toBe(30);
+      expect([...storage.data.keys()].filter((k) => k.startsWith("e:"))).toHaveLength(10);
+      const late = new Viewer("late");
+      capped.connect(late, { login: "bob", avatarUrl: null }, 0);
+      expect(late.seqs()).toEqual(Array.from({ length: 10 }, (_, i) => 21 + i));
+      // A redelivery of something older than the window is not kept again.
+      expect(await capped.append([ev(3)])).toBe(0);
+      // A restart over the same storage has the same window.
+      const restarted = new SessionRoom("s1", storage, SECRET, Date.now, { events: 10, chars: 1_000_000 });
+      await restarted.load();
+      expect(restarted.size).toBe(10);
+    });
+
+    it("caps by size too, large events' parts included, keeping at least the newest event", async () => {
+      const capped = new SessionRoom("s1", storage, SECRET, Date.now, { events: 1_000, chars: 200_000 });
+      await capped.append([ev(1, "a".repeat(150_000))]);
+      await capped.append([ev(2, "b".repeat(150_000))]);
+      expect(capped.size).toBe(1);
+      expect([...storage.data.keys()].some((k) => k.includes(":0000000001"))).toBe(false);
+      await capped.append([ev(3, "c".repeat(300_000))]);
+      expect(capped.size).toBe(1);
+      expect(capped.lastSeq).toBe(3);
+      expect([...storage.data.keys()].every((k) => k.includes(":0000000003"))).toBe(true);
+    });
   });
 });

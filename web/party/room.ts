@@ -8,6 +8,11 @@
  *   (only what is newer than the viewer's `since`), and broadcasts new events.
  * - Viewers connect with a short-lived token for this session; presence (login and
  *   avatar) is broadcast on every join and leave.
+ * - The log is capped (the newest `cap.events` events and `cap.chars` characters, in
+ *   memory and in storage): a long session does not grow a room without end. A viewer
+ *   whose `since` is older than what the room keeps gets the window it has; the gap before
+ *   it is what the page already fills from the control plane's events API (the database
+ *   is the whole log).
  */
 import { AppendRequest, ConnectQuery, type RoomMessage, type Watcher } from "../../protocol/room.js";
 import type { SessionEvent } from "../../protocol/events.js";
@@ -17,6 +22,7 @@ import { verifyViewerToken } from "../../protocol/viewer-token.js";
 export interface RoomStorage {
   list<T = unknown>(options: { prefix: string }): Promise<Map<string, T>>;
   put<T>(entries: Record<string, T>): Promise<void>;
+  delete(keys: string[]): Promise<unknown>;
 }
 
 /** The subset of a PartyKit connection the room uses. */
@@ -32,6 +38,13 @@ interface LogEntry {
   json: string;
 }
 
+export interface LogCap {
+  events: number;
+  chars: number;
+}
+/** A few thousand events is hours of a busy session; 8 M characters stays far from the isolate's memory limit. */
+const DEFAULT_CAP: LogCap = { events: 5_000, chars: 8_000_000 };
+
 // Storage values are capped at 128 KiB; an event's JSON is split into parts under that.
 const PART_CHARS = 40_000;
 const PUT_BATCH = 128; // keys per storage.put call
@@ -46,6 +59,9 @@ export type ConnectResult =
 
 export class SessionRoom {
   private log: LogEntry[] = [];
+  private chars = 0;
+  /** The newest seq dropped from the window: older appends are not kept either. */
+  private forgottenThrough = 0;
   private connections = new Map<string, { conn: RoomConnection; watcher: Watcher; expiresAt: number }>();
 
   constructor(
@@ -53,6 +69,7 @@ export class SessionRoom {
     private readonly storage: RoomStorage,
     private readonly secret: string | undefined,
     private readonly now: () => number = Date.now,
+    private readonly cap: LogCap = DEFAULT_CAP,
   ) {}
 
   get lastSeq(): number {
@@ -82,6 +99,8 @@ export class SessionRoom {
     }
     entries.sort((a, b) => a.seq - b.seq);
     this.log = entries;
+    this.chars = entries.reduce((n, e) => n + e.json.length, 0);
+    await this.trim();
   }
 
   /** HTTP: POST appends (control plane only); anything else is refused. */
@@ -109,6 +128,7 @@ export class SessionRoom {
     const sorted = [...events].sort((a, b) => a.seq - b.seq);
     for (const event of sorted) {
       if (this.has(event.seq) || fresh.some((e) => e.seq === event.seq)) continue; // redelivery is harmless
+      if (event.seq <= this.forgottenThrough) continue; // older than the window: the database has it
       fresh.push({ seq: event.seq, json: JSON.stringify(event) });
     }
     if (fresh.length === 0) return 0;
@@ -117,6 +137,7 @@ export class SessionRoom {
     const added = fresh.filter((entry) => !this.has(entry.seq));
     for (const entry of added) this.insert(entry);
     if (added.length) this.broadcastRaw(`{"type":"events","events":[${added.map((e) => e.json).join(",")}]}`);
+    await this.trim();
     return added.length;
   }
 
@@ -228,6 +249,27 @@ export class SessionRoom {
     }
   }
 
+  /** Drop the oldest events past the cap, from memory and storage; the newest is always kept. */
+  private async trim(): Promise<void> {
+    let drop = 0;
+    let chars = this.chars;
+    while (this.log.length - drop > 1 && (this.log.length - drop > this.cap.events || chars > this.cap.chars)) {
+      chars -= this.log[drop]!.json.length;
+      drop++;
+    }
+    if (drop === 0) return;
+    const dropped = this.log.splice(0, drop);
+    this.chars = chars;
+    this.forgottenThrough = Math.max(this.forgottenThrough, dropped.at(-1)!.seq);
+    const keys: string[] = [];
+    for (const { seq, json: text } of dropped) {
+      keys.push(`e:${seqKey(seq)}`);
+      const parts = text.length > PART_CHARS ? Math.ceil(text.length / PART_CHARS) : 0;
+      for (let i = 0; i < parts; i++) keys.push(`p:${seqKey(seq)}:${i}`);
+    }
+    for (let i = 0; i < keys.length; i += PUT_BATCH) await this.storage.delete(keys.slice(i, i + PUT_BATCH));
+  }
+
   /** Index of the first entry with seq > since (binary search: the log is sorted). */
   private firstIndexAfter(since: number): number {
     let lo = 0;
@@ -247,6 +289,7 @@ export class SessionRoom {
 
   /** Appends are nearly always in order; an older, missing seq is slotted into place. */
   private insert(entry: LogEntry): void {
+    this.chars += entry.json.length;
     if (entry.seq > this.lastSeq) this.log.push(entry);
     else this.log.splice(this.firstIndexAfter(entry.seq), 0, entry);
   }

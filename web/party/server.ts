@@ -14,7 +14,7 @@ function secretOf(env: Record<string, unknown>): string | undefined {
 }
 
 /** A room object used only to check a connect URL (the lobby has no storage). */
-const nullStorage: RoomStorage = { list: async () => new Map(), put: async () => {} };
+const nullStorage: RoomStorage = { list: async () => new Map(), put: async () => {}, delete: async () => 0 };
 
 export default class SessionRoomServer implements Party.Server {
   private readonly room: SessionRoom;
