@@ -1,6 +1,8 @@
 // One readable terminal line per session event (or null to print nothing).
 // `state.streaming` remembers the text part being streamed so deltas print inline.
 
+const plural = (n, one) => `${n} ${n === 1 ? one : `${one}s`}`;
+
 const firstLine = (text, max = 100) => {
   const line =
     String(text ?? "")
@@ -61,7 +63,15 @@ export function formatEvent(event, state = { streaming: null }) {
       return line(`  ✓ ${d.tool} ${what}`);
     }
     case "file.edited":
-      return line(`  ✎ ${d.path}`);
+      return line(
+        `  ✎ ${d.path}${d.binary ? " (binary)" : d.additions !== undefined ? ` +${d.additions} −${d.deletions ?? 0}` : ""}`,
+      );
+    case "files.changed": {
+      const total = d.files.length + (d.more ?? 0);
+      const adds = d.files.reduce((n, f) => n + f.additions, 0);
+      const dels = d.files.reduce((n, f) => n + f.deletions, 0);
+      return line(`  ${plural(total, "file")} changed, +${adds} −${dels}`);
+    }
     case "setup.output":
       return line(
         d.text
@@ -76,7 +86,7 @@ export function formatEvent(event, state = { streaming: null }) {
       );
     case "git.commit":
       return line(
-        `● commit ${d.sha.slice(0, 10)} by ${d.author.name} <${d.author.email}> (${d.files} file${d.files === 1 ? "" : "s"})`,
+        `● commit ${d.sha.slice(0, 10)} by ${d.author.name} <${d.author.email}> (${plural(d.files, "file")})`,
       );
     case "git.push":
       return line(`↑ pushed ${d.branch} at ${d.sha.slice(0, 10)}`);
@@ -90,7 +100,7 @@ export function formatEvent(event, state = { streaming: null }) {
       const summary =
         d.status === "done"
           ? commits
-            ? `${commits} commit${commits === 1 ? "" : "s"}, ${d.changedFiles ?? 0} file(s) changed`
+            ? `${plural(commits, "commit")}, ${plural(d.changedFiles ?? 0, "file")} changed`
             : "no changes"
           : (d.error ?? "");
       return line(`■ prompt ${d.promptId} ${d.status}${summary ? ` — ${firstLine(summary, 300)}` : ""}`);

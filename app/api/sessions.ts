@@ -35,6 +35,12 @@ const SessionIdParam = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
 
 type Env = { Variables: { viewer: Viewer } };
 
+const EVENTS_PAGE_MAX = 1_000;
+const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(EVENTS_PAGE_MAX).default(EVENTS_PAGE_MAX),
+});
+
 export function sessionApi(deps: SessionApiDeps): Hono<Env> {
   const api = new Hono<Env>();
   const { db, sessions, access } = deps;
@@ -66,13 +72,14 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     const viewer = c.get("viewer");
     const rows = await listSessions(db, { limit: 200 });
     const out = [];
-    const readable = new Map<number, boolean>();
+    const readable = new Map<number, string | null>();
     for (const s of rows) {
       if (!readable.has(s.repositoryId)) {
         const repo = (await getRepository(db, s.repositoryId))!;
-        readable.set(s.repositoryId, await access.canRead(viewer, repo));
+        readable.set(s.repositoryId, (await access.canRead(viewer, repo)) ? repo.fullName : null);
       }
-      if (readable.get(s.repositoryId)) out.push(s);
+      const repo = readable.get(s.repositoryId);
+      if (repo) out.push({ ...s, repo, url: sessionUrl(deps.config.publicUrl, s.id) });
     }
     return c.json({ sessions: out });
   });
@@ -114,16 +121,17 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
     });
   });
 
+  // Paged: `?after=<seq>&limit=<n>` (`since` is after's older name); `next` is the next page's `after`.
   api.get("/:id/events", async (c) => {
-    const since = z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(0)
-      .safeParse(c.req.query("since") ?? undefined);
-    if (!since.success) throw apiError(400, "since must be a whole number");
+    const q = EventsQuery.safeParse({
+      after: c.req.query("after") ?? c.req.query("since"),
+      limit: c.req.query("limit"),
+    });
+    if (!q.success) throw apiError(400, `after must be a whole number, limit 1 to ${EVENTS_PAGE_MAX}`);
     const { session } = await visible(c.req.param("id"), c.get("viewer"));
-    return c.json({ events: await sessions.deps.events.list(session.id, since.data), lastSeq: session.lastSeq });
+    const events = await sessions.deps.events.list(session.id, q.data.after, q.data.limit);
+    const next = events.length === q.data.limit ? events.at(-1)!.seq : null;
+    return c.json({ events, lastSeq: session.lastSeq, next });
   });
 
   api.post("/:id/prompts", async (c) => {

@@ -331,7 +331,7 @@ describe("sandbox through the control plane", () => {
     expect(stdout).toContain("  Created cli.txt as asked.\n");
     expect(stdout).toMatch(/● commit [0-9a-f]{10} by Dev Eloper <dev@example\.com> \(1 file\)/);
     expect(stdout).toMatch(/↑ pushed inspect\/\w+-create-cli-txt at [0-9a-f]{10}/);
-    expect(stdout).toMatch(/■ prompt \d+ done — 1 commit, 1 file\(s\) changed\n$/);
+    expect(stdout).toMatch(/■ prompt \d+ done — 1 commit, 1 file changed\n$/);
     // The CLI says it is the CLI: its prompt shows "via cli" (one started from the page, "via web").
     expect((await listPrompts(h.inspect.database.db, current!)).map((p) => p.source)).toEqual(["cli"]);
   });
