@@ -30,7 +30,13 @@ export async function chooseRepository(deps: ChooseDeps, req: SlackRequest, name
   if (named) return { kind: "chosen", repo: named, chosenBy: "named in the request" };
   const byChannel = await channelDefault(deps.db, req.teamId, req.channel);
   if (byChannel) return { kind: "chosen", repo: byChannel, chosenBy: "this channel's default" };
-  const candidates = await deps.candidates();
+  let candidates: string[];
+  try {
+    candidates = await deps.candidates();
+  } catch (err) {
+    deps.log.warn({ err: (err as Error).message }, "Slack: listing the installed repositories failed");
+    return { kind: "none" };
+  }
   if (candidates.length === 0) return { kind: "none" };
   if (candidates.length === 1)
     return { kind: "chosen", repo: candidates[0]!, chosenBy: "the only repository Inspect is installed on" };

@@ -507,6 +507,22 @@ async function waitFor(check: () => boolean, ms = 10_000) {
   }
 }
 
+describe("no repository to choose from", () => {
+  it("asks a linked user to name the repository when no rule finds one (no GitHub App: nothing installed)", async () => {
+    // UALICE was linked above, in the first stack.
+    const event = {
+      type: "event_callback",
+      team_id: "T1",
+      event_id: `Ev${nextEvent++}`,
+      event: { type: "app_mention", user: "UALICE", text: "<@UBOT> tidy up", ts: "1700000009.000001", channel: "C1" },
+    };
+    expect((await post(event)).status).toBe(200);
+    await stack.inspect.tasks.drain();
+    const [reply] = slack.calls.filter((c) => c.method === "chat.postMessage");
+    expect(reply!.args.text).toBe("I cannot tell which repository to work on. Name it: `@inspect owner/repo <task>`.");
+  });
+});
+
 // Last: the server answers 413 before the body is read and drops that connection.
 describe("request size", () => {
   it("limits the body size", async () => {

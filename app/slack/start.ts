@@ -58,5 +58,5 @@ export async function handleRequest(deps: StartDeps, req: SlackRequest): Promise
   const choice = await chooseRepository({ ...deps.choose, db: deps.db, log: deps.log }, req, named);
   if (choice.kind === "chosen") await startSession(deps, req, viewer, task, choice.repo, choice.chosenBy);
   else if (choice.kind === "pick") await offerPicker(deps, req, task, choice.candidates, choice.guess);
-  else await say(`Inspect is not installed on any repository I can work on. Name one: \`${prefix}owner/repo <task>\`.`);
+  else await say(`I cannot tell which repository to work on. Name it: \`${prefix}owner/repo <task>\`.`);
 }
