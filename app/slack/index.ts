@@ -117,7 +117,7 @@ export function createSlack(deps: SlackDeps): Slack {
     log,
     choose: {
       client,
-      // Sessions run on the runner repository only by mistake: it is never a candidate.
+      // The runner repository holds the runner workflow, not work to do: never a candidate.
       candidates: cachedCandidates(
         deps.installedRepositories,
         config.runner.kind === "actions" ? [config.runner.repo] : [],
