@@ -105,6 +105,12 @@ export function createSlack(deps: SlackDeps): Slack {
     log,
   };
 
+  const classifier = config.classifier;
+  log.info(
+    classifier
+      ? `Slack: repository classifier ${classifier.provider}/${classifier.model} (sure from ${classifier.threshold})`
+      : "Slack: no repository classifier (INSPECT_CLASSIFIER_MODEL unset): when no rule chooses the repository, the asker picks",
+  );
   const startDeps = {
     db,
     secret: deps.secret,
@@ -122,8 +128,8 @@ export function createSlack(deps: SlackDeps): Slack {
         deps.installedRepositories,
         config.runner.kind === "actions" ? [config.runner.repo] : [],
       ),
-      classify: config.classifier ? createClassifier(config.classifier, log) : null,
-      threshold: config.classifier?.threshold ?? 1,
+      classify: classifier ? createClassifier(classifier, log) : null,
+      threshold: classifier?.threshold ?? 1,
     },
   };
   const threadDeps = { ...startDeps, sessions: deps.sessions };
