@@ -14,7 +14,7 @@ type FilesChanged = EventDataOf<"files.changed">;
 
 const CHANGE_LABEL = { added: "new", modified: "edit", deleted: "deleted" } as const;
 
-export class TurnChanges {
+export class ChangesView {
   private turn = 0;
   private files = new Map<string, { box: HTMLDetailsElement; id: string }>();
   /** Places waiting for this turn's commit link. */

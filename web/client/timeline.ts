@@ -4,7 +4,7 @@
  * for the same thing changes it in place instead of adding a line.
  */
 import { promptSourceLabel, type Author, type SessionEvent, type SessionStatus } from "../../protocol/events.js";
-import { TurnChanges, commitLink } from "./changes.js";
+import { ChangesView, commitLink } from "./changes.js";
 import { avatar, badge, diffBlock, h, safeHref } from "./dom.js";
 import { plural } from "./plural.js";
 
@@ -28,7 +28,7 @@ export class Timeline {
   private readonly texts = new Map<string, HTMLElement>();
   private readonly tools = new Map<string, HTMLDetailsElement>();
   private setup: { box: HTMLDetailsElement; pre: HTMLElement; summary: HTMLElement } | null = null;
-  private readonly changes: TurnChanges;
+  private readonly changes: ChangesView;
 
   constructor(
     private readonly root: HTMLElement,
@@ -36,7 +36,7 @@ export class Timeline {
     /** The repository on GitHub (commit links); null for a local one. */
     private readonly repoUrl: string | null = null,
   ) {
-    this.changes = new TurnChanges(root, repoUrl);
+    this.changes = new ChangesView(root, repoUrl);
   }
 
   apply(e: SessionEvent): void {
