@@ -102,7 +102,29 @@ describe("live session page", () => {
         type: "file.edited",
         data: {
           path: "src/widgets/list.tsx",
-          diff: "@@ -1,3 +1,4 @@\n import { sortBy } from './sort';\n-const rows = widgets;\n+const rows = sortBy(widgets, key);\n+// sortable by name and date",
+          change: "modified",
+          additions: 2,
+          deletions: 1,
+          diff: "--- a/src/widgets/list.tsx\n+++ b/src/widgets/list.tsx\n@@ -1,3 +1,4 @@\n import { sortBy } from './sort';\n-const rows = widgets;\n+const rows = sortBy(widgets, key);\n+// sortable by name and date",
+        },
+      },
+      {
+        type: "file.edited",
+        data: {
+          path: "src/widgets/sort.ts",
+          change: "added",
+          additions: 1,
+          deletions: 0,
+          diff: "--- /dev/null\n+++ b/src/widgets/sort.ts\n@@ -0,0 +1,1 @@\n+export const sortBy = (rows, key) => [...rows].sort((a, b) => String(a[key]).localeCompare(String(b[key])));",
+        },
+      },
+      {
+        type: "files.changed",
+        data: {
+          files: [
+            { path: "src/widgets/list.tsx", change: "modified", additions: 2, deletions: 1 },
+            { path: "src/widgets/sort.ts", change: "added", additions: 1, deletions: 0 },
+          ],
         },
       },
       { type: "agent.text", data: { partId: "t2", text: "Added sorting by name and date; tests pass." } },
@@ -118,7 +140,8 @@ describe("live session page", () => {
     ]);
     await expect.poll(() => timeline.locator('[data-call="c1"] .badge').textContent()).toBe("completed");
     expect(await timeline.locator('[data-call="c1"]').count()).toBe(1); // updated in place
-    await expect.poll(() => timeline.locator(".diff .add").count()).toBe(2);
+    await expect.poll(() => timeline.locator(".diff .add").count()).toBe(3);
+    await timeline.locator('details.file[data-file="src/widgets/list.tsx"] summary').click();
     await expect.poll(() => timeline.textContent()).toContain("Committed a1b2c3d Sort the widget list");
 
     // A second person joins: same history, and both see who is watching.
