@@ -64,6 +64,21 @@ describe("a turn's file changes", () => {
     expect(big.moreLines).toBe(3_000 + 3 - 400); // two file headers and one hunk header
   });
 
+  it("keeps a turn's diffs within 1 MiB: past that, files are named and counted", async () => {
+    const changes = new TurnChanges(dir, null, (e) => events.push(...e));
+    await changes.start();
+    const page = Array.from({ length: 390 }, (_, i) => `${i} ${"z".repeat(150)}`).join("\n") + "\n";
+    for (let i = 0; i < 25; i++) writeFileSync(path.join(dir, `f${String(i).padStart(2, "0")}.txt`), page);
+    await changes.finish();
+    const sent = edits();
+    expect(sent).toHaveLength(25);
+    const withDiff = sent.filter((d) => d.diff);
+    expect(withDiff.length).toBeGreaterThan(10);
+    expect(withDiff.length).toBeLessThan(25);
+    expect(withDiff.reduce((n, d) => n + d.diff!.length, 0)).toBeLessThanOrEqual(1024 * 1024 + 64 * 1024);
+    expect(sent.at(-1)).toMatchObject({ additions: 390, moreLines: 390 });
+  });
+
   it("sends a file while the turn runs, again only when it changed, and diffs against the start even after the agent commits", async () => {
     const changes = new TurnChanges(dir, null, (e) => events.push(...e));
     await changes.start();

@@ -39,7 +39,8 @@ export class TurnChanges {
   private chain: Promise<unknown> = Promise.resolve();
   /** What was last sent per path, to send a file again only when its diff changed. */
   private readonly sent = new Map<string, string>();
-  private budget = TURN_DIFF_BYTES;
+  /** Diff bytes of the latest version of each file: together they stay within TURN_DIFF_BYTES. */
+  private readonly diffBytes = new Map<string, number>();
   private failed = false;
 
   constructor(
@@ -171,17 +172,25 @@ export class TurnChanges {
   private async render(c: Changed, withDiff: boolean): Promise<FileEdit> {
     const counted = { path: c.path, change: c.change, additions: c.additions, deletions: c.deletions };
     if (c.binary) return fileEdit({ ...counted, binary: true }, this.limits);
-    if (!withDiff || this.budget <= 0 || c.additions + c.deletions > LINES_TO_DIFF) return fileEdit(counted);
+    let used = 0;
+    for (const [file, bytes] of this.diffBytes) if (file !== c.path) used += bytes;
+    if (!withDiff || used >= TURN_DIFF_BYTES || c.additions + c.deletions > LINES_TO_DIFF) return fileEdit(counted);
     const blob = (rev: string) => this.git(["cat-file", "blob", `${rev}:${c.path}`], true);
-    const edit = fileEdit(
-      {
-        ...counted,
-        ...(c.change !== "added" ? { before: await blob(this.base!) } : {}),
-        ...(c.change !== "deleted" ? { after: await blob("") } : {}),
-      },
-      this.limits,
-    );
-    this.budget -= edit.diff?.length ?? 0;
+    let edit: FileEdit;
+    try {
+      edit = fileEdit(
+        {
+          ...counted,
+          ...(c.change !== "added" ? { before: await blob(this.base!) } : {}),
+          ...(c.change !== "deleted" ? { after: await blob("") } : {}),
+        },
+        this.limits,
+      );
+    } catch {
+      // Not a blob (a submodule's commit, say): its name and counts only.
+      return fileEdit(counted);
+    }
+    this.diffBytes.set(c.path, edit.diff?.length ?? 0);
     return edit;
   }
 }
