@@ -148,7 +148,18 @@ const EventData = {
     author: z.object({ name: z.string().max(200), email: z.string().max(300) }),
     files: z.number().int().nonnegative(),
   }),
-  "git.push": z.object({ branch: z.string().max(255), sha: z.string().regex(/^[0-9a-f]{7,64}$/) }),
+  "git.push": z.object({
+    branch: z.string().max(255),
+    sha: z.string().regex(/^[0-9a-f]{7,64}$/),
+    /** Others pushed to the branch meanwhile: the turn's commits were put on top of theirs. */
+    synced: z
+      .object({
+        how: z.enum(["rebased", "merged"]),
+        onto: z.string().regex(/^[0-9a-f]{7,64}$/),
+        theirs: z.number().int().nonnegative(),
+      })
+      .optional(),
+  }),
   "pr.opened": z.object({ number: z.number().int().positive(), url: z.string().url(), draft: z.boolean() }),
   error: z.object({ message: short, code: z.string().max(100).optional(), promptId: z.number().int().optional() }),
 } as const;

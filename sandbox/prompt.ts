@@ -103,27 +103,32 @@ async function commitAndPush(ctx: PromptContext, done: PromptDoneRequest) {
     return;
   }
   const ref: CommitRef = { sha: commit.sha, message: commit.message.slice(0, 20_000) };
+  let pushedSha = commit.sha;
   done.commits = [ref];
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
   try {
-    const sha = await pushBranch({
+    const pushed = await pushBranch({
       dir: checkout.dir,
       jail: checkout.jail,
       url: spec.cloneUrl,
       branch: spec.headBranch,
       auth: checkout.auth,
+      committer: spec.committer,
       redact: ctx.redact,
       log: ctx.log,
     });
-    ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha } }]);
+    ctx.emit([{ type: "git.push", data: { branch: spec.headBranch, sha: pushed.sha, synced: pushed.synced } }]);
+    pushedSha = pushed.sha;
+    // Rebased, the turn's commit is a new one; merged, it is under the merge commit.
+    if (pushed.synced?.how === "rebased") ref.sha = pushed.sha;
   } catch (error) {
     return failDone(ctx, done, (error as Error).message, "push_failed");
   }
   await ctx.sink.flush();
   // The branch is pushed either way; a lost notice only delays the PR until the next push.
   await ctx.api
-    .pushed({ branch: spec.headBranch, sha: commit.sha })
+    .pushed({ branch: spec.headBranch, sha: pushedSha })
     .catch((e) => ctx.log(`reporting the push failed: ${e.message}`));
 }
 

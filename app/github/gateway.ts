@@ -192,6 +192,18 @@ export class GitHubGateway {
     return { id: Number(data.id), defaultBranch: data.default_branch, private: data.private };
   }
 
+  /** Whether a branch exists (a new session's branch name may be taken by an older session's). */
+  async branchExists(installationId: number, owner: string, repo: string, branch: string): Promise<boolean> {
+    const o = await this.inst(installationId);
+    try {
+      await o.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner, repo, ref: `heads/${branch}` });
+      return true;
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return false;
+      throw err;
+    }
+  }
+
   /** owner/name of every repository the App's installations can reach, up to `limit` (Slack's repository choice). */
   async installedRepositories(limit = 1000): Promise<string[]> {
     const app = await this.auth();

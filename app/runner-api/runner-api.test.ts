@@ -499,6 +499,22 @@ describe("a runner's session", () => {
     expect(gaveUp).toHaveLength(1);
   });
 
+  it("gives a new session the next free branch name when an older session's branch of that name is still there", async () => {
+    // The old PR was closed unmerged; its branch inspect/<n>-<slug> is still on GitHub.
+    const n = issueNo + 1;
+    // (Octokit sends the ref's slashes encoded.)
+    const slash = "(?:/|%2F)";
+    gh.on("GET", new RegExp(`/git/ref/heads${slash}inspect${slash}${n}-`), () => [
+      200,
+      { object: { sha: "a".repeat(40) } },
+    ]);
+    gh.on("GET", new RegExp(`/git/ref/heads${slash}inspect${slash}${n}-.*-2$`), () => [404, { message: "Not Found" }]);
+    const id = await newSession("@inspect fix the crash again");
+    const { session } = (await claim(id)) as { session: { headBranch: string } };
+    expect(session.headBranch).toMatch(new RegExp(`^inspect/${n}-.*-2$`));
+    expect((await getSession(database.db, id))?.headBranch).toBe(session.headBranch);
+  });
+
   it("reaps a silent runner but not one that keeps heartbeating", async () => {
     const alive = await newSession();
     const silent = await newSession();

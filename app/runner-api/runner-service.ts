@@ -2,6 +2,8 @@
  * What a runner can do to a session: claim it, take prompts, report progress,
  * heartbeat and exit. Also the reaper that fails sessions whose runner vanished.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { getUser } from "../db/accounts.js";
 import { runningPrompt, takeNextPrompt, updatePromptIf } from "../db/prompts.js";
 import {
@@ -13,11 +15,14 @@ import {
   oidcTokenUsed,
   pruneOidcTokenUses,
   queuedRun,
+  recentRuns,
   staleRuns,
   touchRun,
   type RunRow,
 } from "../db/runs.js";
-import { sessionsWithoutRun, updateSession } from "../db/sessions.js";
+import { sessionsWithoutRun, updateSession, type SessionRow } from "../db/sessions.js";
+import type { RepositoryRow } from "../db/accounts.js";
+import { freeBranch } from "../sessions/branch.js";
 import type { GitHubGateway, WorkflowRunInfo } from "../github/gateway.js";
 import type { NewEvent } from "../../protocol/events.js";
 import type {
@@ -35,6 +40,20 @@ import { sessionUrl } from "../sessions/url.js";
 import { randomToken, sha256 } from "../util/tokens.js";
 import type { RunnerIdentity } from "./oidc.js";
 import { resolveEnvPlaceholders } from "./resolve-env.js";
+
+const execFileAsync = promisify(execFile);
+
+/** Local mode: the developer's own repository, read with git directly. */
+async function localBranchExists(repoPath: string, branch: string): Promise<boolean> {
+  try {
+    await execFileAsync("git", ["-C", repoPath, "show-ref", "--verify", "--quiet", `refs/heads/${branch}`], {
+      timeout: 10_000,
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class RunnerError extends Error {
   constructor(
@@ -178,10 +197,32 @@ export class RunnerService {
     }
   }
 
+  /**
+   * A session's first run on a branch it has not pushed yet: if an older session left a branch of
+   * that name (its PR closed unmerged, or squash-merged), this session takes the next free name.
+   */
+  private async claimBranchName(session: SessionRow, repo: RepositoryRow): Promise<SessionRow> {
+    if (session.headExists) return session;
+    // Newest first: this run (just claimed), then any earlier one.
+    const [, earlier] = await recentRuns(this.deps.db, session.id, 2);
+    if (earlier?.claimedAt) return session;
+    const exists = repo.localPath
+      ? (branch: string) => localBranchExists(repo.localPath!, branch)
+      : this.github && repo.installationId
+        ? (branch: string) => this.github!.branchExists(repo.installationId!, repo.owner, repo.name, branch)
+        : null;
+    if (!exists) return session;
+    const branch = await freeBranch(session.headBranch, exists);
+    if (branch === session.headBranch) return session;
+    this.deps.log.info({ sessionId: session.id, branch }, "the session's branch name was taken; using the next one");
+    return (await updateSession(this.deps.db, session.id, { headBranch: branch })) ?? session;
+  }
+
   private async spec(sessionId: string): Promise<SessionSpec> {
     const { config } = this.deps;
-    const session = (await this.sessions.get(sessionId))!;
+    let session = (await this.sessions.get(sessionId))!;
     const repo = await this.sessions.repository(session);
+    session = await this.claimBranchName(session, repo);
     let gitToken: string | null = null;
     let gitTokenExpiresAt: string | null = null;
     let committer = { name: "Inspect", email: "inspect@localhost" };

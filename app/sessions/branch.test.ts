@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sessionBranch, slugify, titleLine } from "./branch.js";
+import { freeBranch, sessionBranch, slugify, titleLine } from "./branch.js";
 
 describe("branch naming", () => {
   it("makes inspect/<number>-<slug>", () => {
@@ -17,5 +17,15 @@ describe("branch naming", () => {
   it("makes one-line titles", () => {
     expect(titleLine("  fix\n the   bug ")).toBe("fix the bug");
     expect(titleLine("x".repeat(100))).toHaveLength(72);
+  });
+});
+
+describe("freeBranch", () => {
+  it("keeps a free name, numbers a taken one, and gives up after the tries", async () => {
+    const taken = new Set(["inspect/7-fix", "inspect/7-fix-2"]);
+    const exists = async (b: string) => taken.has(b);
+    expect(await freeBranch("inspect/8-new", exists)).toBe("inspect/8-new");
+    expect(await freeBranch("inspect/7-fix", exists)).toBe("inspect/7-fix-3");
+    await expect(freeBranch("inspect/7-fix", exists, 2)).rejects.toThrow(/all exist/);
   });
 });

@@ -33,3 +33,20 @@ export function promptTitle(text: string, fallback: string): string {
     .find((l) => l.length > 0);
   return titleLine(line ?? fallback);
 }
+
+/**
+ * The first of `name`, `name-2`, `name-3`… that does not exist: a second session on an issue
+ * whose old branch is still there (its PR closed unmerged, or squash-merged) gets a branch of
+ * its own instead of a push rejected for ever.
+ */
+export async function freeBranch(
+  name: string,
+  exists: (branch: string) => Promise<boolean>,
+  tries = 20,
+): Promise<string> {
+  for (let i = 1; i <= tries; i++) {
+    const candidate = i === 1 ? name : `${name}-${i}`;
+    if (!(await exists(candidate))) return candidate;
+  }
+  throw new Error(`branches ${name} to ${name}-${tries} all exist; delete some old ones`);
+}

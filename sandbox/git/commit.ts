@@ -2,6 +2,7 @@
 import type { Redactor } from "../redact.js";
 import { backoff, logRetries, withRetry } from "../retry.js";
 import { identityEnv, type GitIdentity } from "./author.js";
+import { isNonFastForward, syncWithRemote, SyncConflictError, type Synced } from "./sync.js";
 import type { Jail } from "../jail/jail.js";
 import { git, GitError, type GitAuth } from "./run.js";
 import { pushThroughStaging } from "./xfer.js";
@@ -48,6 +49,10 @@ class PushRejectedError extends Error {
   }
 }
 
+/**
+ * Push HEAD to the session branch. If the branch moved on meanwhile, the turn's commits are put
+ * on top first (see sync.ts) and the push made again; `synced` says how.
+ */
 export async function pushBranch(opts: {
   dir: string;
   jail: Jail;
@@ -55,16 +60,21 @@ export async function pushBranch(opts: {
   url: string;
   branch: string;
   auth: GitAuth | null;
+  /** Who rebased or merged commits are committed as (the bot). */
+  committer: GitIdentity;
   redact?: Redactor;
   attempts?: number;
   retryDelayMs?: number;
   /** Where a retry is told (default stderr). */
   log?: (line: string) => void;
-}): Promise<string> {
-  const sha = (await git(["rev-parse", "--verify", "HEAD^{commit}"], { cwd: opts.dir, jail: opts.jail })).trim();
-  if (!/^[0-9a-f]{40}$/.test(sha)) throw new PushRejectedError(`Pushing ${opts.branch} failed: HEAD is not a commit`);
-  try {
-    await withRetry(
+}): Promise<{ sha: string; synced?: Synced }> {
+  const head = async () => {
+    const sha = (await git(["rev-parse", "--verify", "HEAD^{commit}"], { cwd: opts.dir, jail: opts.jail })).trim();
+    if (!/^[0-9a-f]{40}$/.test(sha)) throw new PushRejectedError(`Pushing ${opts.branch} failed: HEAD is not a commit`);
+    return sha;
+  };
+  const push = (sha: string) =>
+    withRetry(
       () =>
         pushThroughStaging({
           jail: opts.jail,
@@ -82,9 +92,25 @@ export async function pushBranch(opts: {
         onRetry: logRetries(opts.attempts ?? 3, opts.log),
       },
     );
-  } catch (error) {
+  const rejected = (error: unknown) => {
+    if (error instanceof SyncConflictError) return new PushRejectedError(error.message);
     const detail = error instanceof GitError ? error.stderr || error.message : String(error);
-    throw new PushRejectedError(`Pushing ${opts.branch} failed: ${detail.slice(-2_000)}`);
+    return new PushRejectedError(`Pushing ${opts.branch} failed: ${detail.slice(-2_000)}`);
+  };
+  const sha = await head();
+  try {
+    await push(sha);
+    return { sha };
+  } catch (error) {
+    if (!isNonFastForward(error)) throw rejected(error);
+    opts.log?.(`${opts.branch} moved on while the turn ran; putting this turn's commits on top`);
   }
-  return sha;
+  try {
+    const synced = await syncWithRemote(opts);
+    const merged = await head();
+    await push(merged);
+    return { sha: merged, synced };
+  } catch (error) {
+    throw rejected(error);
+  }
 }

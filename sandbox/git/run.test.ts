@@ -78,3 +78,15 @@ describe("transient git errors", () => {
     expect(isTransientGitError("fatal: Authentication failed for 'https://github.com/a/b.git/'")).toBe(false);
   });
 });
+
+describe("git timeouts", () => {
+  it("ends a local git command that hangs, with a message that says so", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "git-hang-"));
+    execFileSync("git", ["init", "-q", dir]);
+    const started = Date.now();
+    const error = await git(["-c", "alias.hang=!sleep 46", "hang"], { cwd: dir, timeoutMs: 500 }).catch((e) => e);
+    expect(error).toBeInstanceOf(GitError);
+    expect(error.message).toMatch(/timed out after 500 ms/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

@@ -96,19 +96,30 @@ function gitBaseEnv(from: Record<string, string | undefined> = process.env): Rec
   return { ...env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", LC_ALL: "C" };
 }
 
+/** Local git work (add, commit, status, rebase) that takes longer is stuck; network calls set their own. */
+const LOCAL_TIMEOUT_MS = 5 * 60_000;
+
 export function git(args: string[], options: GitOptions): Promise<string> {
   const redact = options.redact ?? ((s: string) => s);
   const jail = options.jail;
+  const timeoutMs = options.timeoutMs ?? LOCAL_TIMEOUT_MS;
+  // A command joined into the session jail is not our child once nsenter forks: coreutils'
+  // timeout, inside the jail, is what ends it.
+  const inJail = ["-k", "5", `${Math.ceil(timeoutMs / 1000)}`, "git", ...args];
+  const joined = Boolean(jail && !options.auth && !options.ownJail);
   const line = !jail
     ? { file: "git", args, cwd: options.cwd }
-    : options.auth || options.ownJail
+    : !joined
       ? jail.network("git", args, options.cwd)
-      : jail.session("git", args, options.cwd);
+      : jail.session("timeout", inJail, options.cwd);
   return new Promise((resolve, reject) => {
     const child = spawn(line.file, line.args, {
       cwd: line.cwd,
       env: { ...gitBaseEnv(jail ? jail.env() : process.env), ...options.env, ...forcedConfigEnv(options.auth) },
       stdio: ["ignore", "pipe", "pipe"],
+      // Unjailed, git gets a process group of its own, so a timeout ends what it started too
+      // (a hook or alias holding its output open would otherwise keep it "running").
+      detached: !jail,
     });
     let stdout = "";
     let stderr = "";
@@ -116,13 +127,20 @@ export function git(args: string[], options: GitOptions): Promise<string> {
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (c) => (stdout += c));
     child.stderr.on("data", (c) => (stderr += c));
-    const timer = options.timeoutMs
-      ? setTimeout(() => {
-          stderr += `\ngit ${args[0]} timed out after ${options.timeoutMs} ms`;
-          // In a jail this is nsenter or bwrap; a network jail dies with bwrap, the session jail with the session.
-          child.kill("SIGKILL");
-        }, options.timeoutMs)
-      : undefined;
+    const timer = setTimeout(
+      () => {
+        stderr += `\ngit ${args[0]} timed out after ${timeoutMs} ms`;
+        // In a jail this is nsenter or bwrap; a network jail dies with bwrap, the session jail's git by its timeout.
+        if (!jail && child.pid) {
+          try {
+            process.kill(-child.pid, "SIGKILL");
+          } catch {
+            child.kill("SIGKILL");
+          }
+        } else child.kill("SIGKILL");
+      },
+      joined ? timeoutMs + 10_000 : timeoutMs,
+    );
     child.on("error", (error) => {
       clearTimeout(timer);
       reject(new GitError(redact(`git ${args[0]} could not run: ${error.message}`), args, "", null));
@@ -130,6 +148,7 @@ export function git(args: string[], options: GitOptions): Promise<string> {
     child.on("close", (code) => {
       clearTimeout(timer);
       if (code === 0) return resolve(stdout);
+      if (joined && (code === 124 || code === 137)) stderr += `\ngit ${args[0]} timed out after ${timeoutMs} ms`;
       const err = redact(stderr.trim());
       reject(
         new GitError(`git ${redact(args.join(" "))} failed (exit ${code}): ${err.slice(-2_000)}`, args, err, code),

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectBoundary } from "./boundary.js";
 import { execLine } from "./exec.js";
+import { git, GitError } from "../git/run.js";
 import { userJail, type Jail } from "./jail.js";
 
 const boundary = detectBoundary(process.env.INSPECT_SANDBOX_USER || "inspect-sandbox");
@@ -80,6 +81,21 @@ describe.skipIf(!boundary.ok)("the session jail", () => {
       ].join("; "),
     );
     expect(output.trim().split("\n")).toEqual(["NO-SECRET", "NO-KEY", "s1", "READ-ONLY", "READ-ONLY"]);
+  });
+
+  it("ends a git command that hangs inside the jail at its timeout, and the process with it", async () => {
+    await sh("git init -q repo");
+    const started = Date.now();
+    const error = await git(["-c", "alias.hang=!sleep 47", "hang"], {
+      cwd: path.join(jail.box, "repo"),
+      jail,
+      timeoutMs: 1_000,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(GitError);
+    expect(error.message).toMatch(/timed out after 1000 ms/);
+    expect(Date.now() - started).toBeLessThan(9_000);
+    const { output } = await sh("ps -eo args | grep -c '[s]leep 47' || true");
+    expect(output.trim()).toBe("0");
   });
 
   it("ends everything it started when it closes, daemons that setsid away included", async () => {

@@ -288,6 +288,58 @@ describe("sandbox through the control plane", () => {
     expect(ofType(log, "error").some((e) => e.data.code === "push_failed")).toBe(true);
   });
 
+  /** Someone else pushes `file` to the session's branch while the model is thinking. */
+  async function pushMeanwhile(repo: string, id: string, file: string, content: string): Promise<string> {
+    await h.model.waitForStepRequests(1, 30_000);
+    const { session } = await api(h, "GET", `/api/sessions/${id}`);
+    const other = path.join(h.root, `other-${id}`);
+    git(h.root, "clone", "-q", repo, other);
+    git(other, "checkout", "-q", "-b", session.headBranch);
+    writeFileSync(path.join(other, file), content);
+    git(other, "add", file);
+    git(other, "commit", "-q", "-m", `someone's ${file}`);
+    git(other, "push", "-q", "origin", session.headBranch);
+    return session.headBranch as string;
+  }
+
+  it("puts the turn's commit on top when someone pushed to the branch meanwhile, and says so", async () => {
+    const repo = bareRepo(h.root, "meanwhile");
+    h.model.reset([
+      hangStep(toolStep({ name: "write", args: { filePath: "ours.txt", content: "ours\n" } })),
+      textStep("ok"),
+    ]);
+    const id = await start(repo, "Add ours");
+    const branch = await pushMeanwhile(repo, id, "theirs.txt", "theirs\n");
+    h.model.release();
+    const log = await waitForEvents(h, id, finished(1));
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+    const push = ofType(log, "git.push")[0].data;
+    expect(push.synced).toMatchObject({ how: "rebased", theirs: 1 });
+    expect(git(repo, "rev-parse", branch)).toBe(push.sha);
+    expect(git(repo, "show", `${branch}:ours.txt`)).toBe("ours");
+    expect(git(repo, "show", `${branch}:theirs.txt`)).toBe("theirs");
+    expect(git(repo, "log", "-1", "--format=%s", `${branch}~1`)).toBe("someone's theirs.txt");
+    // The rebased commit is still the requester's.
+    expect(git(repo, "log", "-1", "--format=%an", branch)).toBe("Dev Eloper");
+  });
+
+  it("fails the prompt with a clear message when what was pushed meanwhile conflicts, keeping their branch", async () => {
+    const repo = bareRepo(h.root, "conflict");
+    h.model.reset([
+      hangStep(toolStep({ name: "write", args: { filePath: "same.txt", content: "ours\n" } })),
+      textStep("ok"),
+    ]);
+    const id = await start(repo, "Write same");
+    const branch = await pushMeanwhile(repo, id, "same.txt", "theirs\n");
+    const theirs = git(repo, "rev-parse", branch);
+    h.model.release();
+    const log = await waitForEvents(h, id, finished(1));
+    const done = ofType(log, "prompt.finished")[0].data;
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/pushed to .* while this turn ran, and they conflict/);
+    expect(git(repo, "rev-parse", branch)).toBe(theirs);
+  });
+
   it("fails the prompt and the session with a clear error when the checkout cannot be prepared", async () => {
     // HEAD names main, but only another branch exists: the clone works, the base branch does not.
     const repo = bareRepo(h.root, "nobase");
@@ -357,7 +409,7 @@ describe("sandbox through the control plane", () => {
 });
 
 describe("control plane shutdown", () => {
-  it("stops a running sandbox, reports its prompt stopped, and leaves no process behind", async () => {
+  it("stops a running sandbox on shutdown, keeps the turn's work, ends the session, and leaves no process behind", async () => {
     // A second app on the same database, so closing it leaves the file's main app alone.
     const other = await startHarness({ idleTimeoutSeconds: 60, database: h.inspect.database });
     try {
@@ -371,11 +423,13 @@ describe("control plane shutdown", () => {
 
       const closing = Date.now();
       await other.inspect.close();
-      // SIGTERM → abort the turn, report, kill OpenCode: well inside the dispatcher's 5 s grace.
+      // SIGTERM → abort the turn, keep its work, report, kill OpenCode: inside the dispatcher's 5 s grace.
       expect(Date.now() - closing).toBeLessThan(5_000);
       expect(await waitForNoProcesses(other.root, 5_000)).toEqual([]);
-      const { prompts } = await api(h, "GET", `/api/sessions/${session.id}`);
-      expect(prompts[0].status).toBe("stopped");
+      const { session: after, prompts } = await api(h, "GET", `/api/sessions/${session.id}`);
+      expect(prompts[0]).toMatchObject({ status: "failed", error: expect.stringMatching(/runner was shut down/) });
+      // Not left looking busy: the session ended with its runner.
+      expect(["completed", "failed"]).toContain(after.status);
     } finally {
       await other.model.close();
       rmSync(other.root, { recursive: true, force: true });

@@ -267,6 +267,16 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
     ],
     [
       "GET",
+      new RegExp(`^${repo}/git/ref/heads/(.+)$`),
+      (m) => {
+        const sha = branchSha(decodeURIComponent(m[1]!));
+        return sha
+          ? [200, { ref: `refs/heads/${m[1]}`, object: { sha, type: "commit" } }]
+          : [404, { message: "Not Found" }];
+      },
+    ],
+    [
+      "GET",
       new RegExp(`^${repo}/pulls/(\\d+)$`),
       (m) => {
         const pr = pulls.get(Number(m[1]));
