@@ -103,7 +103,7 @@ async function commitAndPush(ctx: PromptContext, done: PromptDoneRequest) {
     return;
   }
   const ref: CommitRef = { sha: commit.sha, message: commit.message.slice(0, 20_000) };
-  let pushedSha = commit.sha;
+  let pushedSha: string;
   done.commits = [ref];
   done.changedFiles = commit.files;
   ctx.emit([{ type: "git.commit", data: { sha: commit.sha, message: ref.message, author, files: commit.files } }]);
