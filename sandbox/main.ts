@@ -13,6 +13,10 @@
  */
 import { runSandbox } from "./runtime.js";
 
+// Our output goes to the control plane that started us. If it crashed, the pipe is broken;
+// the runner keeps working (and reconnects to the next control plane) rather than die of EPIPE.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+
 function required(name: string): string {
   const value = process.env[name];
   if (!value) {

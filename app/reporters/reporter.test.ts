@@ -51,4 +51,46 @@ describe("attachReporters", () => {
     await tasks.drain();
     expect(log).toHaveLength(5);
   });
+
+  it("tries a failed sync again with growing waits until it lands, and gives up after four retries", async () => {
+    const bus = new SessionBus();
+    const tasks = new BackgroundTasks(quiet);
+    let failuresLeft = 2;
+    const calls: number[] = [];
+    const reporter: Reporter = {
+      name: "flaky",
+      syncOn: ["session.status"],
+      sync: async () => {
+        calls.push(Date.now());
+        if (failuresLeft-- > 0) throw new Error("GitHub answered 502");
+      },
+    };
+    const stop = attachReporters({ bus, onPushed: () => undefined }, [reporter], {
+      tasks,
+      intervalMs: 0,
+      retryMs: 100,
+    });
+    bus.emit("s1", [ev(1, { type: "session.status", data: { status: "completed" } })]);
+    await tasks.drain();
+    expect(calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    await tasks.drain();
+    expect(calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(400);
+    await tasks.drain();
+    expect(calls).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await tasks.drain();
+    // Landed on the third try: nothing more.
+    expect(calls).toHaveLength(3);
+
+    failuresLeft = 100;
+    bus.emit("s1", [ev(2, { type: "session.status", data: { status: "failed" } })]);
+    for (let i = 0; i < 10; i++) {
+      await vi.advanceTimersByTimeAsync(30_000);
+      await tasks.drain();
+    }
+    expect(calls).toHaveLength(3 + 1 + 4);
+    stop();
+  });
 });

@@ -42,7 +42,16 @@ export interface ReporterOptions {
   tasks: BackgroundTasks;
   /** How often one reporter may sync one session. */
   intervalMs: number;
+  /** First wait before a failed sync is tried again (then ×4 each time, SYNC_RETRIES times). */
+  retryMs?: number;
 }
+
+/**
+ * A failed sync (GitHub answering 5xx or 429 beyond Octokit's own retries) is tried again, so the
+ * last state still lands even when no later event comes to trigger it — a status comment must not
+ * say "running" for ever because its final edit met a bad minute.
+ */
+const SYNC_RETRIES = 4;
 
 /** Subscribe every reporter; returns the function that unsubscribes them all. */
 export function attachReporters(
@@ -61,9 +70,24 @@ function attach(sources: ReporterSources, reporter: Reporter, opts: ReporterOpti
   const serial = (id: string, what: string, fn: () => Promise<void>) =>
     opts.tasks.run(`${reporter.name} ${what} ${id}`, () => queue.run(id, fn));
   const sync = reporter.sync?.bind(reporter);
-  const throttle = sync ? new Throttle(opts.intervalMs, (id) => serial(id, "sync", () => sync(id))) : null;
-  const syncOn = new Set<string>(reporter.syncOn ?? []);
+  const failures = new Map<string, number>();
+  const retryMs = opts.retryMs ?? 2_000;
   let stopped = false;
+  const syncOnce = async (id: string) => {
+    try {
+      await sync!(id);
+      failures.delete(id);
+    } catch (err) {
+      const n = (failures.get(id) ?? 0) + 1;
+      if (n <= SYNC_RETRIES) {
+        failures.set(id, n);
+        setTimeout(() => !stopped && throttle?.touch(id), retryMs * 4 ** (n - 1)).unref();
+      } else failures.delete(id);
+      throw err;
+    }
+  };
+  const throttle = sync ? new Throttle(opts.intervalMs, (id) => serial(id, "sync", () => syncOnce(id))) : null;
+  const syncOn = new Set<string>(reporter.syncOn ?? []);
 
   const off = sources.bus.on((sessionId, events) => {
     for (const e of events) {

@@ -43,10 +43,13 @@ async function freePort(): Promise<number> {
 export interface TestPostgres {
   url: string;
   stop(): void;
+  /** Take the server down (connections cut) and bring it back after `ms` (fault injection); null for an external server. */
+  outage: ((ms: number) => Promise<void>) | null;
 }
 
 export async function startPostgres(): Promise<TestPostgres | null> {
-  if (process.env.INSPECT_TEST_DATABASE_URL) return { url: process.env.INSPECT_TEST_DATABASE_URL, stop() {} };
+  if (process.env.INSPECT_TEST_DATABASE_URL)
+    return { url: process.env.INSPECT_TEST_DATABASE_URL, stop() {}, outage: null };
   const initdb = findBin("initdb");
   const pgCtl = findBin("pg_ctl");
   if (!initdb || !pgCtl) return null;
@@ -61,18 +64,25 @@ export async function startPostgres(): Promise<TestPostgres | null> {
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
   };
   run(initdb, ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-  run(pgCtl, [
-    "-D",
-    data,
-    "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-    "-l",
-    path.join(dir, "log"),
-    "-w",
-    "start",
-  ]);
+  const start = () =>
+    run(pgCtl, [
+      "-D",
+      data,
+      "-o",
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      "-l",
+      path.join(dir, "log"),
+      "-w",
+      "start",
+    ]);
+  start();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async outage(ms: number) {
+      run(pgCtl, ["-D", data, "-m", "fast", "-w", "stop"]);
+      await new Promise((r) => setTimeout(r, ms));
+      start();
+    },
     stop() {
       try {
         const args = ["-D", data, "-m", "immediate", "-w", "stop"];
