@@ -115,7 +115,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
   let intake: GitHubIntake | null = null;
   let inbox: WebhookInbox | null = null;
   if (probot && github) {
-    intake = new GitHubIntake({ db, config, github, permissions: permissions!, sessions, log });
+    intake = new GitHubIntake({ db, config, github, permissions: permissions!, sessions, tasks, log });
     const reporters = githubReporters({ db, config, github, sessions, events, secret, log });
     stops.push(
       attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, reporters, {
@@ -138,6 +138,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     bus,
     stops,
     probot,
+    inbox,
     github,
     permissions,
     sessions,
@@ -300,6 +301,7 @@ interface HttpDeps {
   /** Where the room forwarding's unsubscribe goes. */
   stops: (() => void)[];
   probot: Probot | null;
+  inbox: WebhookInbox | null;
   github: GitHubGateway | null;
   permissions: PermissionCache | null;
   sessions: SessionService;
@@ -354,7 +356,10 @@ function httpApp(d: HttpDeps): Hono {
       maxSize: WEBHOOK_MAX_BYTES,
       onError: (c) => c.json({ error: "webhook body over 25 MB" }, 413),
     });
-    app.post("/api/github/webhooks", limit, (c) => middleware(c.req.raw));
+    app.post("/api/github/webhooks", limit, (c) => {
+      d.inbox?.arrived(c.req.header("x-github-delivery"));
+      return middleware(c.req.raw);
+    });
   } else {
     app.post("/api/github/webhooks", async (c) => {
       await c.req.text();

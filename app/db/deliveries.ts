@@ -16,6 +16,8 @@ export interface NewDelivery {
   event: string;
   payload: unknown;
   threadKey: string | null;
+  /** When it reached the server; the database's now() if not given. */
+  receivedAt?: Date;
 }
 
 const open = () => and(isNull(d.doneAt), isNull(d.failedAt));

@@ -620,6 +620,7 @@ describe("the conversation", () => {
         github: inspect.github!,
         permissions: new PermissionCache(inspect.github!),
         sessions: inspect.sessions,
+        tasks: inspect.tasks,
         log: {
           info: (_o: unknown, m?: string) => void logged.push(String(m)),
           warn: () => {},

@@ -20,6 +20,7 @@ import {
   type DeliveryRow,
   type NewDelivery,
 } from "../db/deliveries.js";
+import { BoundedMap } from "../util/bounded-map.js";
 import type { BackgroundTasks, Logger } from "../util/tasks.js";
 
 export type DeliveryHandler = (delivery: DeliveryRow) => Promise<void>;
@@ -47,6 +48,8 @@ export class WebhookInbox {
   private readonly owner = randomUUID();
   private readonly opts: Required<InboxOptions>;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** When each delivery reached the server, by id, until it is stored. */
+  private readonly arrivals = new BoundedMap<string, Date>(10_000);
   private closed = false;
 
   constructor(
@@ -64,9 +67,19 @@ export class WebhookInbox {
    * thread in the background. False for a redelivery of one already stored.
    */
   async accept(delivery: NewDelivery): Promise<boolean> {
-    const stored = await storeDelivery(this.db, delivery);
+    const receivedAt = this.arrivals.get(delivery.id);
+    this.arrivals.delete(delivery.id);
+    const stored = await storeDelivery(this.db, { receivedAt, ...delivery });
     if (stored) this.kick(delivery.id, delivery.threadKey);
     return stored;
+  }
+
+  /**
+   * A delivery reached the server (before its body is read and verified): its thread's order is
+   * the order of arrival, not of the database writes that follow at their own pace under load.
+   */
+  arrived(id: string | undefined): void {
+    if (id) this.arrivals.set(id, new Date());
   }
 
   /** Sweep now and every `sweepEveryMs`; returns the stop. */

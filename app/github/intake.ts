@@ -31,7 +31,7 @@ import { sessionBranch } from "../sessions/branch.js";
 import { SessionClosedError, type NewPrompt, type SessionService } from "../sessions/service.js";
 import { isActive } from "../sessions/state.js";
 import { sessionIdFromUrl } from "../sessions/url.js";
-import type { Logger } from "../util/tasks.js";
+import type { BackgroundTasks, Logger } from "../util/tasks.js";
 import type { GitHubGateway } from "./gateway.js";
 import { canTrigger, type PermissionCache } from "./permissions.js";
 import { stripHidden } from "./sanitize.js";
@@ -43,6 +43,7 @@ export interface IntakeDeps {
   github: GitHubGateway;
   permissions: PermissionCache;
   sessions: SessionService;
+  tasks: BackgroundTasks;
   log: Logger;
 }
 
@@ -126,9 +127,13 @@ export class GitHubIntake {
 
     // Acknowledge before anything slow.
     const ackTarget = t.comment ?? { issue: t.thread.number };
-    const ack = github
-      .react(inst, t.repo.owner, t.repo.name, ackTarget, "eyes")
-      .catch((err) => this.deps.log.warn({ err }, "could not react"));
+    // In the background: writes to one installation are spaced (octokit.ts), and the thread's next
+    // request must not wait for this one's reaction to get its turn.
+    this.deps.tasks.run("👀", () =>
+      github
+        .react(inst, t.repo.owner, t.repo.name, ackTarget, "eyes")
+        .catch((err) => this.deps.log.warn({ err }, "could not react")),
+    );
 
     const repo = await this.repository(t.repo);
     const author = await upsertUser(this.deps.db, {
@@ -150,7 +155,6 @@ export class GitHubIntake {
 
     const queued = await this.queueOnThread(repo, t.thread, prompt);
     if (queued) {
-      await ack;
       return { outcome: "queued", sessionId: queued };
     }
 
@@ -170,8 +174,7 @@ export class GitHubIntake {
           t.thread.number,
           `Sorry @${t.actor.login}, I can't work on pull requests from forks: their code never runs with this repository's credentials.`,
         );
-        await ack;
-        return { outcome: "refused", reason: "fork pull request" };
+          return { outcome: "refused", reason: "fork pull request" };
       }
       base = pr.baseRef;
       head = pr.headRef;
@@ -211,11 +214,9 @@ export class GitHubIntake {
         { sessionId: raced, thread: t.thread.number },
         "another delivery created this thread's session first; the request went there",
       );
-      await ack;
       return { outcome: "queued", sessionId: raced };
     }
     // The status comment is the status comment reporter's (app/reporters), posted as the session is queued.
-    await ack;
     return { outcome: "created", sessionId: session.id };
   }
 
