@@ -58,7 +58,8 @@ export async function logs(opts, attach) {
   const { session } = await call(opts.url, "GET", sessionRoute(id));
   if (!opts.follow || !ACTIVE.includes(session.status)) {
     await printEvents(opts.url, id, { json: opts.json, follow: false });
-    return 0;
+    // Following a session that has already ended: the exit code still says how it ended.
+    return opts.follow ? (sessionEnded({ type: "session.status", data: session }) ?? 0) : 0;
   }
   attach(id);
   // Only an end that comes after now counts: a session resumed after it once completed has older ends in its log.

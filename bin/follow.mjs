@@ -18,7 +18,7 @@ export async function printEvents(base, id, { json: asJson, follow, done = () =>
   let phase = "starting the sandbox";
   try {
     for (;;) {
-      const { events } = await call(base, "GET", sessionRoute(id, `/events?since=${since}`));
+      const { events, next } = await call(base, "GET", sessionRoute(id, `/events?after=${since}`));
       for (const event of events) {
         since = Math.max(since, event.seq);
         if (asJson) json(event);
@@ -36,7 +36,9 @@ export async function printEvents(base, id, { json: asJson, follow, done = () =>
           return code;
         }
       }
-      if (!follow) return 0;
+      // The log comes in pages: without --follow, stop once the last one is in.
+      if (!follow && (next === null || next === undefined || events.length === 0)) return 0;
+      if (!follow) continue;
       // Streaming text ends its line later: the indicator would write over it meanwhile.
       if (!asJson) progress.set(state.streaming ? null : phase);
       await sleep(events.length ? 100 : 400);

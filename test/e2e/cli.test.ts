@@ -104,6 +104,12 @@ describe("the CLI", () => {
     expect(ran.stderr).toBe("");
     expect(ran.code).toBe(0);
     expect(ran.stdout.split("\n").filter(Boolean)).toHaveLength(1);
+
+    // All of a log longer than one page of the events API.
+    const { lastSeq } = (await api(h, "GET", `/api/sessions/${id}`)).session;
+    expect(lastSeq).toBeGreaterThan(3_000);
+    const all = jsonLines((await cli(["logs", id, "--json"])).stdout);
+    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
   });
 
   it("opens, follows and stops a running session; stopping it again is refused (exit 3)", async () => {
@@ -131,7 +137,8 @@ describe("the CLI", () => {
     const follow = cli(["logs", running, "--follow"]);
     const stop = await cli(["stop", running]);
     expect(stop).toMatchObject({ code: 0, stdout: `Stopping ${running}; what was pushed stays.\n` });
-    expect((await follow).code).toBe(1); // it ended stopped
+    const followed = await follow;
+    expect(followed.code, followed.stdout + followed.stderr).toBe(1); // it ended stopped
     await waitForStatus(h, running, ["stopped"]);
     await until("the terminal follower to end", () => tty.exitCode !== null, 15_000);
 
