@@ -49,6 +49,7 @@ export async function openDatabase(opts: { url?: string; dataDir?: string }): Pr
     const { drizzle } = await import("drizzle-orm/neon-serverless");
     const { migrate } = await import("drizzle-orm/neon-serverless/migrator");
     const pool = new Pool({ connectionString: opts.url });
+    pool.on("error", (err) => reportIdleError(err));
     const db = drizzle(pool, { schema });
     await migrate(db, { migrationsFolder });
     return { db: db as unknown as Db, kind: "neon", close: () => pool.end() };
@@ -57,7 +58,17 @@ export async function openDatabase(opts: { url?: string; dataDir?: string }): Pr
   const { drizzle } = await import("drizzle-orm/node-postgres");
   const { migrate } = await import("drizzle-orm/node-postgres/migrator");
   const pool = new pg.Pool({ connectionString: opts.url, max: 10 });
+  pool.on("error", (err) => reportIdleError(err));
   const db = drizzle(pool, { schema });
   await migrate(db, { migrationsFolder });
   return { db: db as unknown as Db, kind: "postgres", close: () => pool.end() };
+}
+
+/**
+ * An idle pooled connection that the server drops (a restart, a failover: "terminating
+ * connection due to administrator command") is an `error` event on the pool; unheard, it
+ * would crash the process. The pool discards that connection and opens a new one when asked.
+ */
+function reportIdleError(err: Error): void {
+  console.warn(`database: an idle connection was closed (${err.message}); it will be replaced`);
 }
