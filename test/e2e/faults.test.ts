@@ -131,6 +131,62 @@ describe("the control plane killed with SIGKILL mid-turn and started again", () 
   });
 });
 
+describe("the control plane gone for longer than the heartbeat timeout", () => {
+  let root: string;
+  let model: ModelServer;
+  const planes: ControlPlaneProcess[] = [];
+
+  afterAll(async () => {
+    for (const p of planes) await p.kill("SIGKILL");
+    await model?.close();
+    for (const line of processesMentioning(root)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("the runner commits and pushes what the turn has done, then exits; the next control plane ends the session saying so", async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), "inspect-gone-"));
+    model = await startModelServer();
+    const repo = bareRepo(root, "gone");
+    const env = {
+      PORT: String(await freePort()),
+      INSPECT_DATA_DIR: path.join(root, "data"),
+      INSPECT_SECRET: "g".repeat(40),
+      INSPECT_MODEL: "scripted/scripted-model",
+      INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
+      INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
+      INSPECT_HEARTBEAT_TIMEOUT: "5",
+      INSPECT_IDLE_TIMEOUT: "120",
+    };
+    // The turn writes a file, then the model hangs: the work so far is what must not be lost.
+    model.reset([write("half.txt", "half\n"), hangStep()]);
+    const first = await startControlPlane(env);
+    planes.push(first);
+    const { id } = await post(first.url, "/api/sessions", { repo, prompt: "Write half" });
+    await model.waitForStepRequests(2, 60_000);
+    const runners = path.join(root, "data", "runners");
+    expect(processesMentioning(runners).length).toBeGreaterThan(0);
+    await first.kill("SIGKILL");
+
+    // No control plane for over 5 s: the runner gives up on its own, keeping the work.
+    expect(await waitForNoProcesses(runners, 40_000)).toEqual([]);
+    const branches = git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/inspect/");
+    expect(branches).not.toBe("");
+    expect(git(repo, "show", `${branches.split("\n")[0]}:half.txt`)).toBe("half");
+
+    const second = await startControlPlane(env);
+    planes.push(second);
+    const after = await waitForSession(second.url, id, (s) => s.session.status === "failed", 30_000);
+    expect(after.prompts[0]).toMatchObject({
+      status: "failed",
+      error: expect.stringMatching(/while Inspect was not running/),
+    });
+    expect(after.session.statusReason).toMatch(/while Inspect was not running/);
+    await second.kill("SIGTERM");
+    model.release();
+    expect(await waitForNoProcesses(root, 10_000)).toEqual([]);
+  });
+});
+
 describe("the runner killed mid-turn", () => {
   let h: Harness;
   afterAll(async () => {
