@@ -7,9 +7,9 @@ import { serve, type ServerType } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { createWebMiddleware } from "@octokit/webhooks";
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { sameOriginWrites } from "./api/same-origin.js";
+import { bodyCap } from "./api/body-cap.js";
 import path from "node:path";
 import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
@@ -59,6 +59,8 @@ export interface InspectOptions {
   access?: AccessPolicy;
   /** How often the status comment may be edited. */
   statusCommentIntervalMs?: number;
+  /** First wait before a failed status comment / check run / Slack edit is tried again (see reporters). */
+  reporterRetryMs?: number;
   /** Where log lines go (default stdout): tests read every line, runner output included. */
   logDestination?: { write(line: string): void };
   /** The webhook inbox's lease, retries and sweep (tests shorten them). */
@@ -84,7 +86,6 @@ export interface Inspect {
   close(): Promise<void>;
 }
 
-const WEBHOOK_MAX_BYTES = 25 * 1024 * 1024;
 const DELIVERY_RETENTION_MS = 7 * 24 * 3_600_000;
 
 export async function createInspect(config: Config, opts: InspectOptions = {}): Promise<Inspect> {
@@ -121,6 +122,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, reporters, {
         tasks,
         intervalMs: opts.statusCommentIntervalMs ?? 3_000,
+        retryMs: opts.reporterRetryMs,
       }),
     );
     const handle = config.botHandle;
@@ -339,6 +341,7 @@ function httpApp(d: HttpDeps): Hono {
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
+  app.use("*", bodyCap("/api/github/webhooks"));
   app.get("/healthz", (c) =>
     c.json({ ok: true, database: database.kind, githubApp: Boolean(config.githubApp), runner: config.runner.kind }),
   );
@@ -351,12 +354,8 @@ function httpApp(d: HttpDeps): Hono {
       log: probot.log,
       timeout: 30_000,
     });
-    // GitHub caps a delivery at 25 MB: anything larger is not GitHub, signed or not.
-    const limit = bodyLimit({
-      maxSize: WEBHOOK_MAX_BYTES,
-      onError: (c) => c.json({ error: "webhook body over 25 MB" }, 413),
-    });
-    app.post("/api/github/webhooks", limit, (c) => {
+    // GitHub caps a delivery at 25 MB: anything larger is not GitHub, signed or not (./api/body-cap.ts).
+    app.post("/api/github/webhooks", (c) => {
       d.inbox?.arrived(c.req.header("x-github-delivery"));
       return middleware(c.req.raw);
     });
@@ -407,6 +406,7 @@ function httpApp(d: HttpDeps): Hono {
       attachReporters({ bus, onPushed: (hook) => runners.onPushed(hook) }, [slack.reporter], {
         tasks: d.tasks,
         intervalMs: opts.statusCommentIntervalMs ?? 3_000,
+        retryMs: opts.reporterRetryMs,
       }),
     );
     app.route("/api/slack", slack.events);
