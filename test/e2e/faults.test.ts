@@ -215,6 +215,26 @@ describe("the runner killed mid-turn", () => {
   });
 });
 
+describe("a turn that runs past INSPECT_TURN_TIMEOUT", () => {
+  let h: Harness;
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("is ended with a message saying so; what it had done is committed and pushed", async () => {
+    h = await startHarness({ idleTimeoutSeconds: 2, turnTimeoutMinutes: 0.05 });
+    const repo = bareRepo(h.root, "slow");
+    h.model.reset([write("early.txt", "early\n"), hangStep()]);
+    const { id } = await api(h, "POST", "/api/sessions", { repo, prompt: "Take your time" });
+    const after = await waitForSession(h.url, id, (s) => s.prompts[0]?.status === "failed", 60_000);
+    expect(after.prompts[0].error).toMatch(/ran longer than 3 s \(INSPECT_TURN_TIMEOUT\)/);
+    expect(git(repo, "show", `${after.session.headBranch}:early.txt`)).toBe("early");
+    const log = await sessionEvents(h.url, id);
+    expect(log.some((e) => e.type === "error" && e.data.code === "turn_timeout")).toBe(true);
+    h.model.release();
+  });
+});
+
 describe("PostgreSQL down for 5 s in the middle of a turn", () => {
   let h: Harness | null = null;
   let pg: Awaited<ReturnType<typeof startPostgres>> = null;

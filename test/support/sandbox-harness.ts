@@ -22,7 +22,12 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { idleTimeoutSeconds?: number; setupTimeoutSeconds?: number; database?: Database } = {},
+  opts: {
+    idleTimeoutSeconds?: number;
+    setupTimeoutSeconds?: number;
+    turnTimeoutMinutes?: number;
+    database?: Database;
+  } = {},
 ): Promise<Harness> {
   const root = mkdtempSync(path.join(os.tmpdir(), "inspect-sbx-"));
   const model = await startModelServer();
@@ -36,6 +41,7 @@ export async function startHarness(
     INSPECT_IDLE_TIMEOUT: String(opts.idleTimeoutSeconds ?? 3),
     INSPECT_SETUP_TIMEOUT: String(opts.setupTimeoutSeconds ?? 60),
     INSPECT_HEARTBEAT_TIMEOUT: "30",
+    ...(opts.turnTimeoutMinutes ? { INSPECT_TURN_TIMEOUT: String(opts.turnTimeoutMinutes) } : {}),
   });
   const inspect = await createInspect(config, { database, logLevel: "fatal" });
   const { url } = await inspect.listen(0, "127.0.0.1");
