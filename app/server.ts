@@ -355,9 +355,14 @@ function httpApp(d: HttpDeps): Hono {
       timeout: 30_000,
     });
     // GitHub caps a delivery at 25 MB: anything larger is not GitHub, signed or not (./api/body-cap.ts).
-    app.post("/api/github/webhooks", (c) => {
-      d.inbox?.arrived(c.req.header("x-github-delivery"));
-      return middleware(c.req.raw);
+    app.post("/api/github/webhooks", async (c) => {
+      const delivery = c.req.header("x-github-delivery");
+      d.inbox?.arrived(delivery);
+      try {
+        return await middleware(c.req.raw);
+      } finally {
+        d.inbox?.settled(delivery);
+      }
     });
   } else {
     app.post("/api/github/webhooks", async (c) => {

@@ -73,14 +73,14 @@ export async function takeDelivery(db: Db, id: string, owner: string, leaseMs: n
 }
 
 /** The oldest open delivery of a thread, taken or not. */
-export async function oldestOpen(db: Db, threadKey: string): Promise<string | null> {
+export async function oldestOpen(db: Db, threadKey: string): Promise<{ id: string; receivedAt: Date } | null> {
   const [row] = await db
-    .select({ id: d.id })
+    .select({ id: d.id, receivedAt: d.receivedAt })
     .from(d)
     .where(and(eq(d.threadKey, threadKey), open()))
     .orderBy(asc(d.receivedAt), asc(d.id))
     .limit(1);
-  return row?.id ?? null;
+  return row ?? null;
 }
 
 /** Deliveries that could be taken now: open, free, first of their thread; oldest first. */

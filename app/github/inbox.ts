@@ -48,8 +48,9 @@ export class WebhookInbox {
   private readonly owner = randomUUID();
   private readonly opts: Required<InboxOptions>;
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** When each delivery reached the server, by id, until it is stored. */
+  /** When each delivery reached the server, by id, until its request is answered. */
   private readonly arrivals = new BoundedMap<string, Date>(10_000);
+  private readonly settling = new Set<() => void>();
   private closed = false;
 
   constructor(
@@ -68,7 +69,6 @@ export class WebhookInbox {
    */
   async accept(delivery: NewDelivery): Promise<boolean> {
     const receivedAt = this.arrivals.get(delivery.id);
-    this.arrivals.delete(delivery.id);
     const stored = await storeDelivery(this.db, { receivedAt, ...delivery });
     if (stored) this.kick(delivery.id, delivery.threadKey);
     return stored;
@@ -80,6 +80,33 @@ export class WebhookInbox {
    */
   arrived(id: string | undefined): void {
     if (id) this.arrivals.set(id, new Date());
+  }
+
+  /** Its request was answered: stored, refused or not worth keeping. */
+  settled(id: string | undefined): void {
+    if (!id || !this.arrivals.delete(id)) return;
+    for (const wake of this.settling) wake();
+  }
+
+  /**
+   * Until no delivery that reached this replica before `at` is still being stored: under load a
+   * request's write can lag behind a later one's, and the thread's order must not skip it.
+   * Bounded, so a client trickling a huge body holds nothing back for long.
+   */
+  private async earlierStored(at: Date): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    const earlier = () => [...this.arrivals.values()].some((t) => t < at);
+    while (earlier() && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.settling.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(wake, 100);
+        this.settling.add(wake);
+      });
+    }
   }
 
   /** Sweep now and every `sweepEveryMs`; returns the stop. */
@@ -114,8 +141,10 @@ export class WebhookInbox {
    */
   private async drainThread(threadKey: string): Promise<void> {
     while (!this.closed) {
-      const id = await oldestOpen(this.db, threadKey);
-      if (!id || !(await this.attempt(id))) return;
+      const head = await oldestOpen(this.db, threadKey);
+      if (!head) return;
+      await this.earlierStored(head.receivedAt);
+      if (!(await this.attempt(head.id))) return;
     }
   }
 

@@ -155,7 +155,50 @@ function fromMention(
   return { kind: "prompt", ...base, text: text!.trim() };
 }
 
+/**
+ * A payload GitHub signed can still be one no GitHub would send (a bug, an Enterprise quirk,
+ * a replay of an edited delivery): a trigger whose ids are not ids or whose text is not text is
+ * ignored here, rather than failing later in the database and being retried for nothing.
+ */
 export function parseTrigger(name: string, payload: unknown, opts: TriggerOptions): Trigger {
+  const t = readTrigger(name, payload, opts);
+  return wellFormed(t) ? t : ignore(`malformed ${name} payload`);
+}
+
+const isId = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0;
+const isText = (s: unknown): s is string => typeof s === "string";
+const isOptText = (s: unknown) => s === null || s === undefined || isText(s);
+
+function wellFormed(t: Trigger): boolean {
+  if (t.kind === "ignore") return true;
+  const { repo, actor } = t;
+  const repoOk =
+    isId(repo.githubId) &&
+    (repo.installationId === null || isId(repo.installationId)) &&
+    isText(repo.owner) &&
+    repo.owner.length > 0 &&
+    isText(repo.name) &&
+    repo.name.length > 0 &&
+    isText(repo.defaultBranch) &&
+    (repo.private === undefined || typeof repo.private === "boolean");
+  if (!repoOk || !isText(actor.login) || !Number.isSafeInteger(actor.id) || !isOptText(actor.avatarUrl)) return false;
+  if ("thread" in t) {
+    const th = t.thread;
+    if (!isId(th.number) || !isText(th.title) || !isOptText(th.body) || !isText(th.url) || !isOptText(th.headRef))
+      return false;
+  }
+  if ((t.kind === "prompt" || t.kind === "stop") && t.comment && !isId(t.comment.id)) return false;
+  if (t.kind === "prompt") {
+    const r = t.review;
+    if (!isText(t.text)) return false;
+    if (r && (!isText(r.path) || !isText(r.diffHunk) || !(r.line === null || Number.isSafeInteger(r.line))))
+      return false;
+  }
+  if (t.kind === "check_run_stop" || t.kind === "check_run_rerun") return isId(t.checkRunId) && isOptText(t.externalId);
+  return true;
+}
+
+function readTrigger(name: string, payload: unknown, opts: TriggerOptions): Trigger {
   const p = payload as { action?: string; sender?: UserLike };
   const event = p.action ? `${name}.${p.action}` : name;
   const sender = actorOf(p.sender);
