@@ -328,3 +328,35 @@ export const slackPicks = pgTable("slack_picks", {
   takenAt: timestamp("taken_at", { withTimezone: true }),
   createdAt: createdAt(),
 });
+
+/**
+ * The warm pool (app/pool): sandboxes prepared for a repository before anyone asks. A slot is
+ * claimed by its runner with a one-time token, becomes `ready` once the runner has booted, is
+ * `assigned` to a session's queued run, `handed` once its runner took that session over, and
+ * `ended` otherwise (recycled, died, shut down). A ready slot holds no session and no write token.
+ */
+export const poolSlots = pgTable(
+  "pool_slots",
+  {
+    id: text("id").primaryKey(),
+    repositoryId: integer("repository_id")
+      .notNull()
+      .references(() => repositories.id),
+    /** The branch the sandbox was prepared from (the repository's default branch). */
+    baseBranch: text("base_branch").notNull(),
+    /** starting | ready | assigned | handed | ended */
+    state: text("state").notNull().default("starting"),
+    claimTokenHash: text("claim_token_hash"),
+    tokenHash: text("token_hash"),
+    sessionId: text("session_id").references(() => sessions.id),
+    runId: integer("run_id"),
+    createdAt: createdAt(),
+    claimedAt: timestamp("claimed_at", { withTimezone: true }),
+    readyAt: timestamp("ready_at", { withTimezone: true }),
+    assignedAt: timestamp("assigned_at", { withTimezone: true }),
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+    endReason: text("end_reason"),
+  },
+  (t) => [index("pool_slots_repo_state").on(t.repositoryId, t.state), index("pool_slots_state").on(t.state)],
+);
