@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../app/db/client.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
-import { hangStep, startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
+import { hangStep, startModelServer, textStep, toolStep } from "../support/model-server.js";
 import { freePort } from "../support/ports.js";
 import { startPostgres } from "../support/postgres.js";
 import {
@@ -65,45 +65,63 @@ async function sessionEvents(base: string, id: string): Promise<any[]> {
   return ((await (await fetch(`${base}/api/sessions/${id}/events?since=0`)).json()) as { events: any[] }).events;
 }
 
-describe("the control plane killed with SIGKILL mid-turn and started again", () => {
-  let root: string;
-  let model: ModelServer;
+/**
+ * A data folder, a scripted model and the env for control plane processes that share them, so
+ * one can be killed and the next started on the same data. `dispose` leaves nothing running.
+ */
+async function crashRig(name: string, heartbeatSeconds: number) {
+  const root = mkdtempSync(path.join(os.tmpdir(), `inspect-${name}-`));
+  const model = await startModelServer();
   const planes: ControlPlaneProcess[] = [];
+  const env = {
+    PORT: String(await freePort()),
+    INSPECT_DATA_DIR: path.join(root, "data"),
+    INSPECT_SECRET: "c".repeat(40),
+    INSPECT_MODEL: "scripted/scripted-model",
+    INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
+    // Pages poll for events; no room server is needed for this.
+    INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
+    INSPECT_HEARTBEAT_TIMEOUT: String(heartbeatSeconds),
+    INSPECT_IDLE_TIMEOUT: "120",
+  };
+  return {
+    root,
+    model,
+    repo: bareRepo(root, name),
+    runners: path.join(root, "data", "runners"),
+    async start(): Promise<ControlPlaneProcess> {
+      const plane = await startControlPlane(env);
+      planes.push(plane);
+      return plane;
+    },
+    async dispose() {
+      for (const p of planes) await p.kill("SIGKILL");
+      await model.close();
+      for (const line of processesMentioning(root)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
 
+describe("the control plane killed with SIGKILL mid-turn and started again", () => {
+  let rig: Awaited<ReturnType<typeof crashRig>> | null = null;
   afterAll(async () => {
-    for (const p of planes) await p.kill("SIGKILL");
-    await model?.close();
-    for (const line of processesMentioning(root)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
-    rmSync(root, { recursive: true, force: true });
+    await rig?.dispose();
   });
 
   it("the runner rides it out: the turn finishes and is reported, a follow-up lands on the same branch, and a clean stop leaves nothing running", async () => {
-    root = mkdtempSync(path.join(os.tmpdir(), "inspect-crash-"));
-    model = await startModelServer();
-    const repo = bareRepo(root, "crash");
-    const env = {
-      PORT: String(await freePort()),
-      INSPECT_DATA_DIR: path.join(root, "data"),
-      INSPECT_SECRET: "c".repeat(40),
-      INSPECT_MODEL: "scripted/scripted-model",
-      INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
-      // Pages poll for events; no room server is needed for this.
-      INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
-      INSPECT_HEARTBEAT_TIMEOUT: "30",
-      INSPECT_IDLE_TIMEOUT: "120",
-    };
+    rig = await crashRig("crash", 30);
+    const { model, repo, root } = rig;
     model.reset([hangStep(write("a.txt", "a\n")), textStep("wrote a"), write("b.txt", "b\n"), textStep("wrote b")]);
-    const first = await startControlPlane(env);
-    planes.push(first);
+    const first = await rig.start();
     const { id } = await post(first.url, "/api/sessions", { repo, prompt: "Add a" });
     await model.waitForStepRequests(1, 60_000);
 
     // Mid-turn: the model is thinking. The control plane dies without a word.
     await first.kill("SIGKILL");
-    expect(processesMentioning(path.join(root, "data", "runners")).length).toBeGreaterThan(0);
+    expect(processesMentioning(rig.runners).length).toBeGreaterThan(0);
 
-    const second = await startControlPlane(env);
-    planes.push(second);
+    const second = await rig.start();
     model.release();
     const done = await waitForSession(
       second.url,
@@ -132,38 +150,19 @@ describe("the control plane killed with SIGKILL mid-turn and started again", () 
 });
 
 describe("the control plane gone for longer than the heartbeat timeout", () => {
-  let root: string;
-  let model: ModelServer;
-  const planes: ControlPlaneProcess[] = [];
-
+  let rig: Awaited<ReturnType<typeof crashRig>> | null = null;
   afterAll(async () => {
-    for (const p of planes) await p.kill("SIGKILL");
-    await model?.close();
-    for (const line of processesMentioning(root)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
-    rmSync(root, { recursive: true, force: true });
+    await rig?.dispose();
   });
 
   it("the runner commits and pushes what the turn has done, then exits; the next control plane ends the session saying so", async () => {
-    root = mkdtempSync(path.join(os.tmpdir(), "inspect-gone-"));
-    model = await startModelServer();
-    const repo = bareRepo(root, "gone");
-    const env = {
-      PORT: String(await freePort()),
-      INSPECT_DATA_DIR: path.join(root, "data"),
-      INSPECT_SECRET: "g".repeat(40),
-      INSPECT_MODEL: "scripted/scripted-model",
-      INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
-      INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
-      INSPECT_HEARTBEAT_TIMEOUT: "5",
-      INSPECT_IDLE_TIMEOUT: "120",
-    };
+    rig = await crashRig("gone", 5);
+    const { model, repo, root, runners } = rig;
     // The turn writes a file, then the model hangs: the work so far is what must not be lost.
     model.reset([write("half.txt", "half\n"), hangStep()]);
-    const first = await startControlPlane(env);
-    planes.push(first);
+    const first = await rig.start();
     const { id } = await post(first.url, "/api/sessions", { repo, prompt: "Write half" });
     await model.waitForStepRequests(2, 60_000);
-    const runners = path.join(root, "data", "runners");
     expect(processesMentioning(runners).length).toBeGreaterThan(0);
     await first.kill("SIGKILL");
 
@@ -173,8 +172,7 @@ describe("the control plane gone for longer than the heartbeat timeout", () => {
     expect(branches).not.toBe("");
     expect(git(repo, "show", `${branches.split("\n")[0]}:half.txt`)).toBe("half");
 
-    const second = await startControlPlane(env);
-    planes.push(second);
+    const second = await rig.start();
     const after = await waitForSession(second.url, id, (s) => s.session.status === "failed", 30_000);
     expect(after.prompts[0]).toMatchObject({
       status: "failed",
