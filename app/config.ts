@@ -58,6 +58,14 @@ const spec = {
     schema: z.coerce.number().positive().max(1440),
     expects: "minutes (a positive number, at most 1440)",
   },
+  INSPECT_SESSION_BUDGET_USD: {
+    schema: z.coerce.number().positive().finite(),
+    expects: "US dollars (a positive number)",
+  },
+  INSPECT_PROMPT_BUDGET_USD: {
+    schema: z.coerce.number().positive().finite(),
+    expects: "US dollars (a positive number)",
+  },
   INSPECT_OIDC_ISSUER: { schema: z.string().url(), expects: "the Actions OIDC issuer URL" },
   INSPECT_OIDC_AUDIENCE: { schema: z.string().min(1), expects: "the audience runners request their OIDC token for" },
   INSPECT_PARTY_URL: { schema: z.string().url(), expects: "the room server's URL, e.g. http://127.0.0.1:1999" },
@@ -137,6 +145,8 @@ export interface Config {
   heartbeatTimeoutMs: number;
   setupTimeoutMs: number;
   turnTimeoutMs: number;
+  /** USD caps on a session's and on one prompt's spend; unset: none. A repository may lower them. */
+  budgets: { sessionUsd?: number; promptUsd?: number };
   localRepos: string[];
   party: { url: string; secret: string | undefined };
   draftPullRequests: boolean;
@@ -333,6 +343,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     heartbeatTimeoutMs: (read(env, "INSPECT_HEARTBEAT_TIMEOUT") ?? 90) * 1000,
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
     turnTimeoutMs: Math.round((read(env, "INSPECT_TURN_TIMEOUT") ?? 60) * 60_000),
+    budgets: {
+      sessionUsd: read(env, "INSPECT_SESSION_BUDGET_USD"),
+      promptUsd: read(env, "INSPECT_PROMPT_BUDGET_USD"),
+    },
     localRepos,
     party: {
       url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""),

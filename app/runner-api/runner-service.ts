@@ -37,6 +37,7 @@ import { promptTitle, titleLine } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";
 import { tryTransition } from "../sessions/transition.js";
 import { sessionUrl } from "../sessions/url.js";
+import { sessionUsage } from "../usage/session-usage.js";
 import { randomToken, sha256 } from "../util/tokens.js";
 import type { RunnerIdentity } from "./oidc.js";
 import { resolveEnvPlaceholders } from "./resolve-env.js";
@@ -260,6 +261,7 @@ export class RunnerService {
       heartbeatIntervalMs: Math.max(1_000, Math.floor(config.heartbeatTimeoutMs / 3)),
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       turnTimeoutMs: config.turnTimeoutMs,
+      ...(config.budgets.sessionUsd || config.budgets.promptUsd ? { budgets: config.budgets } : {}),
       setupTimeoutMs: config.setupTimeoutMs,
       sessionUrl: sessionUrl(config.publicUrl, session.id),
       trustRepoConfig: config.trustRepoConfig,
@@ -348,6 +350,10 @@ export class RunnerService {
           avatarUrl: author?.avatarUrl ?? null,
         },
         model: session.model ?? this.deps.config.model,
+        // The session budget counts what the earlier prompts cost (this one is running, not yet reported).
+        ...(this.deps.config.budgets.sessionUsd
+          ? { sessionCostUsd: (await sessionUsage(this.deps.db, session.id)).cost }
+          : {}),
       },
     };
   }

@@ -33,6 +33,10 @@ beforeAll(async () => {
       stdio: "ignore",
     });
   git("init", "-q", "-b", "main");
+  // The developer's identity in the repository itself: local sessions are authored as it, and
+  // the machine running the tests may have no global one.
+  git("config", "user.name", "Dev Eloper");
+  git("config", "user.email", "dev@example.com");
   writeFileSync(path.join(repoDir, "README.md"), "tools\n");
   git("add", ".");
   git("commit", "-q", "-m", "init");
