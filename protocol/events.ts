@@ -53,10 +53,19 @@ export type Author = z.infer<typeof Author>;
 const short = z.string().max(20_000);
 const long = z.string().max(200_000);
 
+/** What a turn used, as OpenCode reports it per model call; sums and formats are in usage.ts. */
 export const Usage = z.object({
+  /** Input tokens read fresh (not from the provider's cache). */
   inputTokens: z.number().int().nonnegative(),
+  /** Output tokens, reasoning not included. */
   outputTokens: z.number().int().nonnegative(),
+  reasoningTokens: z.number().int().nonnegative().optional(),
+  cacheReadTokens: z.number().int().nonnegative().optional(),
+  cacheWriteTokens: z.number().int().nonnegative().optional(),
+  /** USD from the model's pricing in the OpenCode config. Absent: unknown (an unpriced model), never 0. */
   cost: z.number().nonnegative().optional(),
+  /** `provider/model` of the turn's last model call. */
+  model: z.string().max(200).optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 

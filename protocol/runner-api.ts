@@ -15,6 +15,14 @@
  *   POST /sessions/:id/pushed                body PushedRequest
  *   POST /sessions/:id/heartbeat             body {}
  *   POST /sessions/:id/exit                  body ExitRequest
+ *
+ * The warm pool: a pooled runner claims a slot, not a session, and holds no session token and no
+ * write token until a session is assigned to it; from then on it is that session's runner.
+ *
+ *   POST /pool/claim                         bearer = the local runner token; body PoolClaimRequest → PoolClaimResponse
+ *   GET  /pool/:slotId/next?wait=<seconds>&ready=0|1
+ *                                            bearer = the slot token; long-poll → PoolNextResponse
+ *                                            (`ready`: the sandbox is prepared and may be assigned)
  */
 import { z } from "zod";
 import { Author, CommitRef, RunnerEventSchema, Usage } from "./events.js";
@@ -57,6 +65,10 @@ export const SessionSpec = z.object({
   sessionUrl: z.string(),
   /** The repository's own OpenCode config may add MCP servers, plugins and providers (INSPECT_TRUST_REPO_CONFIG). */
   trustRepoConfig: z.boolean().optional(),
+  /** USD caps (INSPECT_SESSION_BUDGET_USD, INSPECT_PROMPT_BUDGET_USD); the repository may lower them. Absent: none. */
+  budgets: z
+    .object({ sessionUsd: z.number().positive().optional(), promptUsd: z.number().positive().optional() })
+    .optional(),
 });
 export type SessionSpec = z.infer<typeof SessionSpec>;
 
@@ -71,6 +83,8 @@ export const PromptHandout = z.object({
   title: z.string(),
   author: Author,
   model: z.string().nullable(),
+  /** USD the session's earlier prompts cost (their priced part), for the session budget. */
+  sessionCostUsd: z.number().nonnegative().optional(),
 });
 export type PromptHandout = z.infer<typeof PromptHandout>;
 
@@ -111,3 +125,35 @@ export const ExitRequest = z.object({
   error: z.string().max(20_000).optional(),
 });
 export type ExitRequest = z.infer<typeof ExitRequest>;
+
+export const PoolClaimRequest = z.object({ slotId: z.string().min(1).max(64) });
+export type PoolClaimRequest = z.infer<typeof PoolClaimRequest>;
+
+/** What a pooled runner prepares from: the repository at its default branch, no session yet. */
+export const PoolSpec = z.object({
+  slotId: z.string(),
+  repo: z.object({ owner: z.string(), name: z.string(), fullName: z.string() }),
+  cloneUrl: z.string(),
+  baseBranch: z.string(),
+  /** Read-only and short-lived (null for local repositories): enough to clone or fetch, never to push. */
+  gitToken: z.string().nullable(),
+  gitTokenExpiresAt: z.string().nullable(),
+  model: z.string().nullable(),
+  opencodeConfig: z.record(z.string(), z.unknown()),
+  heartbeatTimeoutMs: z.number().int().positive(),
+  setupTimeoutMs: z.number().int().positive(),
+  trustRepoConfig: z.boolean().optional(),
+});
+export type PoolSpec = z.infer<typeof PoolSpec>;
+
+export const PoolClaimResponse = z.object({ slotToken: z.string(), pool: PoolSpec });
+export type PoolClaimResponse = z.infer<typeof PoolClaimResponse>;
+
+export const PoolNextResponse = z.discriminatedUnion("kind", [
+  /** A session: from now on the runner is its runner, with this claim. */
+  z.object({ kind: z.literal("assign"), claim: ClaimResponse }),
+  /** Recycled, replaced or shut down: exit now. */
+  z.object({ kind: z.literal("exit"), reason: z.string() }),
+  z.object({ kind: z.literal("none") }),
+]);
+export type PoolNextResponse = z.infer<typeof PoolNextResponse>;

@@ -5,6 +5,8 @@
  */
 import type { CommitRef, NewEvent } from "../protocol/events.js";
 import { errorEvent } from "./error-event.js";
+import { effectiveBudgets, overBudget } from "./budget/budgets.js";
+import { REPO_CONFIG, repoBudgetsOnce } from "./budget/repo-budgets.js";
 import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { interruptionOf } from "./interruption.js";
@@ -34,6 +36,19 @@ export interface PromptContext {
 
 export async function runPrompt(ctx: PromptContext): Promise<void> {
   const { prompt, spec, checkout } = ctx;
+  // A budget cuts the turn short as the runner's own interruption: the work is kept.
+  const budgets = effectiveBudgets(
+    spec.budgets,
+    await repoBudgetsOnce(checkout, spec.baseBranch, ctx.log),
+    REPO_CONFIG,
+  );
+  const overspent = new AbortController();
+  const stop = AbortSignal.any([ctx.stop, overspent.signal]);
+  const watchSpend = (usd: number) => {
+    const over = overspent.signal.aborted ? null : overBudget(budgets, prompt.sessionCostUsd ?? 0, usd);
+    if (over) overspent.abort(over);
+  };
+  watchSpend(0);
   const turn = await runTurn({
     client: ctx.ws.client,
     hub: ctx.ws.hub,
@@ -42,11 +57,12 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
     text: prompt.text,
     model: prompt.model ?? spec.model,
     emit: ctx.emit,
-    stop: ctx.stop,
+    stop,
     crashed: ctx.crashed,
     maxRetries: ctx.options.maxModelRetries,
     jail: checkout.jail,
     log: ctx.log,
+    onSpend: watchSpend,
   });
   ctx.log(`prompt ${prompt.id} turn ${turn.status}${turn.error ? `: ${turn.error}` : ""}`);
 
@@ -59,7 +75,7 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
     ...(turn.error ? { error: ctx.redact(turn.error).slice(0, 20_000) } : {}),
   };
 
-  const interruption = turn.status === "stopped" ? interruptionOf(ctx.stop) : null;
+  const interruption = turn.status === "stopped" ? interruptionOf(stop) : null;
   if (interruption) {
     // Cut short by the runner (timeout, shutdown, lost control plane), not by a person: the
     // work so far is the requester's and is kept.

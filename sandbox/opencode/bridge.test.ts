@@ -169,14 +169,31 @@ describe("OpenCode → session events", () => {
 
   it("sums token usage per assistant message, counting each message's latest update once", () => {
     const b = new FixtureBridge(S, dir);
-    const tokens = (input: number, output: number) => ({ input, output, reasoning: 1, cache: { read: 10, write: 0 } });
-    b.handle(msgUpdated({ id: "m1", role: "assistant", tokens: tokens(0, 0), cost: 0 }));
-    b.handle(msgUpdated({ id: "m1", role: "assistant", tokens: tokens(100, 20), cost: 0.01 }));
-    b.handle(msgUpdated({ id: "m2", role: "assistant", tokens: tokens(200, 30), cost: 0.02 }));
+    const tokens = (input: number, output: number) => ({ input, output, reasoning: 1, cache: { read: 10, write: 2 } });
+    const m = { role: "assistant", providerID: "p", modelID: "m" };
+    b.handle(msgUpdated({ id: "m1", ...m, tokens: tokens(0, 0), cost: 0 }));
+    b.handle(msgUpdated({ id: "m1", ...m, tokens: tokens(100, 20), cost: 0.01 }));
+    b.handle(msgUpdated({ id: "m2", ...m, tokens: tokens(200, 30), cost: 0.02 }));
     const usage = b.outcome().usage;
-    expect(usage.inputTokens).toBe(320);
-    expect(usage.outputTokens).toBe(52);
+    expect(usage).toMatchObject({
+      inputTokens: 300,
+      outputTokens: 50,
+      reasoningTokens: 2,
+      cacheReadTokens: 20,
+      cacheWriteTokens: 4,
+      model: "p/m",
+    });
     expect(usage.cost).toBeCloseTo(0.03);
+  });
+
+  it("leaves the cost out (unknown) when a call's model has no price, and counts 0 for a priced model as 0", () => {
+    const b = new FixtureBridge(S, dir);
+    const tokens = { input: 10, output: 5, reasoning: 0, cache: { read: 0, write: 0 } };
+    b.handle(msgUpdated({ id: "m1", role: "assistant", providerID: "free", modelID: "x", tokens, cost: 0 }));
+    expect(b.outcome().usage.cost).toBeUndefined();
+    expect(b.outcome().usage.inputTokens).toBe(10);
+    b.usage.priced = new Set(["free/x"]);
+    expect(b.outcome().usage.cost).toBe(0);
   });
 
   it("counts provider retries", () => {

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { AssistantMessage, Event, EventMessagePartDelta, Message, Part, ToolPart } from "@opencode-ai/sdk/v2";
 import { event, trimText, type NewEvent, type Usage } from "../../protocol/events.js";
 import { errorEvent } from "../error-event.js";
+import { UsageMeter } from "./usage-meter.js";
 
 /** OpenCode's error shapes, on `session.error` and on a failed assistant message. */
 type OpencodeError = NonNullable<AssistantMessage["error"]>;
@@ -30,7 +31,8 @@ export class TurnBridge {
   private readonly partKinds = new Map<string, string>();
   private readonly toolStatus = new Map<string, string>();
   private readonly finishedText = new Set<string>();
-  private readonly messageUsage = new Map<string, { input: number; output: number; cost: number }>();
+  /** Tokens and cost per model call; its `priced` set is filled in by the turn. */
+  readonly usage = new UsageMeter();
   private lastText: string | undefined;
   private error: { message: string; code: string } | undefined;
   private retryAttempts = 0;
@@ -87,16 +89,8 @@ export class TurnBridge {
   }
 
   outcome(): TurnOutcome {
-    let input = 0;
-    let output = 0;
-    let cost = 0;
-    for (const u of this.messageUsage.values()) {
-      input += u.input;
-      output += u.output;
-      cost += u.cost;
-    }
     return {
-      usage: { inputTokens: input, outputTokens: output, ...(cost > 0 ? { cost } : {}) },
+      usage: this.usage.usage(),
       summary: this.lastText,
       error: this.error?.message,
       errorCode: this.error?.code,
@@ -112,13 +106,7 @@ export class TurnBridge {
       return [];
     }
     if (info.role !== "assistant") return [];
-    const t: Partial<AssistantMessage["tokens"]> = info.tokens ?? {};
-    const cacheRead = Number(t.cache?.read) || 0;
-    this.messageUsage.set(info.id, {
-      input: (Number(t.input) || 0) + cacheRead,
-      output: (Number(t.output) || 0) + (Number(t.reasoning) || 0),
-      cost: Number(info.cost) || 0,
-    });
+    this.usage.record(info);
     if (info.error) return this.sessionError(info.error);
     return [];
   }

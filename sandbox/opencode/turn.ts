@@ -12,6 +12,7 @@ import type { EventHub } from "./event-hub.js";
 import { decidePermission, refusalReason } from "./permission-policy.js";
 import { parseModel } from "./config.js";
 import { TurnChanges } from "./turn-changes.js";
+import { pricedModels } from "./usage-meter.js";
 
 export interface TurnRequest {
   client: OpencodeClient;
@@ -31,6 +32,8 @@ export interface TurnRequest {
   /** The checkout's jail: file diffs are read through git in it, as the commit is made. */
   jail?: Jail | null;
   log?: (line: string) => void;
+  /** The turn's priced spend so far (USD), after every model call update: budgets watch it. */
+  onSpend?: (usd: number) => void;
 }
 
 export interface TurnResult {
@@ -61,6 +64,7 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     const edited = bridge.editedFile(ev);
     if (edited) void changes.edited(edited);
     if (sessionOf(ev) !== req.sessionID) return;
+    if (ev.type === "message.updated") req.onSpend?.(bridge.usage.knownCost());
     if (ev.type === "session.status" && ev.properties.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
       const ask = ev.properties;
@@ -101,6 +105,8 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
   void req.crashed.then((message) => settle({ kind: "crash", message }));
 
   try {
+    // Which models have a price: OpenCode reports an unpriced call as costing 0.
+    bridge.usage.priced = await pricedModels(req.client);
     if (!req.stop.aborted) {
       const sent = await req.client.session.promptAsync({
         sessionID: req.sessionID,

@@ -73,9 +73,20 @@ export interface ModelServer {
   release(): void;
   /** Resolve once `count` step requests have arrived (rejects after `timeoutMs`). */
   waitForStepRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
-  /** A provider entry for OpenCode's config: `{ [id]: {...} }` with one model `id`/`model`. */
-  opencodeProvider(id?: string, model?: string): Record<string, unknown>;
+  /**
+   * A provider entry for OpenCode's config: `{ [id]: {...} }` with one model `id`/`model`;
+   * `cost` (USD per million tokens, OpenCode's `cost` field) prices it, absent it is unpriced.
+   */
+  opencodeProvider(id?: string, model?: string, cost?: ModelCost): Record<string, unknown>;
   close(): Promise<void>;
+}
+
+/** OpenCode's model pricing: USD per million tokens. */
+export interface ModelCost {
+  input: number;
+  output: number;
+  cache_read?: number;
+  cache_write?: number;
 }
 
 export interface ModelServerOptions {
@@ -220,13 +231,20 @@ export async function startModelServer(
         check();
       });
     },
-    opencodeProvider(id = "scripted", model = "scripted-model") {
+    opencodeProvider(id = "scripted", model = "scripted-model", cost?: ModelCost) {
       return {
         [id]: {
           npm: "@ai-sdk/openai-compatible",
           name: "Scripted test model",
           options: { baseURL, apiKey: "test-key" },
-          models: { [model]: { name: model, tool_call: true, limit: { context: 128_000, output: 8_000 } } },
+          models: {
+            [model]: {
+              name: model,
+              tool_call: true,
+              limit: { context: 128_000, output: 8_000 },
+              ...(cost ? { cost } : {}),
+            },
+          },
         },
       };
     },
