@@ -40,4 +40,11 @@ describe("the status comment after a turn", () => {
     expect(statusCommentBody({ ...base, turn: "failed" })).toContain("⚠️ The prompt failed: boom.");
     expect(statusCommentBody({ ...base, turn: "done" })).toContain("💤 Done for now");
   });
+
+  it("carries the session's cost so far once there is one", () => {
+    expect(statusCommentBody({ ...base, usage: "$0.42 · 12k tokens" })).toContain(
+      "<sub>Cost so far: $0.42 · 12k tokens</sub>",
+    );
+    expect(statusCommentBody(base)).not.toContain("Cost");
+  });
 });

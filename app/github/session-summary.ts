@@ -5,6 +5,7 @@ import { listPrompts } from "../db/prompts.js";
 import { slackThreads } from "../db/schema.js";
 import type { SessionRow } from "../db/sessions.js";
 import { sessionUrl } from "../sessions/url.js";
+import { storedUsage } from "../usage/session-usage.js";
 import type { SummaryInput } from "./summary.js";
 
 /** Gather what the summary functions need for one session. */
@@ -28,6 +29,7 @@ export async function summaryInput(db: Db, config: Config, session: SessionRow):
       summary: p.summary,
       error: p.error,
       changedFiles: p.changedFiles,
+      usage: storedUsage(p.usage),
     })),
   };
 }

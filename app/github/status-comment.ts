@@ -11,6 +11,8 @@ export interface StatusView {
   activity?: string | null;
   /** How the last finished turn ended: an idle session after a failed one says so. */
   turn?: TurnOutcome | null;
+  /** The session's cost and tokens so far (usageLine), once a prompt has reported usage. */
+  usage?: string | null;
 }
 
 const MARKER = "<!-- inspect:status -->";
@@ -46,7 +48,7 @@ export function statusCommentBody(v: StatusView): string {
       line = `📦 Archived${v.reason ? ` (${v.reason})` : ""}.${pr} ${link}`;
       break;
   }
-  return `${MARKER}\n${line}`;
+  return `${MARKER}\n${line}${v.usage ? `\n\n<sub>Cost so far: ${v.usage}</sub>` : ""}`;
 }
 
 function capitalise(s: string): string {

@@ -136,6 +136,22 @@ describe("checkRunOutput", () => {
     );
     expect(out.title).toBe("Done");
     expect(out.summary).toMatch(/^\*\*2 prompt\(s\), 1 commit\(s\), 2 file change\(s\)\.\*\*/);
+    expect(out.summary).not.toContain("Cost:");
+  });
+
+  it("carries the session's total cost and tokens; an unpriced prompt leaves it unknown, never $0", () => {
+    const priced = [
+      { ...prompts[0]!, usage: { inputTokens: 1000, outputTokens: 200, cost: 0.25 } },
+      { ...prompts[1]!, usage: { inputTokens: 500, outputTokens: 100, cacheReadTokens: 200, cost: 0.5 } },
+    ];
+    const input = { sessionUrl: "u", closes: null, requestedBy: "alice", handle: "inspect" };
+    expect(checkRunOutput({ ...input, prompts: priced }, { title: "Done" }).summary).toContain(
+      "Cost: $0.75 · 2.0k tokens",
+    );
+    const unpriced = [{ ...prompts[0]!, usage: { inputTokens: 10, outputTokens: 5 } }];
+    expect(checkRunOutput({ ...input, prompts: unpriced }, { title: "Done" }).summary).toContain(
+      "Cost: unknown · 15 tokens",
+    );
   });
 });
 

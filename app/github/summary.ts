@@ -1,4 +1,6 @@
 /** What a session has done, in Markdown: for the PR body and the check run. Pure. */
+import type { Usage } from "../../protocol/events.js";
+import { sumUsage, usageLine } from "../../protocol/usage.js";
 import type { PromptStatus } from "../db/schema.js";
 import { escapeRegExp, maskNonProse } from "./mention.js";
 
@@ -10,6 +12,8 @@ export interface SummaryPrompt {
   summary: string | null;
   error: string | null;
   changedFiles: number | null;
+  /** What the prompt's turn used (null: it never ran, or ran before usage was recorded). */
+  usage?: Usage | null;
 }
 
 export interface SummaryInput {
@@ -98,8 +102,10 @@ export function pullRequestBody(s: SummaryInput): string {
 export function checkRunOutput(s: SummaryInput, state: { title: string }): { title: string; summary: string } {
   const commits = s.prompts.reduce((n, p) => n + p.commits.length, 0);
   const files = s.prompts.reduce((n, p) => n + (p.changedFiles ?? 0), 0);
+  const usage = sumUsage(s.prompts.map((p) => p.usage));
   const summary = [
     `**${s.prompts.filter((p) => p.status !== "cancelled").length} prompt(s), ${commits} commit(s), ${files} file change(s).** [Open the live session](${s.sessionUrl})`,
+    ...(usage.parts ? [`Cost: ${usageLine(usage)}`] : []),
     promptList(s.prompts, s.handle),
   ].join("\n\n");
   return { title: state.title.slice(0, 255), summary: summary.slice(0, 65_000) };

@@ -13,6 +13,8 @@ import { statusCommentBody } from "../github/status-comment.js";
 import type { SessionService } from "../sessions/service.js";
 import { isActive, lastTurn } from "../sessions/state.js";
 import { sessionUrl } from "../sessions/url.js";
+import { sessionUsage } from "../usage/session-usage.js";
+import { usageLine } from "../../protocol/usage.js";
 import type { Reporter } from "./reporter.js";
 
 export interface StatusCommentDeps {
@@ -87,6 +89,7 @@ export class StatusCommentReporter implements Reporter {
       if (tool?.type === "tool.call") activity = tool.data.title ?? tool.data.tool;
     }
     const turn = session.status === "idle" ? lastTurn(await listPrompts(this.deps.db, session.id)) : null;
+    const usage = await sessionUsage(this.deps.db, session.id);
     return statusCommentBody({
       status: session.status,
       reason: session.statusReason,
@@ -94,6 +97,7 @@ export class StatusCommentReporter implements Reporter {
       prUrl: session.prUrl,
       activity,
       turn,
+      usage: usage.parts ? usageLine(usage) : null,
     });
   }
 }
