@@ -88,8 +88,11 @@ export function formatEvent(event, state = { streaming: null }) {
       return line(
         `● commit ${d.sha.slice(0, 10)} by ${d.author.name} <${d.author.email}> (${plural(d.files, "file")})`,
       );
-    case "git.push":
-      return line(`↑ pushed ${d.branch} at ${d.sha.slice(0, 10)}`);
+    case "git.push": {
+      const s = d.synced;
+      const meanwhile = s ? ` (${s.how} onto ${s.theirs} commit${s.theirs === 1 ? "" : "s"} pushed meanwhile)` : "";
+      return line(`↑ pushed ${d.branch} at ${d.sha.slice(0, 10)}${meanwhile}`);
+    }
     case "pr.opened":
       return line(`⇡ pull request #${d.number}: ${d.url}`);
     case "error":

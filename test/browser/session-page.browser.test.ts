@@ -144,6 +144,21 @@ describe("live session page", () => {
     await timeline.locator('details.file[data-file="src/widgets/list.tsx"] summary').click();
     await expect.poll(() => timeline.textContent()).toContain("Committed a1b2c3d Sort the widget list");
 
+    // Someone pushed to the branch during the turn: the push says the work was rebased onto theirs.
+    await stack.append(SID, [
+      {
+        type: "git.push",
+        data: {
+          branch: "inspect/12-sort",
+          sha: "f00dfeed1234",
+          synced: { how: "rebased", onto: "beefcafe9876", theirs: 2 },
+        },
+      },
+    ]);
+    await expect
+      .poll(() => timeline.textContent())
+      .toContain("Pushed inspect/12-sort at f00dfee (2 commits pushed meanwhile by others; rebased onto beefcaf)");
+
     // A second person joins: same history, and both see who is watching.
     const bob = await personFor("bob", { width: 390, height: 800 });
     await expect.poll(() => bob.locator('#timeline [data-call="c1"] .badge').textContent()).toBe("completed");

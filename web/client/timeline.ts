@@ -133,9 +133,15 @@ export class Timeline {
         this.changes.committed(d.sha);
         return;
       }
-      case "git.push":
-        this.line(`Pushed ${e.data.branch} at ${e.data.sha.slice(0, 7)}`);
+      case "git.push": {
+        const synced = e.data.synced;
+        // Others pushed to the branch while the turn ran: say how the turn's work was put on top.
+        const meanwhile = synced
+          ? ` (${synced.theirs} ${synced.theirs === 1 ? "commit" : "commits"} pushed meanwhile by others; ${synced.how} onto ${synced.onto.slice(0, 7)})`
+          : "";
+        this.line(`Pushed ${e.data.branch} at ${e.data.sha.slice(0, 7)}${meanwhile}`);
         return;
+      }
       case "pr.opened": {
         this.root.append(
           h(
