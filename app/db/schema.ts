@@ -88,6 +88,8 @@ export const sessions = pgTable(
     statusCommentId: bigint("status_comment_id", { mode: "number" }),
     headSha: text("head_sha"),
     lastSeq: integer("last_seq").notNull().default(0),
+    /** The session whose agent spawned this one (app/children); null for a person's session. */
+    parentSessionId: text("parent_session_id"),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -101,6 +103,9 @@ export const sessions = pgTable(
     index("sessions_head_branch").on(t.repositoryId, t.headBranch),
     index("sessions_status").on(t.status),
     index("sessions_created").on(t.createdAt),
+    index("sessions_parent")
+      .on(t.parentSessionId)
+      .where(sql`${t.parentSessionId} is not null`),
   ],
 );
 

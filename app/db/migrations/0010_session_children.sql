@@ -1,0 +1,2 @@
+ALTER TABLE "sessions" ADD COLUMN "parent_session_id" text;--> statement-breakpoint
+CREATE INDEX "sessions_parent" ON "sessions" USING btree ("parent_session_id") WHERE "sessions"."parent_session_id" is not null;
