@@ -6,13 +6,14 @@
  * Octokit with its retry and throttling). Checked: every delivery acknowledged (2xx), every one
  * handled (done in the inbox), each thread's prompts stored in the order sent, none lost.
  * Measured: the acknowledgement time (POST → response; the delivery is stored by then) and the
- * time to the 👀 at GitHub. BENCH_ROUNDS (default 3) rounds per database, for the spread.
+ * time to the 👀 at GitHub. The requests go out from a worker thread, on their own schedule. BENCH_ROUNDS (default 3) rounds per database, for the spread.
  */
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 import { loadConfig } from "../app/config.js";
 import { openDatabase, type Database } from "../app/db/client.js";
 import { createInspect } from "../app/server.js";
@@ -78,6 +79,65 @@ interface Round {
   outOfOrder: number;
 }
 
+/**
+ * GitHub's side, in a worker thread with an event loop of its own: the server's loop (busy with
+ * the work, PGlite included) must not decide when a request goes out, or in which order.
+ */
+const SENDER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const http = require("node:http");
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+(async () => {
+  const { url, requests, spacingMs } = workerData;
+  const ack = [], sentAt = [];
+  let failed = 0;
+  const start = now();
+  const posts = requests.map(async (r, i) => {
+    const wait = start + i * spacingMs - now();
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    const t0 = now();
+    sentAt[i] = t0;
+    // A connection of its own, as each of GitHub's deliveries comes.
+    const status = await new Promise((resolve) => {
+      const req = http.request(url, {
+        method: "POST",
+        agent: false,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(r.body),
+          "x-github-event": "issue_comment",
+          "x-github-delivery": r.id,
+          "x-hub-signature-256": r.signature,
+        },
+      }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      });
+      req.on("error", () => resolve(0));
+      req.end(r.body);
+    });
+    if (status >= 200 && status < 300) ack.push(now() - t0);
+    else failed++;
+  });
+  await Promise.all(posts);
+  parentPort.postMessage({ ack, failed, sentAt });
+})();
+`;
+
+function sendFromWorker(
+  url: string,
+  requests: { id: string; body: string; signature: string }[],
+): Promise<{ ack: number[]; failed: number; sentAt: number[] }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(SENDER, { eval: true, workerData: { url, requests, spacingMs: SPACING_MS } });
+    worker.once("message", (m) => {
+      resolve(m);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+  });
+}
+
 async function round(database: Database, label: string, r: number): Promise<Round> {
   const gh = await fakeGitHub();
   const config = loadConfig({
@@ -99,11 +159,8 @@ async function round(database: Database, label: string, r: number): Promise<Roun
   const tag = `${label}${r}`;
   // Each round its own repositories (20 threads on 20 installations, as 20 teams would be).
   const repoBase = (label === "pg" ? 20_000 : 10_000) + r * 100;
-  const sent: { thread: number; k: number; commentId: number; t0: number }[] = [];
-  const ack: number[] = [];
-  let failed = 0;
-  const posts: Promise<void>[] = [];
-  const start = now();
+  const sent: { thread: number; k: number; commentId: number }[] = [];
+  const requests: { id: string; body: string; signature: string }[] = [];
   for (let i = 0; i < THREADS * PER_THREAD; i++) {
     const thread = i % THREADS;
     const k = Math.floor(i / THREADS);
@@ -124,31 +181,15 @@ async function round(database: Database, label: string, r: number): Promise<Roun
       comment: { id: commentId, body: `@inspect step ${k}`, user: { login: `dev${k % 3}`, id: 7, type: "User" } },
     };
     const body = JSON.stringify(payload);
-    const wait = start + i * SPACING_MS - now();
-    if (wait > 0) await sleep(wait);
-    const t0 = now();
-    sent.push({ thread, k, commentId, t0 });
-    posts.push(
-      fetch(`${url}/api/github/webhooks`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "x-github-event": "issue_comment",
-          "x-github-delivery": `load-${tag}-${i}`,
-          "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
-        },
-        body,
-      }).then(
-        async (res) => {
-          await res.arrayBuffer();
-          if (res.ok) ack.push(now() - t0);
-          else failed++;
-        },
-        () => void failed++,
-      ),
-    );
+    sent.push({ thread, k, commentId });
+    requests.push({
+      id: `load-${tag}-${i}`,
+      body,
+      signature: `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+    });
   }
-  await Promise.all(posts);
+  const start = now();
+  const { ack, failed, sentAt } = await sendFromWorker(`${url}/api/github/webhooks`, requests);
 
   // Handled: every delivery done in the inbox (or given up, which counts as lost below).
   const ids = sent.map((_, i) => `'load-${tag}-${i}'`).join(",");
@@ -176,7 +217,10 @@ async function round(database: Database, label: string, r: number): Promise<Roun
   const want = [...Array(PER_THREAD).keys()].join();
   const outOfOrder = [...Array(THREADS).keys()].filter((t) => (perThread.get(t) ?? []).join() !== want).length;
   const stored = new Set(rows.map((row) => Number(row.c))).size;
-  const eyes = sent.flatMap((s) => (gh.reactions.has(s.commentId) ? [gh.reactions.get(s.commentId)! - s.t0] : []));
+  // The worker's clock is this process's (performance.timeOrigin differs; hrtime does not).
+  const eyes = sent.flatMap((s, i) =>
+    gh.reactions.has(s.commentId) ? [gh.reactions.get(s.commentId)! - sentAt[i]!] : [],
+  );
   await inspect.close();
   gh.close();
   rmSync(config.dataDir, { recursive: true, force: true });
