@@ -174,7 +174,7 @@ export class GitHubIntake {
           t.thread.number,
           `Sorry @${t.actor.login}, I can't work on pull requests from forks: their code never runs with this repository's credentials.`,
         );
-          return { outcome: "refused", reason: "fork pull request" };
+        return { outcome: "refused", reason: "fork pull request" };
       }
       base = pr.baseRef;
       head = pr.headRef;

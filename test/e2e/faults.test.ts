@@ -82,6 +82,7 @@ async function crashRig(name: string, heartbeatSeconds: number) {
     // Pages poll for events; no room server is needed for this.
     INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
     INSPECT_HEARTBEAT_TIMEOUT: String(heartbeatSeconds),
+    INSPECT_POOL_SIZE: "0",
     INSPECT_IDLE_TIMEOUT: "120",
   };
   return {

@@ -36,6 +36,8 @@ export function githubEnv(extra: Record<string, string> = {}): Record<string, st
     INSPECT_RUNNER_REPO: "acme/inspect-runner",
     INSPECT_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), "inspect-test-")),
     INSPECT_SECRET: "x".repeat(40),
+    // No warm pool unless a test asks for one (app/pool): each pooled sandbox is an OpenCode.
+    INSPECT_POOL_SIZE: "0",
     ...extra,
   };
 }

@@ -41,6 +41,8 @@ export async function startHarness(
     INSPECT_IDLE_TIMEOUT: String(opts.idleTimeoutSeconds ?? 3),
     INSPECT_SETUP_TIMEOUT: String(opts.setupTimeoutSeconds ?? 60),
     INSPECT_HEARTBEAT_TIMEOUT: "30",
+    // No warm pool unless a test asks for one (app/pool): each pooled sandbox is an OpenCode.
+    INSPECT_POOL_SIZE: "0",
     ...(opts.turnTimeoutMinutes ? { INSPECT_TURN_TIMEOUT: String(opts.turnTimeoutMinutes) } : {}),
   });
   const inspect = await createInspect(config, { database, logLevel: "fatal" });

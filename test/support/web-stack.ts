@@ -81,6 +81,7 @@ export async function startWebStack(
     // With no room server, point at a closed port: the page must fall back to the API.
     INSPECT_PARTY_URL: rooms ? rooms.url : `http://127.0.0.1:${await freePort()}`,
     INSPECT_ROOM_SECRET: ROOM_SECRET,
+    INSPECT_POOL_SIZE: "0",
     ...(app
       ? {
           APP_ID: "1",
