@@ -58,6 +58,11 @@ const spec = {
     schema: z.coerce.number().positive().max(1440),
     expects: "minutes (a positive number, at most 1440)",
   },
+  INSPECT_CHILD_DEPTH: {
+    schema: z.coerce.number().int().min(0).max(5),
+    expects: "a whole number 0-5 (0: agents cannot spawn sessions)",
+  },
+  INSPECT_CHILD_MAX: { schema: z.coerce.number().int().min(0).max(50), expects: "a whole number 0-50" },
   INSPECT_SESSION_BUDGET_USD: {
     schema: z.coerce.number().positive().finite(),
     expects: "US dollars (a positive number)",
@@ -145,6 +150,8 @@ export interface Config {
   heartbeatTimeoutMs: number;
   setupTimeoutMs: number;
   turnTimeoutMs: number;
+  /** Child sessions an agent may spawn (app/children): how deep below a person's session, how many per session. */
+  children: { maxDepth: number; maxPerSession: number };
   /** USD caps on a session's and on one prompt's spend; unset: none. A repository may lower them. */
   budgets: { sessionUsd?: number; promptUsd?: number };
   localRepos: string[];
@@ -343,6 +350,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     heartbeatTimeoutMs: (read(env, "INSPECT_HEARTBEAT_TIMEOUT") ?? 90) * 1000,
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
     turnTimeoutMs: Math.round((read(env, "INSPECT_TURN_TIMEOUT") ?? 60) * 60_000),
+    children: { maxDepth: read(env, "INSPECT_CHILD_DEPTH") ?? 2, maxPerSession: read(env, "INSPECT_CHILD_MAX") ?? 5 },
     budgets: {
       sessionUsd: read(env, "INSPECT_SESSION_BUDGET_USD"),
       promptUsd: read(env, "INSPECT_PROMPT_BUDGET_USD"),

@@ -8,8 +8,8 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 
-export const WEBHOOK_MAX_BYTES = 25 * 1024 * 1024;
-export const REQUEST_MAX_BYTES = 2_000_000;
+const WEBHOOK_MAX_BYTES = 25 * 1024 * 1024;
+const REQUEST_MAX_BYTES = 2_000_000;
 
 export function bodyCap(webhookPath: string): MiddlewareHandler {
   const refuse = (max: number) =>

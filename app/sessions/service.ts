@@ -51,6 +51,8 @@ export interface NewSession {
   model?: string | null;
   prNumber?: number | null;
   prUrl?: string | null;
+  /** The session whose agent spawned this one (app/children). */
+  parentSessionId?: string | null;
 }
 
 export interface NewPrompt {
@@ -105,6 +107,7 @@ export class SessionService {
         createdByUserId: spec.createdBy.id,
         prNumber: spec.prNumber ?? null,
         prUrl: spec.prUrl ?? null,
+        parentSessionId: spec.parentSessionId ?? null,
       });
       const queued = await insertEvents(tx, id, [{ type: "session.status", data: { status: "queued" } }]);
       const prompt = await insertPrompt(tx, promptValues(id, first));
