@@ -26,6 +26,7 @@ describe("budgets", () => {
     expect(prompt?.message).toMatch(
       /This prompt reached its budget of \$1\.00 \(INSPECT_PROMPT_BUDGET_USD\) after spending \$1\.00; .*committed and pushed/,
     );
+    expect(overBudget(effectiveBudgets({ sessionUsd: 0.003 }, null, FILE), 0.0024, 0.0006)).not.toBeNull();
     expect(overBudget(b, 4.5, 0.5)?.message).toMatch(/This session reached its budget of \$5\.00 .*spending \$5\.00/);
     // Already over before the turn: it does not run.
     expect(overBudget(b, 6, 0)?.message).toMatch(/no further prompt runs/);

@@ -32,6 +32,9 @@ export function effectiveBudgets(
   };
 }
 
+/** Sums of float dollars drift ($0.0024 + $0.0006 < $0.003): a cap is reached within a billionth of a dollar. */
+const reached = (usd: number, cap: Cap) => usd >= cap.usd - 1e-9;
+
 const KEPT = "the turn was stopped and its work so far is committed and pushed.";
 
 /**
@@ -40,13 +43,13 @@ const KEPT = "the turn was stopped and its work so far is committed and pushed."
  */
 export function overBudget(budgets: Budgets, sessionBeforeUsd: number, turnUsd: number): Interruption | null {
   const { prompt, session } = budgets;
-  if (prompt && turnUsd >= prompt.usd)
+  if (prompt && reached(turnUsd, prompt))
     return new Interruption(
       `This prompt reached its budget of ${formatUsd(prompt.usd)} (${prompt.from}) after spending ${formatUsd(turnUsd)}; ${KEPT}`,
       "budget_exceeded",
     );
   const total = sessionBeforeUsd + turnUsd;
-  if (session && total >= session.usd)
+  if (session && reached(total, session))
     return new Interruption(
       `This session reached its budget of ${formatUsd(session.usd)} (${session.from}) after spending ${formatUsd(total)}; ${turnUsd > 0 ? KEPT : "no further prompt runs in it."}`,
       "budget_exceeded",

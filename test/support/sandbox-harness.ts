@@ -27,6 +27,10 @@ export async function startHarness(
     setupTimeoutSeconds?: number;
     turnTimeoutMinutes?: number;
     database?: Database;
+    /** OpenCode's providers (default: the scripted model, unpriced). */
+    providers?: (model: ModelServer) => Record<string, unknown>;
+    /** More configuration (e.g. budgets). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<Harness> {
   const root = mkdtempSync(path.join(os.tmpdir(), "inspect-sbx-"));
@@ -37,13 +41,14 @@ export async function startHarness(
     INSPECT_DATA_DIR: path.join(root, "data"),
     INSPECT_SECRET: "s".repeat(40),
     INSPECT_MODEL: "scripted/scripted-model",
-    INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: model.opencodeProvider() }),
+    INSPECT_OPENCODE_CONFIG: JSON.stringify({ provider: opts.providers?.(model) ?? model.opencodeProvider() }),
     INSPECT_IDLE_TIMEOUT: String(opts.idleTimeoutSeconds ?? 3),
     INSPECT_SETUP_TIMEOUT: String(opts.setupTimeoutSeconds ?? 60),
     INSPECT_HEARTBEAT_TIMEOUT: "30",
     // No warm pool unless a test asks for one (app/pool): each pooled sandbox is an OpenCode.
     INSPECT_POOL_SIZE: "0",
     ...(opts.turnTimeoutMinutes ? { INSPECT_TURN_TIMEOUT: String(opts.turnTimeoutMinutes) } : {}),
+    ...opts.env,
   });
   const inspect = await createInspect(config, { database, logLevel: "fatal" });
   const { url } = await inspect.listen(0, "127.0.0.1");
