@@ -63,6 +63,16 @@ const spec = {
     expects: "a whole number 0-5 (0: agents cannot spawn sessions)",
   },
   INSPECT_CHILD_MAX: { schema: z.coerce.number().int().min(0).max(50), expects: "a whole number 0-50" },
+  INSPECT_POOL_SIZE: {
+    schema: z.coerce.number().int().min(0).max(16),
+    expects: "a whole number 0-16 (0 turns the pool off)",
+  },
+  INSPECT_POOL_MAX: { schema: z.coerce.number().int().min(0).max(64), expects: "a whole number 0-64" },
+  INSPECT_POOL_TTL: { schema: z.coerce.number().positive(), expects: "hours (a positive number)" },
+  INSPECT_SNAPSHOT_INTERVAL: {
+    schema: z.coerce.number().positive().max(1440),
+    expects: "minutes (a positive number, at most 1440)",
+  },
   INSPECT_SESSION_BUDGET_USD: {
     schema: z.coerce.number().positive().finite(),
     expects: "US dollars (a positive number)",
@@ -155,6 +165,12 @@ export interface Config {
   /** USD caps on a session's and on one prompt's spend; unset: none. A repository may lower them. */
   budgets: { sessionUsd?: number; promptUsd?: number };
   localRepos: string[];
+  /**
+   * The warm pool (app/pool): `size` ready sandboxes per active repository (one with a session
+   * within `activeMs`, or listed in `repos`: owner/name or a local path), `max` in all; size 0: off.
+   * A ready sandbox is recycled after `maxAgeMs` (INSPECT_SNAPSHOT_INTERVAL).
+   */
+  pool: { size: number; max: number; activeMs: number; repos: string[]; maxAgeMs: number };
   party: { url: string; secret: string | undefined };
   draftPullRequests: boolean;
   /** The OS user a local runner runs the session's code as (required with a GitHub App). */
@@ -333,6 +349,17 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     .map((p) => path.resolve(cwd, p));
 
   const opencodeConfig = readOpencodeConfig(env, cwd);
+  const pool: Config["pool"] = {
+    size: read(env, "INSPECT_POOL_SIZE") ?? 1,
+    max: read(env, "INSPECT_POOL_MAX") ?? 4,
+    activeMs: Math.round((read(env, "INSPECT_POOL_TTL") ?? 24) * 3_600_000),
+    repos: (env.INSPECT_POOL_REPOS ?? "")
+      .split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((r) => (/^[\w-][\w.-]*\/[\w.-]+$/.test(r) ? r : path.resolve(cwd, r))),
+    maxAgeMs: Math.round((read(env, "INSPECT_SNAPSHOT_INTERVAL") ?? 30) * 60_000),
+  };
   return {
     port,
     publicUrl,
@@ -356,6 +383,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       promptUsd: read(env, "INSPECT_PROMPT_BUDGET_USD"),
     },
     localRepos,
+    pool,
     party: {
       url: (read(env, "INSPECT_PARTY_URL") ?? "http://127.0.0.1:1999").replace(/\/+$/, ""),
       secret: read(env, "INSPECT_ROOM_SECRET"),

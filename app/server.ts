@@ -34,6 +34,11 @@ import { attachReporters } from "./reporters/reporter.js";
 import { RUNNER_API_PREFIX } from "../protocol/runner-api.js";
 import { createOidcVerifier } from "./runner-api/oidc.js";
 import { runnerRoutes } from "./runner-api/routes.js";
+import { ChildService } from "./children/child-service.js";
+import { relayChildren } from "./children/relay.js";
+import { childRoutes } from "./children/routes.js";
+import { PoolService } from "./pool/pool-service.js";
+import { poolRoutes } from "./pool/routes.js";
 import { RunnerService } from "./runner-api/runner-service.js";
 import { SessionBus } from "./sessions/bus.js";
 import { createAuth } from "./auth/index.js";
@@ -74,6 +79,8 @@ export interface Inspect {
   bus: SessionBus;
   sessions: SessionService;
   runners: RunnerService;
+  /** The warm pool (off unless INSPECT_POOL_SIZE > 0 and the runner is local). */
+  pool: PoolService;
   intake: GitHubIntake | null;
   inbox: WebhookInbox | null;
   github: GitHubGateway | null;
@@ -108,9 +115,20 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     tasks,
     port: () => boundPort,
     runners: () => runners,
+    pool: () => pool,
   });
   const sessions = new SessionService({ db, config, events, bus, dispatcher, log });
   const runners = new RunnerService(sessions, github, actions);
+  const pool = new PoolService({
+    config,
+    sessions,
+    runners,
+    dispatcher,
+    github,
+    log,
+    run: (n, fn) => tasks.run(n, fn),
+  });
+  if (pool.enabled) sessions.usePool(pool);
   const permissions = github ? new PermissionCache(github) : null;
   const stops: (() => void)[] = [];
   let intake: GitHubIntake | null = null;
@@ -145,6 +163,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     permissions,
     sessions,
     runners,
+    pool,
     actions,
     tasks,
   });
@@ -156,6 +175,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     bus,
     sessions,
     runners,
+    pool,
     intake,
     inbox,
     github,
@@ -172,6 +192,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
           tasks.run("recover runners", async () => {
             await runners.recoverAtStart(dispatcher.alive?.bind(dispatcher));
             await runners.ensureRuns();
+            pool.start();
           });
           resolve({ port: info.port, url: `http://127.0.0.1:${info.port}` });
         });
@@ -180,6 +201,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
     async close() {
       for (const stop of stops) stop();
       sessions.shutDown();
+      pool.close();
       await dispatcher.close();
       if (listening) await closeServer(listening);
       await tasks.drain();
@@ -230,6 +252,7 @@ interface DispatcherDeps {
   /** The port the server listens on, once it does. */
   port: () => number;
   runners: () => RunnerService;
+  pool: () => PoolService;
 }
 
 function createDispatcher(
@@ -256,6 +279,8 @@ function createDispatcher(
     log: deps.log,
     onExit: (sessionId, code, signal, tail) =>
       deps.tasks.run(`runner exit ${sessionId}`, () => deps.runners().processExited(sessionId, code, signal, tail)),
+    onPoolExit: (slotId, how) =>
+      deps.tasks.run(`pooled runner exit ${slotId}`, () => deps.pool().slotExited(slotId, how)),
   });
   return { dispatcher, actions: null };
 }
@@ -308,6 +333,7 @@ interface HttpDeps {
   permissions: PermissionCache | null;
   sessions: SessionService;
   runners: RunnerService;
+  pool: PoolService;
   actions: ActionsDispatcher | null;
   tasks: BackgroundTasks;
 }
@@ -391,7 +417,15 @@ function httpApp(d: HttpDeps): Hono {
         })
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
+  if (d.pool.enabled) app.route(`${RUNNER_API_PREFIX}/pool`, poolRoutes(d.pool));
   const starter = new SessionStarter({ db, config, sessions, github, permissions });
+  // Child sessions: the agent's own tools (sandbox/mcp) reach them with its session token.
+  const children = new ChildService({ db, config, sessions, starter });
+  app.route(
+    RUNNER_API_PREFIX,
+    childRoutes(children, runners, (id) => sessions.get(id)),
+  );
+  stops.push(relayChildren({ db, bus, events: sessions.deps.events, sessions, tasks: d.tasks }));
   // Slack (app/slack): events and interactivity at /api/slack/events, account linking at /slack/link.
   if (config.slack) {
     const slack = createSlack({

@@ -5,12 +5,14 @@
  *
  *   INSPECT_CONTROL_PLANE_URL  base URL of the control plane
  *   INSPECT_SESSION_ID         the session to claim
+ *   INSPECT_POOL_SLOT_ID       or: the warm pool's slot to claim (sandbox/pool.ts), instead of a session
  *   INSPECT_RUNNER_TOKEN       bearer for POST /api/runner/claim
  *   INSPECT_WORK_DIR           folder for checkouts and OpenCode's dirs (default: temp)
  *   INSPECT_SNAPSHOT_DIR       persistent snapshot folder (default: none)
  *   INSPECT_SANDBOX_USER       run the session's code as this user in bubblewrap (default: as ourselves)
  *   INSPECT_SANDBOX_HIDE       JSON array of paths the session's code must not see
  */
+import { runPooled } from "./pool.js";
 import { runSandbox } from "./runtime.js";
 
 // Our output goes to the control plane that started us. If it crashed, the pipe is broken;
@@ -27,7 +29,8 @@ function required(name: string): string {
 }
 
 const controlPlaneUrl = required("INSPECT_CONTROL_PLANE_URL");
-const sessionId = required("INSPECT_SESSION_ID");
+const slotId = process.env.INSPECT_POOL_SLOT_ID;
+const sessionId = slotId ? "" : required("INSPECT_SESSION_ID");
 const claimToken = required("INSPECT_RUNNER_TOKEN");
 
 function pathList(name: string): string[] {
@@ -44,15 +47,15 @@ function pathList(name: string): string[] {
 }
 
 try {
-  const result = await runSandbox({
+  const common = {
     controlPlaneUrl,
-    sessionId,
     claimToken,
     workDir: process.env.INSPECT_WORK_DIR || undefined,
     snapshotRoot: process.env.INSPECT_SNAPSHOT_DIR || null,
     sandboxUser: process.env.INSPECT_SANDBOX_USER || null,
     hide: pathList("INSPECT_SANDBOX_HIDE"),
-  });
+  };
+  const result = slotId ? await runPooled({ ...common, slotId }) : await runSandbox({ ...common, sessionId });
   process.exit(result.reason === "error" ? 1 : 0);
 } catch (error) {
   // Only a failed claim gets here; its message never contains the token.

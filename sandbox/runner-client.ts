@@ -13,6 +13,8 @@ import {
   AppendEventsResponse,
   ClaimResponse,
   NextResponse,
+  PoolClaimResponse,
+  PoolNextResponse,
   RUNNER_API_PREFIX,
   type ExitRequest,
   type PromptDoneRequest,
@@ -63,6 +65,28 @@ export class RunnerClient {
   async claim(bearer: string, sessionId: string): Promise<ClaimResponse> {
     const body = await this.request("POST", "/claim", { sessionId }, bearer);
     return this.adopt(ClaimResponse.parse(body));
+  }
+
+  /** A pooled runner's claim of its slot (app/pool): no session yet. */
+  async claimSlot(bearer: string, slotId: string): Promise<PoolClaimResponse> {
+    const claimed = PoolClaimResponse.parse(await this.request("POST", "/pool/claim", { slotId }, bearer));
+    this.contactTimeoutMs = claimed.pool.heartbeatTimeoutMs;
+    this.lastContact = Date.now();
+    return claimed;
+  }
+
+  /** A pooled runner's long-poll for a session; `ready` once it is prepared. */
+  async poolNext(
+    slotId: string,
+    slotToken: string,
+    waitSeconds: number,
+    ready: boolean,
+    signal?: AbortSignal,
+  ): Promise<PoolNextResponse> {
+    const query = new URLSearchParams({ wait: String(waitSeconds), ready: ready ? "1" : "0" });
+    const path = `/pool/${encodeURIComponent(slotId)}/next?${query}`;
+    const body = await this.request("GET", path, undefined, slotToken, signal, (waitSeconds + 15) * 1_000);
+    return PoolNextResponse.parse(body);
   }
 
   /** Take over a claim made elsewhere (the Action claims, then hands it to the runtime). */

@@ -18,7 +18,8 @@ import { handBackCheckout } from "./git/snapshot.js";
 import { detectBoundary } from "./jail/boundary.js";
 import { noJail, userJail, type Jail } from "./jail/jail.js";
 import { resolveOpencodeBinary } from "./opencode/binary.js";
-import { PreparationError, prepareSandbox } from "./prepare.js";
+import { PreparationError, prepareSandbox, type Prepared } from "./prepare.js";
+import { syncPooledCheckout } from "./pool-sync.js";
 import { killAllGroups } from "./proc/group.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
 import { configSecrets, createRedactor, type Redactor } from "./redact.js";
@@ -56,6 +57,16 @@ export interface RuntimeOptions {
   onMark?: (name: string, ms: number) => void;
   /** Aborting this shuts the sandbox down like a signal would. */
   signal?: AbortSignal;
+  /** A pooled sandbox (sandbox/pool.ts) taking over the session it was assigned: already prepared. */
+  pooled?: PooledSandbox;
+}
+
+export interface PooledSandbox {
+  jail: Jail;
+  sessionDir: string;
+  prepared: Prepared;
+  /** What the setup script said while the sandbox waited: now the session's events. */
+  setupEvents: NewEvent[];
 }
 
 export interface RuntimeResult {
@@ -82,9 +93,10 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   log(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
 
   const workDir = options.workDir ?? mkdtempSync(path.join(tmpdir(), "inspect-sandbox-"));
-  const sessionDir = path.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
+  const pooled = options.pooled;
+  const sessionDir = pooled?.sessionDir ?? path.join(workDir, "sessions", spec.id.replace(/[^\w.-]/g, "_"));
   mkdirSync(sessionDir, { recursive: true });
-  const jailed = makeJail(options, workDir, sessionDir);
+  const jailed = pooled ? { jail: pooled.jail } : makeJail(options, workDir, sessionDir);
   const jail = jailed.jail;
   log(
     jail.isolated
@@ -98,6 +110,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
     onDrop: (count, error) => log(`dropped ${count} events: ${(error as Error).message}`),
   });
   const emit = (events: NewEvent[]) => sink.push(events);
+  if (pooled?.setupEvents.length) emit(pooled.setupEvents);
 
   const shutdown = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -117,28 +130,30 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   // OpenCode, checkout and setup get going at once; the poller runs alongside from the start.
   const prepAbort = new AbortController();
   const teardown = new AbortController();
-  const preparing = jailed.problem
-    ? Promise.reject(
-        new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable"),
-      )
-    : jail.start().then(
-        () =>
-          prepareSandbox({
-            spec,
-            jail,
-            snapshotRoot: options.snapshotRoot ?? null,
-            useActionsCache: options.useActionsCache,
-            redact,
-            emit,
-            signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
-            cancel: teardown.signal,
-            log,
-            mark,
-          }),
-        (error: Error) => {
-          throw new PreparationError(`The sandbox could not start: ${error.message}`, "sandbox_unavailable");
-        },
-      );
+  const preparing = pooled
+    ? takeOver(pooled, spec, redact, log)
+    : jailed.problem
+      ? Promise.reject(
+          new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable"),
+        )
+      : jail.start().then(
+          () =>
+            prepareSandbox({
+              spec,
+              jail,
+              snapshotRoot: options.snapshotRoot ?? null,
+              useActionsCache: options.useActionsCache,
+              redact,
+              emit,
+              signal: AbortSignal.any([shutdown.signal, prepAbort.signal]),
+              cancel: teardown.signal,
+              log,
+              mark,
+            }),
+          (error: Error) => {
+            throw new PreparationError(`The sandbox could not start: ${error.message}`, "sandbox_unavailable");
+          },
+        );
   preparing.then(
     () => {
       mark("ready");
@@ -202,6 +217,27 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   return result;
 }
 
+/** The pooled sandbox's checkout brought to the session's branch; if that fails, OpenCode goes too. */
+async function takeOver(
+  pooled: PooledSandbox,
+  spec: SessionSpec,
+  redact: Redactor,
+  log: (line: string) => void,
+): Promise<Prepared> {
+  const { prepared } = pooled;
+  try {
+    const checkout = await syncPooledCheckout(prepared.checkout, spec, redact, log);
+    log(`synced ${spec.headBranch} at ${checkout.sha.slice(0, 12)}`);
+    return { ...prepared, checkout };
+  } catch (error) {
+    prepared.workspace.hub.close();
+    await prepared.server.stop().catch(() => undefined);
+    const failed = new PreparationError(`Syncing the checkout failed: ${(error as Error).message}`, "checkout_failed");
+    failed.partial = { checkout: prepared.checkout, reusable: prepared.reusable };
+    throw failed;
+  }
+}
+
 /** Keep the prepared checkout (dependencies installed) so the next session — on this runner or, via the cache, another — starts warm. */
 async function saveForNextTime(
   spec: SessionSpec,
@@ -230,7 +266,11 @@ async function saveForNextTime(
 }
 
 /** The session's jail, or none; `problem` says why a requested boundary cannot be had. */
-function makeJail(options: RuntimeOptions, workDir: string, sessionDir: string): { jail: Jail; problem?: string } {
+export function makeJail(
+  options: Pick<RuntimeOptions, "sandboxUser" | "snapshotRoot" | "hide" | "reveal">,
+  workDir: string,
+  sessionDir: string,
+): { jail: Jail; problem?: string } {
   if (!options.sandboxUser) return { jail: noJail(sessionDir) };
   const boundary = detectBoundary(options.sandboxUser);
   if (!boundary.ok) return { jail: noJail(sessionDir), problem: boundary.reason };

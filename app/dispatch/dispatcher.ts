@@ -21,6 +21,14 @@ export interface Dispatcher {
    * process — also one an earlier control plane started); undefined where it cannot (Actions).
    */
   alive?(sessionId: string): boolean;
+  /**
+   * The warm pool (app/pool), where this dispatcher offers it: start a pooled runner for a slot
+   * (it claims the slot with `claimToken`), stop one, and record which session a pooled runner
+   * took over (so `alive(sessionId)` and the runner's exit speak of that session from then on).
+   */
+  dispatchPool?(req: { slotId: string; claimToken: string }): Promise<void>;
+  stopPool?(slotId: string): void;
+  bindPool?(slotId: string, sessionId: string): void;
   /** End every runner this process started (local) before shutdown. */
   close(): Promise<void>;
 }

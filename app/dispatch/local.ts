@@ -19,6 +19,8 @@ export interface LocalDispatcherOptions {
   log: Logger;
   /** Called when a runner process ends, with the tail of its output. */
   onExit: (sessionId: string, code: number | null, signal: NodeJS.Signals | null, outputTail: string) => void;
+  /** Called when a pooled runner's process ends (before `onExit` of the session it took over, if any). */
+  onPoolExit?: (slotId: string, how: string) => void;
   entry?: string;
   /**
    * Run the session's code as this OS user inside bubblewrap, and refuse to start a session
@@ -45,6 +47,9 @@ const PASS_THROUGH = [
 
 /** In each runner's folder: its process group's id, so a restarted control plane finds it. */
 const PID_FILE = "runner.pid";
+/** In a pooled runner's folder, once it took a session over: that session's id. */
+const SESSION_FILE = "session";
+const POOL_PREFIX = "pool-";
 const ADOPTED_POLL_MS = 1_000;
 
 /**
@@ -59,9 +64,12 @@ const ADOPTED_POLL_MS = 1_000;
 export class LocalDispatcher implements Dispatcher {
   readonly kind = "local";
   readonly usesClaimTokens = true;
+  /** By key: the session id, or `pool-<slot>` for a pooled runner. */
   private readonly children = new Map<string, ChildProcess>();
-  /** Runners an earlier control plane started, by session: their process group ids. */
+  /** Runners an earlier control plane started, by key: their process group ids. */
   private readonly adopted = new Map<string, number>();
+  /** Sessions that pooled runners took over: session id → the runner's key. */
+  private readonly bound = new Map<string, string>();
   private adoptedWatch: NodeJS.Timeout | null = null;
   private closing = false;
   private readonly entry: string;
@@ -71,8 +79,9 @@ export class LocalDispatcher implements Dispatcher {
     this.adoptSurvivors();
   }
 
-  alive(sessionId: string): boolean {
-    return this.children.has(sessionId) || this.adopted.has(sessionId);
+  alive(key: string): boolean {
+    const runner = this.bound.get(key) ?? key;
+    return this.children.has(runner) || this.adopted.has(runner);
   }
 
   /** Runners left by an earlier control plane of this data folder that are still running. */
@@ -93,6 +102,8 @@ export class LocalDispatcher implements Dispatcher {
       }
       if (Number.isInteger(pid) && pid > 1 && this.isOurRunner(pid)) {
         this.adopted.set(sessionId, pid);
+        const session = boundSession(path.join(this.opts.workDir, sessionId));
+        if (session) this.bound.set(session, sessionId);
         this.opts.log.info({ sessionId, pid }, "adopted a runner left by an earlier Inspect process");
       } else {
         rmSync(file, { force: true });
@@ -118,7 +129,7 @@ export class LocalDispatcher implements Dispatcher {
       this.adopted.delete(sessionId);
       rmSync(path.join(this.opts.workDir, sessionId, PID_FILE), { force: true });
       killGroup(pid, "SIGKILL");
-      this.opts.onExit(sessionId, null, null, "");
+      this.ended(sessionId, null, null, "");
     }
     if (this.adopted.size === 0 && this.adoptedWatch) {
       clearInterval(this.adoptedWatch);
@@ -127,11 +138,52 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   async dispatch(req: DispatchRequest): Promise<void> {
+    if (!req.claimToken) throw new DispatchError("a local runner needs a claim token");
+    this.spawnRunner(req.sessionId, { INSPECT_SESSION_ID: req.sessionId, INSPECT_RUNNER_TOKEN: req.claimToken });
+  }
+
+  async dispatchPool(req: { slotId: string; claimToken: string }): Promise<void> {
+    this.spawnRunner(POOL_PREFIX + req.slotId, {
+      INSPECT_POOL_SLOT_ID: req.slotId,
+      INSPECT_RUNNER_TOKEN: req.claimToken,
+    });
+  }
+
+  bindPool(slotId: string, sessionId: string): void {
+    const key = POOL_PREFIX + slotId;
+    this.bound.set(sessionId, key);
+    // A control plane restarted later still knows whose runner this is.
+    writeFileSync(path.join(this.opts.workDir, key, SESSION_FILE), `${sessionId}\n`);
+  }
+
+  stopPool(slotId: string): void {
+    const key = POOL_PREFIX + slotId;
+    const child = this.children.get(key);
+    if (child) {
+      signalGroup(child, "SIGTERM");
+      setTimeout(() => signalGroup(child, "SIGKILL"), 5_000).unref();
+    }
+    const pid = this.adopted.get(key);
+    if (pid) killGroup(pid, "SIGKILL");
+  }
+
+  /** A runner ended: a pooled one's slot is told, then the session it ran (if any). */
+  private ended(key: string, code: number | null, signal: NodeJS.Signals | null, tail: string): void {
+    if (!key.startsWith(POOL_PREFIX)) return this.opts.onExit(key, code, signal, tail);
+    const how = signal ? `was killed by ${signal}` : code === null ? "was gone" : `exited with code ${code}`;
+    this.opts.onPoolExit?.(key.slice(POOL_PREFIX.length), how);
+    for (const [sessionId, runner] of this.bound) {
+      if (runner !== key) continue;
+      this.bound.delete(sessionId);
+      this.opts.onExit(sessionId, code, signal, tail);
+    }
+  }
+
+  private spawnRunner(key: string, identity: Record<string, string>): void {
     if (this.closing) throw new DispatchError("Inspect is shutting down");
     if (!existsSync(this.entry)) {
       throw new DispatchError(`the local runner is not available: ${path.relative(root, this.entry)} is missing`);
     }
-    if (!req.claimToken) throw new DispatchError("a local runner needs a claim token");
     if (this.opts.sandboxUser) {
       const boundary = detectBoundary(this.opts.sandboxUser);
       if (!boundary.ok) {
@@ -140,14 +192,13 @@ export class LocalDispatcher implements Dispatcher {
         );
       }
     }
-    const workDir = path.join(this.opts.workDir, req.sessionId);
+    const workDir = path.join(this.opts.workDir, key);
     mkdirSync(workDir, { recursive: true });
     const env: Record<string, string> = {};
-    for (const key of PASS_THROUGH) if (process.env[key]) env[key] = process.env[key]!;
+    for (const name of PASS_THROUGH) if (process.env[name]) env[name] = process.env[name]!;
     Object.assign(env, {
       INSPECT_CONTROL_PLANE_URL: this.opts.controlPlaneUrl(),
-      INSPECT_SESSION_ID: req.sessionId,
-      INSPECT_RUNNER_TOKEN: req.claimToken,
+      ...identity,
       INSPECT_WORK_DIR: workDir,
       INSPECT_SNAPSHOT_DIR: this.opts.snapshotDir,
       ...(this.opts.sandboxUser
@@ -164,13 +215,13 @@ export class LocalDispatcher implements Dispatcher {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    this.children.set(req.sessionId, child);
+    this.children.set(key, child);
     const pidFile = path.join(workDir, PID_FILE);
     if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
     let tail = "";
     const keep = (chunk: Buffer) => {
       tail = (tail + chunk.toString("utf8")).slice(-4_000);
-      this.opts.log.debug({ sessionId: req.sessionId }, chunk.toString("utf8").trimEnd());
+      this.opts.log.debug({ sessionId: key }, chunk.toString("utf8").trimEnd());
     };
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
@@ -178,11 +229,11 @@ export class LocalDispatcher implements Dispatcher {
       tail += `\n${err.message}`;
     });
     child.on("exit", (code, signal) => {
-      if (this.children.get(req.sessionId) === child) this.children.delete(req.sessionId);
+      if (this.children.get(key) === child) this.children.delete(key);
       rmSync(pidFile, { force: true });
       // Anything the runner left running in its group goes with it.
       signalGroup(child, "SIGKILL");
-      this.opts.onExit(req.sessionId, code, signal, tail.trim().split("\n").slice(-15).join("\n"));
+      this.ended(key, code, signal, tail.trim().split("\n").slice(-15).join("\n"));
     });
   }
 
@@ -213,6 +264,14 @@ export class LocalDispatcher implements Dispatcher {
     );
     await Promise.all([...exits, ...adopted]);
     this.adopted.clear();
+  }
+}
+
+function boundSession(dir: string): string | null {
+  try {
+    return readFileSync(path.join(dir, SESSION_FILE), "utf8").trim() || null;
+  } catch {
+    return null;
   }
 }
 

@@ -172,12 +172,17 @@ export class GitHubGateway {
   }
 
   /** A short-lived token that can only write contents of this one repository. */
-  async repoToken(installationId: number, repo: string): Promise<{ token: string; expiresAt: string }> {
+  /** `read`: a pooled sandbox's (app/pool), which may fetch but never push. */
+  async repoToken(
+    installationId: number,
+    repo: string,
+    contents: "read" | "write" = "write",
+  ): Promise<{ token: string; expiresAt: string }> {
     const app = await this.auth();
     const { data } = await app.request("POST /app/installations/{installation_id}/access_tokens", {
       installation_id: installationId,
       repositories: [repo],
-      permissions: { contents: "write" },
+      permissions: { contents },
     });
     return { token: data.token, expiresAt: data.expires_at };
   }

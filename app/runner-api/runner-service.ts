@@ -9,6 +9,7 @@ import { runningPrompt, takeNextPrompt, updatePromptIf } from "../db/prompts.js"
 import {
   activeRun,
   endRun,
+  type ClaimBinding,
   findClaimedRun,
   liveRuns,
   markClaimed,
@@ -128,17 +129,35 @@ export class RunnerService {
         throw new RunnerError(401, "invalid runner token");
     }
     if (oidc) await this.checkDispatchedRun(sessionId, run, oidc);
-    const sessionToken = randomToken();
     const info = oidc ? { runId: String(oidc.runId), repository: oidc.repository, actor: oidc.actor } : { local: true };
     if (oidc)
       await pruneOidcTokenUses(db).catch((err) => this.deps.log.warn({ err }, "could not prune used OIDC tokens"));
-    const outcome = await markClaimed(
-      db,
-      run.id,
-      sha256(sessionToken),
+    return this.takeRun(
+      run,
       info,
+      "runner claimed the session",
       oidc ? { githubRunId: oidc.runId, jti: oidc.jti, tokenExpiresAt: oidc.expiresAt } : undefined,
     );
+  }
+
+  /**
+   * A pooled sandbox takes over the session's queued run it was assigned (app/pool): its slot
+   * token already proved it, so the session's claim is made here on its behalf.
+   */
+  async claimAssigned(sessionId: string, runId: number, slotId: string): Promise<ClaimResponse> {
+    const session = await this.sessions.get(sessionId);
+    const run = await queuedRun(this.deps.db, sessionId);
+    if (!session || !run || run.id !== runId || session.status !== "queued")
+      throw new RunnerError(409, `session ${sessionId} is no longer waiting for this runner`);
+    return this.takeRun(run, { local: true, poolSlot: slotId }, "a ready sandbox took the session");
+  }
+
+  private async takeRun(run: RunRow, info: unknown, why: string, binding?: ClaimBinding): Promise<ClaimResponse> {
+    const { db } = this.deps;
+    const { sessionId } = run;
+    const oidc = binding ? { runId: binding.githubRunId } : null;
+    const sessionToken = randomToken();
+    const outcome = await markClaimed(db, run.id, sha256(sessionToken), info, binding);
     if (!outcome.ok) {
       if (outcome.reason === "token_used")
         throw new RunnerError(401, "this OIDC token was already used to claim a session; each claim needs a new token");
@@ -146,7 +165,7 @@ export class RunnerService {
         throw new RunnerError(409, `workflow run ${oidc!.runId} already claimed a run; a job claims once`);
       throw new RunnerError(409, "session was claimed by another runner");
     }
-    const moved = await tryTransition(this.deps, sessionId, "starting", "runner claimed the session");
+    const moved = await tryTransition(this.deps, sessionId, "starting", why);
     if (!moved) {
       await endRun(db, run.id, "claim raced a status change");
       throw new RunnerError(409, "session changed while it was being claimed");

@@ -63,11 +63,22 @@ export interface NewPrompt {
   comment?: { id: number; kind: string } | null;
 }
 
+/** Ready sandboxes a new run may take instead of a fresh runner (app/pool). */
+export interface SandboxPool {
+  /** True when a ready sandbox took the run; `cold` starts a fresh runner should it fail to. */
+  assign(sessionId: string, run: RunRow, cold: () => Promise<void>): Promise<boolean>;
+}
+
 export class SessionService {
   /** Shutting down: no new runner is started; queued prompts wait for the next start's sweep. */
   private closing = false;
+  private pool: SandboxPool | null = null;
 
   constructor(readonly deps: SessionDeps) {}
+
+  usePool(pool: SandboxPool): void {
+    this.pool = pool;
+  }
 
   shutDown(): void {
     this.closing = true;
@@ -254,6 +265,15 @@ export class SessionService {
   }
 
   private async startRunner(sessionId: string, run: RunRow, claimToken: string | null): Promise<void> {
+    const cold = () => this.dispatchRunner(sessionId, run, claimToken);
+    const pooled = await this.pool?.assign(sessionId, run, cold).catch((err) => {
+      this.deps.log.warn({ sessionId, err }, "the warm pool failed; starting a fresh runner");
+      return false;
+    });
+    if (!pooled) await cold();
+  }
+
+  private async dispatchRunner(sessionId: string, run: RunRow, claimToken: string | null): Promise<void> {
     let started;
     try {
       started = await this.deps.dispatcher.dispatch({ sessionId, claimToken });

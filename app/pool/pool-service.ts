@@ -1,0 +1,333 @@
+/**
+ * The warm pool: sandboxes prepared for a repository before anyone asks (snapshot restored,
+ * setup script run, OpenCode booted and warmed), each a runner that claimed a *slot*, not a
+ * session, and holds no session token and no write token. A new run of a session takes a ready
+ * slot of its repository (`assign`); the slot's runner, long-polling, is handed the session's
+ * claim and from then on is that session's runner. The pool refills behind it, recycles slots
+ * older than INSPECT_SNAPSHOT_INTERVAL, and replaces runners that die (never assigning them).
+ */
+import type { Config } from "../config.js";
+import { getRepository, type RepositoryRow } from "../db/accounts.js";
+import type { RunRow } from "../db/runs.js";
+import type { Dispatcher } from "../dispatch/dispatcher.js";
+import type { GitHubGateway } from "../github/gateway.js";
+import { RunnerError, type RunnerService } from "../runner-api/runner-service.js";
+import { resolveEnvPlaceholders } from "../runner-api/resolve-env.js";
+import type { SessionService } from "../sessions/service.js";
+import type { Logger } from "../util/tasks.js";
+import { newSessionId, randomToken, sha256 } from "../util/tokens.js";
+import type { PoolClaimResponse, PoolNextResponse } from "../../protocol/runner-api.js";
+import { RepoBackoff } from "./backoff.js";
+import {
+  claimSlot,
+  findClaimedSlot,
+  getSlot,
+  insertSlot,
+  liveSlots,
+  moveSlot,
+  namedRepos,
+  overdueSlots,
+  recentlyActiveRepos,
+  takeReadySlot,
+  touchSlot,
+  type SlotRow,
+} from "./slots.js";
+
+/** How long an assigned slot's runner has to take the session before it goes to a fresh runner. */
+const PICKUP_MS = 10_000;
+/** How often the pool is checked (refill, recycle, the silent replaced) besides the events that kick it. */
+const SWEEP_MS = 5_000;
+
+export interface PoolDeps {
+  config: Config;
+  sessions: SessionService;
+  runners: RunnerService;
+  dispatcher: Dispatcher;
+  github: GitHubGateway | null;
+  log: Logger;
+  /** Background work (refills), drained at shutdown. */
+  run: (name: string, fn: () => Promise<unknown>) => void;
+}
+
+export class PoolService {
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private refilling: Promise<void> | null = null;
+  private again = false;
+  /** Assigned slots not yet picked up: how their session gets a fresh runner instead. */
+  private readonly pickups = new Map<string, { timer: NodeJS.Timeout; cold: () => Promise<void> }>();
+  private readonly failing = new RepoBackoff();
+
+  constructor(private readonly deps: PoolDeps) {}
+
+  /** Only where pooled runners can be started (local mode, for now) and the operator wants some. */
+  get enabled(): boolean {
+    return this.deps.config.pool.size > 0 && this.deps.config.pool.max > 0 && !!this.deps.dispatcher.dispatchPool;
+  }
+
+  private get db() {
+    return this.deps.sessions.deps.db;
+  }
+
+  private get bus() {
+    return this.deps.sessions.deps.bus;
+  }
+
+  /** Start keeping the pool filled (once runners can reach the control plane). */
+  start(): void {
+    if (!this.enabled || this.timer || this.closed) return;
+    this.timer = setInterval(() => this.kick(), SWEEP_MS);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** No more refills; pending pickups go to fresh runners' sweep at the next start. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const { timer } of this.pickups.values()) clearTimeout(timer);
+    this.pickups.clear();
+  }
+
+  /** Refill and sweep in the background, one pass at a time (a kick during a pass runs one more). */
+  kick(): void {
+    if (!this.enabled || this.closed) return;
+    if (this.refilling) {
+      this.again = true;
+      return;
+    }
+    this.refilling = new Promise<void>((resolve) => {
+      this.deps.run("refill the warm pool", async () => {
+        try {
+          do {
+            this.again = false;
+            await this.sweep();
+            await this.refill();
+          } while (this.again && !this.closed);
+        } finally {
+          this.refilling = null;
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Wait for the refill in progress (tests). */
+  async settled(): Promise<void> {
+    while (this.refilling) await this.refilling;
+  }
+
+  /**
+   * A session's queued run takes a ready slot of its repository (same base branch), if one is
+   * there and its runner alive. `cold` dispatches the run as without a pool: used when the slot's
+   * runner does not take the session within PICKUP_MS, or dies first.
+   */
+  async assign(sessionId: string, run: RunRow, cold: () => Promise<void>): Promise<boolean> {
+    if (!this.enabled || this.closed) return false;
+    const session = await this.deps.sessions.get(sessionId);
+    if (!session) return false;
+    const { config, dispatcher } = this.deps;
+    const now = Date.now();
+    const slot = await takeReadySlot(
+      this.db,
+      {
+        repositoryId: session.repositoryId,
+        baseBranch: session.baseBranch,
+        freshSince: new Date(now - config.heartbeatTimeoutMs),
+        bornAfter: new Date(now - config.pool.maxAgeMs),
+        sessionId,
+        runId: run.id,
+      },
+      (s) => dispatcher.alive?.(poolKey(s.id)) ?? true,
+    );
+    this.kick();
+    if (!slot) return false;
+    this.deps.log.info({ sessionId, slot: slot.id }, "a ready sandbox takes the session");
+    const timer = setTimeout(() => this.deps.run(`pool pickup ${slot.id}`, () => this.missed(slot.id)), PICKUP_MS);
+    timer.unref();
+    this.pickups.set(slot.id, { timer, cold });
+    this.bus.wake(poolKey(slot.id));
+    return true;
+  }
+
+  /** The assigned slot's runner never took the session: it goes, the session gets a fresh runner. */
+  private async missed(slotId: string, why = "its runner did not take the assigned session"): Promise<void> {
+    const pickup = this.pickups.get(slotId);
+    this.pickups.delete(slotId);
+    if (pickup) clearTimeout(pickup.timer);
+    if (!(await moveSlot(this.db, slotId, ["assigned"], { state: "ended", endReason: why }))) return;
+    this.deps.log.warn({ slot: slotId }, `${why}; starting a fresh runner for the session`);
+    this.deps.dispatcher.stopPool?.(slotId);
+    if (pickup && !this.closed) await pickup.cold();
+    this.kick();
+  }
+
+  /** POST /pool/claim: the one-time token becomes the slot token; the spec names no session. */
+  async claim(slotId: string, claimToken: string): Promise<PoolClaimResponse> {
+    const slotToken = randomToken();
+    const slot = await claimSlot(this.db, slotId, sha256(claimToken), sha256(slotToken));
+    if (!slot) throw new RunnerError(401, "invalid or used pool claim token");
+    const repo = await getRepository(this.db, slot.repositoryId);
+    if (!repo) throw new RunnerError(404, "repository not found");
+    const { config } = this.deps;
+    let gitToken: string | null = null;
+    let gitTokenExpiresAt: string | null = null;
+    if (!repo.localPath) {
+      if (!this.deps.github || !repo.installationId) throw new Error(`no GitHub App installation for ${repo.fullName}`);
+      // Read-only: a pooled sandbox may fetch, never push, until a session's token is handed over.
+      const minted = await this.deps.github.repoToken(repo.installationId, repo.name, "read");
+      gitToken = minted.token;
+      gitTokenExpiresAt = minted.expiresAt;
+    }
+    return {
+      slotToken,
+      pool: {
+        slotId,
+        repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName },
+        cloneUrl: cloneUrl(config, repo),
+        baseBranch: slot.baseBranch,
+        gitToken,
+        gitTokenExpiresAt,
+        model: config.model,
+        opencodeConfig: resolveEnvPlaceholders(config.opencodeConfig, process.env).value,
+        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+        setupTimeoutMs: config.setupTimeoutMs,
+        trustRepoConfig: config.trustRepoConfig,
+      },
+    };
+  }
+
+  async authenticate(slotId: string, slotToken: string): Promise<SlotRow> {
+    const slot = await findClaimedSlot(this.db, slotId, sha256(slotToken));
+    if (!slot) throw new RunnerError(401, "invalid pool slot token");
+    return slot;
+  }
+
+  /** GET /pool/:slot/next: wait for an assignment; `ready` says the sandbox is prepared. */
+  async next(slotId: string, ready: boolean, waitMs: number, signal?: AbortSignal): Promise<PoolNextResponse> {
+    const deadline = Date.now() + waitMs;
+    await touchSlot(this.db, slotId, ready);
+    for (let first = true; ; first = false) {
+      const slot = await getSlot(this.db, slotId);
+      if (first && ready && slot) this.failing.cleared(slot.repositoryId);
+      if (!slot || slot.state === "ended" || slot.state === "handed")
+        return { kind: "exit", reason: slot?.endReason ?? "the slot was taken" };
+      if (slot.state === "assigned") {
+        const handed = await this.handOver(slot);
+        if (handed) return handed;
+      }
+      if (this.closed) return { kind: "exit", reason: "Inspect is shutting down" };
+      if (Date.now() >= deadline || signal?.aborted) return { kind: "none" };
+      await this.bus.wait(poolKey(slotId), Math.min(1_000, deadline - Date.now()), signal);
+    }
+  }
+
+  private async handOver(slot: SlotRow): Promise<PoolNextResponse | null> {
+    // Handed first, in one update: a repeated poll never claims the session twice.
+    if (!(await moveSlot(this.db, slot.id, ["assigned"], { state: "handed" }))) return null;
+    const pickup = this.pickups.get(slot.id);
+    this.pickups.delete(slot.id);
+    if (pickup) clearTimeout(pickup.timer);
+    try {
+      const claim = await this.deps.runners.claimAssigned(slot.sessionId!, slot.runId!, slot.id);
+      this.deps.dispatcher.bindPool?.(slot.id, slot.sessionId!);
+      return { kind: "assign", claim };
+    } catch (err) {
+      // The session moved on meanwhile (stopped, or its run ended): the sandbox is still ready.
+      this.deps.log.info({ slot: slot.id, err }, "the assigned session no longer wanted the sandbox");
+      await moveSlot(this.db, slot.id, ["handed"], { state: "ready", sessionId: null, runId: null, assignedAt: null });
+      if (!(err instanceof RunnerError)) throw err;
+      return null;
+    }
+  }
+
+  /** A pooled runner's process ended: a live slot ends with it (an assigned one's session goes elsewhere). */
+  async slotExited(slotId: string, how: string): Promise<void> {
+    const slot = await getSlot(this.db, slotId);
+    if (!slot) return;
+    if (slot.state === "assigned") await this.missed(slotId, `its runner ${how}`);
+    else if (await moveSlot(this.db, slotId, ["starting", "ready"], { state: "ended", endReason: `runner ${how}` })) {
+      if (!slot.readyAt) this.failing.failed(slot.repositoryId);
+      this.deps.log.info({ slot: slotId, how }, "a pooled runner ended; it will be replaced");
+    }
+    this.kick();
+  }
+
+  /** Slots whose runner went silent or that are past their age end (and their runners with them). */
+  private async sweep(): Promise<void> {
+    const { config } = this.deps;
+    const now = Date.now();
+    const overdue = await overdueSlots(
+      this.db,
+      new Date(now - config.heartbeatTimeoutMs),
+      new Date(now - config.pool.maxAgeMs),
+    );
+    for (const slot of overdue) {
+      if (slot.state === "assigned") {
+        await this.missed(slot.id, "its runner went silent");
+        continue;
+      }
+      const silent = !slot.heartbeatAt || slot.heartbeatAt.getTime() < now - config.heartbeatTimeoutMs;
+      const why = silent ? "the runner went silent" : "recycled: older than INSPECT_SNAPSHOT_INTERVAL";
+      if (!(await moveSlot(this.db, slot.id, ["starting", "ready"], { state: "ended", endReason: why }))) continue;
+      this.deps.log.info({ slot: slot.id }, why);
+      // A silent runner is stopped; an expired one is told at its next poll and hands its checkout back.
+      if (silent) this.deps.dispatcher.stopPool?.(slot.id);
+      else this.bus.wake(poolKey(slot.id));
+    }
+  }
+
+  /** Bring every active repository up to INSPECT_POOL_SIZE waiting slots, INSPECT_POOL_MAX in all. */
+  private async refill(): Promise<void> {
+    const { config } = this.deps;
+    const active = [
+      ...new Set([
+        ...(await namedRepos(this.db, config.pool.repos)),
+        ...(await recentlyActiveRepos(this.db, new Date(Date.now() - config.pool.activeMs))),
+      ]),
+    ];
+    const live = await liveSlots(this.db);
+    let total = live.length;
+    for (const repositoryId of active) {
+      let waiting = live.filter((s) => s.repositoryId === repositoryId && s.state !== "assigned").length;
+      while (waiting < config.pool.size && total < config.pool.max && !this.closed) {
+        if (!this.failing.mayTry(repositoryId)) break;
+        const repo = await getRepository(this.db, repositoryId);
+        if (!repo) break;
+        if (!(await this.startSlot(repo))) break;
+        waiting++;
+        total++;
+      }
+    }
+  }
+
+  private async startSlot(repo: RepositoryRow): Promise<boolean> {
+    const id = newSessionId();
+    const claimToken = randomToken();
+    await insertSlot(this.db, {
+      id,
+      repositoryId: repo.id,
+      baseBranch: repo.defaultBranch,
+      claimTokenHash: sha256(claimToken),
+    });
+    try {
+      await this.deps.dispatcher.dispatchPool!({ slotId: id, claimToken });
+      this.deps.log.info({ slot: id, repo: repo.fullName }, "warming a sandbox for the pool");
+      return true;
+    } catch (err) {
+      await moveSlot(this.db, id, ["starting"], { state: "ended", endReason: "could not start its runner" });
+      this.failing.failed(repo.id);
+      this.deps.log.warn({ err, repo: repo.fullName }, "could not start a pooled runner");
+      return false;
+    }
+  }
+}
+
+/** The dispatcher's and the bus's key for a slot's runner. */
+export function poolKey(slotId: string): string {
+  return `pool-${slotId}`;
+}
+
+function cloneUrl(config: Config, repo: RepositoryRow): string {
+  return repo.localPath ?? `${config.github.webUrl}/${repo.fullName}.git`;
+}

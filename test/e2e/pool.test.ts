@@ -1,0 +1,190 @@
+/**
+ * The warm pool end to end (app/pool, sandbox/pool.ts): the real control plane with
+ * INSPECT_POOL_SIZE=1, pooled runners started by the local dispatcher, the real OpenCode against
+ * the scripted model, real git. A repository becomes active with its first session; the pool then
+ * prepares a sandbox for it, which the next session takes.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poolSlots, runs } from "../../app/db/schema.js";
+import type { SlotRow } from "../../app/pool/slots.js";
+import type { SessionEvent } from "../../protocol/events.js";
+import { textStep, toolStep } from "../support/model-server.js";
+import {
+  api,
+  bareRepo,
+  git,
+  startHarness,
+  waitForEvents,
+  waitForNoProcesses,
+  waitForStatus,
+  type Harness,
+} from "../support/sandbox-harness.js";
+import { ofType, until } from "../support/wait.js";
+
+const finished = (n: number) => (log: SessionEvent[]) => log.filter((e) => e.type === "prompt.finished").length >= n;
+
+async function slots(h: Harness): Promise<SlotRow[]> {
+  return h.inspect.database.db.select().from(poolSlots);
+}
+
+async function start(h: Harness, repo: string, prompt: string): Promise<string> {
+  return (await api<{ id: string }>(h, "POST", "/api/sessions", { repo, prompt })).id;
+}
+
+/** A ready slot of the repository (the pool warmed one), or null. */
+async function readySlot(h: Harness, repositoryId?: number): Promise<SlotRow | null> {
+  return (
+    (await slots(h)).find(
+      (s) => s.state === "ready" && (repositoryId === undefined || s.repositoryId === repositoryId),
+    ) ?? null
+  );
+}
+
+/** Push a commit to `main` of the bare repository, as someone else would. */
+function pushToMain(h: Harness, bare: string, file: string, content: string): string {
+  const work = path.join(h.root, `push-${Date.now()}`);
+  git(h.root, "clone", "-q", bare, work);
+  git(work, "config", "user.name", "Other Person");
+  git(work, "config", "user.email", "other@example.com");
+  git(work, "checkout", "-q", "main");
+  writeFileSync(path.join(work, file), content);
+  git(work, "add", "-A");
+  git(work, "commit", "-q", "-m", `add ${file}`);
+  git(work, "push", "-q", "origin", "main");
+  return git(work, "rev-parse", "HEAD");
+}
+
+function runnerPid(h: Harness, slotId: string): number {
+  return Number(readFileSync(path.join(h.root, "data", "runners", `pool-${slotId}`, "runner.pid"), "utf8").trim());
+}
+
+describe("warm pool", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ idleTimeoutSeconds: 2, env: { INSPECT_POOL_SIZE: "1", INSPECT_POOL_MAX: "1" } });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    expect(await waitForNoProcesses(h.root, 15_000)).toEqual([]);
+  });
+
+  it("a second session takes the pooled sandbox: its own branch, its requester's commit, based on main pushed after the pool warmed; the pool refills", async () => {
+    const bare = bareRepo(h.root, "pooled");
+    h.model.reset([textStep("First.")]);
+    const first = await start(h, bare, "Say hello");
+    await waitForEvents(h, first, finished(1));
+    // The repository is active now: the pool prepares a sandbox for it.
+    const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
+
+    const main = pushToMain(h, bare, "later.txt", "pushed after the pool warmed\n");
+    h.model.reset([toolStep({ name: "write", args: { filePath: "second.txt", content: "two\n" } }), textStep("Done.")]);
+    const second = await start(h, bare, "Add a second file");
+    const log = await waitForEvents(h, second, finished(1));
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+
+    // It was the pooled sandbox that ran it, and it said so.
+    const taken = (await slots(h)).find((s) => s.id === slot.id)!;
+    expect(taken).toMatchObject({ state: "handed", sessionId: second });
+    const [run] = await h.inspect.database.db.select().from(runs).where(eq(runs.sessionId, second));
+    expect(run!.runnerInfo).toMatchObject({ poolSlot: slot.id });
+    expect(ofType(log, "session.status").some((e) => e.data.reason === "a ready sandbox took the session")).toBe(true);
+
+    // Its own branch, from the main that was pushed after the pool warmed, authored as its requester.
+    const session = (await api(h, "GET", `/api/sessions/${second}`)).session;
+    const branch = session.headBranch as string;
+    expect(branch).not.toContain("inspect-pool");
+    expect(git(bare, "rev-parse", `${branch}~1`)).toBe(main);
+    expect(git(bare, "show", `${branch}:second.txt`)).toBe("two");
+    expect(git(bare, "show", `${branch}:later.txt`)).toBe("pushed after the pool warmed");
+    expect(git(bare, "log", "-1", "--format=%an <%ae>", branch)).toBe("Dev Eloper <dev@example.com>");
+    expect(git(bare, "branch", "--list", "inspect-pool/*")).toBe("");
+
+    // The pool refills behind it (and stays within INSPECT_POOL_MAX=1).
+    const next = await until("the pool refilled", () => readySlot(h), 90_000);
+    expect(next.id).not.toBe(slot.id);
+    await waitForStatus(h, second, ["completed"], 30_000);
+    expect((await slots(h)).filter((s) => ["starting", "ready", "assigned"].includes(s.state))).toHaveLength(1);
+  }, 180_000);
+
+  it("respects INSPECT_POOL_MAX across repositories", async () => {
+    const other = bareRepo(h.root, "other");
+    h.model.reset([textStep("Hi.")]);
+    const id = await start(h, other, "Say hi");
+    await waitForEvents(h, id, finished(1));
+    await h.inspect.pool.settled();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const live = (await slots(h)).filter((s) => ["starting", "ready", "assigned"].includes(s.state));
+    expect(live).toHaveLength(1);
+    await waitForStatus(h, id, ["completed"], 30_000);
+  });
+
+  it("a pooled sandbox that dies is replaced and never assigned", async () => {
+    const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
+    process.kill(-runnerPid(h, slot.id), "SIGKILL");
+    // A session for that repository right away: a fresh runner takes it, not the dead sandbox.
+    const bare = path.join(h.root, "pooled.git");
+    h.model.reset([textStep("Cold.")]);
+    const id = await start(h, bare, "Anything");
+    const log = await waitForEvents(h, id, finished(1));
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+    const dead = await until("the dead slot ended", async () =>
+      (await slots(h)).find((s) => s.id === slot.id && s.state === "ended"),
+    );
+    expect(dead.sessionId).toBeNull();
+    expect(dead.endReason).toMatch(/killed by SIGKILL/);
+    const [run] = await h.inspect.database.db.select().from(runs).where(eq(runs.sessionId, id));
+    expect(run!.runnerInfo).toEqual({ local: true });
+    // Replaced.
+    await until("a replacement", () => readySlot(h), 90_000);
+    await waitForStatus(h, id, ["completed"], 30_000);
+  }, 180_000);
+});
+
+describe("warm pool recycling", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    // After 0.3 min (18 s) a ready sandbox is too old and is recycled.
+    h = await startHarness({
+      idleTimeoutSeconds: 2,
+      env: { INSPECT_POOL_SIZE: "1", INSPECT_SNAPSHOT_INTERVAL: "0.3" },
+    });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    expect(await waitForNoProcesses(h.root, 15_000)).toEqual([]);
+  });
+
+  it("an expired pooled sandbox is recycled: its runner leaves at its next poll and a new one takes its place", async () => {
+    const bare = bareRepo(h.root, "aging");
+    h.model.reset([textStep("Ok.")]);
+    const id = await start(h, bare, "Warm it");
+    await waitForEvents(h, id, finished(1));
+    const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
+    const ended = await until(
+      "the old sandbox recycled",
+      async () => (await slots(h)).find((s) => s.id === slot.id && s.state === "ended"),
+      60_000,
+    );
+    expect(ended.endReason).toMatch(/recycled/);
+    const fresh = await until("a fresh sandbox", async () =>
+      (await slots(h)).find((s) => s.createdAt > slot.createdAt),
+    );
+    expect(fresh.id).not.toBe(slot.id);
+    // Its runner left on its own, at its next poll.
+    await until("the old runner gone", () => {
+      try {
+        process.kill(runnerPid(h, slot.id), 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  }, 180_000);
+});
