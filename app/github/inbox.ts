@@ -33,6 +33,11 @@ export interface InboxOptions {
   retryMs?: number;
   maxRetryMs?: number;
   sweepEveryMs?: number;
+  /**
+   * Deliveries handled at once by this replica. Storing a new delivery (GitHub waiting for its
+   * answer) shares the database with the handling: a burst must not queue the stores behind it.
+   */
+  concurrency?: number;
 }
 
 const DEFAULTS: Required<InboxOptions> = {
@@ -41,6 +46,7 @@ const DEFAULTS: Required<InboxOptions> = {
   retryMs: 1_000,
   maxRetryMs: 60_000,
   sweepEveryMs: 10_000,
+  concurrency: 4,
 };
 
 export class WebhookInbox {
@@ -52,6 +58,8 @@ export class WebhookInbox {
   private readonly arrivals = new BoundedMap<string, Date>(10_000);
   private readonly settling = new Set<() => void>();
   private closed = false;
+  private running = 0;
+  private readonly slots: (() => void)[] = [];
 
   constructor(
     private readonly db: Db,
@@ -148,8 +156,21 @@ export class WebhookInbox {
     }
   }
 
-  /** Take and handle one delivery; true when it is done. */
+  /** Take and handle one delivery, in one of the replica's slots; true when it is done. */
   private async attempt(id: string): Promise<boolean> {
+    // A finishing attempt hands its slot straight to the next waiting one.
+    if (this.running < this.opts.concurrency) this.running++;
+    else await new Promise<void>((r) => this.slots.push(r));
+    try {
+      return await this.attemptNow(id);
+    } finally {
+      const next = this.slots.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  private async attemptNow(id: string): Promise<boolean> {
     const row = await takeDelivery(this.db, id, this.owner, this.opts.leaseMs);
     if (!row) return false;
     const renew = setInterval(() => {
