@@ -21,6 +21,7 @@ import { resolveOpencodeBinary } from "./opencode/binary.js";
 import { PreparationError, prepareSandbox, type Prepared } from "./prepare.js";
 import { syncPooledCheckout } from "./pool-sync.js";
 import { killAllGroups } from "./proc/group.js";
+import { startInspectTools, withInspectTools } from "./mcp/inspect-tools.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
 import { configSecrets, createRedactor, type Redactor } from "./redact.js";
 import { RunnerClient } from "./runner-client.js";
@@ -91,6 +92,14 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   ]);
   mark("claimed");
   log(`claimed session ${spec.id} (${spec.repo.fullName}, branch ${spec.headBranch})`);
+  // The agent's own tools (child sessions), served from here so the session token stays outside the jail.
+  const credential = { controlPlaneUrl: options.controlPlaneUrl, sessionId: spec.id, token: claimed.sessionToken };
+  const tools = options.pooled
+    ? null
+    : await startInspectTools(() => credential, log).catch((error: Error) => {
+        log(`Inspect's tools did not start: ${error.message}`);
+        return null;
+      });
 
   const workDir = options.workDir ?? mkdtempSync(path.join(tmpdir(), "inspect-sandbox-"));
   const pooled = options.pooled;
@@ -139,7 +148,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
       : jail.start().then(
           () =>
             prepareSandbox({
-              spec,
+              spec: tools ? { ...spec, opencodeConfig: withInspectTools(spec.opencodeConfig, tools.url) } : spec,
               jail,
               snapshotRoot: options.snapshotRoot ?? null,
               useActionsCache: options.useActionsCache,
@@ -201,6 +210,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   });
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => undefined);
+  await tools?.close();
   // Everything the session's code started — daemons that setsid away included — ends with its jail.
   await jail.close();
   await killAllGroups();

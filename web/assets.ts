@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const clientDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "client");
-const SCRIPTS = { "session.js": "session.ts", "new-session.js": "new-session.ts" } as const;
+const SCRIPTS = { "session.js": "session.ts", "new-session.js": "new-session.ts", "stats.js": "stats.ts" } as const;
 
 let bundles: Promise<Map<string, string>> | null = null;
 

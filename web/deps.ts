@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import type { SessionStatus } from "../protocol/events.js";
+import type { Stats, StatsWindow } from "../protocol/stats.js";
 
 /** Who is looking. */
 export interface Viewer {
@@ -45,15 +46,13 @@ export interface SessionListItem {
   author: { login: string; avatarUrl: string | null } | null;
 }
 
-export interface Stats {
-  days: { day: string; sessions: number; prompts: number }[];
-  sessions: number;
-  prompts: number;
-  activeUsersNow: number;
-  prsOpened: number;
-  prsMerged: number;
-  mergeRate: number | null;
-  medianPromptToPrMs: number | null;
+/** Which stats: the repositories (already checked readable), the window and the viewer's time zone. */
+export interface StatsQuery {
+  repositoryIds: number[];
+  days: StatsWindow;
+  timeZone: string;
+  /** owner/name when filtered to one repository. */
+  repository: string | null;
 }
 
 /** The control plane's read side, as far as the pages need it. */
@@ -66,7 +65,7 @@ export interface ReadService {
   /** The session and its repository, or undefined when there is no such session. */
   session(id: string): Promise<{ session: SessionView; repo: RepositoryView } | undefined>;
   /** Stats over the last `days` days, for sessions in the given repositories only. */
-  sessionStats(repositoryIds: number[], days: number): Promise<Stats>;
+  stats(query: StatsQuery): Promise<Stats>;
 }
 
 /** Who is looking, and what they may see. */

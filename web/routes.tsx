@@ -15,7 +15,7 @@ import { repoWebUrl } from "./links.js";
 import { NewSessionPage } from "./pages/new-session.js";
 import { SessionListPage } from "./pages/session-list.js";
 import { SessionPage } from "./pages/session.js";
-import { StatsPage } from "./pages/stats.js";
+import { statsApi, statsPage } from "./stats-routes.js";
 import { css } from "./styles.js";
 
 const consoleLog: WebLog = { warn: (obj, msg) => console.warn(msg ?? "", obj), debug() {} };
@@ -124,15 +124,17 @@ export function webRoutes(deps: WebDeps): Hono {
   web.get("/stats", async (c) => {
     const viewer = await pageViewer(c);
     if (viewer instanceof Response) return viewer;
-    const days = z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(90)
-      .catch(14)
-      .parse(c.req.query("days") ?? 14);
-    const ok = await readable(viewer, await read.repositories());
-    return c.html(<StatsPage viewer={viewer} stats={await read.sessionStats([...ok], days)} days={days} />);
+    return statsPage(c, deps, viewer, readable);
+  });
+
+  web.get("/api/stats", async (c) => {
+    const viewer = await access.viewer(c);
+    if (!viewer)
+      return c.json(
+        { error: deps.oauth ? "sign in first" : "local mode: only requests from this machine are served" },
+        deps.oauth ? 401 : 403,
+      );
+    return statsApi(c, deps, viewer, readable);
   });
 
   web.get("/api/sessions/:id/room-token", async (c) => {

@@ -9,13 +9,8 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { StartError } from "../sessions/starter.js";
 import type { Logger } from "../util/tasks.js";
-import {
-  allRepositories,
-  recentSessions,
-  repositoryByFullName,
-  sessionStats,
-  sessionWithRepository,
-} from "./queries.js";
+import { allRepositories, recentSessions, repositoryByFullName, sessionWithRepository } from "./queries.js";
+import { sessionStats } from "./stats.js";
 
 function readService(db: Db): ReadService {
   return {
@@ -23,7 +18,7 @@ function readService(db: Db): ReadService {
     repositories: () => allRepositories(db),
     repositoryByFullName: (fullName) => repositoryByFullName(db, fullName),
     session: (id) => sessionWithRepository(db, id),
-    sessionStats: (repositoryIds, days) => sessionStats(db, repositoryIds, days),
+    stats: (query) => sessionStats(db, query),
   };
 }
 

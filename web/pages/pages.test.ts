@@ -78,7 +78,7 @@ const page = async (path: string) => {
   expect(res.status).toBe(200);
   return res.text();
 };
-const text = (html: string, id: string) => new RegExp(`id="${id}"><b>([^<]*)</b>`).exec(html)?.[1];
+const text = (html: string, id: string) => new RegExp(`id="${id}"><b[^>]*>([^<]*)</b>`).exec(html)?.[1];
 
 describe("pages", () => {
   it("lists readable sessions newest first with status, repository, thread, author and PR", async () => {
@@ -99,8 +99,8 @@ describe("pages", () => {
     expect(text(html, "stat-prs-opened")).toBe("2");
     expect(text(html, "stat-prs-merged")).toBe("1");
     expect(text(html, "stat-merge-rate")).toBe("50%");
-    expect(text(html, "stat-median")).toBe("20 min");
-    expect(text(html, "stat-active")).toBe("3"); // alice, bob, carol — not dave, not erin
+    expect(text(html, "stat-median-pr")).toBe("20 min");
+    expect(text(html, "stat-prompting-now")).toBe("3"); // alice, bob, carol — not dave, not erin
     expect(html).toContain("<svg");
     const today = new Date().toISOString().slice(0, 10);
     const sessionsToday = ["sessOlder1", "sessNewer1", "sessNoPr01"].length; // unless the test runs just after midnight UTC
