@@ -46,7 +46,7 @@ const DEFAULTS: Required<InboxOptions> = {
   retryMs: 1_000,
   maxRetryMs: 60_000,
   sweepEveryMs: 10_000,
-  concurrency: 4,
+  concurrency: 8,
 };
 
 export class WebhookInbox {
