@@ -7,6 +7,7 @@ import { promptSourceLabel, type Author, type SessionEvent, type SessionStatus }
 import { ChangesView, commitLink } from "./changes.js";
 import { avatar, badge, diffBlock, h, safeHref } from "./dom.js";
 import { plural } from "./plural.js";
+import { UsageView } from "./usage-view.js";
 
 export interface QueuedPrompt {
   promptId: number;
@@ -29,6 +30,7 @@ export class Timeline {
   private readonly tools = new Map<string, HTMLDetailsElement>();
   private setup: { box: HTMLDetailsElement; pre: HTMLElement; summary: HTMLElement } | null = null;
   private readonly changes: ChangesView;
+  private readonly usage: UsageView;
 
   constructor(
     private readonly root: HTMLElement,
@@ -37,6 +39,7 @@ export class Timeline {
     private readonly repoUrl: string | null = null,
   ) {
     this.changes = new ChangesView(root, repoUrl);
+    this.usage = new UsageView(root);
   }
 
   apply(e: SessionEvent): void {
@@ -84,6 +87,7 @@ export class Timeline {
           const files = e.data.changedFiles ? `, ${plural(e.data.changedFiles, "file")} changed` : "";
           p.card.append(h("div", { class: "muted" }, `${plural(e.data.commits.length, "commit")}${files}`));
         }
+        this.usage.finished(e.data.promptId, p?.card, e.data.usage);
         return;
       }
       case "prompt.cancelled":
