@@ -32,6 +32,8 @@ const PROMPT_SOURCES = [
   "slack",
   "cli",
   "rerun",
+  /** Written by the agent of the parent session (app/children). */
+  "session",
 ] as const;
 export const PromptSource = z.enum(PROMPT_SOURCES);
 export type PromptSource = z.infer<typeof PromptSource>;
@@ -39,6 +41,7 @@ export type PromptSource = z.infer<typeof PromptSource>;
 /** How a prompt's source reads on the session page ("via Slack", "via GitHub comment"). */
 export function promptSourceLabel(source: PromptSource): string {
   if (source === "slack") return "Slack";
+  if (source === "session") return "parent session";
   return source.replace(/^github_/, "GitHub ").replace(/_/g, " ");
 }
 
@@ -170,6 +173,15 @@ const EventData = {
       .optional(),
   }),
   "pr.opened": z.object({ number: z.number().int().positive(), url: z.string().url(), draft: z.boolean() }),
+  /** A child session this session's agent spawned, as it is now (app/children): the page lists them live. */
+  "child.updated": z.object({
+    sessionId: z.string().max(64),
+    title: z.string().max(200),
+    repository: z.string().max(300),
+    status: SessionStatus,
+    prUrl: z.string().url().nullable(),
+    prNumber: z.number().int().positive().nullable(),
+  }),
   error: z.object({ message: short, code: z.string().max(100).optional(), promptId: z.number().int().optional() }),
 } as const;
 

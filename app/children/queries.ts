@@ -1,0 +1,35 @@
+/** The family tree of sessions: who spawned whom (sessions.parent_session_id). */
+import { asc, eq, inArray, and, count } from "drizzle-orm";
+import { ACTIVE_STATUSES } from "../../protocol/events.js";
+import type { Db } from "../db/client.js";
+import { sessions } from "../db/schema.js";
+import type { SessionRow } from "../db/sessions.js";
+
+export function listChildren(db: Db, parentId: string): Promise<SessionRow[]> {
+  return db.select().from(sessions).where(eq(sessions.parentSessionId, parentId)).orderBy(asc(sessions.createdAt));
+}
+
+export async function countChildren(db: Db, parentId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(sessions).where(eq(sessions.parentSessionId, parentId));
+  return row?.n ?? 0;
+}
+
+export function activeChildren(db: Db, parentId: string): Promise<SessionRow[]> {
+  return db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.parentSessionId, parentId), inArray(sessions.status, [...ACTIVE_STATUSES])));
+}
+
+/** How many sessions up the chain a person's session is: 0 for a person's own. */
+export async function depthOf(db: Db, session: Pick<SessionRow, "parentSessionId">): Promise<number> {
+  let depth = 0;
+  let parent = session.parentSessionId;
+  // Bounded: a chain is never deeper than INSPECT_CHILD_DEPTH (at most 5), so a loop cannot hang this.
+  while (parent && depth < 50) {
+    depth++;
+    const [row] = await db.select({ parent: sessions.parentSessionId }).from(sessions).where(eq(sessions.id, parent));
+    parent = row?.parent ?? null;
+  }
+  return depth;
+}
