@@ -32,7 +32,9 @@ export function webRoutes(deps: WebDeps): Hono {
   async function pageViewer(c: Context): Promise<Viewer | Response> {
     const viewer = await access.viewer(c);
     if (viewer) return viewer;
-    if (deps.oauth) return c.redirect(`/auth/login?returnTo=${encodeURIComponent(c.req.path)}`, 302);
+    // The query too: a stats link (window, repository, sort) survives signing in.
+    const { pathname, search } = new URL(c.req.url);
+    if (deps.oauth) return c.redirect(`/auth/login?returnTo=${encodeURIComponent(pathname + search)}`, 302);
     return c.html(
       <ErrorPage
         viewer={null}
