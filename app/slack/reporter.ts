@@ -9,12 +9,14 @@ import { ACTIVE_STATUSES, type EventType } from "../../protocol/events.js";
 import { getRepository } from "../db/accounts.js";
 import type { Db } from "../db/client.js";
 import { slackThreads } from "../db/schema.js";
+import { listPrompts } from "../db/prompts.js";
 import { getSession } from "../db/sessions.js";
 import type { Reporter } from "../reporters/reporter.js";
 import { sessionUrl } from "../sessions/url.js";
 import type { Logger } from "../util/tasks.js";
 import { firstLine } from "./card.js";
 import { STOP_ACTION } from "./thread.js";
+import { failedTurnNote } from "./turn-note.js";
 import { cardBlocks, slackCall } from "./unfurl.js";
 
 export interface SlackThreadDeps {
@@ -44,6 +46,8 @@ export class SlackThreadReporter implements Reporter {
       const note = { type: "context", elements: [{ type: "mrkdwn", text: `Repository: ${thread.chosenBy}` }] };
       blocks.splice(Math.max(0, blocks.length - 1), 0, note as (typeof blocks)[number]);
     }
+    const failed = failedTurnNote(await listPrompts(db, sessionId));
+    if (failed) blocks.splice(Math.max(0, blocks.length - 1), 0, failed as (typeof blocks)[number]);
     const actions = blocks.at(-1);
     if (actions?.type === "actions" && (ACTIVE_STATUSES as readonly string[]).includes(session.status)) {
       const stop = {
