@@ -28,6 +28,18 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ INSPECT_BOT_HANDLE: "@inspect" })).toThrow(ConfigError);
   });
 
+  it("reads the budgets in US dollars: unset is no cap, anything but a positive amount stops startup", () => {
+    expect(loadConfig({}).budgets).toEqual({ sessionUsd: undefined, promptUsd: undefined });
+    expect(loadConfig({ INSPECT_SESSION_BUDGET_USD: "5", INSPECT_PROMPT_BUDGET_USD: "0.25" }).budgets).toEqual({
+      sessionUsd: 5,
+      promptUsd: 0.25,
+    });
+    expect(() => loadConfig({ INSPECT_PROMPT_BUDGET_USD: "0" })).toThrow(
+      /^INSPECT_PROMPT_BUDGET_USD: expected US dollars/,
+    );
+    expect(() => loadConfig({ INSPECT_SESSION_BUDGET_USD: "$5" })).toThrow(/^INSPECT_SESSION_BUDGET_USD/);
+  });
+
   it("requires the whole GitHub App triple once any part is set", () => {
     expect(() => loadConfig({ APP_ID: "12" })).toThrow(/^PRIVATE_KEY:/);
     expect(() => loadConfig({ APP_ID: "12", PRIVATE_KEY: PEM })).toThrow(/^WEBHOOK_SECRET:/);
