@@ -9,7 +9,7 @@ import type { Db } from "../db/client.js";
 import { events, prompts, repositories, sessions, users } from "../db/schema.js";
 import { storedUsage } from "../usage/session-usage.js";
 
-export interface HistorySession {
+interface HistorySession {
   id: string;
   repository: string;
   createdBy: string | null;
@@ -22,7 +22,7 @@ export interface HistorySession {
   prClosedAt: Date | null;
 }
 
-export interface HistoryPrompt {
+interface HistoryPrompt {
   sessionId: string;
   author: string;
   createdAt: Date;

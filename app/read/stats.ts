@@ -65,7 +65,7 @@ type Figures = Omit<Stats, "days" | "timeZone" | "from" | "to" | "repository" | 
 const emptyCost = (): CostFigure => ({ usd: 0, unpricedPrompts: 0, pricedPrompts: 0 });
 const emptyRow = (): StatsRow => ({ sessions: 0, prompts: 0, prsOpened: 0, prsMerged: 0, cost: emptyCost() });
 
-export function computeStats(h: History, w: { from: string; to: string; timeZone: string }): Figures {
+function computeStats(h: History, w: { from: string; to: string; timeZone: string }): Figures {
   const perDay = new Map<string, Stats["perDay"][number]>();
   for (let day = w.from; day <= w.to; day = addDays(day, 1))
     perDay.set(day, { day, sessions: 0, prompts: 0, prsMerged: 0, costUsd: 0 });

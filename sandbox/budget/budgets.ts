@@ -6,7 +6,7 @@
 import { formatUsd } from "../../protocol/usage.js";
 import { Interruption } from "../interruption.js";
 
-export interface Cap {
+interface Cap {
   usd: number;
   /** Where it was set, for the message: the variable, or the repository's config file. */
   from: string;

@@ -50,7 +50,7 @@ export function parseRepoBudgets(text: string, log?: (line: string) => void): Re
   };
 }
 
-export async function readRepoBudgets(o: {
+async function readRepoBudgets(o: {
   dir: string;
   jail: Jail;
   baseBranch: string;

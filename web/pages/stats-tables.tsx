@@ -6,7 +6,7 @@
 import { formatCost } from "../../protocol/usage.js";
 import type { CostFigure, StatsRow } from "../../protocol/stats.js";
 
-export const SORT_KEYS = ["name", "sessions", "prompts", "prsOpened", "prsMerged", "cost"] as const;
+const SORT_KEYS = ["name", "sessions", "prompts", "prsOpened", "prsMerged", "cost"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export interface Sort {
   key: SortKey;
@@ -25,7 +25,7 @@ export const costText = (c: CostFigure) =>
 
 type Row = StatsRow & { name: string };
 
-export function sortRows(rows: Row[], sort: Sort): Row[] {
+function sortRows(rows: Row[], sort: Sort): Row[] {
   const value = (r: Row): number | string =>
     sort.key === "name" ? r.name.toLowerCase() : sort.key === "cost" ? r.cost.usd : r[sort.key];
   const sign = sort.dir === "asc" ? 1 : -1;
