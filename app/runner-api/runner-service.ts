@@ -369,10 +369,9 @@ export class RunnerService {
           avatarUrl: author?.avatarUrl ?? null,
         },
         model: session.model ?? this.deps.config.model,
-        // The session budget counts what the earlier prompts cost (this one is running, not yet reported).
-        ...(this.deps.config.budgets.sessionUsd
-          ? { sessionCostUsd: (await sessionUsage(this.deps.db, session.id)).cost }
-          : {}),
+        // The session budget (the operator's, or one the repository sets) counts what the earlier
+        // prompts cost; this one is running, not yet reported.
+        sessionCostUsd: (await sessionUsage(this.deps.db, session.id)).cost,
       },
     };
   }
