@@ -38,6 +38,8 @@ export interface SessionView {
   prNumber: number | null;
   prUrl: string | null;
   createdAt: Date;
+  /** The session whose agent spawned this one; null or absent for a person's session. */
+  parentSessionId?: string | null;
 }
 
 export interface SessionListItem {

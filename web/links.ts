@@ -18,3 +18,8 @@ export function repoWebUrl(webUrl: string, repo: { fullName: string; localPath: 
 export function commitUrl(repoUrl: string, sha: string): string {
   return `${repoUrl}/commit/${encodeURIComponent(sha)}`;
 }
+
+/** A session's page on this site (the parent and child links between sessions). */
+export function sessionPath(sessionId: string): string {
+  return `/sessions/${encodeURIComponent(sessionId)}`;
+}

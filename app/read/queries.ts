@@ -25,6 +25,7 @@ function sessionView(s: SessionRow): SessionView {
     prNumber: s.prNumber,
     prUrl: s.prUrl,
     createdAt: s.createdAt,
+    parentSessionId: s.parentSessionId,
   };
 }
 

@@ -2,6 +2,7 @@
 import { ACTIVE_STATUSES, type SessionStatus } from "../../protocol/events.js";
 import type { SessionBoot } from "./boot.js";
 import { avatar, h, safeHref } from "./dom.js";
+import { ChildrenList } from "./children.js";
 import { EventFeed } from "./feed.js";
 import { Notifier } from "./notify.js";
 import { Timeline, type QueuedPrompt } from "./timeline.js";
@@ -58,12 +59,15 @@ async function request(method: string, path: string, body?: unknown): Promise<bo
   return false;
 }
 
+const children = new ChildrenList($("children-box")!, $("children")!);
+
 const timeline = new Timeline(
   $("timeline")!,
   {
     onStatus: showStatus,
     onQueueChange: showQueue,
     onPullRequest: (url, number) => $("pr")!.replaceChildren(h("a", { href: safeHref(url) }, `PR #${number}`)),
+    onChild: (child) => children.update(child),
   },
   boot.repoUrl,
 );

@@ -3,7 +3,13 @@
  * own element (a prompt card, a tool row, an assistant text part), so a later event
  * for the same thing changes it in place instead of adding a line.
  */
-import { promptSourceLabel, type Author, type SessionEvent, type SessionStatus } from "../../protocol/events.js";
+import {
+  promptSourceLabel,
+  type Author,
+  type EventDataOf,
+  type SessionEvent,
+  type SessionStatus,
+} from "../../protocol/events.js";
 import { ChangesView, commitLink } from "./changes.js";
 import { avatar, badge, diffBlock, h, safeHref } from "./dom.js";
 import { plural } from "./plural.js";
@@ -19,6 +25,8 @@ export interface TimelineHooks {
   onStatus(status: SessionStatus): void;
   onQueueChange(queued: QueuedPrompt[]): void;
   onPullRequest(url: string, number: number): void;
+  /** A child session this session's agent spawned, as it is now. */
+  onChild?(child: EventDataOf<"child.updated">): void;
 }
 
 export class Timeline {
@@ -159,6 +167,9 @@ export class Timeline {
         this.hooks.onPullRequest(e.data.url, e.data.number);
         return;
       }
+      case "child.updated":
+        this.hooks.onChild?.(e.data);
+        return;
       case "error":
         this.line(e.data.message, "error");
         return;

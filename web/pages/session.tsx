@@ -5,7 +5,7 @@
  */
 import { raw } from "hono/html";
 import { Layout, jsonForScript } from "../layout.js";
-import { safeHref } from "../links.js";
+import { safeHref, sessionPath } from "../links.js";
 import type { SessionBoot } from "../client/boot.js";
 import type { RepositoryView, SessionView, Viewer } from "../deps.js";
 import { threadLabel, threadUrl } from "./session-list.js";
@@ -46,6 +46,15 @@ export function SessionPage(props: {
           connecting…
         </span>
       </div>
+      {session.parentSessionId ? (
+        <p class="muted" id="parent">
+          Spawned by the agent of <a href={sessionPath(session.parentSessionId)}>session {session.parentSessionId}</a>
+        </p>
+      ) : null}
+      <section id="children-box" class="hidden" aria-live="polite">
+        <h2>Child sessions</h2>
+        <ul class="list" id="children"></ul>
+      </section>
       <section id="timeline" aria-live="polite"></section>
       <section id="queue-box" class="hidden">
         <h2>Queued</h2>
