@@ -2,11 +2,12 @@
  * A pooled sandbox's checkout was prepared from the default branch minutes ago. When a session
  * takes it over, the base branch (and the session's branch, if it exists) are fetched with the
  * session's own token and the session's branch is checked out — so a prompt never works on a
- * stale main. Installed dependencies (ignored files) stay: that is the pool's worth.
+ * stale main. Installed dependencies (ignored files) stay: that is the pool's worth. `checkout`
+ * carries the session's git credentials; the new head's sha is returned.
  */
 import type { SessionSpec } from "../protocol/runner-api.js";
 import type { Checkout } from "./git/checkout.js";
-import { git, GitError, httpsOrigin } from "./git/run.js";
+import { git, GitError } from "./git/run.js";
 import { fetchThroughStaging } from "./git/xfer.js";
 import type { Redactor } from "./redact.js";
 import { backoff, logRetries, withRetry } from "./retry.js";
@@ -16,10 +17,8 @@ export async function syncPooledCheckout(
   spec: SessionSpec,
   redact: Redactor,
   log: (line: string) => void,
-): Promise<Checkout> {
-  const { dir, jail } = checkout;
-  const origin = httpsOrigin(spec.cloneUrl);
-  const auth = spec.gitToken && origin ? { origin, token: spec.gitToken } : null;
+): Promise<string> {
+  const { dir, jail, auth } = checkout;
   const g = (args: string[]) => git(args, { cwd: dir, jail, redact, timeoutMs: 5 * 60_000 });
   const refs = [{ branch: spec.baseBranch, into: `refs/remotes/origin/${spec.baseBranch}` }];
   if (spec.headExists) refs.push({ branch: spec.headBranch, into: `refs/remotes/origin/${spec.headBranch}` });
@@ -41,6 +40,5 @@ export async function syncPooledCheckout(
   }
   await g(["checkout", "--quiet", "-f", "-B", spec.headBranch, start]);
   await g(["clean", "-fdq"]);
-  const sha = (await g(["rev-parse", "HEAD"])).trim();
-  return { ...checkout, auth, sha };
+  return (await g(["rev-parse", "HEAD"])).trim();
 }

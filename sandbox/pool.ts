@@ -71,6 +71,7 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
       cancel: teardown.signal,
       log,
       mark,
+      askBeforeWrites: true,
     }),
   );
   let ready: Prepared | null = null;

@@ -48,6 +48,11 @@ export interface PrepareOptions {
   mark: (name: string) => void;
   /** Do OpenCode's lazy first-prompt setup before the first prompt (default true; the bench turns it off to compare). */
   warm?: boolean;
+  /**
+   * A pooled sandbox: OpenCode asks before every edit and command, so that a session's first
+   * prompt can start reading before the checkout is synced (see opencode/permission-policy.ts).
+   */
+  askBeforeWrites?: boolean;
 }
 
 export interface Prepared {
@@ -68,6 +73,7 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
   const warmup = o.warm === false ? null : await startWarmupModel();
   const config = buildOpencodeConfig(o.spec.opencodeConfig, o.spec.model);
   if (warmup) config.provider = { ...(config.provider as object | undefined), ...warmup.provider };
+  if (o.askBeforeWrites) config.permission = askBeforeWrites(config.permission);
   const trustRepoConfig = o.spec.trustRepoConfig === true;
   if (!trustRepoConfig) {
     const operator = Array.isArray(config.instructions) ? (config.instructions as unknown[]) : [];
@@ -148,6 +154,13 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
   } finally {
     await warmup?.close();
   }
+}
+
+/** `edit` and `bash` become "ask" unless the operator restricted them already (deny, or per-pattern rules). */
+function askBeforeWrites(permission: unknown): Record<string, unknown> {
+  const rules = { ...(permission as Record<string, unknown> | undefined) };
+  for (const key of ["edit", "bash"]) if (rules[key] === undefined || rules[key] === "allow") rules[key] = "ask";
+  return rules;
 }
 
 interface SetupOutcome {

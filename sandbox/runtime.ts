@@ -20,6 +20,8 @@ import { noJail, userJail, type Jail } from "./jail/jail.js";
 import { resolveOpencodeBinary } from "./opencode/binary.js";
 import { PreparationError, prepareSandbox, type Prepared } from "./prepare.js";
 import { syncPooledCheckout } from "./pool-sync.js";
+import { httpsOrigin } from "./git/run.js";
+import { holdWritesUntil } from "./opencode/permission-policy.js";
 import { killAllGroups } from "./proc/group.js";
 import { startInspectTools, withInspectTools } from "./mcp/inspect-tools.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
@@ -122,6 +124,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   if (pooled?.setupEvents.length) emit(pooled.setupEvents);
 
   const shutdown = new AbortController();
+  let syncFailed: string | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     log(`received ${sig}, shutting down`);
     shutdown.abort(sig);
@@ -140,7 +143,12 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   const prepAbort = new AbortController();
   const teardown = new AbortController();
   const preparing = pooled
-    ? takeOver(pooled, spec, redact, log)
+    ? takeOver(pooled, spec, redact, log, (error) => {
+        log(error.message);
+        emit([errorEvent(error.message, "checkout_failed")]);
+        syncFailed = error.message;
+        shutdown.abort("sync failed");
+      })
     : jailed.problem
       ? Promise.reject(
           new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable"),
@@ -186,7 +194,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
       pollWaitSeconds: options.pollWaitSeconds,
       maxModelRetries: options.maxModelRetries,
     });
-    result = { reason };
+    result = syncFailed ? { reason: "error", error: syncFailed } : { reason };
   } catch (error) {
     const message = redact((error as Error).message ?? String(error));
     log(`failed: ${message}`);
@@ -227,25 +235,28 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   return result;
 }
 
-/** The pooled sandbox's checkout brought to the session's branch; if that fails, OpenCode goes too. */
-async function takeOver(
+/**
+ * The pooled sandbox taken over: ready at once with the session's git credentials, while its
+ * checkout is brought to the session's branch in the background. Reads go ahead meanwhile; edits
+ * and commands wait for the sync (opencode/permission-policy.ts). A failed sync ends the run.
+ */
+function takeOver(
   pooled: PooledSandbox,
   spec: SessionSpec,
   redact: Redactor,
   log: (line: string) => void,
+  failed: (error: Error) => void,
 ): Promise<Prepared> {
   const { prepared } = pooled;
-  try {
-    const checkout = await syncPooledCheckout(prepared.checkout, spec, redact, log);
-    log(`synced ${spec.headBranch} at ${checkout.sha.slice(0, 12)}`);
-    return { ...prepared, checkout };
-  } catch (error) {
-    prepared.workspace.hub.close();
-    await prepared.server.stop().catch(() => undefined);
-    const failed = new PreparationError(`Syncing the checkout failed: ${(error as Error).message}`, "checkout_failed");
-    failed.partial = { checkout: prepared.checkout, reusable: prepared.reusable };
-    throw failed;
-  }
+  const origin = httpsOrigin(spec.cloneUrl);
+  const checkout = { ...prepared.checkout, auth: spec.gitToken && origin ? { origin, token: spec.gitToken } : null };
+  const synced = syncPooledCheckout(checkout, spec, redact, log).then((sha) => {
+    checkout.sha = sha;
+    log(`synced ${spec.headBranch} at ${sha.slice(0, 12)}`);
+  });
+  holdWritesUntil(synced);
+  synced.catch((error: Error) => failed(new Error(`Syncing the checkout failed: ${redact(error.message)}`)));
+  return Promise.resolve({ ...prepared, checkout });
 }
 
 /** Keep the prepared checkout (dependencies installed) so the next session — on this runner or, via the cache, another — starts warm. */

@@ -46,3 +46,24 @@ describe("permission policy", () => {
     expect(isInside(checkout, checkout)).toBe(true);
   });
 });
+
+describe("reads before sync (a pooled sandbox)", () => {
+  it("holds edits and commands until the sync is done, never reads; a failed sync refuses them with why", async () => {
+    const { holdWritesUntil, writesSettled } = await import("./permission-policy.js");
+    let finish!: () => void;
+    holdWritesUntil(new Promise<void>((resolve) => (finish = resolve)));
+    const order: string[] = [];
+    const asks = ["read", "glob", "grep", "edit", "bash"].map((permission) =>
+      writesSettled({ permission }).then((refused) => order.push(`${permission}:${refused ?? "ok"}`)),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual(["read:ok", "glob:ok", "grep:ok"]);
+    finish();
+    await Promise.all(asks);
+    expect(order.slice(3)).toEqual(["edit:ok", "bash:ok"]);
+
+    holdWritesUntil(Promise.reject(new Error("fetch failed")));
+    expect(await writesSettled({ permission: "edit" })).toMatch(/could not be brought up to date \(fetch failed\)/);
+    expect(await writesSettled({ permission: "read" })).toBeNull();
+  });
+});

@@ -2,6 +2,10 @@
  * Nobody is there to click "allow": every permission OpenCode asks for is answered by policy
  * so a turn never blocks. Inside the checkout: allow. Anything that names a path outside
  * the checkout, and OpenCode's doom-loop guard: reject.
+ *
+ * Reads before sync: a pooled sandbox (sandbox/pool.ts) starts its first prompt while its
+ * checkout is still being brought to the session's branch. Its OpenCode asks before every edit
+ * and command; those answers wait here until the sync is done, reads are never held.
  */
 import path from "node:path";
 
@@ -46,4 +50,30 @@ export function decidePermission(checkout: string, ask: PermissionAsk): Permissi
 export function refusalReason(ask: PermissionAsk): string {
   if (ask.permission === "doom_loop") return "Refused: the same call keeps repeating. Try a different approach.";
   return "Refused by the sandbox: only paths inside the repository checkout may be read or written. Carry on inside the repository.";
+}
+
+/** Permissions that change the checkout or run code (OpenCode's `edit` covers write and patch). */
+const WRITES = new Set(["edit", "write", "patch", "multiedit", "bash"]);
+
+/** This process's one session's sync, while it runs (null: nothing to wait for). */
+let syncing: Promise<string | null> | null = null;
+
+/** Hold every write and command until `synced` settles; if it fails they are refused with why. */
+export function holdWritesUntil(synced: Promise<unknown>): void {
+  syncing = synced.then(
+    () => null,
+    (error: Error) =>
+      `Refused: the checkout could not be brought up to date (${error.message}); nothing may be changed.`,
+  );
+}
+
+/** Settles when writes may go ahead (or are refused for good): at once outside a pooled sandbox's sync. */
+export function writesSynced(): Promise<unknown> {
+  return syncing ?? Promise.resolve();
+}
+
+/** Null once the ask may be decided; a refusal's reason when the sync it waited for failed. */
+export async function writesSettled(ask: PermissionAsk): Promise<string | null> {
+  if (!syncing || !WRITES.has(ask.permission)) return null;
+  return syncing;
 }

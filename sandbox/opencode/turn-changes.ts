@@ -51,9 +51,13 @@ export class TurnChanges {
     private readonly limits: DiffLimits = DIFF_LIMITS,
   ) {}
 
-  /** Remember where the turn starts; call before the prompt is sent. */
-  start(): Promise<void> {
+  /**
+   * Remember where the turn starts; call before the prompt is sent. `after`: a pooled sandbox's
+   * sync, which moves HEAD before the turn may write (see permission-policy.ts).
+   */
+  start(after: Promise<unknown> = Promise.resolve()): Promise<void> {
     return this.queue(async () => {
+      await after;
       const head = await this.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).catch(() => "");
       this.base = head.trim() || EMPTY_TREE;
       this.index = path.join((await this.git(["rev-parse", "--absolute-git-dir"])).trim(), "inspect-turn.index");

@@ -9,7 +9,7 @@ import { errorEvent } from "../error-event.js";
 import type { Jail } from "../jail/jail.js";
 import { TurnBridge, sessionOf } from "./bridge.js";
 import type { EventHub } from "./event-hub.js";
-import { decidePermission, refusalReason } from "./permission-policy.js";
+import { decidePermission, refusalReason, writesSettled, writesSynced } from "./permission-policy.js";
 import { parseModel } from "./config.js";
 import { TurnChanges } from "./turn-changes.js";
 import { pricedModels } from "./usage-meter.js";
@@ -56,7 +56,7 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
   const ended = new Promise<Parameters<typeof settle>[0]>((resolve) => (settle = resolve));
 
   const changes = new TurnChanges(req.directory, req.jail, req.emit, req.log);
-  void changes.start();
+  void changes.start(writesSynced());
   let seenBusy = false;
   const off = req.hub.on((ev) => {
     const out = bridge.handle(ev);
@@ -68,9 +68,13 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     if (ev.type === "session.status" && ev.properties.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
       const ask = ev.properties;
-      const reply = decidePermission(req.directory, ask);
-      void req.client.permission
-        .reply({ requestID: ask.id, reply, ...(reply === "reject" ? { message: refusalReason(ask) } : {}) })
+      // A pooled sandbox's edits and commands wait for its sync (see permission-policy.ts).
+      void writesSettled(ask)
+        .then((refused) => {
+          const reply = refused ? "reject" : decidePermission(req.directory, ask);
+          const message = refused ?? (reply === "reject" ? refusalReason(ask) : undefined);
+          return req.client.permission.reply({ requestID: ask.id, reply, ...(message ? { message } : {}) });
+        })
         .catch(() => undefined);
     } else if (ev.type === "question.asked") {
       void req.client.question.reject({ requestID: ev.properties.id }).catch(() => undefined);

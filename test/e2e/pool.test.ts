@@ -4,7 +4,7 @@
  * the scripted model, real git. A repository becomes active with its first session; the pool then
  * prepares a sandbox for it, which the next session takes.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,12 +57,48 @@ function pushToMain(h: Harness, bare: string, file: string, content: string): st
   return git(work, "rev-parse", "HEAD");
 }
 
+/** A commit to main large enough that checking it out takes a while (4,000 files): the sync is slow. */
+function pushBigToMain(h: Harness, bare: string, marker: string): string {
+  const work = path.join(h.root, `big-${Date.now()}`);
+  git(h.root, "clone", "-q", bare, work);
+  git(work, "config", "user.name", "Other Person");
+  git(work, "config", "user.email", "other@example.com");
+  mkdirSync(path.join(work, "big"), { recursive: true });
+  for (let i = 0; i < 4_000; i++) writeFileSync(path.join(work, "big", `f${i}-${marker}.txt`), `${marker} ${i}\n`);
+  writeFileSync(path.join(work, "marker.txt"), `${marker}\n`);
+  git(work, "add", "-A");
+  git(work, "commit", "-q", "-m", `big ${marker}`);
+  git(work, "push", "-q", "origin", "main");
+  return git(work, "rev-parse", "HEAD");
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 function runnerPid(h: Harness, slotId: string): number {
   return Number(readFileSync(path.join(h.root, "data", "runners", `pool-${slotId}`, "runner.pid"), "utf8").trim());
 }
 
 describe("warm pool", () => {
   let h: Harness;
+  let pooledRepo: string | null = null;
+
+  /** The repository the pool keeps a sandbox for: made active by a first session (once). */
+  async function activeRepo(): Promise<string> {
+    if (pooledRepo) return pooledRepo;
+    const bare = bareRepo(h.root, "pooled");
+    h.model.reset([textStep("First.")]);
+    const first = await start(h, bare, "Say hello");
+    await waitForEvents(h, first, finished(1));
+    await waitForStatus(h, first, ["completed"], 30_000);
+    return (pooledRepo = bare);
+  }
 
   beforeAll(async () => {
     h = await startHarness({ idleTimeoutSeconds: 2, env: { INSPECT_POOL_SIZE: "1", INSPECT_POOL_MAX: "1" } });
@@ -74,10 +110,7 @@ describe("warm pool", () => {
   });
 
   it("a second session takes the pooled sandbox: its own branch, its requester's commit, based on main pushed after the pool warmed; the pool refills", async () => {
-    const bare = bareRepo(h.root, "pooled");
-    h.model.reset([textStep("First.")]);
-    const first = await start(h, bare, "Say hello");
-    await waitForEvents(h, first, finished(1));
+    const bare = await activeRepo();
     // The repository is active now: the pool prepares a sandbox for it.
     const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
 
@@ -111,6 +144,49 @@ describe("warm pool", () => {
     expect((await slots(h)).filter((s) => ["starting", "ready", "assigned"].includes(s.state))).toHaveLength(1);
   }, 180_000);
 
+  it("reads before sync: the first prompt starts at once, reads go ahead, edits and commands wait for the sync", async () => {
+    const bare = await activeRepo();
+    await until("a ready pooled sandbox", () => readySlot(h), 90_000);
+    pushBigToMain(h, bare, "fresh-7731");
+    h.model.reset([
+      toolStep({ name: "read", args: { filePath: "README.md" } }),
+      toolStep({ name: "bash", args: { command: "cat marker.txt && ls big | wc -l", description: "look" } }),
+      toolStep({ name: "write", args: { filePath: "after-sync.txt", content: "synced\n" } }),
+      textStep("Done."),
+    ]);
+    const id = await start(h, bare, "Look around, then write");
+    const log = await waitForEvents(h, id, finished(1));
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+    const calls = ofType(log, "tool.call").filter((e) => e.data.status === "completed");
+    expect(calls.map((e) => e.data.tool)).toEqual(["read", "bash", "write"]);
+    // The command ran on the synced tree: all of main's new commit was there.
+    expect(String(calls[1]!.data.output)).toMatch(/fresh-7731\s+4000/);
+    // The turn's changes are its own, not what the sync brought in.
+    expect([...new Set(ofType(log, "file.edited").map((e) => e.data.path))]).toEqual(["after-sync.txt"]);
+    const branch = (await api(h, "GET", `/api/sessions/${id}`)).session.headBranch as string;
+    expect(git(bare, "show", `${branch}:marker.txt`)).toBe("fresh-7731");
+    expect(git(bare, "show", `${branch}:after-sync.txt`)).toBe("synced");
+    await waitForStatus(h, id, ["completed"], 30_000);
+  }, 180_000);
+
+  it("a stop during the sync stops the held write at once, and the sandbox leaves", async () => {
+    const bare = await activeRepo();
+    const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
+    const pid = runnerPid(h, slot.id);
+    pushBigToMain(h, bare, "stop-5512");
+    h.model.reset([toolStep({ name: "write", args: { filePath: "never.txt", content: "no\n" } }), textStep("Done.")]);
+    const id = await start(h, bare, "Write something");
+    await waitForEvents(h, id, (l) => l.some((e) => e.type === "tool.call" && e.data.tool === "write"));
+    const stopAt = Date.now();
+    await api(h, "POST", `/api/sessions/${id}/stop`);
+    const log = await waitForEvents(h, id, finished(1), 10_000);
+    expect(Date.now() - stopAt).toBeLessThan(5_000);
+    expect(ofType(log, "prompt.finished")[0].data.status).toBe("stopped");
+    const branch = (await api(h, "GET", `/api/sessions/${id}`)).session.headBranch as string;
+    expect(() => git(bare, "rev-parse", "--verify", "-q", branch)).toThrow();
+    await until("the pooled runner gone", () => !alive(pid), 30_000);
+  }, 180_000);
+
   it("respects INSPECT_POOL_MAX across repositories", async () => {
     const other = bareRepo(h.root, "other");
     h.model.reset([textStep("Hi.")]);
@@ -127,7 +203,7 @@ describe("warm pool", () => {
     const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
     process.kill(-runnerPid(h, slot.id), "SIGKILL");
     // A session for that repository right away: a fresh runner takes it, not the dead sandbox.
-    const bare = path.join(h.root, "pooled.git");
+    const bare = await activeRepo();
     h.model.reset([textStep("Cold.")]);
     const id = await start(h, bare, "Anything");
     const log = await waitForEvents(h, id, finished(1));
@@ -167,6 +243,7 @@ describe("warm pool recycling", () => {
     const id = await start(h, bare, "Warm it");
     await waitForEvents(h, id, finished(1));
     const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
+    const pid = runnerPid(h, slot.id);
     const ended = await until(
       "the old sandbox recycled",
       async () => (await slots(h)).find((s) => s.id === slot.id && s.state === "ended"),
@@ -178,13 +255,6 @@ describe("warm pool recycling", () => {
     );
     expect(fresh.id).not.toBe(slot.id);
     // Its runner left on its own, at its next poll.
-    await until("the old runner gone", () => {
-      try {
-        process.kill(runnerPid(h, slot.id), 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await until("the old runner gone", () => !alive(pid));
   }, 180_000);
 });
