@@ -144,7 +144,10 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
       }),
     );
     const handle = config.botHandle;
-    inbox = new WebhookInbox(db, deliveryHandler({ intake, github, handle, log }), tasks, log, opts.inbox);
+    inbox = new WebhookInbox(db, deliveryHandler({ intake, github, handle, log }), tasks, log, {
+      exclusive: database.kind === "pglite",
+      ...opts.inbox,
+    });
     await probot.load(inspectApp({ inbox, handle }));
     stops.push(inbox.start());
   }

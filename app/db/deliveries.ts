@@ -103,6 +103,16 @@ export async function renewLease(db: Db, id: string, owner: string, leaseMs: num
   return rows.length === 1;
 }
 
+/** Every lease, whoever holds it: for a database only this process can open (PGlite). */
+export async function releaseLeases(db: Db): Promise<number> {
+  const rows = await db
+    .update(d)
+    .set({ lockedBy: null, lockedUntil: null })
+    .where(and(isNotNull(d.lockedBy), open()))
+    .returning({ id: d.id });
+  return rows.length;
+}
+
 export async function markDone(db: Db, id: string): Promise<void> {
   await db
     .update(d)

@@ -14,6 +14,7 @@ import {
   markDone,
   markFailed,
   oldestOpen,
+  releaseLeases,
   renewLease,
   storeDelivery,
   takeDelivery,
@@ -38,6 +39,11 @@ export interface InboxOptions {
    * answer) shares the database with the handling: a burst must not queue the stores behind it.
    */
   concurrency?: number;
+  /**
+   * Only this process uses the database (embedded PGlite): a lease found at start is a dead
+   * process's, taken back at once instead of after it runs out.
+   */
+  exclusive?: boolean;
 }
 
 const DEFAULTS: Required<InboxOptions> = {
@@ -47,6 +53,7 @@ const DEFAULTS: Required<InboxOptions> = {
   maxRetryMs: 60_000,
   sweepEveryMs: 10_000,
   concurrency: 8,
+  exclusive: false,
 };
 
 export class WebhookInbox {
@@ -120,7 +127,13 @@ export class WebhookInbox {
   /** Sweep now and every `sweepEveryMs`; returns the stop. */
   start(): () => void {
     const sweep = () => this.tasks.run("webhook inbox sweep", () => this.sweep());
-    sweep();
+    if (this.opts.exclusive)
+      this.tasks.run("webhook inbox recovery", async () => {
+        const n = await releaseLeases(this.db);
+        if (n) this.log.warn({ deliveries: n }, `taking back ${n} webhook deliveries a previous run was handling`);
+        await this.sweep();
+      });
+    else sweep();
     const timer = setInterval(sweep, this.opts.sweepEveryMs);
     timer.unref();
     return () => {
