@@ -14,6 +14,7 @@ import type { FakeGitHub } from "../../test/support/fake-github.js";
 import { useGitHubStack } from "../../test/support/github-stack.js";
 import { deliver } from "../../test/support/inspect.js";
 import { issueComment } from "../../test/support/payloads.js";
+import { until } from "../../test/support/wait.js";
 import { listChildren } from "./queries.js";
 
 const stack = useGitHubStack({
@@ -143,6 +144,24 @@ describe("child sessions", () => {
     expect(updates.map((e) => (e.data as { status: string }).status)).toEqual(
       expect.arrayContaining(["queued", "starting", "stopped"]),
     );
+  });
+
+  it("lists the children's pull requests in the parent's status comment", async () => {
+    const parent = await parentSession();
+    const childId = (await spawn(parent, { prompt: "Add a CHANGELOG entry", title: "Changelog" })).json.id as string;
+    const child = await claim(childId);
+    await stack.runner.push(childId, child.sessionToken, "abc1234", child.session.headBranch);
+    await until("the parent's status comment listing the child's PR", async () => {
+      await inspect.tasks.drain();
+      const pr = (await getSession(database.db, childId))?.prUrl;
+      const edits = gh.find("PATCH", /\/issues\/comments\/\d+$/).map((c) => String(c.body?.body ?? ""));
+      return (
+        pr &&
+        edits.some((b) =>
+          b.includes(`Child sessions:\n- [Changelog](https://inspect.test/sessions/${childId}): pull request ${pr}`),
+        )
+      );
+    });
   });
 
   it("cancel_session stops one child", async () => {

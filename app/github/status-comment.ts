@@ -13,6 +13,8 @@ export interface StatusView {
   turn?: TurnOutcome | null;
   /** The session's cost and tokens so far (usageLine), once a prompt has reported usage. */
   usage?: string | null;
+  /** Sessions this session's agent spawned (app/children), each with its page and PR. */
+  children?: { title: string; sessionUrl: string; status: SessionStatus; prUrl: string | null }[];
 }
 
 const MARKER = "<!-- inspect:status -->";
@@ -48,7 +50,16 @@ export function statusCommentBody(v: StatusView): string {
       line = `📦 Archived${v.reason ? ` (${v.reason})` : ""}.${pr} ${link}`;
       break;
   }
-  return `${MARKER}\n${line}${v.usage ? `\n\n<sub>Cost so far: ${v.usage}</sub>` : ""}`;
+  return `${MARKER}\n${line}${childrenList(v.children)}${v.usage ? `\n\n<sub>Cost so far: ${v.usage}</sub>` : ""}`;
+}
+
+/** The child sessions' pull requests (or how far they are), one line each. */
+function childrenList(children: StatusView["children"]): string {
+  if (!children?.length) return "";
+  const lines = children.map(
+    (c) => `- [${c.title.replace(/[[\]]/g, "")}](${c.sessionUrl}): ${c.prUrl ? `pull request ${c.prUrl}` : c.status}`,
+  );
+  return `\n\nChild sessions:\n${lines.join("\n")}`;
 }
 
 function capitalise(s: string): string {

@@ -3,6 +3,7 @@
  * session is queued for the first time, edited in place as it moves (skipped when its text
  * would not change).
  */
+import { listChildren } from "../children/queries.js";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import { lastEventOfType } from "../db/events.js";
@@ -36,6 +37,7 @@ export class StatusCommentReporter implements Reporter {
     "prompt.finished",
     "git.push",
     "tool.call",
+    "child.updated",
   ] as const;
   readonly on = {
     "session.status": async (sessionId: string) => this.open(sessionId),
@@ -98,6 +100,12 @@ export class StatusCommentReporter implements Reporter {
       activity,
       turn,
       usage: usage.parts ? usageLine(usage) : null,
+      children: (await listChildren(this.deps.db, session.id)).map((c) => ({
+        title: c.title,
+        sessionUrl: sessionUrl(this.deps.config.publicUrl, c.id),
+        status: c.status,
+        prUrl: c.prUrl,
+      })),
     });
   }
 }
