@@ -16,6 +16,8 @@ import { killAllGroups } from "./proc/group.js";
 import { configSecrets, createRedactor, type Redactor } from "./redact.js";
 import { RunnerApiError, RunnerClient } from "./runner-client.js";
 import { makeJail, runSandbox, type RuntimeOptions, type RuntimeResult } from "./runtime.js";
+import type { SessionCredential } from "./mcp/children-api.js";
+import { startInspectTools, withInspectTools } from "./mcp/inspect-tools.js";
 
 export interface PooledOptions extends Omit<RuntimeOptions, "sessionId" | "claimed" | "pooled"> {
   slotId: string;
@@ -57,11 +59,19 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
   process.on("SIGINT", onSignal);
   options.signal?.addEventListener("abort", () => shutdown.abort("signal"), { once: true });
 
+  // The agent's own tools must be in OpenCode's config from its start; they answer once a session is assigned.
+  let credential: SessionCredential | null = null;
+  const tools = await startInspectTools(() => credential, log).catch((error: Error) => {
+    log(`Inspect's tools did not start: ${error.message}`);
+    return null;
+  });
   const setupEvents: NewEvent[] = [];
   const teardown = new AbortController();
   const preparing = jail.start().then(() =>
     prepareSandbox({
-      spec: standIn(pool),
+      spec: tools
+        ? { ...standIn(pool), opencodeConfig: withInspectTools(pool.opencodeConfig, tools.url) }
+        : standIn(pool),
       jail,
       snapshotRoot: options.snapshotRoot ?? null,
       useActionsCache: options.useActionsCache,
@@ -116,11 +126,13 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
   if ("assigned" in outcome && ready) {
     const prepared: Prepared = ready;
     log(`assigned session ${outcome.assigned!.session.id}`);
+    const { session, sessionToken } = outcome.assigned!;
+    credential = { controlPlaneUrl: options.controlPlaneUrl, sessionId: session.id, token: sessionToken };
     return runSandbox({
       ...options,
       sessionId: "",
       claimed: outcome.assigned,
-      pooled: { jail, sessionDir, prepared, setupEvents },
+      pooled: { jail, sessionDir, prepared, setupEvents, tools },
     });
   }
 
@@ -134,6 +146,7 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
   });
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => undefined);
+  await tools?.close();
   await jail.close();
   await killAllGroups();
   const kept = done ?? partial;

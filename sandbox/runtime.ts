@@ -24,6 +24,7 @@ import { httpsOrigin } from "./git/run.js";
 import { holdWritesUntil } from "./opencode/permission-policy.js";
 import { killAllGroups } from "./proc/group.js";
 import { startInspectTools, withInspectTools } from "./mcp/inspect-tools.js";
+import type { ToolHost } from "./mcp/host.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
 import { configSecrets, createRedactor, type Redactor } from "./redact.js";
 import { RunnerClient } from "./runner-client.js";
@@ -70,6 +71,8 @@ export interface PooledSandbox {
   prepared: Prepared;
   /** What the setup script said while the sandbox waited: now the session's events. */
   setupEvents: NewEvent[];
+  /** Inspect's tools, in OpenCode's config since its start, now answering for the assigned session. */
+  tools?: ToolHost | null;
 }
 
 export interface RuntimeResult {
@@ -97,7 +100,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   // The agent's own tools (child sessions), served from here so the session token stays outside the jail.
   const credential = { controlPlaneUrl: options.controlPlaneUrl, sessionId: spec.id, token: claimed.sessionToken };
   const tools = options.pooled
-    ? null
+    ? (options.pooled.tools ?? null)
     : await startInspectTools(() => credential, log).catch((error: Error) => {
         log(`Inspect's tools did not start: ${error.message}`);
         return null;

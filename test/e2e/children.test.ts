@@ -9,6 +9,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { listChildren } from "../../app/children/queries.js";
+import { poolSlots } from "../../app/db/schema.js";
 import type { SessionEvent } from "../../protocol/events.js";
 import { hangStep, textStep, toolStep } from "../support/model-server.js";
 import {
@@ -147,4 +148,40 @@ describe("child sessions with real OpenCode", () => {
     expect(ofType(clog, "prompt.finished")[0]!.data.status).toBe("stopped");
     expect(ofType(clog, "session.status").at(-1)!.data.reason).toContain(`parent session ${parent} was stopped`);
   }, 120_000);
+});
+
+describe("child sessions from a pooled sandbox", () => {
+  let p: Harness;
+  beforeAll(async () => {
+    p = await startHarness({ idleTimeoutSeconds: 2, env: { INSPECT_POOL_SIZE: "1" } });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it("a sandbox prepared before its session was known still has the tools, answering for that session", async () => {
+    const repo = bareRepo(p.root, "pooled");
+    // The first session makes the repository active; the pool then prepares a sandbox for it.
+    p.model.reset([textStep("Nothing to do.")]);
+    const first = (await api<{ id: string }>(p, "POST", "/api/sessions", { repo, prompt: "Look around" })).id;
+    await waitForStatus(p, first, ["completed"], 60_000);
+    const slots = async () => p.inspect.database.db.select().from(poolSlots);
+    await until("a ready pooled sandbox", async () => (await slots()).some((s) => s.state === "ready"), 90_000);
+
+    p.model.reset([
+      toolStep({ name: "inspect_spawn_session", args: { prompt: "Pooled child work" } }),
+      textStep("Spawned."),
+      textStep("Child: nothing to do."),
+    ]);
+    const parent = (await api<{ id: string }>(p, "POST", "/api/sessions", { repo, prompt: "Spawn from the pool" })).id;
+    const log = await waitForEvents(p, parent, finished(1), 60_000);
+    expect((await slots()).some((s) => s.sessionId === parent)).toBe(true);
+    expect(toolCalls(log, "inspect_spawn_session")[0]?.data.status).toBe("completed");
+    const [child] = await listChildren(p.inspect.database.db, parent);
+    expect(child).toBeDefined();
+    for (const id of [parent, child!.id])
+      await waitForStatus(p, id, ["completed", "stopped", "failed"], 60_000).catch(() => undefined);
+    await p.inspect.close();
+    expect(await waitForNoProcesses(p.root, 20_000)).toEqual([]);
+  }, 240_000);
 });
