@@ -49,7 +49,7 @@ export async function openDatabase(opts: { url?: string; dataDir?: string }): Pr
     const { drizzle } = await import("drizzle-orm/neon-serverless");
     const { migrate } = await import("drizzle-orm/neon-serverless/migrator");
     const pool = new Pool({ connectionString: opts.url });
-    pool.on("error", (err) => reportIdleError(err));
+    pool.on("error", (err: Error) => reportIdleError(err));
     const db = drizzle(pool, { schema });
     await migrate(db, { migrationsFolder });
     return { db: db as unknown as Db, kind: "neon", close: () => pool.end() };
