@@ -103,6 +103,8 @@ const EventData = {
     usage: Usage.optional(),
     changedFiles: z.number().int().nonnegative().optional(),
   }),
+  /** What the running prompt has used so far, after each model call (prompt.finished has the final figure). */
+  "prompt.usage": z.object({ promptId: z.number().int(), usage: Usage }),
   "prompt.cancelled": z.object({ promptId: z.number().int(), by: z.string().max(100) }),
   /** A streamed piece of assistant text; `delta` is appended to the part `partId`. */
   "agent.text.delta": z.object({ partId: z.string().max(200), delta: long }),
@@ -196,6 +198,7 @@ const RUNNER_EVENT_TYPES = [
   "tool.call",
   "file.edited",
   "files.changed",
+  "prompt.usage",
   "setup.output",
   "setup.finished",
   "git.commit",

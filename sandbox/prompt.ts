@@ -3,7 +3,7 @@
  * push and report. Every outcome ends in POST /prompts/:id/done — done, failed (with an
  * error event saying why) or stopped.
  */
-import type { CommitRef, NewEvent } from "../protocol/events.js";
+import type { CommitRef, NewEvent, Usage } from "../protocol/events.js";
 import { errorEvent } from "./error-event.js";
 import { effectiveBudgets, overBudget } from "./budget/budgets.js";
 import { REPO_CONFIG, repoBudgetsOnce } from "./budget/repo-budgets.js";
@@ -44,9 +44,16 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
   );
   const overspent = new AbortController();
   const stop = AbortSignal.any([ctx.stop, overspent.signal]);
-  const watchSpend = (usd: number) => {
+  let shown = "";
+  const watchSpend = (usd: number, usage?: Usage) => {
     const over = overspent.signal.aborted ? null : overBudget(budgets, prompt.sessionCostUsd ?? 0, usd);
     if (over) overspent.abort(over);
+    // The page shows the cost climbing: once per model call (message updates while streaming repeat it).
+    const now = usage && JSON.stringify(usage);
+    if (usage && now !== shown && usage.inputTokens + usage.outputTokens > 0) {
+      shown = now!;
+      ctx.emit([{ type: "prompt.usage", data: { promptId: prompt.id, usage } }]);
+    }
   };
   watchSpend(0);
   const turn = await runTurn({

@@ -32,8 +32,8 @@ export interface TurnRequest {
   /** The checkout's jail: file diffs are read through git in it, as the commit is made. */
   jail?: Jail | null;
   log?: (line: string) => void;
-  /** The turn's priced spend so far (USD), after every model call update: budgets watch it. */
-  onSpend?: (usd: number) => void;
+  /** The turn's priced spend so far (USD) and its usage, after every model call update: budgets watch it. */
+  onSpend?: (usd: number, usage: Usage) => void;
 }
 
 export interface TurnResult {
@@ -64,7 +64,7 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     const edited = bridge.editedFile(ev);
     if (edited) void changes.edited(edited);
     if (sessionOf(ev) !== req.sessionID) return;
-    if (ev.type === "message.updated") req.onSpend?.(bridge.usage.knownCost());
+    if (ev.type === "message.updated") req.onSpend?.(bridge.usage.knownCost(), bridge.usage.usage());
     if (ev.type === "session.status" && ev.properties.status?.type !== "idle") seenBusy = true;
     if (ev.type === "permission.asked") {
       const ask = ev.properties;

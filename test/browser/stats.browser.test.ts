@@ -118,6 +118,14 @@ describe("the session page", () => {
     await stack.append("sessCost01", [
       { type: "prompt.queued", data: { promptId: 902, text: "second", author, source: "web" } },
       { type: "prompt.started", data: { promptId: 902 } },
+      { type: "prompt.usage", data: { promptId: 902, usage: { inputTokens: 100, outputTokens: 0, cost: 0.25 } } },
+    ]);
+    // While it runs, the cost climbs after every model call.
+    await expect
+      .poll(() => page.locator("#prompt-902 .usage").textContent(), { timeout: 10_000 })
+      .toBe("$0.25 · 100 tokens so far");
+    expect(await page.locator("#session-usage").textContent()).toBe("Session total: $0.75 · 1.6k tokens");
+    await stack.append("sessCost01", [
       {
         type: "prompt.finished",
         data: { promptId: 902, status: "done", commits: [], usage: { inputTokens: 500, outputTokens: 0 } },

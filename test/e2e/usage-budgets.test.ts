@@ -68,6 +68,11 @@ describe("usage", () => {
     const usage = ofType(log, "prompt.finished")[0]!.data.usage!;
     expect(usage).toMatchObject({ inputTokens: 200, outputTokens: 40, model: PRICED });
     expect(usage.cost).toBeCloseTo(2 * CALL_USD, 8);
+    // Live: the usage so far after each model call, the last one the final figure.
+    const live = ofType(log, "prompt.usage").map((e) => e.data.usage);
+    expect(live.length).toBeGreaterThanOrEqual(2);
+    expect(live[0]).toMatchObject({ inputTokens: 100, outputTokens: 20 });
+    expect(live.at(-1)).toEqual(usage);
     const [row] = await listPrompts(h.inspect.database.db, priced);
     expect(row!.usage).toEqual(usage);
     await api(h, "POST", `/api/sessions/${priced}/stop`);

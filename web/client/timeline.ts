@@ -98,6 +98,9 @@ export class Timeline {
         this.usage.finished(e.data.promptId, p?.card, e.data.usage);
         return;
       }
+      case "prompt.usage":
+        this.usage.running(e.data.promptId, this.prompts.get(e.data.promptId)?.card, e.data.usage);
+        return;
       case "prompt.cancelled":
         this.setPromptState(e.data.promptId, "cancelled");
         return;
