@@ -65,7 +65,7 @@ export interface RuntimeOptions {
   pooled?: PooledSandbox;
 }
 
-export interface PooledSandbox {
+interface PooledSandbox {
   jail: Jail;
   sessionDir: string;
   prepared: Prepared;

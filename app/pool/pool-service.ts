@@ -324,7 +324,7 @@ export class PoolService {
 }
 
 /** The dispatcher's and the bus's key for a slot's runner. */
-export function poolKey(slotId: string): string {
+function poolKey(slotId: string): string {
   return `pool-${slotId}`;
 }
 

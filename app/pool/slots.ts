@@ -7,7 +7,7 @@ export type SlotRow = typeof poolSlots.$inferSelect;
 export type SlotState = "starting" | "ready" | "assigned" | "handed" | "ended";
 
 /** States that hold (or are about to hold) a sandbox. */
-export const LIVE: SlotState[] = ["starting", "ready", "assigned"];
+const LIVE: SlotState[] = ["starting", "ready", "assigned"];
 
 export async function insertSlot(
   db: Db,
