@@ -63,6 +63,14 @@ const spec = {
     expects: "a whole number 0-5 (0: agents cannot spawn sessions)",
   },
   INSPECT_CHILD_MAX: { schema: z.coerce.number().int().min(0).max(50), expects: "a whole number 0-50" },
+  INSPECT_BROWSER: { schema: z.enum(["auto", "off"]), expects: "'auto' or 'off'" },
+  INSPECT_BROWSER_HOSTS: {
+    schema: z
+      .string()
+      .max(4_000)
+      .regex(/^[\w.*:-]+(\s*,\s*[\w.*:-]+)*$/),
+    expects: "comma-separated host names (host or host:port; *.example.com)",
+  },
   INSPECT_POOL_SIZE: {
     schema: z.coerce.number().int().min(0).max(16),
     expects: "a whole number 0-16 (0 turns the pool off)",
@@ -162,6 +170,8 @@ export interface Config {
   turnTimeoutMs: number;
   /** Child sessions an agent may spawn (app/children): how deep below a person's session, how many per session. */
   children: { maxDepth: number; maxPerSession: number };
+  /** The agent's headless browser (sandbox/mcp/browser.ts): null when off; the hosts it may reach besides loopback. */
+  browser: { allowHosts: string[] } | null;
   /** USD caps on a session's and on one prompt's spend; unset: none. A repository may lower them. */
   budgets: { sessionUsd?: number; promptUsd?: number };
   localRepos: string[];
@@ -378,6 +388,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
     turnTimeoutMs: Math.round((read(env, "INSPECT_TURN_TIMEOUT") ?? 60) * 60_000),
     children: { maxDepth: read(env, "INSPECT_CHILD_DEPTH") ?? 2, maxPerSession: read(env, "INSPECT_CHILD_MAX") ?? 5 },
+    // Off by default until screenshots become session artifacts (README → A browser in the sandbox).
+    browser:
+      (read(env, "INSPECT_BROWSER") ?? "off") === "off"
+        ? null
+        : { allowHosts: (read(env, "INSPECT_BROWSER_HOSTS") ?? "").split(",").map((h) => h.trim()).filter(Boolean) },
     budgets: {
       sessionUsd: read(env, "INSPECT_SESSION_BUDGET_USD"),
       promptUsd: read(env, "INSPECT_PROMPT_BUDGET_USD"),

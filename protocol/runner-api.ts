@@ -29,6 +29,9 @@ import { Author, CommitRef, RunnerEventSchema, Usage } from "./events.js";
 
 export const RUNNER_API_PREFIX = "/api/runner";
 
+/** The sandbox's browser (sandbox/mcp/browser.ts): loopback always, these hosts besides (INSPECT_BROWSER_HOSTS). */
+const BrowserSpec = z.object({ allowHosts: z.array(z.string().max(260)).max(50) });
+
 export const ClaimRequest = z.object({ sessionId: z.string().min(1).max(64) });
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
 
@@ -65,6 +68,8 @@ export const SessionSpec = z.object({
   sessionUrl: z.string(),
   /** The repository's own OpenCode config may add MCP servers, plugins and providers (INSPECT_TRUST_REPO_CONFIG). */
   trustRepoConfig: z.boolean().optional(),
+  /** Offer the agent a headless browser if the runner has Chromium (INSPECT_BROWSER); absent: none. */
+  browser: BrowserSpec.optional(),
   /** USD caps (INSPECT_SESSION_BUDGET_USD, INSPECT_PROMPT_BUDGET_USD); the repository may lower them. Absent: none. */
   budgets: z
     .object({ sessionUsd: z.number().positive().optional(), promptUsd: z.number().positive().optional() })
@@ -143,6 +148,7 @@ export const PoolSpec = z.object({
   heartbeatTimeoutMs: z.number().int().positive(),
   setupTimeoutMs: z.number().int().positive(),
   trustRepoConfig: z.boolean().optional(),
+  browser: BrowserSpec.optional(),
 });
 export type PoolSpec = z.infer<typeof PoolSpec>;
 

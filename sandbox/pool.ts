@@ -17,7 +17,8 @@ import { configSecrets, createRedactor, type Redactor } from "./redact.js";
 import { RunnerApiError, RunnerClient } from "./runner-client.js";
 import { makeJail, runSandbox, type RuntimeOptions, type RuntimeResult } from "./runtime.js";
 import type { SessionCredential } from "./mcp/children-api.js";
-import { startInspectTools, withInspectTools } from "./mcp/inspect-tools.js";
+import { agentOpencodeConfig } from "./mcp/agent-config.js";
+import { startInspectTools } from "./mcp/inspect-tools.js";
 
 export interface PooledOptions extends Omit<RuntimeOptions, "sessionId" | "claimed" | "pooled"> {
   slotId: string;
@@ -69,9 +70,10 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
   const teardown = new AbortController();
   const preparing = jail.start().then(() =>
     prepareSandbox({
-      spec: tools
-        ? { ...standIn(pool), opencodeConfig: withInspectTools(pool.opencodeConfig, tools.url) }
-        : standIn(pool),
+      spec: {
+        ...standIn(pool),
+        opencodeConfig: agentOpencodeConfig(pool.opencodeConfig, tools, pool.browser, jail.box),
+      },
       jail,
       snapshotRoot: options.snapshotRoot ?? null,
       useActionsCache: options.useActionsCache,

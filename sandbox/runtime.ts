@@ -23,7 +23,8 @@ import { syncPooledCheckout } from "./pool-sync.js";
 import { httpsOrigin } from "./git/run.js";
 import { holdWritesUntil } from "./opencode/permission-policy.js";
 import { killAllGroups } from "./proc/group.js";
-import { startInspectTools, withInspectTools } from "./mcp/inspect-tools.js";
+import { agentOpencodeConfig } from "./mcp/agent-config.js";
+import { startInspectTools } from "./mcp/inspect-tools.js";
 import type { ToolHost } from "./mcp/host.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
 import { configSecrets, createRedactor, type Redactor } from "./redact.js";
@@ -159,7 +160,10 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
       : jail.start().then(
           () =>
             prepareSandbox({
-              spec: tools ? { ...spec, opencodeConfig: withInspectTools(spec.opencodeConfig, tools.url) } : spec,
+              spec: {
+                ...spec,
+                opencodeConfig: agentOpencodeConfig(spec.opencodeConfig, tools, spec.browser, jail.box),
+              },
               jail,
               snapshotRoot: options.snapshotRoot ?? null,
               useActionsCache: options.useActionsCache,

@@ -193,6 +193,7 @@ export class PoolService {
         heartbeatTimeoutMs: config.heartbeatTimeoutMs,
         setupTimeoutMs: config.setupTimeoutMs,
         trustRepoConfig: config.trustRepoConfig,
+        ...(config.browser ? { browser: config.browser } : {}),
       },
     };
   }

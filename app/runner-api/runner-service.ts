@@ -284,6 +284,7 @@ export class RunnerService {
       setupTimeoutMs: config.setupTimeoutMs,
       sessionUrl: sessionUrl(config.publicUrl, session.id),
       trustRepoConfig: config.trustRepoConfig,
+      ...(config.browser ? { browser: config.browser } : {}),
     };
   }
 

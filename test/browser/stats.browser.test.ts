@@ -4,6 +4,7 @@
  * tables by their headers, the repository filter, the browser's time zone adopted; and a
  * session page showing each prompt's cost and the session total, live.
  */
+import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../support/chromium.js";
@@ -92,6 +93,21 @@ describe("the stats page", () => {
     expect(await names("repos-table")).toEqual(["acme/widgets"]);
     const hidden = await page.goto(`${stack.url}/stats?repo=acme/secret&tz=UTC`);
     expect(hidden?.status()).toBe(404);
+  });
+
+  it("with figures, chart and tables, passes axe-core (light and dark) and fits a phone", async () => {
+    for (const colorScheme of ["light", "dark"] as const) {
+      const ctx = await browser.newContext({ colorScheme, viewport: { width: 390, height: 844 }, timezoneId: "UTC" });
+      await ctx.addCookies([{ name: "gh_user", value: "alice", url: stack.github.url }]);
+      const p = await ctx.newPage();
+      await p.goto(`${stack.url}/stats?days=30&tz=UTC`);
+      await p.locator("summary", { hasText: "Values per day" }).click();
+      const result = await new AxeBuilder({ page: p }).analyze();
+      const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+      expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await ctx.close();
+    }
   });
 });
 

@@ -108,28 +108,30 @@ export function DailyChart(props: { days: Stats["perDay"] }) {
       </figcaption>
       <details>
         <summary>Values per day</summary>
-        <table class="data" id="daily-values">
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col">Sessions</th>
-              <th scope="col">Prompts</th>
-              <th scope="col">Merged PRs</th>
-              <th scope="col">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {days.map((d) => (
+        <div class="table-wrap" tabindex={0} role="region" aria-label="Values per day">
+          <table class="data" id="daily-values">
+            <thead>
               <tr>
-                <th scope="row">{d.day}</th>
-                <td>{d.sessions}</td>
-                <td>{d.prompts}</td>
-                <td>{d.prsMerged}</td>
-                <td>{formatUsd(d.costUsd)}</td>
+                <th scope="col">Day</th>
+                <th scope="col">Sessions</th>
+                <th scope="col">Prompts</th>
+                <th scope="col">Merged PRs</th>
+                <th scope="col">Cost</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {days.map((d) => (
+                <tr>
+                  <th scope="row">{d.day}</th>
+                  <td>{d.sessions}</td>
+                  <td>{d.prompts}</td>
+                  <td>{d.prsMerged}</td>
+                  <td>{formatUsd(d.costUsd)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </details>
     </figure>
   );

@@ -102,7 +102,7 @@ export function StatsPage(props: StatsPageProps) {
       <h2>Per day</h2>
       <DailyChart days={s.perDay} />
       <h2>People</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex={0} role="region" aria-label="People">
         <StatsTable
           id="people-table"
           caption="Per person: sessions they started, prompts they wrote, their sessions' PRs, their prompts' cost"
@@ -113,7 +113,7 @@ export function StatsPage(props: StatsPageProps) {
         />
       </div>
       <h2>Repositories</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabindex={0} role="region" aria-label="Repositories">
         <StatsTable
           id="repos-table"
           caption="Per repository"
