@@ -420,7 +420,7 @@ function httpApp(d: HttpDeps): Hono {
         })
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
-  if (d.pool.enabled) app.route(`${RUNNER_API_PREFIX}/pool`, poolRoutes(d.pool));
+  if (d.pool.available) app.route(`${RUNNER_API_PREFIX}/pool`, poolRoutes(d.pool));
   const starter = new SessionStarter({ db, config, sessions, github, permissions });
   // Child sessions: the agent's own tools (sandbox/mcp) reach them with its session token.
   const children = new ChildService({ db, config, sessions, starter });

@@ -5,6 +5,13 @@
  * slot of its repository (`assign`); the slot's runner, long-polling, is handed the session's
  * claim and from then on is that session's runner. The pool refills behind it, recycles slots
  * older than INSPECT_SNAPSHOT_INTERVAL, and replaces runners that die (never assigning them).
+ *
+ * Fresh snapshots: every INSPECT_SNAPSHOT_INTERVAL, an active repository that has no pooled
+ * sandbox (the pool is off, or at INSPECT_POOL_MAX) gets a *rebuild*: a slot whose runner
+ * prepares from the newest default branch (fetch, setup script) and, once ready, is told to
+ * leave — handing its checkout back as the snapshot. One that fails leaves the previous snapshot
+ * where it was and says why in the log. (A repository with a pooled sandbox needs none: its
+ * sandboxes are recycled at that interval and each new one is prepared from the newest branch.)
  */
 import type { Config } from "../config.js";
 import { getRepository, type RepositoryRow } from "../db/accounts.js";
@@ -51,6 +58,9 @@ export interface PoolDeps {
 
 export class PoolService {
   private timer: NodeJS.Timeout | null = null;
+  private rebuildTimer: NodeJS.Timeout | null = null;
+  /** Slots started to rebuild a snapshot, not to be assigned. */
+  private readonly rebuilding = new Set<string>();
   private closed = false;
   private refilling: Promise<void> | null = null;
   private again = false;
@@ -60,9 +70,14 @@ export class PoolService {
 
   constructor(private readonly deps: PoolDeps) {}
 
-  /** Only where pooled runners can be started (local mode, for now) and the operator wants some. */
+  /** Where pooled runners can be started (local mode, for now): for the pool, and for snapshot rebuilds. */
+  get available(): boolean {
+    return this.deps.config.pool.max > 0 && !!this.deps.dispatcher.dispatchPool;
+  }
+
+  /** Ready sandboxes are kept and assigned (INSPECT_POOL_SIZE > 0). */
   get enabled(): boolean {
-    return this.deps.config.pool.size > 0 && this.deps.config.pool.max > 0 && !!this.deps.dispatcher.dispatchPool;
+    return this.available && this.deps.config.pool.size > 0;
   }
 
   private get db() {
@@ -75,7 +90,13 @@ export class PoolService {
 
   /** Start keeping the pool filled (once runners can reach the control plane). */
   start(): void {
-    if (!this.enabled || this.timer || this.closed) return;
+    if (!this.available || this.rebuildTimer || this.closed) return;
+    this.rebuildTimer = setInterval(
+      () => this.deps.run("rebuild snapshots", () => this.rebuildSnapshots()),
+      this.deps.config.pool.maxAgeMs,
+    );
+    this.rebuildTimer.unref();
+    if (!this.enabled) return;
     this.timer = setInterval(() => this.kick(), SWEEP_MS);
     this.timer.unref();
     this.kick();
@@ -85,6 +106,7 @@ export class PoolService {
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.rebuildTimer) clearInterval(this.rebuildTimer);
     for (const { timer } of this.pickups.values()) clearTimeout(timer);
     this.pickups.clear();
   }
@@ -207,6 +229,7 @@ export class PoolService {
   /** GET /pool/:slot/next: wait for an assignment; `ready` says the sandbox is prepared. */
   async next(slotId: string, ready: boolean, waitMs: number, signal?: AbortSignal): Promise<PoolNextResponse> {
     const deadline = Date.now() + waitMs;
+    if (ready && this.rebuilding.has(slotId)) return this.rebuilt(slotId);
     await touchSlot(this.db, slotId, ready);
     for (let first = true; ; first = false) {
       const slot = await getSlot(this.db, slotId);
@@ -242,10 +265,53 @@ export class PoolService {
     }
   }
 
+  /** A rebuild's sandbox is ready: it leaves, handing its checkout back as the repository's snapshot. */
+  private async rebuilt(slotId: string): Promise<PoolNextResponse> {
+    this.rebuilding.delete(slotId);
+    await moveSlot(this.db, slotId, ["starting"], { state: "ended", endReason: "snapshot rebuilt" });
+    this.deps.log.info({ slot: slotId }, "snapshot rebuilt from the newest default branch; handing it back");
+    return { kind: "exit", reason: "snapshot rebuilt" };
+  }
+
+  /** Every active repository without a pooled sandbox: a rebuild (within INSPECT_POOL_MAX). */
+  async rebuildSnapshots(): Promise<number> {
+    if (this.closed) return 0;
+    const live = await liveSlots(this.db);
+    let total = live.length;
+    let started = 0;
+    for (const repositoryId of await this.activeRepos()) {
+      if (total >= this.deps.config.pool.max) break;
+      if (live.some((s) => s.repositoryId === repositoryId)) continue;
+      const repo = await getRepository(this.db, repositoryId);
+      if (!repo) continue;
+      const id = await this.startSlot(repo, "rebuilding the snapshot of");
+      if (!id) continue;
+      this.rebuilding.add(id);
+      total++;
+      started++;
+    }
+    return started;
+  }
+
+  private async activeRepos(): Promise<number[]> {
+    const { config } = this.deps;
+    return [
+      ...new Set([
+        ...(await namedRepos(this.db, config.pool.repos)),
+        ...(await recentlyActiveRepos(this.db, new Date(Date.now() - config.pool.activeMs))),
+      ]),
+    ];
+  }
+
   /** A pooled runner's process ended: a live slot ends with it (an assigned one's session goes elsewhere). */
   async slotExited(slotId: string, how: string): Promise<void> {
     const slot = await getSlot(this.db, slotId);
     if (!slot) return;
+    if (this.rebuilding.delete(slotId) && !slot.readyAt)
+      this.deps.log.warn(
+        { slot: slotId, repositoryId: slot.repositoryId },
+        `rebuilding the snapshot failed (its runner ${how}); the previous snapshot stays`,
+      );
     if (slot.state === "assigned") await this.missed(slotId, `its runner ${how}`);
     else if (await moveSlot(this.db, slotId, ["starting", "ready"], { state: "ended", endReason: `runner ${how}` })) {
       if (!slot.readyAt) this.failing.failed(slot.repositoryId);
@@ -281,28 +347,25 @@ export class PoolService {
   /** Bring every active repository up to INSPECT_POOL_SIZE waiting slots, INSPECT_POOL_MAX in all. */
   private async refill(): Promise<void> {
     const { config } = this.deps;
-    const active = [
-      ...new Set([
-        ...(await namedRepos(this.db, config.pool.repos)),
-        ...(await recentlyActiveRepos(this.db, new Date(Date.now() - config.pool.activeMs))),
-      ]),
-    ];
+    const active = await this.activeRepos();
     const live = await liveSlots(this.db);
     let total = live.length;
     for (const repositoryId of active) {
-      let waiting = live.filter((s) => s.repositoryId === repositoryId && s.state !== "assigned").length;
+      let waiting = live.filter(
+        (s) => s.repositoryId === repositoryId && s.state !== "assigned" && !this.rebuilding.has(s.id),
+      ).length;
       while (waiting < config.pool.size && total < config.pool.max && !this.closed) {
         if (!this.failing.mayTry(repositoryId)) break;
         const repo = await getRepository(this.db, repositoryId);
         if (!repo) break;
-        if (!(await this.startSlot(repo))) break;
+        if (!(await this.startSlot(repo, "warming a sandbox for"))) break;
         waiting++;
         total++;
       }
     }
   }
 
-  private async startSlot(repo: RepositoryRow): Promise<boolean> {
+  private async startSlot(repo: RepositoryRow, what: string): Promise<string | null> {
     const id = newSessionId();
     const claimToken = randomToken();
     await insertSlot(this.db, {
@@ -313,13 +376,13 @@ export class PoolService {
     });
     try {
       await this.deps.dispatcher.dispatchPool!({ slotId: id, claimToken });
-      this.deps.log.info({ slot: id, repo: repo.fullName }, "warming a sandbox for the pool");
-      return true;
+      this.deps.log.info({ slot: id }, `${what} ${repo.fullName}`);
+      return id;
     } catch (err) {
       await moveSlot(this.db, id, ["starting"], { state: "ended", endReason: "could not start its runner" });
       this.failing.failed(repo.id);
       this.deps.log.warn({ err, repo: repo.fullName }, "could not start a pooled runner");
-      return false;
+      return null;
     }
   }
 }

@@ -4,7 +4,7 @@
  * the scripted model, real git. A repository becomes active with its first session; the pool then
  * prepares a sandbox for it, which the next session takes.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -256,5 +256,53 @@ describe("warm pool recycling", () => {
     expect(fresh.id).not.toBe(slot.id);
     // Its runner left on its own, at its next poll.
     await until("the old runner gone", () => !alive(pid));
+  }, 180_000);
+});
+
+describe("fresh snapshots", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    // No pool; every 0.2 min (12 s) each active repository's snapshot is rebuilt.
+    h = await startHarness({
+      idleTimeoutSeconds: 1,
+      env: { INSPECT_POOL_SIZE: "0", INSPECT_SNAPSHOT_INTERVAL: "0.2" },
+    });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    expect(await waitForNoProcesses(h.root, 15_000)).toEqual([]);
+  });
+
+  it("the rebuild timer brings an active repository's snapshot to the newest default branch, and keeps no sandbox", async () => {
+    const bare = bareRepo(h.root, "rebuilt");
+    h.model.reset([textStep("Ok.")]);
+    const id = await start(h, bare, "Leave a snapshot");
+    await waitForEvents(h, id, finished(1));
+    await waitForStatus(h, id, ["completed"], 30_000);
+    const snapshots = path.join(h.root, "data", "snapshots", "local");
+    const snapshot = await until("the session's snapshot", () => {
+      const name = readdirSync(snapshots).find((n) => n.startsWith("rebuilt"));
+      return name && path.join(snapshots, name);
+    });
+    const main = pushToMain(h, bare, "newer.txt", "newer\n");
+    expect(git(snapshot, "rev-parse", "HEAD")).not.toBe(main);
+
+    const rebuild = await until(
+      "a rebuild",
+      async () => (await slots(h)).find((s) => s.state === "ended" && s.endReason === "snapshot rebuilt"),
+      90_000,
+    );
+    expect(rebuild.sessionId).toBeNull();
+    await until("the snapshot at the newest main", () => {
+      try {
+        return git(snapshot, "rev-parse", "HEAD") === main;
+      } catch {
+        return false; // being moved back
+      }
+    });
+    expect(readFileSync(path.join(snapshot, "newer.txt"), "utf8")).toBe("newer\n");
+    expect((await slots(h)).filter((s) => s.state === "ready")).toEqual([]);
   }, 180_000);
 });
