@@ -63,6 +63,12 @@ export async function runTurn(req: TurnRequest): Promise<TurnResult> {
     if (out.length) req.emit(out);
     const edited = bridge.editedFile(ev);
     if (edited) void changes.edited(edited);
+    if (ev.type === "message.updated" && sessionOf(ev) !== req.sessionID && ev.properties.info?.role === "assistant") {
+      // A subagent's session (the task tool): its model calls are this turn's spend too, and a budget
+      // must see them. A sandbox runs one turn at a time, so any other session's calls are this turn's.
+      bridge.usage.record(ev.properties.info);
+      req.onSpend?.(bridge.usage.knownCost(), bridge.usage.usage());
+    }
     if (sessionOf(ev) !== req.sessionID) return;
     if (ev.type === "message.updated") req.onSpend?.(bridge.usage.knownCost(), bridge.usage.usage());
     if (ev.type === "session.status" && ev.properties.status?.type !== "idle") seenBusy = true;

@@ -88,6 +88,25 @@ describe("usage", () => {
   });
 });
 
+describe("usage of subagents", () => {
+  it("counts a subagent's model calls (the task tool) in the prompt's usage", async () => {
+    const repo = bareRepo(h.root, "subagent");
+    h.model.reset([
+      toolStep({
+        name: "task",
+        args: { description: "Look around", prompt: "List the files", subagent_type: "general" },
+      }),
+      textStep("The subagent looked."),
+      textStep("All done."),
+    ]);
+    const id = await start(repo, "Delegate", PRICED);
+    const done = ofType(await waitForEvents(h, id, finished(1)), "prompt.finished")[0]!.data;
+    expect(h.model.stepRequests.length).toBe(3);
+    expect(done.usage).toMatchObject({ inputTokens: 300, outputTokens: 60 });
+    expect(done.usage!.cost).toBeCloseTo(3 * CALL_USD, 8);
+  });
+});
+
 describe("budgets", () => {
   it("stops a turn that keeps calling tools at the prompt cap, keeps its work, and says why; the repository cannot raise the cap", async () => {
     const repo = bareRepo(h.root, "capped", {
