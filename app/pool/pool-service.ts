@@ -42,6 +42,8 @@ import {
 
 /** How long an assigned slot's runner has to take the session before it goes to a fresh runner. */
 const PICKUP_MS = 10_000;
+/** A slot this young may not have its runner process yet. */
+const GONE_GRACE_MS = 10_000;
 /** How often the pool is checked (refill, recycle, the silent replaced) besides the events that kick it. */
 const SWEEP_MS = 5_000;
 
@@ -320,10 +322,20 @@ export class PoolService {
     this.kick();
   }
 
-  /** Slots whose runner went silent or that are past their age end (and their runners with them). */
+  /** Slots whose runner went silent, is gone, or that are past their age end (and their runners with them). */
   private async sweep(): Promise<void> {
-    const { config } = this.deps;
+    const { config, dispatcher } = this.deps;
     const now = Date.now();
+    // A local runner not running (stopped with an earlier control plane, say) will never poll again.
+    if (dispatcher.alive)
+      for (const slot of await liveSlots(this.db)) {
+        if (slot.state === "assigned" || now - slot.createdAt.getTime() < GONE_GRACE_MS) continue;
+        if (dispatcher.alive(poolKey(slot.id))) continue;
+        if (
+          await moveSlot(this.db, slot.id, ["starting", "ready"], { state: "ended", endReason: "its runner is gone" })
+        )
+          this.deps.log.info({ slot: slot.id }, "a pooled runner is gone; it will be replaced");
+      }
     const overdue = await overdueSlots(
       this.db,
       new Date(now - config.heartbeatTimeoutMs),

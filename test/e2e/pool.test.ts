@@ -10,6 +10,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { poolSlots, runs } from "../../app/db/schema.js";
 import type { SlotRow } from "../../app/pool/slots.js";
+import { createInspect, type Inspect } from "../../app/server.js";
 import type { SessionEvent } from "../../protocol/events.js";
 import { textStep, toolStep } from "../support/model-server.js";
 import {
@@ -304,5 +305,44 @@ describe("fresh snapshots", () => {
     });
     expect(readFileSync(path.join(snapshot, "newer.txt"), "utf8")).toBe("newer\n");
     expect((await slots(h)).filter((s) => s.state === "ready")).toEqual([]);
+  }, 180_000);
+});
+
+describe("warm pool across a restart", () => {
+  let h: Harness;
+  let again: Inspect | null = null;
+
+  beforeAll(async () => {
+    h = await startHarness({ idleTimeoutSeconds: 1, env: { INSPECT_POOL_SIZE: "1" } });
+  });
+
+  afterAll(async () => {
+    await again?.close();
+    await h?.close();
+    expect(await waitForNoProcesses(h.root, 15_000)).toEqual([]);
+  });
+
+  it("a control plane started after one that died with its pooled runners replaces them at once, assigning none", async () => {
+    const bare = bareRepo(h.root, "restarted");
+    h.model.reset([textStep("Ok.")]);
+    const id = await start(h, bare, "Warm it");
+    await waitForEvents(h, id, finished(1));
+    const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
+    await h.inspect.close();
+    // As if that control plane had died with its runners, unheard: the slot still says "ready".
+    await h.inspect.database.db
+      .update(poolSlots)
+      .set({ state: "ready", endedAt: null, endReason: null })
+      .where(eq(poolSlots.id, slot.id));
+    again = await createInspect(h.inspect.config, { database: h.inspect.database, logLevel: "fatal" });
+    await again.listen(0, "127.0.0.1");
+    const gone = await until(
+      "the old slot ended",
+      async () => (await slots(h)).find((s) => s.id === slot.id && s.state === "ended"),
+      30_000,
+    );
+    expect(gone.endReason).toBe("its runner is gone");
+    expect(gone.sessionId).toBeNull();
+    await until("a new ready sandbox", async () => (await readySlot(h))?.id !== slot.id && readySlot(h), 90_000);
   }, 180_000);
 });
