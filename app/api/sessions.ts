@@ -127,7 +127,7 @@ export function sessionApi(deps: SessionApiDeps): Hono<Env> {
       after: c.req.query("after") ?? c.req.query("since"),
       limit: c.req.query("limit"),
     });
-    if (!q.success) throw apiError(400, `after must be a whole number, limit 1 to ${EVENTS_PAGE_MAX}`);
+    if (!q.success) throw apiError(400, `after (or since) must be a whole number, limit 1 to ${EVENTS_PAGE_MAX}`);
     const { session } = await visible(c.req.param("id"), c.get("viewer"));
     const events = await sessions.deps.events.list(session.id, q.data.after, q.data.limit);
     const next = events.length === q.data.limit ? events.at(-1)!.seq : null;
