@@ -392,7 +392,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     browser:
       (read(env, "INSPECT_BROWSER") ?? "off") === "off"
         ? null
-        : { allowHosts: (read(env, "INSPECT_BROWSER_HOSTS") ?? "").split(",").map((h) => h.trim()).filter(Boolean) },
+        : {
+            allowHosts: (read(env, "INSPECT_BROWSER_HOSTS") ?? "")
+              .split(",")
+              .map((h) => h.trim())
+              .filter(Boolean),
+          },
     budgets: {
       sessionUsd: read(env, "INSPECT_SESSION_BUDGET_USD"),
       promptUsd: read(env, "INSPECT_PROMPT_BUDGET_USD"),
