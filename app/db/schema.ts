@@ -365,3 +365,24 @@ export const poolSlots = pgTable(
   },
   (t) => [index("pool_slots_repo_state").on(t.repositoryId, t.state), index("pool_slots_state").on(t.state)],
 );
+
+/**
+ * Files a session's agent made that people should see — the browser's screenshots — stored by
+ * the control plane and served with the session's access check (app/artifacts).
+ */
+export const artifacts = pgTable(
+  "artifacts",
+  {
+    id: serial("id").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id),
+    name: text("name").notNull(),
+    contentType: text("content_type").notNull(),
+    /** Base64: small images only (ARTIFACT_MAX_BYTES), and every driver stores text alike. */
+    data: text("data").notNull(),
+    size: integer("size").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("artifacts_session").on(t.sessionId)],
+);
