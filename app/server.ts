@@ -34,6 +34,7 @@ import { attachReporters } from "./reporters/reporter.js";
 import { RUNNER_API_PREFIX } from "../protocol/runner-api.js";
 import { createOidcVerifier } from "./runner-api/oidc.js";
 import { runnerRoutes } from "./runner-api/routes.js";
+import { artifactUploadRoutes, artifactViewRoutes } from "./artifacts/routes.js";
 import { ChildService } from "./children/child-service.js";
 import { relayChildren } from "./children/relay.js";
 import { childRoutes } from "./children/routes.js";
@@ -428,6 +429,7 @@ function httpApp(d: HttpDeps): Hono {
     RUNNER_API_PREFIX,
     childRoutes(children, runners, (id) => sessions.get(id)),
   );
+  app.route(RUNNER_API_PREFIX, artifactUploadRoutes(runners, sessions, db));
   stops.push(relayChildren({ db, bus, events: sessions.deps.events, sessions, tasks: d.tasks }));
   // Slack (app/slack): events and interactivity at /api/slack/events, account linking at /slack/link.
   if (config.slack) {
@@ -461,6 +463,7 @@ function httpApp(d: HttpDeps): Hono {
   app.use("/api/sessions", sameOrigin);
   app.use("/api/sessions/*", sameOrigin);
   app.use("/api/warmup", sameOrigin);
+  app.route("/api/sessions", artifactViewRoutes(access, sessions, db));
   app.route("/api/sessions", sessionApi({ db, config, sessions, access, starter }));
   app.route("/auth", auth.routes);
   app.route(

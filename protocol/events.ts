@@ -184,6 +184,13 @@ const EventData = {
     prUrl: z.string().url().nullable(),
     prNumber: z.number().int().positive().nullable(),
   }),
+  /** A file the agent made for people to see, stored by the control plane (a browser screenshot). */
+  "artifact.added": z.object({
+    artifactId: z.number().int().positive(),
+    name: z.string().max(200),
+    contentType: z.string().max(100),
+    size: z.number().int().nonnegative(),
+  }),
   error: z.object({ message: short, code: z.string().max(100).optional(), promptId: z.number().int().optional() }),
 } as const;
 

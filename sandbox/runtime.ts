@@ -24,6 +24,8 @@ import { httpsOrigin } from "./git/run.js";
 import { holdWritesUntil } from "./opencode/permission-policy.js";
 import { killAllGroups } from "./proc/group.js";
 import { agentOpencodeConfig } from "./mcp/agent-config.js";
+import { browserOutputDir } from "./mcp/browser.js";
+import { watchScreenshots } from "./mcp/screenshots.js";
 import { startInspectTools } from "./mcp/inspect-tools.js";
 import type { ToolHost } from "./mcp/host.js";
 import { promptLoop, type ExitReason } from "./prompt-loop.js";
@@ -113,6 +115,8 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   mkdirSync(sessionDir, { recursive: true });
   const jailed = pooled ? { jail: pooled.jail } : makeJail(options, workDir, sessionDir);
   const jail = jailed.jail;
+  // The browser's screenshots become the session's artifacts (shown on its page, linked from its PR).
+  const screenshots = spec.browser ? watchScreenshots(browserOutputDir(jail.box), credential, log) : null;
   log(
     jail.isolated
       ? `the session's code runs as ${jail.user!.name} in a sandbox`
@@ -226,6 +230,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => undefined);
   await tools?.close();
+  await screenshots?.stop();
   // Everything the session's code started — daemons that setsid away included — ends with its jail.
   await jail.close();
   await killAllGroups();

@@ -23,3 +23,8 @@ export function commitUrl(repoUrl: string, sha: string): string {
 export function sessionPath(sessionId: string): string {
   return `/sessions/${encodeURIComponent(sessionId)}`;
 }
+
+/** One of a session's artifacts (a screenshot), as the page shows it. */
+export function artifactPath(sessionId: string, artifactId: number): string {
+  return `/api/sessions/${encodeURIComponent(sessionId)}/artifacts/${artifactId}`;
+}

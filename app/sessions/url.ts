@@ -8,6 +8,11 @@ export function sessionUrl(publicUrl: string, sessionId: string): string {
   return `${publicUrl}${PATH}${sessionId}`;
 }
 
+/** One of the session's artifacts (a screenshot), served with the session's access check. */
+export function artifactUrl(publicUrl: string, sessionId: string, artifactId: number): string {
+  return `${publicUrl}/api/sessions/${sessionId}/artifacts/${artifactId}`;
+}
+
 /** The session id in a URL `sessionUrl` built for this install, or undefined. */
 export function sessionIdFromUrl(publicUrl: string, url: string | null | undefined): string | undefined {
   const prefix = `${publicUrl}${PATH}`;

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionEvent } from "../../protocol/events.js";
+import { launchChromium } from "../support/chromium.js";
 import { freePort } from "../support/ports.js";
 import { hangStep, textStep, toolStep, type ModelStep } from "../support/model-server.js";
 import {
@@ -76,7 +77,18 @@ describe.skipIf(!existsSync("/usr/bin/chromium"))("the agent's browser", () => {
       textStep("The button works."),
     );
     await h.model.waitForStepRequests(3); // the hanging one, so release() reaches it
+    // The session page is open (in Chromium) while the agent works: the screenshot appears on it.
+    const chromium = await launchChromium();
+    const page = await chromium.newPage();
+    await page.goto(`${h.url}/sessions/${id}`);
     h.model.release();
+    const shown = page.locator("figure.artifact img");
+    await shown.waitFor({ state: "visible", timeout: 60_000 });
+    await expect
+      .poll(() => shown.evaluate((img: HTMLImageElement) => img.naturalWidth), { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    const visibleAt = Date.now();
+    await chromium.close();
 
     const all = await waitForEvents(h, id, finished, 90_000);
     const clicked = done(all, "playwright_browser_click")[0]!.data;
@@ -85,6 +97,21 @@ describe.skipIf(!existsSync("/usr/bin/chromium"))("the agent's browser", () => {
     const shot = done(all, "playwright_browser_take_screenshot")[0]!.data;
     expect(shot.status, JSON.stringify(shot)).toBe("completed");
     expect(shot.output).toMatch(/page-[\w-]+\.png/);
+
+    // Stored as the session's artifact, in order with the steps, served with the session's access rule.
+    const [added] = ofType(all, "artifact.added");
+    expect(added!.data).toMatchObject({ contentType: "image/png", name: expect.stringMatching(/^page-.*\.png$/) });
+    const file = await fetch(`${h.url}/api/sessions/${id}/artifacts/${added!.data.artifactId}`);
+    expect(file.headers.get("content-type")).toBe("image/png");
+    expect(
+      Buffer.from(await file.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe("PNG");
+    const tookAt = new Date(done(all, "playwright_browser_take_screenshot")[0]!.ts).getTime();
+    console.log(
+      `screenshot taken → stored: ${new Date(added!.ts).getTime() - tookAt} ms; → visible on the open page: ${visibleAt - tookAt} ms`,
+    );
     const outside = done(all, "playwright_browser_navigate")[1]!.data;
     expect(`${outside.output ?? ""}${outside.error ?? ""}`).toMatch(/not allowed|blocked|ERR_/i);
 

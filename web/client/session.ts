@@ -2,6 +2,7 @@
 import { ACTIVE_STATUSES, type SessionStatus } from "../../protocol/events.js";
 import type { SessionBoot } from "./boot.js";
 import { avatar, h, safeHref } from "./dom.js";
+import { artifactPath } from "../links.js";
 import { ChildrenList } from "./children.js";
 import { EventFeed } from "./feed.js";
 import { Notifier } from "./notify.js";
@@ -68,6 +69,7 @@ const timeline = new Timeline(
     onQueueChange: showQueue,
     onPullRequest: (url, number) => $("pr")!.replaceChildren(h("a", { href: safeHref(url) }, `PR #${number}`)),
     onChild: (child) => children.update(child),
+    artifactSrc: (id) => artifactPath(boot.sessionId, id),
   },
   boot.repoUrl,
 );

@@ -27,6 +27,8 @@ export interface TimelineHooks {
   onPullRequest(url: string, number: number): void;
   /** A child session this session's agent spawned, as it is now. */
   onChild?(child: EventDataOf<"child.updated">): void;
+  /** Where the page fetches one of the session's artifacts (a screenshot). */
+  artifactSrc?(artifactId: number): string;
 }
 
 export class Timeline {
@@ -168,6 +170,19 @@ export class Timeline {
           ),
         );
         this.hooks.onPullRequest(e.data.url, e.data.number);
+        return;
+      }
+      case "artifact.added": {
+        const src = this.hooks.artifactSrc?.(e.data.artifactId);
+        if (!src) return;
+        this.root.append(
+          h(
+            "figure",
+            { class: "event artifact", "data-artifact": String(e.data.artifactId) },
+            h("img", { src, alt: `Screenshot ${e.data.name}`, loading: "lazy", style: "max-width:100%" }),
+            h("figcaption", { class: "muted" }, h("a", { href: src }, e.data.name)),
+          ),
+        );
         return;
       }
       case "child.updated":
