@@ -4,7 +4,8 @@ import type { Db } from "../db/client.js";
 import { listPrompts } from "../db/prompts.js";
 import { slackThreads } from "../db/schema.js";
 import type { SessionRow } from "../db/sessions.js";
-import { sessionUrl } from "../sessions/url.js";
+import { listArtifacts } from "../artifacts/store.js";
+import { artifactUrl, sessionUrl } from "../sessions/url.js";
 import { storedUsage } from "../usage/session-usage.js";
 import type { SummaryInput } from "./summary.js";
 
@@ -21,6 +22,10 @@ export async function summaryInput(db: Db, config: Config, session: SessionRow):
     requestedBy: prompts[0]?.authorLogin ?? "someone",
     handle: config.botHandle,
     slack: slack ?? null,
+    screenshots: (await listArtifacts(db, session.id)).map((a) => ({
+      name: a.name,
+      url: artifactUrl(config.publicUrl, session.id, a.id),
+    })),
     prompts: prompts.map((p) => ({
       author: p.authorLogin,
       text: p.text,

@@ -48,6 +48,19 @@ describe("pullRequestBody", () => {
     expect(body).toContain("[Follow the session live](https://i.test/sessions/s1)");
     expect(body.trimEnd().endsWith("Closes #12")).toBe(true);
   });
+  it("links the browser's screenshots, the first as before and the last as after", () => {
+    const base = { sessionUrl: "u", prompts: [], closes: null, requestedBy: "a", handle: "inspect" };
+    const shot = (n: number) => ({ name: `page-${n}.png`, url: `https://i.test/api/sessions/s1/artifacts/${n}` });
+    const body = pullRequestBody({ ...base, screenshots: [shot(1), shot(2), shot(3)] });
+    expect(body).toContain(
+      "### Screenshots\n- [page-1.png](https://i.test/api/sessions/s1/artifacts/1) (before)\n- [page-2.png](https://i.test/api/sessions/s1/artifacts/2)\n- [page-3.png](https://i.test/api/sessions/s1/artifacts/3) (after)",
+    );
+    const one = pullRequestBody({ ...base, screenshots: [shot(1)] });
+    expect(one).toContain("- [page-1.png](https://i.test/api/sessions/s1/artifacts/1)");
+    expect(one).not.toMatch(/\((before|after)\)/);
+    expect(pullRequestBody(base)).not.toContain("Screenshots");
+  });
+
   it("has no Closes line for PR or web sessions", () => {
     expect(
       pullRequestBody({ sessionUrl: "u", prompts: [], closes: null, requestedBy: "a", handle: "inspect" }),

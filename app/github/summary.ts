@@ -26,6 +26,8 @@ export interface SummaryInput {
   handle: string;
   /** Started from Slack: the asking message's permalink (null when Slack gave none). */
   slack?: { permalink: string | null } | null;
+  /** The browser's screenshots, oldest first (session artifacts; their links check access). */
+  screenshots?: { name: string; url: string }[];
 }
 
 const ICON: Record<PromptStatus, string> = {
@@ -80,6 +82,17 @@ function promptList(prompts: SummaryPrompt[], handle: string): string {
     .join("\n");
 }
 
+/** In the order taken: the first shows the page before the change, the last after it. */
+function screenshotList(shots: NonNullable<SummaryInput["screenshots"]>): string {
+  return shots
+    .map((shot, i) => {
+      const label =
+        shots.length > 1 && i === 0 ? " (before)" : shots.length > 1 && i === shots.length - 1 ? " (after)" : "";
+      return `- [${shot.name}](${shot.url})${label}`;
+    })
+    .join("\n");
+}
+
 export function pullRequestBody(s: SummaryInput): string {
   const latest = [...s.prompts]
     .reverse()
@@ -90,6 +103,7 @@ export function pullRequestBody(s: SummaryInput): string {
     `### Prompts\n${promptList(s.prompts, s.handle)}`,
     `[Follow the session live](${s.sessionUrl}) · requested by @${s.requestedBy}. Mention \`@${s.handle}\` on this pull request to ask for more.`,
   ];
+  if (s.screenshots?.length) parts.push(`### Screenshots\n${screenshotList(s.screenshots)}`);
   if (s.slack) {
     // Slack's own link, but still outside text: only URL characters go into the Markdown link.
     const link = s.slack.permalink && /^https:\/\/[\w.:/?=&%#-]+$/.test(s.slack.permalink) ? s.slack.permalink : null;
