@@ -12,7 +12,7 @@ export const ARTIFACT_MAX_BYTES = 2_000_000;
 /** Screenshots one session may store: a loop taking them cannot fill the database. */
 export const ARTIFACTS_PER_SESSION = 100;
 
-export const ARTIFACT_TYPES = ["image/png", "image/jpeg", "image/webp"] as const;
+const ARTIFACT_TYPES = ["image/png", "image/jpeg", "image/webp"] as const;
 
 export const UploadArtifactRequest = z.object({
   name: z.string().regex(/^[\w.-]{1,200}$/),

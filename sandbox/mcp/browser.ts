@@ -13,7 +13,7 @@ import type { SessionSpec } from "../../protocol/runner-api.js";
 import { deepMerge } from "../opencode/config.js";
 
 /** OpenCode names its tools `playwright_<tool>` (`playwright_browser_navigate`). */
-export const BROWSER_MCP_NAME = "playwright";
+const BROWSER_MCP_NAME = "playwright";
 /** Debian's package (`apt-get install chromium`). */
 const CHROMIUM = "/usr/bin/chromium";
 /** Port 9 (discard): nothing listens on it, so a proxied request fails at once. */

@@ -5,7 +5,7 @@ import { registerChildTools } from "./child-tools.js";
 import { startToolHost, type ToolHost } from "./host.js";
 
 /** OpenCode prefixes each tool with this (`inspect_spawn_session`). */
-export const INSPECT_MCP_NAME = "inspect";
+const INSPECT_MCP_NAME = "inspect";
 
 export function startInspectTools(
   credential: () => SessionCredential | null,
