@@ -1,5 +1,5 @@
 /** The pool_slots table (see app/db/schema.ts): each change of state is one conditional update. */
-import { and, desc, eq, gt, inArray, isNull, lt, ne, or } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, max, ne, or } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { poolSlots, repositories, sessions } from "../db/schema.js";
 
@@ -128,15 +128,17 @@ export async function overdueSlots(db: Db, silentSince: Date, bornBefore: Date):
     );
 }
 
-/** Repositories with a session (not a warm-up) created since `since`, newest activity first. */
+/** Repositories with a session created since `since`, the most recently used first. */
 export async function recentlyActiveRepos(db: Db, since: Date): Promise<number[]> {
+  const last = max(sessions.createdAt);
   const rows = await db
-    .selectDistinct({ id: sessions.repositoryId, at: sessions.createdAt })
+    .select({ id: sessions.repositoryId, last })
     .from(sessions)
     .where(gt(sessions.createdAt, since))
-    .orderBy(desc(sessions.createdAt))
-    .limit(500);
-  return [...new Set(rows.map((r) => r.id))];
+    .groupBy(sessions.repositoryId)
+    .orderBy(desc(last))
+    .limit(100);
+  return rows.map((r) => r.id);
 }
 
 /** Repositories named in INSPECT_POOL_REPOS (owner/name or local path) that Inspect knows. */
