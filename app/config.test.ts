@@ -40,6 +40,25 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ INSPECT_SESSION_BUDGET_USD: "$5" })).toThrow(/^INSPECT_SESSION_BUDGET_USD/);
   });
 
+  it("caps child sessions (2 deep, 5 each by default) and keeps the browser off unless asked", () => {
+    expect(loadConfig({}).children).toEqual({ maxDepth: 2, maxPerSession: 5 });
+    expect(loadConfig({ INSPECT_CHILD_DEPTH: "0", INSPECT_CHILD_MAX: "12" }).children).toEqual({
+      maxDepth: 0,
+      maxPerSession: 12,
+    });
+    expect(() => loadConfig({ INSPECT_CHILD_DEPTH: "6" })).toThrow(/^INSPECT_CHILD_DEPTH: expected a whole number 0-5/);
+    expect(() => loadConfig({ INSPECT_CHILD_MAX: "-1" })).toThrow(/^INSPECT_CHILD_MAX/);
+    expect(loadConfig({}).browser).toBeNull();
+    expect(loadConfig({ INSPECT_BROWSER: "auto" }).browser).toEqual({ allowHosts: [] });
+    expect(
+      loadConfig({ INSPECT_BROWSER: "auto", INSPECT_BROWSER_HOSTS: "api.example.com, *.cdn.example.com:443" }).browser,
+    ).toEqual({ allowHosts: ["api.example.com", "*.cdn.example.com:443"] });
+    expect(() => loadConfig({ INSPECT_BROWSER: "on" })).toThrow(/^INSPECT_BROWSER: expected 'auto' or 'off'/);
+    expect(() => loadConfig({ INSPECT_BROWSER: "auto", INSPECT_BROWSER_HOSTS: "http://x" })).toThrow(
+      /^INSPECT_BROWSER_HOSTS/,
+    );
+  });
+
   it("requires the whole GitHub App triple once any part is set", () => {
     expect(() => loadConfig({ APP_ID: "12" })).toThrow(/^PRIVATE_KEY:/);
     expect(() => loadConfig({ APP_ID: "12", PRIVATE_KEY: PEM })).toThrow(/^WEBHOOK_SECRET:/);
