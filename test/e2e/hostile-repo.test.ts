@@ -222,6 +222,8 @@ describe.skipIf(!boundary.ok)("a hostile repository, local runner in GitHub App 
           description: "look again",
         },
       }),
+      // Inspect's own tools answer from outside the jail (the runtime), with no token inside it.
+      toolStep({ name: "inspect_list_children", args: {} }),
       textStep("Committed it."),
     ]);
     expect(
@@ -236,6 +238,11 @@ describe.skipIf(!boundary.ok)("a hostile repository, local runner in GitHub App 
     log = await finished(31, 2);
     const [first, second] = ofType(log, "prompt.finished");
     expect(second!.data.status, JSON.stringify(ofType(log, "error"))).toBe("done");
+    const listed = ofType(log, "tool.call").find(
+      (e) => e.data.tool === "inspect_list_children" && e.data.status !== "pending" && e.data.status !== "running",
+    );
+    expect(listed?.data.status, JSON.stringify(listed)).toBe("completed");
+    expect(listed?.data.output?.replace(/\s/g, "")).toBe("[]");
     // Both pushes went through although the checkout's config rewrote every http URL to nowhere.
     expect(first!.data.commits.length + second!.data.commits.length).toBe(2);
     const session = (await listSessions(w.database.db)).find((s) => s.threadNumber === 31)!;
