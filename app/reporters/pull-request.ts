@@ -1,6 +1,7 @@
 /**
  * The session's pull request (app/github/pull-requests.ts): opened at the first push; its body
- * refreshed when a turn ends. A PR that could not be opened at the push (GitHub down, say) is
+ * refreshed when a turn ends, and when a screenshot is stored (the runtime uploads it within a
+ * second, so the turn's last one can land after the turn ended). A PR that could not be opened at the push (GitHub down, say) is
  * tried again when the turn ends.
  */
 import type { PullRequests } from "../github/pull-requests.js";
@@ -15,6 +16,7 @@ export function pullRequestReporter(pulls: PullRequests): Reporter {
         await pulls.ensureOpened(sessionId);
         await pulls.refreshBody(sessionId);
       },
+      "artifact.added": (sessionId) => pulls.refreshBody(sessionId),
     },
   };
 }
