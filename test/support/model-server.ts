@@ -37,7 +37,9 @@ export type ModelStep =
   /** Answer with an HTTP error (e.g. 400 fails fast in OpenCode, 5xx is retried). */
   | { kind: "error"; status: number; message: string }
   /** Hold the request open (after an optional first chunk) until `release()`; then play `then`. */
-  | { kind: "hang"; then?: ModelStep };
+  | { kind: "hang"; then?: ModelStep }
+  /** Answer `then` only after `ms`: a call still in flight when the client gives up is never answered. */
+  | { kind: "delay"; ms: number; then: ModelStep };
 
 export const textStep = (text: string): ModelStep => ({ kind: "text", text });
 export const toolStep = (...calls: ScriptedToolCall[]): ModelStep => ({ kind: "tools", calls });
@@ -47,6 +49,7 @@ export const errorStep = (status: number, message = "scripted error"): ModelStep
   message,
 });
 export const hangStep = (then?: ModelStep): ModelStep => ({ kind: "hang", then });
+export const delayStep = (ms: number, then: ModelStep): ModelStep => ({ kind: "delay", ms, then });
 
 export interface RecordedRequest {
   at: number;
@@ -142,6 +145,17 @@ export async function startModelServer(
   }
 
   async function play(res: ServerResponse, body: any, step: ModelStep): Promise<void> {
+    if (step.kind === "delay") {
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), step.ms);
+        res.on("close", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (closed || res.writableEnded || res.destroyed) return;
+      return play(res, body, step.then);
+    }
     if (step.kind === "error") {
       return json(res, step.status, { error: { message: step.message, type: "scripted_error", code: step.status } });
     }
@@ -164,7 +178,7 @@ export async function startModelServer(
   }
 
   function finishStream(stream: Stream, step: ModelStep) {
-    if (step.kind === "error" || step.kind === "hang") {
+    if (step.kind === "error" || step.kind === "hang" || step.kind === "delay") {
       stream.chunk({ content: `[cannot nest ${step.kind} in a stream]` }, null);
       return stream.end("stop");
     }
