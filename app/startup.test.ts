@@ -1,6 +1,6 @@
 /** `npm start`'s entry point as a real process: embedded defaults, and one-line config errors. */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -55,15 +55,19 @@ describe("npm start", () => {
     const env = { PORT: String(port), INSPECT_DATA_DIR: dataDir };
     const pidFile = path.join(dataDir, "rooms.pid");
     const probe = () => fetch("http://127.0.0.1:1999/parties/main/probe", { method: "POST", body: "{}" });
-    // A process group with any member left (partykit's node, workerd, esbuild).
-    const groupAlive = (pgid: number) => {
-      try {
-        process.kill(-pgid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    // A process group with any member still running (partykit's node, workerd, esbuild). A zombie
+    // is not running: in a container whose pid 1 reaps nothing, it stays until the container ends.
+    const groupAlive = (pgid: number) =>
+      readdirSync("/proc").some((entry) => {
+        if (!/^\d+$/.test(entry)) return false;
+        try {
+          const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+          const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+          return Number(pgrp) === pgid && state !== "Z";
+        } catch {
+          return false;
+        }
+      });
 
     const first = start(env);
     await waitFor(() => first.output().includes("Inspect is running"), 60_000);
@@ -78,7 +82,7 @@ describe("npm start", () => {
     try {
       await waitFor(() => second.output().includes("Inspect is running"), 60_000);
       expect(second.output()).toContain(`stopping the room server a previous run left behind (pid ${left.pid}`);
-      expect(groupAlive(left.pid)).toBe(false);
+      await waitFor(() => !groupAlive(left.pid), 5_000);
       expect(existsSync(left.dir)).toBe(false);
       const own = JSON.parse(readFileSync(pidFile, "utf8")) as { pid: number; dir: string };
       expect(own.pid).not.toBe(left.pid);
@@ -90,6 +94,14 @@ describe("npm start", () => {
       expect(existsSync(own.dir)).toBe(false);
     } finally {
       second.child.kill("SIGKILL");
+      // A failed run must not leave a room server holding port 1999 for the tests after it.
+      for (const pgid of [left.pid, ...(existsSync(pidFile) ? [JSON.parse(readFileSync(pidFile, "utf8")).pid] : [])]) {
+        try {
+          process.kill(-pgid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
     }
     expect(existsSync(pidFile)).toBe(false);
     await expect(probe()).rejects.toThrow();
