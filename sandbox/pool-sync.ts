@@ -6,7 +6,7 @@
  * carries the session's git credentials; the new head's sha is returned.
  */
 import type { SessionSpec } from "../protocol/runner-api.js";
-import type { Checkout } from "./git/checkout.js";
+import { checkoutSessionBranch, type Checkout } from "./git/checkout.js";
 import { git, GitError } from "./git/run.js";
 import { fetchThroughStaging } from "./git/xfer.js";
 import type { Redactor } from "./redact.js";
@@ -31,14 +31,5 @@ export async function syncPooledCheckout(
     retryable: (e) => e instanceof GitError && e.transient,
     onRetry: logRetries(3, log),
   });
-  const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
-  try {
-    await g(["rev-parse", "--verify", "--quiet", `${start}^{commit}`]);
-  } catch {
-    const which = spec.headExists ? `head branch ${spec.headBranch}` : `base branch ${spec.baseBranch}`;
-    throw new Error(`The ${which} does not exist on the remote`);
-  }
-  await g(["checkout", "--quiet", "-f", "-B", spec.headBranch, start]);
-  await g(["clean", "-fdq"]);
-  return (await g(["rev-parse", "HEAD"])).trim();
+  return checkoutSessionBranch(g, spec);
 }

@@ -45,6 +45,28 @@ function gitAuthFor(spec: SessionSpec): GitAuth | null {
 
 const transient = (error: unknown) => error instanceof GitError && error.transient;
 
+/**
+ * With the remote branches fetched, put the checkout on the session's branch: the existing head
+ * branch, or a new one from the base. Returns the head's sha.
+ */
+export async function checkoutSessionBranch(
+  g: (args: string[]) => Promise<string>,
+  spec: Pick<SessionSpec, "headExists" | "headBranch" | "baseBranch">,
+): Promise<string> {
+  const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
+  try {
+    await g(["rev-parse", "--verify", "--quiet", `${start}^{commit}`]);
+  } catch {
+    const which = spec.headExists ? `head branch ${spec.headBranch}` : `base branch ${spec.baseBranch}`;
+    throw new Error(`The ${which} does not exist on the remote`);
+  }
+  // -f: a restored snapshot may have local edits; the session starts from the remote state.
+  await g(["checkout", "--quiet", "-f", "-B", spec.headBranch, start]);
+  // Untracked leftovers go, ignored files (installed dependencies) stay: that is the snapshot's worth.
+  await g(["clean", "-fdq"]);
+  return (await g(["rev-parse", "HEAD"])).trim();
+}
+
 export async function prepareCheckout(options: CheckoutOptions): Promise<Checkout> {
   const { spec, dir, redact } = options;
   const jail = options.jail ?? noJail(`${dir}.session`);
@@ -97,18 +119,7 @@ export async function prepareCheckout(options: CheckoutOptions): Promise<Checkou
     await withRetry(() => fetchThroughStaging({ jail, dir, url: spec.cloneUrl, auth, refs, haves, redact }), retry);
   }
 
-  const start = spec.headExists ? `origin/${spec.headBranch}` : `origin/${spec.baseBranch}`;
-  try {
-    await g(["rev-parse", "--verify", "--quiet", `${start}^{commit}`]);
-  } catch {
-    const which = spec.headExists ? `head branch ${spec.headBranch}` : `base branch ${spec.baseBranch}`;
-    throw new Error(`The ${which} does not exist on the remote`);
-  }
-  // -f: a restored snapshot may have local edits; the session starts from the remote state.
-  await g(["checkout", "--quiet", "-f", "-B", spec.headBranch, start]);
-  // Untracked leftovers go, ignored files (installed dependencies) stay: that is the snapshot's worth.
-  await g(["clean", "-fdq"]);
-  const sha = (await g(["rev-parse", "HEAD"])).trim();
+  const sha = await checkoutSessionBranch(g, spec);
   if (!existsSync(dir)) throw new Error("checkout vanished");
   return { dir, source, ...(source === "cache" ? { cachedAt } : {}), sha, auth, jail };
 }
