@@ -362,8 +362,21 @@ export const poolSlots = pgTable(
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
     endedAt: timestamp("ended_at", { withTimezone: true }),
     endReason: text("end_reason"),
+    /** pool (kept ready for a session) | rebuild (prepared from the default branch, then handed back as the snapshot). */
+    purpose: text("purpose").notNull().default("pool"),
+    /**
+     * `actions` mode: the workflow run of the slot's job — as the dispatch answered it, or as the
+     * claiming job's OIDC token named it (checked against the run's record). One run claims one slot.
+     */
+    githubRunId: bigint("github_run_id", { mode: "number" }),
   },
-  (t) => [index("pool_slots_repo_state").on(t.repositoryId, t.state), index("pool_slots_state").on(t.state)],
+  (t) => [
+    index("pool_slots_repo_state").on(t.repositoryId, t.state),
+    index("pool_slots_state").on(t.state),
+    uniqueIndex("pool_slots_github_run_id")
+      .on(t.githubRunId)
+      .where(sql`${t.githubRunId} is not null`),
+  ],
 );
 
 /**
