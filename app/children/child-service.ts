@@ -17,6 +17,8 @@ import { StartError, type SessionStarter } from "../sessions/starter.js";
 import { sessionUrl } from "../sessions/url.js";
 import { newSessionId } from "../util/tokens.js";
 import type { ChildStatus, SpawnChildRequest } from "../../protocol/children.js";
+import { formatUsd } from "../../protocol/usage.js";
+import { budgetUsage } from "../usage/session-usage.js";
 import { countChildren, depthOf, listChildren } from "./queries.js";
 
 export class ChildRefusal extends Error {
@@ -56,6 +58,16 @@ export class ChildService {
         429,
         `Refused: this session has spawned ${spawned} child sessions, the most it may (INSPECT_CHILD_MAX=${maxPerSession}). Send follow-ups to an existing child (send_prompt) or do the work here.`,
       );
+    const cap = config.budgets.sessionUsd;
+    if (cap !== undefined) {
+      // A parent's budget covers its children: with nothing left of it, a child could not run a turn.
+      const spent = (await budgetUsage(db, parent)).cost;
+      if (spent >= cap - 1e-9)
+        throw new ChildRefusal(
+          429,
+          `Refused: this session and its child sessions have spent ${formatUsd(spent)} of the session budget of ${formatUsd(cap)} (INSPECT_SESSION_BUDGET_USD), which covers its children; nothing is left for a child.`,
+        );
+    }
     const requester = parent.createdByUserId ? await getUser(db, parent.createdByUserId) : undefined;
     if (!requester) throw new ChildRefusal(403, "Refused: this session has no requester to attribute a child to.");
     const repo = await this.repository(parent, requester, req.repository);

@@ -18,7 +18,12 @@ import { until } from "../../test/support/wait.js";
 import { listChildren } from "./queries.js";
 
 const stack = useGitHubStack({
-  env: { INSPECT_HEARTBEAT_TIMEOUT: "30", INSPECT_CHILD_DEPTH: "2", INSPECT_CHILD_MAX: "2" },
+  env: {
+    INSPECT_HEARTBEAT_TIMEOUT: "30",
+    INSPECT_CHILD_DEPTH: "2",
+    INSPECT_CHILD_MAX: "2",
+    INSPECT_SESSION_BUDGET_USD: "0.01",
+  },
   permissions: { alice: "write" },
 });
 let database: Database;
@@ -162,6 +167,45 @@ describe("child sessions", () => {
         )
       );
     });
+  });
+
+  it("counts the children's spend against the parent's budget: in every prompt's handout, and at spawn", async () => {
+    const usage = (cost: number) => ({ inputTokens: 100, outputTokens: 10, cost });
+    const parent = await parentSession();
+    const first = await stack.runner.take(parent.id, parent.token);
+    expect(first.sessionCostUsd).toBe(0);
+
+    const childId = (await spawn(parent, { prompt: "research" })).json.id as string;
+    const child = await claim(childId);
+    const childPrompt = await stack.runner.take(childId, child.sessionToken);
+    expect(childPrompt.sessionCostUsd).toBe(0);
+    await stack.runner.done(childId, child.sessionToken, childPrompt.id, { status: "done", usage: usage(0.004) });
+    await stack.runner.done(parent.id, parent.token, first.id, { status: "done", usage: usage(0.002) });
+
+    // The family has spent $0.006: the parent's next prompt and its child's next both start from it.
+    await deliver(inspect, "issue_comment", issueComment("@inspect and the docs", { issue: issueNo }));
+    await inspect.tasks.drain();
+    expect((await stack.runner.take(parent.id, parent.token)).sessionCostUsd).toBeCloseTo(0.006, 9);
+    await call(`/sessions/${parent.id}/children/${childId}/prompts`, parent.token, { body: { prompt: "more" } });
+    const childNext = await stack.runner.take(childId, child.sessionToken);
+    expect(childNext.sessionCostUsd).toBeCloseTo(0.006, 9);
+
+    // A grandchild's spend counts too; at $0.01 of $0.01 nothing is left for another child.
+    const grandId = (await spawn({ id: childId, token: child.sessionToken }, { prompt: "dig" })).json.id as string;
+    const grand = await claim(grandId);
+    const grandPrompt = await stack.runner.take(grandId, grand.sessionToken);
+    expect(grandPrompt.sessionCostUsd).toBeCloseTo(0.006, 9);
+    await stack.runner.done(grandId, grand.sessionToken, grandPrompt.id, { status: "done", usage: usage(0.004) });
+    const before = (await listSessions(database.db)).length;
+    const refused = await spawn(parent, { prompt: "one more" });
+    expect(refused.status).toBe(429);
+    expect(refused.json.error).toMatch(
+      /this session and its child sessions have spent \$0\.01 of the session budget of \$0\.01 \(INSPECT_SESSION_BUDGET_USD\)/,
+    );
+    expect((await listSessions(database.db)).length).toBe(before);
+    // Another person's session is a family of its own.
+    const other = await parentSession();
+    expect((await stack.runner.take(other.id, other.token)).sessionCostUsd).toBe(0);
   });
 
   it("cancel_session stops one child", async () => {

@@ -33,3 +33,30 @@ export async function depthOf(db: Db, session: Pick<SessionRow, "parentSessionId
   }
   return depth;
 }
+
+/** Bounds the walks below: a chain is never deeper than INSPECT_CHILD_DEPTH, so a cycle cannot hang them. */
+const MAX_WALK = 50;
+
+/** The person's session a session descends from (itself when it is one). */
+export async function rootOf(db: Db, session: Pick<SessionRow, "id" | "parentSessionId">): Promise<string> {
+  let id = session.id;
+  let parent = session.parentSessionId;
+  for (let steps = 0; parent && steps < MAX_WALK; steps++) {
+    id = parent;
+    const [row] = await db.select({ parent: sessions.parentSessionId }).from(sessions).where(eq(sessions.id, parent));
+    parent = row?.parent ?? null;
+  }
+  return id;
+}
+
+/** A session and every session below it (children, their children, …), the session first. */
+export async function familyOf(db: Db, rootId: string): Promise<string[]> {
+  const family = [rootId];
+  let level = [rootId];
+  for (let depth = 0; level.length && depth < MAX_WALK; depth++) {
+    const rows = await db.select({ id: sessions.id }).from(sessions).where(inArray(sessions.parentSessionId, level));
+    level = rows.map((r) => r.id).filter((id) => !family.includes(id));
+    family.push(...level);
+  }
+  return family;
+}

@@ -38,7 +38,7 @@ import { promptTitle, titleLine } from "../sessions/branch.js";
 import type { SessionService } from "../sessions/service.js";
 import { tryTransition } from "../sessions/transition.js";
 import { sessionUrl } from "../sessions/url.js";
-import { sessionUsage } from "../usage/session-usage.js";
+import { budgetUsage } from "../usage/session-usage.js";
 import { randomToken, sha256 } from "../util/tokens.js";
 import type { RunnerIdentity } from "./oidc.js";
 import { resolveEnvPlaceholders } from "./resolve-env.js";
@@ -371,8 +371,9 @@ export class RunnerService {
         },
         model: session.model ?? this.deps.config.model,
         // The session budget (the operator's, or one the repository sets) counts what the earlier
-        // prompts cost; this one is running, not yet reported.
-        sessionCostUsd: (await sessionUsage(this.deps.db, session.id)).cost,
+        // prompts cost — of the whole family: a parent's budget covers its child sessions. This
+        // prompt is running, not yet reported.
+        sessionCostUsd: (await budgetUsage(this.deps.db, session)).cost,
       },
     };
   }
