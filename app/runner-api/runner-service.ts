@@ -73,6 +73,16 @@ export interface RunnerWorkflow {
   workflowRun(runId: number): Promise<WorkflowRunInfo | null>;
 }
 
+/** What an Actions job was dispatched for: a session's run, or a warm pool slot (app/pool). */
+export interface DispatchedJob {
+  kind: "session" | "pool slot";
+  /** The session's or the slot's id: the run-name of a run the dispatch did not name. */
+  id: string;
+  /** The workflow run the dispatch answered with (null: the host did not say). */
+  githubRunId: number | null;
+  dispatchedAt: Date;
+}
+
 /**
  * How far GitHub's clock (a run's `created_at`) may be behind ours (the run row's dispatch time)
  * for a run to still count as started by that dispatch.
@@ -128,7 +138,11 @@ export class RunnerService {
       if (!run.claimTokenHash || run.claimTokenHash !== sha256(auth.claimToken))
         throw new RunnerError(401, "invalid runner token");
     }
-    if (oidc) await this.checkDispatchedRun(sessionId, run, oidc);
+    if (oidc)
+      await this.checkDispatchedRun(
+        { kind: "session", id: sessionId, githubRunId: run.githubRunId, dispatchedAt: run.dispatchedAt },
+        oidc,
+      );
     const info = oidc ? { runId: String(oidc.runId), repository: oidc.repository, actor: oidc.actor } : { local: true };
     if (oidc)
       await pruneOidcTokenUses(db).catch((err) => this.deps.log.warn({ err }, "could not prune used OIDC tokens"));
@@ -181,35 +195,39 @@ export class RunnerService {
   }
 
   /**
-   * The job's workflow run is the one dispatched for this run of the session: the run id GitHub
-   * answered the dispatch with; or, where it did not say (older GitHub Enterprise Server), a run of
-   * the runner workflow, started by a dispatch as the app no earlier than this one, whose run-name
-   * is the session id (the workflow sets `run-name: ${{ inputs.session_id }}`).
+   * The job's workflow run is the one dispatched for this session run or pool slot: the run id
+   * GitHub answered the dispatch with; or, where it did not say (older GitHub Enterprise Server),
+   * a run of the runner workflow, started by a dispatch as the app no earlier than this one, whose
+   * run-name is the session's or the slot's id (the workflow sets
+   * `run-name: ${{ inputs.session_id || inputs.slot_id }}`). Session and slot ids are drawn alike
+   * and never shared, so a session's job cannot claim a slot, nor a slot's job a session.
    */
-  private async checkDispatchedRun(sessionId: string, run: RunRow, oidc: RunnerIdentity): Promise<void> {
-    if (run.githubRunId !== null) {
-      if (run.githubRunId !== oidc.runId)
+  async checkDispatchedRun(job: DispatchedJob, oidc: RunnerIdentity): Promise<void> {
+    const what = `${job.kind} ${job.id}`;
+    if (job.githubRunId !== null) {
+      if (job.githubRunId !== oidc.runId)
         throw new RunnerError(
           403,
-          `OIDC token is from workflow run ${oidc.runId}, not run ${run.githubRunId} dispatched for session ${sessionId}`,
+          `OIDC token is from workflow run ${oidc.runId}, not run ${job.githubRunId} dispatched for ${what}`,
         );
       return;
     }
-    if (!this.runnerWorkflow)
-      throw new RunnerError(403, "cannot tell which workflow run was dispatched for this session");
+    if (!this.runnerWorkflow) throw new RunnerError(403, `cannot tell which workflow run was dispatched for ${what}`);
     const found = await this.runnerWorkflow.workflowRun(oidc.runId);
     const refuse = (why: string) => new RunnerError(403, `OIDC token is from workflow run ${oidc.runId}, which ${why}`);
     if (!found) throw refuse("the runner repository does not have");
-    if (found.title !== sessionId)
+    if (found.title !== job.id)
       throw refuse(
-        `is named ${JSON.stringify(found.title)}, not after session ${sessionId} (the runner workflow must set run-name: \${{ inputs.session_id }})`,
+        `is named ${JSON.stringify(found.title)}, not after ${what} (the runner workflow must set run-name: \${{ inputs.session_id || inputs.slot_id }})`,
       );
     if (found.event !== "workflow_dispatch") throw refuse(`was started by a ${found.event} event, not a dispatch`);
     const file = `.github/workflows/${this.runnerWorkflow.workflow}`;
     const path = found.path.replace(/@[^@]*$/, "");
     if (path !== file && !path.endsWith(`/${file}`)) throw refuse(`runs ${found.path}, not ${file}`);
-    if (found.createdAt.getTime() < run.dispatchedAt.getTime() - CLOCK_SKEW_MS)
-      throw refuse(`was started at ${found.createdAt.toISOString()}, before this run of the session was dispatched`);
+    if (found.createdAt.getTime() < job.dispatchedAt.getTime() - CLOCK_SKEW_MS)
+      throw refuse(
+        `was started at ${found.createdAt.toISOString()}, before this ${job.kind === "session" ? "run of the session" : "pool slot"} was dispatched`,
+      );
     if (found.triggeringActor && this.github) {
       const bot = await this.github.botLogin();
       if (found.triggeringActor.toLowerCase() !== bot.toLowerCase())
