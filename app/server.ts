@@ -80,7 +80,7 @@ export interface Inspect {
   bus: SessionBus;
   sessions: SessionService;
   runners: RunnerService;
-  /** The warm pool (off unless INSPECT_POOL_SIZE > 0 and the runner is local). */
+  /** The warm pool (off when INSPECT_POOL_SIZE is 0): local child processes or Actions jobs. */
   pool: PoolService;
   intake: GitHubIntake | null;
   inbox: WebhookInbox | null;
@@ -270,6 +270,7 @@ function createDispatcher(
       workflow: config.runner.workflow,
       ref: config.runner.ref,
       controlPlaneUrl: config.publicUrl,
+      log: deps.log,
     });
     return { dispatcher: actions, actions };
   }
@@ -421,7 +422,7 @@ function httpApp(d: HttpDeps): Hono {
         })
       : null;
   app.route(RUNNER_API_PREFIX, runnerRoutes({ runners, verifyOidc }));
-  if (d.pool.available) app.route(`${RUNNER_API_PREFIX}/pool`, poolRoutes(d.pool));
+  if (d.pool.available) app.route(`${RUNNER_API_PREFIX}/pool`, poolRoutes(d.pool, verifyOidc));
   const starter = new SessionStarter({ db, config, sessions, github, permissions });
   // Child sessions: the agent's own tools (sandbox/mcp) reach them with its session token.
   const children = new ChildService({ db, config, sessions, starter });

@@ -19,7 +19,8 @@
  * The warm pool: a pooled runner claims a slot, not a session, and holds no session token and no
  * write token until a session is assigned to it; from then on it is that session's runner.
  *
- *   POST /pool/claim                         bearer = the local runner token; body PoolClaimRequest → PoolClaimResponse
+ *   POST /pool/claim                         bearer = Actions OIDC token (bound to the slot's dispatch) or the local
+ *                                            runner token; body PoolClaimRequest → PoolClaimResponse
  *   GET  /pool/:slotId/next?wait=<seconds>&ready=0|1
  *                                            bearer = the slot token; long-poll → PoolNextResponse
  *                                            (`ready`: the sandbox is prepared and may be assigned)
@@ -140,6 +141,11 @@ export const PoolSpec = z.object({
   repo: z.object({ owner: z.string(), name: z.string(), fullName: z.string() }),
   cloneUrl: z.string(),
   baseBranch: z.string(),
+  /**
+   * `rebuild`: only bring the repository's snapshot to the newest default branch — fetch, setup
+   * script, hand back — without booting OpenCode; never assigned a session. Absent: `pool`.
+   */
+  purpose: z.enum(["pool", "rebuild"]).optional(),
   /** Read-only and short-lived (null for local repositories): enough to clone or fetch, never to push. */
   gitToken: z.string().nullable(),
   gitTokenExpiresAt: z.string().nullable(),

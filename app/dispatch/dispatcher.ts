@@ -23,11 +23,13 @@ export interface Dispatcher {
   alive?(sessionId: string): boolean;
   /**
    * The warm pool (app/pool), where this dispatcher offers it: start a pooled runner for a slot
-   * (it claims the slot with `claimToken`), stop one, and record which session a pooled runner
-   * took over (so `alive(sessionId)` and the runner's exit speak of that session from then on).
+   * (a local one claims the slot with `claimToken`; an Actions job with its OIDC token), stop one
+   * (an Actions job: its workflow run is cancelled, best effort), and record which session a
+   * pooled runner took over (so `alive(sessionId)` and the runner's exit speak of that session
+   * from then on).
    */
-  dispatchPool?(req: { slotId: string; claimToken: string }): Promise<void>;
-  stopPool?(slotId: string): void;
+  dispatchPool?(req: { slotId: string; claimToken: string | null }): Promise<DispatchResult | void>;
+  stopPool?(slot: { id: string; githubRunId: number | null }): Promise<void> | void;
   bindPool?(slotId: string, sessionId: string): void;
   /** End every runner this process started (local) before shutdown. */
   close(): Promise<void>;

@@ -142,7 +142,8 @@ export class LocalDispatcher implements Dispatcher {
     this.spawnRunner(req.sessionId, { INSPECT_SESSION_ID: req.sessionId, INSPECT_RUNNER_TOKEN: req.claimToken });
   }
 
-  async dispatchPool(req: { slotId: string; claimToken: string }): Promise<void> {
+  async dispatchPool(req: { slotId: string; claimToken: string | null }): Promise<void> {
+    if (!req.claimToken) throw new DispatchError("a local runner needs a claim token");
     this.spawnRunner(POOL_PREFIX + req.slotId, {
       INSPECT_POOL_SLOT_ID: req.slotId,
       INSPECT_RUNNER_TOKEN: req.claimToken,
@@ -156,8 +157,8 @@ export class LocalDispatcher implements Dispatcher {
     writeFileSync(path.join(this.opts.workDir, key, SESSION_FILE), `${sessionId}\n`);
   }
 
-  stopPool(slotId: string): void {
-    const key = POOL_PREFIX + slotId;
+  stopPool(slot: { id: string }): void {
+    const key = POOL_PREFIX + slot.id;
     const child = this.children.get(key);
     if (child) {
       signalGroup(child, "SIGTERM");

@@ -287,6 +287,22 @@ export class GitHubGateway {
     }
   }
 
+  /**
+   * Cancel a workflow run (202). A run that already finished answers 409: nothing left to cancel,
+   * so that is not an error (false); a run GitHub does not know, 404, neither.
+   */
+  async cancelWorkflowRun(installationId: number, owner: string, repo: string, runId: number): Promise<boolean> {
+    const o = await this.inst(installationId);
+    try {
+      await o.request("POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel", { owner, repo, run_id: runId });
+      return true;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status === 409 || status === 404) return false;
+      throw err;
+    }
+  }
+
   /** Open a PR; if one already exists for the branch (422), adopt it. */
   async createPullRequest(
     as: Actor,

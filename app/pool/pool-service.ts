@@ -15,9 +15,10 @@
  */
 import type { Config } from "../config.js";
 import { getRepository, type RepositoryRow } from "../db/accounts.js";
-import type { RunRow } from "../db/runs.js";
+import { oidcTokenUsed, pruneOidcTokenUses, type RunRow } from "../db/runs.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import type { GitHubGateway } from "../github/gateway.js";
+import type { RunnerIdentity } from "../runner-api/oidc.js";
 import { RunnerError, type RunnerService } from "../runner-api/runner-service.js";
 import { resolveEnvPlaceholders } from "../runner-api/resolve-env.js";
 import type { SessionService } from "../sessions/service.js";
@@ -27,6 +28,7 @@ import type { PoolClaimResponse, PoolNextResponse } from "../../protocol/runner-
 import { RepoBackoff } from "./backoff.js";
 import {
   claimSlot,
+  claimSlotWithOidc,
   findClaimedSlot,
   getSlot,
   insertSlot,
@@ -35,8 +37,10 @@ import {
   namedRepos,
   overdueSlots,
   recentlyActiveRepos,
+  recordSlotRun,
   takeReadySlot,
   touchSlot,
+  type SlotPurpose,
   type SlotRow,
 } from "./slots.js";
 
@@ -72,7 +76,7 @@ export class PoolService {
 
   constructor(private readonly deps: PoolDeps) {}
 
-  /** Where pooled runners can be started (local mode, for now): for the pool, and for snapshot rebuilds. */
+  /** Where pooled runners can be started (a local child, or an Actions job): for the pool, and for snapshot rebuilds. */
   get available(): boolean {
     return this.deps.config.pool.max > 0 && !!this.deps.dispatcher.dispatchPool;
   }
@@ -179,18 +183,29 @@ export class PoolService {
     const pickup = this.pickups.get(slotId);
     this.pickups.delete(slotId);
     if (pickup) clearTimeout(pickup.timer);
-    if (!(await moveSlot(this.db, slotId, ["assigned"], { state: "ended", endReason: why }))) return;
+    const ended = await moveSlot(this.db, slotId, ["assigned"], { state: "ended", endReason: why });
+    if (!ended) return;
     this.deps.log.warn({ slot: slotId }, `${why}; starting a fresh runner for the session`);
-    this.deps.dispatcher.stopPool?.(slotId);
+    this.stopRunner(ended);
     if (pickup && !this.closed) await pickup.cold();
     this.kick();
   }
 
-  /** POST /pool/claim: the one-time token becomes the slot token; the spec names no session. */
-  async claim(slotId: string, claimToken: string): Promise<PoolClaimResponse> {
+  /**
+   * POST /pool/claim: a local runner's one-time token becomes the slot token; an Actions job's
+   * OIDC token (already verified as the runner workflow's, see oidc.ts) must come from the
+   * workflow run dispatched for this slot — checked as a session's claim is — and is used once.
+   * The spec names no session. A refusal changes nothing.
+   */
+  async claim(slotId: string, auth: { claimToken: string } | { oidc: RunnerIdentity }): Promise<PoolClaimResponse> {
     const slotToken = randomToken();
-    const slot = await claimSlot(this.db, slotId, sha256(claimToken), sha256(slotToken));
-    if (!slot) throw new RunnerError(401, "invalid or used pool claim token");
+    let slot: SlotRow | undefined;
+    if ("claimToken" in auth) {
+      slot = await claimSlot(this.db, slotId, sha256(auth.claimToken), sha256(slotToken));
+      if (!slot) throw new RunnerError(401, "invalid or used pool claim token");
+    } else {
+      slot = await this.claimWithOidc(slotId, auth.oidc, sha256(slotToken));
+    }
     const repo = await getRepository(this.db, slot.repositoryId);
     if (!repo) throw new RunnerError(404, "repository not found");
     const { config } = this.deps;
@@ -210,6 +225,7 @@ export class PoolService {
         repo: { owner: repo.owner, name: repo.name, fullName: repo.fullName },
         cloneUrl: cloneUrl(config, repo),
         baseBranch: slot.baseBranch,
+        purpose: slot.purpose === "rebuild" ? "rebuild" : "pool",
         gitToken,
         gitTokenExpiresAt,
         model: config.model,
@@ -222,6 +238,33 @@ export class PoolService {
     };
   }
 
+  private async claimWithOidc(slotId: string, oidc: RunnerIdentity, tokenHash: string): Promise<SlotRow> {
+    const used = "this OIDC token was already used to claim; each claim needs a new token";
+    if (await oidcTokenUsed(this.db, oidc.jti)) throw new RunnerError(401, used);
+    const found = await getSlot(this.db, slotId);
+    if (!found) throw new RunnerError(404, "pool slot not found");
+    if (found.state !== "starting" || found.tokenHash)
+      throw new RunnerError(
+        409,
+        `pool slot ${slotId} is ${found.state === "starting" ? "claimed" : found.state}, not waiting for a runner`,
+      );
+    await this.deps.runners.checkDispatchedRun(
+      { kind: "pool slot", id: slotId, githubRunId: found.githubRunId, dispatchedAt: found.createdAt },
+      oidc,
+    );
+    await pruneOidcTokenUses(this.db).catch((err) => this.deps.log.warn({ err }, "could not prune used OIDC tokens"));
+    const outcome = await claimSlotWithOidc(this.db, slotId, tokenHash, {
+      githubRunId: oidc.runId,
+      jti: oidc.jti,
+      tokenExpiresAt: oidc.expiresAt,
+    });
+    if (outcome.ok) return outcome.slot;
+    if (outcome.reason === "token_used") throw new RunnerError(401, used);
+    if (outcome.reason === "workflow_run_used")
+      throw new RunnerError(409, `workflow run ${oidc.runId} already claimed a pool slot; a job claims once`);
+    throw new RunnerError(409, `pool slot ${slotId} was claimed by another runner`);
+  }
+
   async authenticate(slotId: string, slotToken: string): Promise<SlotRow> {
     const slot = await findClaimedSlot(this.db, slotId, sha256(slotToken));
     if (!slot) throw new RunnerError(401, "invalid pool slot token");
@@ -231,7 +274,8 @@ export class PoolService {
   /** GET /pool/:slot/next: wait for an assignment; `ready` says the sandbox is prepared. */
   async next(slotId: string, ready: boolean, waitMs: number, signal?: AbortSignal): Promise<PoolNextResponse> {
     const deadline = Date.now() + waitMs;
-    if (ready && this.rebuilding.has(slotId)) return this.rebuilt(slotId);
+    if (ready && (this.rebuilding.has(slotId) || (await getSlot(this.db, slotId))?.purpose === "rebuild"))
+      return this.rebuilt(slotId);
     await touchSlot(this.db, slotId, ready);
     for (let first = true; ; first = false) {
       const slot = await getSlot(this.db, slotId);
@@ -286,9 +330,8 @@ export class PoolService {
       if (live.some((s) => s.repositoryId === repositoryId)) continue;
       const repo = await getRepository(this.db, repositoryId);
       if (!repo) continue;
-      const id = await this.startSlot(repo, "rebuilding the snapshot of");
+      const id = await this.startSlot(repo, "rebuilding the snapshot of", "rebuild");
       if (!id) continue;
-      this.rebuilding.add(id);
       total++;
       started++;
     }
@@ -336,9 +379,12 @@ export class PoolService {
         )
           this.deps.log.info({ slot: slot.id }, "a pooled runner is gone; it will be replaced");
       }
+    // An Actions job may wait in GitHub's queue for a runner: it has as long to claim as a session's job.
+    const claimWithinMs = dispatcher.alive ? config.heartbeatTimeoutMs : config.heartbeatTimeoutMs * 10;
     const overdue = await overdueSlots(
       this.db,
       new Date(now - config.heartbeatTimeoutMs),
+      new Date(now - claimWithinMs),
       new Date(now - config.pool.maxAgeMs),
     );
     for (const slot of overdue) {
@@ -346,12 +392,19 @@ export class PoolService {
         await this.missed(slot.id, "its runner went silent");
         continue;
       }
-      const silent = !slot.heartbeatAt || slot.heartbeatAt.getTime() < now - config.heartbeatTimeoutMs;
-      const why = silent ? "the runner went silent" : "recycled: older than INSPECT_SNAPSHOT_INTERVAL";
-      if (!(await moveSlot(this.db, slot.id, ["starting", "ready"], { state: "ended", endReason: why }))) continue;
+      const silent = slot.heartbeatAt
+        ? slot.heartbeatAt.getTime() < now - config.heartbeatTimeoutMs
+        : slot.createdAt.getTime() < now - claimWithinMs;
+      const why = silent
+        ? slot.heartbeatAt
+          ? "the runner went silent"
+          : "its runner never claimed it"
+        : "recycled: older than INSPECT_SNAPSHOT_INTERVAL";
+      const ended = await moveSlot(this.db, slot.id, ["starting", "ready"], { state: "ended", endReason: why });
+      if (!ended) continue;
       this.deps.log.info({ slot: slot.id }, why);
       // A silent runner is stopped; an expired one is told at its next poll and hands its checkout back.
-      if (silent) this.deps.dispatcher.stopPool?.(slot.id);
+      if (silent) this.stopRunner(ended);
       else this.bus.wake(poolKey(slot.id));
     }
   }
@@ -377,20 +430,37 @@ export class PoolService {
     }
   }
 
-  private async startSlot(repo: RepositoryRow, what: string): Promise<string | null> {
+  /** Stop a slot's runner (a local process, or an Actions job's workflow run), in the background. */
+  private stopRunner(slot: SlotRow): void {
+    const { dispatcher } = this.deps;
+    if (dispatcher.stopPool) this.deps.run(`stop pooled runner ${slot.id}`, async () => dispatcher.stopPool!(slot));
+  }
+
+  private async startSlot(repo: RepositoryRow, what: string, purpose: SlotPurpose = "pool"): Promise<string | null> {
     const id = newSessionId();
-    const claimToken = randomToken();
+    const { dispatcher } = this.deps;
+    // Actions jobs prove themselves with OIDC, bound to the slot's dispatch: no claim token.
+    const claimToken = dispatcher.usesClaimTokens ? randomToken() : null;
     await insertSlot(this.db, {
       id,
       repositoryId: repo.id,
       baseBranch: repo.defaultBranch,
-      claimTokenHash: sha256(claimToken),
+      claimTokenHash: claimToken ? sha256(claimToken) : null,
+      purpose,
     });
+    if (purpose === "rebuild") this.rebuilding.add(id);
     try {
-      await this.deps.dispatcher.dispatchPool!({ slotId: id, claimToken });
+      const started = await dispatcher.dispatchPool!({ slotId: id, claimToken });
       this.deps.log.info({ slot: id }, `${what} ${repo.fullName}`);
+      // The job's claim is checked against the workflow run GitHub said it started; not recorded
+      // (a database blip), the claim asks GitHub about the job's run instead.
+      if (started?.githubRunId)
+        await recordSlotRun(this.db, id, started.githubRunId).catch((err) =>
+          this.deps.log.warn({ slot: id, err }, "could not record the pooled job's workflow run"),
+        );
       return id;
     } catch (err) {
+      this.rebuilding.delete(id);
       await moveSlot(this.db, id, ["starting"], { state: "ended", endReason: "could not start its runner" });
       this.failing.failed(repo.id);
       this.deps.log.warn({ err, repo: repo.fullName }, "could not start a pooled runner");

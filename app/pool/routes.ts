@@ -2,17 +2,20 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { apiError, bearer, jsonBody } from "../api/validate.js";
+import { OidcError, type RunnerIdentity } from "../runner-api/oidc.js";
 import { RunnerError } from "../runner-api/runner-service.js";
 import { PoolClaimRequest } from "../../protocol/runner-api.js";
 import type { PoolService } from "./pool-service.js";
 
 const slotId = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
 
-export function poolRoutes(pool: PoolService): Hono {
+/** `verifyOidc`: set when runners authenticate with Actions OIDC (as for a session's claim); otherwise claim tokens. */
+export function poolRoutes(pool: PoolService, verifyOidc: ((token: string) => Promise<RunnerIdentity>) | null): Hono {
   const api = new Hono();
 
   api.onError((err, c) => {
     if (err instanceof RunnerError) return c.json({ error: err.message }, err.status);
+    if (err instanceof OidcError) return c.json({ error: err.message }, 401);
     throw err;
   });
 
@@ -20,7 +23,8 @@ export function poolRoutes(pool: PoolService): Hono {
     const token = bearer(c);
     const body = await jsonBody(c, PoolClaimRequest);
     if (!token) throw apiError(401, "missing bearer token");
-    return c.json(await pool.claim(body.slotId, token));
+    const auth = verifyOidc ? { oidc: await verifyOidc(token) } : { claimToken: token };
+    return c.json(await pool.claim(body.slotId, auth));
   });
 
   api.get("/:slot/next", async (c) => {

@@ -1,17 +1,21 @@
 /** The pool_slots table (see app/db/schema.ts): each change of state is one conditional update. */
 import { and, desc, eq, gt, inArray, isNull, lt, max, ne, or } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { poolSlots, repositories, sessions } from "../db/schema.js";
+import { isUniqueViolation } from "../db/errors.js";
+import type { ClaimBinding } from "../db/runs.js";
+import { oidcTokenUses, poolSlots, repositories, sessions } from "../db/schema.js";
 
 export type SlotRow = typeof poolSlots.$inferSelect;
 export type SlotState = "starting" | "ready" | "assigned" | "handed" | "ended";
+/** pool: kept ready for a session; rebuild: prepared from the default branch, then handed back as the snapshot. */
+export type SlotPurpose = "pool" | "rebuild";
 
 /** States that hold (or are about to hold) a sandbox. */
 const LIVE: SlotState[] = ["starting", "ready", "assigned"];
 
 export async function insertSlot(
   db: Db,
-  values: { id: string; repositoryId: number; baseBranch: string; claimTokenHash: string },
+  values: { id: string; repositoryId: number; baseBranch: string; claimTokenHash: string | null; purpose: SlotPurpose },
 ): Promise<SlotRow> {
   const [row] = await db.insert(poolSlots).values(values).returning();
   return row!;
@@ -36,6 +40,66 @@ export async function claimSlot(
     .where(and(eq(poolSlots.id, id), eq(poolSlots.state, "starting"), eq(poolSlots.claimTokenHash, claimTokenHash)))
     .returning();
   return row;
+}
+
+/** The workflow run GitHub answered the slot's dispatch with (`actions` mode). */
+export async function recordSlotRun(db: Db, id: string, githubRunId: number): Promise<void> {
+  await db
+    .update(poolSlots)
+    .set({ githubRunId })
+    .where(and(eq(poolSlots.id, id), isNull(poolSlots.githubRunId)));
+}
+
+export type SlotClaimOutcome =
+  { ok: true; slot: SlotRow } | { ok: false; reason: "taken" | "token_used" | "workflow_run_used" };
+
+class Rollback extends Error {
+  constructor(readonly reason: "taken" | "token_used") {
+    super(reason);
+  }
+}
+
+/**
+ * An Actions job's claim of its slot, in one transaction: the OIDC token's jti is recorded
+ * (refused when already there, on any replica) and the slot is marked claimed by that workflow
+ * run (refused when the slot names another run, or that run claimed another slot). A refusal
+ * records nothing.
+ */
+export async function claimSlotWithOidc(
+  db: Db,
+  id: string,
+  tokenHash: string,
+  binding: ClaimBinding,
+): Promise<SlotClaimOutcome> {
+  const now = new Date();
+  try {
+    return await db.transaction(async (tx) => {
+      const used = await tx
+        .insert(oidcTokenUses)
+        .values({ jti: binding.jti, expiresAt: binding.tokenExpiresAt })
+        .onConflictDoNothing()
+        .returning({ jti: oidcTokenUses.jti });
+      if (used.length === 0) throw new Rollback("token_used");
+      const [row] = await tx
+        .update(poolSlots)
+        .set({ tokenHash, claimTokenHash: null, claimedAt: now, heartbeatAt: now, githubRunId: binding.githubRunId })
+        .where(
+          and(
+            eq(poolSlots.id, id),
+            eq(poolSlots.state, "starting"),
+            isNull(poolSlots.tokenHash),
+            or(isNull(poolSlots.githubRunId), eq(poolSlots.githubRunId, binding.githubRunId)),
+          ),
+        )
+        .returning();
+      if (!row) throw new Rollback("taken");
+      return { ok: true, slot: row } as const;
+    });
+  } catch (err) {
+    if (err instanceof Rollback) return { ok: false, reason: err.reason };
+    if (isUniqueViolation(err, "pool_slots_github_run_id")) return { ok: false, reason: "workflow_run_used" };
+    throw err;
+  }
 }
 
 export async function findClaimedSlot(db: Db, id: string, tokenHash: string): Promise<SlotRow | undefined> {
@@ -111,8 +175,16 @@ export async function liveSlots(db: Db): Promise<SlotRow[]> {
   return db.select().from(poolSlots).where(inArray(poolSlots.state, LIVE));
 }
 
-/** Live slots that should go: silent since `silentSince`, or (ready or starting) born before `bornBefore`. */
-export async function overdueSlots(db: Db, silentSince: Date, bornBefore: Date): Promise<SlotRow[]> {
+/**
+ * Live slots that should go: silent since `silentSince`, never claimed (no heartbeat yet) since
+ * `unclaimedSince`, or (ready or starting) born before `bornBefore`.
+ */
+export async function overdueSlots(
+  db: Db,
+  silentSince: Date,
+  unclaimedSince: Date,
+  bornBefore: Date,
+): Promise<SlotRow[]> {
   return db
     .select()
     .from(poolSlots)
@@ -121,7 +193,7 @@ export async function overdueSlots(db: Db, silentSince: Date, bornBefore: Date):
         inArray(poolSlots.state, LIVE),
         or(
           lt(poolSlots.heartbeatAt, silentSince),
-          and(isNull(poolSlots.heartbeatAt), lt(poolSlots.createdAt, silentSince)),
+          and(isNull(poolSlots.heartbeatAt), lt(poolSlots.createdAt, unclaimedSince)),
           and(ne(poolSlots.state, "assigned"), lt(poolSlots.createdAt, bornBefore)),
         ),
       ),
