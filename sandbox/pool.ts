@@ -4,14 +4,18 @@
  * long-poll until a session is assigned. It holds no session token and no write token until
  * then. Assigned, it becomes that session's runner (`runSandbox` with the claim it was handed);
  * told to exit (recycled, replaced, shut down), it hands its checkout back as the snapshot.
+ *
+ * A slot whose purpose is `rebuild` only brings the repository's snapshot to the newest default
+ * branch: checkout and setup script, no OpenCode and no warm-up turn; once ready it is told to
+ * leave and hands the checkout back.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { NewEvent } from "../protocol/events.js";
-import type { PoolSpec, SessionSpec } from "../protocol/runner-api.js";
+import type { PoolClaimResponse, PoolSpec, SessionSpec } from "../protocol/runner-api.js";
 import { handBackCheckout } from "./git/snapshot.js";
-import { PreparationError, prepareSandbox, type Prepared } from "./prepare.js";
+import { PreparationError, prepareSandbox, prepareTree, type Prepared, type PreparedTree } from "./prepare.js";
 import { killAllGroups } from "./proc/group.js";
 import { configSecrets, createRedactor, type Redactor } from "./redact.js";
 import { RunnerApiError, RunnerClient } from "./runner-client.js";
@@ -22,6 +26,8 @@ import { startInspectTools } from "./mcp/inspect-tools.js";
 
 export interface PooledOptions extends Omit<RuntimeOptions, "sessionId" | "claimed" | "pooled"> {
   slotId: string;
+  /** Already claimed (the Action claims with its OIDC token before it starts the runtime): skip the claim. */
+  claimed?: PoolClaimResponse;
 }
 
 /** Setup output kept for the session that takes the sandbox (the rest is cut). */
@@ -36,10 +42,15 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
   const log = (line: string) => (options.log ?? ((l) => process.stderr.write(`[sandbox] ${l}\n`)))(redact(line));
 
   const api = new RunnerClient(options.controlPlaneUrl, { log });
-  const { slotToken, pool } = await api.claimSlot(options.claimToken, options.slotId);
+  const { slotToken, pool } = options.claimed
+    ? api.adoptSlot(options.claimed)
+    : await api.claimSlot(options.claimToken, options.slotId);
+  const rebuild = pool.purpose === "rebuild";
   redact = createRedactor([options.claimToken, slotToken, pool.gitToken, ...configSecrets(pool.opencodeConfig)]);
   mark("claimed");
-  log(`claimed pool slot ${pool.slotId} (${pool.repo.fullName} at ${pool.baseBranch})`);
+  log(
+    `claimed pool slot ${pool.slotId} (${pool.repo.fullName} at ${pool.baseBranch})${rebuild ? " to rebuild its snapshot" : ""}`,
+  );
 
   const workDir = options.workDir ?? mkdtempSync(path.join(tmpdir(), "inspect-sandbox-"));
   const sessionDir = path.join(workDir, "sessions", pool.slotId);
@@ -61,38 +72,48 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
   options.signal?.addEventListener("abort", () => shutdown.abort("signal"), { once: true });
 
   // The agent's own tools must be in OpenCode's config from its start; they answer once a session is assigned.
+  // A rebuild has no agent: neither these tools nor OpenCode.
   let credential: SessionCredential | null = null;
-  const tools = await startInspectTools(() => credential, log).catch((error: Error) => {
-    log(`Inspect's tools did not start: ${error.message}`);
-    return null;
-  });
+  const tools = rebuild
+    ? null
+    : await startInspectTools(() => credential, log).catch((error: Error) => {
+        log(`Inspect's tools did not start: ${error.message}`);
+        return null;
+      });
   const setupEvents: NewEvent[] = [];
   const teardown = new AbortController();
-  const preparing = jail.start().then(() =>
-    prepareSandbox({
-      spec: {
-        ...standIn(pool),
-        opencodeConfig: agentOpencodeConfig(pool.opencodeConfig, tools, pool.browser, jail.box),
-      },
-      jail,
-      snapshotRoot: options.snapshotRoot ?? null,
-      useActionsCache: options.useActionsCache,
-      redact,
-      emit: (events) => setupEvents.push(...events.slice(0, MAX_BUFFERED_EVENTS - setupEvents.length)),
-      signal: shutdown.signal,
-      cancel: teardown.signal,
-      log,
-      mark,
-      askBeforeWrites: true,
-    }),
+  const prepare = {
+    spec: standIn(pool),
+    jail,
+    snapshotRoot: options.snapshotRoot ?? null,
+    useActionsCache: options.useActionsCache,
+    redact,
+    emit: (events: NewEvent[]) => setupEvents.push(...events.slice(0, MAX_BUFFERED_EVENTS - setupEvents.length)),
+    signal: shutdown.signal,
+    cancel: teardown.signal,
+    log,
+    mark,
+  };
+  const preparing: Promise<Prepared | PreparedTree> = jail.start().then(() =>
+    rebuild
+      ? prepareTree(prepare)
+      : prepareSandbox({
+          ...prepare,
+          spec: {
+            ...prepare.spec,
+            opencodeConfig: agentOpencodeConfig(pool.opencodeConfig, tools, pool.browser, jail.box),
+          },
+          askBeforeWrites: true,
+        }),
   );
-  let ready: Prepared | null = null;
+  let ready: Prepared | PreparedTree | null = null;
   let failed: unknown = null;
   let crashed: string | null = null;
   preparing.then(
     (p) => {
       ready = p;
       mark("ready");
+      if (!("server" in p)) return log("snapshot ready; handing it back");
       log("ready; waiting for a session");
       void p.server.exited.then((why) => (crashed = why));
     },
@@ -125,8 +146,9 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
 
-  if ("assigned" in outcome && ready) {
-    const prepared: Prepared = ready;
+  const agent = ready as Prepared | PreparedTree | null;
+  if ("assigned" in outcome && agent && "server" in agent) {
+    const prepared: Prepared = agent;
     log(`assigned session ${outcome.assigned!.session.id}`);
     const { session, sessionToken } = outcome.assigned!;
     credential = { controlPlaneUrl: options.controlPlaneUrl, sessionId: session.id, token: sessionToken };
@@ -146,8 +168,10 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
     if (error instanceof PreparationError) partial = error.partial;
     return null;
   });
-  done?.workspace.hub.close();
-  await done?.server.stop().catch(() => undefined);
+  if (done && "server" in done) {
+    done.workspace.hub.close();
+    await done.server.stop().catch(() => undefined);
+  }
   await tools?.close();
   await jail.close();
   await killAllGroups();

@@ -1,7 +1,8 @@
 /**
  * Getting a sandbox ready for its first prompt: start OpenCode (slow) while the checkout is
  * prepared, then run the setup script while OpenCode opens the workspace. On failure
- * everything started here is stopped again before the error is thrown.
+ * everything started here is stopped again before the error is thrown. A snapshot rebuild
+ * (`prepareTree`) needs no agent: checkout and setup script only.
  */
 import path from "node:path";
 import type { NewEvent } from "../protocol/events.js";
@@ -69,6 +70,58 @@ export interface Prepared {
   reusable: boolean;
 }
 
+/** What a snapshot rebuild prepares: the checkout at the newest base branch, its setup script run. */
+export type PreparedTree = Pick<Prepared, "checkout" | "setupOk" | "reusable">;
+
+const isReusable = (c: Checkout, setup: SetupOutcome) => setup.ok || (c.source !== "clone" && !setup.cutShort);
+
+/** The checkout (snapshot, Actions cache or clone, on the spec's branch) and the repository's own files read from it. */
+async function checkoutWithFiles(o: PrepareOptions): Promise<{ checkout: Checkout; repoFiles: RepoFiles }> {
+  let checkout: Checkout;
+  try {
+    checkout = await prepareCheckout({
+      spec: o.spec,
+      dir: path.join(o.jail.box, "repo"),
+      jail: o.jail,
+      snapshotRoot: o.snapshotRoot,
+      redact: o.redact,
+      useActionsCache: o.useActionsCache,
+      log: o.log,
+    });
+  } catch (error) {
+    throw new PreparationError(`Preparing the checkout failed: ${(error as Error).message}`, "checkout_failed");
+  }
+  o.mark("checkout");
+  o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
+  const repoFiles = await readRepoFiles({ jail: o.jail, dir: checkout.dir, baseBranch: o.spec.baseBranch, log: o.log });
+  if (repoFiles.instructions.length)
+    o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
+  return { checkout, repoFiles };
+}
+
+/**
+ * A snapshot rebuild (a pool slot whose purpose is `rebuild`): fetch the newest base branch and
+ * run the setup script, nothing more — no OpenCode, no warm-up turn: nobody prompts this sandbox.
+ */
+export async function prepareTree(o: PrepareOptions): Promise<PreparedTree> {
+  let checkout: Checkout | null = null;
+  let setup: SetupOutcome = { ok: false, cutShort: false };
+  try {
+    const got = await checkoutWithFiles(o);
+    checkout = got.checkout;
+    setup = await runSetup(o, checkout, got.repoFiles);
+    o.mark("setup");
+    return { checkout, setupOk: setup.ok, reusable: isReusable(checkout, setup) };
+  } catch (error) {
+    if (o.cancel?.aborted) {
+      const cancelled = new PreparationError("The sandbox left before it was ready", "cancelled");
+      if (checkout) cancelled.partial = { checkout, reusable: isReusable(checkout, setup) };
+      throw cancelled;
+    }
+    throw error;
+  }
+}
+
 export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
   const warmup = o.warm === false ? null : await startWarmupModel();
   const config = buildOpencodeConfig(o.spec.opencodeConfig, o.spec.model);
@@ -100,31 +153,11 @@ export async function prepareSandbox(o: PrepareOptions): Promise<Prepared> {
 
   let checkout: Checkout | null = null;
   let setup: SetupOutcome = { ok: false, cutShort: false };
-  const reusable = (c: Checkout) => setup.ok || (c.source !== "clone" && !setup.cutShort);
+  const reusable = (c: Checkout) => isReusable(c, setup);
   try {
-    try {
-      checkout = await prepareCheckout({
-        spec: o.spec,
-        dir: path.join(o.jail.box, "repo"),
-        jail: o.jail,
-        snapshotRoot: o.snapshotRoot,
-        redact: o.redact,
-        useActionsCache: o.useActionsCache,
-        log: o.log,
-      });
-    } catch (error) {
-      throw new PreparationError(`Preparing the checkout failed: ${(error as Error).message}`, "checkout_failed");
-    }
-    o.mark("checkout");
-    o.log(`checkout ready from ${checkout.source} at ${checkout.sha.slice(0, 12)}`);
-    const repoFiles = await readRepoFiles({
-      jail: o.jail,
-      dir: checkout.dir,
-      baseBranch: o.spec.baseBranch,
-      log: o.log,
-    });
-    if (repoFiles.instructions.length)
-      o.log(`repository instructions from ${o.spec.baseBranch}: ${repoFiles.instructions.join(", ")}`);
+    const got = await checkoutWithFiles(o);
+    checkout = got.checkout;
+    const repoFiles = got.repoFiles;
 
     // The setup script and OpenCode's warm-up do not depend on each other.
     const opencodeReady = serverStarting

@@ -69,10 +69,15 @@ export class RunnerClient {
 
   /** A pooled runner's claim of its slot (app/pool): no session yet. */
   async claimSlot(bearer: string, slotId: string): Promise<PoolClaimResponse> {
-    const claimed = PoolClaimResponse.parse(await this.request("POST", "/pool/claim", { slotId }, bearer));
-    this.contactTimeoutMs = claimed.pool.heartbeatTimeoutMs;
+    return this.adoptSlot(await this.request("POST", "/pool/claim", { slotId }, bearer));
+  }
+
+  /** A slot claimed elsewhere (the Action claims before it starts the runtime). */
+  adoptSlot(claimed: unknown): PoolClaimResponse {
+    const parsed = PoolClaimResponse.parse(claimed);
+    this.contactTimeoutMs = parsed.pool.heartbeatTimeoutMs;
     this.lastContact = Date.now();
-    return claimed;
+    return parsed;
   }
 
   /** A pooled runner's long-poll for a session; `ready` once it is prepared. */

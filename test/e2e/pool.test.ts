@@ -17,6 +17,7 @@ import {
   api,
   bareRepo,
   git,
+  processesMentioning,
   startHarness,
   waitForEvents,
   waitForNoProcesses,
@@ -276,7 +277,7 @@ describe("fresh snapshots", () => {
     expect(await waitForNoProcesses(h.root, 15_000)).toEqual([]);
   });
 
-  it("the rebuild timer brings an active repository's snapshot to the newest default branch, and keeps no sandbox", async () => {
+  it("the rebuild timer brings an active repository's snapshot to the newest default branch without booting OpenCode, and keeps no sandbox", async () => {
     const bare = bareRepo(h.root, "rebuilt");
     h.model.reset([textStep("Ok.")]);
     const id = await start(h, bare, "Leave a snapshot");
@@ -290,12 +291,35 @@ describe("fresh snapshots", () => {
     const main = pushToMain(h, bare, "newer.txt", "newer\n");
     expect(git(snapshot, "rev-parse", "HEAD")).not.toBe(main);
 
-    const rebuild = await until(
-      "a rebuild",
-      async () => (await slots(h)).find((s) => s.state === "ended" && s.endReason === "snapshot rebuilt"),
-      90_000,
-    );
+    // Every process a pooled runner (here: only rebuilds) started, as the machine shows them.
+    const since = new Date();
+    const seen = new Set<string>();
+    const watch = setInterval(() => {
+      for (const line of processesMentioning(path.join(h.root, "data", "runners", "pool-")))
+        seen.add(line.replace(/^\d+ /, ""));
+    }, 100);
+    let rebuild: SlotRow;
+    try {
+      rebuild = await until(
+        "a rebuild",
+        async () =>
+          (await slots(h)).find(
+            (s) => s.state === "ended" && s.endReason === "snapshot rebuilt" && s.createdAt > since,
+          ),
+        90_000,
+      );
+    } finally {
+      clearInterval(watch);
+    }
     expect(rebuild.sessionId).toBeNull();
+    expect(rebuild.purpose).toBe("rebuild");
+    // The rebuild's runner ran (fetch, setup script), and no OpenCode was started for it.
+    const commands = [...seen];
+    expect(
+      commands.some((c) => c.includes("sandbox/main.ts")),
+      commands.join("\n"),
+    ).toBe(true);
+    expect(commands.filter((c) => /opencode/.test(c) && !c.includes("sandbox/main.ts"))).toEqual([]);
     await until("the snapshot at the newest main", () => {
       try {
         return git(snapshot, "rev-parse", "HEAD") === main;
