@@ -334,6 +334,11 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
 
     expect((await getSession(db.db, session.id))?.status).toBe("completed");
     expect(await waitForNoProcesses(runnerTemp, 5_000)).toEqual([]);
+
+    // INSPECT_POOL_SIZE=0 (these tests' setting) in actions mode: the repository is active now, and
+    // still nothing but the session's own job was dispatched, as without a pool.
+    await gheInspect.pool.settled();
+    expect(fake.dispatches.map((d) => Object.keys(d.inputs).sort())).toEqual([["control_plane_url", "session_id"]]);
   }, 120_000);
 
   describe.each(["run-details", "no-content"] as const)(

@@ -2,14 +2,15 @@
  * A fake GitHub Enterprise host: one loopback HTTP server serving both `/api/v3/...` (REST,
  * recorded) and `/{owner}/{repo}.git/...` through `git http-backend` (CGI) over a local bare
  * repository. Git requests must carry a token the app minted for this repository (the sandbox
- * sends it as an `Authorization: Basic` extra header); anything else gets 401.
+ * sends it as an `Authorization: Basic` extra header), with contents:write to push; anything else gets 401.
  *
  * REST answers what the control plane calls for an issue or PR thread (tokens, permission,
  * reactions, comments, pulls, check runs) and, for `actions` mode, the runner repository (its
  * installation and id), the runner workflow's dispatch (recorded in `dispatches`; each starts a
  * workflow run, answered as GitHub does since 2026-02 — 200 with the run's id when asked with
  * `return_run_details` — or, with `dispatchAnswer = "no-content"`, 204 as older GitHub Enterprise
- * Server) and those runs (`GET …/actions/runs/{id}`, the run-name as `display_title`).
+ * Server) and those runs (`GET …/actions/runs/{id}`, the run-name as `display_title`; `POST
+ * …/actions/runs/{id}/cancel`, recorded in `cancelled`).
  *
  * `failGit` injects git failures: the next N authorised requests matching a method and a path
  * suffix are answered with an HTTP error instead of being served (for testing retries).
@@ -103,6 +104,8 @@ export interface FakeGhe {
   tokens: MintedToken[];
   dispatches: WorkflowDispatch[];
   workflowRuns: FakeWorkflowRun[];
+  /** Workflow runs cancelled through the API, in order. */
+  cancelled: number[];
   /** `run-details` (default): 200 + `workflow_run_id` when asked; `no-content`: always 204 (older GHES). */
   dispatchAnswer: "run-details" | "no-content";
   pulls: Map<number, FakePull>;
@@ -130,6 +133,7 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
   const rest: RestCall[] = [];
   const dispatches: WorkflowDispatch[] = [];
   const workflowRuns: FakeWorkflowRun[] = [];
+  const cancelled: number[] = [];
   let nextRunId = 20_000_000_000;
   const gitCalls: GitCall[] = [];
   const gitFailures: GitFailure[] = [];
@@ -325,7 +329,8 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
           repo: `${OWNER}/${RUNNER_REPO}`,
           workflow: decodeURIComponent(m[1]!),
           ref: call.body.ref,
-          sessionId: String(inputs.session_id ?? ""),
+          // The template's run-name: ${{ inputs.session_id || inputs.slot_id }}.
+          sessionId: String(inputs.session_id || inputs.slot_id || ""),
           createdAt: new Date(),
           actor: `${BOT_SLUG}[bot]`,
         };
@@ -357,6 +362,19 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
       (m) => {
         const run = workflowRuns.find((r) => r.id === Number(m[1]));
         return run ? [200, workflowRunJson(run, webUrl())] : [404, { message: "Not Found" }];
+      },
+    ],
+    [
+      "POST",
+      new RegExp(`^${runnerRepo}/actions/runs/(\\d+)/cancel$`),
+      (m) => {
+        const run = workflowRuns.find((r) => r.id === Number(m[1]));
+        if (!run) return [404, { message: "Not Found" }];
+        // As GitHub: a run that already finished cannot be cancelled.
+        if (run.status === "cancelled") return [409, { message: "Cannot cancel a workflow run that is completed." }];
+        run.status = "cancelled";
+        cancelled.push(run.id);
+        return [202, {}];
       },
     ],
     [
@@ -416,13 +434,15 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
       status: 0,
     };
     gitCalls.push(call);
+    // As GitHub: contents:read fetches (a pooled sandbox before its session), only contents:write pushes.
+    const pushing = call.service === "git-receive-pack" || rest.endsWith("/git-receive-pack");
     const allowed = tokens
       .filter(
         (t) =>
           t.installationId === INSTALLATION &&
           Array.isArray(t.body.repositories) &&
           t.body.repositories.includes(REPO) &&
-          t.body.permissions?.contents === "write",
+          (t.body.permissions?.contents === "write" || (!pushing && t.body.permissions?.contents === "read")),
       )
       .map((t) => `Basic ${Buffer.from(`x-access-token:${t.token}`).toString("base64")}`);
     if (repoPath !== `/${OWNER}/${REPO}.git` || !allowed.includes(auth)) {
@@ -515,6 +535,7 @@ export async function startFakeGhe(gitRoot: string, bareDir: string, options: Fa
     tokens,
     dispatches,
     workflowRuns,
+    cancelled,
     dispatchAnswer: "run-details",
     pulls,
     permissions,

@@ -11,12 +11,15 @@ export interface FakeWorkflowRun {
   repo: string;
   workflow: string;
   ref: string;
+  /** Its run-name: the session's id, or the pool slot's (`inputs.session_id || inputs.slot_id`). */
   sessionId: string;
   createdAt: Date;
   /** Who dispatched it (`<slug>[bot]` for the app). */
   actor: string;
   /** What started it (default workflow_dispatch). */
   event?: string;
+  /** queued until cancelled through the API. */
+  status?: "queued" | "cancelled";
 }
 
 export interface Call {
@@ -136,7 +139,7 @@ export class FakeGitHub {
         repo: `${m[1]}/${m[2]}`,
         workflow: decodeURIComponent(m[3]!),
         ref: body?.ref,
-        sessionId: body?.inputs?.session_id,
+        sessionId: body?.inputs?.session_id || body?.inputs?.slot_id,
         createdAt: new Date(),
         actor: "inspect-app[bot]",
       };
@@ -154,6 +157,13 @@ export class FakeGitHub {
     this.on("GET", /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)$/, (m) => {
       const run = this.workflowRuns.find((r) => r.id === Number(m[3]) && r.repo === `${m[1]}/${m[2]}`);
       return run ? [200, workflowRunJson(run)] : [404, { message: "Not Found" }];
+    });
+    this.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)\/cancel$/, (m) => {
+      const run = this.workflowRuns.find((r) => r.id === Number(m[3]) && r.repo === `${m[1]}/${m[2]}`);
+      if (!run) return [404, { message: "Not Found" }];
+      if (run.status === "cancelled") return [409, { message: "Cannot cancel a workflow run that is completed." }];
+      run.status = "cancelled";
+      return [202, {}];
     });
     this.on("POST", /^\/repos\/([^/]+)\/([^/]+)\/pulls$/, (m) => {
       const number = this.id();
@@ -197,7 +207,8 @@ export function workflowRunJson(run: FakeWorkflowRun, webUrl = "https://github.c
     path: `.github/workflows/${run.workflow}`,
     event: run.event ?? "workflow_dispatch",
     head_branch: run.ref.replace(/^refs\/heads\//, ""),
-    status: "queued",
+    status: run.status === "cancelled" ? "completed" : "queued",
+    conclusion: run.status === "cancelled" ? "cancelled" : null,
     created_at: run.createdAt.toISOString(),
     actor: { login: run.actor },
     triggering_actor: { login: run.actor },
