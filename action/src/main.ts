@@ -2,7 +2,8 @@
  * The GitHub Action, in two processes (prepare and run kept apart, as claude-code-action does):
  *
  * 1. This process holds the job's credentials (the OIDC request token, the runner's
- *    environment). It mints the OIDC token, claims the session with it, and starts
+ *    environment). It mints the OIDC token, claims the session — or, for the warm pool, the slot
+ *    (app/pool; the runtime then prepares and waits for a session, sandbox/pool.ts) — with it, and starts
  * 2. the runtime: this same file as a child whose environment is an allow-list — no
  *    `ACTIONS_*` request or runtime token, no `GITHUB_TOKEN` — and which gets the claim (and,
  *    when the Actions cache is used, that service's URL and token) over a pipe, so nothing of
@@ -13,9 +14,10 @@ import * as core from "@actions/core";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ClaimResponse } from "../../protocol/runner-api.js";
+import { ClaimResponse, PoolClaimResponse } from "../../protocol/runner-api.js";
 import { actionsCacheAvailable } from "../../sandbox/git/snapshot.js";
 import { DEFAULT_SANDBOX_USER } from "../../sandbox/jail/boundary.js";
+import { runPooled } from "../../sandbox/pool.js";
 import { RunnerClient } from "../../sandbox/runner-client.js";
 import { runSandbox } from "../../sandbox/runtime.js";
 import { z } from "zod";
@@ -41,7 +43,8 @@ const CACHE_ENV = ["ACTIONS_RESULTS_URL", "ACTIONS_CACHE_URL", "ACTIONS_RUNTIME_
 
 const Handover = z.object({
   controlPlaneUrl: z.string(),
-  claimed: ClaimResponse,
+  /** What the OIDC token claimed: a session, or a warm pool slot. */
+  claimed: z.union([z.object({ session: ClaimResponse }), z.object({ slot: PoolClaimResponse })]),
   workDir: z.string(),
   snapshotDir: z.string().nullable(),
   useActionsCache: z.boolean(),
@@ -67,8 +70,23 @@ export function runnerPaths(
   return { hide, reveal };
 }
 
+/** The one thing the job is for: `session-id` or `slot-id`, exactly one (a workflow input is an id, nothing else). */
+function target(): { kind: "session" | "slot"; id: string } | string {
+  const sessionId = core.getInput("session-id");
+  const slotId = core.getInput("slot-id");
+  if (sessionId && slotId)
+    return "Give the action session-id or slot-id, not both (the runner workflow passes inputs.session_id and inputs.slot_id, one of them empty)";
+  const id = sessionId || slotId;
+  if (!id)
+    return "Give the action session-id or slot-id (the runner workflow passes the dispatch's inputs.session_id or inputs.slot_id)";
+  if (!/^[A-Za-z0-9]{4,64}$/.test(id))
+    return `${sessionId ? "session-id" : "slot-id"} is not an Inspect id: ${JSON.stringify(id.slice(0, 80))}`;
+  return { kind: sessionId ? "session" : "slot", id };
+}
+
 async function prepare(): Promise<void> {
-  const sessionId = core.getInput("session-id", { required: true });
+  const job = target();
+  if (typeof job === "string") return core.setFailed(job);
   const controlPlaneUrl = core.getInput("control-plane-url", { required: true }).replace(/\/+$/, "");
   const audience = core.getInput("audience") || controlPlaneUrl;
   const snapshotDir = core.getInput("snapshot-dir") || process.env.INSPECT_SNAPSHOT_DIR || null;
@@ -85,11 +103,17 @@ async function prepare(): Promise<void> {
   }
   core.setSecret(token);
 
-  let claimed: ClaimResponse;
+  let claimed: Handover["claimed"];
   try {
-    claimed = await new RunnerClient(controlPlaneUrl).claim(token, sessionId);
+    const client = new RunnerClient(controlPlaneUrl);
+    claimed =
+      job.kind === "session"
+        ? { session: await client.claim(token, job.id) }
+        : { slot: await client.claimSlot(token, job.id) };
   } catch (error) {
-    core.setFailed(`Could not claim session ${sessionId}: ${(error as Error).message}`);
+    core.setFailed(
+      `Could not claim ${job.kind === "slot" ? "pool slot" : "session"} ${job.id}: ${(error as Error).message}`,
+    );
     return;
   }
   // The session and git tokens are not masked with ::add-mask:: (that would print them): the
@@ -106,7 +130,7 @@ async function prepare(): Promise<void> {
   const handover: Handover = {
     controlPlaneUrl,
     claimed,
-    workDir: path.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", sessionId.replace(/[^\w.-]/g, "_")),
+    workDir: path.join(process.env.RUNNER_TEMP || process.cwd(), "inspect", job.id),
     snapshotDir,
     useActionsCache,
     cacheEnv,
@@ -143,19 +167,22 @@ async function runtime(): Promise<void> {
   const handover = Handover.parse(JSON.parse(text));
   // In this process's memory only: @actions/cache reads them from process.env at call time.
   Object.assign(process.env, handover.cacheEnv);
-  const result = await runSandbox({
+  const common = {
     controlPlaneUrl: handover.controlPlaneUrl,
-    sessionId: handover.claimed.session.id,
     claimToken: "",
-    claimed: handover.claimed,
     workDir: handover.workDir,
     snapshotRoot: handover.snapshotDir,
     useActionsCache: handover.useActionsCache,
     sandboxUser: handover.sandboxUser,
     hide: handover.hide,
     reveal: handover.reveal,
-    log: (line) => core.info(line),
-  });
+    log: (line: string) => core.info(line),
+  };
+  const { claimed } = handover;
+  const result =
+    "slot" in claimed
+      ? await runPooled({ ...common, slotId: claimed.slot.pool.slotId, claimed: claimed.slot })
+      : await runSandbox({ ...common, sessionId: claimed.session.session.id, claimed: claimed.session });
   if (result.reason === "error") {
     core.error(result.error ?? "the sandbox failed");
     process.exitCode = 1;

@@ -77,17 +77,37 @@ function onlyKnown(what: string, object: Json, known: string[]): void {
   if (unknown.length) throw new Error(`${what}: the test's runner does not emulate ${unknown.join(", ")}`);
 }
 
-/** `${{ … }}` as the runner evaluates it, for the only context the template may use: the dispatch's inputs. */
+/**
+ * `${{ … }}` as the runner evaluates it, for the only context the template may use: the dispatch's
+ * inputs (`inputs` holds every input the workflow declares, "" for one the dispatch did not give),
+ * alone or joined by `||` (the first that is not empty).
+ */
 function expand(value: unknown, inputs: Record<string, string>, where: string): string {
   if (typeof value === "boolean" || typeof value === "number") return String(value);
   if (typeof value !== "string") throw new Error(`${where}: expected a string, got ${JSON.stringify(value)}`);
   return value.replace(/\$\{\{(.*?)\}\}/g, (_, expression: string) => {
-    const input = /^\s*inputs\.([A-Za-z_][\w-]*)\s*$/.exec(expression)?.[1];
-    if (!input)
-      throw new Error(`${where}: the test's runner evaluates only \${{ inputs.<name> }}, not \${{${expression}}}`);
-    if (!(input in inputs)) throw new Error(`${where}: inputs.${input} is not an input of the dispatch`);
-    return inputs[input]!;
+    const names = expression.split("||").map((part) => /^\s*inputs\.([A-Za-z_][\w-]*)\s*$/.exec(part)?.[1]);
+    if (names.some((n) => !n))
+      throw new Error(
+        `${where}: the test's runner evaluates only \${{ inputs.<name> }} and \${{ inputs.<a> || inputs.<b> }}, not \${{${expression}}}`,
+      );
+    for (const input of names)
+      if (!(input! in inputs)) throw new Error(`${where}: inputs.${input} is not an input of the workflow`);
+    return names.map((n) => inputs[n!]!).find((v) => v !== "") ?? "";
   });
+}
+
+/** The job's `inputs` context: every input the workflow declares ("" unless dispatched); an undeclared or missing required one fails. */
+function jobInputs(workflow: Json, dispatched: Record<string, string>): Record<string, string> {
+  const declared = (workflow.on?.workflow_dispatch?.inputs ?? {}) as Json;
+  for (const name of Object.keys(dispatched))
+    if (!(name in declared)) throw new Error(`the dispatch gave ${name}, which the workflow does not declare`);
+  const inputs: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(declared)) {
+    inputs[name] = dispatched[name] ?? String(spec?.default ?? "");
+    if (spec?.required && !inputs[name]) throw new Error(`the dispatch did not give the required input ${name}`);
+  }
+  return inputs;
 }
 
 const expandAll = (env: Json | undefined, inputs: Record<string, string>, where: string) =>
@@ -178,11 +198,12 @@ function machineEnv(): Record<string, string> {
  */
 async function runJob(
   workflow: Json,
-  inputs: Record<string, string>,
+  dispatched: Record<string, string>,
   m: Machine,
   watch: () => void,
 ): Promise<StepResult[]> {
   onlyKnown("workflow", workflow, KNOWN.workflow);
+  const inputs = jobInputs(workflow, dispatched);
   const jobs = Object.entries(workflow.jobs as Json);
   if (jobs.length !== 1) throw new Error(`the test's runner runs one job, the template has ${jobs.length}`);
   const [jobId, job] = jobs[0]!;
@@ -397,12 +418,10 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
     dispatch = fake.dispatches[0]!;
     expect(dispatch).toMatchObject({ repo: "acme/inspect-runner", workflow: "inspect-runner.yml" });
 
-    // The dispatch gives exactly the template's inputs, the required ones among them.
-    const declared = workflow.on.workflow_dispatch.inputs as Json;
-    expect(Object.keys(dispatch.inputs).sort()).toEqual(Object.keys(declared).sort());
+    // The dispatch gives only inputs the template declares, the required ones among them.
     const inputs = Object.fromEntries(Object.entries(dispatch.inputs).map(([k, v]) => [k, String(v)]));
     expect(inputs).toEqual({ session_id: session.id, control_plane_url: controlPlane });
-    expect(expand(workflow["run-name"], inputs, "run-name")).toBe(session.id);
+    expect(expand(workflow["run-name"], jobInputs(workflow, inputs), "run-name")).toBe(session.id);
 
     const seen = new Set<string>();
     const started = Date.now();
@@ -486,6 +505,26 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
 
     expect(await waitForNoProcesses(machine.root, 5_000)).toEqual([]);
   }, 180_000);
+
+  it("a warm pool slot's dispatch (slot_id, no session_id): the run is named after the slot, one concurrency group per slot, and the action is given slot-id alone", () => {
+    const workflow = parse(readFileSync(path.join(root, TEMPLATE), "utf8")) as Json;
+    const [, job] = Object.entries(workflow.jobs as Json)[0]!;
+    const action = (job.steps as Json[]).find((s) => String(s.uses).startsWith("./"))!;
+    const declared = parse(readFileSync(path.join(root, "action", "action.yml"), "utf8")).inputs as Json;
+    expect(declared["slot-id"]).toMatchObject({ required: false });
+    expect(declared["session-id"]).toMatchObject({ required: false });
+    const forSlot = jobInputs(workflow, { slot_id: "slotAbc123", control_plane_url: "https://inspect.test" });
+    const forSession = jobInputs(workflow, { session_id: "sessXyz789", control_plane_url: "https://inspect.test" });
+    expect(expand(workflow["run-name"], forSlot, "run-name")).toBe("slotAbc123");
+    expect(expand(workflow.concurrency.group, forSlot, "concurrency")).toBe("inspect-slotAbc123");
+    expect(expand(workflow.concurrency.group, forSession, "concurrency")).toBe("inspect-sessXyz789");
+    const given = (inputs: Record<string, string>) =>
+      Object.fromEntries(Object.entries(action.with as Json).map(([k, v]) => [k, expand(v, inputs, `with.${k}`)]));
+    expect(given(forSlot)).toMatchObject({ "session-id": "", "slot-id": "slotAbc123" });
+    expect(given(forSession)).toMatchObject({ "session-id": "sessXyz789", "slot-id": "" });
+    // Neither, or an input the template does not declare: the job cannot start.
+    expect(() => jobInputs(workflow, { control_plane_url: "https://inspect.test", other: "x" })).toThrow(/other/);
+  });
 
   it("the install step fails, saying why, when npm could not download OpenCode (npm itself skips an optional package and exits 0)", async () => {
     const workflow = parse(readFileSync(path.join(root, TEMPLATE), "utf8")) as Json;
