@@ -48,7 +48,8 @@ describe("loadConfig", () => {
     });
     expect(() => loadConfig({ INSPECT_CHILD_DEPTH: "6" })).toThrow(/^INSPECT_CHILD_DEPTH: expected a whole number 0-5/);
     expect(() => loadConfig({ INSPECT_CHILD_MAX: "-1" })).toThrow(/^INSPECT_CHILD_MAX/);
-    expect(loadConfig({}).browser).toBeNull();
+    expect(loadConfig({}).browser).toEqual({ allowHosts: [] });
+    expect(loadConfig({ INSPECT_BROWSER: "off" }).browser).toBeNull();
     expect(loadConfig({ INSPECT_BROWSER: "auto" }).browser).toEqual({ allowHosts: [] });
     expect(
       loadConfig({ INSPECT_BROWSER: "auto", INSPECT_BROWSER_HOSTS: "api.example.com, *.cdn.example.com:443" }).browser,

@@ -388,9 +388,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
     turnTimeoutMs: Math.round((read(env, "INSPECT_TURN_TIMEOUT") ?? 60) * 60_000),
     children: { maxDepth: read(env, "INSPECT_CHILD_DEPTH") ?? 2, maxPerSession: read(env, "INSPECT_CHILD_MAX") ?? 5 },
-    // Off by default until screenshots become session artifacts (README → A browser in the sandbox).
+    // On by default: offered wherever the runner has Chromium and the package (sandbox/mcp/browser.ts).
     browser:
-      (read(env, "INSPECT_BROWSER") ?? "off") === "off"
+      (read(env, "INSPECT_BROWSER") ?? "auto") === "off"
         ? null
         : {
             allowHosts: (read(env, "INSPECT_BROWSER_HOSTS") ?? "")

@@ -38,6 +38,9 @@ export function githubEnv(extra: Record<string, string> = {}): Record<string, st
     INSPECT_SECRET: "x".repeat(40),
     // No warm pool unless a test asks for one (app/pool): each pooled sandbox is an OpenCode.
     INSPECT_POOL_SIZE: "0",
+    // No browser unless a test asks for one (INSPECT_BROWSER=auto): it adds an MCP server to
+    // every OpenCode boot (README → A browser in the sandbox).
+    INSPECT_BROWSER: "off",
     ...extra,
   };
 }

@@ -47,6 +47,9 @@ export async function startHarness(
     INSPECT_HEARTBEAT_TIMEOUT: "30",
     // No warm pool unless a test asks for one (app/pool): each pooled sandbox is an OpenCode.
     INSPECT_POOL_SIZE: "0",
+    // No browser unless a test asks for one (INSPECT_BROWSER=auto): it adds an MCP server to
+    // every OpenCode boot (README → A browser in the sandbox).
+    INSPECT_BROWSER: "off",
     ...(opts.turnTimeoutMinutes ? { INSPECT_TURN_TIMEOUT: String(opts.turnTimeoutMinutes) } : {}),
     ...opts.env,
   });

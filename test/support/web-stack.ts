@@ -82,6 +82,8 @@ export async function startWebStack(
     INSPECT_PARTY_URL: rooms ? rooms.url : `http://127.0.0.1:${await freePort()}`,
     INSPECT_ROOM_SECRET: ROOM_SECRET,
     INSPECT_POOL_SIZE: "0",
+    // No browser unless a test asks for one: it adds an MCP server to every OpenCode boot.
+    INSPECT_BROWSER: "off",
     ...(app
       ? {
           APP_ID: "1",
