@@ -6,7 +6,7 @@
 import type { CommitRef, NewEvent, Usage } from "../protocol/events.js";
 import { errorEvent } from "./error-event.js";
 import { effectiveBudgets, overBudget } from "./budget/budgets.js";
-import { REPO_CONFIG, repoBudgetsOnce } from "./budget/repo-budgets.js";
+import { INSPECT_CONFIG, type InspectConfig } from "./inspect-config.js";
 import type { PromptDoneRequest, PromptHandout, SessionSpec } from "../protocol/runner-api.js";
 import type { EventSink } from "./event-sink.js";
 import { interruptionOf } from "./interruption.js";
@@ -24,6 +24,8 @@ export interface PromptContext {
   spec: SessionSpec;
   ws: Workspace;
   checkout: Checkout;
+  /** The repository's `.inspect/config.yml` from the base branch (its budgets count here). */
+  repoConfig: InspectConfig;
   prompt: PromptHandout;
   emit: (events: NewEvent[]) => void;
   sink: EventSink;
@@ -37,11 +39,7 @@ export interface PromptContext {
 export async function runPrompt(ctx: PromptContext): Promise<void> {
   const { prompt, spec, checkout } = ctx;
   // A budget cuts the turn short as the runner's own interruption: the work is kept.
-  const budgets = effectiveBudgets(
-    spec.budgets,
-    await repoBudgetsOnce(checkout, spec.baseBranch, ctx.log),
-    REPO_CONFIG,
-  );
+  const budgets = effectiveBudgets(spec.budgets, ctx.repoConfig.budgets, INSPECT_CONFIG);
   const overspent = new AbortController();
   const stop = AbortSignal.any([ctx.stop, overspent.signal]);
   let shown = "";

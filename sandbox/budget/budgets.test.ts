@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Interruption } from "../interruption.js";
 import { effectiveBudgets, overBudget } from "./budgets.js";
-import { parseRepoBudgets } from "./repo-budgets.js";
 
 const FILE = ".inspect/config.yml";
 
@@ -31,18 +30,5 @@ describe("budgets", () => {
     // Already over before the turn: it does not run.
     expect(overBudget(b, 6, 0)?.message).toMatch(/no further prompt runs/);
     expect(overBudget(effectiveBudgets(undefined, null, FILE), 1e9, 1e9)).toBeNull();
-  });
-
-  it("reads the repository's caps and ignores what is not a positive amount", () => {
-    expect(parseRepoBudgets("budgets:\n  session_usd: 3\n  prompt_usd: 0.25\n")).toEqual({
-      sessionUsd: 3,
-      promptUsd: 0.25,
-    });
-    expect(parseRepoBudgets("other: 1\n")).toBeNull();
-    expect(parseRepoBudgets("")).toBeNull();
-    const said: string[] = [];
-    expect(parseRepoBudgets("budgets:\n  prompt_usd: -1\n", (l) => said.push(l))).toBeNull();
-    expect(parseRepoBudgets("budgets: [\n", (l) => said.push(l))).toBeNull();
-    expect(said).toHaveLength(2);
   });
 });
