@@ -13,6 +13,7 @@ import type { NextResponse, PromptHandout, SessionSpec } from "../protocol/runne
 import type { EventSink } from "./event-sink.js";
 import { idleDeadline } from "./deadline.js";
 import { Interruption } from "./interruption.js";
+import type { InspectConfig } from "./inspect-config.js";
 import { PreparationError, type Prepared } from "./prepare.js";
 import { runPrompt } from "./prompt.js";
 import type { Redactor } from "./redact.js";
@@ -27,6 +28,11 @@ export interface LoopContext {
   preparing: Promise<Prepared>;
   /** Cut preparation short (kills the setup script): a stop or exit arrived meanwhile. */
   abortPreparation: () => void;
+  /**
+   * The repository's `.inspect/config.yml`, once per sandbox, before its first turn (starting its
+   * dev server, if it names one, and waiting for it — bounded). Never rejects.
+   */
+  repoConfig: (prepared: Prepared) => Promise<InspectConfig>;
   emit: (events: NewEvent[]) => void;
   sink: EventSink;
   shutdown: AbortSignal;
@@ -77,13 +83,15 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
     const stopped = new Promise<"stopped">((resolve) =>
       stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true }),
     );
-    const done = Promise.race([ctx.preparing, stopped])
+    const ready = ctx.preparing.then(async (p) => ({ p, repoConfig: await ctx.repoConfig(p) }));
+    const done = Promise.race([ready, stopped])
       .then(
-        async (p) => {
-          if (p === "stopped") {
+        async (r) => {
+          if (r === "stopped") {
             await ctx.api.promptDone(prompt.id, { status: "stopped", commits: [] });
             return;
           }
+          const { p, repoConfig } = r;
           const limit = ctx.spec.turnTimeoutMs;
           const timer = limit
             ? setTimeout(
@@ -102,6 +110,7 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
               ...ctx,
               ws: p.workspace,
               checkout: p.checkout,
+              repoConfig,
               prompt,
               stop: stop.signal,
               crashed: p.server.exited,

@@ -24,7 +24,9 @@ import { httpsOrigin } from "./git/run.js";
 import { holdWritesUntil } from "./opencode/permission-policy.js";
 import { killAllGroups } from "./proc/group.js";
 import { agentOpencodeConfig } from "./mcp/agent-config.js";
-import { browserOutputDir } from "./mcp/browser.js";
+import { browserAvailable, browserNoteFile, browserOutputDir, browserReveal } from "./mcp/browser.js";
+import { startDevServer, type DevServer } from "./dev-server.js";
+import { INSPECT_CONFIG, NO_CONFIG, readInspectConfig, type InspectConfig } from "./inspect-config.js";
 import { watchScreenshots } from "./mcp/screenshots.js";
 import { startInspectTools } from "./mcp/inspect-tools.js";
 import type { ToolHost } from "./mcp/host.js";
@@ -150,13 +152,16 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   // OpenCode, checkout and setup get going at once; the poller runs alongside from the start.
   const prepAbort = new AbortController();
   const teardown = new AbortController();
-  const preparing = pooled
+  const takingOver = pooled
     ? takeOver(pooled, spec, redact, log, (error) => {
         log(error.message);
         emit([errorEvent(error.message, "checkout_failed")]);
         syncFailed = error.message;
         shutdown.abort("sync failed");
       })
+    : null;
+  const preparing = takingOver
+    ? takingOver.prepared
     : jailed.problem
       ? Promise.reject(
           new PreparationError(`The sandbox boundary is not in place: ${jailed.problem}`, "sandbox_unavailable"),
@@ -190,6 +195,39 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
     () => undefined,
   );
 
+  // The repository's `.inspect/config.yml` (budgets, the dev server), read once before the first
+  // turn from the base branch — a pooled sandbox's only once its sync has fetched that branch.
+  let devServer: DevServer | null = null;
+  let configured: Promise<InspectConfig> | null = null;
+  const repoConfig = (p: Prepared): Promise<InspectConfig> =>
+    (configured ??= (async () => {
+      const synced = takingOver ? await takingOver.synced.then(...settled) : true;
+      if (!synced) return NO_CONFIG; // the run is ending (reported where the sync failed)
+      const config = await readInspectConfig({
+        dir: p.checkout.dir,
+        jail: p.checkout.jail,
+        baseBranch: spec.baseBranch,
+        log,
+      });
+      if (config.browser && !(spec.browser && browserAvailable())) {
+        log(`${INSPECT_CONFIG}: the browser section is not used: this sandbox offers no browser`);
+      } else if (config.browser) {
+        devServer = await startDevServer({
+          config: config.browser,
+          dir: p.checkout.dir,
+          jail: p.checkout.jail,
+          noteFile: browserNoteFile(jail.box),
+          emit,
+          log,
+          signal: AbortSignal.any([shutdown.signal, teardown.signal]),
+        });
+      }
+      return config;
+    })().catch((error: Error) => {
+      log(`${INSPECT_CONFIG}: ${error.message}`);
+      return NO_CONFIG;
+    }));
+
   let result: RuntimeResult;
   try {
     const reason = await promptLoop({
@@ -197,6 +235,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
       spec,
       preparing,
       abortPreparation: () => prepAbort.abort(),
+      repoConfig,
       emit,
       sink,
       shutdown: shutdown.signal,
@@ -230,6 +269,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
   done?.workspace.hub.close();
   await done?.server.stop().catch(() => undefined);
   await tools?.close();
+  await (devServer as DevServer | null)?.stop();
   await screenshots?.stop();
   // Everything the session's code started — daemons that setsid away included — ends with its jail.
   await jail.close();
@@ -250,7 +290,8 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
 /**
  * The pooled sandbox taken over: ready at once with the session's git credentials, while its
  * checkout is brought to the session's branch in the background. Reads go ahead meanwhile; edits
- * and commands wait for the sync (opencode/permission-policy.ts). A failed sync ends the run.
+ * and commands wait for the sync (opencode/permission-policy.ts), and so does reading the
+ * repository's `.inspect/config.yml` (`synced`). A failed sync ends the run.
  */
 function takeOver(
   pooled: PooledSandbox,
@@ -258,7 +299,7 @@ function takeOver(
   redact: Redactor,
   log: (line: string) => void,
   failed: (error: Error) => void,
-): Promise<Prepared> {
+): { prepared: Promise<Prepared>; synced: Promise<void> } {
   const { prepared } = pooled;
   const origin = httpsOrigin(spec.cloneUrl);
   const checkout = { ...prepared.checkout, auth: spec.gitToken && origin ? { origin, token: spec.gitToken } : null };
@@ -268,7 +309,7 @@ function takeOver(
   });
   holdWritesUntil(synced);
   synced.catch((error: Error) => failed(new Error(`Syncing the checkout failed: ${redact(error.message)}`)));
-  return Promise.resolve({ ...prepared, checkout });
+  return { prepared: Promise.resolve({ ...prepared, checkout }), synced };
 }
 
 /** Keep the prepared checkout (dependencies installed) so the next session — on this runner or, via the cache, another — starts warm. */
@@ -298,6 +339,8 @@ async function saveForNextTime(
   }
 }
 
+const settled = [() => true, () => false] as const;
+
 /** The session's jail, or none; `problem` says why a requested boundary cannot be had. */
 export function makeJail(
   options: Pick<RuntimeOptions, "sandboxUser" | "snapshotRoot" | "hide" | "reveal">,
@@ -307,7 +350,8 @@ export function makeJail(
   if (!options.sandboxUser) return { jail: noJail(sessionDir) };
   const boundary = detectBoundary(options.sandboxUser);
   if (!boundary.ok) return { jail: noJail(sessionDir), problem: boundary.reason };
-  const reveal = [...(options.reveal ?? [])];
+  // The browser's package and node: an Actions runner's work folder and externals are hidden.
+  const reveal = [...(options.reveal ?? []), ...browserReveal()];
   try {
     reveal.push(resolveOpencodeBinary());
   } catch {

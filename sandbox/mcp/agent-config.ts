@@ -1,6 +1,6 @@
 /** The MCP servers Inspect adds to the agent's OpenCode config: its own tools, and the browser if offered. */
 import type { SessionSpec } from "../../protocol/runner-api.js";
-import { browserOutputDir, withBrowser } from "./browser.js";
+import { withBrowser } from "./browser.js";
 import type { ToolHost } from "./host.js";
 import { withInspectTools } from "./inspect-tools.js";
 
@@ -11,5 +11,5 @@ export function agentOpencodeConfig(
   box: string,
 ): Record<string, unknown> {
   const withTools = tools ? withInspectTools(config, tools.url) : config;
-  return withBrowser(withTools, browser, browserOutputDir(box));
+  return withBrowser(withTools, browser, box);
 }

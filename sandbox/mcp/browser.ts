@@ -30,17 +30,26 @@ function playwrightMcp(): string | null {
   }
 }
 
+/** The runner can run the browser: Chromium and the package are there. */
+export function browserAvailable(): boolean {
+  return playwrightMcp() !== null;
+}
+
 /** The OpenCode config with the browser added when the session offers one and the runner can. */
 export function withBrowser(
   config: Record<string, unknown>,
   browser: SessionSpec["browser"],
-  outputDir: string,
+  box: string,
 ): Record<string, unknown> {
   const cli = browser ? playwrightMcp() : null;
   if (!browser || !cli) return config;
+  const operator = Array.isArray(config.instructions) ? (config.instructions as unknown[]) : [];
   const hosts = ["localhost", "127.0.0.1", "[::1]", ...browser.allowHosts];
   const origins = hosts.flatMap((h) => [`http://${h}`, `https://${h}`, `http://${h}:*`, `https://${h}:*`]);
   return deepMerge(config, {
+    // What the runtime tells the agent about the repository's dev server (sandbox/dev-server.ts);
+    // written before the first turn, absent (and skipped by OpenCode) when there is none.
+    instructions: [...operator, browserNoteFile(box)],
     mcp: {
       [BROWSER_MCP_NAME]: {
         type: "local",
@@ -56,7 +65,7 @@ export function withBrowser(
           "--no-sandbox",
           "--isolated",
           "--output-dir",
-          outputDir,
+          browserOutputDir(box),
           "--allowed-origins",
           origins.join(";"),
           "--proxy-server",
@@ -75,4 +84,24 @@ export function withBrowser(
 /** Where the browser's screenshots and other output go, in the sandbox's own box. */
 export function browserOutputDir(box: string): string {
   return path.join(box, "browser");
+}
+
+/**
+ * The agent's note on the dev server: beside the box, in the session's `xfer` folder, which the
+ * session jail sees read-only — the runtime writes it, the agent cannot rewrite it.
+ */
+export function browserNoteFile(box: string): string {
+  return path.join(path.dirname(box), "xfer", "inspect-browser.md");
+}
+
+/**
+ * What the browser needs to read inside the jail, where the runner's own folders are hidden (an
+ * Actions runner's work folder holds the action and its node_modules, its externals the node
+ * binary): the node binary and the node_modules folder holding `@playwright/mcp` and Playwright.
+ */
+export function browserReveal(): string[] {
+  const cli = playwrightMcp();
+  if (!cli) return [];
+  // <node_modules>/@playwright/mcp/cli.js → <node_modules>
+  return [process.execPath, path.dirname(path.dirname(path.dirname(cli)))];
 }
