@@ -186,6 +186,8 @@ export async function runPooled(options: PooledOptions): Promise<RuntimeResult> 
       cachedAt: kept.checkout.cachedAt,
       snapshotRoot: options.snapshotRoot,
       useActionsCache: options.useActionsCache,
+      // A rebuild's checkout is the newest default branch with its setup done: other runners get it too.
+      refreshCache: rebuild && !!done,
       jail: kept.checkout.jail,
       log,
     }).catch((error) => log(`saving the snapshot failed: ${(error as Error).message}`));

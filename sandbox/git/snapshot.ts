@@ -250,6 +250,8 @@ export interface HandBackOptions extends CacheOptions {
   snapshotRoot: string | null;
   /** Whether to save to the Actions cache (where the service exists). */
   useActionsCache?: boolean;
+  /** Save to the Actions cache whatever the checkout's source: a snapshot rebuild's whole point (sandbox/pool.ts). */
+  refreshCache?: boolean;
   /** The session's jail: the checkout is cleaned inside it, as its owner. */
   jail?: Jail | null;
 }
@@ -264,7 +266,7 @@ export interface HandBackOptions extends CacheOptions {
  */
 export async function handBackCheckout(o: HandBackOptions): Promise<{ cached: boolean; snapshot: boolean }> {
   const stale = o.source === "cache" && o.cachedAt != null && Date.now() - o.cachedAt > CACHE_REFRESH_MS;
-  const toCache = !!o.useActionsCache && (o.source === "clone" || stale);
+  const toCache = !!o.useActionsCache && (o.source === "clone" || stale || !!o.refreshCache);
   if (!toCache && !o.snapshotRoot) return { cached: false, snapshot: false };
   // Tracked files back to the commit, untracked leftovers gone; ignored files (dependencies) stay.
   // The session jail has ended by now: a fresh one (no token) does this.
