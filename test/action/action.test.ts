@@ -62,16 +62,35 @@ describe("action bundle", () => {
 });
 
 describe("action and runner workflow contract", () => {
-  it("action.yml runs the bundle on node24 with the two inputs the dispatcher sends", () => {
+  it("action.yml runs the bundle on node24 with the inputs the dispatcher sends: session-id or slot-id, and control-plane-url", () => {
     const yml = read("action/action.yml");
     expect(yml).toMatch(/^runs:\n {2}using: node24\n {2}main: dist\/index\.js$/m);
-    expect(yml).toMatch(/^ {2}session-id:\n(?: {4}.*\n)*? {4}required: true$/m);
+    // One of the two, the action checks which: neither is required on its own.
+    expect(yml).toMatch(/^ {2}session-id:\n(?: {4}.*\n)*? {4}required: false$/m);
+    expect(yml).toMatch(/^ {2}slot-id:\n(?: {4}.*\n)*? {4}required: false$/m);
     expect(yml).toMatch(/^ {2}control-plane-url:\n(?: {4}.*\n)*? {4}required: true$/m);
   });
 
-  it("the runner workflow template takes session_id and control_plane_url, runs on the inspect label and may request OIDC", () => {
+  it("fails with a clear message given both session-id and slot-id, or neither", async () => {
+    const action = path.join(root, "action", "dist", "index.js");
+    const stdout = (env: Record<string, string>) =>
+      run(process.execPath, [action], {
+        env: { PATH: process.env.PATH!, "INPUT_CONTROL-PLANE-URL": "http://127.0.0.1:9", ...env },
+      }).then(
+        () => "exit 0",
+        (e) => String(e.stdout),
+      );
+    expect(await stdout({ "INPUT_SESSION-ID": "abc123", "INPUT_SLOT-ID": "def456" })).toContain(
+      "::error::Give the action session-id or slot-id, not both",
+    );
+    expect(await stdout({})).toContain("::error::Give the action session-id or slot-id");
+  });
+
+  it("the runner workflow template takes session_id or slot_id and control_plane_url, runs on the inspect label and may request OIDC", () => {
     const yml = read(".github/runner/inspect-runner.yml");
     expect(yml).toMatch(/^ {2}workflow_dispatch:\n {4}inputs:\n {6}session_id:/m);
+    expect(yml).toMatch(/^ {6}slot_id:/m);
+    expect(yml).toContain("slot-id: ${{ inputs.slot_id }}");
     expect(yml).toMatch(/^ {6}control_plane_url:/m);
     expect(yml).toMatch(/^ {4}runs-on: \[self-hosted, inspect\]$/m);
     expect(yml).toMatch(/^permissions:\n {2}id-token: write.*\n {2}contents: read$/m);
