@@ -11,6 +11,9 @@
  * a webhook lands in the same session service ~50 ms earlier), and the claim (cold) or the
  * assignment's hand-over (pooled) → the model's first request. Also each ready pooled sandbox's
  * memory: the resident set of every process of its runner (runtime, OpenCode, jail).
+ *
+ * `--actions`: the same comparison in `actions` mode, webhook → first model request, each job the
+ * bundled action against a fake GitHub Enterprise host (bench/pool-actions.ts).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -23,6 +26,7 @@ import { poolSlots, runs } from "../app/db/schema.js";
 import { createInspect, type Inspect } from "../app/server.js";
 import { startModelServer, textStep, type ModelServer } from "../test/support/model-server.js";
 import { generateRepo } from "./generated-repo.js";
+import { actionsBench } from "./pool-actions.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -119,6 +123,24 @@ async function main() {
   const model = await startModelServer();
   const database = await openDatabase({ dataDir: "memory://" });
   try {
+    if (process.argv.includes("--actions")) {
+      const { cold, pooled } = await actionsBench(database, model, RUNS);
+      const ratio = stats(cold.map((c) => c.toModel)).median / stats(pooled.map((p) => p.toModel)).median;
+      console.log(
+        `\nWarm pool, actions mode — ${os.cpus().length} cores, ${RUNS} sessions each, cold first then pooled\n`,
+      );
+      console.log("| what | min | median | max |");
+      console.log("|---|---:|---:|---:|");
+      const lines: [string, number[]][] = [
+        ["cold job: webhook → first model request", cold.map((c) => c.toModel)],
+        ["pooled job: webhook → first model request", pooled.map((p) => p.toModel)],
+        ["cold job: OIDC claim → first model request", cold.map((c) => c.claimToModel)],
+        ["pooled job: assignment → first model request", pooled.map((p) => p.claimToModel)],
+      ];
+      for (const [name, xs] of lines) console.log(row(name, xs));
+      console.log(`\npooled is ${ratio.toFixed(1)}× faster than cold (medians), before GitHub's queue and job start`);
+      return;
+    }
     const { remote } = generateRepo(root);
     // Local-mode commits are the developer's own: the repository names one.
     execFileSync("git", ["-C", remote, "config", "user.name", "Bench Mark"]);
