@@ -57,7 +57,24 @@ describe("action bundle", () => {
         integrity: rootLock.packages[`node_modules/${name}`].integrity,
       });
     }
-    expect(Object.keys(lock.packages).filter((p) => p !== "")).toHaveLength(2);
+    // Beside OpenCode only the agent's browser (@playwright/mcp, a CLI OpenCode starts, at the root's
+    // pin) and what it depends on, as action/package-lock.json resolves it.
+    expect(actionPkg.dependencies).toEqual({ "@playwright/mcp": rootPkg.dependencies["@playwright/mcp"] });
+    const wanted = new Set<string>();
+    const walk = (name: string) => {
+      const key = `node_modules/${name}`;
+      if (wanted.has(key) || !lock.packages[key]) return;
+      wanted.add(key);
+      for (const dep of Object.keys(lock.packages[key].dependencies ?? {})) walk(dep);
+    };
+    walk("@playwright/mcp");
+    expect(lock.packages["node_modules/@playwright/mcp"].version).toBe(rootPkg.dependencies["@playwright/mcp"]);
+    const opencode = Object.keys(rootPkg.optionalDependencies).map((n) => `node_modules/${n}`);
+    expect(
+      Object.keys(lock.packages)
+        .filter((p) => p !== "" && !opencode.includes(p))
+        .sort(),
+    ).toEqual([...wanted].sort());
   });
 });
 

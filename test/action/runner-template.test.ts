@@ -446,23 +446,26 @@ describe("the runner workflow template, run as a self-hosted runner runs it", ()
     ).toEqual(templateSteps.map((s) => [s.name ?? s.uses, 0]));
     console.log(`runner template job: ${(took / 1000).toFixed(1)} s (${steps.map((s) => s.name).join(" → ")})`);
 
-    // The install step: exactly the locked platform packages, from the registry, with the locked versions.
+    // The install step: exactly the locked packages (OpenCode's platform packages, the browser's CLI
+    // and its dependencies), from the registry, with the locked versions; OpenCode's are native binaries.
     const action = path.join(machine.workspace, ".inspect-runtime", "action");
     const lock = JSON.parse(readFileSync(path.join(action, "package-lock.json"), "utf8"));
     const locked = Object.keys(lock.packages)
-      .filter((p) => p !== "")
+      .filter((p) => p !== "" && !p.includes("/node_modules/"))
       .map((p) => p.replace(/^node_modules\//, ""));
-    expect(
-      readdirSync(path.join(action, "node_modules"))
-        .filter((n) => !n.startsWith("."))
-        .sort(),
-    ).toEqual(locked.sort());
+    const installed = readdirSync(path.join(action, "node_modules"))
+      .filter((n) => !n.startsWith("."))
+      .flatMap((n) =>
+        n.startsWith("@") ? readdirSync(path.join(action, "node_modules", n)).map((m) => `${n}/${m}`) : [n],
+      );
+    expect(installed.sort()).toEqual(locked.sort());
     for (const name of locked) {
       expect(JSON.parse(readFileSync(path.join(action, "node_modules", name, "package.json"), "utf8")).version).toBe(
         lock.packages[`node_modules/${name}`].version,
       );
-      expect(isNativeExecutable(path.join(action, "node_modules", name, "bin", "opencode"))).toBe(true);
     }
+    for (const name of platformPackages().filter((n) => locked.includes(n)))
+      expect(isNativeExecutable(path.join(action, "node_modules", name, "bin", "opencode"))).toBe(true);
     expect(
       readdirSync(path.join(machine.root, "npm-cache")).length,
       "npm downloaded into the clean cache",
