@@ -44,7 +44,12 @@ describe("action bundle", () => {
     const actionPkg = JSON.parse(read("action/package.json"));
     const lock = JSON.parse(read("action/package-lock.json"));
     const rootLock = JSON.parse(read("package-lock.json"));
-    expect(actionPkg.optionalDependencies).toEqual(rootPkg.optionalDependencies);
+    // OpenCode's platform packages as the root pins them, and the agent's browser (@playwright/mcp, a
+    // command OpenCode starts; optional like the browser: a runner without it offers none) at the root's pin.
+    const { "@playwright/mcp": browser, ...opencodePins } = actionPkg.optionalDependencies;
+    expect(opencodePins).toEqual(rootPkg.optionalDependencies);
+    expect(browser).toBe(rootPkg.dependencies["@playwright/mcp"]);
+    expect(actionPkg.dependencies ?? {}).toEqual({});
     expect(Object.keys(rootPkg.optionalDependencies).sort()).toEqual([
       "opencode-linux-x64",
       "opencode-linux-x64-baseline",
@@ -57,9 +62,7 @@ describe("action bundle", () => {
         integrity: rootLock.packages[`node_modules/${name}`].integrity,
       });
     }
-    // Beside OpenCode only the agent's browser (@playwright/mcp, a CLI OpenCode starts, at the root's
-    // pin) and what it depends on, as action/package-lock.json resolves it.
-    expect(actionPkg.dependencies).toEqual({ "@playwright/mcp": rootPkg.dependencies["@playwright/mcp"] });
+    // Beside OpenCode only the browser and what it depends on, as action/package-lock.json resolves it.
     const wanted = new Set<string>();
     const walk = (name: string) => {
       const key = `node_modules/${name}`;
