@@ -29,10 +29,12 @@ export interface LoopContext {
   /** Cut preparation short (kills the setup script): a stop or exit arrived meanwhile. */
   abortPreparation: () => void;
   /**
-   * The repository's `.inspect/config.yml`, once per sandbox, before its first turn (starting its
-   * dev server, if it names one, and waiting for it — bounded). Never rejects.
+   * The repository's `.inspect/config.yml`, read once per sandbox (starting its dev server, if it
+   * names one, and waiting for it — bounded). Never rejects.
    */
   repoConfig: (prepared: Prepared) => Promise<InspectConfig>;
+  /** What a turn waits for before it starts (the dev server, when there is one). Never rejects. */
+  beforeFirstTurn: (prepared: Prepared) => Promise<void>;
   emit: (events: NewEvent[]) => void;
   sink: EventSink;
   shutdown: AbortSignal;
@@ -83,7 +85,10 @@ export async function promptLoop(ctx: LoopContext): Promise<ExitReason> {
     const stopped = new Promise<"stopped">((resolve) =>
       stop.signal.addEventListener("abort", () => resolve("stopped"), { once: true }),
     );
-    const ready = ctx.preparing.then(async (p) => ({ p, repoConfig: await ctx.repoConfig(p) }));
+    const ready = ctx.preparing.then(async (p) => {
+      await ctx.beforeFirstTurn(p);
+      return { p, repoConfig: ctx.repoConfig(p) };
+    });
     const done = Promise.race([ready, stopped])
       .then(
         async (r) => {

@@ -24,8 +24,12 @@ export interface PromptContext {
   spec: SessionSpec;
   ws: Workspace;
   checkout: Checkout;
-  /** The repository's `.inspect/config.yml` from the base branch (its budgets count here). */
-  repoConfig: InspectConfig;
+  /**
+   * The repository's `.inspect/config.yml` from the base branch (its budgets count here). A pooled
+   * sandbox's first turn may start before it is read (after the sync): its caps then apply from
+   * the moment they are known — they can only lower the operator's.
+   */
+  repoConfig: Promise<InspectConfig>;
   prompt: PromptHandout;
   emit: (events: NewEvent[]) => void;
   sink: EventSink;
@@ -39,11 +43,15 @@ export interface PromptContext {
 export async function runPrompt(ctx: PromptContext): Promise<void> {
   const { prompt, spec, checkout } = ctx;
   // A budget cuts the turn short as the runner's own interruption: the work is kept.
-  const budgets = effectiveBudgets(spec.budgets, ctx.repoConfig.budgets, INSPECT_CONFIG);
+  // Already read (a fresh sandbox, or any later turn): its caps count from the start.
+  const known = await Promise.race([ctx.repoConfig, new Promise<null>((r) => setImmediate(() => r(null)))]);
+  let budgets = effectiveBudgets(spec.budgets, known?.budgets ?? null, INSPECT_CONFIG);
   const overspent = new AbortController();
   const stop = AbortSignal.any([ctx.stop, overspent.signal]);
   let shown = "";
+  let spent = 0;
   const watchSpend = (usd: number, usage?: Usage) => {
+    spent = usd;
     const over = overspent.signal.aborted ? null : overBudget(budgets, prompt.sessionCostUsd ?? 0, usd);
     if (over) overspent.abort(over);
     // The page shows the cost climbing: once per model call (message updates while streaming repeat it).
@@ -54,6 +62,11 @@ export async function runPrompt(ctx: PromptContext): Promise<void> {
     }
   };
   watchSpend(0);
+  if (!known)
+    void ctx.repoConfig.then((config) => {
+      budgets = effectiveBudgets(spec.budgets, config.budgets, INSPECT_CONFIG);
+      watchSpend(spent);
+    });
   const turn = await runTurn({
     client: ctx.ws.client,
     hub: ctx.ws.hub,

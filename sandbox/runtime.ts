@@ -227,6 +227,20 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
       log(`${INSPECT_CONFIG}: ${error.message}`);
       return NO_CONFIG;
     }));
+  /**
+   * What the first turn waits for. A fresh sandbox: the config and its dev server. A pooled one
+   * must not hold its first turn for the sync (reads overlap it; see takeOver): it waits only when
+   * the config it was warmed with names a dev server (that needs the synced checkout); its budgets
+   * apply as soon as the synced config is read (runPrompt).
+   */
+  let waited: Promise<void> | null = null;
+  const beforeFirstTurn = (p: Prepared): Promise<void> => (waited ??= waitBeforeFirstTurn(p));
+  const waitBeforeFirstTurn = async (p: Prepared): Promise<void> => {
+    const reading = repoConfig(p);
+    if (!takingOver) return void (await reading);
+    const warmed = await readInspectConfig({ dir: p.checkout.dir, jail: p.checkout.jail, baseBranch: spec.baseBranch });
+    if (warmed.browser && spec.browser && browserAvailable()) await reading;
+  };
 
   let result: RuntimeResult;
   try {
@@ -236,6 +250,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
       preparing,
       abortPreparation: () => prepAbort.abort(),
       repoConfig,
+      beforeFirstTurn,
       emit,
       sink,
       shutdown: shutdown.signal,

@@ -7,7 +7,7 @@
  *
  * The config comes with 4,000 other files and 96 MiB of random bytes in the same commit, so the
  * sync takes a while: a reader that did not wait for it reads the stale base branch (no budget)
- * and lets the endless turn run far past the cap — checked: without the wait this test fails.
+ * and lets the endless turn run to its end — checked: without the wait this test fails.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -93,7 +93,9 @@ describe("a pooled sandbox and .inspect/config.yml", () => {
     const done = ofType(log, "prompt.finished")[0]!.data;
     expect(done.status).toBe("failed");
     expect(done.error).toMatch(/This prompt reached its budget of \$0\.001 \(\.inspect\/config\.yml\)/);
-    expect(h.model.stepRequests.length).toBeLessThanOrEqual(3);
+    // The first turn does not wait for the sync (its reads overlap it): the cap applies once the
+    // synced file is read, a few calls in at most — far from the script's 30.
+    expect(h.model.stepRequests.length).toBeLessThan(15);
     await api(h, "POST", `/api/sessions/${second}/stop`).catch(() => undefined);
     await waitForStatus(h, second, ["completed", "stopped", "failed"], 30_000);
   }, 360_000);
