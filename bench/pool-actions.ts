@@ -103,6 +103,11 @@ class Runner {
       tail = (tail + c.toString()).slice(-3_000);
       const source = /checkout ready from (\w+)/.exec(c.toString())?.[1];
       if (source) this.sources.push(source);
+      // BENCH_LOG=1: each job's milestones (claims, checkouts, snapshots, exits) as they happen.
+      if (process.env.BENCH_LOG)
+        for (const line of c.toString().split("\n"))
+          if (/claimed|checkout|snapshot|cached|exited|leaving/.test(line))
+            process.stderr.write(`  [run ${runId}] ${line}\n`);
     };
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
