@@ -83,6 +83,8 @@ async function crashRig(name: string, heartbeatSeconds: number) {
     INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
     INSPECT_HEARTBEAT_TIMEOUT: String(heartbeatSeconds),
     INSPECT_POOL_SIZE: "0",
+    // No browser: it adds an MCP server to every OpenCode boot (README → A browser in the sandbox).
+    INSPECT_BROWSER: "off",
     INSPECT_IDLE_TIMEOUT: "120",
   };
   return {

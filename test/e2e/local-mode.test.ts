@@ -47,6 +47,7 @@ beforeAll(async () => {
     INSPECT_PARTY_URL: `http://127.0.0.1:${await freePort()}`,
     INSPECT_ROOM_SECRET: ROOM_SECRET,
     INSPECT_POOL_SIZE: "0",
+    INSPECT_BROWSER: "off",
   });
   inspect = await createInspect(config, { logLevel: "fatal" });
   await inspect.listen(port, "127.0.0.1");
