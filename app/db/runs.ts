@@ -68,12 +68,7 @@ export async function markClaimed(
   }
   try {
     return await db.transaction(async (tx) => {
-      const used = await tx
-        .insert(oidcTokenUses)
-        .values({ jti: binding.jti, expiresAt: binding.tokenExpiresAt })
-        .onConflictDoNothing()
-        .returning({ jti: oidcTokenUses.jti });
-      if (used.length === 0) throw new Rollback({ ok: false, reason: "token_used" });
+      if (!(await spendOidcToken(tx, binding))) throw new Rollback({ ok: false, reason: "token_used" });
       const [row] = await tx
         .update(runs)
         .set({ ...set, githubRunId: binding.githubRunId })
@@ -177,4 +172,17 @@ export async function liveRuns(db: Db): Promise<RunRow[]> {
     .select()
     .from(runs)
     .where(or(eq(runs.state, "queued"), eq(runs.state, "claimed")));
+}
+
+/**
+ * Record an OIDC token's jti as spent (in the claim's transaction): false when a claim — of a
+ * session or a pool slot, on any replica — already spent it.
+ */
+export async function spendOidcToken(db: Db, binding: Pick<ClaimBinding, "jti" | "tokenExpiresAt">): Promise<boolean> {
+  const spent = await db
+    .insert(oidcTokenUses)
+    .values({ jti: binding.jti, expiresAt: binding.tokenExpiresAt })
+    .onConflictDoNothing()
+    .returning({ jti: oidcTokenUses.jti });
+  return spent.length > 0;
 }

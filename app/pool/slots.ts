@@ -2,8 +2,8 @@
 import { and, desc, eq, gt, inArray, isNull, lt, max, ne, or } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { isUniqueViolation } from "../db/errors.js";
-import type { ClaimBinding } from "../db/runs.js";
-import { oidcTokenUses, poolSlots, repositories, sessions } from "../db/schema.js";
+import { spendOidcToken, type ClaimBinding } from "../db/runs.js";
+import { poolSlots, repositories, sessions } from "../db/schema.js";
 
 export type SlotRow = typeof poolSlots.$inferSelect;
 export type SlotState = "starting" | "ready" | "assigned" | "handed" | "ended";
@@ -74,12 +74,7 @@ export async function claimSlotWithOidc(
   const now = new Date();
   try {
     return await db.transaction(async (tx) => {
-      const used = await tx
-        .insert(oidcTokenUses)
-        .values({ jti: binding.jti, expiresAt: binding.tokenExpiresAt })
-        .onConflictDoNothing()
-        .returning({ jti: oidcTokenUses.jti });
-      if (used.length === 0) throw new Rollback("token_used");
+      if (!(await spendOidcToken(tx, binding))) throw new Rollback("token_used");
       const [row] = await tx
         .update(poolSlots)
         .set({ tokenHash, claimTokenHash: null, claimedAt: now, heartbeatAt: now, githubRunId: binding.githubRunId })
