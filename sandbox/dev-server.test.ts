@@ -57,7 +57,7 @@ describe("the repository's dev server", () => {
     );
     // Its output was shown and logged; its process is gone.
     expect(w.events.some((e) => e.type === "setup.output" && e.data.text.includes("starting"))).toBe(true);
-    expect(readFileSync(path.join(w.jail.box, "dev-server.log"), "utf8")).toContain("starting");
+    expect(readFileSync(path.join(w.jail.xfer, "dev-server.log"), "utf8")).toContain("starting");
     const pid = Number(readFileSync(path.join(w.jail.box, "pid"), "utf8"));
     expect(alive(pid)).toBe(false);
     expect(readFileSync(w.noteFile, "utf8")).toMatch(/so it is not running/);
@@ -73,6 +73,6 @@ describe("the repository's dev server", () => {
     expect(server.ready).toBe(true);
     expect(w.events.filter((e) => e.type === "error")).toEqual([]);
     expect(readFileSync(w.noteFile, "utf8")).toContain(`answers at ${url}`);
-    expect(existsSync(path.join(w.jail.box, "dev-server.log"))).toBe(false);
+    expect(existsSync(path.join(w.jail.xfer, "dev-server.log"))).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
  * through a note in its instructions. One that exits or never answers is reported (an `error`
  * event and the log; it is stopped) and the session goes on without it: the agent is told that too.
  *
- * Its output is shown as setup output until it answers, and kept in `box/dev-server.log` (the
+ * Its output is shown as setup output until it answers, and kept in `xfer/dev-server.log` (the
  * agent can read it) for the rest of the session, up to a bound.
  */
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
@@ -56,7 +56,9 @@ async function answers(url: string): Promise<boolean> {
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const { config } = o;
   const started = Date.now();
-  const logFile = path.join(o.jail.box, "dev-server.log");
+  // In `xfer/`, which the jail sees read-only: in `box/` the repository's setup script could put a
+  // link there first, and this runtime (root on a runner) would write through it.
+  const logFile = path.join(o.jail.xfer, "dev-server.log");
   const what = config.devServer
     ? `The dev server from ${INSPECT_CONFIG} (\`${config.devServer}\`)`
     : `The dev server ${INSPECT_CONFIG} names`;
@@ -71,7 +73,8 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     mkdirSync(path.dirname(logFile), { recursive: true });
-    const file = createWriteStream(logFile, { mode: 0o644 });
+    const file = createWriteStream(logFile, { mode: 0o644, flags: "w" });
+    file.on("error", (error) => o.log(`the dev server's log could not be written: ${error.message}`));
     let logged = 0;
     let shown = 0;
     let answered = false;

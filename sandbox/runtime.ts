@@ -212,6 +212,7 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
       if (config.browser && !(spec.browser && browserAvailable())) {
         log(`${INSPECT_CONFIG}: the browser section is not used: this sandbox offers no browser`);
       } else if (config.browser) {
+        // A dev server that cannot start must not take the repository's budgets with it.
         devServer = await startDevServer({
           config: config.browser,
           dir: p.checkout.dir,
@@ -220,6 +221,9 @@ export async function runSandbox(options: RuntimeOptions): Promise<RuntimeResult
           emit,
           log,
           signal: AbortSignal.any([shutdown.signal, teardown.signal]),
+        }).catch((error: Error) => {
+          log(`the dev server from ${INSPECT_CONFIG} could not start: ${error.message}`);
+          return null;
         });
       }
       return config;
