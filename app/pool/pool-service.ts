@@ -65,8 +65,6 @@ export interface PoolDeps {
 export class PoolService {
   private timer: NodeJS.Timeout | null = null;
   private rebuildTimer: NodeJS.Timeout | null = null;
-  /** Slots started to rebuild a snapshot, not to be assigned. */
-  private readonly rebuilding = new Set<string>();
   private closed = false;
   private refilling: Promise<void> | null = null;
   private again = false;
@@ -274,8 +272,8 @@ export class PoolService {
   /** GET /pool/:slot/next: wait for an assignment; `ready` says the sandbox is prepared. */
   async next(slotId: string, ready: boolean, waitMs: number, signal?: AbortSignal): Promise<PoolNextResponse> {
     const deadline = Date.now() + waitMs;
-    if (ready && (this.rebuilding.has(slotId) || (await getSlot(this.db, slotId))?.purpose === "rebuild"))
-      return this.rebuilt(slotId);
+    // A rebuild's slot (by its stored purpose: any replica, or a restarted one, knows it) hands back.
+    if (ready && (await getSlot(this.db, slotId))?.purpose === "rebuild") return this.rebuilt(slotId);
     await touchSlot(this.db, slotId, ready);
     for (let first = true; ; first = false) {
       const slot = await getSlot(this.db, slotId);
@@ -313,7 +311,6 @@ export class PoolService {
 
   /** A rebuild's sandbox is ready: it leaves, handing its checkout back as the repository's snapshot. */
   private async rebuilt(slotId: string): Promise<PoolNextResponse> {
-    this.rebuilding.delete(slotId);
     await moveSlot(this.db, slotId, ["starting"], { state: "ended", endReason: "snapshot rebuilt" });
     this.deps.log.info({ slot: slotId }, "snapshot rebuilt from the newest default branch; handing it back");
     return { kind: "exit", reason: "snapshot rebuilt" };
@@ -352,7 +349,7 @@ export class PoolService {
   async slotExited(slotId: string, how: string): Promise<void> {
     const slot = await getSlot(this.db, slotId);
     if (!slot) return;
-    if (this.rebuilding.delete(slotId) && !slot.readyAt)
+    if (slot.purpose === "rebuild" && slot.state === "starting")
       this.deps.log.warn(
         { slot: slotId, repositoryId: slot.repositoryId },
         `rebuilding the snapshot failed (its runner ${how}); the previous snapshot stays`,
@@ -417,7 +414,7 @@ export class PoolService {
     let total = live.length;
     for (const repositoryId of active) {
       let waiting = live.filter(
-        (s) => s.repositoryId === repositoryId && s.state !== "assigned" && !this.rebuilding.has(s.id),
+        (s) => s.repositoryId === repositoryId && s.state !== "assigned" && s.purpose !== "rebuild",
       ).length;
       while (waiting < config.pool.size && total < config.pool.max && !this.closed) {
         if (!this.failing.mayTry(repositoryId)) break;
@@ -448,7 +445,6 @@ export class PoolService {
       claimTokenHash: claimToken ? sha256(claimToken) : null,
       purpose,
     });
-    if (purpose === "rebuild") this.rebuilding.add(id);
     try {
       const started = await dispatcher.dispatchPool!({ slotId: id, claimToken });
       this.deps.log.info({ slot: id }, `${what} ${repo.fullName}`);
@@ -460,7 +456,6 @@ export class PoolService {
         );
       return id;
     } catch (err) {
-      this.rebuilding.delete(id);
       await moveSlot(this.db, id, ["starting"], { state: "ended", endReason: "could not start its runner" });
       this.failing.failed(repo.id);
       this.deps.log.warn({ err, repo: repo.fullName }, "could not start a pooled runner");
