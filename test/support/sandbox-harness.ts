@@ -95,11 +95,26 @@ export function bareRepo(
   return bare;
 }
 
+/**
+ * A kept-alive connection the server closes as the next request goes out fails that request
+ * ("other side closed"); HTTP lets a client send an idempotent request again (RFC 9110 §9.2.2),
+ * as browsers do. Seen on the loaded 2-core machine while polling a session's events.
+ */
+function closedUnderfoot(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } })?.cause?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET";
+}
+
 export async function api<T = any>(h: Harness, method: string, route: string, body?: unknown): Promise<T> {
-  const res = await fetch(h.url + route, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
+  const send = () =>
+    fetch(h.url + route, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const res = await send().catch((error: unknown) => {
+    if (method === "GET" && closedUnderfoot(error)) return send();
+    throw error;
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${route} → ${res.status}: ${text}`);
