@@ -21,32 +21,29 @@ export function activeChildren(db: Db, parentId: string): Promise<SessionRow[]> 
     .where(and(eq(sessions.parentSessionId, parentId), inArray(sessions.status, [...ACTIVE_STATUSES])));
 }
 
-/** How many sessions up the chain a person's session is: 0 for a person's own. */
-export async function depthOf(db: Db, session: Pick<SessionRow, "parentSessionId">): Promise<number> {
-  let depth = 0;
-  let parent = session.parentSessionId;
-  // Bounded: a chain is never deeper than INSPECT_CHILD_DEPTH (at most 5), so a loop cannot hang this.
-  while (parent && depth < 50) {
-    depth++;
-    const [row] = await db.select({ parent: sessions.parentSessionId }).from(sessions).where(eq(sessions.id, parent));
-    parent = row?.parent ?? null;
-  }
-  return depth;
-}
-
 /** Bounds the walks below: a chain is never deeper than INSPECT_CHILD_DEPTH, so a cycle cannot hang them. */
 const MAX_WALK = 50;
 
-/** The person's session a session descends from (itself when it is one). */
-export async function rootOf(db: Db, session: Pick<SessionRow, "id" | "parentSessionId">): Promise<string> {
-  let id = session.id;
+/** The sessions above a session, its parent first, up to the person's session it descends from. */
+async function ancestors(db: Db, session: Pick<SessionRow, "parentSessionId">): Promise<string[]> {
+  const chain: string[] = [];
   let parent = session.parentSessionId;
-  for (let steps = 0; parent && steps < MAX_WALK; steps++) {
-    id = parent;
+  while (parent && chain.length < MAX_WALK) {
+    chain.push(parent);
     const [row] = await db.select({ parent: sessions.parentSessionId }).from(sessions).where(eq(sessions.id, parent));
     parent = row?.parent ?? null;
   }
-  return id;
+  return chain;
+}
+
+/** How many sessions up the chain a person's session is: 0 for a person's own. */
+export async function depthOf(db: Db, session: Pick<SessionRow, "parentSessionId">): Promise<number> {
+  return (await ancestors(db, session)).length;
+}
+
+/** The person's session a session descends from (itself when it is one). */
+export async function rootOf(db: Db, session: Pick<SessionRow, "id" | "parentSessionId">): Promise<string> {
+  return (await ancestors(db, session)).at(-1) ?? session.id;
 }
 
 /** A session and every session below it (children, their children, …), the session first. */
