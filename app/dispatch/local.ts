@@ -79,9 +79,16 @@ export class LocalDispatcher implements Dispatcher {
     this.adoptSurvivors();
   }
 
+  /**
+   * Asks the kernel, not only our map: a runner killed a moment ago is dead before Node hears of
+   * its exit, and a pooled sandbox must not be assigned in that window (its session would fail).
+   */
   alive(key: string): boolean {
     const runner = this.bound.get(key) ?? key;
-    return this.children.has(runner) || this.adopted.has(runner);
+    const child = this.children.get(runner);
+    if (child) return child.pid !== undefined && !hasExited(child.pid);
+    const pid = this.adopted.get(runner);
+    return pid !== undefined && this.isOurRunner(pid);
   }
 
   /** Runners left by an earlier control plane of this data folder that are still running. */
@@ -274,6 +281,22 @@ function boundSession(dir: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The process is gone or a zombie (dead, not yet reaped by Node). Where /proc cannot be read
+ * (not Linux), only Node's exit event tells.
+ */
+function hasExited(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT" && existsSync("/proc/self/stat");
+  }
+  // "pid (comm) S ...": the state follows the last ')' (comm may hold spaces and parentheses).
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state === "Z" || state === "X";
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -280,7 +280,9 @@ export class PoolService {
       if (first && ready && slot) this.failing.cleared(slot.repositoryId);
       if (!slot || slot.state === "ended" || slot.state === "handed")
         return { kind: "exit", reason: slot?.endReason ?? "the slot was taken" };
-      if (slot.state === "assigned") {
+      // A runner that died (or hung up) while this poll was waiting is not handed a session: the
+      // exit handler sends the session to a fresh runner instead of failing it.
+      if (slot.state === "assigned" && !signal?.aborted && this.deps.dispatcher.alive?.(poolKey(slotId)) !== false) {
         const handed = await this.handOver(slot);
         if (handed) return handed;
       }
