@@ -200,6 +200,7 @@ export async function createInspect(config: Config, opts: InspectOptions = {}): 
           });
           resolve({ port: info.port, url: `http://127.0.0.1:${info.port}` });
         });
+        keepIdleConnections(listening);
       });
     },
     async close() {
@@ -314,6 +315,18 @@ function startHousekeeping(
     clearInterval(reaper);
     clearInterval(pruner);
   };
+}
+
+/**
+ * Node closes an idle kept-alive connection after 5 s, and a client that sends on it just as it
+ * closes gets "other side closed" (seen from runners and tests on a loaded machine). Kept far
+ * longer than clients keep theirs (and than a proxy's usual 60 s), the server is never the one to
+ * close first. Shutdown closes every connection anyway (closeServer).
+ */
+function keepIdleConnections(server: ServerType): void {
+  const http = server as { keepAliveTimeout?: number; headersTimeout?: number };
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
 }
 
 async function closeServer(server: ServerType): Promise<void> {
