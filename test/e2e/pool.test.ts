@@ -202,14 +202,14 @@ describe("warm pool", () => {
   });
 
   it("a pooled sandbox that dies is replaced and never assigned", async () => {
+    const bare = await activeRepo();
     const slot = await until("a ready pooled sandbox", () => readySlot(h), 90_000);
     process.kill(-runnerPid(h, slot.id), "SIGKILL");
     // A session for that repository right away: a fresh runner takes it, not the dead sandbox.
-    const bare = await activeRepo();
     h.model.reset([textStep("Cold.")]);
     const id = await start(h, bare, "Anything");
     const log = await waitForEvents(h, id, finished(1));
-    expect(ofType(log, "prompt.finished")[0].data.status).toBe("done");
+    expect(ofType(log, "prompt.finished")[0].data.status, JSON.stringify(log, null, 1)).toBe("done");
     const dead = await until("the dead slot ended", async () =>
       (await slots(h)).find((s) => s.id === slot.id && s.state === "ended"),
     );

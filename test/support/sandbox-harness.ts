@@ -53,7 +53,9 @@ export async function startHarness(
     ...(opts.turnTimeoutMinutes ? { INSPECT_TURN_TIMEOUT: String(opts.turnTimeoutMinutes) } : {}),
     ...opts.env,
   });
-  const inspect = await createInspect(config, { database, logLevel: "fatal" });
+  // INSPECT_TEST_LOG_LEVEL=info shows the control plane's log when a suite needs investigating.
+  const logLevel = (process.env.INSPECT_TEST_LOG_LEVEL ?? "fatal") as "fatal";
+  const inspect = await createInspect(config, { database, logLevel });
   const { url } = await inspect.listen(0, "127.0.0.1");
   return {
     inspect,
