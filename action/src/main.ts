@@ -14,6 +14,7 @@ import * as core from "@actions/core";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { InspectId } from "../../protocol/ids.js";
 import { ClaimResponse, PoolClaimResponse } from "../../protocol/runner-api.js";
 import { actionsCacheAvailable } from "../../sandbox/git/snapshot.js";
 import { DEFAULT_SANDBOX_USER } from "../../sandbox/jail/boundary.js";
@@ -79,7 +80,7 @@ function target(): { kind: "session" | "slot"; id: string } | string {
   const id = sessionId || slotId;
   if (!id)
     return "Give the action session-id or slot-id (the runner workflow passes the dispatch's inputs.session_id or inputs.slot_id)";
-  if (!/^[A-Za-z0-9]{4,64}$/.test(id))
+  if (!InspectId.safeParse(id).success)
     return `${sessionId ? "session-id" : "slot-id"} is not an Inspect id: ${JSON.stringify(id.slice(0, 80))}`;
   return { kind: sessionId ? "session" : "slot", id };
 }

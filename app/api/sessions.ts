@@ -11,6 +11,7 @@ import { SessionClosedError, type SessionService } from "../sessions/service.js"
 import { sessionUrl } from "../sessions/url.js";
 import type { AccessPolicy, Viewer } from "./access.js";
 import { apiError, jsonBody } from "./validate.js";
+import { InspectId } from "../../protocol/ids.js";
 
 export interface SessionApiDeps {
   db: Db;
@@ -31,7 +32,7 @@ const CreateSession = z.object({
     .optional(),
 });
 const FollowUp = z.object({ text: z.string().trim().min(1).max(100_000) });
-const SessionIdParam = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
+const SessionIdParam = InspectId;
 
 type Env = { Variables: { viewer: Viewer } };
 

@@ -13,8 +13,9 @@ import { RunnerError, type RunnerService } from "../runner-api/runner-service.js
 import type { SessionService } from "../sessions/service.js";
 import { ARTIFACT_MAX_BYTES, ARTIFACTS_PER_SESSION, UploadArtifactRequest } from "../../protocol/artifacts.js";
 import { countArtifacts, getArtifact, insertArtifact } from "./store.js";
+import { InspectId } from "../../protocol/ids.js";
 
-const sessionId = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
+const sessionId = InspectId;
 const artifactId = z.coerce.number().int().positive();
 
 /** POST /sessions/:id/artifacts under the runner API prefix. */

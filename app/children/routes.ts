@@ -9,10 +9,11 @@ import type { SessionRow } from "../db/sessions.js";
 import { RunnerError, type RunnerService } from "../runner-api/runner-service.js";
 import { ChildPromptRequest, SpawnChildRequest } from "../../protocol/children.js";
 import { ChildRefusal, type ChildService } from "./child-service.js";
+import { InspectId } from "../../protocol/ids.js";
 
 type Env = { Variables: { parent: SessionRow } };
 
-const id = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
+const id = InspectId;
 const CHILD_BODY_MAX = 64_000;
 
 export function childRoutes(

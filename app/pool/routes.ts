@@ -4,10 +4,11 @@ import { z } from "zod";
 import { apiError, bearer, jsonBody } from "../api/validate.js";
 import { OidcError, type RunnerIdentity } from "../runner-api/oidc.js";
 import { RunnerError } from "../runner-api/runner-service.js";
+import { InspectId } from "../../protocol/ids.js";
 import { PoolClaimRequest } from "../../protocol/runner-api.js";
 import type { PoolService } from "./pool-service.js";
 
-const slotId = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
+const slotId = InspectId;
 
 /** `verifyOidc`: set when runners authenticate with Actions OIDC (as for a session's claim); otherwise claim tokens. */
 export function poolRoutes(pool: PoolService, verifyOidc: ((token: string) => Promise<RunnerIdentity>) | null): Hono {

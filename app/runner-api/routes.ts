@@ -10,6 +10,7 @@ import {
   PromptDoneRequest,
   PushedRequest,
 } from "../../protocol/runner-api.js";
+import { InspectId } from "../../protocol/ids.js";
 import { OidcError, type RunnerIdentity } from "./oidc.js";
 import { RunnerError, type RunnerService } from "./runner-service.js";
 
@@ -21,7 +22,7 @@ export interface RunnerRoutesOptions {
 
 type Env = { Variables: { run: RunRow } };
 
-const sessionId = z.string().regex(/^[A-Za-z0-9]{4,64}$/);
+const sessionId = InspectId;
 /** The contract's heartbeat body is `{}` (an empty body counts as one); unknown keys are ignored for newer runners. */
 const HeartbeatRequest = z.object({});
 

@@ -5,6 +5,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { CHILD_PROMPT_MAX } from "../../protocol/children.js";
+import { InspectId } from "../../protocol/ids.js";
 import { ChildToolError, type ChildrenApi } from "./children-api.js";
 
 type Result = { content: { type: "text"; text: string }[]; isError?: boolean };
@@ -18,10 +19,7 @@ async function answer(work: () => Promise<unknown>): Promise<Result> {
   }
 }
 
-const sessionId = z
-  .string()
-  .regex(/^[A-Za-z0-9]{4,64}$/)
-  .describe("The child session's id, as spawn_session or list_children gave it");
+const sessionId = InspectId.describe("The child session's id, as spawn_session or list_children gave it");
 const prompt = z.string().min(1).max(CHILD_PROMPT_MAX);
 
 export function registerChildTools(server: McpServer, api: ChildrenApi): void {
