@@ -120,6 +120,11 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ INSPECT_OPENCODE_CONFIG: "{broken" })).toThrow(/^INSPECT_OPENCODE_CONFIG:/);
   });
 
+  it("gives a dispatched runner ten heartbeat timeouts to claim (an Actions job may wait in GitHub's queue)", () => {
+    expect(loadConfig({})).toMatchObject({ heartbeatTimeoutMs: 90_000, claimTimeoutMs: 900_000 });
+    expect(loadConfig({ INSPECT_HEARTBEAT_TIMEOUT: "30" })).toMatchObject({ claimTimeoutMs: 300_000 });
+  });
+
   it("validates LOG_LEVEL, defaulting to info", () => {
     expect(loadConfig({}).logLevel).toBe("info");
     expect(loadConfig({ LOG_LEVEL: "" }).logLevel).toBe("info");

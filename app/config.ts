@@ -166,6 +166,8 @@ export interface Config {
   opencodeConfig: Record<string, unknown>;
   idleTimeoutMs: number;
   heartbeatTimeoutMs: number;
+  /** How long a dispatched runner has to claim its session or pool slot: an Actions job may wait in GitHub's queue. */
+  claimTimeoutMs: number;
   setupTimeoutMs: number;
   turnTimeoutMs: number;
   /** Child sessions an agent may spawn (app/children): how deep below a person's session, how many per session. */
@@ -385,6 +387,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     opencodeConfig,
     idleTimeoutMs: (read(env, "INSPECT_IDLE_TIMEOUT") ?? 600) * 1000,
     heartbeatTimeoutMs: (read(env, "INSPECT_HEARTBEAT_TIMEOUT") ?? 90) * 1000,
+    claimTimeoutMs: (read(env, "INSPECT_HEARTBEAT_TIMEOUT") ?? 90) * 1000 * 10,
     setupTimeoutMs: (read(env, "INSPECT_SETUP_TIMEOUT") ?? 300) * 1000,
     turnTimeoutMs: Math.round((read(env, "INSPECT_TURN_TIMEOUT") ?? 60) * 60_000),
     children: { maxDepth: read(env, "INSPECT_CHILD_DEPTH") ?? 2, maxPerSession: read(env, "INSPECT_CHILD_MAX") ?? 5 },

@@ -300,7 +300,7 @@ function startHousekeeping(
 ): () => void {
   const reapEvery = Math.max(1_000, Math.min(15_000, Math.floor(config.heartbeatTimeoutMs / 3)));
   const sweep = async () => {
-    await runners.reap(config.heartbeatTimeoutMs, config.heartbeatTimeoutMs * 10);
+    await runners.reap(config.heartbeatTimeoutMs, config.claimTimeoutMs);
     await runners.ensureRuns();
   };
   const reaper = setInterval(() => tasks.run("reap stale runners", sweep), reapEvery);

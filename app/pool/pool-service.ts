@@ -379,7 +379,7 @@ export class PoolService {
           this.deps.log.info({ slot: slot.id }, "a pooled runner is gone; it will be replaced");
       }
     // An Actions job may wait in GitHub's queue for a runner: it has as long to claim as a session's job.
-    const claimWithinMs = dispatcher.alive ? config.heartbeatTimeoutMs : config.heartbeatTimeoutMs * 10;
+    const claimWithinMs = dispatcher.alive ? config.heartbeatTimeoutMs : config.claimTimeoutMs;
     const overdue = await overdueSlots(
       this.db,
       new Date(now - config.heartbeatTimeoutMs),
