@@ -5,6 +5,7 @@
  * jail's PID namespace). The runtime waits — bounded — until the URL answers, then tells the agent
  * through a note in its instructions. One that exits or never answers is reported (an `error`
  * event and the log; it is stopped) and the session goes on without it: the agent is told that too.
+ * One that exits after it answered is restarted, up to MAX_RESTARTS times, each said as an `error`.
  *
  * Its output is shown as setup output until it answers, and kept in `xfer/dev-server.log` (the
  * agent can read it) for the rest of the session, up to a bound.
@@ -20,6 +21,9 @@ import { killGroup, spawnGroup } from "./proc/group.js";
 const SHOWN_BYTES = 20_000;
 const LOG_BYTES = 5 * 1024 * 1024;
 const POLL_MS = 250;
+/** A dev server that exits after it answered is started again this often, 1 s, 2 s, 4 s apart. */
+const MAX_RESTARTS = 3;
+const RESTART_DELAY_MS = 1_000;
 
 export interface DevServer {
   /** Answering at its URL (else it was stopped, or never started). */
@@ -38,6 +42,8 @@ export interface DevServerOptions {
   log: (line: string) => void;
   /** The sandbox is shutting down: stop waiting (and the server). */
   signal: AbortSignal;
+  /** The first restart's delay (doubled for each next one); default 1 s. */
+  restartDelayMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,18 +72,13 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   let stop = async () => undefined;
 
   if (config.devServer) {
-    const line = o.jail.session("bash", ["-c", config.devServer], o.dir);
-    const child = spawnGroup(line.file, line.args, {
-      cwd: line.cwd,
-      env: o.jail.env(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
     mkdirSync(path.dirname(logFile), { recursive: true });
     const file = createWriteStream(logFile, { mode: 0o644, flags: "w" });
     file.on("error", (error) => o.log(`the dev server's log could not be written: ${error.message}`));
     let logged = 0;
     let shown = 0;
     let answered = false;
+    let stopping = false;
     const forward = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
       // Drained for the whole session, so a chatty server never blocks on a full pipe.
       if (logged < LOG_BYTES) file.write(chunk.subarray(0, LOG_BYTES - logged));
@@ -87,22 +88,28 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
       shown += text.length;
       o.emit([{ type: "setup.output", data: { stream, text } }]);
     };
-    child.stdout!.on("data", forward("stdout"));
-    child.stderr!.on("data", forward("stderr"));
-    const closed = new Promise<void>((resolve) => {
-      child.once("error", (error) => {
-        exited = error.message;
-        resolve();
+    const launch = () => {
+      const line = o.jail.session("bash", ["-c", config.devServer!], o.dir);
+      const child = spawnGroup(line.file, line.args, {
+        cwd: line.cwd,
+        env: o.jail.env(),
+        stdio: ["ignore", "pipe", "pipe"],
       });
-      child.once("close", (code, signal) => {
-        exited ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        resolve();
+      child.stdout!.on("data", forward("stdout"));
+      child.stderr!.on("data", forward("stderr"));
+      const closed = new Promise<string>((resolve) => {
+        child.once("error", (error) => resolve(error.message));
+        child.once("close", (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
       });
-    });
+      return { child, closed };
+    };
+    let current = launch();
+    void current.closed.then((how) => (exited ??= how));
     stop = async () => {
+      stopping = true;
       answered = true;
-      await killGroup(child, 1_000);
-      await closed;
+      await killGroup(current.child, 1_000);
+      await current.closed;
       file.end();
     };
     o.signal.addEventListener("abort", () => void stop(), { once: true });
@@ -110,7 +117,34 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     const ready = await waitFor(o, () => exited);
     // Shown as setup output until it answers; only the log file after that.
     answered = true;
-    return finish(o, what, logFile, started, ready, exited, stop);
+    const server = await finish(o, what, logFile, started, ready, exited, stop);
+    if (server.ready) {
+      // It answered once, so it can run here: one that exits later (a crash, an edit it did not
+      // survive) is started again, a bounded number of times, and the agent is told when it stays down.
+      void (async () => {
+        for (let restarts = 1; ; restarts++) {
+          const how = await current.closed;
+          if (stopping) return;
+          if (restarts > MAX_RESTARTS) {
+            const message = `${what} ${how} and was restarted ${MAX_RESTARTS} times; it is not started again`;
+            o.log(`dev server: ${message}`);
+            o.emit([{ type: "error", data: { message, code: "dev_server_failed" } }]);
+            note(
+              o,
+              `${what} ${how} after ${MAX_RESTARTS} restarts, so it is not running. Its output is in \`${logFile}\`. If you need it, start it yourself in the background and open ${config.url} with the browser tools.`,
+            );
+            return;
+          }
+          const message = `${what} ${how}; restarting it (${restarts} of ${MAX_RESTARTS})`;
+          o.log(`dev server: ${message}`);
+          o.emit([{ type: "error", data: { message, code: "dev_server_restarted" } }]);
+          await sleep((o.restartDelayMs ?? RESTART_DELAY_MS) * 2 ** (restarts - 1));
+          if (stopping) return;
+          current = launch();
+        }
+      })();
+    }
+    return server;
   }
 
   o.log(`dev server: waiting for ${config.url}`);
