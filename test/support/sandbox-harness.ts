@@ -123,8 +123,23 @@ export async function api<T = any>(h: Harness, method: string, route: string, bo
   return JSON.parse(text) as T;
 }
 
+/** The session's events after `after` (a seq), every page of them. */
+async function eventsAfter(h: Harness, sessionId: string, after: number): Promise<SessionEvent[]> {
+  const out: SessionEvent[] = [];
+  for (let cursor: number | null = after; cursor !== null;) {
+    const page: { events: SessionEvent[]; next: number | null } = await api(
+      h,
+      "GET",
+      `/api/sessions/${sessionId}/events?after=${cursor}`,
+    );
+    out.push(...page.events);
+    cursor = page.next;
+  }
+  return out;
+}
+
 export async function events(h: Harness, sessionId: string): Promise<SessionEvent[]> {
-  return (await api<{ events: SessionEvent[] }>(h, "GET", `/api/sessions/${sessionId}/events?since=0`)).events;
+  return eventsAfter(h, sessionId, 0);
 }
 
 /** Poll the event log until `until` holds (or fail after timeoutMs with the log so far). */
@@ -135,9 +150,10 @@ export async function waitForEvents(
   timeoutMs = 60_000,
 ): Promise<SessionEvent[]> {
   const deadline = Date.now() + timeoutMs;
-  let log: SessionEvent[] = [];
+  const log: SessionEvent[] = [];
   while (Date.now() < deadline) {
-    log = await events(h, sessionId);
+    // Only what is new since the last poll, every page of it (one read of `since=0` stops at 1,000).
+    log.push(...(await eventsAfter(h, sessionId, log.at(-1)?.seq ?? 0)));
     if (until(log)) return log;
     await new Promise((r) => setTimeout(r, 150));
   }
