@@ -142,7 +142,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
           if (stopping) return;
           current = launch();
         }
-      })();
+      })().catch((error: Error) => o.log(`dev server: could not be restarted: ${error.message}`));
     }
     return server;
   }
