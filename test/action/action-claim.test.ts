@@ -15,7 +15,7 @@
  *    answered it, or — where the host answers 204, as older GitHub Enterprise Server — as the run's
  *    API record shows it), the runner workflow, ref, event and repository id, a token used once.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -37,6 +37,7 @@ import {
   startFakeGhe,
   type FakeGhe,
 } from "../support/fake-ghe.js";
+import { actionBundle, runActionJob } from "../support/action-job.js";
 import { FakeGitHub } from "../support/fake-github.js";
 import { deliver, githubEnv, testInspect } from "../support/inspect.js";
 import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
@@ -83,26 +84,6 @@ afterAll(async () => {
   await database?.close();
 });
 
-const bundle = path.join(root, "action", "dist", "index.js");
-
-/**
- * Run the bundled action as the runner does (`node dist/index.js`, inputs as INPUT_*).
- * `watch` is called every 100 ms while it runs (to see what it started).
- */
-function runAction(env: Record<string, string>, watch?: () => void): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bundle], { env: { PATH: process.env.PATH!, HOME: os.homedir(), ...env } });
-    const timer = watch ? setInterval(watch, 100) : null;
-    let output = "";
-    child.stdout.on("data", (c) => (output += c));
-    child.stderr.on("data", (c) => (output += c));
-    child.on("close", (code) => {
-      if (timer) clearInterval(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
 describe("the GitHub Action claiming with OIDC", () => {
   it("claims the dispatched session with the job's OIDC token and ends a failed clone cleanly, token unseen", async () => {
     const delivered = await deliver(
@@ -119,7 +100,7 @@ describe("the GitHub Action claiming with OIDC", () => {
 
     const runnerTemp = mkdtempSync(path.join(os.tmpdir(), "inspect-action-"));
     try {
-      const { code, output } = await runAction({
+      const { code, output } = await runActionJob({
         "INPUT_SESSION-ID": dispatch!.body.inputs.session_id,
         // The test's control plane listens on loopback; the audience stays the public URL.
         "INPUT_CONTROL-PLANE-URL": controlPlane,
@@ -239,7 +220,7 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     const expectedModules = existsSync(path.join(actionModules, "opencode-linux-x64"))
       ? actionModules
       : path.join(root, "node_modules");
-    expect(createRequire(bundle).resolve("opencode-linux-x64/package.json")).toBe(
+    expect(createRequire(actionBundle).resolve("opencode-linux-x64/package.json")).toBe(
       path.join(expectedModules, "opencode-linux-x64", "package.json"),
     );
 
@@ -248,7 +229,7 @@ describe("the GitHub Action, the whole path against a fake GitHub Enterprise hos
     mkdirSync(snapshots);
     const seen = new Set<string>();
     const started = Date.now();
-    const { code, output } = await runAction(
+    const { code, output } = await runActionJob(
       {
         "INPUT_SESSION-ID": String(dispatch!.inputs.session_id),
         "INPUT_CONTROL-PLANE-URL": gheControlPlane,

@@ -12,33 +12,33 @@
  * of another run, a used one, a session job's token against a slot and a slot job's against a
  * session. A slot job that does not take its session has its workflow run cancelled.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../app/db/client.js";
+import type { Database } from "../../app/db/client.js";
 import { listPrompts } from "../../app/db/prompts.js";
 import { poolSlots, runs } from "../../app/db/schema.js";
 import { getSession, listSessions } from "../../app/db/sessions.js";
 import type { Inspect } from "../../app/server.js";
-import { fakeGheEnv, startFakeGhe, type FakeGhe, type WorkflowDispatch } from "../support/fake-ghe.js";
-import { deliver, testInspect } from "../support/inspect.js";
-import { startModelServer, textStep, toolStep, type ModelServer } from "../support/model-server.js";
-import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
+import { runActionJob } from "../support/action-job.js";
+import { startActionsStack, type ActionsStack } from "../support/actions-stack.js";
+import type { FakeGhe, WorkflowDispatch } from "../support/fake-ghe.js";
+import { deliver } from "../support/inspect.js";
+import { textStep, toolStep, type ModelServer } from "../support/model-server.js";
+import { startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
 import { jobClaims } from "../support/runner-client.js";
-import { bareRepo, git, processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
+import { processesMentioning, waitForNoProcesses } from "../support/sandbox-harness.js";
 import { ofType, until } from "../support/wait.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
-const bundle = path.join(root, "action", "dist", "index.js");
 const AUDIENCE = "https://inspect.test";
 
 describe("the warm pool in actions mode, against a fake GitHub Enterprise host", () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "inspect-action-pool-"));
-  const gitRoot = path.join(work, "git");
+  let stack: ActionsStack;
   let bare: string;
   let fake: FakeGhe;
   let model: ModelServer;
@@ -49,42 +49,17 @@ describe("the warm pool in actions mode, against a fake GitHub Enterprise host",
   const services: TokenService[] = [];
 
   beforeAll(async () => {
-    bare = bareRepo(path.join(gitRoot, "acme"), "widgets", {
-      "README.md": "# widgets\n",
-      "src/login.ts": "export const login = () => null;\n",
-    });
-    git(bare, "config", "http.receivepack", "true");
-    fake = await startFakeGhe(gitRoot, bare, {
-      owner: "acme",
-      repo: "widgets",
-      runnerRepo: "inspect-runner",
-      installationId: 77,
-      runnerInstallationId: 88,
-    });
-    fake.permissions.set("alice", "write");
-    model = await startModelServer();
-    issuer = await startIssuer();
-    db = await openDatabase({ dataDir: "memory://" });
-    inspect = await testInspect(
-      fakeGheEnv(fake, model, path.join(work, "data"), {
-        INSPECT_RUNNER: "actions",
-        INSPECT_RUNNER_REPO: "acme/inspect-runner",
-        INSPECT_OIDC_ISSUER: issuer.url,
-        INSPECT_POOL_SIZE: "1",
-        INSPECT_POOL_MAX: "1",
-      }),
-      db,
+    stack = await startActionsStack(
+      work,
+      { "README.md": "# widgets\n", "src/login.ts": "export const login = () => null;\n" },
+      { INSPECT_POOL_SIZE: "1", INSPECT_POOL_MAX: "1" },
     );
-    controlPlane = (await inspect.listen(0, "127.0.0.1")).url;
+    ({ bare, fake, model, issuer, db, inspect, controlPlane } = stack);
   });
 
   afterAll(async () => {
-    await inspect?.close();
     for (const s of services) await s.close();
-    await issuer?.close();
-    await model?.close();
-    await fake?.close();
-    await db?.close();
+    await stack?.close();
     const left = processesMentioning(work);
     rmSync(work, { recursive: true, force: true });
     expect(left).toEqual([]);
@@ -99,23 +74,13 @@ describe("the warm pool in actions mode, against a fake GitHub Enterprise host",
 
   /** Run the bundled action as the runner does; resolves when the job ends. */
   function runAction(inputs: Record<string, string>, tokens: TokenService, runnerTemp: string) {
-    return new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, [bundle], {
-        env: {
-          PATH: process.env.PATH!,
-          HOME: os.homedir(),
-          ...inputs,
-          "INPUT_CONTROL-PLANE-URL": controlPlane,
-          INPUT_AUDIENCE: AUDIENCE,
-          ACTIONS_ID_TOKEN_REQUEST_URL: tokens.url,
-          ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token",
-          RUNNER_TEMP: runnerTemp,
-        },
-      });
-      let output = "";
-      child.stdout.on("data", (c) => (output += c));
-      child.stderr.on("data", (c) => (output += c));
-      child.on("close", (code) => resolve({ code, output }));
+    return runActionJob({
+      ...inputs,
+      "INPUT_CONTROL-PLANE-URL": controlPlane,
+      INPUT_AUDIENCE: AUDIENCE,
+      ACTIONS_ID_TOKEN_REQUEST_URL: tokens.url,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token",
+      RUNNER_TEMP: runnerTemp,
     });
   }
 

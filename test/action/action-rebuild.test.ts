@@ -6,79 +6,45 @@
  * checkout to the newest default branch with a read-only token, hands it back as the snapshot and
  * leaves — no OpenCode, no session.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../app/db/client.js";
 import { poolSlots } from "../../app/db/schema.js";
-import type { Inspect } from "../../app/server.js";
-import { fakeGheEnv, startFakeGhe, type FakeGhe } from "../support/fake-ghe.js";
-import { deliver, testInspect } from "../support/inspect.js";
-import { startModelServer, type ModelServer } from "../support/model-server.js";
-import { startIssuer, startTokenService, type TestIssuer, type TokenService } from "../support/oidc-issuer.js";
+import { runActionJob } from "../support/action-job.js";
+import { startActionsStack, type ActionsStack } from "../support/actions-stack.js";
+import { deliver } from "../support/inspect.js";
+import { startTokenService, type TokenService } from "../support/oidc-issuer.js";
 import { issueComment } from "../support/payloads.js";
 import { jobClaims } from "../support/runner-client.js";
-import { bareRepo, git, processesMentioning } from "../support/sandbox-harness.js";
+import { git, processesMentioning } from "../support/sandbox-harness.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
-const bundle = path.join(root, "action", "dist", "index.js");
 const AUDIENCE = "https://inspect.test";
 
 describe("a snapshot rebuild in actions mode, against a fake GitHub Enterprise host", () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "inspect-action-rebuild-"));
-  let bare: string;
-  let fake: FakeGhe;
-  let model: ModelServer;
-  let issuer: TestIssuer;
+  let stack: ActionsStack;
   let tokens: TokenService | null = null;
-  let db: Database;
-  let inspect: Inspect;
-  let controlPlane: string;
 
   beforeAll(async () => {
-    const gitRoot = path.join(work, "git");
-    bare = bareRepo(path.join(gitRoot, "acme"), "widgets", { "README.md": "# widgets\n" });
-    fake = await startFakeGhe(gitRoot, bare, {
-      owner: "acme",
-      repo: "widgets",
-      runnerRepo: "inspect-runner",
-      installationId: 77,
-      runnerInstallationId: 88,
-    });
-    fake.permissions.set("alice", "write");
-    model = await startModelServer();
-    issuer = await startIssuer();
-    db = await openDatabase({ dataDir: "memory://" });
-    inspect = await testInspect(
-      fakeGheEnv(fake, model, path.join(work, "data"), {
-        INSPECT_RUNNER: "actions",
-        INSPECT_RUNNER_REPO: "acme/inspect-runner",
-        INSPECT_OIDC_ISSUER: issuer.url,
-        INSPECT_POOL_SIZE: "0",
-        INSPECT_POOL_MAX: "1",
-        INSPECT_POOL_REPOS: "acme/widgets",
-      }),
-      db,
+    stack = await startActionsStack(
+      work,
+      { "README.md": "# widgets\n" },
+      { INSPECT_POOL_SIZE: "0", INSPECT_POOL_MAX: "1", INSPECT_POOL_REPOS: "acme/widgets" },
     );
-    controlPlane = (await inspect.listen(0, "127.0.0.1")).url;
   });
 
   afterAll(async () => {
-    await inspect?.close();
     await tokens?.close();
-    await issuer?.close();
-    await model?.close();
-    await fake?.close();
-    await db?.close();
+    await stack?.close();
     const left = processesMentioning(work);
     rmSync(work, { recursive: true, force: true });
     expect(left).toEqual([]);
   });
 
   it("the job claims the rebuild slot with its OIDC token, hands back the newest main as the snapshot, and leaves without OpenCode", async () => {
+    const { bare, fake, issuer, db, inspect, controlPlane } = stack;
     // The repository is known once a comment names it (its session's own job is never run here).
     expect(
       (await deliver(inspect, "issue_comment", issueComment("@inspect hello", { issue: 1, login: "alice" }))).status,
@@ -95,24 +61,14 @@ describe("a snapshot rebuild in actions mode, against a fake GitHub Enterprise h
 
     tokens = await startTokenService(issuer, "request-token", (aud) => jobClaims(dispatch.runId, { aud }));
     const snapshots = path.join(work, "snapshots");
-    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, [bundle], {
-        env: {
-          PATH: process.env.PATH!,
-          HOME: os.homedir(),
-          "INPUT_SLOT-ID": slotId,
-          "INPUT_CONTROL-PLANE-URL": controlPlane,
-          "INPUT_SNAPSHOT-DIR": snapshots,
-          INPUT_AUDIENCE: AUDIENCE,
-          ACTIONS_ID_TOKEN_REQUEST_URL: tokens!.url,
-          ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token",
-          RUNNER_TEMP: mkdtempSync(path.join(work, "runner-temp-")),
-        },
-      });
-      let out = "";
-      child.stdout.on("data", (c) => (out += c));
-      child.stderr.on("data", (c) => (out += c));
-      child.on("close", (exit) => resolve({ code: exit, output: out }));
+    const { code, output } = await runActionJob({
+      "INPUT_SLOT-ID": slotId,
+      "INPUT_CONTROL-PLANE-URL": controlPlane,
+      "INPUT_SNAPSHOT-DIR": snapshots,
+      INPUT_AUDIENCE: AUDIENCE,
+      ACTIONS_ID_TOKEN_REQUEST_URL: tokens.url,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: "request-token",
+      RUNNER_TEMP: mkdtempSync(path.join(work, "runner-temp-")),
     });
 
     expect(code, output).toBe(0);
