@@ -21,6 +21,8 @@ export interface Dispatcher {
    * process — also one an earlier control plane started); undefined where it cannot (Actions).
    */
   alive?(sessionId: string): boolean;
+  /** A runner this process started or adopted: its end will be reported (onExit), with how it ended. */
+  tracks?(key: string): boolean;
   /**
    * The warm pool (app/pool), where this dispatcher offers it: start a pooled runner for a slot
    * (a local one claims the slot with `claimToken`; an Actions job with its OIDC token), stop one

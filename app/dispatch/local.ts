@@ -91,6 +91,11 @@ export class LocalDispatcher implements Dispatcher {
     return pid !== undefined && this.isOurRunner(pid);
   }
 
+  tracks(key: string): boolean {
+    const runner = this.bound.get(key) ?? key;
+    return this.children.has(runner) || this.adopted.has(runner);
+  }
+
   /** Runners left by an earlier control plane of this data folder that are still running. */
   private adoptSurvivors(): void {
     let dirs: string[];

@@ -372,7 +372,8 @@ export class PoolService {
     if (dispatcher.alive)
       for (const slot of await liveSlots(this.db)) {
         if (slot.state === "assigned" || now - slot.createdAt.getTime() < GONE_GRACE_MS) continue;
-        if (dispatcher.alive(poolKey(slot.id))) continue;
+        // One whose end this process will hear of is ended then, saying how (slotExited).
+        if (dispatcher.tracks?.(poolKey(slot.id)) || dispatcher.alive(poolKey(slot.id))) continue;
         if (
           await moveSlot(this.db, slot.id, ["starting", "ready"], { state: "ended", endReason: "its runner is gone" })
         )
